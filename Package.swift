@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Kernels need AVX2 + FMA to vectorize (`SIMD8<Float>.addingProduct` is scalar `fmaf` without them)
+/// and run hundreds of times slower unoptimized, so the engine is built with `-O` even in debug.
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"]),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "graft",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "graft", targets: ["graft"]),
+        .executable(name: "graft-bench", targets: ["graft-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries: one system-library target each.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+
+        // The layers of the design, dependencies pointing one way.
+        .target(name: "GraftTensor", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
+        .target(name: "GraftNN", dependencies: ["GraftTensor"]),
+        .target(name: "GraftFormats", dependencies: ["GraftTensor"]),
+        .target(name: "GraftModels", dependencies: ["GraftNN", "GraftFormats"]),
+        .target(name: "GraftData", dependencies: ["GraftTensor"]),
+        .target(name: "GraftShell", dependencies: ["GraftModels", "GraftData", "CLibEdit"]),
+        .executableTarget(
+            name: "graft",
+            dependencies: ["GraftShell", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        .executableTarget(name: "graft-bench", dependencies: ["GraftTensor"], path: "Benchmarks/graft-bench",
+                          swiftSettings: kernelSettings),
+
+        // Fixtures live in Tests/Fixtures/ beside the scripts that made them; tests find them by path.
+        .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor"]),
+    ]
+)

@@ -1,0 +1,2 @@
+/// graft's version, shown by `graft --version` and written into every session header.
+public let graftVersion = "0.1.0"

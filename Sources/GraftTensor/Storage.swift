@@ -1,0 +1,108 @@
+import Synchronization
+
+/// A contiguous, 64-byte aligned buffer of `Float`s that backs one or more tensors.
+///
+/// Buffers are recycled through ``BufferPool``: glibc hands large allocations to `mmap`
+/// and returns them on free, so without reuse every op would fault its pages in again.
+public final class Storage: @unchecked Sendable {
+    /// Number of `Float`s the tensor uses.
+    public let count: Int
+    /// Number of `Float`s allocated (the pool's size class, ≥ `count`).
+    let capacity: Int
+    let pointer: UnsafeMutablePointer<Float>
+
+    /// Uninitialized storage for `count` floats. Callers must write every element.
+    init(uninitializedCount count: Int) {
+        self.count = count
+        let (pointer, capacity) = BufferPool.shared.take(count)
+        self.pointer = pointer
+        self.capacity = capacity
+    }
+
+    /// Storage filled with `value`.
+    convenience init(count: Int, repeating value: Float) {
+        self.init(uninitializedCount: count)
+        pointer.initialize(repeating: value, count: count)
+    }
+
+    deinit { BufferPool.shared.give(pointer, capacity: capacity) }
+
+    @inline(__always) var buffer: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: pointer, count: count)
+    }
+}
+
+/// Recycles freed tensor buffers by size class, up to a byte budget.
+///
+/// Size classes are 2^k and 1.5·2^k floats (at most a third wasted), so a training loop that
+/// allocates the same shapes every step reuses the same buffers after its first step.
+final class BufferPool: Sendable {
+    static let shared = BufferPool(budgetBytes: 2 << 30)
+    static let alignment = 64
+    /// Buffers smaller than this go straight to malloc, which recycles them well itself.
+    static let smallest = 4096
+
+    /// A pooled buffer; only the pool touches it while it is pooled.
+    private struct Free: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
+    private struct State {
+        var free: [Int: [Free]] = [:]
+        var pooledBytes = 0
+    }
+    private let state: Mutex<State>
+    private let budgetBytes: Int
+
+    init(budgetBytes: Int) {
+        self.budgetBytes = budgetBytes
+        self.state = Mutex(State())
+    }
+
+    static func sizeClass(_ count: Int) -> Int {
+        if count <= smallest { return max(count, 1) }
+        let high = Int.bitWidth - 1 - (count - 1).leadingZeroBitCount  // 2^high < count ≤ 2^(high+1)
+        let power = 1 << high
+        return count <= power + power / 2 ? power + power / 2 : power << 1
+    }
+
+    func take(_ count: Int) -> (UnsafeMutablePointer<Float>, Int) {
+        let capacity = Self.sizeClass(count)
+        if capacity > Self.smallest {
+            let reused: UnsafeMutablePointer<Float>? = state.withLock { state in
+                guard let buffer = state.free[capacity]?.popLast() else { return nil }
+                state.pooledBytes -= capacity * MemoryLayout<Float>.stride
+                return buffer.pointer
+            }
+            if let reused { return (reused, capacity) }
+        }
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: capacity * MemoryLayout<Float>.stride, alignment: Self.alignment)
+        return (raw.bindMemory(to: Float.self, capacity: capacity), capacity)
+    }
+
+    func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
+        let bytes = capacity * MemoryLayout<Float>.stride
+        if capacity > Self.smallest {
+            let buffer = Free(pointer: pointer)
+            let kept = state.withLock { state in
+                guard state.pooledBytes + bytes <= budgetBytes else { return false }
+                state.free[capacity, default: []].append(buffer)
+                state.pooledBytes += bytes
+                return true
+            }
+            if kept { return }
+        }
+        UnsafeMutableRawPointer(pointer).deallocate()
+    }
+
+    /// Frees every pooled buffer (for tests and for handing memory back after a big job).
+    func drain() {
+        let pointers = state.withLock { state in
+            let all = state.free.values.flatMap { $0 }
+            state.free = [:]
+            state.pooledBytes = 0
+            return all
+        }
+        for buffer in pointers { UnsafeMutableRawPointer(buffer.pointer).deallocate() }
+    }
+
+    var pooledBytes: Int { state.withLock { $0.pooledBytes } }
+}
