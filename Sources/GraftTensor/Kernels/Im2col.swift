@@ -1,0 +1,101 @@
+/// Geometry of a 2-D convolution or pooling window over one [C, H, W] plane stack.
+struct WindowGeometry: Sendable, Equatable {
+    var channels: Int
+    var height: Int, width: Int
+    var kernelHeight: Int, kernelWidth: Int
+    var strideHeight: Int, strideWidth: Int
+    var padTop: Int, padLeft: Int
+    var dilationHeight: Int, dilationWidth: Int
+    var outputHeight: Int, outputWidth: Int
+
+    var patchSize: Int { channels * kernelHeight * kernelWidth }
+    var outputPlane: Int { outputHeight * outputWidth }
+    var inputPlane: Int { height * width }
+
+    /// True when im2col would copy the input unchanged (1×1, stride 1, no padding).
+    var isPointwise: Bool {
+        kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1
+            && padTop == 0 && padLeft == 0 && outputHeight == height && outputWidth == width
+    }
+
+    /// The output columns `ow` whose input column `ow·stride − padLeft + offset` lies inside the image.
+    @inline(__always)
+    func validColumns(offset: Int) -> Range<Int> {
+        // smallest ow with ow·s − pl + off ≥ 0, and smallest ow with ow·s − pl + off ≥ width
+        let low = Swift.max(0, ceilDiv(padLeft - offset, strideWidth))
+        let high = Swift.min(outputWidth, Swift.max(0, ceilDiv(width + padLeft - offset, strideWidth)))
+        return low..<Swift.max(low, high)
+    }
+
+    @inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int {
+        a >= 0 ? (a + b - 1) / b : -((-a) / b)
+    }
+}
+
+/// Unfolds image patches into columns ([C·KH·KW, OH·OW]) and folds them back, for conv as GEMM.
+enum Im2col {
+    /// col[(c, i, j), (oh, ow)] = x[c, oh·sh − pt + i·dh, ow·sw − pl + j·dw], zero outside the image.
+    static func unfold(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: WindowGeometry) {
+        nonisolated(unsafe) let x = x, col = col
+        let rows = g.patchSize
+        Threads.parallelFor(rows, grain: Swift.max(1, Elementwise.grain / Swift.max(g.outputPlane, 1))) { range in
+            for row in range {
+                let c = row / (g.kernelHeight * g.kernelWidth)
+                let i = (row / g.kernelWidth) % g.kernelHeight
+                let j = row % g.kernelWidth
+                let plane = x + c * g.inputPlane
+                let out = col + row * g.outputPlane
+                let columnOffset = j * g.dilationWidth
+                let valid = g.validColumns(offset: columnOffset)
+                for oh in 0..<g.outputHeight {
+                    let line = out + oh * g.outputWidth
+                    let ih = oh * g.strideHeight - g.padTop + i * g.dilationHeight
+                    guard ih >= 0 && ih < g.height else {
+                        line.initialize(repeating: 0, count: g.outputWidth)
+                        continue
+                    }
+                    if valid.lowerBound > 0 { line.initialize(repeating: 0, count: valid.lowerBound) }
+                    if valid.upperBound < g.outputWidth {
+                        (line + valid.upperBound).initialize(repeating: 0, count: g.outputWidth - valid.upperBound)
+                    }
+                    let source = plane + ih * g.width - g.padLeft + columnOffset
+                    if g.strideWidth == 1 {
+                        (line + valid.lowerBound).update(from: source + valid.lowerBound, count: valid.count)
+                    } else {
+                        for ow in valid { line[ow] = source[ow * g.strideWidth] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dx[c, ih, iw] += Σ col[(c, i, j), (oh, ow)] over the windows that read (ih, iw); the exact adjoint
+    /// of `unfold`. Parallel over channels, so every element is summed in one fixed order.
+    static func fold(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: WindowGeometry) {
+        nonisolated(unsafe) let col = col, dx = dx
+        let perChannel = g.kernelHeight * g.kernelWidth
+        Threads.parallelFor(g.channels, grain: Swift.max(1, Elementwise.grain / Swift.max(perChannel * g.outputPlane, 1))) { range in
+            for c in range {
+                let plane = dx + c * g.inputPlane
+                for i in 0..<g.kernelHeight {
+                    for j in 0..<g.kernelWidth {
+                        let row = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * g.outputPlane
+                        let columnOffset = j * g.dilationWidth
+                        let valid = g.validColumns(offset: columnOffset)
+                        for oh in 0..<g.outputHeight {
+                            let ih = oh * g.strideHeight - g.padTop + i * g.dilationHeight
+                            guard ih >= 0 && ih < g.height else { continue }
+                            let target = plane + ih * g.width - g.padLeft + columnOffset
+                            let line = row + oh * g.outputWidth
+                            if g.strideWidth == 1 {
+                                for ow in valid { target[ow] += line[ow] }
+                            } else {
+                                for ow in valid { target[ow * g.strideWidth] += line[ow] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+/// Max and average pooling over [planes, H, W], parallel over planes.
+enum Pooling {
+    /// y = max over each window (padding never wins); `argmax` records the flat input index chosen.
+    static func maxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>,
+                           planes: Int, _ g: WindowGeometry) {
+        nonisolated(unsafe) let x = x, y = y, argmax = argmax
+        Threads.parallelFor(planes, grain: Swift.max(1, Elementwise.grain / Swift.max(g.outputPlane * g.kernelHeight * g.kernelWidth, 1))) { range in
+            for p in range {
+                let plane = x + p * g.inputPlane
+                for oh in 0..<g.outputHeight {
+                    for ow in 0..<g.outputWidth {
+                        var best = -Float.infinity, bestIndex = Int32(-1)
+                        for i in 0..<g.kernelHeight {
+                            let ih = oh * g.strideHeight - g.padTop + i * g.dilationHeight
+                            guard ih >= 0 && ih < g.height else { continue }
+                            for j in 0..<g.kernelWidth {
+                                let iw = ow * g.strideWidth - g.padLeft + j * g.dilationWidth
+                                guard iw >= 0 && iw < g.width else { continue }
+                                let v = plane[ih * g.width + iw]
+                                if v > best || bestIndex < 0 || v.isNaN { best = v; bestIndex = Int32(ih * g.width + iw) }
+                                if v.isNaN { break }
+                            }
+                        }
+                        let o = p * g.outputPlane + oh * g.outputWidth + ow
+                        y[o] = best
+                        argmax[o] = bestIndex
+                    }
+                }
+            }
+        }
+    }
+
+    static func maxBackward(_ dy: UnsafePointer<Float>, _ argmax: UnsafePointer<Int32>, _ dx: UnsafeMutablePointer<Float>,
+                            planes: Int, _ g: WindowGeometry) {
+        nonisolated(unsafe) let dy = dy, dx = dx, argmax = argmax
+        Threads.parallelFor(planes, grain: Swift.max(1, Elementwise.grain / Swift.max(g.outputPlane, 1))) { range in
+            for p in range {
+                let plane = dx + p * g.inputPlane
+                for o in 0..<g.outputPlane where argmax[p * g.outputPlane + o] >= 0 {
+                    plane[Int(argmax[p * g.outputPlane + o])] += dy[p * g.outputPlane + o]
+                }
+            }
+        }
+    }
+
+    /// The number of elements each output averages over.
+    @inline(__always)
+    static func divisor(oh: Int, ow: Int, _ g: WindowGeometry, padBottom: Int, padRight: Int, countPadding: Bool) -> Float {
+        let h0 = oh * g.strideHeight - g.padTop, w0 = ow * g.strideWidth - g.padLeft
+        let h1 = Swift.min(h0 + g.kernelHeight, g.height + padBottom), w1 = Swift.min(w0 + g.kernelWidth, g.width + padRight)
+        if countPadding { return Float((h1 - h0) * (w1 - w0)) }
+        let rows = Swift.min(h1, g.height) - Swift.max(h0, 0), columns = Swift.min(w1, g.width) - Swift.max(w0, 0)
+        return Float(Swift.max(rows * columns, 1))
+    }
+
+    static func averageForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, _ g: WindowGeometry,
+                               padBottom: Int, padRight: Int, countPadding: Bool) {
+        nonisolated(unsafe) let x = x, y = y
+        Threads.parallelFor(planes, grain: Swift.max(1, Elementwise.grain / Swift.max(g.outputPlane * g.kernelHeight * g.kernelWidth, 1))) { range in
+            for p in range {
+                let plane = x + p * g.inputPlane
+                for oh in 0..<g.outputHeight {
+                    for ow in 0..<g.outputWidth {
+                        var total: Float = 0
+                        for i in 0..<g.kernelHeight {
+                            let ih = oh * g.strideHeight - g.padTop + i
+                            guard ih >= 0 && ih < g.height else { continue }
+                            for j in 0..<g.kernelWidth {
+                                let iw = ow * g.strideWidth - g.padLeft + j
+                                guard iw >= 0 && iw < g.width else { continue }
+                                total += plane[ih * g.width + iw]
+                            }
+                        }
+                        y[p * g.outputPlane + oh * g.outputWidth + ow] =
+                            total / divisor(oh: oh, ow: ow, g, padBottom: padBottom, padRight: padRight, countPadding: countPadding)
+                    }
+                }
+            }
+        }
+    }
+
+    static func averageBackward(_ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, planes: Int, _ g: WindowGeometry,
+                                padBottom: Int, padRight: Int, countPadding: Bool) {
+        nonisolated(unsafe) let dy = dy, dx = dx
+        Threads.parallelFor(planes, grain: Swift.max(1, Elementwise.grain / Swift.max(g.outputPlane * g.kernelHeight * g.kernelWidth, 1))) { range in
+            for p in range {
+                let plane = dx + p * g.inputPlane
+                for oh in 0..<g.outputHeight {
+                    for ow in 0..<g.outputWidth {
+                        let share = dy[p * g.outputPlane + oh * g.outputWidth + ow]
+                            / divisor(oh: oh, ow: ow, g, padBottom: padBottom, padRight: padRight, countPadding: countPadding)
+                        for i in 0..<g.kernelHeight {
+                            let ih = oh * g.strideHeight - g.padTop + i
+                            guard ih >= 0 && ih < g.height else { continue }
+                            for j in 0..<g.kernelWidth {
+                                let iw = ow * g.strideWidth - g.padLeft + j
+                                guard iw >= 0 && iw < g.width else { continue }
+                                plane[ih * g.width + iw] += share
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+/// Zero padding around the two spatial axes; asymmetric padding expresses TensorFlow's "SAME".
+public struct Padding2D: Sendable, Equatable, CustomStringConvertible {
+    public var top: Int, bottom: Int, left: Int, right: Int
+
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
+    }
+
+    /// The same padding on both sides of each axis.
+    public init(_ height: Int, _ width: Int) { self.init(top: height, bottom: height, left: width, right: width) }
+
+    public static let zero = Padding2D(0, 0)
+
+    public var description: String { "(\(top),\(bottom),\(left),\(right))" }
+}
+
+extension Tensor {
+    /// The output geometry of a window (kernel, stride, padding, dilation) sliding over [N, C, H, W].
+    static func window(op: String, input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: Padding2D,
+                       dilation: (Int, Int)) throws(TensorError) -> WindowGeometry {
+        guard input.count == 4 else {
+            throw .shapeMismatch(op: op, shapes: [input], reason: "input must be [N, C, H, W]")
+        }
+        guard kernel.0 > 0, kernel.1 > 0 else { throw .invalidArgument(op: op, reason: "kernel size must be positive, got \(kernel.0)×\(kernel.1)") }
+        guard stride.0 > 0, stride.1 > 0 else { throw .invalidArgument(op: op, reason: "stride must be positive, got \(stride.0)×\(stride.1)") }
+        guard dilation.0 > 0, dilation.1 > 0 else { throw .invalidArgument(op: op, reason: "dilation must be positive, got \(dilation.0)×\(dilation.1)") }
+        guard [padding.top, padding.bottom, padding.left, padding.right].allSatisfy({ $0 >= 0 && $0 < 1 << 20 }) else {
+            throw .invalidArgument(op: op, reason: "padding \(padding) must be non-negative")
+        }
+        let spanH = dilation.0 * (kernel.0 - 1) + 1, spanW = dilation.1 * (kernel.1 - 1) + 1
+        let paddedH = input[2] + padding.top + padding.bottom, paddedW = input[3] + padding.left + padding.right
+        guard paddedH >= spanH, paddedW >= spanW else {
+            throw .shapeMismatch(op: op, shapes: [input], reason: "kernel \(kernel.0)×\(kernel.1) (dilation \(dilation.0)×\(dilation.1)) is larger than the padded input \(paddedH)×\(paddedW)")
+        }
+        return WindowGeometry(
+            channels: input[1], height: input[2], width: input[3],
+            kernelHeight: kernel.0, kernelWidth: kernel.1, strideHeight: stride.0, strideWidth: stride.1,
+            padTop: padding.top, padLeft: padding.left, dilationHeight: dilation.0, dilationWidth: dilation.1,
+            outputHeight: (paddedH - spanH) / stride.0 + 1, outputWidth: (paddedW - spanW) / stride.1 + 1)
+    }
+
+    /// 2-D convolution (cross-correlation, as in PyTorch) of [N, C, H, W] with weight [O, C/groups, KH, KW]
+    /// and an optional bias [O]. Lowered to im2col and one GEMM per image and group.
+    public func conv2d(_ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: Padding2D = .zero,
+                       dilation: (Int, Int) = (1, 1), groups: Int = 1) throws(TensorError) -> Tensor {
+        guard weight.rank == 4 else {
+            throw .shapeMismatch(op: "conv2d", shapes: [shape, weight.shape], reason: "weight must be [out, in/groups, kh, kw]")
+        }
+        guard groups > 0 else { throw .invalidArgument(op: "conv2d", reason: "groups must be positive, got \(groups)") }
+        var geometry = try Tensor.window(op: "conv2d", input: shape, kernel: (weight.shape[2], weight.shape[3]),
+                                         stride: stride, padding: padding, dilation: dilation)
+        let (batch, channels, outChannels) = (shape[0], shape[1], weight.shape[0])
+        guard channels % groups == 0, outChannels % groups == 0 else {
+            throw .shapeMismatch(op: "conv2d", shapes: [shape, weight.shape], reason: "\(channels) input and \(outChannels) output channels are not divisible by groups \(groups)")
+        }
+        guard weight.shape[1] * groups == channels else {
+            throw .shapeMismatch(op: "conv2d", shapes: [shape, weight.shape], reason: "input has \(channels) channels, weight expects \(weight.shape[1] * groups) (\(weight.shape[1]) × groups \(groups))")
+        }
+        if let bias, bias.shape != [outChannels] {
+            throw .shapeMismatch(op: "conv2d", shapes: [weight.shape, bias.shape], reason: "bias must be [\(outChannels)]")
+        }
+        geometry.channels = channels / groups
+        let plan = ConvPlan(batch: batch, groups: groups, outPerGroup: outChannels / groups, geometry: geometry)
+        let y = Tensor(uninitializedShape: [batch, outChannels, geometry.outputHeight, geometry.outputWidth])
+        plan.forward(x: storage.pointer, weight: weight.storage.pointer, bias: bias?.storage.pointer, y: y.storage.pointer)
+
+        let (x0, w0, inputShape, weightShape) = (detached(), weight.detached(), shape, weight.shape)
+        let (needX, needW, needB) = (requiresGrad, weight.requiresGrad, bias?.requiresGrad ?? false)
+        // dX = col2im(Wᵀ·dY), dW = Σₙ dY·colᵀ, db = Σ dY over batch and space
+        return y.recorded(from: [self, weight] + (bias.map { [$0] } ?? [])) { g throws(TensorError) in
+            let dx = needX ? Tensor(shape: inputShape, storage: Storage(count: inputShape.reduce(1, *), repeating: 0)) : nil
+            let dw = needW ? Tensor(shape: weightShape, storage: Storage(count: weightShape.reduce(1, *), repeating: 0)) : nil
+            plan.backward(x: x0.storage.pointer, weight: w0.storage.pointer, dy: g.storage.pointer,
+                          dx: dx?.storage.pointer, dw: dw?.storage.pointer)
+            let db = needB ? try g.sum(axes: [0, 2, 3]) : nil
+            return [dx, dw, db]
+        }
+    }
+}
+
+/// One convolution's shapes and the GEMMs that compute it.
+struct ConvPlan: Sendable {
+    let batch: Int, groups: Int, outPerGroup: Int
+    let geometry: WindowGeometry
+
+    var patch: Int { geometry.patchSize }
+    var plane: Int { geometry.outputPlane }
+    var inputPerGroup: Int { geometry.channels * geometry.inputPlane }
+
+    func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+        let col = geometry.isPointwise ? nil : Storage(uninitializedCount: patch * plane)
+        for n in 0..<batch {
+            for group in 0..<groups {
+                let input = x + (n * groups + group) * inputPerGroup
+                let columns: UnsafePointer<Float>
+                if let col {
+                    Im2col.unfold(input, col.pointer, geometry)
+                    columns = UnsafePointer(col.pointer)
+                } else {
+                    columns = input
+                }
+                BLAS.sgemm(m: outPerGroup, n: plane, k: patch, weight + group * outPerGroup * patch, lda: patch,
+                           columns, ldb: plane, y + (n * groups + group) * outPerGroup * plane, ldc: plane)
+            }
+        }
+        if let bias { addBias(bias, to: y) }
+    }
+
+    private func addBias(_ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>) {
+        let channels = groups * outPerGroup, plane = plane
+        nonisolated(unsafe) let y = y, bias = bias
+        Threads.parallelFor(batch * channels, grain: Swift.max(1, Elementwise.grain / Swift.max(plane, 1))) { range in
+            for index in range {
+                let b = bias[index % channels], row = y + index * plane
+                for i in 0..<plane { row[i] += b }
+            }
+        }
+    }
+
+    /// Accumulates into `dx` and `dw` (either may be nil when not needed); both start zeroed.
+    func backward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                  dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?) {
+        let pointwise = geometry.isPointwise
+        let col = (dw != nil && !pointwise) ? Storage(uninitializedCount: patch * plane) : nil
+        let dcol = (dx != nil && !pointwise) ? Storage(uninitializedCount: patch * plane) : nil
+        for n in 0..<batch {
+            for group in 0..<groups {
+                let input = x + (n * groups + group) * inputPerGroup
+                let gradient = dy + (n * groups + group) * outPerGroup * plane
+                let kernel = weight + group * outPerGroup * patch
+                if let dw {
+                    let columns: UnsafePointer<Float>
+                    if let col {
+                        Im2col.unfold(input, col.pointer, geometry)
+                        columns = UnsafePointer(col.pointer)
+                    } else {
+                        columns = input
+                    }
+                    // dW_g += dY [out, plane] · colᵀ [plane, patch]
+                    BLAS.sgemm(transposeB: true, m: outPerGroup, n: patch, k: plane, gradient, lda: plane,
+                               columns, ldb: plane, beta: 1, dw + group * outPerGroup * patch, ldc: patch)
+                }
+                if let dx {
+                    let target = dx + (n * groups + group) * inputPerGroup
+                    if let dcol {
+                        // dcol = W_gᵀ [patch, out] · dY [out, plane], then folded back onto the image
+                        BLAS.sgemm(transposeA: true, m: patch, n: plane, k: outPerGroup, kernel, lda: patch,
+                                   gradient, ldb: plane, dcol.pointer, ldc: plane)
+                        Im2col.fold(dcol.pointer, target, geometry)
+                    } else {
+                        BLAS.sgemm(transposeA: true, m: patch, n: plane, k: outPerGroup, kernel, lda: patch,
+                                   gradient, ldb: plane, beta: 1, target, ldc: plane)
+                    }
+                }
+            }
+        }
+    }
+}
