@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+@testable import GraftTensor
+
+@Suite("Tensors, generator and threads")
+struct EngineTests {
+    @Test func creation() throws {
+        #expect(try Tensor.arange(0, 5).scalars == [0, 1, 2, 3, 4])
+        #expect(try Tensor.arange(1, 2, step: 0.25).scalars == [1, 1.25, 1.5, 1.75])
+        #expect(try Tensor.full([2, 2], 7).scalars == [7, 7, 7, 7])
+        #expect(try Tensor.zeros([0, 3]).count == 0)
+        #expect(try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])[1, 2] == 6)
+        #expect(Tensor(2.5).rank == 0)
+    }
+
+    @Test func storageIsSixtyFourByteAligned() throws {
+        for count in [1, 3, 100, 5000, 70_000] {
+            let t = try Tensor.zeros([count])
+            #expect(UInt(bitPattern: t.storage.pointer) % 64 == 0)
+        }
+    }
+
+    @Test func bufferPoolReusesFreedBuffers() {
+        let pool = BufferPool(budgetBytes: 1 << 20)
+        let (first, capacity) = pool.take(10_000)
+        pool.give(first, capacity: capacity)
+        #expect(pool.pooledBytes == capacity * 4)
+        let (second, _) = pool.take(9_000)  // same size class
+        #expect(second == first)
+        pool.give(second, capacity: capacity)
+        pool.drain()
+        #expect(pool.pooledBytes == 0)
+        #expect(BufferPool.sizeClass(5000) == 6144 && BufferPool.sizeClass(6145) == 8192 && BufferPool.sizeClass(8192) == 8192)
+    }
+
+    @Test func shapeOps() throws {
+        let x = try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        #expect(try x.transposed().scalars == [1, 4, 2, 5, 3, 6])
+        #expect(try x.sliced(axis: 1, start: 0, end: 3, step: 2).scalars == [1, 3, 4, 6])
+        #expect(try x.padded([(0, 0), (1, 0)]).scalars == [0, 1, 2, 3, 0, 4, 5, 6])
+        #expect(try Tensor.concatenate([x, x], axis: 0).shape == [4, 3])
+        #expect(try x.broadcast(to: [2, 2, 3]).scalars == [1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6])
+        #expect(try x.max(axis: 1).scalars == [3, 6])
+        #expect(try Tensor(shape: [2, 3], scalars: [1, 9, 9, 4, 0, 4]).argmax(axis: 1).scalars == [1, 0])
+        #expect(try Tensor.oneHot([2, 0], classes: 3).scalars == [0, 0, 1, 1, 0, 0])
+    }
+
+    @Test func generatorIsSeededAndReproducible() throws {
+        let a = Generator(seed: 123), b = Generator(seed: 123), c = Generator(seed: 124)
+        let drawsA = (0..<5).map { _ in a.next() }, drawsB = (0..<5).map { _ in b.next() }
+        #expect(drawsA == drawsB)
+        #expect(drawsA != (0..<5).map { _ in c.next() })
+        // Moments of 100,000 normal draws.
+        let normal = try Tensor.randomNormal([100_000], mean: 1, std: 2, generator: Generator(seed: 9))
+        let mean = normal.scalars.reduce(0, +) / Float(normal.count)
+        let variance = normal.scalars.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(normal.count)
+        #expect(abs(mean - 1) < 0.03 && abs(variance - 4) < 0.1)
+        let uniform = try Tensor.randomUniform([10_000], low: -1, high: 3, generator: Generator(seed: 9))
+        #expect(uniform.scalars.allSatisfy { $0 >= -1 && $0 < 3 })
+        #expect((0..<1000).map { _ in a.nextInt(below: 7) }.allSatisfy { (0..<7).contains($0) })
+    }
+
+    @Test func dropoutMaskComesFromTheGenerator() throws {
+        let x = try Tensor.ones([1000])
+        let a = try x.dropout(0.5, training: true, generator: Generator(seed: 4))
+        let b = try x.dropout(0.5, training: true, generator: Generator(seed: 4))
+        #expect(a.scalars == b.scalars)
+        let kept = a.scalars.filter { $0 != 0 }
+        #expect(kept.allSatisfy { $0 == 2 })
+        #expect(abs(kept.count - 500) < 60)
+        #expect(try x.dropout(0.5, training: false, generator: Generator(seed: 4)).scalars == x.scalars)
+    }
+}
+
+/// Thread-count changes are process-wide, so these run one at a time.
+@Suite("Determinism across runs and thread counts", .serialized)
+struct DeterminismTests {
+    /// A small CNN step: conv, batch norm, pooling, dense, cross-entropy, backward. Returns every gradient's bits.
+    func trainingStepBits() throws -> [UInt32] {
+        let generator = Generator(seed: 11)
+        let x = try Tensor.randomNormal([8, 3, 32, 32], generator: generator)
+        let w1 = try Tensor.randomNormal([16, 3, 3, 3], std: 0.2, generator: generator).requiringGrad()
+        let w2 = try Tensor.randomNormal([16 * 16 * 16, 10], std: 0.02, generator: generator).requiringGrad()
+        let gamma = try Tensor.ones([16]).requiringGrad(), beta = try Tensor.zeros([16]).requiringGrad()
+        let hidden = try x.conv2d(w1, padding: Padding2D(1, 1))
+            .batchNorm(weight: gamma, bias: beta, runningMean: Tensor.zeros([16]), runningVar: Tensor.ones([16]), training: true)
+            .relu().maxPool2d(kernel: (2, 2))
+        let logits = try hidden.flattened().dropout(0.3, training: true, generator: generator).matmul(w2)
+        let loss = try logits.crossEntropy(labels: (0..<8).map { $0 % 10 })
+        try loss.backward()
+        return ([loss] + [w1, w2, gamma, beta].compactMap(\.grad)).flatMap { $0.scalars.map(\.bitPattern) }
+    }
+
+    @Test func sameSeedGivesIdenticalBitsAcrossRunsAndThreadCounts() throws {
+        let saved = Threads.count
+        defer { try? Threads.set(saved) }
+        try Threads.set(2)
+        let first = try trainingStepBits()
+        let second = try trainingStepBits()
+        #expect(first == second, "two runs with 2 threads differ")
+        try Threads.set(1)
+        let single = try trainingStepBits()
+        #expect(first == single, "1 and 2 threads differ")
+    }
+}
