@@ -1,2 +1,99 @@
+import Foundation
 import GraftTensor
-print("graft-bench: workloads arrive with the conv kernels")
+
+// graft-bench: the engine's benchmark workloads (DESIGN.md, "Benchmarks"). Build in release:
+//     swift build -c release --product graft-bench && .build/release/graft-bench W1 W2
+// Each measurement prints a human line and a machine line for Benchmarks/compare.sh:
+//     RESULT <workload> <case> <unit> <median> <min> <max>
+
+struct Options {
+    var workloads: [String] = []
+    var repeats = 10
+    var threads = 2
+
+    init(_ arguments: [String]) {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--repeats": repeats = rest.popFirst().flatMap(Int.init) ?? repeats
+            case "--threads": threads = rest.popFirst().flatMap(Int.init) ?? threads
+            default: workloads.append(argument.uppercased())
+            }
+        }
+        if workloads.isEmpty { workloads = ["W1", "W2"] }
+    }
+}
+
+/// Wall-clock seconds of each of `repeats` runs of `body`, after one warm-up run.
+func measure(repeats: Int, _ body: () throws -> Void) rethrows -> [Double] {
+    try body()
+    return try (0..<repeats).map { _ in
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// Prints seconds as the requested unit: "ms" (time) or "GFLOP/s" (given the work in FLOPs).
+func report(_ workload: String, _ name: String, seconds: [Double], flops: Double) {
+    let ms = seconds.map { $0 * 1e3 }
+    let rates = seconds.map { flops / $0 / 1e9 }
+    print(String(format: "%@ %-24@ median %8.2f ms (min %.2f, max %.2f)   %7.1f GFLOP/s (min %.1f, max %.1f)",
+                 workload, name, median(ms), ms.min() ?? 0, ms.max() ?? 0, median(rates), rates.min() ?? 0, rates.max() ?? 0))
+    print("RESULT \(workload) \(name) ms \(median(ms)) \(ms.min() ?? 0) \(ms.max() ?? 0)")
+    print("RESULT \(workload) \(name) GFLOP/s \(median(rates)) \(rates.min() ?? 0) \(rates.max() ?? 0)")
+}
+
+/// W1: square GEMM through `Tensor.matmul` (output allocated from the pool, as in real use).
+func gemm(_ options: Options) throws {
+    let generator = Generator(seed: 1)
+    for n in [512, 1024, 2048] {
+        let a = try Tensor.randomUniform([n, n], generator: generator)
+        let b = try Tensor.randomUniform([n, n], generator: generator)
+        let times = try measure(repeats: options.repeats) { _ = try a.matmul(b) }
+        report("W1", "gemm-n\(n)", seconds: times, flops: 2 * pow(Double(n), 3))
+    }
+}
+
+/// W2: Conv2d 64→64, 3×3, padding 1, on [32, 64, 56, 56], no bias; forward, and forward + backward
+/// (gradients of input and weight, as a training step of a middle layer needs).
+func convolution(_ options: Options) throws {
+    let generator = Generator(seed: 2)
+    let x = try Tensor.randomUniform([32, 64, 56, 56], low: -1, high: 1, generator: generator)
+    let w = try Tensor.randomNormal([64, 64, 3, 3], std: 0.05, generator: generator)
+    let upstream = try Tensor.randomUniform([32, 64, 56, 56], low: -1, high: 1, generator: generator)
+    let flops = 2.0 * 32 * 64 * 64 * 9 * 56 * 56
+    let forward = try measure(repeats: options.repeats) {
+        _ = try withoutGradients { try x.conv2d(w, padding: Padding2D(1, 1)) }
+    }
+    report("W2", "conv-forward", seconds: forward, flops: flops)
+    let (xg, wg) = (x.requiringGrad(), w.requiringGrad())
+    let training = try measure(repeats: options.repeats) {
+        let y = try xg.conv2d(wg, padding: Padding2D(1, 1))
+        try y.backward(seed: upstream)
+        xg.zeroGrad()
+        wg.zeroGrad()
+    }
+    report("W2", "conv-forward-backward", seconds: training, flops: 3 * flops)
+}
+
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+do {
+    try Threads.set(options.threads)
+    print("graft-bench: \(options.threads) threads, \(options.repeats) repeats after one warm-up, median (min, max)")
+    for workload in options.workloads {
+        switch workload {
+        case "W1": try gemm(options)
+        case "W2": try convolution(options)
+        default: print("graft-bench: unknown workload \(workload) (known: W1, W2)")
+        }
+    }
+} catch {
+    print("graft-bench: error: \(error)")
+    exit(1)
+}

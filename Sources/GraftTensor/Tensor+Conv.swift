@@ -69,7 +69,7 @@ extension Tensor {
         // dX = col2im(Wᵀ·dY), dW = Σₙ dY·colᵀ, db = Σ dY over batch and space
         return y.recorded(from: [self, weight] + (bias.map { [$0] } ?? [])) { g throws(TensorError) in
             let dx = needX ? Tensor(shape: inputShape, storage: Storage(count: inputShape.reduce(1, *), repeating: 0)) : nil
-            let dw = needW ? Tensor(shape: weightShape, storage: Storage(count: weightShape.reduce(1, *), repeating: 0)) : nil
+            let dw = needW ? Tensor(uninitializedShape: weightShape) : nil
             plan.backward(x: x0.storage.pointer, weight: w0.storage.pointer, dy: g.storage.pointer,
                           dx: dx?.storage.pointer, dw: dw?.storage.pointer)
             let db = needB ? try g.sum(axes: [0, 2, 3]) : nil
@@ -79,6 +79,11 @@ extension Tensor {
 }
 
 /// One convolution's shapes and the GEMMs that compute it.
+///
+/// With a batch at least as large as the thread count, each thread takes whole images (its own
+/// im2col buffer, single-threaded GEMM): no hand-offs between graft's and OpenBLAS's threads.
+/// Otherwise images go one at a time with threaded GEMM. Every output element is computed the
+/// same way in both cases, so the thread count never changes a bit.
 struct ConvPlan: Sendable {
     let batch: Int, groups: Int, outPerGroup: Int
     let geometry: WindowGeometry
@@ -86,73 +91,99 @@ struct ConvPlan: Sendable {
     var patch: Int { geometry.patchSize }
     var plane: Int { geometry.outputPlane }
     var inputPerGroup: Int { geometry.channels * geometry.inputPlane }
+    var weightPerGroup: Int { outPerGroup * patch }
+
+    /// Calls `body` on ranges of images, in parallel when that pays, with a scratch buffer of `scratch` floats per call.
+    private func overImages(scratch: Int, _ body: @escaping (Range<Int>, UnsafeMutablePointer<Float>?) -> Void) {
+        func run(_ range: Range<Int>) {
+            let buffer = scratch > 0 ? Storage(uninitializedCount: scratch) : nil
+            withExtendedLifetime(buffer) { body(range, buffer?.pointer) }
+        }
+        if Threads.prefersOuterParallelism(units: batch) {
+            Threads.withSingleThreadedBLAS { Threads.parallelFor(batch, grain: 1, run) }
+        } else {
+            run(0..<batch)
+        }
+    }
 
     func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
-        let col = geometry.isPointwise ? nil : Storage(uninitializedCount: patch * plane)
-        for n in 0..<batch {
-            for group in 0..<groups {
-                let input = x + (n * groups + group) * inputPerGroup
-                let columns: UnsafePointer<Float>
-                if let col {
-                    Im2col.unfold(input, col.pointer, geometry)
-                    columns = UnsafePointer(col.pointer)
-                } else {
-                    columns = input
+        nonisolated(unsafe) let (x, weight, bias, y) = (x, weight, bias, y)
+        overImages(scratch: geometry.isPointwise ? 0 : patch * plane) { images, col in
+            for n in images {
+                for group in 0..<groups {
+                    let input = x + (n * groups + group) * inputPerGroup
+                    var columns = input
+                    if let col {
+                        Im2col.unfold(input, col, geometry)
+                        columns = UnsafePointer(col)
+                    }
+                    let output = y + (n * groups + group) * outPerGroup * plane
+                    BLAS.sgemm(m: outPerGroup, n: plane, k: patch, weight + group * weightPerGroup, lda: patch,
+                               columns, ldb: plane, output, ldc: plane)
+                    if let bias {
+                        for o in 0..<outPerGroup {
+                            let b = bias[group * outPerGroup + o], row = output + o * plane
+                            for i in 0..<plane { row[i] += b }
+                        }
+                    }
                 }
-                BLAS.sgemm(m: outPerGroup, n: plane, k: patch, weight + group * outPerGroup * patch, lda: patch,
-                           columns, ldb: plane, y + (n * groups + group) * outPerGroup * plane, ldc: plane)
-            }
-        }
-        if let bias { addBias(bias, to: y) }
-    }
-
-    private func addBias(_ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>) {
-        let channels = groups * outPerGroup, plane = plane
-        nonisolated(unsafe) let y = y, bias = bias
-        Threads.parallelFor(batch * channels, grain: Swift.max(1, Elementwise.grain / Swift.max(plane, 1))) { range in
-            for index in range {
-                let b = bias[index % channels], row = y + index * plane
-                for i in 0..<plane { row[i] += b }
             }
         }
     }
 
-    /// Accumulates into `dx` and `dw` (either may be nil when not needed); both start zeroed.
+    /// Writes `dx` (zeroed by the caller) and `dw` (overwritten) when non-nil.
+    ///
+    /// Each image's weight gradient goes to its own slot and the slots are summed in image order,
+    /// so the result does not depend on how images were spread over threads.
     func backward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?) {
-        let pointwise = geometry.isPointwise
-        let col = (dw != nil && !pointwise) ? Storage(uninitializedCount: patch * plane) : nil
-        let dcol = (dx != nil && !pointwise) ? Storage(uninitializedCount: patch * plane) : nil
-        for n in 0..<batch {
-            for group in 0..<groups {
-                let input = x + (n * groups + group) * inputPerGroup
-                let gradient = dy + (n * groups + group) * outPerGroup * plane
-                let kernel = weight + group * outPerGroup * patch
-                if let dw {
-                    let columns: UnsafePointer<Float>
-                    if let col {
-                        Im2col.unfold(input, col.pointer, geometry)
-                        columns = UnsafePointer(col.pointer)
-                    } else {
-                        columns = input
+        let weightCount = groups * weightPerGroup
+        let partials = dw != nil ? Storage(uninitializedCount: batch * weightCount) : nil
+        nonisolated(unsafe) let (x, weight, dy, dx) = (x, weight, dy, dx)
+        nonisolated(unsafe) let slots = partials?.pointer
+        let scratch = geometry.isPointwise ? 0 : patch * plane
+        overImages(scratch: scratch) { images, col in
+            for n in images {
+                for group in 0..<groups {
+                    let input = x + (n * groups + group) * inputPerGroup
+                    let gradient = dy + (n * groups + group) * outPerGroup * plane
+                    if let slots {
+                        var columns = input
+                        if let col {
+                            Im2col.unfold(input, col, geometry)
+                            columns = UnsafePointer(col)
+                        }
+                        // dW_g(n) = dY [out, plane] · colᵀ [plane, patch]
+                        BLAS.sgemm(transposeB: true, m: outPerGroup, n: patch, k: plane, gradient, lda: plane,
+                                   columns, ldb: plane, slots + n * weightCount + group * weightPerGroup, ldc: patch)
                     }
-                    // dW_g += dY [out, plane] · colᵀ [plane, patch]
-                    BLAS.sgemm(transposeB: true, m: outPerGroup, n: patch, k: plane, gradient, lda: plane,
-                               columns, ldb: plane, beta: 1, dw + group * outPerGroup * patch, ldc: patch)
-                }
-                if let dx {
-                    let target = dx + (n * groups + group) * inputPerGroup
-                    if let dcol {
-                        // dcol = W_gᵀ [patch, out] · dY [out, plane], then folded back onto the image
-                        BLAS.sgemm(transposeA: true, m: patch, n: plane, k: outPerGroup, kernel, lda: patch,
-                                   gradient, ldb: plane, dcol.pointer, ldc: plane)
-                        Im2col.fold(dcol.pointer, target, geometry)
-                    } else {
-                        BLAS.sgemm(transposeA: true, m: patch, n: plane, k: outPerGroup, kernel, lda: patch,
-                                   gradient, ldb: plane, beta: 1, target, ldc: plane)
+                    if let dx {
+                        let target = dx + (n * groups + group) * inputPerGroup
+                        let kernel = weight + group * weightPerGroup
+                        if let col {
+                            // dcol = W_gᵀ [patch, out] · dY [out, plane], folded back onto the image
+                            BLAS.sgemm(transposeA: true, m: patch, n: plane, k: outPerGroup, kernel, lda: patch,
+                                       gradient, ldb: plane, col, ldc: plane)
+                            Im2col.fold(col, target, geometry)
+                        } else {
+                            BLAS.sgemm(transposeA: true, m: patch, n: plane, k: outPerGroup, kernel, lda: patch,
+                                       gradient, ldb: plane, beta: 1, target, ldc: plane)
+                        }
                     }
                 }
             }
         }
+        if let dw, let slots {
+            // Σₙ in image order, parallel over weight elements.
+            nonisolated(unsafe) let dw = dw
+            Threads.parallelFor(weightCount, grain: 4096) { range in
+                for i in range {
+                    var total: Float = 0
+                    for n in 0..<batch { total += slots[n * weightCount + i] }
+                    dw[i] = total
+                }
+            }
+        }
+        withExtendedLifetime(partials) {}
     }
 }

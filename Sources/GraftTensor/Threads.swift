@@ -36,7 +36,7 @@ public enum Threads {
         guard total > 0 else { return }
         let grain = max(grain, 1)
         let chunks = min((total + grain - 1) / grain, 64)
-        if chunks <= 1 || count == 1 {
+        if chunks <= 1 || count == 1 || isInsideParallelRegion {
             if chunks <= 1 { body(0..<total); return }
             for chunk in 0..<chunks { body(chunkRange(chunk, chunks: chunks, total: total)) }
             return
@@ -44,9 +44,29 @@ public enum Threads {
         withoutActuallyEscaping(body) { body in
             let task = UncheckedBody(body: body)
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                task.body(chunkRange(chunk, chunks: chunks, total: total))
+                $isInsideParallelRegion.withValue(true) {
+                    task.body(chunkRange(chunk, chunks: chunks, total: total))
+                }
             }
         }
+    }
+
+    /// True on a worker of `parallelFor`: nested loops run serially there (the cores are already busy).
+    @TaskLocal static var isInsideParallelRegion = false
+
+    /// Whether work split into `units` independent pieces (images of a batch) should run one piece per
+    /// thread with single-threaded BLAS inside, rather than one piece at a time with threaded BLAS.
+    static func prefersOuterParallelism(units: Int) -> Bool {
+        count > 1 && units >= count && !isInsideParallelRegion
+    }
+
+    /// Runs `body` with OpenBLAS limited to one thread, so that graft's own threads can each
+    /// call GEMM on their own piece of work; restores the setting afterwards.
+    static func withSingleThreadedBLAS<R>(_ body: () -> R) -> R {
+        _ = configureBLAS
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(count)) }
+        return body()
     }
 
     @inline(__always) private static func chunkRange(_ chunk: Int, chunks: Int, total: Int) -> Range<Int> {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs graft's engine workloads (W1 GEMM, W2 convolution) and the same workloads in the peers
+# (a C program calling cblas_sgemm directly; PyTorch with 2 threads) in one invocation, and
+# prints the graft/peer ratios. Usage: Benchmarks/compare.sh [repeats]
+# PyTorch goes into Benchmarks/.venv (created and pip-installed on first use; not part of CI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repeats="${1:-10}"
+out=Benchmarks/out
+mkdir -p "$out"
+
+echo "== building graft-bench (release) and the C peer"
+swift build -c release --product graft-bench 2>&1 | tail -1
+cc -O2 Benchmarks/peers/gemm.c $(pkg-config --cflags --libs openblas) -o "$out/gemm-peer"
+
+if ! Benchmarks/.venv/bin/python -c "import torch" 2>/dev/null; then
+    echo "== installing PyTorch into Benchmarks/.venv (first run only)"
+    python3 -m venv Benchmarks/.venv
+    Benchmarks/.venv/bin/pip install --quiet torch numpy
+fi
+
+echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+echo "== graft"
+.build/release/graft-bench W1 W2 --repeats "$repeats" --threads 2 | tee "$out/graft.txt" | grep -v '^RESULT'
+echo "== C cblas_sgemm"
+"$out/gemm-peer" "$repeats" 2 > "$out/c.txt"
+echo "== PyTorch"
+Benchmarks/.venv/bin/python Benchmarks/peers/torch_bench.py "$repeats" > "$out/torch.txt"
+
+python3 - "$out" <<'PY'
+import sys
+out = sys.argv[1]
+
+def load(name):
+    results = {}
+    for line in open(f"{out}/{name}.txt"):
+        if line.startswith("RESULT "):
+            _, workload, case, unit, median, low, high = line.split()
+            results[(workload, case, unit)] = float(median)
+    return results
+
+graft, peers = load("graft"), {"C cblas": load("c"), "PyTorch": load("torch")}
+print()
+print(f"{'workload':<28}{'peer':<10}{'graft':>12}{'peer':>12}{'ratio':>9}   (median of the repeats)")
+for (workload, case, unit), value in graft.items():
+    for peer, results in peers.items():
+        other = results.get((workload, case, unit))
+        if other is None:
+            continue
+        if unit == "ms":
+            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>9.2f} ms{other:>9.2f} ms{value / other:>9.2f}   graft time / peer time (≤ 1 is faster)")
+        else:
+            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>7.1f} GF/s{other:>7.1f} GF/s{value / other:>9.2f}   graft rate / peer rate (≥ 1 is faster)")
+PY

@@ -1,0 +1,59 @@
+"""W1 and W2 in PyTorch, 2 threads, timed like graft-bench: one warm-up, then median (min, max).
+
+Usage: python torch_bench.py [repeats]
+Prints RESULT lines in graft-bench's format for Benchmarks/compare.sh.
+"""
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+torch.set_num_threads(2)
+torch.manual_seed(0)
+
+
+def measure(body):
+    body()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        body()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def report(workload, name, times, flops):
+    ms = [t * 1e3 for t in times]
+    rates = [flops / t / 1e9 for t in times]
+    print(f"RESULT {workload} {name} ms {statistics.median(ms)} {min(ms)} {max(ms)}")
+    print(f"RESULT {workload} {name} GFLOP/s {statistics.median(rates)} {min(rates)} {max(rates)}")
+
+
+with torch.no_grad():
+    for n in (512, 1024, 2048):
+        a, b = torch.rand(n, n), torch.rand(n, n)
+        report("W1", f"gemm-n{n}", measure(lambda: torch.mm(a, b)), 2.0 * n ** 3)
+
+x = torch.rand(32, 64, 56, 56) * 2 - 1
+w = torch.randn(64, 64, 3, 3) * 0.05
+upstream = torch.rand(32, 64, 56, 56) * 2 - 1
+flops = 2.0 * 32 * 64 * 64 * 9 * 56 * 56
+with torch.no_grad():
+    report("W2", "conv-forward", measure(lambda: F.conv2d(x, w, padding=1)), flops)
+
+xg, wg = x.clone().requires_grad_(), w.clone().requires_grad_()
+
+
+def step():
+    y = F.conv2d(xg, wg, padding=1)
+    y.backward(upstream)
+    xg.grad = None
+    wg.grad = None
+
+
+report("W2", "conv-forward-backward", measure(step), 3 * flops)
+print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, backend: {torch.backends.cpu.get_cpu_capability()}",
+      file=sys.stderr)
