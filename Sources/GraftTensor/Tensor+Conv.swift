@@ -106,8 +106,36 @@ struct ConvPlan: Sendable {
         }
     }
 
+    /// F(2×2, 3×3) Winograd plans for the forward pass and for the data gradient, when they apply.
+    var winogradForward: Winograd.Plan? {
+        guard Winograd.applies(geometry, groups: groups, outChannels: outPerGroup) else { return nil }
+        let g = geometry
+        return Winograd.Plan(inChannels: g.channels, outChannels: outPerGroup, height: g.height, width: g.width,
+                             padTop: g.padTop, padLeft: g.padLeft, outputHeight: g.outputHeight, outputWidth: g.outputWidth)
+    }
+    /// dX is the convolution of dY with the weights transposed and rotated, padded by 2 − padding.
+    var winogradData: Winograd.Plan? {
+        guard Winograd.applies(geometry, groups: groups, outChannels: outPerGroup) else { return nil }
+        let g = geometry
+        return Winograd.Plan(inChannels: outPerGroup, outChannels: g.channels, height: g.outputHeight, width: g.outputWidth,
+                             padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, outputHeight: g.height, outputWidth: g.width)
+    }
+
     func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (x, weight, bias, y) = (x, weight, bias, y)
+        if let winograd = winogradForward {
+            let u = Winograd.transformWeights(weight, outChannels: outPerGroup, inChannels: geometry.channels, transposedAndFlipped: false)
+            nonisolated(unsafe) let transformed = UnsafePointer(u.pointer)
+            overImages(scratch: winograd.scratchCount) { images, scratch in
+                guard let scratch else { return }
+                for n in images {
+                    Winograd.convolve(winograd, x: x + n * inputPerGroup, u: transformed, bias: bias,
+                                      y: y + n * outPerGroup * plane, scratch: scratch)
+                }
+            }
+            withExtendedLifetime(u) {}
+            return
+        }
         overImages(scratch: geometry.isPointwise ? 0 : patch * plane) { images, col in
             for n in images {
                 for group in 0..<groups {
@@ -141,9 +169,19 @@ struct ConvPlan: Sendable {
         let partials = dw != nil ? Storage(uninitializedCount: batch * weightCount) : nil
         nonisolated(unsafe) let (x, weight, dy, dx) = (x, weight, dy, dx)
         nonisolated(unsafe) let slots = partials?.pointer
-        let scratch = geometry.isPointwise ? 0 : patch * plane
-        overImages(scratch: scratch) { images, col in
+        let winograd = dx != nil ? winogradData : nil
+        let transformed = winograd.map { _ in
+            Winograd.transformWeights(weight, outChannels: geometry.channels, inChannels: outPerGroup, transposedAndFlipped: true)
+        }
+        nonisolated(unsafe) let u = transformed.map { UnsafePointer($0.pointer) }
+        let columnsCount = geometry.isPointwise ? 0 : patch * plane
+        overImages(scratch: columnsCount + (winograd?.scratchCount ?? 0)) { images, scratch in
+            let col = columnsCount > 0 ? scratch : nil
             for n in images {
+                if let winograd, let u, let dx, let scratch {
+                    Winograd.convolve(winograd, x: dy + n * outPerGroup * plane, u: u, bias: nil,
+                                      y: dx + n * inputPerGroup, scratch: scratch + columnsCount)
+                }
                 for group in 0..<groups {
                     let input = x + (n * groups + group) * inputPerGroup
                     let gradient = dy + (n * groups + group) * outPerGroup * plane
@@ -157,7 +195,7 @@ struct ConvPlan: Sendable {
                         BLAS.sgemm(transposeB: true, m: outPerGroup, n: patch, k: plane, gradient, lda: plane,
                                    columns, ldb: plane, slots + n * weightCount + group * weightPerGroup, ldc: patch)
                     }
-                    if let dx {
+                    if let dx, winograd == nil {
                         let target = dx + (n * groups + group) * inputPerGroup
                         let kernel = weight + group * weightPerGroup
                         if let col {
@@ -184,6 +222,6 @@ struct ConvPlan: Sendable {
                 }
             }
         }
-        withExtendedLifetime(partials) {}
+        withExtendedLifetime((partials, transformed)) {}
     }
 }

@@ -60,6 +60,20 @@ struct EngineTests {
         #expect((0..<1000).map { _ in a.nextInt(below: 7) }.allSatisfy { (0..<7).contains($0) })
     }
 
+    @Test func winogradPathIsTakenWhereItPays() throws {
+        // The PyTorch fixtures conv2d_3x3_winograd_* rely on these geometries taking the Winograd path.
+        func plan(_ input: [Int], _ out: Int, _ padding: Padding2D, stride: Int = 1, groups: Int = 1) throws -> ConvPlan {
+            var g = try Tensor.window(op: "conv2d", input: input, kernel: (3, 3), stride: (stride, stride), padding: padding, dilation: (1, 1))
+            g.channels /= groups
+            return ConvPlan(batch: input[0], groups: groups, outPerGroup: out / groups, geometry: g)
+        }
+        #expect(try plan([2, 16, 9, 7], 16, Padding2D(1, 1)).winogradForward != nil)
+        #expect(try plan([1, 24, 8, 10], 16, Padding2D(top: 0, bottom: 1, left: 2, right: 0)).winogradData != nil)
+        #expect(try plan([1, 8, 9, 9], 16, Padding2D(1, 1)).winogradForward == nil, "too few channels")
+        #expect(try plan([1, 16, 9, 9], 16, Padding2D(1, 1), stride: 2).winogradForward == nil, "stride 2")
+        #expect(try plan([1, 32, 9, 9], 32, Padding2D(1, 1), groups: 2).winogradForward == nil, "grouped")
+    }
+
     @Test func dropoutMaskComesFromTheGenerator() throws {
         let x = try Tensor.ones([1000])
         let a = try x.dropout(0.5, training: true, generator: Generator(seed: 4))

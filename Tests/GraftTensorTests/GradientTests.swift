@@ -63,6 +63,10 @@ let gradientCases: [GradientCase] = [
     GradientCase("conv2d", "depthwise, stride 2, asymmetric SAME padding", inputs: { [try uniform([1, 3, 6, 6]), try uniform([3, 1, 3, 3], seed: 2)] }) {
         try $0[0].conv2d($0[1], stride: (2, 2), padding: Padding2D(top: 0, bottom: 1, left: 0, right: 1), groups: 3)
     },
+    GradientCase("conv2d", "3×3 stride 1, 16 channels (Winograd path)", tolerance: 2e-2,
+                 inputs: { [try uniform([1, 16, 5, 4]), try uniform([16, 16, 3, 3], -0.3, 0.3, seed: 2), try uniform([16], seed: 3)] }) {
+        try $0[0].conv2d($0[1], bias: $0[2], padding: Padding2D(top: 1, bottom: 0, left: 2, right: 1))
+    },
     GradientCase("conv2d", "1×1 pointwise", inputs: { [try uniform([2, 3, 3, 2]), try uniform([5, 3, 1, 1], seed: 2)] }) {
         try $0[0].conv2d($0[1])
     },

@@ -72,10 +72,11 @@ struct ReferenceTests {
     }
 
     @Test func fixtureFileLoads() {
-        #expect(Self.cases.count == 23)
+        #expect(Self.cases.count == 25)
     }
 
-    @Test(arguments: ["conv2d_stride2_pad1_bias", "conv2d_groups2_dilation2", "conv2d_depthwise_same_stride2"])
+    @Test(arguments: ["conv2d_stride2_pad1_bias", "conv2d_groups2_dilation2", "conv2d_depthwise_same_stride2",
+                      "conv2d_3x3_winograd_pad1_bias", "conv2d_3x3_winograd_asymmetric"])
     func conv2d(_ name: String) throws {
         try check(name) { c, x in
             try x["x"]!.conv2d(x["weight"]!, bias: x["bias"], stride: c.pair("stride"), padding: c.padding,

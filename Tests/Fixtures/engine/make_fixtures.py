@@ -53,6 +53,13 @@ case("conv2d_groups2_dilation2", {"stride": [1, 1], "padding": [2, 2, 2, 2], "di
 case("conv2d_depthwise_same_stride2", {"stride": [2, 2], "padding": [0, 1, 0, 1], "dilation": [1, 1], "groups": 5},
      {"x": array(1, 5, 8, 8), "weight": array(5, 1, 3, 3)},
      lambda x, weight: F.conv2d(F.pad(x, (0, 1, 0, 1)), weight, stride=2, groups=5))
+# 3×3 stride-1 convolutions with at least 16 channels take graft's Winograd F(2×2, 3×3) path.
+case("conv2d_3x3_winograd_pad1_bias", {"stride": [1, 1], "padding": [1, 1, 1, 1], "dilation": [1, 1], "groups": 1},
+     {"x": array(2, 16, 9, 7), "weight": array(16, 16, 3, 3), "bias": array(16)},
+     lambda x, weight, bias: F.conv2d(x, weight, bias, padding=1))
+case("conv2d_3x3_winograd_asymmetric", {"stride": [1, 1], "padding": [0, 1, 2, 0], "dilation": [1, 1], "groups": 1},
+     {"x": array(1, 24, 8, 10), "weight": array(16, 24, 3, 3)},
+     lambda x, weight: F.conv2d(F.pad(x, (2, 0, 0, 1)), weight))
 case("maxpool2d_k3_s2_p1", {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1, 1, 1]},
      {"x": array(2, 3, 7, 7)},
      lambda x: F.max_pool2d(x, 3, 2, 1))
