@@ -17,6 +17,7 @@ extension Tensor {
             }
             result[i] = da == 1 ? db : da
         }
+        _ = try checkedCount(result, op: op)
         return result
     }
 

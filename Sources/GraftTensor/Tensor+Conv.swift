@@ -32,11 +32,13 @@ extension Tensor {
         guard paddedH >= spanH, paddedW >= spanW else {
             throw .shapeMismatch(op: op, shapes: [input], reason: "kernel \(kernel.0)×\(kernel.1) (dilation \(dilation.0)×\(dilation.1)) is larger than the padded input \(paddedH)×\(paddedW)")
         }
+        let outputHeight = (paddedH - spanH) / stride.0 + 1, outputWidth = (paddedW - spanW) / stride.1 + 1
+        _ = try checkedCount([input[0], input[1], outputHeight, outputWidth, kernel.0, kernel.1], op: op)
         return WindowGeometry(
             channels: input[1], height: input[2], width: input[3],
             kernelHeight: kernel.0, kernelWidth: kernel.1, strideHeight: stride.0, strideWidth: stride.1,
             padTop: padding.top, padLeft: padding.left, dilationHeight: dilation.0, dilationWidth: dilation.1,
-            outputHeight: (paddedH - spanH) / stride.0 + 1, outputWidth: (paddedW - spanW) / stride.1 + 1)
+            outputHeight: outputHeight, outputWidth: outputWidth)
     }
 
     /// 2-D convolution (cross-correlation, as in PyTorch) of [N, C, H, W] with weight [O, C/groups, KH, KW]

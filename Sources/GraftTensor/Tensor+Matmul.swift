@@ -11,6 +11,7 @@ extension Tensor {
             throw .shapeMismatch(op: "matmul", shapes: [shape, other.shape], reason: "inner dimensions \(k) ≠ \(k2)")
         }
         let batch = try Tensor.broadcastShape(Array(shape.dropLast(2)), Array(other.shape.dropLast(2)), op: "matmul")
+        _ = try checkedCount(batch + [m, n], op: "matmul")
         let y = Tensor(uninitializedShape: batch + [m, n])
         Tensor.batchedGEMM(self, other, into: y, m: m, n: n, k: k)
         let (a0, b0, needA, needB) = (detached(), other.detached(), requiresGrad, other.requiresGrad)

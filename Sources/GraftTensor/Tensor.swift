@@ -42,13 +42,17 @@ public struct Tensor: @unchecked Sendable {
 
     /// The element at a full index (for tests and printing; kernels use pointers).
     public subscript(_ index: Int...) -> Float {
-        precondition(index.count == rank, "index rank \(index.count) ≠ tensor rank \(rank)")
-        var flat = 0
-        for (axis, i) in index.enumerated() {
-            precondition(i >= 0 && i < shape[axis], "index \(i) out of range for axis \(axis)")
-            flat = flat * shape[axis] + i
+        get throws(TensorError) {
+            guard index.count == rank else {
+                throw .invalidArgument(op: "index", reason: "\(index.count) indices for a rank-\(rank) tensor \(formatShape(shape))")
+            }
+            var flat = 0
+            for (axis, i) in index.enumerated() {
+                guard i >= 0 && i < shape[axis] else { throw .invalidAxis(op: "index", axis: axis, shape: shape) }
+                flat = flat * shape[axis] + i
+            }
+            return storage.pointer[flat]
         }
-        return storage.pointer[flat]
     }
 
     /// Reads the elements without copying.
@@ -85,6 +89,9 @@ extension Tensor: CustomStringConvertible {
 
 // MARK: Shape arithmetic
 
+/// The most elements one tensor may hold (16 GiB of Float32): larger requests are errors, not allocations.
+let maximumElementCount = 1 << 32
+
 /// Checks a shape supplied from outside: non-negative dimensions, element count without overflow.
 func checkedCount(_ shape: [Int], op: String) throws(TensorError) -> Int {
     var total = 1
@@ -93,7 +100,7 @@ func checkedCount(_ shape: [Int], op: String) throws(TensorError) -> Int {
             throw .invalidArgument(op: op, reason: "negative dimension \(dim) in shape \(formatShape(shape))")
         }
         let (product, overflow) = total.multipliedReportingOverflow(by: dim)
-        guard !overflow, product <= 1 << 40 else {
+        guard !overflow, product <= maximumElementCount else {
             throw .invalidArgument(op: op, reason: "shape \(formatShape(shape)) has too many elements")
         }
         total = product

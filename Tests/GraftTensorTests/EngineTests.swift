@@ -10,6 +10,8 @@ struct EngineTests {
         #expect(try Tensor.full([2, 2], 7).scalars == [7, 7, 7, 7])
         #expect(try Tensor.zeros([0, 3]).count == 0)
         #expect(try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])[1, 2] == 6)
+        #expect(throws: TensorError.self) { try Tensor.zeros([2, 3])[2, 0] }
+        #expect(throws: TensorError.self) { try Tensor.zeros([1 << 20, 1]) + Tensor.zeros([1 << 20]) }
         #expect(Tensor(2.5).rank == 0)
     }
 
