@@ -65,32 +65,26 @@ extension Tensor {
 
     /// log(softmax(x)) along `axis`, computed stably (x − max − log Σ e^(x − max)).
     public func logSoftmax(axis: Int = -1) throws(TensorError) -> Tensor {
-        let axis = try normalizeAxis(axis, rank: rank, op: "logSoftmax", shape: shape)
-        let (outer, n, inner) = split(at: axis)
-        guard n > 0 else { throw .invalidArgument(op: "logSoftmax", reason: "empty axis \(axis) in \(formatShape(shape))") }
-        let y = Tensor(uninitializedShape: shape)
-        Softmax.forward(storage.pointer, y.storage.pointer, outer: outer, n: n, inner: inner, log: true)
-        let y0 = y.detached()
         // d logsoftmax/dx: g − softmax · Σg
-        return y.recorded(from: [self]) { g in
-            let dx = Tensor(uninitializedShape: y0.shape)
-            Softmax.backward(g.storage.pointer, y0.storage.pointer, dx.storage.pointer, outer: outer, n: n, inner: inner, log: true)
-            return [dx]
-        }
+        try normalized(axis: axis, log: true, op: "logSoftmax")
     }
 
     /// e^x / Σ e^x along `axis`, computed stably.
     public func softmax(axis: Int = -1) throws(TensorError) -> Tensor {
-        let axis = try normalizeAxis(axis, rank: rank, op: "softmax", shape: shape)
-        let (outer, n, inner) = split(at: axis)
-        guard n > 0 else { throw .invalidArgument(op: "softmax", reason: "empty axis \(axis) in \(formatShape(shape))") }
-        let y = Tensor(uninitializedShape: shape)
-        Softmax.forward(storage.pointer, y.storage.pointer, outer: outer, n: n, inner: inner, log: false)
-        let y0 = y.detached()
         // d softmax/dx: y · (g − Σ g·y)
+        try normalized(axis: axis, log: false, op: "softmax")
+    }
+
+    private func normalized(axis: Int, log: Bool, op: String) throws(TensorError) -> Tensor {
+        let axis = try normalizeAxis(axis, rank: rank, op: op, shape: shape)
+        let (outer, n, inner) = split(at: axis)
+        guard n > 0 else { throw .invalidArgument(op: op, reason: "empty axis \(axis) in \(formatShape(shape))") }
+        let y = Tensor(uninitializedShape: shape)
+        Softmax.forward(storage.pointer, y.storage.pointer, outer: outer, n: n, inner: inner, log: log)
+        let y0 = y.detached()
         return y.recorded(from: [self]) { g in
             let dx = Tensor(uninitializedShape: y0.shape)
-            Softmax.backward(g.storage.pointer, y0.storage.pointer, dx.storage.pointer, outer: outer, n: n, inner: inner, log: false)
+            Softmax.backward(g.storage.pointer, y0.storage.pointer, dx.storage.pointer, outer: outer, n: n, inner: inner, log: log)
             return [dx]
         }
     }

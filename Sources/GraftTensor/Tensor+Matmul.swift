@@ -37,13 +37,7 @@ extension Tensor {
         let stridesA = broadcastStrides(Array(a.shape.dropLast(2)), to: batchShape)
         let stridesB = broadcastStrides(Array(b.shape.dropLast(2)), to: batchShape)
         for index in 0..<batches {
-            var rest = index, offsetA = 0, offsetB = 0
-            for axis in stride(from: batchShape.count - 1, through: 0, by: -1) {
-                let coordinate = rest % batchShape[axis]
-                rest /= batchShape[axis]
-                offsetA += coordinate * stridesA[axis]
-                offsetB += coordinate * stridesB[axis]
-            }
+            let (offsetA, offsetB) = stridedOffsets(index, shape: batchShape, stridesA, stridesB)
             BLAS.sgemm(m: m, n: n, k: k, pa + offsetA * m * k, lda: Swift.max(k, 1), pb + offsetB * k * n, ldb: Swift.max(n, 1),
                        py + index * m * n, ldc: Swift.max(n, 1))
         }

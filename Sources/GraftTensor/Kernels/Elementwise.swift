@@ -36,14 +36,7 @@ enum Elementwise {
         nonisolated(unsafe) let a = a, b = b, y = y
         Threads.parallelFor(rows, grain: max(1, grain / max(inner, 1))) { range in
             for row in range {
-                // Decompose the row index into the outer coordinates to find each input's offset.
-                var rest = row, offsetA = 0, offsetB = 0
-                for axis in stride(from: outer.count - 1, through: 0, by: -1) {
-                    let coordinate = rest % outer[axis]
-                    rest /= outer[axis]
-                    offsetA += coordinate * outerA[axis]
-                    offsetB += coordinate * outerB[axis]
-                }
+                let (offsetA, offsetB) = stridedOffsets(row, shape: outer, outerA, outerB)
                 let pa = a + offsetA, pb = b + offsetB, py = y + row * inner
                 switch (innerA, innerB) {
                 case (1, 1): for i in 0..<inner { py[i] = f(pa[i], pb[i]) }

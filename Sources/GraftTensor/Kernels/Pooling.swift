@@ -43,6 +43,20 @@ enum Pooling {
         }
     }
 
+    /// Calls `body` with the flat plane index of every in-image element of output (oh, ow)'s window (no dilation).
+    @inline(__always)
+    static func forEachInput(oh: Int, ow: Int, _ g: WindowGeometry, _ body: (Int) -> Void) {
+        for i in 0..<g.kernelHeight {
+            let ih = oh * g.strideHeight - g.padTop + i
+            guard ih >= 0 && ih < g.height else { continue }
+            for j in 0..<g.kernelWidth {
+                let iw = ow * g.strideWidth - g.padLeft + j
+                guard iw >= 0 && iw < g.width else { continue }
+                body(ih * g.width + iw)
+            }
+        }
+    }
+
     /// The number of elements each output averages over.
     @inline(__always)
     static func divisor(oh: Int, ow: Int, _ g: WindowGeometry, padBottom: Int, padRight: Int, countPadding: Bool) -> Float {
@@ -62,15 +76,7 @@ enum Pooling {
                 for oh in 0..<g.outputHeight {
                     for ow in 0..<g.outputWidth {
                         var total: Float = 0
-                        for i in 0..<g.kernelHeight {
-                            let ih = oh * g.strideHeight - g.padTop + i
-                            guard ih >= 0 && ih < g.height else { continue }
-                            for j in 0..<g.kernelWidth {
-                                let iw = ow * g.strideWidth - g.padLeft + j
-                                guard iw >= 0 && iw < g.width else { continue }
-                                total += plane[ih * g.width + iw]
-                            }
-                        }
+                        forEachInput(oh: oh, ow: ow, g) { total += plane[$0] }
                         y[p * g.outputPlane + oh * g.outputWidth + ow] =
                             total / divisor(oh: oh, ow: ow, g, padBottom: padBottom, padRight: padRight, countPadding: countPadding)
                     }
@@ -89,15 +95,7 @@ enum Pooling {
                     for ow in 0..<g.outputWidth {
                         let share = dy[p * g.outputPlane + oh * g.outputWidth + ow]
                             / divisor(oh: oh, ow: ow, g, padBottom: padBottom, padRight: padRight, countPadding: countPadding)
-                        for i in 0..<g.kernelHeight {
-                            let ih = oh * g.strideHeight - g.padTop + i
-                            guard ih >= 0 && ih < g.height else { continue }
-                            for j in 0..<g.kernelWidth {
-                                let iw = ow * g.strideWidth - g.padLeft + j
-                                guard iw >= 0 && iw < g.width else { continue }
-                                plane[ih * g.width + iw] += share
-                            }
-                        }
+                        forEachInput(oh: oh, ow: ow, g) { plane[$0] += share }
                     }
                 }
             }

@@ -13,13 +13,7 @@ enum StridedCopy {
         nonisolated(unsafe) let source = source, destination = destination
         Threads.parallelFor(rows, grain: max(1, Elementwise.grain / inner)) { range in
             for row in range {
-                var rest = row, s = 0, d = 0
-                for axis in stride(from: outer.count - 1, through: 0, by: -1) {
-                    let coordinate = rest % outer[axis]
-                    rest /= outer[axis]
-                    s += coordinate * sourceStrides[axis]
-                    d += coordinate * destinationStrides[axis]
-                }
+                let (s, d) = stridedOffsets(row, shape: outer, sourceStrides, destinationStrides)
                 let ps = source + s, pd = destination + d
                 if innerSource == 1 && innerDestination == 1 {
                     pd.update(from: ps, count: inner)
@@ -29,4 +23,17 @@ enum StridedCopy {
             }
         }
     }
+}
+
+/// The offsets of flat row-major index `index` of `shape` in two strided layouts.
+@inline(__always)
+func stridedOffsets(_ index: Int, shape: [Int], _ stridesA: [Int], _ stridesB: [Int]) -> (Int, Int) {
+    var rest = index, a = 0, b = 0
+    for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+        let coordinate = rest % shape[axis]
+        rest /= shape[axis]
+        a += coordinate * stridesA[axis]
+        b += coordinate * stridesB[axis]
+    }
+    return (a, b)
 }
