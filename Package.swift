@@ -23,22 +23,26 @@ let package = Package(
         // C libraries: one system-library target each.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
 
         // The layers of the design, dependencies pointing one way.
         .target(name: "GraftTensor", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
         .target(name: "GraftNN", dependencies: ["GraftTensor"]),
-        .target(name: "GraftFormats", dependencies: ["GraftTensor"]),
+        .target(name: "GraftFormats", dependencies: ["GraftTensor", "CZlib"]),
         .target(name: "GraftModels", dependencies: ["GraftNN", "GraftFormats"]),
-        .target(name: "GraftData", dependencies: ["GraftTensor"]),
+        .target(name: "GraftData", dependencies: ["GraftTensor", "GraftFormats", "CPNG", "CJPEG"], swiftSettings: kernelSettings),
         .target(name: "GraftShell", dependencies: ["GraftModels", "GraftData", "CLibEdit"]),
         .executableTarget(
             name: "graft",
             dependencies: ["GraftShell", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
-        .executableTarget(name: "graft-bench", dependencies: ["GraftTensor"], path: "Benchmarks/graft-bench",
+        .executableTarget(name: "graft-bench", dependencies: ["GraftTensor", "GraftData"], path: "Benchmarks/graft-bench",
                           swiftSettings: kernelSettings),
 
         // Fixtures live in Tests/Fixtures/ beside the scripts that made them; tests find them by path.
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor"]),
+        .testTarget(name: "GraftDataTests", dependencies: ["GraftData"]),
     ]
 )

@@ -1,0 +1,126 @@
+import Dispatch
+import Foundation
+import GraftTensor
+
+/// Image datasets in the usual folder conventions:
+/// `root/<class>/*.png|jpg|jpeg`, or `root/train/<class>/…` with `root/val|validation/<class>/…`
+/// and/or `root/test/<class>/…`.
+///
+/// Every image is decoded (in parallel), converted to the wanted channel count, resized so its
+/// shorter side is `size` and center-cropped to `size × size`, then kept in memory as bytes.
+/// Unreadable images are skipped and reported, never fatal.
+public enum ImageFolder {
+    static let extensions: Set<String> = ["png", "jpg", "jpeg"]
+    /// The seed of the fixed held-out split (`split=F`), so a folder's test set is the same in every session.
+    static let splitSeed: UInt64 = 0x464F_4C44  // "FOLD"
+
+    public static func load(_ root: String, size: Int = 224, channels: Int = 3, testFraction: Double? = nil,
+                            name: String? = nil) throws(DataError) -> Dataset {
+        guard (1...4096).contains(size) else { throw .invalidArgument(what: "size", reason: "must be 1–4096, got \(size)") }
+        guard [1, 3].contains(channels) else { throw .invalidArgument(what: "channels", reason: "must be 1 or 3, got \(channels)") }
+        let rootURL = URL(fileURLWithPath: root)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), isFolder.boolValue else {
+            throw .unreadable(path: root, reason: "no such folder")
+        }
+        let top = subfolders(of: rootURL)
+        let splitNames = ["train", "val", "validation", "test"]
+        let bySplitFolders = top.contains("train")
+        let trainRoot = bySplitFolders ? rootURL.appendingPathComponent("train") : rootURL
+        let classNames = subfolders(of: trainRoot)
+        guard !classNames.isEmpty else {
+            throw .empty(path: trainRoot.path, reason: "no class folders (expected \(trainRoot.lastPathComponent)/<class>/*.png|jpg)")
+        }
+        if !bySplitFolders, let stray = top.first(where: { splitNames.contains($0) }) {
+            throw .empty(path: root, reason: "has a '\(stray)' folder but no 'train' folder")
+        }
+        var skipped: [String] = []
+        func loadSplit(_ folder: URL, required: Bool) throws(DataError) -> Samples {
+            var files: [(String, Int)] = []
+            for (label, className) in classNames.enumerated() {
+                let classFolder = folder.appendingPathComponent(className)
+                let images = imageFiles(in: classFolder)
+                if images.isEmpty && required {
+                    throw .empty(path: classFolder.path, reason: "class '\(className)' has no images")
+                }
+                files += images.map { ($0, label) }
+            }
+            let decoded = decodeAll(files.map(\.0), size: size, channels: channels)
+            var bytes: [UInt8] = [], labels: [Int] = []
+            bytes.reserveCapacity(files.count * channels * size * size)
+            for ((path, label), result) in zip(files, decoded) {
+                switch result {
+                case let .success(pixels):
+                    bytes += pixels
+                    labels.append(label)
+                case let .failure(error):
+                    let relative = path.hasPrefix(root) ? String(path.dropFirst(root.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/")) : path
+                    skipped.append("skipped \(relative): \(error.reason)")
+                }
+            }
+            if required, let empty = Samples(sampleShape: [channels, size, size], labels: labels, bytes: bytes)
+                .classCounts(classes: classNames.count).firstIndex(of: 0) {
+                throw .empty(path: folder.appendingPathComponent(classNames[empty]).path, reason: "class '\(classNames[empty])' has no readable images")
+            }
+            return Samples(sampleShape: [channels, size, size], labels: labels, bytes: bytes)
+        }
+        var train = try loadSplit(trainRoot, required: true)
+        var validation: Samples? = nil, test: Samples? = nil
+        if bySplitFolders {
+            if let val = ["val", "validation"].first(where: top.contains) {
+                validation = try loadSplit(rootURL.appendingPathComponent(val), required: false)
+            }
+            if top.contains("test") { test = try loadSplit(rootURL.appendingPathComponent("test"), required: false) }
+        }
+        if let testFraction {
+            guard test == nil else { throw .invalidArgument(what: "split", reason: "\(root) already has a test folder") }
+            (train, test) = try train.stratifiedSplit(fraction: testFraction, classes: classNames.count, generator: Generator(seed: splitSeed))
+        }
+        return Dataset(name: name ?? rootURL.lastPathComponent, classNames: classNames, train: train, validation: validation,
+                       test: test, skipped: skipped)
+    }
+
+    /// Visible subfolders, sorted.
+    static func subfolders(of folder: URL) -> [String] {
+        let items = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: [.isDirectoryKey],
+                                                                   options: [.skipsHiddenFiles])) ?? []
+        return items.filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }
+            .map(\.lastPathComponent).sorted()
+    }
+
+    /// Image files (by extension) directly in `folder`, sorted by name.
+    static func imageFiles(in folder: URL) -> [String] {
+        let items = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil,
+                                                                   options: [.skipsHiddenFiles])) ?? []
+        return items.filter { extensions.contains($0.pathExtension.lowercased()) }.map(\.path).sorted()
+    }
+
+    struct Failure: Error { let reason: String }
+
+    /// Decodes and prepares every file, in parallel across the engine's threads; results in input order.
+    static func decodeAll(_ paths: [String], size: Int, channels: Int) -> [Result<[UInt8], Failure>] {
+        let results = UnsafeMutableBufferPointer<Result<[UInt8], Failure>>.allocate(capacity: paths.count)
+        results.initialize(repeating: .failure(Failure(reason: "not decoded")))
+        defer { results.deallocate() }
+        nonisolated(unsafe) let slots = results
+        let work: @Sendable (Int) -> Void = { index in
+            do throws(DataError) {
+                let image = try Image.load(paths[index]).converted(toChannels: channels)
+                    .resizedAndCenterCropped(resize: size, crop: size)
+                slots[index] = .success(image.pixels.map { UInt8((Swift.min(Swift.max($0, 0), 1) * 255).rounded()) })
+            } catch {
+                if case let .unreadable(_, why) = error {
+                    slots[index] = .failure(Failure(reason: why))
+                } else {
+                    slots[index] = .failure(Failure(reason: error.description))
+                }
+            }
+        }
+        if Threads.count > 1 && paths.count > 1 {
+            DispatchQueue.concurrentPerform(iterations: paths.count, execute: work)
+        } else {
+            for index in paths.indices { work(index) }
+        }
+        return Array(results)
+    }
+}

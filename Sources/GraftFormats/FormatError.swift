@@ -1,0 +1,17 @@
+/// Why bytes could not be read: names the place in the file and the reason.
+public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The bytes do not follow the format: `where` names the place (an offset, a field, a tensor).
+    case malformed(format: String, where: String, reason: String)
+    /// The bytes are valid but use something graft does not read.
+    case unsupported(format: String, what: String)
+    /// The data would exceed a limit (size, element count) before being read.
+    case tooLarge(format: String, what: String, limit: String)
+
+    public var description: String {
+        switch self {
+        case let .malformed(format, place, reason): return "\(format): \(place): \(reason)"
+        case let .unsupported(format, what): return "\(format): unsupported \(what)"
+        case let .tooLarge(format, what, limit): return "\(format): \(what) exceeds the limit of \(limit)"
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+
+/// A NumPy `.npy` array: read (float32, float64, uint8, int64, int32, bool; either byte order;
+/// C order) and written (float32 or int64, C order), following the NPY format versions 1.0–3.0.
+public struct NumPyArray: Sendable, Equatable {
+    public enum DType: String, Sendable {
+        case float32 = "f4", float64 = "f8", uint8 = "u1", int64 = "i8", int32 = "i4", bool = "b1"
+        var size: Int { switch self { case .float32, .int32: return 4; case .float64, .int64: return 8; case .uint8, .bool: return 1 } }
+    }
+
+    public let shape: [Int]
+    public let dtype: DType
+    /// The elements as Float (integers converted exactly up to 2^24).
+    public let values: [Float]
+    /// The elements as integers, for integer and bool arrays (labels); nil for float arrays.
+    public let integers: [Int]?
+
+    public init(shape: [Int], values: [Float]) {
+        self.shape = shape
+        self.dtype = .float32
+        self.values = values
+        self.integers = nil
+    }
+
+    public init(shape: [Int], integers: [Int]) {
+        self.shape = shape
+        self.dtype = .int64
+        self.values = integers.map(Float.init)
+        self.integers = integers
+    }
+
+    static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
+    /// Largest header accepted (NumPy itself writes a few hundred bytes).
+    static let headerLimit = 1 << 16
+
+    /// Parses the bytes of a `.npy` file; `name` appears in every error.
+    public init(data: Data, name: String = "array") throws(FormatError) {
+        let bytes = [UInt8](data)
+        func fail(_ place: String, _ reason: String) -> FormatError { .malformed(format: "npy", where: "\(name) \(place)", reason: reason) }
+        guard bytes.count >= 10, Array(bytes[0..<6]) == Self.magic else { throw fail("header", "not a NumPy .npy file (bad magic)") }
+        let major = bytes[6]
+        let headerLength: Int, headerStart: Int
+        switch major {
+        case 1: headerLength = Int(bytes[8]) | Int(bytes[9]) << 8; headerStart = 10
+        case 2, 3:
+            guard bytes.count >= 12 else { throw fail("header", "file is truncated") }
+            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+            headerStart = 12
+        default: throw FormatError.unsupported(format: "npy", what: "format version \(major).\(bytes[7]) in \(name)")
+        }
+        guard headerLength <= Self.headerLimit else { throw FormatError.tooLarge(format: "npy", what: "\(name) header of \(headerLength) bytes", limit: "\(Self.headerLimit) bytes") }
+        guard bytes.count >= headerStart + headerLength else { throw fail("header", "file is truncated") }
+        guard let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1) else {
+            throw fail("header", "header is not text")
+        }
+        let fields = try Self.parseHeader(header, fail: fail)
+        var descr = fields.descr
+        let bigEndian = descr.hasPrefix(">")
+        if let first = descr.first, "<>|=".contains(first) { descr.removeFirst() }
+        guard let dtype = DType(rawValue: descr) else {
+            throw FormatError.unsupported(format: "npy", what: "dtype '\(fields.descr)' in \(name) (graft reads float32, float64, uint8, int32, int64, bool)")
+        }
+        guard !fields.fortranOrder else {
+            throw FormatError.unsupported(format: "npy", what: "Fortran-order array in \(name) (save it with numpy.ascontiguousarray)")
+        }
+        var count = 1
+        for dim in fields.shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard dim >= 0, !overflow, product <= 1 << 32 else {
+                throw FormatError.tooLarge(format: "npy", what: "\(name) shape \(fields.shape)", limit: "2^32 elements")
+            }
+            count = product
+        }
+        let dataStart = headerStart + headerLength
+        let available = bytes.count - dataStart
+        guard available >= count * dtype.size else {
+            throw fail("data", "file is truncated: shape \(fields.shape) needs \(count * dtype.size) bytes, \(available) present")
+        }
+        guard available == count * dtype.size else {
+            throw fail("data", "\(available - count * dtype.size) bytes after the array's data")
+        }
+        shape = fields.shape
+        self.dtype = dtype
+        var floats = [Float](repeating: 0, count: count)
+        var ints: [Int]? = nil
+        bytes.withUnsafeBytes { raw in
+            guard let start = raw.baseAddress, count > 0 else { return }
+            let base = start + dataStart
+            func word<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
+                let v = (base + i * MemoryLayout<T>.size).loadUnaligned(as: T.self)
+                return bigEndian ? T(bigEndian: v) : T(littleEndian: v)
+            }
+            switch dtype {
+            case .float32: for i in 0..<count { floats[i] = Float(bitPattern: word(i, UInt32.self)) }
+            case .float64: for i in 0..<count { floats[i] = Float(Double(bitPattern: word(i, UInt64.self))) }
+            case .uint8, .bool:
+                var out = [Int](repeating: 0, count: count)
+                for i in 0..<count { out[i] = Int(base.load(fromByteOffset: i, as: UInt8.self)); floats[i] = Float(out[i]) }
+                ints = out
+            case .int32:
+                var out = [Int](repeating: 0, count: count)
+                for i in 0..<count { out[i] = Int(Int32(bitPattern: word(i, UInt32.self))); floats[i] = Float(out[i]) }
+                ints = out
+            case .int64:
+                var out = [Int](repeating: 0, count: count)
+                for i in 0..<count { out[i] = Int(Int64(bitPattern: word(i, UInt64.self))); floats[i] = Float(out[i]) }
+                ints = out
+            }
+        }
+        values = floats
+        integers = ints
+    }
+
+    /// The fields of the header dict: `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
+    static func parseHeader(_ header: String, fail: (String, String) -> FormatError) throws(FormatError)
+        -> (descr: String, fortranOrder: Bool, shape: [Int]) {
+        func value(of key: String) -> Substring? {
+            guard let keyRange = header.range(of: "'\(key)'") else { return nil }
+            var rest = header[keyRange.upperBound...].drop { $0 == " " }
+            guard rest.first == ":" else { return nil }
+            rest = rest.dropFirst().drop { $0 == " " }
+            return rest
+        }
+        guard let descrStart = value(of: "descr"), descrStart.first == "'",
+              let close = descrStart.dropFirst().firstIndex(of: "'") else { throw fail("header", "no 'descr' entry") }
+        let descr = String(descrStart.dropFirst()[..<close])
+        guard let order = value(of: "fortran_order") else { throw fail("header", "no 'fortran_order' entry") }
+        let fortran: Bool
+        if order.hasPrefix("False") { fortran = false } else if order.hasPrefix("True") { fortran = true } else {
+            throw fail("header", "'fortran_order' is neither True nor False")
+        }
+        guard let shapeStart = value(of: "shape"), shapeStart.first == "(", let end = shapeStart.firstIndex(of: ")") else {
+            throw fail("header", "no 'shape' tuple")
+        }
+        let items = shapeStart.dropFirst()[..<end].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard items.count <= 32 else { throw fail("header", "rank \(items.count) is above 32") }
+        var shape: [Int] = []
+        for item in items {
+            guard let dim = Int(item), dim >= 0 else { throw fail("header", "shape entry '\(item)' is not a size") }
+            shape.append(dim)
+        }
+        return (descr, fortran, shape)
+    }
+
+    /// The bytes of a `.npy` file (version 1.0, little-endian, C order, header padded to 64 bytes).
+    public func encoded() -> Data {
+        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        let descr = integers != nil ? "<i8" : "<f4"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
+        let unpadded = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        var data = Data(Self.magic + [1, 0])
+        let length = UInt16(header.utf8.count)
+        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+        data.append(contentsOf: Array(header.utf8))
+        if let integers {
+            for v in integers { withUnsafeBytes(of: Int64(v).littleEndian) { data.append(contentsOf: $0) } }
+        } else {
+            for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        }
+        return data
+    }
+}
+
+/// Writes `data` to `url` atomically: a temporary file beside it, then a rename, so a crash
+/// mid-write leaves the old file whole.
+public func writeAtomically(_ data: Data, to url: URL) throws {
+    let temporary = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+    try data.write(to: temporary)
+    if rename(temporary.path, url.path) != 0 {
+        let code = errno
+        try? FileManager.default.removeItem(at: temporary)
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)])
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import GraftData
+
+@Suite("PNG and JPEG decoding")
+struct DecodingTests {
+    static let names = ["gray8.png", "gray16.png", "gray1.png", "gray_alpha.png", "rgb8.png", "rgb8_interlaced.png", "rgb16.png",
+                        "rgba8.png", "palette_trns.png", "baseline_rgb.jpg", "baseline_gray.jpg", "progressive_rgb.jpg",
+                        "exif_orientation6.jpg", "cmyk.jpg"]
+
+    @Test(arguments: names)
+    func decodesLikePillow(_ name: String) throws {
+        let expected = try #require(Fixtures.expected.images[name], "fixture \(name) missing: rerun make_fixtures.py")
+        let image = try Image.load(Fixtures.path("images/\(name)"))
+        #expect(image.channels == expected["channels"] as? Int)
+        #expect(image.height == expected["height"] as? Int)
+        #expect(image.width == expected["width"] as? Int)
+        let pixels = Fixtures.floats(expected["pixels"])
+        let tolerance = Float(expected["tolerance"] as? Double ?? 0) + 1e-6
+        #expect(pixels.count == image.pixels.count)
+        let worst = zip(image.pixels, pixels).map { Swift.abs($0 - $1) }.max() ?? 0
+        #expect(worst <= tolerance, "\(name): largest difference \(worst * 255) levels")
+    }
+
+    @Test func brokenFilesAreRefusedWithAReason() {
+        #expect(Fixtures.message { try Image.load(Fixtures.path("broken/text.jpg")) }
+                == "cannot read \(Fixtures.path("broken/text.jpg")): not a PNG or JPEG file")
+        #expect(Fixtures.message { try Image.load(Fixtures.path("broken/truncated.jpg")) }?.hasSuffix("file is truncated") == true)
+        #expect(Fixtures.message { try Image.load(Fixtures.path("broken/truncated.png")) }?.contains("truncated") == true)
+        #expect(Fixtures.message { try Image.load(Fixtures.path("broken/bad_crc.png")) }?.contains("CRC") == true)
+        let huge = Fixtures.message { try Image.load(Fixtures.path("broken/huge.png")) }
+        #expect(huge?.hasSuffix("image is 20000x20000, more than the 67108864-pixel limit") == true, "\(huge ?? "nil")")
+        #expect(Fixtures.message { try Image.load(Fixtures.path("broken/missing.png")) }?.hasSuffix("no such file or unreadable") == true)
+        #expect(Fixtures.message { try Image.decode(Data([0xFF, 0xD8, 0xFF, 0xE0]), path: "stub.jpg") } != nil)
+    }
+
+    @Test func channelConversion() throws {
+        let rgba = try Image.load(Fixtures.path("images/rgba8.png"))
+        let rgb = try rgba.converted(toChannels: 3)
+        #expect(rgb.channels == 3 && Array(rgb.pixels) == Array(rgba.pixels.prefix(3 * rgba.height * rgba.width)))
+        let gray = try rgb.converted(toChannels: 1)
+        #expect(Swift.abs(gray[0, 0, 0] - (0.299 * rgb[0, 0, 0] + 0.587 * rgb[1, 0, 0] + 0.114 * rgb[2, 0, 0])) < 1e-6)
+        let back = try Image.load(Fixtures.path("images/gray8.png")).converted(toChannels: 3)
+        #expect(back.channels == 3 && back[2, 1, 1] == back[0, 1, 1])
+        #expect(throws: DataError.self) { try rgb.converted(toChannels: 2) }
+    }
+
+    @Test func exifOrientationTable() {
+        // A 2×3 image 0…5; each orientation's upright result, as Pillow's exif_transpose gives it.
+        let image = Image(channels: 1, height: 2, width: 3, pixels: [0, 1, 2, 3, 4, 5])
+        let upright: [Int: [Float]] = [
+            2: [2, 1, 0, 5, 4, 3], 3: [5, 4, 3, 2, 1, 0], 4: [3, 4, 5, 0, 1, 2],
+            5: [0, 3, 1, 4, 2, 5], 6: [3, 0, 4, 1, 5, 2], 7: [5, 2, 4, 1, 3, 0], 8: [2, 5, 1, 4, 0, 3],
+        ]
+        for (value, pixels) in upright {
+            #expect(ExifOrientation(value: value).apply(to: image).pixels == pixels, "orientation \(value)")
+        }
+    }
+}
