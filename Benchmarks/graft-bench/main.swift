@@ -1,4 +1,5 @@
 import Foundation
+import GraftData
 import GraftTensor
 
 // graft-bench: the engine's benchmark workloads (DESIGN.md, "Benchmarks"). Build in release:
@@ -20,7 +21,7 @@ struct Options {
             default: workloads.append(argument.uppercased())
             }
         }
-        if workloads.isEmpty { workloads = ["W1", "W2"] }
+        if workloads.isEmpty { workloads = ["W1", "W2", "DATA"] }
     }
 }
 
@@ -82,6 +83,40 @@ func convolution(_ options: Options) throws {
     report("W2", "conv-forward-backward", seconds: training, flops: 3 * flops)
 }
 
+/// DATA: loading the bundled MNIST subset (gunzip + parse + fixed split), and a folder of 1,000
+/// photos (the four example photos, 250 links each, in four classes) decoded and resized to 224×224.
+func dataLoading(_ options: Options) throws {
+    let repeats = max(1, options.repeats / 2)
+    let mnist = try measure(repeats: repeats) { _ = try MNIST.load() }
+    reportTime("DATA", "mnist-5k-load", seconds: mnist)
+
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-bench-folder-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let photos = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"]
+    for (index, photo) in photos.enumerated() {
+        let source = try ExampleFiles.locate("images/\(photo)")
+        let classFolder = folder.appendingPathComponent("class\(index)")
+        try FileManager.default.createDirectory(at: classFolder, withIntermediateDirectories: true)
+        for copy in 0..<250 {
+            let ext = (photo as NSString).pathExtension
+            try FileManager.default.createSymbolicLink(atPath: classFolder.appendingPathComponent("\(copy).\(ext)").path,
+                                                       withDestinationPath: source)
+        }
+    }
+    var loaded: Dataset?
+    let folderTimes = try measure(repeats: repeats) { loaded = try ImageFolder.load(folder.path, size: 224, channels: 3) }
+    reportTime("DATA", "folder-1000-photos-224", seconds: folderTimes)
+    if let loaded {
+        print(String(format: "DATA folder: %d images kept in memory, %.1f MB", loaded.train.count, Double(loaded.memoryBytes) / 1_048_576))
+    }
+}
+
+func reportTime(_ workload: String, _ name: String, seconds: [Double]) {
+    let ms = seconds.map { $0 * 1e3 }
+    print(String(format: "%@ %-24@ median %8.1f ms (min %.1f, max %.1f)", workload, name, median(ms), ms.min() ?? 0, ms.max() ?? 0))
+    print("RESULT \(workload) \(name) ms \(median(ms)) \(ms.min() ?? 0) \(ms.max() ?? 0)")
+}
+
 let options = Options(Array(CommandLine.arguments.dropFirst()))
 do {
     try Threads.set(options.threads)
@@ -90,7 +125,8 @@ do {
         switch workload {
         case "W1": try gemm(options)
         case "W2": try convolution(options)
-        default: print("graft-bench: unknown workload \(workload) (known: W1, W2)")
+        case "DATA": try dataLoading(options)
+        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, DATA)")
         }
     }
 } catch {

@@ -25,20 +25,23 @@ extension Image {
     /// The `height × width` window starting at (`top`, `left`); parts outside the image are zero.
     public func cropped(top: Int, left: Int, height h: Int, width w: Int) -> Image {
         var out = Image(channels: channels, height: h, width: w)
+        let columns = Swift.max(0, left)..<Swift.min(width, left + w)
+        guard !columns.isEmpty else { return out }
         for c in 0..<channels {
             for r in 0..<h where top + r >= 0 && top + r < height {
-                for col in 0..<w where left + col >= 0 && left + col < width {
-                    out[c, r, col] = self[c, top + r, left + col]
-                }
+                let from = (c * height + top + r) * width, to = (c * h + r) * w - left
+                out.pixels.replaceSubrange((to + columns.lowerBound)..<(to + columns.upperBound),
+                                           with: pixels[(from + columns.lowerBound)..<(from + columns.upperBound)])
             }
         }
         return out
     }
 
-    /// The central `size × size` window (torchvision's rounding: top = round((H − size)/2)).
+    /// The central `size × size` window, placed as torchvision places it: top = round((H − size)/2)
+    /// with Python's round-half-to-even.
     public func centerCropped(_ size: Int) -> Image {
-        cropped(top: Int((Double(height - size) / 2).rounded()), left: Int((Double(width - size) / 2).rounded()),
-                height: size, width: size)
+        cropped(top: Int((Double(height - size) / 2).rounded(.toNearestOrEven)),
+                left: Int((Double(width - size) / 2).rounded(.toNearestOrEven)), height: size, width: size)
     }
 
     /// The ImageNet evaluation recipe: shorter side to `resize`, then the central `crop` square (256 → 224).
@@ -57,42 +60,70 @@ extension Image {
         return out
     }
 
-    /// One separable pass of Pillow's resampling along one axis (triangle filter, support scaled when shrinking).
-    private func resampled(axisIsWidth: Bool, to outSize: Int) -> Image {
-        let inSize = axisIsWidth ? width : height
-        let scale = Double(inSize) / Double(outSize)
-        let filterScale = Swift.max(scale, 1)
-        let support = 1.0 * filterScale
-        var starts = [Int](repeating: 0, count: outSize)
-        var weights = [[Double]](repeating: [], count: outSize)
-        for x in 0..<outSize {
-            let center = (Double(x) + 0.5) * scale
-            // C's (int) truncates toward zero: Pillow's bounds depend on it.
-            let low = Swift.max(Int(center - support + 0.5), 0)
-            let high = Swift.min(Int(center + support + 0.5), inSize)
-            var k = (low..<high).map { i -> Double in
-                let t = Swift.abs((Double(i) - center + 0.5) / filterScale)
-                return t < 1 ? 1 - t : 0
+    /// The filter taps of one resampling pass: output i reads `count[i]` inputs from `start[i]`
+    /// with weights `weights[i·stride ..< i·stride + count[i]]` (Pillow's triangle filter, support
+    /// widened by the shrink factor, C-style truncation of the bounds, weights normalized).
+    struct Taps {
+        var start: [Int], count: [Int], weights: [Float]
+        let stride: Int
+
+        init(inSize: Int, outSize: Int) {
+            let scale = Double(inSize) / Double(outSize)
+            let filterScale = Swift.max(scale, 1)
+            let support = 1.0 * filterScale
+            stride = Int(support.rounded(.up)) * 2 + 1
+            start = [Int](repeating: 0, count: outSize)
+            count = [Int](repeating: 0, count: outSize)
+            weights = [Float](repeating: 0, count: outSize * stride)
+            for x in 0..<outSize {
+                let center = (Double(x) + 0.5) * scale
+                let low = Swift.max(Int(center - support + 0.5), 0)
+                let high = Swift.min(Int(center + support + 0.5), inSize)
+                var k = (low..<high).map { i -> Double in
+                    let t = Swift.abs((Double(i) - center + 0.5) / filterScale)
+                    return t < 1 ? 1 - t : 0
+                }
+                let total = k.reduce(0, +)
+                if total != 0 { k = k.map { $0 / total } }
+                start[x] = low
+                count[x] = Swift.min(k.count, stride)
+                for (i, w) in k.prefix(stride).enumerated() { weights[x * stride + i] = Float(w) }
             }
-            let total = k.reduce(0, +)
-            if total != 0 { k = k.map { $0 / total } }
-            starts[x] = low
-            weights[x] = k
         }
+    }
+
+    /// One separable pass along the width (each output a dot product along its row) or the height
+    /// (each output row a weighted sum of input rows, vectorized across the row).
+    private func resampled(axisIsWidth: Bool, to outSize: Int) -> Image {
+        let taps = Taps(inSize: axisIsWidth ? width : height, outSize: outSize)
         let (outH, outW) = axisIsWidth ? (height, outSize) : (outSize, width)
         var out = Image(channels: channels, height: outH, width: outW)
-        pixels.withUnsafeBufferPointer { source in
-            out.pixels.withUnsafeMutableBufferPointer { target in
-                for c in 0..<channels {
-                    for r in 0..<outH {
-                        for col in 0..<outW {
-                            let x = axisIsWidth ? col : r
-                            var sum = 0.0
-                            for (i, w) in weights[x].enumerated() {
-                                let s = starts[x] + i
-                                sum += w * Double(axisIsWidth ? source[(c * height + r) * width + s] : source[(c * height + s) * width + col])
+        let (inH, inW) = (height, width)
+        pixels.withUnsafeBufferPointer { sourceBuffer in
+            out.pixels.withUnsafeMutableBufferPointer { targetBuffer in
+                taps.weights.withUnsafeBufferPointer { weightBuffer in
+                    guard let source = sourceBuffer.baseAddress, let target = targetBuffer.baseAddress,
+                          let weights = weightBuffer.baseAddress else { return }
+                    for c in 0..<channels {
+                        if axisIsWidth {
+                            for r in 0..<outH {
+                                let row = source + (c * inH + r) * inW, outRow = target + (c * outH + r) * outW
+                                for x in 0..<outW {
+                                    let first = row + taps.start[x], k = weights + x * taps.stride
+                                    var sum: Float = 0
+                                    for i in 0..<taps.count[x] { sum += first[i] * k[i] }
+                                    outRow[x] = sum
+                                }
                             }
-                            target[(c * outH + r) * outW + col] = Float(sum)
+                        } else {
+                            for y in 0..<outH {
+                                let outRow = target + (c * outH + y) * outW, k = weights + y * taps.stride
+                                outRow.initialize(repeating: 0, count: outW)
+                                for i in 0..<taps.count[y] {
+                                    let row = source + (c * inH + taps.start[y] + i) * inW, w = k[i]
+                                    for x in 0..<outW { outRow[x] += row[x] * w }
+                                }
+                            }
                         }
                     }
                 }

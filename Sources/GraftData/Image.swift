@@ -34,7 +34,11 @@ public struct Image: Sendable, Equatable {
     public static func decode(_ data: Data, path: String) throws(DataError) -> Image {
         if data.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try PNGDecoder.decode(data, path: path) }
         if data.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEGDecoder.decode(data, path: path) }
-        throw .unreadable(path: path, reason: "not a PNG or JPEG file")
+        switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+        case "jpg", "jpeg": throw .unreadable(path: path, reason: "not a JPEG file")
+        case "png": throw .unreadable(path: path, reason: "not a PNG file")
+        default: throw .unreadable(path: path, reason: "not a PNG or JPEG file")
+        }
     }
 
     /// Reads and decodes an image file.

@@ -44,7 +44,7 @@ public struct Samples: Sendable {
     func write(_ index: Int, into out: UnsafeMutablePointer<Float>) {
         let size = sampleSize, start = index * size
         switch values {
-        case let .bytes(b): for i in 0..<size { out[i] = Float(b[start + i]) * (1 / 255) }
+        case let .bytes(b): for i in 0..<size { out[i] = Float(b[start + i]) / 255 }
         case let .floats(f): for i in 0..<size { out[i] = f[start + i] }
         }
     }

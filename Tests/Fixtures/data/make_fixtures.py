@@ -123,6 +123,14 @@ for (w, h) in [(7, 5), (30, 20), (17, 6), (9, 13)]:
     planes = [np.asarray(Image.fromarray(source[:, :, c], "F").resize((w, h), Image.BILINEAR)) for c in range(3)]
     expected["resize"][f"{w}x{h}"] = {"width": w, "height": h, "pixels": np.stack(planes).reshape(-1).astype(float).tolist()}
 
+# The evaluation recipe on the same source: shorter side to 10, then torchvision's centre crop of 8
+# (top = int(round((h - 8) / 2.0)), Python's round-half-to-even).
+h, w = 10, int(round(17 * 10 / 13))
+planes = [np.asarray(Image.fromarray(source[:, :, c], "F").resize((w, h), Image.BILINEAR)) for c in range(3)]
+top, left = int(round((h - 8) / 2.0)), int(round((w - 8) / 2.0))
+cropped = np.stack(planes)[:, top:top + 8, left:left + 8]
+expected["resize"]["shorter10_crop8"] = {"width": 8, "height": 8, "pixels": cropped.reshape(-1).astype(float).tolist()}
+
 # An image folder: two classes of mixed PNG/JPEG, a corrupt file, and a non-image file to ignore.
 folder = f"{here}/folder"
 shutil.rmtree(folder, ignore_errors=True)
