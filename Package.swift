@@ -29,7 +29,7 @@ let package = Package(
 
         // The layers of the design, dependencies pointing one way.
         .target(name: "GraftTensor", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
-        .target(name: "GraftNN", dependencies: ["GraftTensor"]),
+        .target(name: "GraftNN", dependencies: ["GraftTensor", "GraftData"], swiftSettings: kernelSettings),
         .target(name: "GraftFormats", dependencies: ["GraftTensor", "CZlib"]),
         .target(name: "GraftModels", dependencies: ["GraftNN", "GraftFormats"]),
         .target(name: "GraftData", dependencies: ["GraftTensor", "GraftFormats", "CPNG", "CJPEG"], swiftSettings: kernelSettings),
@@ -44,5 +44,6 @@ let package = Package(
         // Fixtures live in Tests/Fixtures/ beside the scripts that made them; tests find them by path.
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor"]),
         .testTarget(name: "GraftDataTests", dependencies: ["GraftData"]),
+        .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftModels"]),
     ]
 )

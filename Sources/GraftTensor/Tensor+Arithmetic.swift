@@ -6,7 +6,7 @@ import Foundation
 
 extension Tensor {
     /// The shape two operands broadcast to, or an error naming the op and both shapes.
-    static func broadcastShape(_ a: [Int], _ b: [Int], op: String) throws(TensorError) -> [Int] {
+    public static func broadcastShape(_ a: [Int], _ b: [Int], op: String) throws(TensorError) -> [Int] {
         let rank = Swift.max(a.count, b.count)
         var result = [Int](repeating: 1, count: rank)
         for i in 0..<rank {

@@ -23,6 +23,12 @@ struct ErrorTests {
         #expect(message { try a.matmul(Tensor.zeros([784])) } == "matmul: [32,784] × [784]: both operands need at least 2 dimensions")
     }
 
+    @Test func linearShapes() throws {
+        #expect(message { try Tensor.zeros([32, 784]).linear(Tensor.zeros([10, 128])) }
+                == "linear: [32,784] × [10,128]: input has 784 features, weight expects 128")
+        #expect(message { try Tensor.zeros([2, 3]).linear(Tensor.zeros([4, 3]), bias: Tensor.zeros([3])) } == "linear: [4,3] × [3]: bias must be [4]")
+    }
+
     @Test func broadcasting() throws {
         let a = try Tensor.zeros([2, 3]), b = try Tensor.zeros([4])
         #expect(message { try a + b } == "add: [2,3] × [4]: sizes 3 and 4 at axis 1 do not broadcast")

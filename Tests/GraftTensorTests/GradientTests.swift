@@ -48,6 +48,10 @@ let gradientCases: [GradientCase] = [
     GradientCase("matmul", "matrix × batched", inputs: { [try uniform([3, 4]), try uniform([2, 4, 2], seed: 2)] }) { try $0[0].matmul($0[1]) },
     GradientCase("matmul", "broadcast batches [2,1,3,4] × [3,4,2]", inputs: { [try uniform([2, 1, 3, 4]), try uniform([3, 4, 2], seed: 2)] }) { try $0[0].matmul($0[1]) },
 
+    GradientCase("linear", "with bias", inputs: { [try uniform([4, 3]), try uniform([5, 3], seed: 2), try uniform([5], seed: 3)] }) {
+        try $0[0].linear($0[1], bias: $0[2])
+    },
+    GradientCase("linear", "3-D input, no bias", inputs: { [try uniform([2, 3, 4]), try uniform([2, 4], seed: 2)] }) { try $0[0].linear($0[1]) },
     GradientCase("conv2d", "3×3, bias", inputs: { [try uniform([2, 3, 5, 5]), try uniform([4, 3, 3, 3], seed: 2), try uniform([4], seed: 3)] }) {
         try $0[0].conv2d($0[1], bias: $0[2])
     },

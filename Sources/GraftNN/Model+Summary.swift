@@ -1,0 +1,79 @@
+import Foundation
+import GraftTensor
+
+extension Model {
+    /// One row of the summary table.
+    public struct SummaryRow: Sendable {
+        public let index: Int
+        public let name: String
+        public let kind: String
+        public let details: String
+        public let outputShape: [Int]
+        public let parameters: Int
+        /// `yes`, `no`, `partial`, or `-` for layers without parameters.
+        public let trainable: String
+        /// `train` or `infer` for BatchNorm and dropout during training, `-` otherwise.
+        public let mode: String
+        public let inputs: [String]
+    }
+
+    public var summaryRows: [SummaryRow] {
+        nodes.enumerated().map { index, node in
+            SummaryRow(index: index, name: node.name, kind: node.layer.kind, details: node.layer.details,
+                       outputShape: node.outputShape, parameters: node.layer.parameterCount,
+                       trainable: node.layer.trainableState ?? "-", mode: node.layer.mode(training: true) ?? "-",
+                       inputs: node.inputs.map { nodes[$0].name })
+        }
+    }
+
+    /// The summary table (a pure function of the model): index, name, type, output shape,
+    /// parameters, trainable, mode during training, and inputs for non-sequential graphs; then
+    /// the totals. `rows` limits the table to some layers (the totals stay whole).
+    public func summary(rows selected: [Int]? = nil) -> String {
+        let all = summaryRows
+        let rows = selected.map { picks in all.filter { picks.contains($0.index) } } ?? all
+        let showInputs = !isSequential
+        var header = ["#", "name", "type", "output", "params", "trainable", "mode"]
+        if showInputs { header.append("inputs") }
+        var table = rows.map { row -> [String] in
+            var cells = [String(row.index), row.name, row.kind + (row.details.isEmpty ? "" : " (\(row.details))"),
+                         row.outputShape.map(String.init).joined(separator: "×"), grouped(row.parameters), row.trainable, row.mode]
+            if showInputs { cells.append(row.inputs.joined(separator: ", ")) }
+            return cells
+        }
+        table.insert(header, at: 0)
+        let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
+        let numeric: Set<Int> = [0, 4]
+        var lines = table.map { cells in
+            cells.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                return numeric.contains(column) ? pad + cell : cell + pad
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        lines.insert(String(repeating: "─", count: widths.reduce(0, +) + 2 * (widths.count - 1)), at: 1)
+        let total = parameterCount, trainable = trainableParameterCount
+        lines.append("")
+        lines.append("model \(name) (\(architecture)): \(nodes.count - 1) layers, input \(inputShape.map(String.init).joined(separator: "×")), output \(outputShape.map(String.init).joined(separator: "×"))" + (classNames.isEmpty ? "" : ", \(classNames.count) classes"))
+        lines.append("total params: \(grouped(total)) (\(megabytes(total)))")
+        lines.append("trainable params: \(grouped(trainable)) (\(megabytes(trainable)))")
+        lines.append("non-trainable params: \(grouped(total - trainable)) (\(megabytes(total - trainable)))")
+        let frozenNorms = nodes.filter { ($0.layer as? BatchNorm)?.trainsStatistics == false }.count
+        if frozenNorms > 0 {
+            lines.append("frozen BatchNorm: \(frozenNorms) layer\(frozenNorms == 1 ? "" : "s") run in inference mode (running statistics fixed)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func megabytes(_ count: Int) -> String { String(format: "%.2f MB", Double(count * 4) / 1_048_576) }
+}
+
+/// 11689512 → "11,689,512".
+public func grouped(_ value: Int) -> String {
+    let digits = String(Swift.abs(value))
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return (value < 0 ? "-" : "") + out
+}

@@ -1,0 +1,189 @@
+import GraftData
+import GraftTensor
+
+/// A model: a directed acyclic graph of named layers, kept in topological (summary) order.
+/// Node 0 is the input; the last node is the output. A sequential model is the chain case.
+public final class Model {
+    public struct Node {
+        /// The layer's dotted path (`layer1.0.conv1`): what users type and sessions store.
+        public let name: String
+        public let layer: Layer
+        /// Indices of the nodes feeding this one.
+        public let inputs: [Int]
+        /// Output shape without the batch axis, inferred when the graph was built.
+        public let outputShape: [Int]
+        /// Added by head surgery (these layers get the head learning rate).
+        public let isHead: Bool
+    }
+
+    public internal(set) var nodes: [Node]
+    public var name: String
+    /// The built-in architecture or source format it came from (`resnet18`, `keras`).
+    public var architecture: String
+    /// One name per output class (travels with the model through surgery and saving).
+    public var classNames: [String]
+    /// How inputs in [0, 1] must be normalized for this model (nil: the caller decides).
+    public var normalization: Normalization?
+
+    init(nodes: [Node], name: String, architecture: String, classNames: [String], normalization: Normalization? = nil) {
+        self.nodes = nodes
+        self.name = name
+        self.architecture = architecture
+        self.classNames = classNames
+        self.normalization = normalization
+    }
+
+    public var inputShape: [Int] { nodes[0].outputShape }
+    public var outputShape: [Int] { nodes[nodes.count - 1].outputShape }
+    /// True when every node takes exactly the previous one.
+    public var isSequential: Bool { nodes.indices.dropFirst().allSatisfy { nodes[$0].inputs == [$0 - 1] } }
+
+    /// The index of the node called `name`, or an error with the nearest name.
+    public func index(of name: String) throws(ModelError) -> Int {
+        if let found = nodes.firstIndex(where: { $0.name == name }) { return found }
+        throw .unknownLayer(name: name, suggestion: nearest(name, in: nodes.map(\.name)))
+    }
+
+    // MARK: Parameters: two views of one tree
+
+    /// Every parameter with its full checkpoint key (`layer1.0.conv1.weight`), in summary order.
+    public var parameters: [(key: String, parameter: Parameter)] {
+        nodes.flatMap { node in node.layer.parameters.map { ("\(node.name).\($0.key)", $0.parameter) } }
+    }
+
+    /// The parameters that train: what optimizers see.
+    public var trainableParameters: [(key: String, parameter: Parameter)] { parameters.filter { $0.parameter.trainable } }
+
+    /// Every buffer (`layer1.0.bn1.running_mean`), in summary order.
+    public var buffers: [(key: String, tensor: Tensor)] {
+        nodes.flatMap { node in node.layer.buffers.map { ("\(node.name).\($0.key)", $0.tensor) } }
+    }
+
+    public var parameterCount: Int { nodes.reduce(0) { $0 + $1.layer.parameterCount } }
+    public var trainableParameterCount: Int { trainableParameters.reduce(0) { $0 + $1.parameter.count } }
+
+    // MARK: Forward
+
+    /// Runs the model on a batch [N, inputShape…].
+    public func forward(_ x: Tensor, _ context: ForwardContext) throws(ModelError) -> Tensor {
+        try checkInput(x.shape)
+        var values = [Tensor?](repeating: nil, count: nodes.count)
+        values[0] = x
+        try run(&values, from: 1, through: nodes.count - 1, context)
+        guard let output = values[nodes.count - 1] else { throw .invalidArgument(what: name, reason: "produced no output") }
+        return output
+    }
+
+    /// Inference on a batch: no gradient graph, dropout off, BatchNorm on running statistics.
+    public func predict(_ x: Tensor) throws(ModelError) -> Tensor {
+        try withoutGradients { () throws(ModelError) in try forward(x, ForwardContext(training: false)) }
+    }
+
+    func checkInput(_ shape: [Int]) throws(ModelError) {
+        guard shape.count == inputShape.count + 1, Array(shape.dropFirst()) == inputShape else {
+            throw .shapeMismatch(layer: nodes[0].name, reason: "model expects [N,\(inputShape.map(String.init).joined(separator: ","))], got \(formatShape(shape))")
+        }
+    }
+
+    /// Evaluates nodes `start…end` in order; `values` holds the outputs already known. Each output
+    /// is released once its last consumer in the range has run, except those at or after `keep`.
+    func run(_ values: inout [Tensor?], from start: Int, through end: Int, _ context: ForwardContext, keeping kept: Set<Int> = []) throws(ModelError) {
+        guard start <= end else { return }
+        var lastUse = [Int](repeating: -1, count: nodes.count)
+        for index in start...end { for input in nodes[index].inputs { lastUse[input] = Swift.max(lastUse[input], index) } }
+        for index in start...end {
+            let node = nodes[index]
+            var inputs: [Tensor] = []
+            for input in node.inputs {
+                guard let value = values[input] else {
+                    throw .invalidArgument(what: node.name, reason: "input '\(nodes[input].name)' was not computed")
+                }
+                inputs.append(value)
+            }
+            do { values[index] = try node.layer.forward(inputs, context) } catch { throw .tensor(layer: node.name, error: error) }
+            for input in node.inputs where lastUse[input] == index && !kept.contains(input) && input != end { values[input] = nil }
+        }
+    }
+}
+
+/// Builds a model graph node by node, inferring and checking shapes as it goes: a bad connection
+/// is an error here, never a crash when the model runs.
+public struct GraphBuilder {
+    private(set) var nodes: [Model.Node]
+    private var names: Set<String>
+    private var counters: [String: Int] = [:]
+
+    public init(inputShape: [Int], inputName: String = "input") throws(ModelError) {
+        let input = try Input(inputShape)
+        nodes = [Model.Node(name: inputName, layer: input, inputs: [], outputShape: inputShape, isHead: false)]
+        names = [inputName]
+    }
+
+    /// Continues from an existing model's nodes `0…through` (for head surgery).
+    init(keeping model: Model, nodes kept: [Int]) {
+        var remap: [Int: Int] = [:]
+        var copied: [Model.Node] = []
+        for old in kept {
+            let node = model.nodes[old]
+            remap[old] = copied.count
+            copied.append(Model.Node(name: node.name, layer: node.layer, inputs: node.inputs.compactMap { remap[$0] },
+                                     outputShape: node.outputShape, isHead: node.isHead))
+        }
+        nodes = copied
+        names = Set(copied.map(\.name))
+    }
+
+    public var input: Int { 0 }
+    public var last: Int { nodes.count - 1 }
+    public func shape(of node: Int) -> [Int] { nodes[node].outputShape }
+
+    /// Adds `layer` fed by `inputs` (default: the last node). Names must be unique; without one,
+    /// the layer gets `kind_N` (`conv2d_3`).
+    @discardableResult
+    public mutating func add(_ layer: Layer, name: String? = nil, inputs: [Int]? = nil, head: Bool = false) throws(ModelError) -> Int {
+        let inputs = inputs ?? [last]
+        let name = name ?? autoName(for: layer)
+        guard !name.isEmpty, !names.contains(name) else {
+            throw .invalidArgument(what: "layer name", reason: name.isEmpty ? "empty" : "'\(name)' is used twice")
+        }
+        guard inputs.allSatisfy({ $0 >= 0 && $0 < nodes.count }) else {
+            throw .invalidArgument(what: name, reason: "input refers to a node that does not exist yet")
+        }
+        if let arity = layer.arity, arity != inputs.count {
+            throw .shapeMismatch(layer: name, reason: "\(layer.kind) takes \(arity) input\(arity == 1 ? "" : "s"), got \(inputs.count)")
+        }
+        let shape: [Int]
+        do { shape = try layer.outputShape(inputs.map { nodes[$0].outputShape }) } catch {
+            if case let .shapeMismatch(_, reason) = error { throw .shapeMismatch(layer: name, reason: reason) }
+            throw error
+        }
+        guard shape.allSatisfy({ $0 > 0 }) else {
+            throw .shapeMismatch(layer: name, reason: "output \(formatShape(shape)) would be empty")
+        }
+        nodes.append(Model.Node(name: name, layer: layer, inputs: inputs, outputShape: shape, isHead: head))
+        names.insert(name)
+        return nodes.count - 1
+    }
+
+    /// Shorthand for model code: `x = try b.add("layer1.0.conv1", Conv2d(…), x)`.
+    @discardableResult
+    public mutating func add(_ name: String, _ layer: Layer, _ inputs: Int...) throws(ModelError) -> Int {
+        try add(layer, name: name, inputs: inputs.isEmpty ? nil : inputs)
+    }
+
+    private mutating func autoName(for layer: Layer) -> String {
+        let base = layer.kind.lowercased()
+        var n = counters[base, default: 0]
+        var candidate: String
+        repeat {
+            n += 1
+            candidate = "\(base)_\(n)"
+        } while names.contains(candidate)
+        counters[base] = n
+        return candidate
+    }
+
+    public func build(name: String, architecture: String, classNames: [String] = [], normalization: Normalization? = nil) -> Model {
+        Model(nodes: nodes, name: name, architecture: architecture, classNames: classNames, normalization: normalization)
+    }
+}

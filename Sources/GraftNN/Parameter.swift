@@ -1,0 +1,39 @@
+import GraftTensor
+
+/// A learnable tensor and its trainable flag.
+///
+/// A trainable parameter's tensor is a leaf of the gradient graph; a frozen one's is not, so ops
+/// that read it record nothing and it never receives a gradient or an update.
+public final class Parameter {
+    /// The current values (a gradient leaf when trainable).
+    public private(set) var value: Tensor
+    public var shape: [Int] { value.shape }
+    public var count: Int { value.count }
+
+    public var trainable: Bool {
+        didSet { if trainable != oldValue { value = trainable ? value.detached().requiringGrad() : value.detached() } }
+    }
+
+    public init(_ value: Tensor, trainable: Bool = true) {
+        self.trainable = trainable
+        self.value = trainable ? value.detached().requiringGrad() : value.detached()
+    }
+
+    /// The accumulated gradient (nil when none has been computed since the last `zeroGrad`).
+    public var grad: Tensor? { value.grad }
+    public func zeroGrad() { value.zeroGrad() }
+
+    /// Replaces the values (a copy of `tensor`, whose shape must match), keeping the flag.
+    public func assign(_ tensor: Tensor, name: String) throws(ModelError) {
+        guard tensor.shape == shape else {
+            throw .shapeMismatch(layer: name, reason: "model expects \(formatShape(shape)), got \(formatShape(tensor.shape))")
+        }
+        let copy = tensor.copied()
+        value = trainable ? copy.requiringGrad() : copy
+    }
+
+    /// Writes into the values in place (optimizers); the gradient leaf stays the same.
+    func update(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        value.withUnsafeMutableBufferPointer(body)
+    }
+}

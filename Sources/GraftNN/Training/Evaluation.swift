@@ -1,0 +1,94 @@
+import Foundation
+import GraftData
+import GraftTensor
+
+/// Figures of a model on a labelled split.
+public struct EvaluationResult: Sendable {
+    public let loss: Float
+    public let accuracy: Float
+    /// Top-k accuracy, for the k asked (k ≤ classes).
+    public let topK: (k: Int, accuracy: Float)?
+    /// confusion[true][predicted] counts.
+    public let confusion: [[Int]]
+    public let classNames: [String]
+    public let count: Int
+
+    /// Precision, recall and F1 per class (0 where undefined).
+    public var perClass: [(precision: Float, recall: Float, f1: Float)] {
+        confusion.indices.map { c in
+            let truePositive = Float(confusion[c][c])
+            let predicted = Float(confusion.reduce(0) { $0 + $1[c] }), actual = Float(confusion[c].reduce(0, +))
+            let precision = predicted > 0 ? truePositive / predicted : 0, recall = actual > 0 ? truePositive / actual : 0
+            return (precision, recall, precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0)
+        }
+    }
+}
+
+/// A prediction: the top classes with their probabilities.
+public struct Prediction: Sendable {
+    public let top: [(index: Int, name: String, probability: Float)]
+}
+
+public enum Evaluation {
+    /// Loss, accuracy, top-k and the confusion matrix of `model` on `samples` (inference mode).
+    public static func evaluate(_ model: Model, _ samples: Samples, normalization: Normalization, classNames: [String],
+                                batchSize: Int = 128, topK: Int? = nil) throws(ModelError) -> EvaluationResult {
+        let outputs = model.outputShape.last ?? 0
+        guard samples.count > 0 else { throw .invalidArgument(what: "eval", reason: "the split has no samples") }
+        if let topK, !(1...outputs).contains(topK) { throw .invalidArgument(what: "top", reason: "must be 1–\(outputs), got \(topK)") }
+        let classes = Swift.max(outputs, classNames.count)
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        var lossSum = 0.0, correct = 0, correctTopK = 0
+        var batches: Batches
+        do { batches = try Batches(samples, batchSize: batchSize, normalization: normalization) } catch { throw .data(error) }
+        while let batch = batches.next() {
+            let logits = try model.predict(batch.inputs)
+            do { lossSum += Double(try logits.crossEntropy(labels: batch.labels).item()) * Double(batch.labels.count) } catch {
+                throw .tensor(layer: "eval", error: error)
+            }
+            correct += Self.correct(logits, batch.labels, topK: 1)
+            if let topK { correctTopK += Self.correct(logits, batch.labels, topK: topK) }
+            let predicted = (try? logits.argmax(axis: 1).scalars.map { Int($0) }) ?? []
+            for (label, guess) in zip(batch.labels, predicted) where label < classes && guess < classes { confusion[label][guess] += 1 }
+        }
+        let n = Float(samples.count)
+        let names = classNames.count == classes ? classNames : (0..<classes).map(String.init)
+        return EvaluationResult(loss: Float(lossSum / Double(samples.count)), accuracy: Float(correct) / n,
+                                topK: topK.map { ($0, Float(correctTopK) / n) }, confusion: confusion, classNames: names, count: samples.count)
+    }
+
+    /// How many rows have their label among the `topK` largest logits (ties broken by lower index).
+    public static func correct(_ logits: Tensor, _ labels: [Int], topK: Int) -> Int {
+        guard logits.rank == 2 else { return 0 }
+        let classes = logits.shape[1]
+        return logits.withUnsafeBufferPointer { values in
+            var hits = 0
+            for (row, label) in labels.enumerated() where label < classes {
+                let target = values[row * classes + label]
+                var better = 0
+                for c in 0..<classes where values[row * classes + c] > target || (values[row * classes + c] == target && c < label) { better += 1 }
+                if better < topK { hits += 1 }
+            }
+            return hits
+        }
+    }
+
+    /// Class probabilities for a batch: the model's output if it already ends in a softmax, else softmax(logits).
+    public static func probabilities(_ model: Model, _ inputs: Tensor) throws(ModelError) -> Tensor {
+        let output = try model.predict(inputs)
+        if let last = model.nodes.last?.layer as? Activation, last.function == .softmax { return output }
+        do { return try output.softmax(axis: 1) } catch { throw .tensor(layer: "softmax", error: error) }
+    }
+
+    /// The `k` most probable classes of each row.
+    public static func top(_ probabilities: Tensor, k: Int, classNames: [String]) -> [Prediction] {
+        guard probabilities.rank == 2 else { return [] }
+        let classes = probabilities.shape[1]
+        let scalars = probabilities.scalars
+        return (0..<probabilities.shape[0]).map { row in
+            let values = Array(scalars[(row * classes)..<((row + 1) * classes)])
+            let order = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+            return Prediction(top: order.prefix(Swift.max(1, k)).map { ($0, $0 < classNames.count ? classNames[$0] : String($0), values[$0]) })
+        }
+    }
+}

@@ -1,0 +1,336 @@
+import Foundation
+import GraftData
+import GraftTensor
+
+/// When to train the trainable rest of a model on features computed once (see ``FeatureCache``).
+public enum CacheMode: String, Sendable { case auto, on, off }
+
+/// What `train` does: Keras's `fit` and fastai's `fine_tune` knobs.
+public struct TrainingOptions: Sendable {
+    public var epochs = 5
+    public var learningRate: Float = 0.01
+    public var batchSize = 32
+    public var optimizer = OptimizerKind.sgd(momentum: 0.9, nesterov: false)
+    public var weightDecay: Float = 0
+    public var schedule = Schedule.constant
+    public var warmupEpochs = 0
+    /// A lower rate for layers outside the head (discriminative learning rates); nil: the same rate.
+    public var backboneLearningRate: Float? = nil
+    /// Clip the global gradient norm to this value.
+    public var clipNorm: Float? = nil
+    public var labelSmoothing: Float = 0
+    /// Hold out this stratified fraction of the training split for validation.
+    public var validationFraction: Double? = nil
+    /// Stop after this many epochs without a better validation loss (needs validation).
+    public var patience: Int? = nil
+    /// With early stopping, put back the weights of the best epoch.
+    public var restoreBest = true
+    public var augmentation = Augmentation.none
+    public var cache = CacheMode.auto
+    /// Overrides the dataset's and the model's normalization.
+    public var normalization: Normalization? = nil
+
+    public init() {}
+
+    func validated() throws(ModelError) -> TrainingOptions {
+        guard (1...100_000).contains(epochs) else { throw .invalidArgument(what: "epochs", reason: "must be 1–100000, got \(epochs)") }
+        guard (1...65_536).contains(batchSize) else { throw .invalidArgument(what: "batch", reason: "must be 1–65536, got \(batchSize)") }
+        guard learningRate > 0, learningRate.isFinite else { throw .invalidArgument(what: "lr", reason: "must be positive, got \(learningRate)") }
+        if let b = backboneLearningRate, !(b >= 0 && b.isFinite) { throw .invalidArgument(what: "backbone-lr", reason: "must be ≥ 0, got \(b)") }
+        guard weightDecay >= 0 else { throw .invalidArgument(what: "wd", reason: "must be ≥ 0, got \(weightDecay)") }
+        if let c = clipNorm, !(c > 0) { throw .invalidArgument(what: "clip", reason: "must be positive, got \(c)") }
+        guard (0..<1).contains(labelSmoothing) else { throw .invalidArgument(what: "smoothing", reason: "must be in [0, 1), got \(labelSmoothing)") }
+        if let v = validationFraction, !(v > 0 && v < 1) { throw .invalidArgument(what: "val", reason: "must be between 0 and 1, got \(v)") }
+        if let p = patience, p < 1 { throw .invalidArgument(what: "patience", reason: "must be at least 1, got \(p)") }
+        if patience != nil && validationFraction == nil { throw .invalidArgument(what: "patience", reason: "early stopping needs a validation split (val=F)") }
+        guard warmupEpochs >= 0, warmupEpochs < epochs || warmupEpochs == 0 else {
+            throw .invalidArgument(what: "warmup", reason: "must be fewer than the \(epochs) epochs")
+        }
+        _ = try augmentation.mapError()
+        return self
+    }
+}
+
+extension Augmentation {
+    func mapError() throws(ModelError) -> Augmentation {
+        do { return try validated() } catch { throw .data(error) }
+    }
+}
+
+/// How a training run ended.
+public struct TrainingResult: Sendable {
+    public let epochs: [EpochRecord]
+    /// Why it stopped before the last epoch, if it did (`interrupted`, `early stopping`, `loss became NaN`).
+    public let stoppedEarly: String?
+    public let seconds: Double
+    public let imagesPerSecond: Double
+    public let usedCache: Bool
+}
+
+/// Trains a model's trainable parameters on a dataset. One per model: it keeps the optimizer (and
+/// its state) between runs while the trainable set stays the same.
+public final class Trainer {
+    public let model: Model
+    public private(set) var optimizer: Optimizer?
+    private var optimizerKey: (OptimizerKind, Float)?
+
+    public init(model: Model) { self.model = model }
+
+    /// Trains for `options.epochs` epochs on `data.train` (minus a validation split if asked).
+    /// `shouldStop` is polled between batches (Ctrl-C); the model is consistent whenever it returns.
+    public func fit(_ data: Dataset, options: TrainingOptions, generator: Generator, log: TrainingLog,
+                    shouldStop: () -> Bool = { false }) throws(ModelError) -> TrainingResult {
+        let options = try options.validated()
+        try checkCompatible(data)
+        let trainable = model.trainableParameters.map(\.parameter)
+        guard !trainable.isEmpty else {
+            throw .invalidArgument(what: "train", reason: "no trainable parameters; unfreeze some layers first (unfreeze last=1)")
+        }
+        let normalization = options.normalization ?? model.normalization ?? data.normalization
+        var data = data
+        if let fraction = options.validationFraction {
+            do { data = try data.withValidation(fraction: fraction, generator: generator) } catch { throw .data(error) }
+        }
+        prepareOptimizer(trainable, options: options, log: log)
+        let frozenBefore = frozenDigests()
+
+        // Feature caching: train the trainable rest on boundary activations computed once.
+        var cache: FeatureCache? = nil
+        let plan = FeatureCache.plan(for: model)
+        switch options.cache {
+        case .off: break
+        case .on, .auto:
+            if !options.augmentation.isNone {
+                if options.cache == .on { throw .invalidArgument(what: "cache", reason: "augmentation changes the inputs every epoch, so features cannot be cached") }
+            } else if let plan {
+                cache = try FeatureCache.build(plan, model: model, samples: data.train, normalization: normalization, log: log)
+            } else if options.cache == .on {
+                throw .invalidArgument(what: "cache", reason: "the first layer is trainable or random, so there is nothing frozen to cache")
+            }
+        }
+
+        let batchesPerEpoch = (data.train.count + options.batchSize - 1) / options.batchSize
+        let totalSteps = batchesPerEpoch * options.epochs
+        let warmupSteps = options.warmupEpochs * batchesPerEpoch
+        var records: [EpochRecord] = []
+        var stopped: String? = nil
+        var best: (loss: Float, snapshot: [Tensor])? = nil
+        var epochsWithoutImprovement = 0
+        let start = Date()
+        var step = 0
+        var imagesSeen = 0
+        training: for epoch in 1...options.epochs {
+            let epochStart = Date()
+            let snapshot = stateSnapshot()
+            var batches: Batches
+            do {
+                batches = try Batches(data.train, batchSize: options.batchSize, normalization: normalization, shuffle: generator,
+                                      augmentation: options.augmentation)
+            } catch { throw .data(error) }
+            var lossSum = 0.0, correct = 0, seen = 0
+            var rate = options.learningRate
+            var batchIndex = 0
+            while let batch = batches.next() {
+                batchIndex += 1
+                rate = options.schedule.rate(base: options.learningRate, step: step, total: totalSteps,
+                                             stepsPerEpoch: batchesPerEpoch, warmup: warmupSteps)
+                let logits: Tensor
+                let context = ForwardContext(training: true, generator: generator)
+                if let cache {
+                    logits = try cache.forward(batch.indices, model: model, context)
+                } else {
+                    logits = try model.forward(batch.inputs, context)
+                }
+                let loss: Tensor
+                do { loss = try logits.crossEntropy(labels: batch.labels, labelSmoothing: options.labelSmoothing) } catch {
+                    throw .tensor(layer: model.nodes[model.nodes.count - 1].name, error: error)
+                }
+                let lossValue = (try? loss.item()) ?? .nan
+                guard lossValue.isFinite else {
+                    restore(snapshot)
+                    optimizer = nil
+                    stopped = "loss became \(lossValue) at epoch \(epoch), batch \(batchIndex); restored the weights from the start of epoch \(epoch) (try a lower lr)"
+                    break training
+                }
+                do { try loss.backward() } catch { throw .tensor(layer: "backward", error: error) }
+                if let clip = options.clipNorm { clipGradients(trainable, to: clip) }
+                optimizer?.step(rate: rate)
+                optimizer?.zeroGrad()
+                step += 1
+                lossSum += Double(lossValue) * Double(batch.labels.count)
+                correct += Evaluation.correct(logits, batch.labels, topK: 1)
+                seen += batch.labels.count
+                imagesSeen += batch.labels.count
+                let elapsed = Date().timeIntervalSince(epochStart)
+                log.record(.batch(epoch: epoch, epochs: options.epochs, batch: batchIndex, batches: batchesPerEpoch,
+                                  loss: Float(lossSum / Double(seen)), accuracy: Float(correct) / Float(seen),
+                                  imagesPerSecond: Double(seen) / Swift.max(elapsed, 1e-9),
+                                  secondsLeft: elapsed / Double(batchIndex) * Double(batchesPerEpoch - batchIndex)))
+                if shouldStop() {
+                    stopped = "interrupted at epoch \(epoch), batch \(batchIndex)/\(batchesPerEpoch); the weights are those after that batch"
+                    break training
+                }
+            }
+            var validationLoss: Float? = nil, validationAccuracy: Float? = nil
+            if let validation = data.validation {
+                let result = try Evaluation.evaluate(model, validation, normalization: normalization, classNames: data.classNames,
+                                                     batchSize: Swift.max(options.batchSize, 64))
+                validationLoss = result.loss
+                validationAccuracy = result.accuracy
+            }
+            let seconds = Date().timeIntervalSince(epochStart)
+            let record = EpochRecord(epoch: epoch, loss: Float(lossSum / Double(Swift.max(seen, 1))),
+                                     accuracy: Float(correct) / Float(Swift.max(seen, 1)), validationLoss: validationLoss,
+                                     validationAccuracy: validationAccuracy, learningRate: rate, seconds: seconds,
+                                     imagesPerSecond: Double(seen) / Swift.max(seconds, 1e-9))
+            records.append(record)
+            log.record(.epoch(record, epochs: options.epochs))
+            if let patience = options.patience, let current = validationLoss {
+                if let previous = best, current >= previous.loss {
+                    epochsWithoutImprovement += 1
+                    if epochsWithoutImprovement >= patience {
+                        stopped = "early stopping: val_loss did not improve for \(patience) epoch\(patience == 1 ? "" : "s")"
+                        break training
+                    }
+                } else {
+                    best = (current, stateSnapshot())
+                    epochsWithoutImprovement = 0
+                }
+            }
+        }
+        if let best, options.restoreBest, options.patience != nil {
+            restore(best.snapshot)
+            log.record(.message(String(format: "restored the weights of the best epoch (val_loss %.4f)", best.loss)))
+        }
+        if let stopped { log.record(.message("stopped: \(stopped)")) }
+        let seconds = Date().timeIntervalSince(start)
+        let changed = frozenDigests().filter { frozenBefore[$0.key] != $0.value }.map(\.key).sorted()
+        if changed.isEmpty {
+            log.record(.message("frozen: \(frozenBefore.count) tensor\(frozenBefore.count == 1 ? "" : "s") unchanged"))
+        } else {
+            log.record(.message("frozen: \(changed.count) of \(frozenBefore.count) frozen tensors CHANGED: \(changed.prefix(5).joined(separator: ", "))"))
+        }
+        return TrainingResult(epochs: records, stoppedEarly: stopped, seconds: seconds,
+                              imagesPerSecond: Double(imagesSeen) / Swift.max(seconds, 1e-9), usedCache: cache != nil)
+    }
+
+    /// The dataset's samples must have the model's input shape and no more classes than its outputs.
+    public func checkCompatible(_ data: Dataset) throws(ModelError) {
+        guard data.sampleShape == model.inputShape else {
+            let hint = data.sampleShape.count == 3 && model.inputShape.count == 3
+                ? " (load the data with size=\(model.inputShape[1]) and \(model.inputShape[0]) channel\(model.inputShape[0] == 1 ? "" : "s"), or build the model with input=\(data.sampleShape.map(String.init).joined(separator: "x")))"
+                : ""
+            throw .shapeMismatch(layer: model.name, reason: "dataset \(data.name) has samples \(data.sampleShape.map(String.init).joined(separator: "×")), the model expects \(model.inputShape.map(String.init).joined(separator: "×"))" + hint)
+        }
+        let outputs = model.outputShape.last ?? 0
+        guard model.outputShape.count == 1, data.classes <= outputs else {
+            throw .shapeMismatch(layer: model.name, reason: "dataset \(data.name) has \(data.classes) classes, the model outputs \(outputs) (graft a new head: head classes=\(data.classes))")
+        }
+    }
+
+    /// Keeps the optimizer when it covers exactly the trainable set with the same settings; otherwise builds a new one and says so.
+    private func prepareOptimizer(_ trainable: [Parameter], options: TrainingOptions, log: TrainingLog) {
+        let sameSettings = optimizerKey.map { $0.0 == options.optimizer && $0.1 == options.weightDecay } ?? false
+        if let optimizer, optimizer.covers(trainable), sameSettings {
+            applyRateScales(optimizer, options: options)
+            return
+        }
+        let previous = optimizer?.parameters.count
+        let fresh = Optimizer(options.optimizer, parameters: trainable, weightDecay: options.weightDecay)
+        applyRateScales(fresh, options: options)
+        optimizer = fresh
+        optimizerKey = (options.optimizer, options.weightDecay)
+        let tensors = "\(trainable.count) trainable tensor\(trainable.count == 1 ? "" : "s")"
+        if let previous {
+            log.record(.message("optimizer: \(options.optimizer) state rebuilt for \(tensors) (was \(previous))"))
+        } else {
+            log.record(.message("optimizer: \(options.optimizer) for \(tensors)"))
+        }
+    }
+
+    /// Head layers get the full rate; every other layer `backboneLearningRate / learningRate` of it.
+    private func applyRateScales(_ optimizer: Optimizer, options: TrainingOptions) {
+        guard let backbone = options.backboneLearningRate else {
+            optimizer.rateScales = [Float](repeating: 1, count: optimizer.parameters.count)
+            return
+        }
+        let headParameters = Set(model.nodes.filter(\.isHead).flatMap { $0.layer.parameters.map { ObjectIdentifier($0.parameter) } })
+        let lastWithParameters = model.nodes.last { !$0.layer.parameters.isEmpty }
+        let head = headParameters.isEmpty ? Set(lastWithParameters?.layer.parameters.map { ObjectIdentifier($0.parameter) } ?? []) : headParameters
+        optimizer.rateScales = optimizer.parameters.map { head.contains(ObjectIdentifier($0)) ? 1 : backbone / options.learningRate }
+    }
+
+    private func clipGradients(_ parameters: [Parameter], to maximum: Float) {
+        var total = 0.0
+        for p in parameters { if let g = p.grad { total += g.scalars.reduce(0.0) { $0 + Double($1) * Double($1) } } }
+        let norm = Float(total.squareRoot())
+        guard norm > maximum, norm.isFinite else { return }
+        let scale = maximum / norm
+        for p in parameters {
+            guard let g = p.grad else { continue }
+            g.withUnsafeMutableBufferPointer { buffer in for i in buffer.indices { buffer[i] *= scale } }
+        }
+    }
+
+    /// Copies of every trainable parameter and every buffer, to roll back to.
+    private func stateSnapshot() -> [Tensor] {
+        model.trainableParameters.map { $0.parameter.value.copied() } + model.buffers.map { $0.tensor.copied() }
+    }
+
+    private func restore(_ snapshot: [Tensor]) {
+        let targets = model.trainableParameters.map { $0.parameter.value } + model.buffers.map(\.tensor)
+        for (target, saved) in zip(targets, snapshot) where target.count == saved.count {
+            saved.withUnsafeBufferPointer { source in
+                target.withUnsafeMutableBufferPointer { destination in
+                    for i in destination.indices { destination[i] = source[i] }
+                }
+            }
+        }
+    }
+
+    /// A digest of every frozen parameter and of the buffers of every frozen BatchNorm.
+    private func frozenDigests() -> [String: UInt64] {
+        var digests: [String: UInt64] = [:]
+        for node in model.nodes {
+            for (key, parameter) in node.layer.parameters where !parameter.trainable {
+                digests["\(node.name).\(key)"] = Digest.of(parameter.value)
+            }
+            if let norm = node.layer as? BatchNorm, !norm.trainsStatistics {
+                for (key, tensor) in norm.buffers { digests["\(node.name).\(key)"] = Digest.of(tensor) }
+            }
+        }
+        return digests
+    }
+}
+
+/// FNV-1a over a tensor's bytes: compares weights bit for bit, and names a model state in sessions.
+public enum Digest {
+    public static func of(_ tensor: Tensor) -> UInt64 {
+        tensor.withUnsafeBufferPointer { buffer in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for value in buffer {
+                var bits = value.bitPattern
+                for _ in 0..<4 {
+                    hash = (hash ^ UInt64(bits & 0xFF)) &* 0x0000_0100_0000_01B3
+                    bits >>= 8
+                }
+            }
+            return hash
+        }
+    }
+
+    /// One digest over every parameter and buffer of a model, in order (`weights 3f9a…`).
+    public static func of(_ model: Model) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for tensor in model.parameters.map({ $0.parameter.value }) + model.buffers.map(\.tensor) {
+            hash = (hash ^ of(tensor)) &* 0x0000_0100_0000_01B3
+        }
+        return String(hash, radix: 16).leftPadded(to: 16, with: "0")
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character) -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

@@ -1,0 +1,72 @@
+@preconcurrency import Foundation
+
+/// One epoch's figures.
+public struct EpochRecord: Sendable, Equatable {
+    public let epoch: Int
+    public let loss: Float
+    public let accuracy: Float
+    public let validationLoss: Float?
+    public let validationAccuracy: Float?
+    public let learningRate: Float
+    public let seconds: Double
+    public let imagesPerSecond: Double
+}
+
+/// What the trainer reports as it goes; the shell renders it (progress bar, chart, transcript).
+public enum TrainingEvent: Sendable {
+    /// A line to show as it is (`caching features …`, `frozen: 42 tensors unchanged`).
+    case message(String)
+    /// Progress within an epoch.
+    case batch(epoch: Int, epochs: Int, batch: Int, batches: Int, loss: Float, accuracy: Float, imagesPerSecond: Double, secondsLeft: Double)
+    /// An epoch finished.
+    case epoch(EpochRecord, epochs: Int)
+}
+
+public protocol TrainingLog: AnyObject {
+    func record(_ event: TrainingEvent)
+}
+
+/// Writes events to standard output: a bar updating in place on a terminal, one line per epoch otherwise.
+public final class ConsoleTrainingLog: TrainingLog {
+    let interactive: Bool
+    private var lastDraw = 0.0
+
+    public init(interactive: Bool = isatty(STDOUT_FILENO) != 0) { self.interactive = interactive }
+
+    public func record(_ event: TrainingEvent) {
+        switch event {
+        case let .message(text):
+            print(text)
+        case let .batch(epoch, epochs, batch, batches, loss, accuracy, rate, left):
+            guard interactive else { return }
+            let now = Date().timeIntervalSinceReferenceDate
+            guard now - lastDraw > 0.1 || batch == batches else { return }
+            lastDraw = now
+            let width = 24, filled = width * batch / Swift.max(batches, 1)
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let line = String(format: "epoch %d/%d %@ %d/%d  loss %.4f  acc %.4f  %.0f img/s  ETA %.0fs",
+                              epoch, epochs, bar, batch, batches, loss, accuracy, rate, left)
+            print("\r\u{1B}[2K" + line, terminator: "")
+            fflush(stdout)
+        case let .epoch(record, epochs):
+            if interactive { print("\r\u{1B}[2K", terminator: "") }
+            print(Self.line(record, epochs: epochs))
+        }
+    }
+
+    /// `epoch 3/5  loss 0.1234  accuracy 0.9612  val_loss …  lr 0.01  1.2s  2,345 img/s`
+    public static func line(_ r: EpochRecord, epochs: Int) -> String {
+        var parts = [String(format: "epoch %d/%d  loss %.4f  accuracy %.4f", r.epoch, epochs, r.loss, r.accuracy)]
+        if let vl = r.validationLoss, let va = r.validationAccuracy { parts.append(String(format: "val_loss %.4f  val_accuracy %.4f", vl, va)) }
+        parts.append(String(format: "lr %.3g", r.learningRate))
+        return parts.joined(separator: "  ")
+    }
+}
+
+/// Keeps every event (for tests and transcripts).
+public final class RecordingTrainingLog: TrainingLog {
+    public private(set) var events: [TrainingEvent] = []
+    public init() {}
+    public func record(_ event: TrainingEvent) { events.append(event) }
+    public var messages: [String] { events.compactMap { if case let .message(m) = $0 { return m } else { return nil } } }
+}
