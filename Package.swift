@@ -38,7 +38,7 @@ let package = Package(
             name: "graft",
             dependencies: ["GraftShell", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
-        .executableTarget(name: "graft-bench", dependencies: ["GraftTensor", "GraftData"], path: "Benchmarks/graft-bench",
+        .executableTarget(name: "graft-bench", dependencies: ["GraftTensor", "GraftData", "GraftModels"], path: "Benchmarks/graft-bench",
                           swiftSettings: kernelSettings),
 
         // Fixtures live in Tests/Fixtures/ beside the scripts that made them; tests find them by path.

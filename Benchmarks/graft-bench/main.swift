@@ -11,6 +11,7 @@ struct Options {
     var workloads: [String] = []
     var repeats = 10
     var threads = 2
+    var verbose = false
 
     init(_ arguments: [String]) {
         var rest = arguments[...]
@@ -18,6 +19,7 @@ struct Options {
             switch argument {
             case "--repeats": repeats = rest.popFirst().flatMap(Int.init) ?? repeats
             case "--threads": threads = rest.popFirst().flatMap(Int.init) ?? threads
+            case "--verbose": verbose = true
             default: workloads.append(argument.uppercased())
             }
         }
@@ -126,7 +128,9 @@ do {
         case "W1": try gemm(options)
         case "W2": try convolution(options)
         case "DATA": try dataLoading(options)
-        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, DATA)")
+        case "W3": try mnistThroughput(options)
+        case "W8": try transferRecipe(options, verbose: options.verbose)
+        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W8, DATA)")
         }
     }
 } catch {

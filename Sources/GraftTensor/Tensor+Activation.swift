@@ -3,59 +3,98 @@ import Foundation
 // Activations. Each is a primitive with its derivative beside it: they run on every element
 // of every feature map, where composing five ops would cost five passes over memory.
 
+/// An activation's value and derivative, as static functions so that every use is specialized
+/// and inlined into its loop (a closure per element costs several times the arithmetic).
+protocol ActivationFunction {
+    static func value(_ x: Float) -> Float
+    static func derivative(_ x: Float) -> Float
+}
+
+enum ReLU: ActivationFunction {
+    // d/dx = [x > 0]
+    @inline(__always) static func value(_ x: Float) -> Float { Swift.max(x, 0) }
+    @inline(__always) static func derivative(_ x: Float) -> Float { x > 0 ? 1 : 0 }
+}
+
+enum ReLU6: ActivationFunction {
+    // d/dx = [0 < x < 6]
+    @inline(__always) static func value(_ x: Float) -> Float { Swift.min(Swift.max(x, 0), 6) }
+    @inline(__always) static func derivative(_ x: Float) -> Float { x > 0 && x < 6 ? 1 : 0 }
+}
+
+enum Sigmoid: ActivationFunction {
+    // d/dx = σ(1 − σ)
+    @inline(__always) static func value(_ x: Float) -> Float { Tensor.logistic(x) }
+    @inline(__always) static func derivative(_ x: Float) -> Float { let s = Tensor.logistic(x); return s * (1 - s) }
+}
+
+enum Tanh: ActivationFunction {
+    // d/dx = 1 − tanh²
+    @inline(__always) static func value(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inline(__always) static func derivative(_ x: Float) -> Float { let t = Foundation.tanh(x); return 1 - t * t }
+}
+
+enum GELU: ActivationFunction {
+    // x·Φ(x) with the exact normal CDF (PyTorch's default); d/dx = Φ(x) + x·φ(x)
+    @inline(__always) static func value(_ x: Float) -> Float { 0.5 * x * (1 + erf(x / Float(2).squareRoot())) }
+    @inline(__always) static func derivative(_ x: Float) -> Float {
+        0.5 * (1 + erf(x / Float(2).squareRoot())) + x * Foundation.exp(-0.5 * x * x) / Float(2 * Double.pi).squareRoot()
+    }
+}
+
+enum SiLU: ActivationFunction {
+    // x·σ(x); d/dx = σ(x)·(1 + x·(1 − σ(x)))
+    @inline(__always) static func value(_ x: Float) -> Float { x * Tensor.logistic(x) }
+    @inline(__always) static func derivative(_ x: Float) -> Float { let s = Tensor.logistic(x); return s * (1 + x * (1 - s)) }
+}
+
+enum Hardsigmoid: ActivationFunction {
+    // relu6(x + 3)/6; d/dx = 1/6 on (−3, 3)
+    @inline(__always) static func value(_ x: Float) -> Float { Swift.min(Swift.max(x + 3, 0), 6) / 6 }
+    @inline(__always) static func derivative(_ x: Float) -> Float { x > -3 && x < 3 ? 1 / 6 : 0 }
+}
+
+enum Hardswish: ActivationFunction {
+    // x·relu6(x + 3)/6; d/dx = 0 below −3, 1 above 3, (2x + 3)/6 between (PyTorch's convention)
+    @inline(__always) static func value(_ x: Float) -> Float { x * Swift.min(Swift.max(x + 3, 0), 6) / 6 }
+    @inline(__always) static func derivative(_ x: Float) -> Float { x < -3 ? 0 : (x > 3 ? 1 : (2 * x + 3) / 6) }
+}
+
 extension Tensor {
-    /// `f` elementwise, with `f′` computed from the input for the pullback.
+    /// `F` elementwise; the pullback multiplies the gradient by F′ at the input.
     @inline(__always)
-    func activation(_ f: (Float) -> Float, derivative: @escaping (Float) -> Float) -> Tensor {
+    func activation<F: ActivationFunction>(_: F.Type) -> Tensor {
         let x0 = detached()
-        return Tensor.mapped(self, f).recorded(from: [self]) { g in
-            [Tensor.zipSameShape(g, x0) { $0 * derivative($1) }]
+        let y = Tensor(uninitializedShape: shape)
+        nonisolated(unsafe) let (source, target) = (storage.pointer, y.storage.pointer)
+        Threads.parallelFor(count, grain: Elementwise.grain) { range in
+            for i in range { target[i] = F.value(source[i]) }
+        }
+        return y.recorded(from: [self]) { g in
+            let dx = Tensor(uninitializedShape: x0.shape)
+            nonisolated(unsafe) let (gp, xp, dp) = (g.storage.pointer, x0.storage.pointer, dx.storage.pointer)
+            Threads.parallelFor(dx.count, grain: Elementwise.grain) { range in
+                for i in range { dp[i] = gp[i] * F.derivative(xp[i]) }
+            }
+            return [dx]
         }
     }
 
-    /// max(0, x); d/dx = [x > 0]
-    public func relu() -> Tensor { activation({ Swift.max($0, 0) }, derivative: { $0 > 0 ? 1 : 0 }) }
-
-    /// min(max(0, x), 6); d/dx = [0 < x < 6]
-    public func relu6() -> Tensor { activation({ Swift.min(Swift.max($0, 0), 6) }, derivative: { $0 > 0 && $0 < 6 ? 1 : 0 }) }
+    public func relu() -> Tensor { activation(ReLU.self) }
+    public func relu6() -> Tensor { activation(ReLU6.self) }
+    public func sigmoid() -> Tensor { activation(Sigmoid.self) }
+    public func tanh() -> Tensor { activation(Tanh.self) }
+    public func gelu() -> Tensor { activation(GELU.self) }
+    public func silu() -> Tensor { activation(SiLU.self) }
+    public func hardsigmoid() -> Tensor { activation(Hardsigmoid.self) }
+    public func hardswish() -> Tensor { activation(Hardswish.self) }
 
     /// x for x > 0, slope·x otherwise; d/dx = 1 or slope
     public func leakyRelu(_ slope: Float = 0.01) -> Tensor {
-        activation({ $0 > 0 ? $0 : slope * $0 }, derivative: { $0 > 0 ? 1 : slope })
-    }
-
-    /// 1/(1 + e⁻ˣ); d/dx = σ(1 − σ)
-    public func sigmoid() -> Tensor {
-        activation({ Tensor.logistic($0) }, derivative: { let s = Tensor.logistic($0); return s * (1 - s) })
-    }
-
-    /// d tanh/dx = 1 − tanh²
-    public func tanh() -> Tensor {
-        activation({ Foundation.tanh($0) }, derivative: { let t = Foundation.tanh($0); return 1 - t * t })
-    }
-
-    /// x·Φ(x) with the exact normal CDF (PyTorch's default GELU); d/dx = Φ(x) + x·φ(x)
-    public func gelu() -> Tensor {
-        activation({ 0.5 * $0 * (1 + erf($0 / Float(2).squareRoot())) }, derivative: { x in
-            0.5 * (1 + erf(x / Float(2).squareRoot())) + x * Foundation.exp(-0.5 * x * x) / Float(2 * Double.pi).squareRoot()
-        })
-    }
-
-    /// x·σ(x) (swish); d/dx = σ(x)·(1 + x·(1 − σ(x)))
-    public func silu() -> Tensor {
-        activation({ $0 * Tensor.logistic($0) }, derivative: { x in let s = Tensor.logistic(x); return s * (1 + x * (1 - s)) })
-    }
-
-    /// relu6(x + 3)/6 (PyTorch's hardsigmoid); d/dx = 1/6 on (−3, 3)
-    public func hardsigmoid() -> Tensor {
-        activation({ Swift.min(Swift.max($0 + 3, 0), 6) / 6 }, derivative: { $0 > -3 && $0 < 3 ? 1 / 6 : 0 })
-    }
-
-    /// x·relu6(x + 3)/6; d/dx = 0 below −3, 1 above 3, (2x + 3)/6 between (PyTorch's convention)
-    public func hardswish() -> Tensor {
-        activation({ $0 * Swift.min(Swift.max($0 + 3, 0), 6) / 6 }, derivative: { x in
-            x < -3 ? 0 : (x > 3 ? 1 : (2 * x + 3) / 6)
-        })
+        let x0 = detached()
+        return Tensor.mapped(self) { $0 > 0 ? $0 : slope * $0 }.recorded(from: [self]) { g in
+            [Tensor.zipSameShape(g, x0) { $1 > 0 ? $0 : slope * $0 }]
+        }
     }
 
     @inline(__always) static func logistic(_ x: Float) -> Float {

@@ -32,6 +32,7 @@ public enum Threads {
     /// Calls `body` on disjoint ranges covering `0..<total`, each at least `grain` long, in
     /// parallel when the thread count allows. Chunk boundaries depend only on `total` and `grain`.
     /// More chunks than threads are used (dynamic scheduling), so a busy core slows its share only.
+    @inline(__always)
     static func parallelFor(_ total: Int, grain: Int, _ body: (Range<Int>) -> Void) {
         guard total > 0 else { return }
         let grain = max(grain, 1)

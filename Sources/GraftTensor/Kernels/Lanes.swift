@@ -16,17 +16,20 @@ enum Lanes {
         UnsafeMutableRawPointer(p + offset).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
-    /// Calls `vector` at 0, 8, 16, … while eight elements remain, then `scalar` for the rest.
+    /// Calls `vector` at 0, 8, 16, … while eight elements remain, then once more at `count − 8`
+    /// for the remainder (overlapping the previous chunk), or `scalar` per element when `count` < 8.
+    /// The body must write only its own outputs, never its inputs, so repeating elements is harmless.
     @inline(__always)
     static func forEach(_ count: Int, _ vector: (Int) -> Void, scalar: (Int) -> Void) {
+        guard count >= 8 else {
+            for j in 0..<count { scalar(j) }
+            return
+        }
         var j = 0
         while j &+ 8 <= count {
             vector(j)
             j &+= 8
         }
-        while j < count {
-            scalar(j)
-            j &+= 1
-        }
+        if j < count { vector(count &- 8) }
     }
 }

@@ -4,7 +4,34 @@ enum Pooling {
     static func maxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>,
                            planes: Int, _ g: WindowGeometry) {
         nonisolated(unsafe) let x = x, y = y, argmax = argmax
+        let inside = g.padTop == 0 && g.padLeft == 0 && g.dilationHeight == 1 && g.dilationWidth == 1
+            && (g.outputHeight - 1) * g.strideHeight + g.kernelHeight <= g.height
+            && (g.outputWidth - 1) * g.strideWidth + g.kernelWidth <= g.width
         Threads.parallelFor(planes, grain: Swift.max(1, Elementwise.grain / Swift.max(g.outputPlane * g.kernelHeight * g.kernelWidth, 1))) { range in
+            if inside {
+                // Every window lies inside the image: no bounds checks.
+                for p in range {
+                    let plane = x + p * g.inputPlane
+                    var o = p * g.outputPlane
+                    for oh in 0..<g.outputHeight {
+                        for ow in 0..<g.outputWidth {
+                            let origin = oh * g.strideHeight * g.width + ow * g.strideWidth
+                            var best = plane[origin], bestIndex = origin
+                            for i in 0..<g.kernelHeight {
+                                let row = origin + i * g.width
+                                for j in 0..<g.kernelWidth {
+                                    let v = plane[row + j]
+                                    if v > best || (v.isNaN && !best.isNaN) { best = v; bestIndex = row + j }
+                                }
+                            }
+                            y[o] = best
+                            argmax[o] = Int32(truncatingIfNeeded: bestIndex)
+                            o += 1
+                        }
+                    }
+                }
+                return
+            }
             for p in range {
                 let plane = x + p * g.inputPlane
                 for oh in 0..<g.outputHeight {
