@@ -17,7 +17,10 @@ public enum LayerSelector {
             let matched = all.filter { model.nodes[$0].layer.kind.lowercased().hasPrefix(kind) }
             guard !matched.isEmpty else {
                 let kinds = Array(Set(model.nodes.map(\.layer.kind))).sorted()
-                throw .badSelector(selector: selector, reason: "no layer of that type" + (nearest(String(kind), in: kinds).map { "; did you mean type=\($0)?" } ?? " (types here: \(kinds.joined(separator: ", ")))"))
+                // Compare with each kind's prefix of the typed length, since a prefix selects too.
+                let prefixes = Dictionary(kinds.map { (String($0.prefix(kind.count)), $0) }, uniquingKeysWith: { first, _ in first })
+                let suggestion = nearest(String(kind), in: Array(prefixes.keys)).flatMap { prefixes[$0] }
+                throw .badSelector(selector: selector, reason: "no layer of that type" + (suggestion.map { "; did you mean type=\($0)?" } ?? " (types here: \(kinds.joined(separator: ", ")))"))
             }
             return matched
         }
