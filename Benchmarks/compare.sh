@@ -31,8 +31,11 @@ for round in 1 2 3; do
 done
 echo "== graft W2"
 .build/release/graft-bench W2 --repeats "$repeats" --threads 2 | tee -a "$out/graft.txt" | grep -v '^RESULT'
-echo "== PyTorch W1, W2"
+echo "== graft W3, W8 (W8 writes its exact data splits to $out/mnist-splits for the peer)"
+.build/release/graft-bench W3 W8 --repeats "$repeats" --threads 2 | tee -a "$out/graft.txt" | grep -v '^RESULT'
+echo "== PyTorch W1, W2, W3, W8"
 Benchmarks/.venv/bin/python Benchmarks/peers/torch_bench.py "$repeats" > "$out/torch.txt"
+Benchmarks/.venv/bin/python Benchmarks/peers/torch_mnist.py 3 >> "$out/torch.txt"
 
 python3 - "$out" <<'PY'
 import statistics
@@ -56,8 +59,12 @@ for (workload, case, unit), value in graft.items():
         other = results.get((workload, case, unit))
         if other is None:
             continue
-        if unit == "ms":
-            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>9.2f} ms{other:>9.2f} ms{value / other:>9.2f}   graft time / peer time (≤ 1 is faster)")
+        if unit in ("ms", "s"):
+            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>9.2f} {unit:<2}{other:>9.2f} {unit:<2}{value / other:>9.2f}   graft time / peer time (≤ 1 is faster)")
+        elif unit == "accuracy":
+            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>12.4f}{other:>12.4f}{100 * (value - other):>+8.1f}   graft − peer, points of test accuracy")
+        elif unit == "images/s":
+            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>7.0f} im/s{other:>7.0f} im/s{value / other:>9.2f}   graft rate / peer rate (≥ 1 is faster)")
         else:
             print(f"{workload + ' ' + case:<28}{peer:<10}{value:>7.1f} GF/s{other:>7.1f} GF/s{value / other:>9.2f}   graft rate / peer rate (≥ 1 is faster)")
 PY

@@ -21,7 +21,7 @@ enum Winograd {
         /// Padded input rows and columns the tiles read: 2·tiles + 2.
         var paddedRows: Int { 2 * tileRows + 2 }
         /// Floats of scratch one image needs: V [16, in, tiles], M [16, out, tiles], row transforms.
-        var scratchCount: Int { 16 * (inChannels + outChannels) * tiles + paddedRows * 4 * tileColumns + 2 * (tileColumns + 1) }
+        var scratchCount: Int { 16 * (inChannels + outChannels) * tiles + paddedRows * 4 * tileColumns + 4 * (tileColumns + 1) + 32 }
     }
 
     /// Whether F(2×2, 3×3) applies and pays: a 3×3 kernel, stride and dilation 1, one group,
@@ -71,6 +71,7 @@ enum Winograd {
         let v = scratch, m = scratch + 16 * cin * tiles
         let rows = m + 16 * cout * tiles
         let even = rows + plan.paddedRows * 4 * tw, odd = even + tw + 1
+        let line = odd + tw + 1  // one padded input row, 2·(tw + 1) values plus slack for 16-wide loads
 
         // V = Bᵀ d B for every channel and tile: first along each padded row (d·B), then down the tile rows (Bᵀ·).
         for c in 0..<cin {
@@ -78,9 +79,19 @@ enum Winograd {
             for r in 0..<plan.paddedRows {
                 let ih = r - plan.padTop
                 if ih >= 0 && ih < plan.height {
-                    let line = plane + ih * plan.width
-                    gatherAlternate(line, width: plan.width, start: -plan.padLeft, into: even, count: tw + 1)
-                    gatherAlternate(line, width: plan.width, start: 1 - plan.padLeft, into: odd, count: tw + 1)
+                    // The padded row, then its even and odd columns.
+                    let length = 2 * (tw + 1)
+                    let first = Swift.max(0, plan.padLeft), last = Swift.min(length, plan.padLeft + plan.width)
+                    line.initialize(repeating: 0, count: length)
+                    if last > first { (line + first).update(from: plane + ih * plan.width + first - plan.padLeft, count: last - first) }
+                    Lanes.forEach(tw + 1) { j in
+                        let pairs = UnsafeRawPointer(line + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
+                        Lanes.store(pairs.evenHalf, even, j)
+                        Lanes.store(pairs.oddHalf, odd, j)
+                    } scalar: { j in
+                        even[j] = line[2 * j]
+                        odd[j] = line[2 * j + 1]
+                    }
                 } else {
                     even.initialize(repeating: 0, count: tw + 1)
                     odd.initialize(repeating: 0, count: tw + 1)
@@ -163,27 +174,26 @@ enum Winograd {
                     y11[j] = u11 - u12 - u13 + b
                 }
                 let top = plane + 2 * i * ow
-                let pairs = ow / 2
-                for j in 0..<pairs { top[2 * j] = y00[j]; top[2 * j + 1] = y01[j] }
-                if ow % 2 == 1 { top[ow - 1] = y00[pairs] }
-                if 2 * i + 1 < oh {
-                    let bottom = top + ow
-                    for j in 0..<pairs { bottom[2 * j] = y10[j]; bottom[2 * j + 1] = y11[j] }
-                    if ow % 2 == 1 { bottom[ow - 1] = y10[pairs] }
-                }
+                interleave(y00, y01, into: top, width: ow)
+                if 2 * i + 1 < oh { interleave(y10, y11, into: top + ow, width: ow) }
             }
         }
     }
 
-    /// out[j] = line[start + 2j] for j in 0..<count, zero where that column is outside 0..<width.
+    /// out[2j] = a[j], out[2j + 1] = b[j] for the `width` outputs of one row (odd widths end with a[last]).
     @inline(__always)
-    private static func gatherAlternate(_ line: UnsafePointer<Float>, width: Int, start: Int,
-                                        into out: UnsafeMutablePointer<Float>, count: Int) {
-        // first j with start + 2j ≥ 0, and first j with start + 2j ≥ width
-        let low = Swift.min(count, Swift.max(0, (1 - start) / 2))
-        let high = Swift.min(count, Swift.max(low, (width - start + 1) / 2))
-        for j in 0..<low { out[j] = 0 }
-        for j in low..<high { out[j] = line[start + 2 * j] }
-        for j in high..<count { out[j] = 0 }
+    private static func interleave(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>,
+                                   into out: UnsafeMutablePointer<Float>, width: Int) {
+        let pairs = width / 2
+        Lanes.forEach(pairs) { j in
+            var z = SIMD16<Float>()
+            z.evenHalf = Lanes.load(a, j)
+            z.oddHalf = Lanes.load(b, j)
+            UnsafeMutableRawPointer(out + 2 * j).storeBytes(of: z, as: SIMD16<Float>.self)
+        } scalar: { j in
+            out[2 * j] = a[j]
+            out[2 * j + 1] = b[j]
+        }
+        if width % 2 == 1 { out[width - 1] = a[pairs] }
     }
 }
