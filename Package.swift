@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "GraftModels", dependencies: ["GraftNN", "GraftFormats"]),
         .target(name: "GraftData", dependencies: ["GraftTensor", "GraftFormats", "CPNG", "CJPEG"], swiftSettings: kernelSettings),
         .target(name: "GraftShell", dependencies: ["GraftModels", "GraftData", "CLibEdit"]),
+        .testTarget(name: "GraftShellTests", dependencies: ["GraftShell"]),
         .executableTarget(
             name: "graft",
             dependencies: ["GraftShell", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -39,7 +39,7 @@ public enum Normalization: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Normalizes one sample of `channels` planes in place.
-    func apply(_ sample: UnsafeMutablePointer<Float>, channels: Int, plane: Int) {
+    public func apply(_ sample: UnsafeMutablePointer<Float>, channels: Int, plane: Int) {
         if self == .unit { return }
         for c in 0..<channels {
             let (mean, std) = parameters(channel: c)

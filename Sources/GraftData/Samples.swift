@@ -41,7 +41,7 @@ public struct Samples: Sendable {
     }
 
     /// Writes sample `index` as Floats (bytes scaled to [0, 1]) into `out`.
-    func write(_ index: Int, into out: UnsafeMutablePointer<Float>) {
+    public func write(_ index: Int, into out: UnsafeMutablePointer<Float>) {
         let size = sampleSize, start = index * size
         switch values {
         case let .bytes(b): for i in 0..<size { out[i] = Float(b[start + i]) / 255 }

@@ -1,4 +1,3 @@
-import CBLAS
 import Dispatch
 import Foundation
 import Synchronization
@@ -23,11 +22,11 @@ public enum Threads {
             throw .invalidArgument(op: "threads", reason: "thread count must be in 1...256, got \(count)")
         }
         current.store(count, ordering: .relaxed)
-        openblas_set_num_threads(Int32(count))
+        BLAS.setThreadCount(count)
     }
 
     /// Applies the current setting to OpenBLAS (its own default may differ).
-    static let configureBLAS: Void = { openblas_set_num_threads(Int32(count)) }()
+    static let configureBLAS: Void = { BLAS.setThreadCount(count) }()
 
     /// Calls `body` on disjoint ranges covering `0..<total`, each at least `grain` long, in
     /// parallel when the thread count allows. Chunk boundaries depend only on `total` and `grain`.
@@ -65,8 +64,8 @@ public enum Threads {
     /// call GEMM on their own piece of work; restores the setting afterwards.
     static func withSingleThreadedBLAS<R>(_ body: () -> R) -> R {
         _ = configureBLAS
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(count)) }
+        BLAS.setThreadCount(1)
+        defer { BLAS.setThreadCount(count) }
         return body()
     }
 

@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import GraftShell
 import GraftTensor
 
@@ -7,40 +7,95 @@ import GraftTensor
 struct Graft: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "graft",
-        abstract: "Transfer learning from a shell: load a pretrained model, freeze, graft a new head, train.",
+        abstract: "Transfer learning from a shell: load a pretrained model, freeze it, graft a new head, train, evaluate.",
+        discussion: """
+        With no subcommand, graft starts its shell: line editing, history and tab completion on a terminal, \
+        plain lines when standard input is a pipe (echo summary | graft). Inside, type 'help'.
+        """,
         version: graftVersion,
-        subcommands: [Demo.self],
-        defaultSubcommand: Demo.self)
+        subcommands: [Shell_.self, Run.self],
+        defaultSubcommand: Shell_.self)
 }
 
-/// Until the shell lands: a small, real run of the engine (a seeded least-squares fit by gradient descent).
-struct Demo: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Fit y = 3x − 2 by gradient descent on graft's engine and print the steps.")
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Seed of the session's generator.") var seed: UInt64 = 42
+    @Option(help: "Threads for OpenBLAS and graft's kernels (default: the cores).") var threads: Int?
 
-    @Option(help: "Seed of the generator.") var seed: UInt64 = 42
-    @Option(help: "Gradient-descent steps.") var steps: Int = 200
-    @Option(help: "Threads for OpenBLAS and graft's kernels.") var threads: Int = Threads.defaultCount
+    func apply() throws {
+        if let threads { try Threads.set(threads) } else { try Threads.set(Threads.defaultCount) }
+    }
+}
+
+/// The interactive shell (or plain lines from a pipe).
+struct Shell_: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "shell", abstract: "Start the shell (the default).")
+    @OptionGroup var common: CommonOptions
 
     func run() throws {
-        try Threads.set(threads)
-        let generator = Generator(seed: seed)
-        let x = try Tensor.randomNormal([256, 1], generator: generator)
-        let noise = try Tensor.randomNormal([256, 1], std: 0.1, generator: generator)
-        let y = try x * 3 - 2 + noise
-        var w = try Tensor.randomNormal([1, 1], generator: generator).requiringGrad()
-        var b = try Tensor.zeros([1]).requiringGrad()
-        print("graft \(graftVersion) engine demo: fit y = 3x − 2 + noise, 256 points, seed \(seed), \(Threads.count) threads")
-        for step in 0...steps {
-            let prediction = try x.matmul(w) + b
-            let loss = try (prediction - y).pow(2).mean()
-            try loss.backward()
-            if step % 50 == 0 {
-                print("step \(step)  loss \(String(format: "%.6f", try loss.item()))  w \(String(format: "%.4f", w.scalars[0]))  b \(String(format: "%.4f", b.scalars[0]))")
-            }
-            guard let gw = w.grad, let gb = b.grad else { break }
-            w = try (w.detached() - gw * 0.1).requiringGrad()
-            b = try (b.detached() - gb * 0.1).requiringGrad()
+        try common.apply()
+        let shell = Shell(seed: common.seed)
+        let editor = LineEditor(completer: Completer(shell: shell), historyPath: LineEditor.defaultHistoryPath)
+        var failures = 0
+        if editor.interactive {
+            Interrupt.install()
+            shell.interruptRequested = { Interrupt.requested }
+            shell.print("graft \(graftVersion): transfer learning from a shell. Type 'help' for the commands, 'quit' or Ctrl-D to leave.")
         }
+        var lineNumber = 0
+        while !shell.quitRequested {
+            let prompt = "graft[\(shell.currentModel ?? "-")]:\(shell.cell + 1)> "
+            guard let line = editor.readLine(prompt: prompt) else { break }
+            lineNumber += 1
+            let outcome = shell.execute(line)
+            if let error = outcome.error {
+                failures += 1
+                if editor.interactive {
+                    let caretLine = error.column.map { String(repeating: " ", count: prompt.count + $0) + String(repeating: "^", count: error.width) }
+                    if let caretLine { shell.print(caretLine) }
+                    shell.print("error: " + error.message)
+                } else {
+                    shell.print(shell.describe(error, line: line.trimmingCharacters(in: .whitespaces), prefix: "<stdin>:\(lineNumber): "))
+                }
+            }
+            if Interrupt.requested { Interrupt.reset() }
+        }
+        editor.saveHistory()
+        if !editor.interactive && failures > 0 { throw ExitCode(1) }
+    }
+}
+
+/// Replays a script non-interactively.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay a session script: stops at the first error with FILE:LINE and exits non-zero.",
+        discussion: "'-' reads the script from standard input. The script's own 'seed' and 'set threads' lines decide its numbers.")
+
+    @Argument(help: "The script (.graft), or - for standard input.") var file: String
+    @Flag(help: "Check the figures recorded under each command (#=> lines).") var verify = false
+    @Flag(help: "Run every line even after an error.") var keepGoing = false
+    @Option(help: "Also write a Markdown transcript (charts as SVG beside it).") var transcript: String?
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try common.apply()
+        var notebook: Transcript? = nil
+        if let transcript {
+            notebook = try Transcript(path: transcript, title: URL(fileURLWithPath: file).lastPathComponent)
+        }
+        let output: OutputSink = notebook.map { TeeOutput([StandardOutput(), $0.sink]) } ?? StandardOutput()
+        let shell = Shell(seed: common.seed, output: output)
+        Interrupt.install()
+        shell.interruptRequested = { Interrupt.requested }
+        if let notebook { shell.chartSink = { title, epochs in notebook.chart(title: title, epochs: epochs) } }
+        var runner = ScriptRunner(shell: shell, verify: verify, keepGoing: keepGoing, echo: true)
+        runner.willRun = { _, _ in notebook?.begin() }
+        runner.didRun = { _, line, outcome in
+            notebook?.cell(number: shell.cell, command: line, failed: !outcome.succeeded)
+            notebook?.flushImages()
+        }
+        let report = try runner.run(path: file)
+        shell.print(report.summary)
+        try notebook?.write()
+        if !report.succeeded { throw ExitCode(1) }
     }
 }

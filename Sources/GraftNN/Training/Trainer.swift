@@ -205,7 +205,9 @@ public final class Trainer {
         if let stopped { log.record(.message("stopped: \(stopped)")) }
         let seconds = Date().timeIntervalSince(start)
         let changed = frozenDigests().filter { frozenBefore[$0.key] != $0.value }.map(\.key).sorted()
-        if changed.isEmpty {
+        if frozenBefore.isEmpty {
+            log.record(.message("frozen: none (every parameter trained)"))
+        } else if changed.isEmpty {
             log.record(.message("frozen: \(frozenBefore.count) tensor\(frozenBefore.count == 1 ? "" : "s") unchanged"))
         } else {
             log.record(.message("frozen: \(changed.count) of \(frozenBefore.count) frozen tensors CHANGED: \(changed.prefix(5).joined(separator: ", "))"))

@@ -24,4 +24,12 @@ enum BLAS {
         guard let name = openblas_get_corename() else { return "unknown" }
         return String(cString: name)
     }
+
+    static func setThreadCount(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+}
+
+/// Facts about the engine's numerical libraries (for machine fingerprints).
+public enum EngineInfo {
+    /// OpenBLAS's kernel set for this CPU (`Haswell`, `Zen`, `Cooperlake`, …).
+    public static var blasCoreName: String { BLAS.coreName }
 }

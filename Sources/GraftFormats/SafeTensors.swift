@@ -1,0 +1,169 @@
+import Foundation
+import GraftTensor
+
+/// Named tensors with string metadata: what every weight file becomes before it meets a model.
+public struct StateDict: Sendable {
+    public var tensors: [(name: String, tensor: Tensor)]
+    public var metadata: [String: String]
+
+    public init(tensors: [(name: String, tensor: Tensor)] = [], metadata: [String: String] = [:]) {
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    public subscript(name: String) -> Tensor? { tensors.first { $0.name == name }?.tensor }
+}
+
+/// The safetensors format (graft's native weight format): an 8-byte little-endian header length,
+/// a JSON header `{"__metadata__": {…}, "name": {"dtype", "shape", "data_offsets"}}`, then the data.
+///
+/// The reader treats the bytes as hostile: the header's size is capped, every tensor's dtype, rank,
+/// shape and offsets are checked against the bytes present (contiguous, in bounds, not overlapping,
+/// covering the data exactly) before anything is allocated.
+public enum SafeTensors {
+    static let format = "safetensors"
+    /// The largest header accepted (the reference implementation's limit).
+    public static let headerLimit = 100 << 20
+
+    enum DType: String {
+        case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64", i64 = "I64", i32 = "I32", u8 = "U8", bool = "BOOL"
+        var size: Int {
+            switch self {
+            case .f64, .i64: return 8
+            case .f32, .i32: return 4
+            case .f16, .bf16: return 2
+            case .u8, .bool: return 1
+            }
+        }
+    }
+
+    public static func read(_ data: Data, name: String = "file") throws(FormatError) -> StateDict {
+        func fail(_ place: String, _ reason: String) -> FormatError { .malformed(format: format, where: "\(name) \(place)", reason: reason) }
+        guard data.count >= 8 else { throw fail("header", "file is truncated (\(data.count) bytes)") }
+        let length = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard length <= UInt64(headerLimit) else {
+            throw .tooLarge(format: format, what: "\(name) header of \(length) bytes", limit: "\(headerLimit) bytes")
+        }
+        let headerLength = Int(length)
+        guard data.count >= 8 + headerLength else { throw fail("header", "header claims \(headerLength) bytes, \(data.count - 8) present") }
+        let headerBytes = data.subdata(in: data.startIndex + 8..<data.startIndex + 8 + headerLength)
+        guard headerBytes.first == UInt8(ascii: "{") else { throw fail("header", "header is not a JSON object") }
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: headerBytes, options: [.fragmentsAllowed]) } catch {
+            throw fail("header", "header is not valid JSON")
+        }
+        guard let header = object as? [String: Any] else { throw fail("header", "header is not a JSON object") }
+        var metadata: [String: String] = [:]
+        if let raw = header["__metadata__"] {
+            guard let dictionary = raw as? [String: Any] else { throw fail("__metadata__", "must map strings to strings") }
+            for (key, value) in dictionary {
+                guard let text = value as? String else { throw fail("__metadata__", "value of '\(key)' is not a string") }
+                metadata[key] = text
+            }
+        }
+        let dataStart = 8 + headerLength
+        let available = data.count - dataStart
+        var entries: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
+        for (key, value) in header where key != "__metadata__" {
+            guard let info = value as? [String: Any] else { throw fail("tensor '\(key)'", "entry is not an object") }
+            guard let dtypeName = info["dtype"] as? String else { throw fail("tensor '\(key)'", "no dtype") }
+            guard let dtype = DType(rawValue: dtypeName) else { throw FormatError.unsupported(format: format, what: "dtype \(dtypeName) of tensor '\(key)' in \(name)") }
+            guard let shapeValues = info["shape"] as? [Any] else { throw fail("tensor '\(key)'", "no shape") }
+            guard shapeValues.count <= 32 else { throw fail("tensor '\(key)'", "rank \(shapeValues.count) is above 32") }
+            var shape: [Int] = [], count = 1
+            for dim in shapeValues {
+                guard let size = (dim as? NSNumber)?.intValue, size >= 0, (dim as? NSNumber)?.doubleValue == Double(size) else {
+                    throw fail("tensor '\(key)'", "shape \(shapeValues) has a bad dimension")
+                }
+                let (product, overflow) = count.multipliedReportingOverflow(by: size)
+                guard !overflow, product <= 1 << 32 else { throw FormatError.tooLarge(format: format, what: "tensor '\(key)' of shape \(shapeValues)", limit: "2^32 elements") }
+                shape.append(size)
+                count = product
+            }
+            guard let offsets = info["data_offsets"] as? [Any], offsets.count == 2,
+                  let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue, begin >= 0, end >= begin else {
+                throw fail("tensor '\(key)'", "data_offsets must be [begin, end]")
+            }
+            guard end - begin == count * dtype.size else {
+                throw fail("tensor '\(key)'", "data_offsets span \(end - begin) bytes, shape \(shape) of \(dtypeName) needs \(count * dtype.size)")
+            }
+            guard end <= available else { throw fail("tensor '\(key)'", "data ends at \(end), file has \(available) bytes of data") }
+            entries.append((key, dtype, shape, begin, end))
+        }
+        // Contiguous, non-overlapping, exact coverage.
+        entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        var position = 0
+        for entry in entries {
+            guard entry.begin == position else {
+                throw fail("tensor '\(entry.name)'", entry.begin < position ? "data overlaps the previous tensor's" : "gap of \(entry.begin - position) bytes before its data")
+            }
+            position = entry.end
+        }
+        guard position == available else { throw fail("data", "\(available - position) bytes after the last tensor") }
+        var tensors: [(String, Tensor)] = []
+        for entry in entries {
+            let values = decode(data, from: dataStart + entry.begin, count: (entry.end - entry.begin) / entry.dtype.size, dtype: entry.dtype)
+            do { tensors.append((entry.name, try Tensor(shape: entry.shape, scalars: values))) } catch {
+                throw fail("tensor '\(entry.name)'", "\(error)")
+            }
+        }
+        return StateDict(tensors: tensors, metadata: metadata)
+    }
+
+    static func decode(_ data: Data, from offset: Int, count: Int, dtype: DType) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        data.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress?.advanced(by: offset) else { return }
+            for i in 0..<count {
+                switch dtype {
+                case .f32: out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                case .f64: out[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                case .f16: out[i] = Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+                case .bf16: out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+                case .i64: out[i] = Float(Int64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+                case .i32: out[i] = Float(Int32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+                case .u8, .bool: out[i] = Float(base.load(fromByteOffset: i, as: UInt8.self))
+                }
+            }
+        }
+        return out
+    }
+
+    /// The bytes of a safetensors file holding `state` (F32, in the given order, header padded to 8 bytes).
+    public static func encode(_ state: StateDict) throws(FormatError) -> Data {
+        var header = "{"
+        if !state.metadata.isEmpty {
+            let metadata = try json(state.metadata)
+            header += "\"__metadata__\":\(metadata)"
+        }
+        var offset = 0
+        var seen = Set<String>()
+        for (name, tensor) in state.tensors {
+            guard seen.insert(name).inserted else { throw .malformed(format: format, where: "tensor '\(name)'", reason: "name used twice") }
+            if header.count > 1 { header += "," }
+            header += "\(try json(name)):{\"dtype\":\"F32\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + 4 * tensor.count)]}"
+            offset += 4 * tensor.count
+        }
+        header += "}"
+        while (8 + header.utf8.count) % 8 != 0 { header += " " }
+        var data = Data()
+        data.reserveCapacity(8 + header.utf8.count + offset)
+        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: Array(header.utf8))
+        for (_, tensor) in state.tensors {
+            tensor.withUnsafeBufferPointer { buffer in
+                for value in buffer { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+            }
+        }
+        return data
+    }
+
+    private static func json(_ value: Any) throws(FormatError) -> String {
+        do {
+            let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+            return String(decoding: data, as: UTF8.self)
+        } catch {
+            throw .malformed(format: format, where: "metadata", reason: "cannot be written as JSON")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import GraftModels
+import GraftNN
+
+extension CommandTable {
+    static let help: [CommandSpec] = [
+        CommandSpec(["help"], arguments: [.init("command", .command, required: false, variadic: true)],
+                    summary: "List the commands, or show one command's usage, options and an example.",
+                    example: "help train", recording: .never) { shell, command in
+            if let words = command.arguments["command"] {
+                let name = words.joined(separator: " ")
+                let matches = shell.parser.commands.filter { $0.name == name || ($0.words[0] == name && words.count == 1) }
+                guard !matches.isEmpty else {
+                    let names = shell.parser.commands.map(\.name)
+                    throw ShellError("no command '\(name)'" + (nearest(name, in: names).map { "; did you mean '\($0)'?" } ?? ""))
+                }
+                shell.print(matches.map(\.help).joined(separator: "\n\n"))
+                return
+            }
+            let width = shell.parser.commands.map { $0.name.count }.max() ?? 0
+            shell.print("commands (help COMMAND for options and an example):")
+            for spec in shell.parser.commands {
+                shell.print("  " + spec.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + spec.summary)
+            }
+        },
+        CommandSpec(["models"], summary: "List the built-in architectures and the models loaded in this session.",
+                    example: "models", recording: .never) { shell, _ in
+            shell.print("built-in architectures (new ARCH):")
+            let width = Architecture.allCases.map { $0.rawValue.count }.max() ?? 0
+            for architecture in Architecture.allCases {
+                shell.print("  " + architecture.rawValue.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + architecture.summary)
+            }
+            if shell.models.isEmpty { shell.print("no models loaded yet"); return }
+            shell.print("loaded models:")
+            for name in shell.models.keys.sorted() {
+                guard let model = shell.models[name] else { continue }
+                let marker = name == shell.currentModel ? "*" : " "
+                shell.print(" \(marker) \(name): \(model.architecture), \(grouped(model.parameterCount)) params (\(grouped(model.trainableParameterCount)) trainable), input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.classNames.count) classes")
+            }
+        },
+        CommandSpec(["use"], arguments: [.init("name", .model)], summary: "Make a loaded model or dataset the current one.",
+                    example: "use resnet18", recording: .stateChange) { shell, command in
+            let name = command.argument("name") ?? ""
+            if shell.models[name] != nil {
+                shell.currentModel = name
+                shell.print("current model: \(name)")
+            } else if shell.datasets[name] != nil {
+                shell.currentDataset = name
+                shell.print("current dataset: \(name)")
+            } else {
+                let names = Array(shell.models.keys) + Array(shell.datasets.keys)
+                throw ShellError("no model or dataset named '\(name)'" + (nearest(name, in: names).map { "; did you mean '\($0)'?" } ?? ""))
+            }
+        },
+        CommandSpec(["history"], summary: "List the session so far: the commands that will be saved by 'save session'.",
+                    example: "history", recording: .never) { shell, _ in
+            if shell.session.entries.isEmpty { shell.print("the session is empty"); return }
+            for (index, entry) in shell.session.entries.enumerated() {
+                shell.print(String(format: "%3d  ", index + 1) + entry.line)
+            }
+        },
+        CommandSpec(["quit"], summary: "Leave graft (Ctrl-D does the same). Save the session first if you want it.",
+                    example: "quit", recording: .never) { shell, _ in
+            shell.quitRequested = true
+        },
+    ]
+}

@@ -1,0 +1,109 @@
+import Foundation
+import GraftData
+import GraftModels
+import GraftNN
+import GraftTensor
+
+extension CommandTable {
+    static let models: [CommandSpec] = [
+        CommandSpec(["new"], arguments: [.init("arch", .architecture)], options: [
+            .init("classes", .int(2...100_000), "number of output classes (default: the architecture's)"),
+            .init("input", .shape, "input shape CxHxW (default: the architecture's)"),
+            .init("width", .float(0.1...4), default: "1", "width multiplier (mobilenetv2)"),
+        ], takesName: true, summary: "Create a built-in architecture, freshly initialized from the session's seed.",
+           example: "new resnet18 as r18 classes=10 input=3x64x64", recording: .stateChange) { shell, command in
+            let architecture = try Architecture.named(command.argument("arch") ?? "")
+            let model = try architecture.build(classes: command.int("classes"), inputShape: command.shape("input"),
+                                               widthMultiplier: Float(command.float("width") ?? 1), generator: shell.generator)
+            let name = command.name ?? shell.uniqueName(architecture.rawValue, in: Set(shell.models.keys))
+            if shell.models[name] != nil { shell.print("replacing model \(name)") }
+            shell.store(model: model, as: name)
+            shell.print("\(name): \(architecture.rawValue), \(grouped(model.parameterCount)) parameters, input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.outputShape[0]) classes")
+        },
+        CommandSpec(["summary"], arguments: [.init("model", .model, required: false)], options: [
+            .init("layers", .text, "only the layers a selector names (layer4, type=BatchNorm, 3..10)"),
+            .init("depth", .int(1...16), "collapse dotted names to this many parts, one row per block"),
+        ], summary: "The layer table: name, type, output shape, parameters, trainable and mode; then the totals.",
+           example: "summary depth=1", recording: .never) { shell, command in
+            let model = try shell.model(command.argument("model"))
+            if let depth = command.int("depth") {
+                shell.print(SummaryRenderer.collapsed(model, depth: depth))
+            } else if let selector = command.string("layers") {
+                let rows = try LayerSelector.resolve(selector, in: model)
+                shell.print(model.summary(rows: [0] + rows))
+            } else {
+                shell.print(model.summary())
+            }
+        },
+        CommandSpec(["show"], arguments: [.init("layer", .layer)], summary: "Look inside one layer: settings, inputs, parameters with statistics, buffers.",
+                    example: "show layer4.1.conv2", recording: .never) { shell, command in
+            let model = try shell.model()
+            let index = try model.index(of: command.argument("layer") ?? "")
+            shell.print(SummaryRenderer.layer(model, index))
+        },
+        CommandSpec(["freeze"], arguments: [.init("selectors", .selector, variadic: true)],
+                    summary: "Stop training the layers named (all, a name, a block, a glob, A..B, type=KIND, last=N).",
+                    example: "freeze all", recording: .stateChange) { shell, command in
+            try setTrainable(shell, command, false)
+        },
+        CommandSpec(["unfreeze"], arguments: [.init("selectors", .selector, variadic: true)],
+                    summary: "Train the layers named again (same selectors as freeze).",
+                    example: "unfreeze layer4 fc", recording: .stateChange) { shell, command in
+            try setTrainable(shell, command, true)
+        },
+        CommandSpec(["head"], options: [
+            .init("classes", .int(2...100_000), "number of classes of the new head (default: the current dataset's)"),
+            .init("at", .text, "cut after this layer (default: the last global pooling or flatten)"),
+            .init("hidden", .intList, "hidden dense layers before the classifier, e.g. 256 or 256,64"),
+            .init("dropout", .float(0...0.95), default: "0", "dropout before each dense layer"),
+        ], summary: "Cut off the classifier and graft a new, trainable head (pooling, dropout, hidden layers, a dense layer per class).",
+           example: "head classes=5 dropout=0.2", recording: .stateChange) { shell, command in
+            let model = try shell.model()
+            let data = try? shell.dataset()
+            guard let classes = command.int("classes") ?? data?.classes else {
+                throw ShellError("head needs classes=N (or a current dataset to take the classes from)")
+            }
+            let names = data.flatMap { $0.classes == classes ? $0.classNames : nil }
+            let change = try model.replaceHead(classes: classes, classNames: names, cutAfter: command.string("at"), hidden: command.intList("hidden"),
+                                               dropout: Float(command.float("dropout") ?? 0), generator: shell.generator)
+            shell.trainers[shell.currentModel ?? ""] = nil
+            shell.print("cut after \(change.cutAfter)")
+            if !change.removed.isEmpty { shell.print("removed \(change.removed.count) layer\(change.removed.count == 1 ? "" : "s"): " + listed(change.removed.map { "\($0.name) (\($0.kind))" })) }
+            for added in change.added {
+                shell.print("added \(added.name): \(added.kind)" + (added.details.isEmpty ? "" : " (\(added.details))"))
+            }
+            shell.print("classes: \(listed(model.classNames, limit: 10))")
+            shell.print("trainable params: \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))")
+        },
+        CommandSpec(["load"], arguments: [.init("path", .path)], options: [
+            .init("arch", .text, "built-in architecture to map a state dict onto"),
+        ], takesName: true, summary: "Load a model saved by graft (.safetensors); other formats arrive with the importers.",
+           example: "load Examples/mnist-cnn.safetensors as base", recording: .stateChange) { shell, command in
+            let path = command.argument("path") ?? ""
+            let model = try ModelFiles.load(path, architecture: command.string("arch"))
+            let name = command.name ?? shell.uniqueName(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, in: Set(shell.models.keys))
+            shell.store(model: model, as: name)
+            shell.print("\(name): loaded \(path) (\(model.architecture), \(model.nodes.count - 1) layers, \(grouped(model.parameterCount)) parameters, input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.classNames.count) classes)")
+        },
+        CommandSpec(["save", "model"], arguments: [.init("path", .path)],
+                    summary: "Save the current model (weights, graph, class names, trainable flags, preprocessing) as .safetensors, atomically.",
+                    example: "save model transfer.safetensors", recording: .stateChange) { shell, command in
+            let model = try shell.model()
+            let path = command.argument("path") ?? ""
+            let bytes = try ModelFiles.save(model, to: path)
+            shell.print("saved \(shell.currentModel ?? model.name) to \(path) (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MB)")
+        },
+    ]
+
+    static func setTrainable(_ shell: Shell, _ command: ParsedCommand, _ trainable: Bool) throws {
+        let model = try shell.model()
+        let change = try model.setTrainable(trainable, command.arguments["selectors"] ?? [])
+        let verb = trainable ? "unfroze" : "froze"
+        if change.changed.isEmpty {
+            shell.print("nothing changed: the \(change.unchanged) layer\(change.unchanged == 1 ? "" : "s") selected \(change.unchanged == 1 ? "was" : "were") already \(trainable ? "trainable" : "frozen") or have no parameters")
+        } else {
+            shell.print("\(verb) \(change.changed.count) layer\(change.changed.count == 1 ? "" : "s"): \(listed(change.changed))")
+        }
+        shell.print("trainable params: \(grouped(change.trainableParameters)) of \(grouped(change.totalParameters))")
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import GraftFormats
+import GraftTensor
+
+extension CommandTable {
+    static let session: [CommandSpec] = [
+        CommandSpec(["seed"], arguments: [.init("n", .text)],
+                    summary: "Restart the session's generator from seed N: every later random draw follows from it.",
+                    example: "seed 42", recording: .stateChange) { shell, command in
+            guard let text = command.argument("n"), let seed = UInt64(text) else {
+                throw ShellError("seed needs a whole number from 0 to \(UInt64.max), got '\(command.argument("n") ?? "")'")
+            }
+            shell.reseed(seed)
+            shell.print("seed \(seed)")
+        },
+        CommandSpec(["set"], options: [.init("threads", .int(1...64), "threads for OpenBLAS and graft's kernels")],
+                    summary: "Change a setting. Results are identical for a fixed thread count.",
+                    example: "set threads=2", recording: .stateChange) { shell, command in
+            guard let threads = command.int("threads") else { throw ShellError("set needs a setting, e.g. set threads=2") }
+            try Threads.set(threads)
+            shell.print("threads \(threads)")
+        },
+        CommandSpec(["save", "session"], arguments: [.init("path", .path)],
+                    summary: "Write the session as a replayable script (header, commands, #=> figures), atomically. A bare name goes to Sessions/.",
+                    example: "save session transfer.graft", recording: .never) { shell, command in
+            var path = NSString(string: command.argument("path") ?? "").expandingTildeInPath
+            if !path.contains("/") { path = shell.sessionsFolder + "/" + path }
+            if !path.hasSuffix(".graft") { path += ".graft" }
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try writeAtomically(Data(shell.session.script(seed: shell.initialSeed, threads: Threads.count).utf8), to: URL(fileURLWithPath: path))
+            shell.print("saved \(shell.session.entries.count) commands to \(path)")
+        },
+        CommandSpec(["replay"], arguments: [.init("path", .path)], flags: ["verify"],
+                    summary: "Run a saved session here, line by line ('verify' checks the figures under #=>); stops at the first error.",
+                    example: "replay Sessions/quickstart.graft verify", recording: .never) { shell, command in
+            let path = NSString(string: command.argument("path") ?? "").expandingTildeInPath
+            let report = try ScriptRunner(shell: shell, verify: command.has("verify"), echo: true).run(path: path)
+            shell.print(report.summary)
+            if !report.succeeded { throw ShellError(report.failure ?? "replay failed") }
+        },
+    ]
+}

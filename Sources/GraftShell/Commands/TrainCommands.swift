@@ -1,0 +1,235 @@
+import Foundation
+import GraftData
+import GraftModels
+import GraftNN
+import GraftTensor
+
+/// Renders training events through the shell's output: a bar in place on a terminal, a line per epoch otherwise.
+final class ShellTrainingLog: TrainingLog {
+    let shell: Shell
+    private var lastDraw = 0.0
+    private var drew = false
+
+    init(shell: Shell) { self.shell = shell }
+
+    func record(_ event: TrainingEvent) {
+        switch event {
+        case let .message(text):
+            clear()
+            shell.print(text)
+        case let .batch(epoch, epochs, batch, batches, loss, accuracy, rate, left):
+            guard shell.output.isTerminal else { return }
+            let now = Date().timeIntervalSinceReferenceDate
+            guard now - lastDraw > 0.1 || batch == batches else { return }
+            lastDraw = now
+            let width = 24, filled = width * batch / max(batches, 1)
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            shell.output.write("\r\u{1B}[2K" + String(format: "epoch %d/%d %@ %d/%d  loss %.4f  acc %.4f  %.0f img/s  ETA %.0fs",
+                                                      epoch, epochs, bar, batch, batches, loss, accuracy, rate, left))
+            drew = true
+        case let .epoch(record, epochs):
+            clear()
+            shell.print(ConsoleTrainingLog.line(record, epochs: epochs))
+        }
+    }
+
+    private func clear() {
+        if drew { shell.output.write("\r\u{1B}[2K"); drew = false }
+    }
+}
+
+extension CommandTable {
+    static let training: [CommandSpec] = [
+        CommandSpec(["train"], options: [
+            .init("epochs", .int(1...10_000), default: "5", "passes over the training split"),
+            .init("lr", .float(1e-8...10), default: "0.01", "learning rate (of the head, with backbone-lr)"),
+            .init("batch", .int(1...8192), default: "32", "batch size"),
+            .init("optimizer", .choice(["sgd", "adam", "adamw", "rmsprop"]), default: "sgd", "optimizer"),
+            .init("momentum", .float(0...0.999), default: "0.9", "momentum (sgd, rmsprop)"),
+            .init("nesterov", .choice(["on", "off"]), default: "off", "Nesterov momentum (sgd)"),
+            .init("wd", .float(0...1), default: "0", "weight decay (decoupled for adamw)"),
+            .init("schedule", .choice(["constant", "step", "cosine", "onecycle"]), default: "constant", "learning-rate schedule"),
+            .init("warmup", .int(0...1000), default: "0", "epochs of linear warm-up"),
+            .init("backbone-lr", .float(0...10), "a lower rate for every layer outside the head (discriminative rates)"),
+            .init("clip", .float(1e-6...1e6), "clip the global gradient norm"),
+            .init("smoothing", .float(0...0.99), default: "0", "label smoothing"),
+            .init("val", .float(0.05...0.5), "hold out this fraction of the training split for validation"),
+            .init("patience", .int(1...1000), "stop after this many epochs without a better val_loss (restores the best)"),
+            .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
+            .init("augment", .text, "training augmentation: flip, crop, rotate, shift (comma-separated)"),
+            .init("on", .text, "dataset to train on (default: the current one)"),
+        ], summary: "Train the current model's trainable layers on the training split; prints each epoch, a chart, and the frozen-weights check.",
+           example: "train epochs=5 lr=0.01 batch=64", recording: .figures) { shell, command in
+            let modelName = shell.currentModel ?? ""
+            let model = try shell.model()
+            let data = try shell.dataset(command.string("on"))
+            var o = TrainingOptions()
+            o.epochs = command.int("epochs") ?? 5
+            o.learningRate = Float(command.float("lr") ?? 0.01)
+            o.batchSize = command.int("batch") ?? 32
+            let momentum = Float(command.float("momentum") ?? 0.9)
+            switch command.string("optimizer") ?? "sgd" {
+            case "adam": o.optimizer = .adamDefaults
+            case "adamw": o.optimizer = .adamWDefaults
+            case "rmsprop": o.optimizer = .rmsprop(alpha: 0.99, epsilon: 1e-8, momentum: command.float("momentum") == nil ? 0 : momentum)
+            default: o.optimizer = .sgd(momentum: momentum, nesterov: command.string("nesterov") == "on")
+            }
+            o.weightDecay = Float(command.float("wd") ?? 0)
+            o.schedule = try Schedule(name: command.string("schedule") ?? "constant")
+            o.warmupEpochs = command.int("warmup") ?? 0
+            o.backboneLearningRate = command.float("backbone-lr").map(Float.init)
+            o.clipNorm = command.float("clip").map(Float.init)
+            o.labelSmoothing = Float(command.float("smoothing") ?? 0)
+            o.validationFraction = command.float("val")
+            o.patience = command.int("patience")
+            o.cache = CacheMode(rawValue: command.string("cache") ?? "auto") ?? .auto
+            if let augment = command.string("augment") { o.augmentation = try augmentation(augment, command) }
+            guard let trainer = shell.trainer(for: modelName) else { throw ShellError("no model yet") }
+            let result = try trainer.fit(data, options: o, generator: shell.generator, log: ShellTrainingLog(shell: shell),
+                                         shouldStop: shell.interruptRequested)
+            shell.lastTraining = result.epochs
+            if result.epochs.count > 1 { shell.print(Charts.text(result.epochs)) }
+            shell.chartSink?("\(modelName) on \(data.name)", result.epochs)
+            shell.print(String(format: "trained %d epoch%@ in %.2f s (%.0f images/s)%@", result.epochs.count, result.epochs.count == 1 ? "" : "s",
+                               result.seconds, result.imagesPerSecond, result.usedCache ? ", features cached" : ""))
+            if let last = result.epochs.last {
+                var figure = "epoch \(last.epoch) loss \(fixed(last.loss)) accuracy \(fixed(last.accuracy))"
+                if let vl = last.validationLoss, let va = last.validationAccuracy { figure += " val_loss \(fixed(vl)) val_accuracy \(fixed(va))" }
+                shell.figure(figure + " weights \(Digest.of(model))")
+            }
+            if result.stoppedEarly?.hasPrefix("interrupted") == true { throw ShellError("training interrupted (the model keeps the weights reached)") }
+        },
+        CommandSpec(["eval"], options: [
+            .init("on", .text, "dataset (default: the current one)"),
+            .init("split", .choice(["test", "val", "train"]), default: "test", "which split"),
+            .init("top", .int(1...1000), "also report top-K accuracy"),
+        ], flags: ["confusion"], summary: "Loss and accuracy (and top-K) of the current model on a split; 'confusion' adds the confusion matrix and per-class precision/recall/F1.",
+           example: "eval top=5 confusion", recording: .figures) { shell, command in
+            let model = try shell.model()
+            let data = try shell.dataset(command.string("on"))
+            let splitName = command.string("split") ?? "test"
+            let samples: Samples?
+            switch splitName {
+            case "train": samples = data.train
+            case "val": samples = data.validation
+            default: samples = data.test
+            }
+            guard let samples else { throw command.error("\(data.name) has no \(splitName) split" + (splitName == "test" ? " (try split=train, or load it with split=F)" : ""), at: "split") }
+            try Trainer(model: model).checkCompatible(data)
+            let result = try Evaluation.evaluate(model, samples, normalization: model.normalization ?? data.normalization,
+                                                 classNames: data.classNames, topK: command.int("top"))
+            var figure = "loss \(fixed(result.loss)) accuracy \(fixed(result.accuracy))"
+            if let top = result.topK { figure += " top-\(top.k) \(fixed(top.accuracy))" }
+            shell.print("\(data.name) \(splitName) (\(result.count) samples): " + figure.replacingOccurrences(of: " accuracy", with: "  accuracy").replacingOccurrences(of: " top-", with: "  top-"))
+            shell.figure(figure)
+            if command.has("confusion") { shell.print(confusionTable(result, classes: data.classes)) }
+        },
+        CommandSpec(["predict"], arguments: [.init("input", .path)], options: [
+            .init("top", .int(1...100), default: "5", "how many classes to show"),
+            .init("save", .text, "save the model's raw output for the input as .npy"),
+            .init("on", .text, "dataset for an index (default: the current one)"),
+        ], summary: "Classify an image file, a .npy array in graft's layout (N×C×H×W, preprocessed), or test sample number N.",
+           example: "predict Examples/images/chelsea.png top=3", recording: .figures) { shell, command in
+            try predict(shell, command)
+        },
+    ]
+
+    static func augmentation(_ text: String, _ command: ParsedCommand) throws -> Augmentation {
+        var a = Augmentation()
+        for part in text.split(separator: ",") {
+            switch part {
+            case "flip": a.horizontalFlip = true
+            case "crop": a.resizedCropScale = 0.6...1
+            case "rotate": a.maxRotation = 10
+            case "shift": a.maxTranslation = 0.1
+            default: throw command.error("augment takes flip, crop, rotate, shift; got '\(part)'", at: "augment")
+            }
+        }
+        return a
+    }
+
+    static func confusionTable(_ result: EvaluationResult, classes: Int) -> String {
+        let names = Array(result.classNames.prefix(classes))
+        let width = max(5, names.map(\.count).max() ?? 0, String(result.count).count)
+        var lines = ["confusion (rows: true class, columns: predicted)"]
+        lines.append(String(repeating: " ", count: width) + "  " + names.map { $0.leftPadded(width) }.joined(separator: " "))
+        for (i, name) in names.enumerated() {
+            lines.append(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                + result.confusion[i].prefix(classes).map { String($0).leftPadded(width) }.joined(separator: " "))
+        }
+        lines.append("")
+        lines.append("class".padding(toLength: width, withPad: " ", startingAt: 0) + "  precision  recall      f1")
+        for (i, scores) in result.perClass.prefix(classes).enumerated() {
+            lines.append(names[i].padding(toLength: width, withPad: " ", startingAt: 0) + "  " + fixed(scores.precision).leftPadded(9)
+                + "  " + fixed(scores.recall).leftPadded(6) + "  " + fixed(scores.f1).leftPadded(6))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func predict(_ shell: Shell, _ command: ParsedCommand) throws {
+        let model = try shell.model()
+        let input = command.argument("input") ?? ""
+        let top = command.int("top") ?? 5
+        let batch: Tensor
+        var label: String? = nil
+        if let index = Int(input) {
+            let data = try shell.dataset(command.string("on"))
+            guard let samples = data.test ?? Optional(data.train) else { throw ShellError("\(data.name) has no samples") }
+            guard (0..<samples.count).contains(index) else { throw ShellError("sample \(index) is outside 0…\(samples.count - 1) of \(data.name)'s \(data.test == nil ? "train" : "test") split") }
+            try Trainer(model: model).checkCompatible(data)
+            let values = normalized(samples.tensor(index: index), shape: samples.sampleShape, model.normalization ?? data.normalization)
+            batch = try Tensor(shape: [1] + samples.sampleShape, scalars: values)
+            label = data.classNames[samples.labels[index]]
+        } else if input.lowercased().hasSuffix(".npy") {
+            let array = try Tabular.readNumPy(NSString(string: input).expandingTildeInPath)
+            let shape = array.shape == model.inputShape ? [1] + array.shape : array.shape
+            guard Array(shape.dropFirst()) == model.inputShape else {
+                throw ShellError("\(input) holds \(formatShape(array.shape)); the model takes [N,\(model.inputShape.map(String.init).joined(separator: ","))]")
+            }
+            batch = try Tensor(shape: shape, scalars: array.values)
+        } else {
+            guard model.inputShape.count == 3 else { throw ShellError("the model takes \(formatShape(model.inputShape)) inputs, not images") }
+            let (channels, height, width) = (model.inputShape[0], model.inputShape[1], model.inputShape[2])
+            var image = try Image.load(NSString(string: input).expandingTildeInPath).converted(toChannels: channels)
+            // The ImageNet evaluation recipe at the model's size: shorter side to size/0.875, centre crop.
+            if height == width {
+                image = try image.resizedAndCenterCropped(resize: Int((Double(height) / 0.875).rounded()), crop: height)
+            } else {
+                image = try image.resized(height: height, width: width)
+            }
+            let normalization = model.normalization ?? (try? shell.dataset())?.normalization ?? .unit
+            batch = try Tensor(shape: [1, channels, height, width], scalars: normalized(image.pixels, shape: model.inputShape, normalization))
+        }
+        if let path = command.string("save") {
+            let raw = try model.predict(batch)
+            try writeAtomically(NumPyArray(shape: raw.shape, values: raw.scalars).encoded(), to: URL(fileURLWithPath: NSString(string: path).expandingTildeInPath))
+            shell.print("saved the output \(formatShape(raw.shape)) to \(path)")
+        }
+        let probabilities = try Evaluation.probabilities(model, batch)
+        let predictions = Evaluation.top(probabilities, k: min(top, model.outputShape.last ?? 1), classNames: model.classNames)
+        for (row, prediction) in predictions.enumerated() {
+            if predictions.count > 1 { shell.print("sample \(row):") }
+            if let label { shell.print("true class: \(label)") }
+            let width = prediction.top.map(\.name.count).max() ?? 0
+            for entry in prediction.top {
+                let bar = String(repeating: "█", count: Int((entry.probability * 30).rounded()))
+                shell.print("  " + entry.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + fixed(entry.probability) + "  " + bar)
+            }
+            if let best = prediction.top.first { shell.figure("top \(best.name) \(fixed(best.probability))") }
+        }
+    }
+}
+
+/// One sample's values in [0, 1] as the model's input.
+func normalized(_ values: [Float], shape: [Int], _ normalization: Normalization) -> [Float] {
+    var values = values
+    let channels = shape.count == 3 ? shape[0] : 1
+    values.withUnsafeMutableBufferPointer { buffer in
+        if let base = buffer.baseAddress { normalization.apply(base, channels: channels, plane: buffer.count / channels) }
+    }
+    return values
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

@@ -1,0 +1,34 @@
+@preconcurrency import Foundation
+
+/// Where the shell's output goes: the terminal, a captured string (tests), a transcript.
+public protocol OutputSink: AnyObject {
+    func write(_ text: String)
+    /// True when output reaches a person at a terminal (progress bars, paging).
+    var isTerminal: Bool { get }
+}
+
+/// Standard output.
+public final class StandardOutput: OutputSink {
+    public let isTerminal: Bool
+    public init(isTerminal: Bool = isatty(STDOUT_FILENO) != 0) { self.isTerminal = isTerminal }
+    public func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+/// Collects everything written (tests, transcripts).
+public final class CapturedOutput: OutputSink {
+    public private(set) var text = ""
+    public let isTerminal = false
+    public init() {}
+    public func write(_ text: String) { self.text += text }
+    public func take() -> String { defer { text = "" }; return text }
+}
+
+/// Writes to several sinks.
+public final class TeeOutput: OutputSink {
+    let sinks: [OutputSink]
+    public init(_ sinks: [OutputSink]) { self.sinks = sinks }
+    public var isTerminal: Bool { sinks.contains { $0.isTerminal } }
+    public func write(_ text: String) { for sink in sinks { sink.write(text) } }
+}

@@ -1,0 +1,141 @@
+import Foundation
+
+/// Runs a script (a saved session or any file of commands) through a shell, line by line: the
+/// same interpreter as the prompt. Stops at the first error (`FILE:LINE: error: …`) unless told to
+/// keep going. With `verify`, compares each command's figures with the `#=>` lines under it: digit
+/// for digit when the machine fingerprint matches the script's, within stated tolerances otherwise.
+public struct ScriptRunner {
+    public let shell: Shell
+    public let verify: Bool
+    public let keepGoing: Bool
+    /// Print each command before its output (`> train epochs=5`).
+    public let echo: Bool
+    /// Called before each command runs and after it finished (for transcripts).
+    public var willRun: ((Int, String) -> Void)? = nil
+    public var didRun: ((Int, String, Shell.Outcome) -> Void)? = nil
+
+    public init(shell: Shell, verify: Bool = false, keepGoing: Bool = false, echo: Bool = true) {
+        self.shell = shell
+        self.verify = verify
+        self.keepGoing = keepGoing
+        self.echo = echo
+    }
+
+    public struct Report: Sendable {
+        public var commands = 0
+        public var errors = 0
+        public var identical = 0
+        public var withinTolerance = 0
+        public var mismatched = 0
+        public var notes: [String] = []
+        public var failure: String?
+        public var verified: Bool
+        public var sameMachine: Bool
+        public var succeeded: Bool { errors == 0 && mismatched == 0 }
+
+        public var summary: String {
+            var text = "ran \(commands) command\(commands == 1 ? "" : "s")"
+            if errors > 0 { text += ", \(errors) failed" }
+            if verified {
+                text += "; figures: \(identical) identical"
+                if withinTolerance > 0 { text += ", \(withinTolerance) within tolerance (recorded on another machine: accuracies within 0.5 pt, losses within 5 %, weight digests not compared)" }
+                if mismatched > 0 { text += ", \(mismatched) DIFFERENT" }
+            }
+            return text
+        }
+    }
+
+    public func run(path: String) throws -> Report {
+        let text: String
+        if path == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        } else {
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw ShellError("cannot read \(path): no such file, or not UTF-8 text")
+            }
+        }
+        return run(text: text, name: path == "-" ? "<stdin>" : path)
+    }
+
+    public func run(text: String, name: String) -> Report {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+        let recordedMachine = lines.first { $0.hasPrefix("# machine: ") }.map { String($0.dropFirst("# machine: ".count)) }
+        let sameMachine = recordedMachine == nil || recordedMachine == MachineFingerprint.current
+        var report = Report(verified: verify, sameMachine: sameMachine)
+        var index = 0
+        while index < lines.count {
+            let line = lines[index]
+            let number = index + 1
+            index += 1
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            var expected: [String] = []
+            while index < lines.count, lines[index].trimmingCharacters(in: .whitespaces).hasPrefix("#=>") {
+                expected.append(String(lines[index].trimmingCharacters(in: .whitespaces).dropFirst(3)).trimmingCharacters(in: .whitespaces))
+                index += 1
+            }
+            if echo { shell.print("> " + trimmed) }
+            willRun?(number, trimmed)
+            let outcome = shell.execute(trimmed)
+            didRun?(number, trimmed, outcome)
+            report.commands += 1
+            if let error = outcome.error {
+                report.errors += 1
+                let message = shell.describe(error, line: trimmed, prefix: "\(name):\(number): ", promptWidth: 0)
+                shell.print(message)
+                report.failure = "\(name):\(number): \(error.message)"
+                if !keepGoing { return report }
+                continue
+            }
+            if shell.quitRequested { break }
+            guard verify, !expected.isEmpty else { continue }
+            for (position, want) in expected.enumerated() {
+                let got = position < outcome.figures.count ? outcome.figures[position] : "(nothing)"
+                switch compare(got, want, sameMachine: sameMachine) {
+                case .identical: report.identical += 1
+                case let .within(note):
+                    report.withinTolerance += 1
+                    report.notes.append("\(name):\(number): \(note)")
+                    shell.print("\(name):\(number): \(note)")
+                case let .different(note):
+                    report.mismatched += 1
+                    shell.print("\(name):\(number): figure differs: \(note)")
+                    report.failure = report.failure ?? "\(name):\(number): figure differs: \(note)"
+                    if !keepGoing { return report }
+                }
+            }
+        }
+        return report
+    }
+
+    enum Comparison: Equatable { case identical, within(String), different(String) }
+
+    /// Exact on the same machine; on another, numbers named like accuracies within 0.005, losses
+    /// within 5 % (or 0.01), weight digests skipped, everything else exact.
+    func compare(_ got: String, _ want: String, sameMachine: Bool) -> Comparison {
+        if got == want { return .identical }
+        let a = got.split(separator: " ").map(String.init), b = want.split(separator: " ").map(String.init)
+        guard !sameMachine, a.count == b.count else { return .different("got '\(got)', recorded '\(want)'") }
+        var notes: [String] = []
+        var i = 0
+        while i < a.count {
+            if a[i] == b[i] { i += 1; continue }
+            let name = i > 0 ? a[i - 1] : ""
+            guard let x = Double(a[i]), let y = Double(b[i]) else {
+                if name == "weights" { notes.append("weights digest differs (not compared across machines)"); i += 1; continue }
+                return .different("got '\(got)', recorded '\(want)'")
+            }
+            if name.contains("accuracy") || name.hasPrefix("top") {
+                guard abs(x - y) <= 0.005 + 1e-9 else { return .different("\(name) \(a[i]) vs recorded \(b[i]): more than 0.5 pt apart") }
+                notes.append("\(name) \(a[i]) vs recorded \(b[i]): within 0.5 pt")
+            } else if name.contains("loss") {
+                guard abs(x - y) <= max(0.01, 0.05 * abs(y)) else { return .different("\(name) \(a[i]) vs recorded \(b[i]): more than 5 % apart") }
+                notes.append("\(name) \(a[i]) vs recorded \(b[i]): within 5 %")
+            } else {
+                return .different("\(name) \(a[i]) vs recorded \(b[i])")
+            }
+            i += 1
+        }
+        return .within(notes.joined(separator: "; "))
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import GraftData
+import GraftNN
+import GraftTensor
+
+/// The session so far: the commands that succeeded and changed state (or produced figures), each
+/// with the figures it produced, saved as a plain-text script that replays to the same numbers.
+public struct SessionRecord: Sendable {
+    public struct Entry: Sendable {
+        public let line: String
+        public let figures: [String]
+    }
+    public private(set) var entries: [Entry] = []
+    public let started: Date
+
+    public init(started: Date = Date()) { self.started = started }
+
+    mutating func append(_ line: String, figures: [String]) { entries.append(Entry(line: line, figures: figures)) }
+
+    /// The script: a header comment (version, date, seed, threads, machine fingerprint), then one
+    /// command per line with `#=>` lines under the commands that produced figures.
+    public func script(seed: UInt64, threads: Int) -> String {
+        let date = ISO8601DateFormatter().string(from: started).prefix(10)
+        var lines = [
+            "# graft session, written by graft \(graftVersion) on \(date)",
+            "# seed \(seed), threads \(threads)",
+            "# machine: \(MachineFingerprint.current)",
+            "# replay: graft run FILE (add --verify to check the figures under #=>)",
+        ]
+        // A session replays from its own seed and thread count.
+        let commands = entries.map(\.line)
+        if !commands.contains(where: { $0.hasPrefix("seed ") }) { lines.append("seed \(seed)") }
+        if !commands.contains(where: { $0.hasPrefix("set threads=") }) { lines.append("set threads=\(threads)") }
+        for entry in entries {
+            lines.append(entry.line)
+            lines += entry.figures.map { "#=> " + $0 }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// What decides whether two runs give identical digits: the CPU, the BLAS kernel set, graft's version.
+public enum MachineFingerprint {
+    public static var current: String {
+        "\(cpuModel) | blas \(blasCore) | graft \(graftVersion)"
+    }
+
+    static var cpuModel: String {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let value = line.split(separator: ":", maxSplits: 1).last else { return "unknown CPU" }
+        return value.trimmingCharacters(in: .whitespaces)
+    }
+
+    static var blasCore: String { EngineInfo.blasCoreName }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import GraftData
+import GraftModels
+import GraftNN
+import GraftTensor
+
+/// The workspace and interpreter behind the prompt and behind `graft run`: loaded models and
+/// datasets, the current selection, the session's one generator, and the session record. Typed
+/// lines and script lines go through the same `execute`.
+public final class Shell: @unchecked Sendable {
+    public let output: OutputSink
+    public let parser: CommandParser
+
+    // Workspace
+    public internal(set) var models: [String: Model] = [:]
+    var trainers: [String: Trainer] = [:]
+    public internal(set) var datasets: [String: Dataset] = [:]
+    public internal(set) var currentModel: String?
+    public internal(set) var currentDataset: String?
+    /// The session's generator: every random draw (initialization, shuffling, dropout, augmentation) comes from it.
+    public internal(set) var generator: Generator
+    public internal(set) var seed: UInt64
+    /// The seed the session started from (what a saved session replays from).
+    public let initialSeed: UInt64
+    public internal(set) var session = SessionRecord()
+    /// Commands run so far (the notebook cell number).
+    public internal(set) var cell = 0
+    /// Set by the interrupt handler (Ctrl-C); long commands poll it and stop cleanly.
+    public var interruptRequested: () -> Bool = { false }
+    /// The last training run's epochs (for the chart and the transcript).
+    public internal(set) var lastTraining: [EpochRecord] = []
+    /// Receives charts for transcripts (nil: charts only as text).
+    public var chartSink: ((String, [EpochRecord]) -> Void)?
+    /// Set by `quit`.
+    public internal(set) var quitRequested = false
+    /// Folder `save session` uses for bare names.
+    public var sessionsFolder = "Sessions"
+
+    private var figures: [String] = []
+
+    public init(seed: UInt64 = 42, output: OutputSink = StandardOutput(), commands: [CommandSpec] = CommandTable.all) {
+        self.seed = seed
+        self.initialSeed = seed
+        self.generator = Generator(seed: seed)
+        self.output = output
+        self.parser = CommandParser(commands)
+    }
+
+    // MARK: Output
+
+    public func print(_ text: String = "") { output.write(text + "\n") }
+
+    /// Records a figure for the current command (`accuracy 0.9380 loss 0.2012`): printed nowhere by
+    /// itself, saved under the command as `#=>`, compared on verified replays.
+    public func figure(_ text: String) { figures.append(text) }
+
+    // MARK: Running lines
+
+    /// The outcome of one line.
+    public struct Outcome: Sendable {
+        public let command: ParsedCommand?
+        /// The figures the command produced.
+        public let figures: [String]
+        public let error: ShellError?
+        public var succeeded: Bool { error == nil }
+    }
+
+    /// Parses and runs one line; errors are returned (the caller shows them), never thrown. State
+    /// is only changed by commands that succeed; successful state changes are recorded.
+    @discardableResult
+    public func execute(_ line: String) -> Outcome {
+        figures = []
+        let parsed: ParsedCommand?
+        do { parsed = try parser.parse(line) } catch { return Outcome(command: nil, figures: [], error: error) }
+        guard let parsed else { return Outcome(command: nil, figures: [], error: nil) }
+        cell += 1
+        do {
+            try parsed.spec.run(self, parsed)
+        } catch {
+            return Outcome(command: parsed, figures: figures, error: ShellError(error))
+        }
+        let produced = figures
+        switch parsed.spec.recording {
+        case .never: break
+        case .stateChange, .figures: session.append(canonical(line), figures: produced)
+        }
+        return Outcome(command: parsed, figures: produced, error: nil)
+    }
+
+    /// The line as recorded: trimmed, without a trailing comment.
+    func canonical(_ line: String) -> String {
+        var text = line.trimmingCharacters(in: .whitespaces)
+        if let tokens = try? Lexer.tokens(text), let last = tokens.last {
+            let end = text.index(text.startIndex, offsetBy: min(text.count, last.column + last.width))
+            text = String(text[..<end])
+        }
+        return text
+    }
+
+    /// Formats an error for the terminal: the caret line under the bad token (when known), then `error: …`.
+    public func describe(_ error: ShellError, line: String, prefix: String = "", promptWidth: Int = 0) -> String {
+        var text = ""
+        if let column = error.column {
+            text += String(repeating: " ", count: promptWidth) + line + "\n"
+            text += String(repeating: " ", count: promptWidth + column) + String(repeating: "^", count: min(error.width, max(1, line.count - column))) + "\n"
+        }
+        return text + prefix + "error: " + error.message
+    }
+
+    // MARK: Workspace helpers for commands
+
+    func model(_ name: String? = nil) throws(ShellError) -> Model {
+        if let name {
+            guard let model = models[name] else {
+                throw ShellError("no model named '\(name)'" + (nearest(name, in: Array(models.keys)).map { "; did you mean '\($0)'?" } ?? " (models: \(models.keys.sorted().joined(separator: ", ")))"))
+            }
+            return model
+        }
+        guard let current = currentModel, let model = models[current] else {
+            throw ShellError("no model yet: create one with 'new mnist-cnn' or 'load PATH'")
+        }
+        return model
+    }
+
+    func trainer(for name: String) -> Trainer? {
+        guard let model = models[name] else { return nil }
+        if let trainer = trainers[name], trainer.model === model { return trainer }
+        let trainer = Trainer(model: model)
+        trainers[name] = trainer
+        return trainer
+    }
+
+    func dataset(_ name: String? = nil) throws(ShellError) -> Dataset {
+        if let name {
+            guard let data = datasets[name] else {
+                throw ShellError("no dataset named '\(name)'" + (nearest(name, in: Array(datasets.keys)).map { "; did you mean '\($0)'?" } ?? " (datasets: \(datasets.keys.sorted().joined(separator: ", ")))"))
+            }
+            return data
+        }
+        guard let current = currentDataset, let data = datasets[current] else {
+            throw ShellError("no dataset yet: load one with 'data mnist' or 'data images DIR'")
+        }
+        return data
+    }
+
+    /// A fresh name like `resnet18`, `resnet18-2`.
+    func uniqueName(_ base: String, in taken: Set<String>) -> String {
+        if !taken.contains(base) { return base }
+        var n = 2
+        while taken.contains("\(base)-\(n)") { n += 1 }
+        return "\(base)-\(n)"
+    }
+
+    func store(model: Model, as name: String) {
+        model.name = name
+        models[name] = model
+        trainers[name] = nil
+        currentModel = name
+    }
+
+    func store(dataset: Dataset, as name: String) {
+        var data = dataset
+        data.name = name
+        datasets[name] = data
+        currentDataset = name
+    }
+
+    func reseed(_ seed: UInt64) {
+        self.seed = seed
+        generator = Generator(seed: seed)
+    }
+
+    /// The session record is replaced by `replay` of a file into a fresh shell, never edited.
+    func resetSession() { session = SessionRecord() }
+}
