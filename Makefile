@@ -6,10 +6,10 @@
 deps:
 	@scripts/install-deps.sh
 
-## Builds graft in release mode and runs the quickstart.
+## Builds graft in release mode and replays the quickstart session (MNIST transfer learning), checking its figures.
 quickstart: deps
 	swift build -c release --product graft
-	.build/release/graft demo
+	.build/release/graft run --verify Sessions/quickstart.graft
 
 ## Builds and runs the whole test suite.
 test: deps

@@ -41,7 +41,7 @@ public struct Dataset: Sendable {
 
     /// What `data info` prints: shape, splits with per-class counts, normalization, memory.
     public var summary: String {
-        var lines = ["dataset \(name): \(train.count + (validation?.count ?? 0) + (test?.count ?? 0)) samples of \(formatShape(sampleShape)), \(classes) classes, normalization \(normalization)"]
+        var lines = ["dataset \(name): \(train.count + (validation?.count ?? 0) + (test?.count ?? 0)) samples of \(sampleShape.map(String.init).joined(separator: "×")), \(classes) classes, normalization \(normalization)"]
         let width = max(5, classNames.map(\.count).max() ?? 5)
         let splits: [(String, Samples)] = [("train", train)] + (validation.map { [("val", $0)] } ?? []) + (test.map { [("test", $0)] } ?? [])
         lines.append("  " + "class".padding(toLength: width, withPad: " ", startingAt: 0) + splits.map { "  " + $0.0.leftPadded(to: 6) }.joined())

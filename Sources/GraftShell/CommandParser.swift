@@ -42,6 +42,13 @@ public struct CommandParser: Sendable {
         while let token = rest.popFirst() {
             switch token.kind {
             case let .option(key, value):
+                // Selectors such as type=BatchNorm and last=2 are words of a selector list, not options.
+                if spec.options.first(where: { $0.name == key }) == nil, positional < spec.arguments.count,
+                   spec.arguments[positional].kind == .selector {
+                    arguments[spec.arguments[positional].name, default: []].append("\(key)=\(value)")
+                    if !spec.arguments[positional].variadic { positional += 1 }
+                    continue
+                }
                 guard let option = spec.options.first(where: { $0.name == key }) else {
                     let hint = nearest(key, in: spec.options.map(\.name)).map { "; did you mean '\($0)='?" }
                         ?? (spec.options.isEmpty ? " ('\(spec.name)' takes no options)" : " (options: \(spec.options.map { $0.name + "=" }.joined(separator: " ")))")

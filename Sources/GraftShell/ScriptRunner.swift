@@ -1,4 +1,5 @@
 import Foundation
+import GraftFormats
 
 /// Runs a script (a saved session or any file of commands) through a shell, line by line: the
 /// same interpreter as the prompt. Stops at the first error (`FILE:LINE: error: …`) unless told to
@@ -106,6 +107,30 @@ public struct ScriptRunner {
             }
         }
         return report
+    }
+
+    /// Rewrites a script with new `#=>` lines (`figures` by 1-based line number of their command) and
+    /// the current machine in its header; comments and commands stay as they are. Atomic.
+    public static func rewrite(path: String, figures: [Int: [String]]) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var out: [String] = []
+        var sawMachine = false
+        for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("#=>") { continue }
+            if trimmed.hasPrefix("# machine: ") {
+                out.append("# machine: \(MachineFingerprint.current)")
+                sawMachine = true
+                continue
+            }
+            out.append(String(line))
+            for figure in figures[offset + 1] ?? [] { out.append("#=> " + figure) }
+        }
+        if !sawMachine {
+            let insertAt = out.firstIndex { !$0.hasPrefix("#") } ?? 0
+            out.insert("# machine: \(MachineFingerprint.current)", at: insertAt)
+        }
+        try writeAtomically(Data(out.joined(separator: "\n").utf8), to: URL(fileURLWithPath: path))
     }
 
     enum Comparison: Equatable { case identical, within(String), different(String) }

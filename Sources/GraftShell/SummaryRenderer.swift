@@ -5,10 +5,10 @@ import GraftTensor
 /// The views of a model that keep long output readable: blocks collapsed to one row, one layer in detail.
 enum SummaryRenderer {
     /// One row per block: names cut to `depth` dotted parts, consecutive layers of a block merged.
-    static func collapsed(_ model: Model, depth: Int) -> String {
+    static func collapsed(_ model: Model, depth: Int, rows selected: [Int]? = nil) -> String {
         struct Block { var name: String; var layers: Int; var kinds: [String]; var output: [Int]; var parameters: Int; var states: Set<String>; var modes: Set<String> }
         var blocks: [Block] = []
-        for row in model.summaryRows {
+        for row in model.summaryRows where selected?.contains(row.index) ?? true {
             let name = row.name.split(separator: ".").prefix(depth).joined(separator: ".")
             if var last = blocks.last, last.name == name {
                 last.layers += 1

@@ -73,6 +73,8 @@ struct Run: ParsableCommand {
     @Argument(help: "The script (.graft), or - for standard input.") var file: String
     @Flag(help: "Check the figures recorded under each command (#=> lines).") var verify = false
     @Flag(help: "Run every line even after an error.") var keepGoing = false
+    @Flag(help: "Rewrite the script with the figures of this run under each command (#=> lines) and this machine in its header.")
+    var record = false
     @Option(help: "Also write a Markdown transcript (charts as SVG beside it).") var transcript: String?
     @OptionGroup var common: CommonOptions
 
@@ -93,9 +95,19 @@ struct Run: ParsableCommand {
             notebook?.cell(number: shell.cell, command: line, failed: !outcome.succeeded)
             notebook?.flushImages()
         }
+        var produced: [Int: [String]] = [:]
+        let previous = runner.didRun
+        runner.didRun = { number, line, outcome in
+            previous?(number, line, outcome)
+            if !outcome.figures.isEmpty { produced[number] = outcome.figures }
+        }
         let report = try runner.run(path: file)
         shell.print(report.summary)
         try notebook?.write()
+        if record && report.errors == 0 && file != "-" {
+            try ScriptRunner.rewrite(path: file, figures: produced)
+            shell.print("recorded the figures into \(file)")
+        }
         if !report.succeeded { throw ExitCode(1) }
     }
 }

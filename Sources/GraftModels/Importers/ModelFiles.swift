@@ -23,8 +23,18 @@ public enum ModelFiles {
         let state = StateDict(tensors: model.parameters.map { ($0.key, $0.parameter.value) } + model.buffers.map { ($0.key, $0.tensor) },
                               metadata: [formatKey: formatVersion, graphKey: graph, "graft.version": "1"])
         let data = try SafeTensors.encode(state)
-        try writeAtomically(data, to: URL(fileURLWithPath: path))
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try writeAtomically(data, to: url)
         return data.count
+    }
+
+    /// A deep copy: the same graph description rebuilt, every parameter and buffer copied.
+    public static func copy(_ model: Model) throws -> Model {
+        let copy = try GraphDescription(model).build(name: model.name)
+        let state = StateDict(tensors: model.parameters.map { ($0.key, $0.parameter.value) } + model.buffers.map { ($0.key, $0.tensor) })
+        try StateDictLoader.apply(state, to: copy)
+        return copy
     }
 
     /// Loads a model file. graft's own safetensors rebuild exactly; other safetensors files map onto

@@ -27,7 +27,8 @@ extension CommandTable {
            example: "summary depth=1", recording: .never) { shell, command in
             let model = try shell.model(command.argument("model"))
             if let depth = command.int("depth") {
-                shell.print(SummaryRenderer.collapsed(model, depth: depth))
+                let rows = try command.string("layers").map { selector in [0] + (try LayerSelector.resolve(selector, in: model)) }
+                shell.print(SummaryRenderer.collapsed(model, depth: depth, rows: rows))
             } else if let selector = command.string("layers") {
                 let rows = try LayerSelector.resolve(selector, in: model)
                 shell.print(model.summary(rows: [0] + rows))
@@ -84,6 +85,15 @@ extension CommandTable {
             let name = command.name ?? shell.uniqueName(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, in: Set(shell.models.keys))
             shell.store(model: model, as: name)
             shell.print("\(name): loaded \(path) (\(model.architecture), \(model.nodes.count - 1) layers, \(grouped(model.parameterCount)) parameters, input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.classNames.count) classes)")
+        },
+        CommandSpec(["copy"], arguments: [.init("model", .model, required: false)], takesName: true,
+                    summary: "Copy a model (weights, flags, head and all) under a new name, e.g. to compare transfer with training from scratch.",
+                    example: "copy base as fewshot", recording: .stateChange) { shell, command in
+            guard let name = command.name else { throw ShellError("copy needs a new name: copy [MODEL] as NAME") }
+            let source = try shell.model(command.argument("model"))
+            let copy = try ModelFiles.copy(source)
+            shell.store(model: copy, as: name)
+            shell.print("\(name): a copy of \(command.argument("model") ?? source.name) (\(grouped(copy.parameterCount)) parameters)")
         },
         CommandSpec(["save", "model"], arguments: [.init("path", .path)],
                     summary: "Save the current model (weights, graph, class names, trainable flags, preprocessing) as .safetensors, atomically.",
