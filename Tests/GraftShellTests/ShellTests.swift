@@ -1,0 +1,178 @@
+import Foundation
+import Testing
+@testable import GraftShell
+@testable import GraftNN
+
+func repositoryRoot() -> URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
+
+/// A shell writing into a string, run from the repository root (where Examples/ and Sessions/ are).
+func makeShell(seed: UInt64 = 42) -> (Shell, CapturedOutput) {
+    FileManager.default.changeCurrentDirectoryPath(repositoryRoot().path)
+    let output = CapturedOutput()
+    return (Shell(seed: seed, output: output), output)
+}
+
+/// Shell tests change the working directory and thread count: one at a time.
+@Suite("The shell", .serialized)
+struct ShellTests {
+    @Test func failedCommandsChangeNothingAndAreNotRecorded() throws {
+        let (shell, output) = makeShell()
+        #expect(shell.execute("new mnist-cnn classes=5").succeeded)
+        let model = try #require(shell.models["mnist-cnn"])
+        let digest = Digest.of(model), nodes = model.nodes.count
+        for bad in ["freeze conv1 nonsense", "head classes=3 at=nowhere", "unfreeze layer9", "head classes=1", "train epochs=1", "use nothing"] {
+            let outcome = shell.execute(bad)
+            #expect(!outcome.succeeded, "\(bad) should fail")
+        }
+        #expect(Digest.of(model) == digest && model.nodes.count == nodes && model.trainableParameterCount == model.parameterCount)
+        #expect(shell.session.entries.map(\.line) == ["new mnist-cnn classes=5"])
+        #expect(shell.execute("head classes=3 at=nowhere").error?.message == "no layer named 'nowhere'")
+        #expect(shell.execute("freeze conv3").error?.message == "no layer named 'conv3'; did you mean 'conv1'?")
+        #expect(shell.execute("train").error?.message == "no dataset yet: load one with 'data mnist' or 'data images DIR'")
+        #expect(shell.execute("data images /nonexistent/photos").error?.message == "cannot read /nonexistent/photos: no such folder")
+        #expect(shell.execute("load /nonexistent.safetensors").error?.message == "cannot load /nonexistent.safetensors: no such file or unreadable")
+        _ = output.take()
+    }
+
+    @Test func modelsThatCannotTakeTheDataSaySo() throws {
+        let (shell, _) = makeShell()
+        #expect(shell.execute("new resnet18 classes=5 input=3x32x32").succeeded)
+        #expect(shell.execute("data mnist digits=0-4 per-class=5").succeeded)
+        let error = shell.execute("train epochs=1").error?.message
+        #expect(error == "resnet18: dataset mnist has samples 1×28×28, the model expects 3×32×32 (load the data with size=32 and 3 channels, or build the model with input=1x28x28)")
+        #expect(shell.execute("data mnist digits=0-4 per-class=5 size=32 channels=3").succeeded)
+        #expect(shell.execute("train epochs=1 batch=10").succeeded)
+    }
+
+    @Test func recordSaveReplayGivesIdenticalOutput() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-shell-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lines = ["new mnist-cnn classes=5", "data mnist digits=0-4 per-class=30", "train epochs=2 batch=32", "freeze conv1",
+                     "head classes=5 hidden=16", "train epochs=1 lr=0.02", "eval top=2", "predict 3 top=2"]
+        let (first, firstOutput) = makeShell(seed: 9)
+        for line in lines { #expect(first.execute(line).succeeded, "\(line)") }
+        let recordedOutput = firstOutput.take()
+        #expect(first.execute("summary").succeeded && first.execute("models").succeeded)
+        let path = folder.appendingPathComponent("s.graft").path
+        #expect(first.execute("save session \(path)").succeeded)
+        let script = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(script.contains("\nseed 9\nset threads="))
+        #expect(script.contains("#=> loss "))
+        #expect(!script.contains("\nsummary"), "commands that change nothing are not recorded")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["s.graft"], "no temporary file left")
+
+        let (second, secondOutput) = makeShell(seed: 1)
+        let report = ScriptRunner(shell: second, verify: true, echo: false).run(text: script, name: "s.graft")
+        #expect(report.succeeded && report.mismatched == 0 && report.identical == 4, "\(report.summary)")
+        let replayed = secondOutput.take()
+        func normalize(_ text: String) -> String {
+            text.replacingOccurrences(of: #"in [0-9.]+ s \([0-9]+ images/s\)"#, with: "in T s", options: .regularExpression)
+                .replacingOccurrences(of: #", [0-9.]+ s\n"#, with: ", T s\n", options: .regularExpression)
+                .split(separator: "\n").filter { !$0.hasPrefix("seed ") && !$0.hasPrefix("threads ") && !$0.hasPrefix("ran ") }.joined(separator: "\n")
+        }
+        #expect(normalize(replayed) == normalize(recordedOutput))
+        #expect(Digest.of(try second.model()) == Digest.of(try first.model()))
+    }
+
+    @Test func verifyCatchesAChangedFigure() throws {
+        let (shell, _) = makeShell()
+        let script = """
+        # machine: \(MachineFingerprint.current)
+        new mnist-cnn classes=5
+        data mnist digits=0-4 per-class=10
+        eval
+        #=> loss 9.9999 accuracy 0.5000
+        """
+        let report = ScriptRunner(shell: shell, verify: true, echo: false).run(text: script, name: "bad.graft")
+        #expect(!report.succeeded && report.mismatched == 1)
+        #expect(report.failure?.hasPrefix("bad.graft:4: figure differs: got 'loss ") == true)
+        // On another machine, figures within tolerance pass and say so.
+        let runner = ScriptRunner(shell: shell, verify: true)
+        #expect(runner.compare("loss 0.2010 accuracy 0.9380 weights aa", "loss 0.2000 accuracy 0.9360 weights bb", sameMachine: false)
+                == .within("loss 0.2010 vs recorded 0.2000: within 5 %; accuracy 0.9380 vs recorded 0.9360: within 0.5 pt; weights digest differs (not compared across machines)"))
+        #expect(runner.compare("accuracy 0.9300", "accuracy 0.9400", sameMachine: false) == .different("accuracy 0.9300 vs recorded 0.9400: more than 0.5 pt apart"))
+        #expect(runner.compare("accuracy 0.9380", "accuracy 0.9381", sameMachine: true) == .different("got 'accuracy 0.9380', recorded 'accuracy 0.9381'"))
+    }
+
+    @Test func scriptsStopAtTheFirstErrorWithFileAndLine() throws {
+        let (shell, output) = makeShell()
+        let report = ScriptRunner(shell: shell, echo: false).run(text: "new mnist-cnn\n\nfreeze conv9\nsummary\n", name: "s.graft")
+        #expect(report.commands == 2 && report.errors == 1)
+        #expect(output.take().hasSuffix("s.graft:3: error: no layer named 'conv9'; did you mean 'conv1'?\n"))
+        let going = ScriptRunner(shell: shell, keepGoing: true, echo: false).run(text: "frob\nmodels\n", name: "t.graft")
+        #expect(going.commands == 2 && going.errors == 1)
+        #expect(output.take().contains("frob\n^^^^\nt.graft:1: error: unknown command 'frob'"))
+    }
+
+    @Test func saveSessionIsAtomicAndKeepsTheOldFileOnFailure() throws {
+        let (shell, _) = makeShell()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-atomic-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer {
+            chmod(folder.path, 0o755)
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let path = folder.appendingPathComponent("keep.graft").path
+        try "old contents\n".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(shell.execute("new mnist-cnn").succeeded)
+        // A folder that cannot be written: the save fails, the old file stays whole.
+        chmod(folder.path, 0o555)
+        if getuid() != 0 {
+            #expect(!shell.execute("save session \(path)").succeeded)
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "old contents\n")
+        }
+        chmod(folder.path, 0o755)
+        #expect(shell.execute("save session \(path)").succeeded)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("new mnist-cnn"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["keep.graft"])
+    }
+
+    @Test func modelFilesRoundTripBitExactly() throws {
+        let (shell, _) = makeShell()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("graft-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(shell.execute("new resnet18 as r classes=10 input=3x32x32").succeeded)
+        #expect(shell.execute("freeze layer1 layer2").succeeded)
+        #expect(shell.execute("head classes=3 hidden=8 dropout=0.1").succeeded)
+        #expect(shell.execute("save model \(path)").succeeded)
+        #expect(shell.execute("load \(path) as back").succeeded)
+        let (a, b) = (try shell.model("r"), try shell.model("back"))
+        #expect(Digest.of(a) == Digest.of(b))
+        #expect(a.summary().replacingOccurrences(of: "model r ", with: "model back ") == b.summary())
+        #expect(a.classNames == b.classNames && b.trainableParameterCount == a.trainableParameterCount)
+        #expect(b.nodes.filter(\.isHead).count == 5)
+    }
+
+    @Test func completion() throws {
+        let (shell, _) = makeShell()
+        let completer = Completer(shell: shell)
+        #expect(completer.candidates(before: "fr").words == ["freeze"])
+        #expect(completer.candidates(before: "save ").words == ["model", "session"])
+        #expect(completer.candidates(before: "train ep").words == ["epochs="])
+        #expect(completer.candidates(before: "train optimizer=a").words == ["optimizer=adam", "optimizer=adamw"])
+        #expect(completer.candidates(before: "new res").words == ["resnet18", "resnet34"])
+        #expect(completer.candidates(before: "load ").wantsPaths)
+        #expect(completer.candidates(before: "eval con").words == ["confusion"])
+        #expect(shell.execute("new mnist-cnn").succeeded)
+        #expect(completer.candidates(before: "freeze co").words == ["conv1", "conv2"])
+        #expect(completer.candidates(before: "show fc").words == ["fc1", "fc2"])
+        #expect(shell.execute("data mnist digits=0-1 per-class=2 as tiny").succeeded)
+        #expect(completer.candidates(before: "data info t").words == ["tiny"])
+        #expect(completer.candidates(before: "use ").words.contains("tiny"))
+        #expect(completer.candidates(before: "help sa").words == ["save"])
+    }
+
+    @Test func helpListsEveryCommand() throws {
+        let (shell, output) = makeShell()
+        #expect(shell.execute("help").succeeded)
+        let text = output.take()
+        for spec in CommandTable.all { #expect(text.contains("  " + spec.name)) }
+        #expect(shell.execute("help save").succeeded)
+        let save = output.take()
+        #expect(save.contains("usage: save model PATH") && save.contains("usage: save session PATH"))
+        #expect(shell.execute("help trian").error?.message == "no command 'trian'; did you mean 'train'?")
+    }
+}
