@@ -2,7 +2,7 @@
 # Installs the Debian packages graft builds against, when any is missing.
 # Needs root (or sudo) the first time: apt-get update && apt-get install -y ...
 set -euo pipefail
-packages=(pkg-config libopenblas-dev libedit-dev zlib1g-dev libpng-dev libjpeg-dev)
+packages=(pkg-config libopenblas-dev libedit-dev zlib1g-dev libpng-dev libjpeg-dev tmux)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
