@@ -11,6 +11,7 @@ mkdir -p "$out"
 
 echo "== building graft-bench (release) and the C peer"
 swift build -c release --product graft-bench 2>&1 | tail -1
+swift build -c release --product graft 2>&1 | tail -1
 cc -O2 Benchmarks/peers/gemm.c $(pkg-config --cflags --libs openblas) -o "$out/gemm-peer"
 
 if ! Benchmarks/.venv/bin/python -c "import torch" 2>/dev/null; then
@@ -32,7 +33,7 @@ done
 echo "== graft W2"
 .build/release/graft-bench W2 --repeats "$repeats" --threads 2 | tee -a "$out/graft.txt" | grep -v '^RESULT'
 echo "== graft W3, W8 (W8 writes its exact data splits to $out/mnist-splits for the peer)"
-.build/release/graft-bench W3 W8 --repeats "$repeats" --threads 2 | tee -a "$out/graft.txt" | grep -v '^RESULT'
+.build/release/graft-bench W3 W8 W7 --repeats "$repeats" --threads 2 | tee -a "$out/graft.txt" | grep -v '^RESULT'
 echo "== PyTorch W1, W2, W3, W8"
 Benchmarks/.venv/bin/python Benchmarks/peers/torch_bench.py "$repeats" > "$out/torch.txt"
 Benchmarks/.venv/bin/python Benchmarks/peers/torch_mnist.py 3 >> "$out/torch.txt"

@@ -130,7 +130,8 @@ do {
         case "DATA": try dataLoading(options)
         case "W3": try mnistThroughput(options)
         case "W8": try transferRecipe(options, verbose: options.verbose)
-        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W8, DATA)")
+        case "W7": try startup(options)
+        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W7, W8, DATA)")
         }
     }
 } catch {

@@ -57,3 +57,12 @@ def step():
 report("W2", "conv-forward-backward", measure(step), 3 * flops)
 print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, backend: {torch.backends.cpu.get_cpu_capability()}",
       file=sys.stderr)
+
+# W7 peer: start-up of `python -c "import torch"` (what a Python tool pays before any work), median of 5.
+import subprocess
+starts = []
+for _ in range(5):
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch"], check=True)
+    starts.append(time.perf_counter() - start)
+print(f"RESULT W7 startup-summary ms {statistics.median(starts) * 1e3} {min(starts) * 1e3} {max(starts) * 1e3}")
