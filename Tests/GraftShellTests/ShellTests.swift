@@ -176,3 +176,58 @@ struct ShellTests {
         #expect(shell.execute("help trian").error?.message == "no command 'trian'; did you mean 'train'?")
     }
 }
+
+@Suite("The graft executable")
+struct ExecutableTests {
+    let binary = repositoryRoot().appendingPathComponent(".build/debug/graft").path
+
+    func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = repositoryRoot()
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func transcriptWithChartsAndExitCodes() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-transcript-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = folder.appendingPathComponent("t.graft")
+        try "new mnist-cnn classes=3\ndata mnist digits=0-2 per-class=10\ntrain epochs=2\neval\n".write(to: script, atomically: true, encoding: .utf8)
+        let transcript = folder.appendingPathComponent("t.md")
+        let result = try run(["run", script.path, "--transcript", transcript.path])
+        #expect(result.status == 0, "\(result.output)")
+        let markdown = try String(contentsOf: transcript, encoding: .utf8)
+        #expect(markdown.contains("**[3]** `train epochs=2`"))
+        #expect(markdown.contains("![mnist-cnn on mnist: loss and accuracy per epoch](t.files/training-1.svg)"))
+        let svg = try String(contentsOf: folder.appendingPathComponent("t.files/training-1.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("accuracy"))
+
+        // A failing script stops at its line, names it, and exits non-zero.
+        try "new mnist-cnn\nfreeze nothing\nsummary\n".write(to: script, atomically: true, encoding: .utf8)
+        let failed = try run(["run", script.path])
+        #expect(failed.status != 0)
+        #expect(failed.output.contains("t.graft:2: error: no layer named 'nothing'"))
+        #expect(!failed.output.contains("total params"), "it stopped at the error")
+
+        // Piped standard input: plain lines, no prompt, errors with <stdin>:LINE, non-zero exit.
+        let piped = try run([], input: "new mnist-cnn\nsummry\n")
+        #expect(piped.output.contains("<stdin>:2: error: unknown command 'summry'; did you mean 'summary'?"))
+        #expect(!piped.output.contains("graft[-]"))
+        #expect(piped.status != 0)
+        let version = try run(["--version"])
+        #expect(version.output.trimmingCharacters(in: .whitespacesAndNewlines) == graftVersion)
+        #expect(try run(["--help"]).output.contains("USAGE: graft <subcommand>"))
+    }
+}
