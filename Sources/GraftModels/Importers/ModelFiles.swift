@@ -46,12 +46,20 @@ public enum ModelFiles {
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let lower = path.lowercased()
-        if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) || lower.hasSuffix(".pth") || lower.hasSuffix(".pt") || lower.hasSuffix(".h5")
-            || lower.hasSuffix(".keras") || lower.hasSuffix(".onnx") || data.starts(with: [0x89, 0x48, 0x44, 0x46]) {
-            throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "PyTorch, Keras and ONNX files are not readable yet (only .safetensors)")
-        }
         let state: StateDict
-        do { state = try SafeTensors.read(data, name: path) } catch { throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)") }
+        do {
+            if PyTorchCheckpoint.isLegacy(data) || (PyTorchCheckpoint.isZip(data) && !lower.hasSuffix(".keras")) {
+                state = try PyTorchCheckpoint.read(data, name: path)
+            } else if data.starts(with: [0x89, 0x48, 0x44, 0x46]) || lower.hasSuffix(".h5") || lower.hasSuffix(".keras") || lower.hasSuffix(".onnx") {
+                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "Keras and ONNX files are not readable yet")
+            } else {
+                state = try SafeTensors.read(data, name: path)
+            }
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
+        }
         if state.metadata[formatKey] == formatVersion, let graph = state.metadata[graphKey] {
             let description: GraphDescription
             do { description = try JSONDecoder().decode(GraphDescription.self, from: Data(graph.utf8)) } catch {
@@ -61,13 +69,38 @@ public enum ModelFiles {
             try StateDictLoader.apply(state, to: model)
             return model
         }
-        guard let architecture else {
-            throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "it holds weights only; say which architecture they belong to with arch=NAME")
+        guard let arch = try architecture.map(Architecture.named) ?? Architecture.detect(state) else {
+            throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "its keys match no built-in architecture; say which with arch=NAME")
         }
-        let arch = try Architecture.named(architecture)
         let classes = state.tensors.last { $0.name.hasSuffix(".weight") && $0.tensor.rank == 2 }?.tensor.shape[0]
         let model = try arch.build(classes: classes, generator: Generator(seed: 0), name: name)
-        try StateDictLoader.apply(state, to: model)
+        do { try StateDictLoader.apply(state, to: model) } catch {
+            throw ModelError.invalidArgument(what: "cannot load \(path) as \(arch.rawValue)", reason: "\(error)".replacingOccurrences(of: "load: ", with: ""))
+        }
+        if classes == 1000, let names = ImageNet.classNames { model.classNames = names }
         return model
     }
+}
+
+extension Architecture {
+    /// The built-in architecture whose parameter names a state dict uses, if any.
+    public static func detect(_ state: StateDict) -> Architecture? {
+        let keys = Set(state.tensors.map(\.name))
+        if keys.contains("_conv_stem.weight") && keys.contains("_blocks.15._project_conv.weight") { return .efficientNetLite0 }
+        if keys.contains("features.0.0.weight") && keys.contains("classifier.1.weight") { return .mobilenetV2 }
+        if keys.contains("layer1.0.conv1.weight") && keys.contains("fc.weight") {
+            return keys.contains("layer3.5.conv1.weight") ? .resnet34 : .resnet18
+        }
+        return nil
+    }
+}
+
+/// The 1,000 ImageNet class names (`Examples/imagenet_classes.txt`, torchvision's order).
+public enum ImageNet {
+    public static let classNames: [String]? = {
+        guard let path = try? ExampleFiles.locate("imagenet_classes.txt"),
+              let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let names = text.split(separator: "\n").map(String.init)
+        return names.count == 1000 ? names : nil
+    }()
 }
