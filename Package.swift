@@ -46,5 +46,6 @@ let package = Package(
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor"]),
         .testTarget(name: "GraftDataTests", dependencies: ["GraftData"]),
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftModels"]),
+        .testTarget(name: "GraftFormatsTests", dependencies: ["GraftFormats", "GraftModels"]),
     ]
 )
