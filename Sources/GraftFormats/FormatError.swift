@@ -6,12 +6,15 @@ public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
     case unsupported(format: String, what: String)
     /// The data would exceed a limit (size, element count) before being read.
     case tooLarge(format: String, what: String, limit: String)
+    /// The file asks for something graft refuses on principle (code to run).
+    case refused(file: String, reason: String)
 
     public var description: String {
         switch self {
         case let .malformed(format, place, reason): return "\(format): \(place): \(reason)"
         case let .unsupported(format, what): return "\(format): unsupported \(what)"
         case let .tooLarge(format, what, limit): return "\(format): \(what) exceeds the limit of \(limit)"
+        case let .refused(file, reason): return "refusing to load \(file): \(reason)"
         }
     }
 }

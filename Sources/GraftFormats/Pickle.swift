@@ -67,12 +67,15 @@ public struct PickleMachine {
 
     let bytes: [UInt8]
     let source: String
+    /// The file the pickle comes from (for refusals).
+    let file: String
     public private(set) var position: Int
 
-    public init(bytes: [UInt8], at position: Int = 0, source: String) {
+    public init(bytes: [UInt8], at position: Int = 0, source: String, file: String? = nil) {
         self.bytes = bytes
         self.position = position
         self.source = source
+        self.file = file ?? source
     }
 
     private func fail(_ reason: String, at offset: Int? = nil) -> FormatError {
@@ -221,7 +224,7 @@ public struct PickleMachine {
 
     private func allow(_ module: String, _ name: String) throws(FormatError) {
         guard Self.allowedGlobals.contains("\(module).\(name)") else {
-            throw .unsupported(format: "pickle", what: "global — refusing to load \(source): pickle global '\(module).\(name)' is not allowed")
+            throw .refused(file: file, reason: "pickle global '\(module).\(name)' is not allowed")
         }
     }
 

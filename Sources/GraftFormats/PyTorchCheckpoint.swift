@@ -61,7 +61,7 @@ public enum PyTorchCheckpoint {
             throw .malformed(format: format, where: name, reason: "zip archive without data.pkl (not a torch.save file)")
         }
         let prefix = String(pickleEntry.name.dropLast("data.pkl".count))
-        var machine = PickleMachine(bytes: [UInt8](try archive.contents(pickleEntry, limit: 1 << 30)), source: "\(name) \(pickleEntry.name)")
+        var machine = PickleMachine(bytes: [UInt8](try archive.contents(pickleEntry, limit: 1 << 30)), source: "\(name) \(pickleEntry.name)", file: name)
         let root = try machine.load { (pid: PickleValue) throws(FormatError) in try storage(pid, source: name) }
         var state = StateDict()
         var cache: [String: Data] = [:]

@@ -48,7 +48,8 @@ public enum ModelFiles {
         let lower = path.lowercased()
         let state: StateDict
         do {
-            if PyTorchCheckpoint.isLegacy(data) || (PyTorchCheckpoint.isZip(data) && !lower.hasSuffix(".keras")) {
+            if PyTorchCheckpoint.isLegacy(data) || (PyTorchCheckpoint.isZip(data) && !lower.hasSuffix(".keras"))
+                || lower.hasSuffix(".pth") || lower.hasSuffix(".pt") {
                 state = try PyTorchCheckpoint.read(data, name: path)
             } else if data.starts(with: [0x89, 0x48, 0x44, 0x46]) || lower.hasSuffix(".h5") || lower.hasSuffix(".keras") || lower.hasSuffix(".onnx") {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "Keras and ONNX files are not readable yet")
@@ -57,6 +58,8 @@ public enum ModelFiles {
             }
         } catch let error as ModelError {
             throw error
+        } catch let FormatError.refused(file, reason) {
+            throw ModelError.invalidArgument(what: "refusing to load \(file)", reason: reason)
         } catch {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
         }

@@ -1,0 +1,91 @@
+"""A corpus of small hostile model files, one per way a download can be wrong or malicious.
+
+Run from the repository root (Python 3, numpy; no torch needed):
+    python3 Tests/Fixtures/malformed/make_malformed.py
+Each file is built byte by byte here, so the corpus does not change with library versions.
+GraftFormatsTests/MalformedTests.swift asserts the exact error for every file.
+"""
+import io
+import json
+import os
+import pickle
+import struct
+import zipfile
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(name, data):
+    with open(os.path.join(here, name), "wb") as f:
+        f.write(data)
+
+
+# --- PyTorch -----------------------------------------------------------------------------------
+class Evil:
+    def __init__(self, function, argument):
+        self.function, self.argument = function, argument
+
+    def __reduce__(self):
+        return (self.function, (self.argument,))
+
+
+def torch_zip(pickle_bytes, extra=()):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("evil/data.pkl", pickle_bytes)
+        z.writestr("evil/version", "3\n")
+        for name, data in extra:
+            z.writestr(name, data)
+    return buffer.getvalue()
+
+
+# A pickle that would call os.system("echo pwned") if it were executed.
+write("evil_os_system.pth", torch_zip(pickle.dumps({"weight": Evil(os.system, "echo pwned")}, protocol=2)))
+# builtins.eval through STACK_GLOBAL (protocol 4).
+write("evil_eval.pth", torch_zip(pickle.dumps({"weight": Evil(eval, "__import__('os').system('echo pwned')")}, protocol=4)))
+
+# A legacy stream (magic, protocol, sys_info, state dict, keys) whose storage claims more bytes than exist.
+magic = bytes([0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E])
+version = b"\x80\x02M\xe9\x03."
+sys_info = pickle.dumps({"protocol_version": 1001, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2)
+
+
+def legacy_state(count):
+    # {'w': _rebuild_tensor_v2(storage('0', FloatStorage, count), 0, (2,), (1,), False, OrderedDict())} by hand.
+    p = b"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01ctorch._utils\n_rebuild_tensor_v2\nq\x02(("
+    p += b"X\x07\x00\x00\x00storageq\x03ctorch\nFloatStorage\nq\x04X\x01\x00\x00\x000q\x05X\x03\x00\x00\x00cpuq\x06"
+    p += b"J" + struct.pack("<i", count) + b"Ntq\x07QK\x00K\x02\x85K\x01\x85\x89ccollections\nOrderedDict\n)Rtq\x08Rs."
+    return p
+
+
+keys = pickle.dumps(["0"], protocol=2)
+write("legacy_truncated.pth", magic + version + sys_info + legacy_state(2) + keys + struct.pack("<q", 2) + struct.pack("<f", 1.0))
+write("legacy_lying_count.pth", magic + version + sys_info + legacy_state(2) + keys + struct.pack("<q", 1 << 40) + b"\x00" * 8)
+write("not_a_checkpoint.pth", b"this is plain text, not a torch.save file\n")
+
+# A zip entry whose name climbs out of the archive.
+buffer = io.BytesIO()
+with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as z:
+    z.writestr("../../etc/passwd", "root:x:0:0\n")
+    z.writestr("archive/data.pkl", pickle.dumps({}, protocol=2))
+write("zip_dotdot.pth", buffer.getvalue())
+
+# --- safetensors -------------------------------------------------------------------------------
+def safetensors(header, data=b""):
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+floats = struct.pack("<4f", 1, 2, 3, 4)
+write("st_truncated.safetensors", safetensors({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, floats)[:-6])
+write("st_header_too_large.safetensors", struct.pack("<Q", 1 << 40) + b"{}")
+write("st_overlap.safetensors", safetensors({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                                             "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, floats[:12]))
+write("st_gap.safetensors", safetensors({"a": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}}, floats))
+write("st_trailing.safetensors", safetensors({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, floats))
+write("st_bad_dtype.safetensors", safetensors({"a": {"dtype": "C64", "shape": [2], "data_offsets": [0, 16]}}, floats))
+write("st_huge_dims.safetensors", safetensors({"a": {"dtype": "F32", "shape": [1 << 31, 1 << 31], "data_offsets": [0, 16]}}, floats))
+write("st_wrong_size.safetensors", safetensors({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 16]}}, floats))
+write("st_not_json.safetensors", struct.pack("<Q", 8) + b"{oops!!}")
+write("st_deep_rank.safetensors", safetensors({"a": {"dtype": "F32", "shape": [1] * 40, "data_offsets": [0, 4]}}, floats[:4]))
+print("wrote the malformed corpus to", here)

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+@testable import GraftFormats
+@testable import GraftModels
+
+/// Every file of the hostile corpus (Tests/Fixtures/malformed, made by make_malformed.py there) is
+/// refused with its own error: nothing crashes, nothing is executed, nothing else is read.
+@Suite("Malformed and malicious files")
+struct MalformedTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/malformed").standardized
+
+    static let expectations: [(String, String)] = [
+        ("evil_os_system.pth", "refusing to load PATH: pickle global 'posix.system' is not allowed"),
+        ("evil_eval.pth", "refusing to load PATH: pickle global 'builtins.eval' is not allowed"),
+        ("legacy_truncated.pth", "cannot load PATH: pytorch: PATH offset 308: storage 0 claims 2 elements, more than the file holds"),
+        ("legacy_lying_count.pth", "cannot load PATH: pytorch: PATH offset 308: storage 0 claims 1099511627776 elements, more than the file holds"),
+        ("not_a_checkpoint.pth", "cannot load PATH: pytorch: PATH: neither a zip archive nor a legacy torch.save stream (wrong magic bytes)"),
+        ("zip_dotdot.pth", "cannot load PATH: zip: PATH entry '../../etc/passwd': unsafe name"),
+        ("st_truncated.safetensors", "cannot load PATH: safetensors: PATH tensor 'a': data ends at 16, file has 10 bytes of data"),
+        ("st_header_too_large.safetensors", "cannot load PATH: safetensors: PATH header of 1099511627776 bytes exceeds the limit of 104857600 bytes"),
+        ("st_overlap.safetensors", "cannot load PATH: safetensors: PATH tensor 'b': data overlaps the previous tensor's"),
+        ("st_gap.safetensors", "cannot load PATH: safetensors: PATH tensor 'a': gap of 8 bytes before its data"),
+        ("st_trailing.safetensors", "cannot load PATH: safetensors: PATH data: 8 bytes after the last tensor"),
+        ("st_bad_dtype.safetensors", "cannot load PATH: safetensors: unsupported dtype C64 of tensor 'a' in PATH"),
+        ("st_huge_dims.safetensors", "cannot load PATH: safetensors: tensor 'a' of shape [2147483648, 2147483648] exceeds the limit of 2^32 elements"),
+        ("st_wrong_size.safetensors", "cannot load PATH: safetensors: PATH tensor 'a': data_offsets span 16 bytes, shape [3] of F32 needs 12"),
+        ("st_not_json.safetensors", "cannot load PATH: safetensors: PATH header: header is not valid JSON"),
+        ("st_deep_rank.safetensors", "cannot load PATH: safetensors: PATH tensor 'a': rank 40 is above 32"),
+    ]
+
+    @Test(arguments: 0..<expectations.count)
+    func refusedWithItsOwnError(_ index: Int) {
+        let (file, expected) = Self.expectations[index]
+        let path = Self.folder.appendingPathComponent(file).path
+        #expect(formatMessage { try ModelFiles.load(path) } == expected.replacingOccurrences(of: "PATH", with: path))
+    }
+
+    @Test func theCorpusIsComplete() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.folder.path).filter { !$0.hasSuffix(".py") }
+        #expect(Set(files) == Set(Self.expectations.map(\.0)), "every file of the corpus has its expected error")
+    }
+
+    @Test func truncationAtEveryLengthNeverCrashes() throws {
+        // Every prefix of a valid zip checkpoint and of a valid safetensors file is refused or read, never a crash.
+        let zip = try Data(contentsOf: formatsFixtures.appendingPathComponent("tiny_zip.pth"))
+        for length in stride(from: 0, to: zip.count, by: 7) { _ = try? PyTorchCheckpoint.read(zip.prefix(length), name: "cut") }
+        let state = StateDict(tensors: [("w", try GraftTensor.Tensor(shape: [3, 2], scalars: [1, 2, 3, 4, 5, 6]))], metadata: ["k": "v"])
+        let encoded = try SafeTensors.encode(state)
+        #expect(try SafeTensors.read(encoded)["w"]?.scalars == [1, 2, 3, 4, 5, 6])
+        for length in 0..<encoded.count { #expect(throws: FormatError.self) { try SafeTensors.read(encoded.prefix(length)) } }
+        // Flipping any single byte of the pickle never crashes the machine.
+        let legacyHead = try Data(contentsOf: examples.appendingPathComponent("models/efficientnet-lite0.pth")).prefix(4000)
+        for position in stride(from: 0, to: legacyHead.count, by: 13) {
+            var corrupted = legacyHead
+            corrupted[position] ^= 0x5A
+            _ = try? PyTorchCheckpoint.read(corrupted, name: "flipped")
+        }
+    }
+}
+
+import GraftTensor
