@@ -22,6 +22,8 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         case reshape(target: [Int])
         case zeroPadding2d(padding: [Int])
         case merge(function: String)
+        case permute(order: [Int])
+        case affine(scale: [Float], offset: [Float])
     }
 
     public struct Node: Codable, Sendable, Equatable {
@@ -97,6 +99,8 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         case let l as Reshape: return .reshape(target: l.target)
         case let l as ZeroPadding2d: return .zeroPadding2d(padding: [l.padding.top, l.padding.bottom, l.padding.left, l.padding.right])
         case let l as Merge: return .merge(function: l.function == .add ? "add" : (l.function == .multiply ? "multiply" : "concat"))
+        case let l as Permute: return .permute(order: l.order)
+        case let l as Affine: return .affine(scale: l.scale, offset: l.offset)
         default: throw .invalidArgument(what: "save", reason: "layer kind \(layer.kind) cannot be described")
         }
     }
@@ -132,6 +136,8 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         case let .zeroPadding2d(padding):
             guard padding.count == 4 else { throw .invalidArgument(what: "graph description", reason: "padding needs 4 values") }
             return try ZeroPadding2d(Padding2D(top: padding[0], bottom: padding[1], left: padding[2], right: padding[3]))
+        case let .permute(order): return try Permute(order)
+        case let .affine(scale, offset): return try Affine(scale: scale, offset: offset)
         case let .merge(function):
             switch function {
             case "add": return Merge(.add)

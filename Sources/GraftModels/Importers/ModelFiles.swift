@@ -46,13 +46,20 @@ public enum ModelFiles {
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let lower = path.lowercased()
+        if data.starts(with: [0x89, 0x48, 0x44, 0x46]) || lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") {
+            do { return try KerasImporter.load(data, name: path, modelName: name) } catch let error as ModelError {
+                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
+            } catch {
+                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
+            }
+        }
         let state: StateDict
         do {
             if PyTorchCheckpoint.isLegacy(data) || (PyTorchCheckpoint.isZip(data) && !lower.hasSuffix(".keras"))
                 || lower.hasSuffix(".pth") || lower.hasSuffix(".pt") {
                 state = try PyTorchCheckpoint.read(data, name: path)
-            } else if data.starts(with: [0x89, 0x48, 0x44, 0x46]) || lower.hasSuffix(".h5") || lower.hasSuffix(".keras") || lower.hasSuffix(".onnx") {
-                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "Keras and ONNX files are not readable yet")
+            } else if lower.hasSuffix(".keras") || lower.hasSuffix(".onnx") {
+                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "Keras 3 .keras and ONNX files are not readable yet")
             } else {
                 state = try SafeTensors.read(data, name: path)
             }

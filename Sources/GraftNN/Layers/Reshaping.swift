@@ -78,3 +78,59 @@ public final class ZeroPadding2d: Layer {
 
     public override var details: String { "\(padding)" }
 }
+
+/// Reorders the sample axes: `order[i]` is the input axis that becomes axis i (Keras's `Permute`,
+/// and how a channels-last flatten is reproduced: [C, H, W] → [H, W, C] with order [1, 2, 0]).
+public final class Permute: Layer {
+    public let order: [Int]
+
+    public init(_ order: [Int]) throws(ModelError) {
+        guard !order.isEmpty, order.sorted() == Array(0..<order.count) else {
+            throw .invalidArgument(what: "Permute", reason: "\(order) is not a permutation")
+        }
+        self.order = order
+        super.init(kind: "Permute")
+    }
+
+    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
+        guard let shape = inputs.first, shape.count == order.count else {
+            throw .shapeMismatch(layer: kind, reason: "order \(order) needs a rank-\(order.count) sample, got \(formatShape(inputs.first ?? []))")
+        }
+        return order.map { shape[$0] }
+    }
+
+    public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
+        try inputs[0].permuted([0] + order.map { $0 + 1 })
+    }
+
+    public override var details: String { order.map(String.init).joined(separator: ",") }
+}
+
+/// y = x·scale + offset, with one scale and offset for all values or one per channel (Keras's `Rescaling`).
+public final class Affine: Layer {
+    public let scale: [Float], offset: [Float]
+
+    public init(scale: [Float], offset: [Float]) throws(ModelError) {
+        guard !scale.isEmpty, !offset.isEmpty else { throw .invalidArgument(what: "Rescaling", reason: "needs a scale and an offset") }
+        (self.scale, self.offset) = (scale, offset)
+        super.init(kind: "Rescaling")
+    }
+
+    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
+        let shape = inputs.first ?? []
+        for values in [scale, offset] where values.count > 1 && shape.first != values.count {
+            throw .shapeMismatch(layer: kind, reason: "\(values.count) per-channel values for input \(formatShape(shape))")
+        }
+        return shape
+    }
+
+    public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
+        let x = inputs[0]
+        func perChannel(_ values: [Float]) throws(TensorError) -> Tensor {
+            values.count == 1 ? Tensor(values[0]) : try Tensor(values).reshaped([values.count] + [Int](repeating: 1, count: x.rank - 2))
+        }
+        return try x * perChannel(scale) + perChannel(offset)
+    }
+
+    public override var details: String { "×\(scale.count == 1 ? String(scale[0]) : "\(scale.count)") +\(offset.count == 1 ? String(offset[0]) : "\(offset.count)")" }
+}
