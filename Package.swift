@@ -18,6 +18,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The ONNX importer and exporter (Sources/GraftFormats/ONNX/onnx.pb.swift is generated once and committed).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries: one system-library target each.
@@ -30,7 +32,7 @@ let package = Package(
         // The layers of the design, dependencies pointing one way.
         .target(name: "GraftTensor", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
         .target(name: "GraftNN", dependencies: ["GraftTensor", "GraftData"], swiftSettings: kernelSettings),
-        .target(name: "GraftFormats", dependencies: ["GraftTensor", "CZlib"]),
+        .target(name: "GraftFormats", dependencies: ["GraftTensor", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "GraftModels", dependencies: ["GraftNN", "GraftFormats"]),
         .target(name: "GraftData", dependencies: ["GraftTensor", "GraftFormats", "CPNG", "CJPEG"], swiftSettings: kernelSettings),
         .target(name: "GraftShell", dependencies: ["GraftModels", "GraftData", "CLibEdit"]),

@@ -120,7 +120,7 @@ public struct GraphBuilder {
     }
 
     /// Continues from an existing model's nodes `0…through` (for head surgery).
-    init(keeping model: Model, nodes kept: [Int]) {
+    public init(keeping model: Model, nodes kept: [Int]) {
         var remap: [Int: Int] = [:]
         var copied: [Model.Node] = []
         for old in kept {

@@ -24,6 +24,8 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         case merge(function: String)
         case permute(order: [Int])
         case affine(scale: [Float], offset: [Float])
+        case constantOp(function: String, shape: [Int], scalar: Float?)
+        case clamp(low: Float, high: Float)
     }
 
     public struct Node: Codable, Sendable, Equatable {
@@ -98,7 +100,9 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         case is Flatten: return .flatten
         case let l as Reshape: return .reshape(target: l.target)
         case let l as ZeroPadding2d: return .zeroPadding2d(padding: [l.padding.top, l.padding.bottom, l.padding.left, l.padding.right])
-        case let l as Merge: return .merge(function: l.function == .add ? "add" : (l.function == .multiply ? "multiply" : "concat"))
+        case let l as Merge: return .merge(function: l.function == .concatenate ? "concat" : l.function.rawValue)
+        case let l as ConstantOp: return .constantOp(function: l.function.rawValue, shape: l.constant.shape, scalar: l.scalar)
+        case let l as Clamp: return .clamp(low: l.low, high: l.high)
         case let l as Permute: return .permute(order: l.order)
         case let l as Affine: return .affine(scale: l.scale, offset: l.offset)
         default: throw .invalidArgument(what: "save", reason: "layer kind \(layer.kind) cannot be described")
@@ -139,12 +143,18 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         case let .permute(order): return try Permute(order)
         case let .affine(scale, offset): return try Affine(scale: scale, offset: offset)
         case let .merge(function):
-            switch function {
-            case "add": return Merge(.add)
-            case "multiply": return Merge(.multiply)
-            case "concat": return Merge(.concatenate)
-            default: throw .invalidArgument(what: "graph description", reason: "unknown merge '\(function)'")
+            if function == "concat" { return Merge(.concatenate) }
+            guard let f = Merge.Function(rawValue: function) else { throw .invalidArgument(what: "graph description", reason: "unknown merge '\(function)'") }
+            return Merge(f)
+        case let .constantOp(function, shape, scalar):
+            guard let f = ConstantOp.Function(rawValue: function) else { throw .invalidArgument(what: "graph description", reason: "unknown op '\(function)'") }
+            guard shape.count <= 8, shape.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }) else { throw .invalidArgument(what: "graph description", reason: "bad constant shape \(shape)") }
+            let constant: Tensor
+            if let scalar { constant = Tensor(scalar) } else {
+                do { constant = try Tensor.zeros(shape) } catch { throw .tensor(layer: "constant", error: error) }
             }
+            return try ConstantOp(f, constant: constant)
+        case let .clamp(low, high): return try Clamp(low: low, high: high)
         }
     }
 

@@ -29,6 +29,15 @@ public enum ModelFiles {
         return data.count
     }
 
+    /// The format a path's file is read as, for messages.
+    public static func formatName(_ path: String) -> String {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".onnx") { return "ONNX" }
+        if lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") { return "Keras HDF5" }
+        if lower.hasSuffix(".pth") || lower.hasSuffix(".pt") { return "PyTorch" }
+        return "safetensors"
+    }
+
     /// A deep copy: the same graph description rebuilt, every parameter and buffer copied.
     public static func copy(_ model: Model) throws -> Model {
         let copy = try GraphDescription(model).build(name: model.name)
@@ -39,13 +48,20 @@ public enum ModelFiles {
 
     /// Loads a model file. graft's own safetensors rebuild exactly; other safetensors files map onto
     /// the built-in architecture `architecture` by parameter names.
-    public static func load(_ path: String, architecture: String? = nil) throws -> Model {
+    public static func load(_ path: String, architecture: String? = nil, inputShape: [Int]? = nil) throws -> Model {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "no such file or unreadable")
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let lower = path.lowercased()
+        if lower.hasSuffix(".onnx") {
+            do { return try ONNXImporter.load(data, name: path, modelName: name, inputShape: inputShape) } catch let error as ModelError {
+                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
+            } catch {
+                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
+            }
+        }
         if data.starts(with: [0x89, 0x48, 0x44, 0x46]) || lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") {
             do { return try KerasImporter.load(data, name: path, modelName: name) } catch let error as ModelError {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
@@ -58,8 +74,8 @@ public enum ModelFiles {
             if PyTorchCheckpoint.isLegacy(data) || (PyTorchCheckpoint.isZip(data) && !lower.hasSuffix(".keras"))
                 || lower.hasSuffix(".pth") || lower.hasSuffix(".pt") {
                 state = try PyTorchCheckpoint.read(data, name: path)
-            } else if lower.hasSuffix(".keras") || lower.hasSuffix(".onnx") {
-                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "Keras 3 .keras and ONNX files are not readable yet")
+            } else if lower.hasSuffix(".keras") {
+                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "Keras 3 .keras archives are not readable yet (save with model.save(\"x.h5\"))")
             } else {
                 state = try SafeTensors.read(data, name: path)
             }

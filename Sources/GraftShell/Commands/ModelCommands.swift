@@ -77,14 +77,28 @@ extension CommandTable {
             shell.print("trainable params: \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))")
         },
         CommandSpec(["load"], arguments: [.init("path", .path)], options: [
-            .init("arch", .text, "built-in architecture to map a state dict onto"),
-        ], takesName: true, summary: "Load a model saved by graft (.safetensors); other formats arrive with the importers.",
-           example: "load Examples/mnist-cnn.safetensors as base", recording: .stateChange) { shell, command in
-            let path = command.argument("path") ?? ""
-            let model = try ModelFiles.load(path, architecture: command.string("arch"))
+            .init("arch", .text, "built-in architecture to map a state dict onto (found from the keys when omitted)"),
+            .init("input", .shape, "input size CxHxW, for graphs whose input size is free"),
+            .init("labels", .text, "class names, comma-separated"),
+            .init("normalize", .choice(["unit", "symmetric", "imagenet"]), "how the model expects pixels in [0, 1] to be scaled"),
+        ], takesName: true, summary: "Load a model: .safetensors (graft's or others'), PyTorch .pth/.pt, Keras .h5, ONNX .onnx.",
+           example: "load Examples/models/efficientnet-lite0.pth as lite", recording: .stateChange) { shell, command in
+            let path = NSString(string: command.argument("path") ?? "").expandingTildeInPath
+            let model = try ModelFiles.load(path, architecture: command.string("arch"), inputShape: command.shape("input"))
+            if let labels = command.string("labels") {
+                let names = labels.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                guard names.count == model.outputShape.last else {
+                    throw command.error("labels has \(names.count) names, the model has \(model.outputShape.last ?? 0) outputs", at: "labels")
+                }
+                model.classNames = names
+            }
+            if let normalize = command.string("normalize") { model.normalization = try Normalization(name: normalize) }
             let name = command.name ?? shell.uniqueName(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, in: Set(shell.models.keys))
             shell.store(model: model, as: name)
-            shell.print("\(name): loaded \(path) (\(model.architecture), \(model.nodes.count - 1) layers, \(grouped(model.parameterCount)) parameters, input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.classNames.count) classes)")
+            let statistics = model.buffers.reduce(0) { $0 + $1.tensor.count }
+            shell.print("\(name): loaded \(path): \(ModelFiles.formatName(path)), \(model.architecture), \(model.nodes.count - 1) layers, \(grouped(model.parameterCount)) parameters"
+                + (statistics > 0 ? " + \(grouped(statistics)) BatchNorm statistics" : "")
+                + ", input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.classNames.count) classes")
         },
         CommandSpec(["copy"], arguments: [.init("model", .model, required: false)], takesName: true,
                     summary: "Copy a model (weights, flags, head and all) under a new name, e.g. to compare transfer with training from scratch.",
