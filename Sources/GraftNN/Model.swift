@@ -187,3 +187,20 @@ public struct GraphBuilder {
         Model(nodes: nodes, name: name, architecture: architecture, classNames: classNames, normalization: normalization)
     }
 }
+
+extension Model {
+    /// Re-infers every shape for a new input size (where the architecture allows it: convolutions
+    /// and global pooling do, a flatten feeding a dense layer does not). Nothing changes on error.
+    public func setInputShape(_ shape: [Int]) throws(ModelError) {
+        guard shape != inputShape else { return }
+        var builder = try GraphBuilder(inputShape: shape, inputName: nodes[0].name)
+        for node in nodes.dropFirst() {
+            do {
+                try builder.add(node.layer, name: node.name, inputs: node.inputs, head: node.isHead)
+            } catch {
+                throw .shapeMismatch(layer: node.name, reason: "does not take the input size \(shape.map(String.init).joined(separator: "×")): \(error)")
+            }
+        }
+        nodes = builder.nodes
+    }
+}

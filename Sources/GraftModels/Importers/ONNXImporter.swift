@@ -41,12 +41,12 @@ public enum ONNXImporter {
             sample = inputShape
             if declared.count == sample.count + 1 {
                 for (given, fixed) in zip(sample, declared.dropFirst()) where fixed != nil && fixed != given {
-                    throw Failure(description: "input \(inputShape) does not fit the graph's declared input \(declared.map { $0.map(String.init) ?? "?" })")
+                    throw Failure(description: "input \(inputShape) does not fit the graph's declared input [\(declared.map { $0.map(String.init) ?? "?" }.joined(separator: ", "))]")
                 }
             }
         } else {
             guard declared.count >= 2, declared.dropFirst().allSatisfy({ $0 != nil }) else {
-                throw Failure(description: "the input '\(input.name)' has free dimensions \(declared.map { $0.map(String.init) ?? "?" }); give its size with input=CxHxW")
+                throw Failure(description: "the input '\(input.name)' has free dimensions [\(declared.map { $0.map(String.init) ?? "?" }.joined(separator: ", "))]; give its size with input=CxHxW")
             }
             sample = declared.dropFirst().compactMap { $0 }
         }

@@ -1,0 +1,50 @@
+"""Parity fixtures for graft's ONNX importer and the ResNet-18 checkpoints, made with onnxruntime and PyTorch.
+
+Run from the repository root with torch, torchvision, onnx, onnxruntime and numpy installed:
+    Benchmarks/.venv/bin/python Tests/Fixtures/formats/make_onnx_fixtures.py
+Writes, under Tests/Fixtures/formats/:
+  ppocr_input.npy, ppocr_output.npy        ppocr-cls.onnx on a fixed input (seed 11), by onnxruntime
+  resnet18.pth, resnet18.onnx              torchvision ResNet-18 (10 classes, seed 0, weights rounded to
+                                           float16 so git compresses them), saved by torch.save (zip) and
+                                           exported by torch.onnx.export (opset 17, BatchNorm kept)
+  resnet18_input.npy, resnet18_logits.npy  a fixed input (seed 12) and PyTorch's logits
+  resnet18_onnx_logits.npy                 onnxruntime's logits for the exported file
+"""
+import os
+
+import numpy as np
+import onnxruntime as ort
+import torch
+import torchvision
+
+here = os.path.dirname(os.path.abspath(__file__))
+models = os.path.join(here, "..", "..", "..", "Examples", "models")
+options = ort.SessionOptions()
+options.intra_op_num_threads = 1
+
+session = ort.InferenceSession(os.path.join(models, "ppocr-cls.onnx"), options)
+x = np.random.default_rng(11).uniform(-1, 1, (2, 3, 48, 192)).astype(np.float32)
+np.save(os.path.join(here, "ppocr_input.npy"), x)
+np.save(os.path.join(here, "ppocr_output.npy"), session.run(None, {"x": x})[0].astype(np.float32))
+
+torch.manual_seed(0)
+model = torchvision.models.resnet18(num_classes=10)
+with torch.no_grad():
+    for p in model.parameters():
+        p.copy_(p.half().float())
+    for name, b in model.named_buffers():
+        if b.dtype == torch.float32:
+            b.copy_(torch.rand_like(b).half().float() * (0.5 if "mean" in name else 1) + (0.5 if "var" in name else 0))
+model.eval()
+torch.save(model.state_dict(), os.path.join(here, "resnet18.pth"))
+x = np.random.default_rng(12).uniform(-1, 1, (2, 3, 64, 64)).astype(np.float32)
+with torch.no_grad():
+    logits = model(torch.from_numpy(x)).numpy()
+np.save(os.path.join(here, "resnet18_input.npy"), x)
+np.save(os.path.join(here, "resnet18_logits.npy"), logits)
+torch.onnx.export(model, torch.from_numpy(x), os.path.join(here, "resnet18.onnx"), opset_version=17, dynamo=False,
+                  input_names=["image"], output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+                  do_constant_folding=False)  # keeps BatchNormalization nodes and the float16-rounded weights (git compresses them)
+session = ort.InferenceSession(os.path.join(here, "resnet18.onnx"), options)
+np.save(os.path.join(here, "resnet18_onnx_logits.npy"), session.run(None, {"image": x})[0].astype(np.float32))
+print("wrote ONNX fixtures")
