@@ -14,7 +14,7 @@ public enum Ops {
         // linear algebra, convolution, pooling, normalization
         "matmul", "linear", "conv2d", "maxPool2d", "avgPool2d", "globalAvgPool2d", "globalMaxPool2d", "batchNorm", "dropout",
         // activations (Tensor+Activation.swift)
-        "relu", "relu6", "leakyRelu", "sigmoid", "tanh", "gelu", "silu", "hardsigmoid", "hardswish",
+        "relu", "relu6", "leakyRelu", "sigmoid", "tanh", "gelu", "erf", "silu", "hardsigmoid", "hardswish",
         "softmax", "logSoftmax",
         // losses and indexing
         "crossEntropy", "meanSquaredError", "gather",

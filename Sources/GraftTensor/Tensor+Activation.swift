@@ -42,6 +42,12 @@ enum GELU: ActivationFunction {
     }
 }
 
+enum Erf: ActivationFunction {
+    // d erf/dx = 2/√π · e^(−x²)
+    @inline(__always) static func value(_ x: Float) -> Float { Foundation.erf(x) }
+    @inline(__always) static func derivative(_ x: Float) -> Float { 2 / Float.pi.squareRoot() * Foundation.exp(-x * x) }
+}
+
 enum SiLU: ActivationFunction {
     // x·σ(x); d/dx = σ(x)·(1 + x·(1 − σ(x)))
     @inline(__always) static func value(_ x: Float) -> Float { x * Tensor.logistic(x) }
@@ -85,6 +91,8 @@ extension Tensor {
     public func sigmoid() -> Tensor { activation(Sigmoid.self) }
     public func tanh() -> Tensor { activation(Tanh.self) }
     public func gelu() -> Tensor { activation(GELU.self) }
+    /// The error function (ONNX's `Erf`, from which exported GELUs are built).
+    public func erf() -> Tensor { activation(Erf.self) }
     public func silu() -> Tensor { activation(SiLU.self) }
     public func hardsigmoid() -> Tensor { activation(Hardsigmoid.self) }
     public func hardswish() -> Tensor { activation(Hardswish.self) }

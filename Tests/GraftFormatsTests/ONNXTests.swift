@@ -44,3 +44,53 @@ struct ONNXTests {
         #expect(maxDifference(logits, expected) <= 1e-4 * max(1, expected.scalars.map(abs).max() ?? 1), "max |Δ| \(maxDifference(logits, expected))")
     }
 }
+
+@Suite("ONNX export")
+struct ONNXExportTests {
+    /// Export, import back, same outputs: every layer kind graft has goes through ONNX operators and back.
+    func roundTrip(_ model: Model, input: Tensor) throws -> Float {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("graft-\(UUID().uuidString).onnx").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try ModelFiles.save(model, to: path)
+        let back = try ModelFiles.load(path)
+        #expect(back.classNames == model.classNames)
+        return maxDifference(try back.predict(input), try model.predict(input))
+    }
+
+    @Test func builtInsAndImportsRoundTrip() throws {
+        let generator = Generator(seed: 3)
+        let mnist = try Architecture.mnistCNN.build(classes: 5, generator: generator)
+        try mnist.replaceHead(classes: 3, classNames: ["a", "b", "c"], hidden: [16], dropout: 0.1, generator: generator)
+        #expect(try roundTrip(mnist, input: try Tensor.randomUniform([2, 1, 28, 28], generator: generator)) <= 1e-5)
+        let resnet = try Architecture.resnet18.build(classes: 4, inputShape: [3, 32, 32], generator: generator)
+        #expect(try roundTrip(resnet, input: try Tensor.randomUniform([2, 3, 32, 32], generator: generator)) <= 1e-4)
+        let lite = try ModelFiles.load(examples.appendingPathComponent("models/efficientnet-lite0.pth").path)
+        try lite.setInputShape([3, 96, 80])
+        #expect(try roundTrip(lite, input: try Tensor.randomUniform([1, 3, 96, 80], low: -1, high: 1, generator: generator)) <= 1e-4)
+        let fer = try ModelFiles.load(formatsFixtures.appendingPathComponent("keras_layers.h5").path)
+        #expect(try roundTrip(fer, input: try npy("keras_layers_input.npy")) <= 1e-4)
+        let ocr = try ModelFiles.load(examples.appendingPathComponent("models/ppocr-cls.onnx").path, inputShape: [3, 48, 192])
+        #expect(try roundTrip(ocr, input: try npy("ppocr_input.npy")) <= 1e-5)
+        let mobile = try Architecture.mobilenetV2.build(classes: 3, inputShape: [3, 32, 32], widthMultiplier: 0.5, generator: generator)
+        #expect(try roundTrip(mobile, input: try Tensor.randomUniform([1, 3, 32, 32], generator: generator)) <= 1e-4)
+    }
+
+    @Test func everyLayerKindExports() throws {
+        // gelu, silu, hardsigmoid, leaky relu, concat, multiply, zero padding, permute: a small graph of them.
+        let generator = Generator(seed: 4)
+        var b = try GraphBuilder(inputShape: [3, 8, 8])
+        let a = try b.add("conv", Conv2d(3, 4, kernel: (3, 3), padding: .same, generator: generator))
+        let g = try b.add("gelu", Activation(.gelu), a)
+        let s = try b.add("silu", Activation(.silu), a)
+        let h = try b.add("hsig", Activation(.hardsigmoid), a)
+        let l = try b.add("leaky", Activation(.leakyRelu(0.1)), a)
+        let m = try b.add("mul", Merge(.multiply), g, h)
+        let c = try b.add("cat", Merge(.concatenate), m, s, l)
+        let p = try b.add("pad", ZeroPadding2d(Padding2D(top: 1, bottom: 0, left: 0, right: 2)), c)
+        let t = try b.add("perm", Permute([1, 2, 0]), p)
+        let f = try b.add("flat", Flatten(), t)
+        try b.add("fc", Dense(9 * 10 * 12, 2, generator: generator), f)
+        let model = b.build(name: "kinds", architecture: "test", classNames: ["x", "y"])
+        #expect(try roundTrip(model, input: try Tensor.randomUniform([2, 3, 8, 8], low: -3, high: 3, generator: generator)) <= 1e-4)
+    }
+}

@@ -104,6 +104,7 @@ let gradientCases: [GradientCase] = [
     GradientCase("sigmoid", inputs: { [try uniform([3, 4], -4, 4)] }) { $0[0].sigmoid() },
     GradientCase("tanh", inputs: { [try uniform([3, 4], -2, 2)] }) { $0[0].tanh() },
     GradientCase("gelu", inputs: { [try uniform([3, 4], -3, 3)] }) { $0[0].gelu() },
+    GradientCase("erf", inputs: { [try uniform([3, 4], -2, 2)] }) { $0[0].erf() },
     GradientCase("silu", inputs: { [try uniform([3, 4], -4, 4)] }) { $0[0].silu() },
     GradientCase("hardsigmoid", inputs: { [try awayFrom([-3, 3], [3, 4], -5, 5)] }) { $0[0].hardsigmoid() },
     GradientCase("hardswish", inputs: { [try awayFrom([-3, 3], [3, 4], -5, 5)] }) { $0[0].hardswish() },

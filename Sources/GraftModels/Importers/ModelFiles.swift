@@ -13,8 +13,15 @@ public enum ModelFiles {
     /// preprocessing) as safetensors, atomically. Returns the bytes written.
     @discardableResult
     public static func save(_ model: Model, to path: String) throws -> Int {
+        if path.lowercased().hasSuffix(".onnx") {
+            let data = try ONNXExporter.encode(model)
+            let url = URL(fileURLWithPath: path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try writeAtomically(data, to: url)
+            return data.count
+        }
         guard path.lowercased().hasSuffix(".safetensors") else {
-            throw ModelError.invalidArgument(what: "save model", reason: "graft saves .safetensors files; name the file PATH.safetensors")
+            throw ModelError.invalidArgument(what: "save model", reason: "graft saves PATH.safetensors (everything, to load back) or PATH.onnx (to run elsewhere)")
         }
         let description = try GraphDescription(model)
         let encoder = JSONEncoder()

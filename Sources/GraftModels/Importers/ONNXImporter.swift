@@ -226,6 +226,7 @@ public enum ONNXImporter {
             case "Tanh": result = try add(Activation(.tanh), [try nodeInput(0)])
             case "LeakyRelu": result = try add(Activation(.leakyRelu(float("alpha", 0.01))), [try nodeInput(0)])
             case "HardSwish": result = try add(Activation(.hardswish), [try nodeInput(0)])
+            case "Erf": result = try add(Activation(.erf), [try nodeInput(0)])
             case "HardSigmoid":
                 let alpha = float("alpha", 0.2), beta = float("beta", 0.5)
                 let i = try nodeInput(0)
@@ -351,6 +352,10 @@ public enum ONNXImporter {
             tensor.withUnsafeBufferPointer { s in buffer.withUnsafeMutableBufferPointer { d in for k in d.indices { d[k] = s[k] } } }
         }
         built.classNames = (0..<(built.outputShape.last ?? 0)).map(String.init)
+        if let names = model.metadataProps.first(where: { $0.key == "graft.classes" })?.value.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
+           names.count == built.classNames.count {
+            built.classNames = names
+        }
         return built
     }
 

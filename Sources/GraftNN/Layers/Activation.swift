@@ -3,7 +3,7 @@ import GraftTensor
 /// An elementwise (or softmax) activation as a layer of its own.
 public final class Activation: Layer {
     public enum Function: Sendable, Equatable {
-        case relu, relu6, leakyRelu(Float), sigmoid, tanh, gelu, silu, hardsigmoid, hardswish, softmax, logSoftmax
+        case relu, relu6, leakyRelu(Float), sigmoid, tanh, gelu, erf, silu, hardsigmoid, hardswish, softmax, logSoftmax
 
         /// PyTorch's module name for it.
         var name: String {
@@ -14,6 +14,7 @@ public final class Activation: Layer {
             case .sigmoid: return "Sigmoid"
             case .tanh: return "Tanh"
             case .gelu: return "GELU"
+            case .erf: return "Erf"
             case .silu: return "SiLU"
             case .hardsigmoid: return "Hardsigmoid"
             case .hardswish: return "Hardswish"
@@ -31,6 +32,7 @@ public final class Activation: Layer {
             case "sigmoid": self = .sigmoid
             case "tanh": self = .tanh
             case "gelu": self = .gelu
+            case "erf": self = .erf
             case "silu", "swish": self = .silu
             case "hardsigmoid", "hard_sigmoid": self = .hardsigmoid
             case "hardswish", "hard_swish": self = .hardswish
@@ -57,6 +59,7 @@ public final class Activation: Layer {
         case .sigmoid: return x.sigmoid()
         case .tanh: return x.tanh()
         case .gelu: return x.gelu()
+        case .erf: return x.erf()
         case .silu: return x.silu()
         case .hardsigmoid: return x.hardsigmoid()
         case .hardswish: return x.hardswish()

@@ -9,7 +9,7 @@ public enum PaddingMode: Sendable, Equatable, CustomStringConvertible {
     public static let valid = PaddingMode.explicit(.zero)
 
     /// The padding for an input of `height × width`.
-    func resolve(height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int) = (1, 1)) -> Padding2D {
+    public func resolve(height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int) = (1, 1)) -> Padding2D {
         switch self {
         case let .explicit(padding): return padding
         case .same:
