@@ -123,8 +123,22 @@ struct ConvPlan: Sendable {
                              padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, outputHeight: g.height, outputWidth: g.width)
     }
 
+    /// One filter per channel (groups = channels, multiplier 1): the direct kernel.
+    var isDepthwise: Bool { geometry.channels == 1 && outPerGroup == 1 && groups > 1 }
+
+    /// The geometry of the depthwise kernel: one plane per channel.
+    var depthwiseGeometry: WindowGeometry {
+        var g = geometry
+        g.channels = groups
+        return g
+    }
+
     func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (x, weight, bias, y) = (x, weight, bias, y)
+        if isDepthwise {
+            Depthwise.forward(x, weight, bias, y, planes: batch * groups, depthwiseGeometry)
+            return
+        }
         if let winograd = winogradForward {
             let u = Winograd.transformWeights(weight, outChannels: outPerGroup, inChannels: geometry.channels, transposedAndFlipped: false)
             nonisolated(unsafe) let transformed = UnsafePointer(u.pointer)
@@ -168,6 +182,20 @@ struct ConvPlan: Sendable {
     func backward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?) {
         let weightCount = groups * weightPerGroup
+        if isDepthwise {
+            // Per-sample weight gradients, summed in sample order below (the same bits for any thread count).
+            let partials = dw != nil ? Storage(uninitializedCount: batch * weightCount) : nil
+            Depthwise.backward(x, weight, dy, dx, partials?.pointer, planes: batch * groups, depthwiseGeometry)
+            if let dw, let slots = partials?.pointer {
+                for i in 0..<weightCount {
+                    var total: Float = 0
+                    for n in 0..<batch { total += slots[n * weightCount + i] }
+                    dw[i] = total
+                }
+            }
+            withExtendedLifetime(partials) {}
+            return
+        }
         let partials = dw != nil ? Storage(uninitializedCount: batch * weightCount) : nil
         nonisolated(unsafe) let (x, weight, dy, dx) = (x, weight, dy, dx)
         nonisolated(unsafe) let slots = partials?.pointer
