@@ -124,6 +124,9 @@ extension Model {
                 norm.frozenWithoutParameters = !trainable
                 didChange = true
             }
+            // Dropout and stochastic depth freeze with their layers: off in training while frozen.
+            if let dropout = layer as? Dropout, dropout.frozen == trainable { dropout.frozen = !trainable }
+            if let dropPath = layer as? DropPath, dropPath.frozen == trainable { dropPath.frozen = !trainable }
             if didChange { changed.append(nodes[index].name) } else { unchanged += 1 }
         }
         return TrainableChange(changed: changed, unchanged: unchanged, trainableParameters: trainableParameterCount,

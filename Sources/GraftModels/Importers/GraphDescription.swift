@@ -40,6 +40,8 @@ public struct GraphDescription: Codable, Sendable, Equatable {
     public var classNames: [String]
     /// Keys of the parameters that are frozen.
     public var frozen: [String]
+    /// Layers without parameters that are frozen (dropout, stochastic depth, BatchNorm without affine).
+    public var frozenLayers: [String]?
     /// `unit`, `symmetric`, `imagenet`, or per-channel mean and std.
     public var normalization: NormalizationDescription?
 
@@ -56,6 +58,9 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         architecture = model.architecture
         classNames = model.classNames
         frozen = model.parameters.filter { !$0.parameter.trainable }.map(\.key)
+        frozenLayers = model.nodes.filter { node in
+            (node.layer as? Dropout)?.frozen == true || (node.layer as? DropPath)?.frozen == true || (node.layer as? BatchNorm)?.frozenWithoutParameters == true
+        }.map(\.name)
         switch model.normalization {
         case nil: normalization = nil
         case .unit?: normalization = NormalizationDescription(preset: "unit", mean: nil, std: nil)
@@ -186,6 +191,12 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         let model = builder.build(name: name, architecture: architecture, classNames: classNames, normalization: normalizationValue)
         let frozenKeys = Set(frozen)
         for (key, parameter) in model.parameters where frozenKeys.contains(key) { parameter.trainable = false }
+        let frozenNames = Set(frozenLayers ?? [])
+        for node in model.nodes where frozenNames.contains(node.name) {
+            (node.layer as? Dropout)?.frozen = true
+            (node.layer as? DropPath)?.frozen = true
+            (node.layer as? BatchNorm)?.frozenWithoutParameters = true
+        }
         return model
     }
 }

@@ -11,16 +11,20 @@ public final class Dropout: Layer {
         super.init(kind: "Dropout")
     }
 
+    /// Frozen with the layers around it (`freeze`): then it stays off in training too, like a
+    /// frozen BatchNorm, so a frozen backbone is deterministic and its features can be cached.
+    public var frozen = false
+
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
-        guard context.training, p > 0 else { return inputs[0] }
+        guard context.training, p > 0, !frozen else { return inputs[0] }
         guard let generator = context.generator else {
             throw .invalidArgument(op: "dropout", reason: "training with dropout needs the session's generator")
         }
         return try inputs[0].dropout(p, training: true, generator: generator)
     }
 
-    public override func mode(training: Bool) -> String? { training && p > 0 ? "train" : "infer" }
-    public override func isDeterministic(training: Bool) -> Bool { !(training && p > 0) }
+    public override func mode(training: Bool) -> String? { training && p > 0 && !frozen ? "train" : "infer" }
+    public override func isDeterministic(training: Bool) -> Bool { !(training && p > 0 && !frozen) }
     public override var details: String { "p \(p)" }
 }
 
@@ -35,9 +39,12 @@ public final class DropPath: Layer {
         super.init(kind: "DropPath")
     }
 
+    /// Frozen with its block: off in training too (see `Dropout.frozen`).
+    public var frozen = false
+
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         let x = inputs[0]
-        guard context.training, p > 0 else { return x }
+        guard context.training, p > 0, !frozen else { return x }
         guard let generator = context.generator else {
             throw .invalidArgument(op: "dropPath", reason: "training with stochastic depth needs the session's generator")
         }
@@ -47,7 +54,7 @@ public final class DropPath: Layer {
         return try x * mask
     }
 
-    public override func mode(training: Bool) -> String? { training && p > 0 ? "train" : "infer" }
-    public override func isDeterministic(training: Bool) -> Bool { !(training && p > 0) }
+    public override func mode(training: Bool) -> String? { training && p > 0 && !frozen ? "train" : "infer" }
+    public override func isDeterministic(training: Bool) -> Bool { !(training && p > 0 && !frozen) }
     public override var details: String { "p \(p)" }
 }
