@@ -43,3 +43,17 @@ torch.save(tiny, os.path.join(here, "tiny_zip.pth"))
 for key, value in tiny.items():
     np.save(os.path.join(here, f"tiny_zip.{key}.npy"), value.to(torch.float32).contiguous().numpy())
 print("wrote tiny_zip.pth")
+
+# A safetensors file as other tools write it (the safetensors library): half and bfloat16 weights
+# with MNIST-CNN parameter names, to load with arch=mnist-cnn.
+from safetensors.torch import save_file
+
+torch.manual_seed(1)
+shapes = {"conv1.weight": (32, 1, 3, 3), "conv1.bias": (32,), "conv2.weight": (32, 32, 3, 3), "conv2.bias": (32,),
+          "fc1.weight": (128, 4608), "fc1.bias": (128,), "fc2.weight": (5, 128), "fc2.bias": (5,)}
+tensors = {k: (torch.randn(s) * 0.1).to(torch.float16 if k.endswith("weight") else torch.bfloat16) for k, s in shapes.items()}
+save_file(tensors, os.path.join(here, "mnist_cnn_half.safetensors"), metadata={"format": "pt"})
+for key, value in tensors.items():
+    if key in ("fc2.weight", "fc2.bias"):
+        np.save(os.path.join(here, f"mnist_cnn_half.{key}.npy"), value.to(torch.float32).numpy())
+print("wrote mnist_cnn_half.safetensors")
