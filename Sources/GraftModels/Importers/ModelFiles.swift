@@ -56,6 +56,12 @@ public enum ModelFiles {
     /// Loads a model file. graft's own safetensors rebuild exactly; other safetensors files map onto
     /// the built-in architecture `architecture` by parameter names.
     public static func load(_ path: String, architecture: String? = nil, inputShape: [Int]? = nil) throws -> Model {
+        let model = try read(path, architecture: architecture, inputShape: inputShape)
+        if let inputShape, inputShape != model.inputShape { try model.setInputShape(inputShape) }
+        return model
+    }
+
+    static func read(_ path: String, architecture: String?, inputShape: [Int]?) throws -> Model {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "no such file or unreadable")
