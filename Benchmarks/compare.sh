@@ -14,10 +14,10 @@ swift build -c release --product graft-bench 2>&1 | tail -1
 swift build -c release --product graft 2>&1 | tail -1
 cc -O2 Benchmarks/peers/gemm.c $(pkg-config --cflags --libs openblas) -o "$out/gemm-peer"
 
-if ! Benchmarks/.venv/bin/python -c "import torch" 2>/dev/null; then
+if ! Benchmarks/.venv/bin/python -c "import torch, efficientnet_lite_pytorch" 2>/dev/null; then
     echo "== installing PyTorch into Benchmarks/.venv (first run only)"
     python3 -m venv Benchmarks/.venv
-    Benchmarks/.venv/bin/pip install --quiet torch numpy
+    Benchmarks/.venv/bin/pip install --quiet torch numpy efficientnet-lite-pytorch
 fi
 
 echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
@@ -33,10 +33,11 @@ done
 echo "== graft W2"
 .build/release/graft-bench W2 --repeats "$repeats" --threads 2 | tee -a "$out/graft.txt" | grep -v '^RESULT'
 echo "== graft W3, W8 (W8 writes its exact data splits to $out/mnist-splits for the peer)"
-.build/release/graft-bench W3 W8 W7 --repeats "$repeats" --threads 2 | tee -a "$out/graft.txt" | grep -v '^RESULT'
+.build/release/graft-bench W3 W8 W7 W4 W5 --repeats "$repeats" --threads 2 | tee -a "$out/graft.txt" | grep -v '^RESULT'
 echo "== PyTorch W1, W2, W3, W8"
 Benchmarks/.venv/bin/python Benchmarks/peers/torch_bench.py "$repeats" > "$out/torch.txt"
 Benchmarks/.venv/bin/python Benchmarks/peers/torch_mnist.py 3 >> "$out/torch.txt"
+Benchmarks/.venv/bin/python Benchmarks/peers/torch_pretrained.py 5 >> "$out/torch.txt"
 
 python3 - "$out" <<'PY'
 import statistics
@@ -58,6 +59,9 @@ print(f"{'workload':<28}{'peer':<10}{'graft':>12}{'peer':>12}{'ratio':>9}   (med
 for (workload, case, unit), value in graft.items():
     for peer, results in peers.items():
         other = results.get((workload, case, unit))
+        if workload == "W5" and unit == "s" and results.get(("W5", "frozen-backbone-naive", "s")):
+            naive = results[("W5", "frozen-backbone-naive", "s")]
+            print(f"{workload + ' ' + case:<28}{'PyTorch naive':<14}{value:>7.2f} s {naive:>7.2f} s {value / naive:>8.2f}   graft time / peer time (≤ 1 is faster)")
         if other is None:
             continue
         if unit in ("ms", "s"):

@@ -132,7 +132,8 @@ do {
         case "W8": try transferRecipe(options, verbose: options.verbose)
         case "W7": try startup(options)
         case "W4": try efficientNetInference(options)
-        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W4, W7, W8, DATA)")
+        case "W5": try frozenBackbone(options)
+        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W4, W5, W7, W8, DATA)")
         }
     }
 } catch {

@@ -1,0 +1,68 @@
+"""W4 (and W5) in PyTorch, 2 threads: EfficientNet-Lite0 from the same checkpoint graft loads,
+with the reference model code (PyPI efficientnet-lite-pytorch).
+
+W4: inference, batch 8 at 224×224, images/s (median of the repeats after a warm-up).
+W5: frozen backbone + new Linear(10), 512 images, 5 epochs, batch 32: wall seconds, naive (the
+    backbone runs every epoch) and with features cached once.
+Usage: python torch_pretrained.py [repeats]. Prints RESULT lines in graft-bench's format.
+"""
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from efficientnet_lite_pytorch import EfficientNet
+
+repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+torch.set_num_threads(2)
+torch.manual_seed(0)
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+model = EfficientNet.from_name("efficientnet-lite0")
+model.load_state_dict(torch.load(os.path.join(root, "Examples", "models", "efficientnet-lite0.pth"), map_location="cpu"))
+model.eval()
+
+x = torch.rand(8, 3, 224, 224) * 2 - 1
+with torch.no_grad():
+    model(x)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(x)
+        times.append(time.perf_counter() - start)
+rates = [8 / t for t in times]
+print(f"RESULT W4 efficientnet-lite0-b8 images/s {statistics.median(rates)} {min(rates)} {max(rates)}")
+
+images = torch.rand(512, 3, 224, 224) * 2 - 1
+labels = torch.randint(0, 10, (512,))
+for p in model.parameters():
+    p.requires_grad_(False)
+
+
+def features(batch):
+    return model.extract_features(batch).mean(dim=(2, 3))
+
+
+def train(cached):
+    head = torch.nn.Linear(1280, 10)
+    optimizer = torch.optim.SGD(head.parameters(), lr=0.01, momentum=0.9)
+    start = time.perf_counter()
+    with torch.no_grad():
+        stored = torch.cat([features(images[i:i + 32]) for i in range(0, 512, 32)]) if cached else None
+    for _ in range(5):
+        order = torch.randperm(512)
+        for i in range(0, 512, 32):
+            index = order[i:i + 32]
+            with torch.no_grad():
+                f = stored[index] if cached else features(images[index])
+            optimizer.zero_grad()
+            F.cross_entropy(head(f), labels[index]).backward()
+            optimizer.step()
+    return time.perf_counter() - start
+
+
+naive = train(False)
+print(f"RESULT W5 frozen-backbone-naive s {naive} {naive} {naive}")
+cached = train(True)
+print(f"RESULT W5 frozen-backbone s {cached} {cached} {cached}")
