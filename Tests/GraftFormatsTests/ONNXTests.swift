@@ -9,6 +9,16 @@ func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
     zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? .infinity
 }
 
+/// A gzipped fixture (`NAME.gz`) inflated into a temporary file `NAME` that the caller removes.
+func inflatedFixture(_ name: String) throws -> String {
+    let packed = try Data(contentsOf: formatsFixtures.appendingPathComponent(name + ".gz"))
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("graft-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let path = directory.appendingPathComponent(name)
+    try Inflate.decompress(packed, wrapping: .gzip, limit: 1 << 30, what: name).write(to: path)
+    return path.path
+}
+
 @Suite("ONNX graphs and the ResNet-18 exports")
 struct ONNXTests {
     @Test func ppocrClassifierMatchesOnnxruntime() throws {
@@ -28,7 +38,9 @@ struct ONNXTests {
     }
 
     @Test func resnet18FromPyTorchZipMatchesPyTorch() throws {
-        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("resnet18.pth").path)
+        let path = try inflatedFixture("resnet18.pth")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let model = try ModelFiles.load(path)
         #expect(model.architecture == "resnet18" && model.parameterCount == 11_181_642)
         try model.setInputShape([3, 64, 64])
         let logits = try model.predict(try npy("resnet18_input.npy"))
@@ -39,7 +51,9 @@ struct ONNXTests {
     }
 
     @Test func resnet18FromTorchOnnxExportMatchesOnnxruntime() throws {
-        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("resnet18.onnx").path, inputShape: [3, 64, 64])
+        let path = try inflatedFixture("resnet18.onnx")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let model = try ModelFiles.load(path, inputShape: [3, 64, 64])
         #expect(model.parameterCount == 11_181_642)
         let logits = try model.predict(try npy("resnet18_input.npy"))
         let expected = try npy("resnet18_onnx_logits.npy")
