@@ -1,7 +1,7 @@
 """W4 (and W5) in PyTorch, 2 threads: EfficientNet-Lite0 from the same checkpoint graft loads,
 with the reference model code (PyPI efficientnet-lite-pytorch).
 
-W4: inference, batch 8 at 224×224, images/s (median of the repeats after a warm-up).
+W4: loading the checkpoint into the model (torch.load + load_state_dict, ms), then inference, batch 8 at 224×224, images/s (median of the repeats after a warm-up).
 W5: frozen backbone + new Linear(10), 512 images, 5 epochs, batch 32: wall seconds, naive (the
     backbone runs every epoch) and with features cached once.
 Usage: python torch_pretrained.py [repeats]. Prints RESULT lines in graft-bench's format.
@@ -19,9 +19,22 @@ repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 torch.set_num_threads(2)
 torch.manual_seed(0)
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-model = EfficientNet.from_name("efficientnet-lite0")
-model.load_state_dict(torch.load(os.path.join(root, "Examples", "models", "efficientnet-lite0.pth"), map_location="cpu"))
-model.eval()
+checkpoint = os.path.join(root, "Examples", "models", "efficientnet-lite0.pth")
+
+
+def load():
+    loaded = EfficientNet.from_name("efficientnet-lite0")
+    loaded.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    return loaded.eval()
+
+
+model = load()
+load_ms = []
+for _ in range(repeats):
+    start = time.perf_counter()
+    load()
+    load_ms.append(1e3 * (time.perf_counter() - start))
+print(f"RESULT W4 efficientnet-lite0-load ms {statistics.median(load_ms)} {min(load_ms)} {max(load_ms)}")
 
 x = torch.rand(8, 3, 224, 224) * 2 - 1
 with torch.no_grad():

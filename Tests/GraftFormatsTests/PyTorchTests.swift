@@ -20,11 +20,8 @@ func formatMessage<T>(_ body: () throws -> T) -> String? {
 @Suite("PyTorch checkpoints")
 struct PyTorchTests {
     @Test func efficientNetLite0MatchesPyTorch() throws {
-        let start = Date()
         let model = try ModelFiles.load(examples.appendingPathComponent("models/efficientnet-lite0.pth").path)
-        let seconds = Date().timeIntervalSince(start)
         #expect(model.architecture == "efficientnet-lite0" && model.parameterCount == 4_652_008)
-        #expect(seconds < 1, "an 18 MB checkpoint loads in well under a second (took \(seconds) s)")
         #expect(model.classNames.first == "tench" && model.classNames.count == 1000)
         let logits = try model.predict(try npy("lite0_input.npy"))
         let expected = try npy("lite0_logits.npy")
