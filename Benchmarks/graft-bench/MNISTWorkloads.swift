@@ -13,7 +13,7 @@ final class QuietLog: TrainingLog {
         switch event {
         case let .message(text): print("  " + text)
         case let .epoch(record, epochs): print("  " + ConsoleTrainingLog.line(record, epochs: epochs))
-        case .batch: break
+        case .batch, .progress: break
         }
     }
 }

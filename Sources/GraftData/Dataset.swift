@@ -12,6 +12,9 @@ public struct Dataset: Sendable {
     public var normalization: Normalization
     /// One line per file that was skipped while loading (`skipped cat/003.jpg: not a JPEG file`).
     public var skipped: [String]
+    /// The fraction of the training samples that ``withValidation(fraction:generator:)`` held out
+    /// as the validation split (nil: no split, or the source's own `val/` folder).
+    public var heldOutFraction: Double? = nil
 
     public init(name: String, classNames: [String], train: Samples, validation: Samples? = nil, test: Samples? = nil,
                 normalization: Normalization = .unit, skipped: [String] = []) {
@@ -30,12 +33,23 @@ public struct Dataset: Sendable {
     /// Bytes the samples hold in memory.
     public var memoryBytes: Int { train.memoryBytes + (validation?.memoryBytes ?? 0) + (test?.memoryBytes ?? 0) }
 
-    /// Moves a stratified `fraction` of the training samples into a validation split (drawn from `generator`).
+    /// Moves a stratified `fraction` of the training samples into a validation split (drawn from
+    /// `generator`). A split already held out with the same fraction is kept as it is (so later runs
+    /// validate on the same samples); one with another fraction is drawn again from all of them.
     public func withValidation(fraction: Double, generator: Generator) throws(DataError) -> Dataset {
+        if heldOutFraction == fraction, validation != nil { return self }
+        var pool = train
+        if let validation {
+            guard heldOutFraction != nil else {
+                throw .invalidArgument(what: "val", reason: "\(name) already has a validation split (\(validation.count) samples from its source); leave out val= to use it")
+            }
+            pool = train.appending(validation)
+        }
         var copy = self
-        let (kept, held) = try train.stratifiedSplit(fraction: fraction, classes: classes, generator: generator)
+        let (kept, held) = try pool.stratifiedSplit(fraction: fraction, classes: classes, generator: generator)
         copy.train = kept
         copy.validation = held
+        copy.heldOutFraction = fraction
         return copy
     }
 
@@ -44,6 +58,9 @@ public struct Dataset: Sendable {
         var lines = ["dataset \(name): \(train.count + (validation?.count ?? 0) + (test?.count ?? 0)) samples of \(sampleShape.map(String.init).joined(separator: "×")), \(classes) classes, normalization \(normalization)"]
         let width = max(5, classNames.map(\.count).max() ?? 5)
         let splits: [(String, Samples)] = [("train", train)] + (validation.map { [("val", $0)] } ?? []) + (test.map { [("test", $0)] } ?? [])
+        if let heldOutFraction, validation != nil {
+            lines.append(String(format: "  val: %g %% of the training samples, held out by train val=%g (stratified, from the session's seed)", heldOutFraction * 100, heldOutFraction))
+        }
         lines.append("  " + "class".padding(toLength: width, withPad: " ", startingAt: 0) + splits.map { "  " + $0.0.leftPadded(to: 6) }.joined())
         let counts = splits.map { $0.1.classCounts(classes: classes) }
         for (c, className) in classNames.enumerated() {

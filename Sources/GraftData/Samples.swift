@@ -72,6 +72,22 @@ public struct Samples: Sendable {
         }
     }
 
+    /// These samples followed by `other`'s (same sample shape; bytes stay bytes when both are).
+    public func appending(_ other: Samples) -> Samples {
+        switch (values, other.values) {
+        case let (.bytes(a), .bytes(b)): return Samples(sampleShape: sampleShape, labels: labels + other.labels, values: .bytes(a + b))
+        case let (.floats(a), .floats(b)): return Samples(sampleShape: sampleShape, labels: labels + other.labels, values: .floats(a + b))
+        default:
+            var values = [Float](repeating: 0, count: (count + other.count) * sampleSize)
+            values.withUnsafeMutableBufferPointer { out in
+                guard let base = out.baseAddress else { return }
+                for i in 0..<count { write(i, into: base + i * sampleSize) }
+                for i in 0..<other.count { other.write(i, into: base + (count + i) * sampleSize) }
+            }
+            return Samples(sampleShape: sampleShape, labels: labels + other.labels, values: .floats(values))
+        }
+    }
+
     /// How many samples carry each label `0..<classes`.
     public func classCounts(classes: Int) -> [Int] {
         var counts = [Int](repeating: 0, count: classes)

@@ -43,6 +43,13 @@ open class Layer {
     /// Whether the layer's output during training is a fixed function of its input (no dropout, no batch statistics).
     open func isDeterministic(training: Bool) -> Bool { true }
 
+    /// Switches a layer keeps besides its parameters' trainable flags (a frozen dropout, a BatchNorm
+    /// that keeps its statistics), by name: what graph descriptions save and failed commands restore.
+    open var flags: [String: Bool] {
+        get { [:] }
+        set {}
+    }
+
     /// Number of learnable values.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.parameter.count } }
 

@@ -101,21 +101,35 @@ public struct TrainableChange: Sendable {
     public let unchanged: Int
     public let trainableParameters: Int
     public let totalParameters: Int
+    /// Unfrozen BatchNorm layers that keep normalizing with their running statistics (pretrained or
+    /// frozen before; see ``BatchNorm/keepsStatistics``).
+    public var keptStatistics: [String] = []
+    /// Unfrozen BatchNorm layers that now train on batch statistics (fresh ones, or `bn=train`).
+    public var trainingStatistics: [String] = []
 }
 
 extension Model {
     /// Sets the trainable flag of every layer the selectors name. All selectors are resolved before
     /// anything changes, so a bad one leaves the model as it was. Takes effect at once.
+    ///
+    /// Freezing a BatchNorm makes it keep its statistics from then on; unfreezing it leaves that as
+    /// it is (its γ and β train, its running statistics stay) unless `batchNormTrains` says to
+    /// update them again (`bn=train`).
     @discardableResult
-    public func setTrainable(_ trainable: Bool, _ selectors: [String]) throws(ModelError) -> TrainableChange {
+    public func setTrainable(_ trainable: Bool, _ selectors: [String], batchNormTrains: Bool = false) throws(ModelError) -> TrainableChange {
         guard !selectors.isEmpty else { throw .badSelector(selector: "", reason: "name at least one layer, pattern or 'all'") }
         var selected = Set<Int>()
         for selector in selectors { selected.formUnion(try LayerSelector.resolve(selector, in: self)) }
         var changed: [String] = []
         var unchanged = 0
+        var kept: [String] = [], updating: [String] = []
         for index in selected.sorted() {
             let layer = nodes[index].layer
             var didChange = false
+            if let norm = layer as? BatchNorm {
+                if !trainable, !norm.keepsStatistics { norm.keepsStatistics = true; didChange = true }
+                if trainable, batchNormTrains, norm.keepsStatistics { norm.keepsStatistics = false; didChange = true }
+            }
             for (_, parameter) in layer.parameters where parameter.trainable != trainable {
                 parameter.trainable = trainable
                 didChange = true
@@ -128,8 +142,9 @@ extension Model {
             if let dropout = layer as? Dropout, dropout.frozen == trainable { dropout.frozen = !trainable }
             if let dropPath = layer as? DropPath, dropPath.frozen == trainable { dropPath.frozen = !trainable }
             if didChange { changed.append(nodes[index].name) } else { unchanged += 1 }
+            if trainable, let norm = layer as? BatchNorm { if norm.keepsStatistics { kept.append(nodes[index].name) } else { updating.append(nodes[index].name) } }
         }
         return TrainableChange(changed: changed, unchanged: unchanged, trainableParameters: trainableParameterCount,
-                               totalParameters: parameterCount)
+                               totalParameters: parameterCount, keptStatistics: kept, trainingStatistics: updating)
     }
 }

@@ -64,19 +64,37 @@ public final class Model {
 
     // MARK: Forward
 
-    /// Runs the model on a batch [N, inputShape…].
-    public func forward(_ x: Tensor, _ context: ForwardContext) throws(ModelError) -> Tensor {
+    /// Runs the model on a batch [N, inputShape…], up to node `end` (default: the output).
+    public func forward(_ x: Tensor, _ context: ForwardContext, through end: Int? = nil) throws(ModelError) -> Tensor {
         try checkInput(x.shape)
+        let end = end ?? nodes.count - 1
         var values = [Tensor?](repeating: nil, count: nodes.count)
         values[0] = x
-        try run(&values, from: 1, through: nodes.count - 1, context)
-        guard let output = values[nodes.count - 1] else { throw .invalidArgument(what: name, reason: "produced no output") }
+        try run(&values, from: 1, through: end, context)
+        guard let output = values[end] else { throw .invalidArgument(what: name, reason: "produced no output") }
         return output
     }
 
     /// Inference on a batch: no gradient graph, dropout off, BatchNorm on running statistics.
     public func predict(_ x: Tensor) throws(ModelError) -> Tensor {
         try withoutGradients { () throws(ModelError) in try forward(x, ForwardContext(training: false)) }
+    }
+
+    /// True when the output is a softmax over the classes (Keras `activation="softmax"`, an ONNX
+    /// `Softmax` node): the output is probabilities, and losses must be taken on its input.
+    public var endsInSoftmax: Bool {
+        guard nodes.count > 1, let last = nodes[nodes.count - 1].layer as? Activation, last.function == .softmax else { return false }
+        return nodes[nodes.count - 1].inputs.count == 1
+    }
+
+    /// The node whose output is the model's logits: the input of a final softmax, else the output.
+    /// Losses and gradients are taken here (cross-entropy on logits, as Keras does for a softmax
+    /// output), so a second softmax never flattens them.
+    public var logitsNode: Int { endsInSoftmax ? nodes[nodes.count - 1].inputs[0] : nodes.count - 1 }
+
+    /// Inference up to the logits (see ``logitsNode``).
+    public func predictLogits(_ x: Tensor) throws(ModelError) -> Tensor {
+        try withoutGradients { () throws(ModelError) in try forward(x, ForwardContext(training: false), through: logitsNode) }
     }
 
     func checkInput(_ shape: [Int]) throws(ModelError) {

@@ -16,6 +16,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible, Sendable {
     case tensor(layer: String, error: TensorError)
     /// Data could not be batched or read.
     case data(DataError)
+    /// Stopped by the user (Ctrl-C) before the work was done; nothing changed.
+    case interrupted(what: String, done: Int, total: Int)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .badSelector(selector, reason): return "selector '\(selector)': \(reason)"
         case let .tensor(layer, error): return "\(layer): \(error)"
         case let .data(error): return error.description
+        case let .interrupted(what, done, total): return "interrupted while \(what) (\(done) of \(total)); nothing changed"
         }
     }
 }

@@ -74,18 +74,26 @@ public final class Shell: @unchecked Sendable {
         do { parsed = try parser.parse(line) } catch { return Outcome(command: nil, figures: [], error: error) }
         guard let parsed else { return Outcome(command: nil, figures: [], error: nil) }
         cell += 1
+        recordedLine = nil
+        // A command is a transaction: if it fails, everything it may have touched is put back.
+        let before = parsed.spec.recording == .never ? nil : WorkspaceSnapshot(self)
         do {
             try parsed.spec.run(self, parsed)
         } catch {
+            before?.restore(self)
             return Outcome(command: parsed, figures: figures, error: ShellError(error))
         }
         let produced = figures
         switch parsed.spec.recording {
         case .never: break
-        case .stateChange, .figures: session.append(canonical(line), figures: produced)
+        case .stateChange, .figures: session.append(recordedLine ?? canonical(line), figures: produced)
         }
         return Outcome(command: parsed, figures: produced, error: nil)
     }
+
+    /// Set by a command that must be recorded differently from how it was typed (an interrupted
+    /// `train` is recorded with the step it stopped at, so that the session replays to its weights).
+    var recordedLine: String?
 
     /// The line as recorded: trimmed, without a trailing comment.
     func canonical(_ line: String) -> String {
@@ -172,4 +180,50 @@ public final class Shell: @unchecked Sendable {
 
     /// The session record is replaced by `replay` of a file into a fresh shell, never edited.
     func resetSession() { session = SessionRecord() }
+}
+
+/// The workspace before a command: what it must look like again if the command fails. Models are
+/// kept by reference; the current one (the only one commands change in place) also by value.
+struct WorkspaceSnapshot {
+    let models: [String: Model]
+    let trainers: [String: Trainer]
+    let trainerStates: [String: TrainerState]
+    let datasets: [String: Dataset]
+    let currentModel: String?, currentDataset: String?
+    let seed: UInt64
+    let generator: Generator
+    let generatorState: Generator.State
+    let lastTraining: [EpochRecord]
+    let modelState: ModelState?
+    let threads: Int
+
+    init(_ shell: Shell) {
+        models = shell.models
+        trainers = shell.trainers
+        trainerStates = shell.currentModel.flatMap { name in shell.trainers[name].map { [name: $0.saveState()] } } ?? [:]
+        datasets = shell.datasets
+        currentModel = shell.currentModel
+        currentDataset = shell.currentDataset
+        seed = shell.seed
+        generator = shell.generator
+        generatorState = shell.generator.state
+        lastTraining = shell.lastTraining
+        modelState = shell.currentModel.flatMap { shell.models[$0] }?.saveState()
+        threads = Threads.count
+    }
+
+    func restore(_ shell: Shell) {
+        if let modelState, let name = currentModel { shell.models[name]?.restore(modelState) }
+        shell.models = models
+        shell.trainers = trainers
+        for (name, state) in trainerStates { trainers[name]?.restore(state) }
+        shell.datasets = datasets
+        shell.currentModel = currentModel
+        shell.currentDataset = currentDataset
+        shell.seed = seed
+        shell.generator = generator
+        generator.state = generatorState
+        shell.lastTraining = lastTraining
+        if Threads.count != threads { try? Threads.set(threads) }
+    }
 }

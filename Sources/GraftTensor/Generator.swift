@@ -24,6 +24,22 @@ public final class Generator {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
+    /// Where the generator stands, to put it back when a command fails (so a session that skipped
+    /// the failed command draws the same numbers as one that never ran it).
+    public struct State: Sendable, Equatable {
+        let words: [UInt64]
+        let spareNormal: Double?
+    }
+
+    public var state: State {
+        get { State(words: [s0, s1, s2, s3], spareNormal: spareNormal) }
+        set {
+            guard newValue.words.count == 4 else { return }
+            (s0, s1, s2, s3) = (newValue.words[0], newValue.words[1], newValue.words[2], newValue.words[3])
+            spareNormal = newValue.spareNormal
+        }
+    }
+
     /// The next 64 random bits.
     public func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9

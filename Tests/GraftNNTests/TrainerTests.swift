@@ -134,7 +134,8 @@ struct TrainerTests {
             polls += 1
             return polls == 3
         }
-        #expect(result.stoppedEarly == "interrupted at epoch 1, batch 3/7; the weights are those after that batch")
+        #expect(result.stoppedEarly == "interrupted at epoch 1, batch 3/7 (step 3); the weights are those after that batch")
+        #expect(result.stoppedAtStep == 3)
         #expect(result.epochs.isEmpty)
     }
 

@@ -4,6 +4,9 @@ import GraftTensor
 ///
 /// It trains on batch statistics only while the model trains and the layer itself is trainable; a
 /// frozen BatchNorm runs in inference mode (running statistics, left unchanged), the Keras rule.
+/// One that came from a pretrained file or was frozen before keeps its statistics when unfrozen:
+/// its γ and β train, it normalizes with its running statistics and leaves them as they are (the
+/// Keras fine-tuning rule), until `unfreeze … bn=train` clears `keepsStatistics`.
 /// `momentum` is PyTorch's: running = (1 − momentum)·running + momentum·batch.
 public final class BatchNorm: Layer {
     public let channels: Int
@@ -28,8 +31,19 @@ public final class BatchNorm: Layer {
     /// A BatchNorm without affine parameters is frozen or not through this flag.
     public var frozenWithoutParameters = false
 
+    /// Normalize with the running statistics and never update them, even while γ and β train.
+    public var keepsStatistics = false
+
     /// Whether it would use (and update) batch statistics in a training pass.
-    public var trainsStatistics: Bool { parameters.isEmpty ? !frozenWithoutParameters : isFullyTrainable }
+    public var trainsStatistics: Bool { !keepsStatistics && (parameters.isEmpty ? !frozenWithoutParameters : isFullyTrainable) }
+
+    public override var flags: [String: Bool] {
+        get { ["frozen": frozenWithoutParameters, "keepsStatistics": keepsStatistics] }
+        set {
+            frozenWithoutParameters = newValue["frozen"] ?? false
+            keepsStatistics = newValue["keepsStatistics"] ?? false
+        }
+    }
 
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
         guard let shape = inputs.first, !shape.isEmpty, shape[0] == channels else {

@@ -15,6 +15,11 @@ public final class Dropout: Layer {
     /// frozen BatchNorm, so a frozen backbone is deterministic and its features can be cached.
     public var frozen = false
 
+    public override var flags: [String: Bool] {
+        get { ["frozen": frozen] }
+        set { frozen = newValue["frozen"] ?? false }
+    }
+
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         guard context.training, p > 0, !frozen else { return inputs[0] }
         guard let generator = context.generator else {
@@ -41,6 +46,11 @@ public final class DropPath: Layer {
 
     /// Frozen with its block: off in training too (see `Dropout.frozen`).
     public var frozen = false
+
+    public override var flags: [String: Bool] {
+        get { ["frozen": frozen] }
+        set { frozen = newValue["frozen"] ?? false }
+    }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         let x = inputs[0]

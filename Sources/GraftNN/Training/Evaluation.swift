@@ -32,7 +32,10 @@ public struct Prediction: Sendable {
 public enum Evaluation {
     /// Loss, accuracy, top-k and the confusion matrix of `model` on `samples` (inference mode).
     public static func evaluate(_ model: Model, _ samples: Samples, normalization: Normalization, classNames: [String],
-                                batchSize: Int = 128, topK: Int? = nil) throws(ModelError) -> EvaluationResult {
+                                batchSize: Int = 128, topK: Int? = nil, log: TrainingLog? = nil,
+                                shouldStop: () -> Bool = { false }) throws(ModelError) -> EvaluationResult {
+        let start = Date()
+        var done = 0
         let outputs = model.outputShape.last ?? 0
         guard samples.count > 0 else { throw .invalidArgument(what: "eval", reason: "the split has no samples") }
         if let topK, !(1...outputs).contains(topK) { throw .invalidArgument(what: "top", reason: "must be 1–\(outputs), got \(topK)") }
@@ -42,7 +45,7 @@ public enum Evaluation {
         var batches: Batches
         do { batches = try Batches(samples, batchSize: batchSize, normalization: normalization) } catch { throw .data(error) }
         while let batch = batches.next() {
-            let logits = try model.predict(batch.inputs)
+            let logits = try model.predictLogits(batch.inputs)
             do { lossSum += Double(try logits.crossEntropy(labels: batch.labels).item()) * Double(batch.labels.count) } catch {
                 throw .tensor(layer: "eval", error: error)
             }
@@ -50,6 +53,10 @@ public enum Evaluation {
             if let topK { correctTopK += Self.correct(logits, batch.labels, topK: topK) }
             let predicted = (try? logits.argmax(axis: 1).scalars.map { Int($0) }) ?? []
             for (label, guess) in zip(batch.labels, predicted) where label < classes && guess < classes { confusion[label][guess] += 1 }
+            done += batch.labels.count
+            let elapsed = Date().timeIntervalSince(start)
+            log?.record(.progress(task: "evaluating", done: done, total: samples.count, secondsLeft: elapsed / Double(done) * Double(samples.count - done)))
+            if shouldStop() { throw .interrupted(what: "evaluating", done: done, total: samples.count) }
         }
         let n = Float(samples.count)
         let names = classNames.count == classes ? classNames : (0..<classes).map(String.init)
@@ -76,7 +83,7 @@ public enum Evaluation {
     /// Class probabilities for a batch: the model's output if it already ends in a softmax, else softmax(logits).
     public static func probabilities(_ model: Model, _ inputs: Tensor) throws(ModelError) -> Tensor {
         let output = try model.predict(inputs)
-        if let last = model.nodes.last?.layer as? Activation, last.function == .softmax { return output }
+        if model.endsInSoftmax { return output }
         do { return try output.softmax(axis: 1) } catch { throw .tensor(layer: "softmax", error: error) }
     }
 

@@ -33,7 +33,7 @@ public struct FeatureCache {
 
     /// Runs the prefix over every sample (no gradients, in batches) and keeps the boundary activations.
     public static func build(_ plan: Plan, model: Model, samples: Samples, normalization: Normalization,
-                             log: TrainingLog, batchSize: Int = 64) throws(ModelError) -> FeatureCache {
+                             log: TrainingLog, batchSize: Int = 64, shouldStop: () -> Bool = { false }) throws(ModelError) -> FeatureCache {
         let start = Date()
         let shapes = plan.boundary.map { model.nodes[$0].outputShape }
         var stores = shapes.map { [Float](repeating: 0, count: samples.count * $0.reduce(1, *)) }
@@ -57,6 +57,10 @@ public struct FeatureCache {
                 }
             }
             offset += batch.labels.count
+            let elapsed = Date().timeIntervalSince(start)
+            log.record(.progress(task: "caching features", done: offset, total: samples.count,
+                                 secondsLeft: elapsed / Double(offset) * Double(samples.count - offset)))
+            if shouldStop() { throw .interrupted(what: "caching features", done: offset, total: samples.count) }
         }
         var features: [Tensor] = []
         for (store, shape) in zip(stores, shapes) {
@@ -71,14 +75,15 @@ public struct FeatureCache {
         return FeatureCache(plan: plan, features: features)
     }
 
-    /// The trained part's output for the cached samples at `indices`.
+    /// The trained part's logits (see ``Model/logitsNode``) for the cached samples at `indices`.
     func forward(_ indices: [Int], model: Model, _ context: ForwardContext) throws(ModelError) -> Tensor {
         var values = [Tensor?](repeating: nil, count: model.nodes.count)
         for (slot, node) in plan.boundary.enumerated() {
             do { values[node] = try features[slot].gather(indices, axis: 0) } catch { throw .tensor(layer: "cache", error: error) }
         }
-        try model.run(&values, from: plan.firstTrained, through: model.nodes.count - 1, context)
-        guard let output = values[model.nodes.count - 1] else { throw .invalidArgument(what: "cache", reason: "no output") }
+        let end = model.logitsNode
+        try model.run(&values, from: plan.firstTrained, through: end, context)
+        guard let output = values[end] else { throw .invalidArgument(what: "cache", reason: "no output") }
         return output
     }
 }

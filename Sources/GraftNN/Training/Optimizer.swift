@@ -47,6 +47,16 @@ public final class Optimizer {
         second = [[Float]?](repeating: nil, count: parameters.count)
     }
 
+    /// An independent copy of the state (for parameters that are the same objects), to roll back to.
+    public func copy() -> Optimizer {
+        let copy = Optimizer(kind, parameters: parameters, weightDecay: weightDecay)
+        copy.rateScales = rateScales
+        copy.first = first
+        copy.second = second
+        copy.steps = steps
+        return copy
+    }
+
     /// Whether this optimizer was built for exactly these parameters (by identity).
     public func covers(_ set: [Parameter]) -> Bool {
         set.count == parameters.count && zip(set, parameters).allSatisfy { $0 === $1 }

@@ -29,6 +29,9 @@ public struct TrainingOptions: Sendable {
     public var cache = CacheMode.auto
     /// Overrides the dataset's and the model's normalization.
     public var normalization: Normalization? = nil
+    /// Stop right after this many optimizer steps (how an interrupted run is recorded and replayed:
+    /// everything else, the schedule included, is as for the full run).
+    public var stepLimit: Int? = nil
 
     public init() {}
 
@@ -42,7 +45,7 @@ public struct TrainingOptions: Sendable {
         guard (0..<1).contains(labelSmoothing) else { throw .invalidArgument(what: "smoothing", reason: "must be in [0, 1), got \(labelSmoothing)") }
         if let v = validationFraction, !(v > 0 && v < 1) { throw .invalidArgument(what: "val", reason: "must be between 0 and 1, got \(v)") }
         if let p = patience, p < 1 { throw .invalidArgument(what: "patience", reason: "must be at least 1, got \(p)") }
-        if patience != nil && validationFraction == nil { throw .invalidArgument(what: "patience", reason: "early stopping needs a validation split (val=F)") }
+        if let s = stepLimit, s < 1 { throw .invalidArgument(what: "steps", reason: "must be at least 1, got \(s)") }
         guard warmupEpochs >= 0, warmupEpochs < epochs || warmupEpochs == 0 else {
             throw .invalidArgument(what: "warmup", reason: "must be fewer than the \(epochs) epochs")
         }
@@ -65,6 +68,20 @@ public struct TrainingResult: Sendable {
     public let seconds: Double
     public let imagesPerSecond: Double
     public let usedCache: Bool
+    /// Seconds spent computing cached features (included in `seconds`).
+    public var cacheSeconds: Double = 0
+    /// Optimizer steps taken.
+    public var steps: Int = 0
+    /// Set when the run stopped after a step before its end (Ctrl-C, or `stepLimit` replaying one).
+    public var stoppedAtStep: Int? = nil
+    /// Each epoch's last batch of one sample was dropped (BatchNorm on batch statistics needs two).
+    public var droppedSingleSample = false
+}
+
+/// The trainer's state that a failed command must put back (the optimizer and its moments).
+public struct TrainerState {
+    let optimizer: Optimizer?
+    let key: (OptimizerKind, Float)?
 }
 
 /// Trains a model's trainable parameters on a dataset. One per model: it keeps the optimizer (and
@@ -76,11 +93,22 @@ public final class Trainer {
 
     public init(model: Model) { self.model = model }
 
+    /// A copy of the optimizer state, to roll back to.
+    public func saveState() -> TrainerState { TrainerState(optimizer: optimizer?.copy(), key: optimizerKey) }
+
+    public func restore(_ state: TrainerState) {
+        optimizer = state.optimizer?.copy()
+        optimizerKey = state.key
+    }
+
     /// Trains for `options.epochs` epochs on `data.train` (minus a validation split if asked).
     /// `shouldStop` is polled between batches (Ctrl-C); the model is consistent whenever it returns.
     public func fit(_ data: Dataset, options: TrainingOptions, generator: Generator, log: TrainingLog,
                     shouldStop: () -> Bool = { false }) throws(ModelError) -> TrainingResult {
         let options = try options.validated()
+        if options.patience != nil && options.validationFraction == nil && data.validation == nil {
+            throw .invalidArgument(what: "patience", reason: "early stopping needs a validation split (val=F)")
+        }
         try checkCompatible(data)
         let trainable = model.trainableParameters.map(\.parameter)
         guard !trainable.isEmpty else {
@@ -91,11 +119,22 @@ public final class Trainer {
         if let fraction = options.validationFraction {
             do { data = try data.withValidation(fraction: fraction, generator: generator) } catch { throw .data(error) }
         }
+        try checkSplits(data)
+        let headParameters = try backboneGroups(options)
+        // BatchNorm on batch statistics cannot normalize a single sample: drop such a last batch.
+        let batchNormTrains = model.nodes.contains { ($0.layer as? BatchNorm)?.trainsStatistics == true }
+        let dropSingle = batchNormTrains && data.train.count % options.batchSize == 1
+        if dropSingle && data.train.count == 1 {
+            throw .invalidArgument(what: "train", reason: "\(data.name) has 1 training sample, and BatchNorm in training mode needs at least 2")
+        }
         prepareOptimizer(trainable, options: options, log: log)
         let frozenBefore = frozenDigests()
+        let trainableBefore = headParameters == nil ? [:] : trainableDigests()
 
         // Feature caching: train the trainable rest on boundary activations computed once.
         var cache: FeatureCache? = nil
+        var cacheSeconds = 0.0
+        let start = Date()
         let plan = FeatureCache.plan(for: model)
         switch options.cache {
         case .off: break
@@ -103,20 +142,26 @@ public final class Trainer {
             if !options.augmentation.isNone {
                 if options.cache == .on { throw .invalidArgument(what: "cache", reason: "augmentation changes the inputs every epoch, so features cannot be cached") }
             } else if let plan {
-                cache = try FeatureCache.build(plan, model: model, samples: data.train, normalization: normalization, log: log)
+                let cacheStart = Date()
+                cache = try FeatureCache.build(plan, model: model, samples: data.train, normalization: normalization, log: log,
+                                               shouldStop: shouldStop)
+                cacheSeconds = Date().timeIntervalSince(cacheStart)
             } else if options.cache == .on {
                 throw .invalidArgument(what: "cache", reason: "the first layer is trainable or random, so there is nothing frozen to cache")
             }
         }
 
-        let batchesPerEpoch = (data.train.count + options.batchSize - 1) / options.batchSize
+        let batchesPerEpoch = dropSingle ? data.train.count / options.batchSize : (data.train.count + options.batchSize - 1) / options.batchSize
+        if dropSingle {
+            log.record(.message("dropping the last batch of each epoch: \(data.train.count) samples in batches of \(options.batchSize) leave 1, and BatchNorm in training mode needs more than one"))
+        }
         let totalSteps = batchesPerEpoch * options.epochs
         let warmupSteps = options.warmupEpochs * batchesPerEpoch
         var records: [EpochRecord] = []
         var stopped: String? = nil
+        var stoppedAtStep: Int? = nil
         var best: (loss: Float, snapshot: [Tensor])? = nil
         var epochsWithoutImprovement = 0
-        let start = Date()
         var step = 0
         var imagesSeen = 0
         training: for epoch in 1...options.epochs {
@@ -130,7 +175,7 @@ public final class Trainer {
             var lossSum = 0.0, correct = 0, seen = 0
             var rate = options.learningRate
             var batchIndex = 0
-            while let batch = batches.next() {
+            while batchIndex < batchesPerEpoch, let batch = batches.next() {
                 batchIndex += 1
                 rate = options.schedule.rate(base: options.learningRate, step: step, total: totalSteps,
                                              stepsPerEpoch: batchesPerEpoch, warmup: warmupSteps)
@@ -139,7 +184,7 @@ public final class Trainer {
                 if let cache {
                     logits = try cache.forward(batch.indices, model: model, context)
                 } else {
-                    logits = try model.forward(batch.inputs, context)
+                    logits = try model.forward(batch.inputs, context, through: model.logitsNode)
                 }
                 let loss: Tensor
                 do { loss = try logits.crossEntropy(labels: batch.labels, labelSmoothing: options.labelSmoothing) } catch {
@@ -149,7 +194,8 @@ public final class Trainer {
                 guard lossValue.isFinite else {
                     restore(snapshot)
                     optimizer = nil
-                    stopped = "loss became \(lossValue) at epoch \(epoch), batch \(batchIndex); restored the weights from the start of epoch \(epoch) (try a lower lr)"
+                    let cause = Self.firstNonFinite(batch).map { "the input holds \($0)" } ?? "try a lower lr"
+                    stopped = "loss became \(lossValue) at epoch \(epoch), batch \(batchIndex); restored the weights from the start of epoch \(epoch) (\(cause))"
                     break training
                 }
                 do { try loss.backward() } catch { throw .tensor(layer: "backward", error: error) }
@@ -166,8 +212,14 @@ public final class Trainer {
                                   loss: Float(lossSum / Double(seen)), accuracy: Float(correct) / Float(seen),
                                   imagesPerSecond: Double(seen) / Swift.max(elapsed, 1e-9),
                                   secondsLeft: elapsed / Double(batchIndex) * Double(batchesPerEpoch - batchIndex)))
+                if let limit = options.stepLimit, step >= limit {
+                    stopped = "stopped after step \(step) (steps=\(limit)), at epoch \(epoch), batch \(batchIndex)/\(batchesPerEpoch)"
+                    stoppedAtStep = step
+                    break training
+                }
                 if shouldStop() {
-                    stopped = "interrupted at epoch \(epoch), batch \(batchIndex)/\(batchesPerEpoch); the weights are those after that batch"
+                    stopped = "interrupted at epoch \(epoch), batch \(batchIndex)/\(batchesPerEpoch) (step \(step)); the weights are those after that batch"
+                    stoppedAtStep = step
                     break training
                 }
             }
@@ -181,7 +233,8 @@ public final class Trainer {
             let seconds = Date().timeIntervalSince(epochStart)
             let record = EpochRecord(epoch: epoch, loss: Float(lossSum / Double(Swift.max(seen, 1))),
                                      accuracy: Float(correct) / Float(Swift.max(seen, 1)), validationLoss: validationLoss,
-                                     validationAccuracy: validationAccuracy, learningRate: rate, seconds: seconds,
+                                     validationAccuracy: validationAccuracy, learningRate: rate,
+                                     backboneLearningRate: options.backboneLearningRate.map { rate * $0 / options.learningRate }, seconds: seconds,
                                      imagesPerSecond: Double(seen) / Swift.max(seconds, 1e-9))
             records.append(record)
             log.record(.epoch(record, epochs: options.epochs))
@@ -205,15 +258,59 @@ public final class Trainer {
         if let stopped { log.record(.message("stopped: \(stopped)")) }
         let seconds = Date().timeIntervalSince(start)
         let changed = frozenDigests().filter { frozenBefore[$0.key] != $0.value }.map(\.key).sorted()
+        if let headParameters {
+            let after = trainableDigests()
+            let moved = trainableBefore.filter { after[$0.key] != $0.value }.map(\.key)
+            let head = trainableBefore.keys.filter { headParameters.contains($0) }.count, movedHead = moved.filter { headParameters.contains($0) }.count
+            let backbone = trainableBefore.count - head, movedBackbone = moved.count - movedHead
+            log.record(.message("moved: head \(movedHead) of \(head) tensor\(head == 1 ? "" : "s") (lr \(String(format: "%g", options.learningRate))), backbone \(movedBackbone) of \(backbone) (backbone-lr \(String(format: "%g", options.backboneLearningRate ?? 0)))"))
+        }
         if frozenBefore.isEmpty {
-            log.record(.message("frozen: none (every parameter trained)"))
+            log.record(.message(headParameters == nil ? "frozen: none (every parameter trained)" : "frozen: none (every parameter trainable)"))
         } else if changed.isEmpty {
             log.record(.message("frozen: \(frozenBefore.count) tensor\(frozenBefore.count == 1 ? "" : "s") unchanged"))
         } else {
             log.record(.message("frozen: \(changed.count) of \(frozenBefore.count) frozen tensors CHANGED: \(changed.prefix(5).joined(separator: ", "))"))
         }
         return TrainingResult(epochs: records, stoppedEarly: stopped, seconds: seconds,
-                              imagesPerSecond: Double(imagesSeen) / Swift.max(seconds, 1e-9), usedCache: cache != nil)
+                              imagesPerSecond: Double(imagesSeen) / Swift.max(seconds - cacheSeconds, 1e-9), usedCache: cache != nil,
+                              cacheSeconds: cacheSeconds, steps: step, stoppedAtStep: stoppedAtStep, droppedSingleSample: dropSingle)
+    }
+
+    /// Neither split may be empty.
+    func checkSplits(_ data: Dataset) throws(ModelError) {
+        let held = data.validation?.count ?? 0
+        guard data.train.count > 0 else {
+            throw .invalidArgument(what: "train", reason: "dataset \(data.name) has no training samples left (train 0" + (data.validation == nil ? ")" : ", val \(held)); hold out a smaller val= or add samples"))
+        }
+        if let validation = data.validation, validation.count == 0 {
+            throw .invalidArgument(what: "train", reason: "dataset \(data.name) has an empty validation split (train \(data.train.count), val 0); use a larger val= or more samples")
+        }
+    }
+
+    /// With discriminative rates: the keys of the head's parameters (the backbone is every other
+    /// trainable parameter); nil without them. A model without a head has no backbone to tell apart.
+    func backboneGroups(_ options: TrainingOptions) throws(ModelError) -> Set<String>? {
+        guard options.backboneLearningRate != nil else { return nil }
+        let head = model.nodes.filter(\.isHead)
+        guard !head.isEmpty else {
+            throw .invalidArgument(what: "backbone-lr", reason: "\(model.name) has no head, so there is no backbone to give a lower rate (graft one with 'head classes=N': the backbone is every layer outside it)")
+        }
+        return Set(head.flatMap { node in node.layer.parameters.map { "\(node.name).\($0.key)" } })
+    }
+
+    /// The first NaN or infinity in a batch's inputs, as `NaN at sample 12, index [0, 3, 4]`.
+    static func firstNonFinite(_ batch: Batch) -> String? {
+        let shape = Array(batch.inputs.shape.dropFirst())
+        let size = Swift.max(shape.reduce(1, *), 1)
+        return batch.inputs.withUnsafeBufferPointer { values -> String? in
+            guard let offset = values.firstIndex(where: { !$0.isFinite }) else { return nil }
+            var rest = offset % size, index: [Int] = []
+            for extent in shape.reversed() { index.insert(rest % extent, at: 0); rest /= extent }
+            let row = offset / size
+            let sample = row < batch.indices.count ? batch.indices[row] : row
+            return "\(values[offset].isNaN ? "NaN" : "an infinity") at sample \(sample), index [\(index.map(String.init).joined(separator: ", "))]"
+        }
     }
 
     /// The dataset's samples must have the model's input shape and no more classes than its outputs.
@@ -256,9 +353,7 @@ public final class Trainer {
             optimizer.rateScales = [Float](repeating: 1, count: optimizer.parameters.count)
             return
         }
-        let headParameters = Set(model.nodes.filter(\.isHead).flatMap { $0.layer.parameters.map { ObjectIdentifier($0.parameter) } })
-        let lastWithParameters = model.nodes.last { !$0.layer.parameters.isEmpty }
-        let head = headParameters.isEmpty ? Set(lastWithParameters?.layer.parameters.map { ObjectIdentifier($0.parameter) } ?? []) : headParameters
+        let head = Set(model.nodes.filter(\.isHead).flatMap { $0.layer.parameters.map { ObjectIdentifier($0.parameter) } })
         optimizer.rateScales = optimizer.parameters.map { head.contains(ObjectIdentifier($0)) ? 1 : backbone / options.learningRate }
     }
 
@@ -288,6 +383,11 @@ public final class Trainer {
                 }
             }
         }
+    }
+
+    /// A digest of every trainable parameter, by key.
+    private func trainableDigests() -> [String: UInt64] {
+        Dictionary(model.trainableParameters.map { ($0.key, Digest.of($0.parameter.value)) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// A digest of every frozen parameter and of the buffers of every frozen BatchNorm.

@@ -8,6 +8,8 @@ public struct EpochRecord: Sendable, Equatable {
     public let validationLoss: Float?
     public let validationAccuracy: Float?
     public let learningRate: Float
+    /// The backbone's rate with discriminative rates (nil: one rate for all).
+    public var backboneLearningRate: Float? = nil
     public let seconds: Double
     public let imagesPerSecond: Double
 }
@@ -20,6 +22,8 @@ public enum TrainingEvent: Sendable {
     case batch(epoch: Int, epochs: Int, batch: Int, batches: Int, loss: Float, accuracy: Float, imagesPerSecond: Double, secondsLeft: Double)
     /// An epoch finished.
     case epoch(EpochRecord, epochs: Int)
+    /// Progress of other long work (caching features, evaluating): shown as a bar on a terminal only.
+    case progress(task: String, done: Int, total: Int, secondsLeft: Double)
 }
 
 public protocol TrainingLog: AnyObject {
@@ -51,14 +55,28 @@ public final class ConsoleTrainingLog: TrainingLog {
         case let .epoch(record, epochs):
             if interactive { print("\r\u{1B}[2K", terminator: "") }
             print(Self.line(record, epochs: epochs))
+        case let .progress(task, done, total, left):
+            guard interactive else { return }
+            let now = Date().timeIntervalSinceReferenceDate
+            guard now - lastDraw > 0.1 || done == total else { return }
+            lastDraw = now
+            print("\r\u{1B}[2K" + Self.progressLine(task, done: done, total: total, secondsLeft: left), terminator: done == total ? "\r\u{1B}[2K" : "")
+            fflush(stdout)
         }
+    }
+
+    /// `caching features ████████····· 640/1000  ETA 3s`
+    public static func progressLine(_ task: String, done: Int, total: Int, secondsLeft: Double) -> String {
+        let width = 24, filled = width * done / Swift.max(total, 1)
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        return String(format: "%@ %@ %d/%d  ETA %.0fs", task, bar, done, total, secondsLeft.isFinite ? secondsLeft : 0)
     }
 
     /// `epoch 3/5  loss 0.1234  accuracy 0.9612  val_loss …  lr 0.01  1.2s  2,345 img/s`
     public static func line(_ r: EpochRecord, epochs: Int) -> String {
         var parts = [String(format: "epoch %d/%d  loss %.4f  accuracy %.4f", r.epoch, epochs, r.loss, r.accuracy)]
         if let vl = r.validationLoss, let va = r.validationAccuracy { parts.append(String(format: "val_loss %.4f  val_accuracy %.4f", vl, va)) }
-        parts.append(String(format: "lr %.3g", r.learningRate))
+        parts.append(String(format: "lr %.3g", r.learningRate) + (r.backboneLearningRate.map { String(format: " (backbone %.3g)", $0) } ?? ""))
         return parts.joined(separator: "  ")
     }
 }

@@ -30,6 +30,14 @@ final class ShellTrainingLog: TrainingLog {
         case let .epoch(record, epochs):
             clear()
             shell.print(ConsoleTrainingLog.line(record, epochs: epochs))
+        case let .progress(task, done, total, left):
+            guard shell.output.isTerminal else { return }
+            let now = Date().timeIntervalSinceReferenceDate
+            guard now - lastDraw > 0.1 || done == total else { return }
+            lastDraw = now
+            shell.output.write("\r\u{1B}[2K" + ConsoleTrainingLog.progressLine(task, done: done, total: total, secondsLeft: left))
+            drew = true
+            if done == total { clear() }
         }
     }
 
@@ -49,6 +57,8 @@ extension CommandTable {
             .init("nesterov", .choice(["on", "off"]), default: "off", "Nesterov momentum (sgd)"),
             .init("wd", .float(0...1), default: "0", "weight decay (decoupled for adamw)"),
             .init("schedule", .choice(["constant", "step", "cosine", "onecycle"]), default: "constant", "learning-rate schedule"),
+            .init("step", .int(1...100_000), default: "1", "schedule=step: multiply the rate by gamma every N epochs (PyTorch's StepLR)"),
+            .init("gamma", .float(0.0001...1), default: "0.1", "schedule=step: the factor"),
             .init("warmup", .int(0...1000), default: "0", "epochs of linear warm-up"),
             .init("backbone-lr", .float(0...10), "a lower rate for every layer outside the head (discriminative rates)"),
             .init("clip", .float(1e-6...1e6), "clip the global gradient norm"),
@@ -58,11 +68,22 @@ extension CommandTable {
             .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
             .init("augment", .text, "training augmentation: flip, crop, rotate, shift (comma-separated)"),
             .init("on", .text, "dataset to train on (default: the current one)"),
+            .init("steps", .int(1...1_000_000_000), "stop right after this many optimizer steps (how an interrupted run is recorded)"),
         ], summary: "Train the current model's trainable layers on the training split; prints each epoch, a chart, and the frozen-weights check.",
            example: "train epochs=5 lr=0.01 batch=64", recording: .figures) { shell, command in
             let modelName = shell.currentModel ?? ""
             let model = try shell.model()
-            let data = try shell.dataset(command.string("on"))
+            let dataName = command.string("on") ?? shell.currentDataset ?? ""
+            var data = try shell.dataset(command.string("on"))
+            if let fraction = command.float("val") {
+                // The split is kept on the dataset: eval split=val and later runs see the same samples.
+                let previous = data.heldOutFraction
+                data = try data.withValidation(fraction: fraction, generator: shell.generator)
+                if previous != fraction {
+                    shell.print("\(dataName): held out \(data.validation?.count ?? 0) of \(data.train.count + (data.validation?.count ?? 0)) training samples for validation (val=\(CommandParser.format(fraction)), stratified)")
+                }
+                shell.datasets[dataName] = data
+            }
             var o = TrainingOptions()
             o.epochs = command.int("epochs") ?? 5
             o.learningRate = Float(command.float("lr") ?? 0.01)
@@ -76,12 +97,16 @@ extension CommandTable {
             }
             o.weightDecay = Float(command.float("wd") ?? 0)
             o.schedule = try Schedule(name: command.string("schedule") ?? "constant")
+            if command.string("step") != nil || command.string("gamma") != nil {
+                guard o.schedule == .step(every: 1, gamma: 0.1) else { throw command.error("step= and gamma= belong to schedule=step", at: command.string("step") != nil ? "step" : "gamma") }
+                o.schedule = .step(every: command.int("step") ?? 1, gamma: Float(command.float("gamma") ?? 0.1))
+            }
             o.warmupEpochs = command.int("warmup") ?? 0
             o.backboneLearningRate = command.float("backbone-lr").map(Float.init)
             o.clipNorm = command.float("clip").map(Float.init)
             o.labelSmoothing = Float(command.float("smoothing") ?? 0)
-            o.validationFraction = command.float("val")
             o.patience = command.int("patience")
+            o.stepLimit = command.int("steps")
             o.cache = CacheMode(rawValue: command.string("cache") ?? "auto") ?? .auto
             if let augment = command.string("augment") { o.augmentation = try augmentation(augment, command) }
             guard let trainer = shell.trainer(for: modelName) else { throw ShellError("no model yet") }
@@ -90,14 +115,24 @@ extension CommandTable {
             shell.lastTraining = result.epochs
             if result.epochs.count > 1 { shell.print(Charts.text(result.epochs)) }
             shell.chartSink?("\(modelName) on \(data.name)", result.epochs)
-            shell.print(String(format: "trained %d epoch%@ in %.2f s (%.0f images/s)%@", result.epochs.count, result.epochs.count == 1 ? "" : "s",
-                               result.seconds, result.imagesPerSecond, result.usedCache ? ", features cached" : ""))
+            let split = result.usedCache
+                ? String(format: " (caching %.2f s + training %.2f s)", result.cacheSeconds, result.seconds - result.cacheSeconds) : ""
+            shell.print(String(format: "trained %d epoch%@ in %.2f s%@ (%.0f images/s)%@", result.epochs.count, result.epochs.count == 1 ? "" : "s",
+                               result.seconds, split, result.imagesPerSecond, result.usedCache ? ", features cached" : ""))
+            var figure = ""
             if let last = result.epochs.last {
-                var figure = "epoch \(last.epoch) loss \(fixed(last.loss)) accuracy \(fixed(last.accuracy))"
+                figure = "epoch \(last.epoch) loss \(fixed(last.loss)) accuracy \(fixed(last.accuracy))"
                 if let vl = last.validationLoss, let va = last.validationAccuracy { figure += " val_loss \(fixed(vl)) val_accuracy \(fixed(va))" }
-                shell.figure(figure + " weights \(Digest.of(model))")
+                figure += " "
             }
-            if result.stoppedEarly?.hasPrefix("interrupted") == true { throw ShellError("training interrupted (the model keeps the weights reached)") }
+            if let step = result.stoppedAtStep { figure += "step \(step) " }
+            shell.figure(figure + "weights \(Digest.of(model))")
+            if let step = result.stoppedAtStep, command.int("steps") != step {
+                // Interrupted: record the run up to the step it reached, so the session replays to these weights.
+                let line = shell.canonical(command.line).replacingOccurrences(of: #"\s+steps=\S+"#, with: "", options: .regularExpression) + " steps=\(step)"
+                shell.recordedLine = line
+                shell.print("interrupted after step \(step): the model keeps the weights reached; recorded as '\(line)' so the session replays to them")
+            }
         },
         CommandSpec(["eval"], options: [
             .init("on", .text, "dataset (default: the current one)"),
@@ -114,10 +149,14 @@ extension CommandTable {
             case "val": samples = data.validation
             default: samples = data.test
             }
-            guard let samples else { throw command.error("\(data.name) has no \(splitName) split" + (splitName == "test" ? " (try split=train, or load it with split=F)" : ""), at: "split") }
+            guard let samples else {
+                let hint = splitName == "test" ? " (try split=train, or load it with split=F)" : (splitName == "val" ? " (make one with train val=F)" : "")
+                throw command.error("\(data.name) has no \(splitName) split" + hint, at: "split")
+            }
             try Trainer(model: model).checkCompatible(data)
             let result = try Evaluation.evaluate(model, samples, normalization: model.normalization ?? data.normalization,
-                                                 classNames: data.classNames, topK: command.int("top"))
+                                                 classNames: data.classNames, topK: command.int("top"), log: ShellTrainingLog(shell: shell),
+                                                 shouldStop: shell.interruptRequested)
             var figure = "loss \(fixed(result.loss)) accuracy \(fixed(result.accuracy))"
             if let top = result.topK { figure += " top-\(top.k) \(fixed(top.accuracy))" }
             shell.print("\(data.name) \(splitName) (\(result.count) samples): " + figure.replacingOccurrences(of: " accuracy", with: "  accuracy").replacingOccurrences(of: " top-", with: "  top-"))

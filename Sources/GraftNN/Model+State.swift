@@ -1,0 +1,47 @@
+import GraftData
+import GraftTensor
+
+/// Everything a command can change in a model — structure, names, weights, buffers, trainable
+/// flags and layer switches — copied so that a failed command can put it all back.
+public struct ModelState {
+    let model: Model
+    let nodes: [Model.Node]
+    let name: String, architecture: String
+    let classNames: [String]
+    let normalization: Normalization?
+    let parameters: [(parameter: Parameter, values: [Float], trainable: Bool)]
+    let buffers: [(tensor: Tensor, values: [Float])]
+    let flags: [(layer: Layer, flags: [String: Bool])]
+}
+
+extension Model {
+    /// A copy of the model's state (see ``ModelState``).
+    public func saveState() -> ModelState {
+        ModelState(model: self, nodes: nodes, name: name, architecture: architecture, classNames: classNames, normalization: normalization,
+                   parameters: nodes.flatMap { $0.layer.parameters.map { ($0.parameter, $0.parameter.value.scalars, $0.parameter.trainable) } },
+                   buffers: nodes.flatMap { $0.layer.buffers.map { ($0.tensor, $0.tensor.scalars) } },
+                   flags: nodes.map { ($0.layer, $0.layer.flags) })
+    }
+
+    /// Puts back a state saved from this model: its graph, weights, buffers and flags.
+    public func restore(_ state: ModelState) {
+        guard state.model === self else { return }
+        nodes = state.nodes
+        name = state.name
+        architecture = state.architecture
+        classNames = state.classNames
+        normalization = state.normalization
+        for (parameter, values, trainable) in state.parameters {
+            parameter.trainable = trainable
+            parameter.zeroGrad()
+            parameter.update { buffer in
+                guard buffer.count == values.count else { return }
+                for i in buffer.indices { buffer[i] = values[i] }
+            }
+        }
+        for (tensor, values) in state.buffers where tensor.count == values.count {
+            tensor.withUnsafeMutableBufferPointer { buffer in for i in buffer.indices { buffer[i] = values[i] } }
+        }
+        for (layer, flags) in state.flags { layer.flags = flags }
+    }
+}
