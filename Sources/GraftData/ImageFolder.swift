@@ -14,9 +14,14 @@ public enum ImageFolder {
     /// The seed of the fixed held-out split (`split=F`), so a folder's test set is the same in every session.
     static let splitSeed: UInt64 = 0x464F_4C44  // "FOLD"
 
-    public static func load(_ root: String, size: Int = 224, channels: Int = 3, testFraction: Double? = nil,
+    /// With `width`, every image is resized to exactly `size × width` instead (torchvision's
+    /// `Resize((h, w))`), for models with non-square inputs.
+    public static func load(_ root: String, size: Int = 224, width: Int? = nil, channels: Int = 3, testFraction: Double? = nil,
                             name: String? = nil) throws(DataError) -> Dataset {
-        guard (1...4096).contains(size) else { throw .invalidArgument(what: "size", reason: "must be 1–4096, got \(size)") }
+        guard (1...4096).contains(size), (1...4096).contains(width ?? size) else {
+            throw .invalidArgument(what: "size", reason: "sides must be 1–4096, got \(size)×\(width ?? size)")
+        }
+        let height = size, sampleWidth = width ?? size
         guard [1, 3].contains(channels) else { throw .invalidArgument(what: "channels", reason: "must be 1 or 3, got \(channels)") }
         let rootURL = URL(fileURLWithPath: root)
         var isFolder: ObjCBool = false
@@ -45,9 +50,9 @@ public enum ImageFolder {
                 }
                 files += images.map { ($0, label) }
             }
-            let decoded = decodeAll(files.map(\.0), size: size, channels: channels)
+            let decoded = decodeAll(files.map(\.0), size: size, width: width, channels: channels)
             var bytes: [UInt8] = [], labels: [Int] = []
-            bytes.reserveCapacity(files.count * channels * size * size)
+            bytes.reserveCapacity(files.count * channels * height * sampleWidth)
             for ((path, label), result) in zip(files, decoded) {
                 switch result {
                 case let .success(pixels):
@@ -58,11 +63,11 @@ public enum ImageFolder {
                     skipped.append("skipped \(relative): \(error.reason)")
                 }
             }
-            if required, let empty = Samples(sampleShape: [channels, size, size], labels: labels, bytes: bytes)
+            if required, let empty = Samples(sampleShape: [channels, height, sampleWidth], labels: labels, bytes: bytes)
                 .classCounts(classes: classNames.count).firstIndex(of: 0) {
                 throw .empty(path: folder.appendingPathComponent(classNames[empty]).path, reason: "class '\(classNames[empty])' has no readable images")
             }
-            return Samples(sampleShape: [channels, size, size], labels: labels, bytes: bytes)
+            return Samples(sampleShape: [channels, height, sampleWidth], labels: labels, bytes: bytes)
         }
         var train = try loadSplit(trainRoot, required: true)
         var validation: Samples? = nil, test: Samples? = nil
@@ -98,15 +103,16 @@ public enum ImageFolder {
     struct Failure: Error { let reason: String }
 
     /// Decodes and prepares every file, in parallel across the engine's threads; results in input order.
-    static func decodeAll(_ paths: [String], size: Int, channels: Int) -> [Result<[UInt8], Failure>] {
+    static func decodeAll(_ paths: [String], size: Int, width: Int?, channels: Int) -> [Result<[UInt8], Failure>] {
         let results = UnsafeMutableBufferPointer<Result<[UInt8], Failure>>.allocate(capacity: paths.count)
         results.initialize(repeating: .failure(Failure(reason: "not decoded")))
         defer { results.deallocate() }
         nonisolated(unsafe) let slots = results
         let work: @Sendable (Int) -> Void = { index in
             do throws(DataError) {
-                let image = try Image.load(paths[index]).converted(toChannels: channels)
-                    .resizedAndCenterCropped(resize: size, crop: size)
+                let loaded = try Image.load(paths[index]).converted(toChannels: channels)
+                let image: Image
+                if let width { image = try loaded.resized(height: size, width: width) } else { image = try loaded.resizedAndCenterCropped(resize: size, crop: size) }
                 slots[index] = .success(image.pixels.map { UInt8((Swift.min(Swift.max($0, 0), 1) * 255).rounded()) })
             } catch {
                 if case let .unreadable(_, why) = error {

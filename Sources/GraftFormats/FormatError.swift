@@ -8,6 +8,8 @@ public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
     case tooLarge(format: String, what: String, limit: String)
     /// The file asks for something graft refuses on principle (code to run).
     case refused(file: String, reason: String)
+    /// A file cannot be written there (`cannot save x.safetensors: folder /nonexistent does not exist`).
+    case cannotWrite(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,7 @@ public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .unsupported(format, what): return "\(format): unsupported \(what)"
         case let .tooLarge(format, what, limit): return "\(format): \(what) exceeds the limit of \(limit)"
         case let .refused(file, reason): return "refusing to load \(file): \(reason)"
+        case let .cannotWrite(path, reason): return "cannot save \(path): \(reason)"
         }
     }
 }

@@ -164,7 +164,15 @@ public struct NumPyArray: Sendable, Equatable {
 
 /// Writes `data` to `url` atomically: a temporary file beside it, then a rename, so a crash
 /// mid-write leaves the old file whole.
+/// Writes `data` to `url` through a temporary file beside it and a rename, so the file is either the
+/// old one or the whole new one. Like `cp`, it never creates folders: a missing one is an error.
 public func writeAtomically(_ data: Data, to url: URL) throws {
+    let folder = url.deletingLastPathComponent()
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder) else {
+        throw FormatError.cannotWrite(path: url.path, reason: "folder \(folder.path) does not exist (create it first)")
+    }
+    guard isFolder.boolValue else { throw FormatError.cannotWrite(path: url.path, reason: "\(folder.path) is not a folder") }
     let temporary = url.deletingLastPathComponent()
         .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
     try data.write(to: temporary)

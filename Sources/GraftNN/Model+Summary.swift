@@ -57,9 +57,14 @@ extension Model {
         lines.append("total params: \(grouped(total)) (\(megabytes(total)))")
         lines.append("trainable params: \(grouped(trainable)) (\(megabytes(trainable)))")
         lines.append("non-trainable params: \(grouped(total - trainable)) (\(megabytes(total - trainable)))")
-        let frozenNorms = nodes.filter { ($0.layer as? BatchNorm)?.trainsStatistics == false }.count
+        let norms = nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.trainsStatistics }
+        let frozenNorms = norms.filter { !$0.isFullyTrainable || $0.parameters.isEmpty && $0.frozenWithoutParameters }.count
+        let keptNorms = norms.count - frozenNorms
         if frozenNorms > 0 {
             lines.append("frozen BatchNorm: \(frozenNorms) layer\(frozenNorms == 1 ? "" : "s") run in inference mode (running statistics fixed)")
+        }
+        if keptNorms > 0 {
+            lines.append("trainable BatchNorm keeping its statistics: \(keptNorms) layer\(keptNorms == 1 ? "" : "s") (γ and β train; inference mode; unfreeze … bn=train to update them)")
         }
         return lines.joined(separator: "\n")
     }

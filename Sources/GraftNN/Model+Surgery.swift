@@ -8,10 +8,28 @@ public struct HeadChange: Sendable {
 }
 
 extension Model {
-    /// The default cut point: the last global pooling or flatten layer (the end of the feature
-    /// extractor, before the classifier).
+    /// The default cut point: the end of the feature extractor, found by structure. Walking back
+    /// from the output over layers without parameters (softmax, activations, pooling, flatten,
+    /// dropout) and over layers that keep the class width (a BatchNorm after the classifier) finds
+    /// the classifier: the last layer that maps features to the classes. When a global pooling or
+    /// flatten comes before it (a dense classifier), the cut is after that pooling, so the whole dense
+    /// stack goes; when the classifier comes first (fully convolutional: conv → pool → softmax), the
+    /// cut is at the classifier's input.
     public var defaultCutPoint: Int? {
-        nodes.indices.last { nodes[$0].layer is GlobalPool2d || nodes[$0].layer is Flatten }
+        let lastPool = nodes.indices.last { nodes[$0].layer is GlobalPool2d || nodes[$0].layer is Flatten }
+        let classes = outputShape.first
+        var classifier = nodes.count - 1
+        while classifier > 0, nodes[classifier].inputs.count == 1 {
+            let node = nodes[classifier], input = nodes[classifier].inputs[0]
+            let keepsWidth = node.outputShape.first == classes && nodes[input].outputShape.first == classes
+            guard node.layer.parameters.isEmpty || (keepsWidth && !(node.layer is Dense || node.layer is Conv2d)) else { break }
+            classifier = input
+        }
+        guard classifier > 0, !nodes[classifier].layer.parameters.isEmpty else { return lastPool }
+        if let lastPool, lastPool < classifier { return lastPool }
+        var cut = nodes[classifier].inputs.first ?? 0
+        while cut > 0, nodes[cut].layer is Dropout, nodes[cut].inputs.count == 1 { cut = nodes[cut].inputs[0] }
+        return cut > 0 ? cut : lastPool
     }
 
     /// Cuts the graph after `cutAfter` (default: `defaultCutPoint`) and grafts a new head: global

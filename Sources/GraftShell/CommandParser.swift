@@ -114,6 +114,11 @@ public struct CommandParser: Sendable {
             guard parts.count == 3, parts.allSatisfy({ Int($0).map { $0 > 0 && $0 <= 8192 } ?? false }) else {
                 throw fail("\(option.name) must be CxHxW like 3x224x224, got '\(value)'")
             }
+        case let .size(range):
+            let parts = value.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count), parts.allSatisfy({ Int($0).map(range.contains) ?? false }) else {
+                throw fail("\(option.name) must be N or HxW with sides in \(range.lowerBound)–\(range.upperBound), like 224 or 48x192, got '\(value)'")
+            }
         }
     }
 }
@@ -121,6 +126,12 @@ public struct CommandParser: Sendable {
 extension ParsedCommand {
     /// `hidden=256,64` → [256, 64].
     public func intList(_ name: String) -> [Int] { options[name].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [] }
+
+    /// `size=224` → (224, 224); `size=48x192` → (48, 192).
+    public func size(_ name: String) -> (height: Int, width: Int)? {
+        guard let parts = options[name]?.lowercased().split(separator: "x").compactMap({ Int($0) }), let first = parts.first else { return nil }
+        return (first, parts.count > 1 ? parts[1] : first)
+    }
 
     /// `input=3x64x64` → [3, 64, 64].
     public func shape(_ name: String) -> [Int]? { options[name].map { $0.lowercased().split(separator: "x").compactMap { Int($0) } } }

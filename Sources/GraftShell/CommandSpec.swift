@@ -25,6 +25,8 @@ public struct CommandSpec: Sendable {
         case intList
         /// `CxHxW` (`input=3x64x64`).
         case shape
+        /// An image size: `N` (square) or `HxW` (`size=48x192`), each side within the range.
+        case size(ClosedRange<Int>)
     }
 
     public struct Option: Sendable {
@@ -45,6 +47,7 @@ public struct CommandSpec: Sendable {
             case .text: return "NAME"
             case .intList: return "N[,N…]"
             case .shape: return "CxHxW"
+            case .size: return "N|HxW"
             }
         }
     }
@@ -104,6 +107,7 @@ public struct CommandSpec: Sendable {
                 var right = option.help
                 if let value = option.defaultValue { right += " (default \(value))" }
                 if case let .int(range) = option.kind { right += " [\(range.lowerBound)–\(range.upperBound)]" }
+                if case let .size(range) = option.kind { right += " [\(range.lowerBound)–\(range.upperBound) a side]" }
                 if case let .float(range) = option.kind { right += " [\(format(range.lowerBound))–\(format(range.upperBound))]" }
                 lines.append("  \(left)  \(right)")
             }

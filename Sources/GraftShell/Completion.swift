@@ -9,11 +9,29 @@ public struct Completer {
 
     public init(shell: Shell) { self.shell = shell }
 
-    /// What the last word (`prefix`) could become; paths when the argument is a path.
+    /// The words of a line so far, with double quotes grouping (`data images "my photos"`), and
+    /// where the last one starts.
+    static func words(_ text: String) -> (words: [String], lastStart: Int) {
+        var words: [String] = [], current = "", quoted = false, inWord = false
+        var start = text.count, lastStart = text.count
+        for (offset, character) in text.enumerated() {
+            if character == "\"" { quoted.toggle(); if !inWord { inWord = true; start = offset }; continue }
+            if character == " " && !quoted {
+                if inWord { words.append(current); current = ""; inWord = false }
+                continue
+            }
+            if !inWord { inWord = true; start = offset }
+            current.append(character)
+        }
+        if inWord { words.append(current); lastStart = start } else { words.append(""); lastStart = text.count }
+        return (words, lastStart)
+    }
+
+    /// What the last word (`prefix`) could become: complete words, quoted where they hold a space.
+    /// Paths are listed from the file system (folders end in `/`).
     public func candidates(before cursor: String) -> (words: [String], wantsPaths: Bool) {
-        let endsWithSpace = cursor.last == " "
-        var words = cursor.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        let prefix = endsWithSpace ? "" : (words.popLast() ?? "")
+        var words = Self.words(cursor).words
+        let prefix = words.popLast() ?? ""
         let commands = shell.parser.commands
         if words.isEmpty {
             return (shell.parser.commandWords.filter { $0.hasPrefix(prefix) }, false)
@@ -45,6 +63,10 @@ public struct Completer {
         let given = words.count - spec.words.count - words.filter { $0.contains("=") }.count
         let argument = given < spec.arguments.count ? spec.arguments[given] : spec.arguments.last.flatMap { $0.variadic ? $0 : nil }
         var wantsPaths = false
+        if argument?.kind == .path || (spec.words == ["data", "npy"] && argument != nil) {
+            let paths = Self.paths(matching: prefix)
+            return ((found.filter { $0.hasPrefix(prefix) } + paths).map(Self.quotedIfNeeded), true)
+        }
         switch argument?.kind {
         case .architecture?: found += Architecture.allCases.map(\.rawValue)
         case .layer?, .selector?: found += layerNames() + (argument?.kind == .selector ? ["all", "type=", "last="] : [])
@@ -54,8 +76,36 @@ public struct Completer {
         case .path?: wantsPaths = true
         default: break
         }
-        if spec.words == ["use"] { found += shell.models.keys.sorted() + shell.datasets.keys.sorted() }
-        return (found.filter { $0.hasPrefix(prefix) }, wantsPaths)
+        if spec.words == ["use"] { found += shell.datasets.keys.sorted() }
+        var seen = Set<String>()
+        return (found.filter { $0.hasPrefix(prefix) && seen.insert($0).inserted }.map(Self.quotedIfNeeded), wantsPaths)
+    }
+
+    /// A word the lexer reads back as one: quoted when it holds a space or a quote-free `#`.
+    static func quotedIfNeeded(_ word: String) -> String {
+        word.contains(" ") || word.contains("#") ? "\"" + word + "\"" : word
+    }
+
+    /// Files and folders whose path starts with `prefix` (`~` expanded for listing, kept as typed).
+    static func paths(matching prefix: String) -> [String] {
+        let slash = prefix.lastIndex(of: "/")
+        let folderPart = slash.map { String(prefix[...$0]) } ?? ""
+        let namePart = slash.map { String(prefix[prefix.index(after: $0)...]) } ?? prefix
+        let folder = NSString(string: folderPart.isEmpty ? "." : folderPart).expandingTildeInPath
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        return entries.filter { $0.hasPrefix(namePart) && (!$0.hasPrefix(".") || namePart.hasPrefix(".")) }.sorted().map { entry in
+            var isFolder: ObjCBool = false
+            FileManager.default.fileExists(atPath: folder + "/" + entry, isDirectory: &isFolder)
+            return folderPart + entry + (isFolder.boolValue ? "/" : "")
+        }
+    }
+
+    /// What libedit inserts for each candidate: libedit replaces only the text after its own word
+    /// break (`=`, a space inside quotes), so the part of the candidate before that point goes.
+    public static func insertions(_ candidates: [String], line before: String, libeditStart: Int) -> [String] {
+        let ours = words(before).lastStart
+        let drop = Swift.max(0, libeditStart - ours)
+        return candidates.map { String($0.dropFirst(drop)) }
     }
 
     /// Layer names of the current model, plus their block prefixes (`layer4`).

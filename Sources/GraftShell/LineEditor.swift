@@ -76,7 +76,7 @@ public final class LineEditor {
         }
         rl_attempted_completion_over = 1
         guard !words.isEmpty else { return nil }
-        matches = words
+        matches = Completer.insertions(words, line: before, libeditStart: start)
         return rl_completion_matches(text) { _, state in
             let index = Int(state)
             guard index < LineEditor.matches.count else { return nil }

@@ -36,6 +36,22 @@ public final class Shell: @unchecked Sendable {
     /// Folder `save session` uses for bare names.
     public var sessionsFolder = "Sessions"
 
+    /// Who is typing: a person at a terminal, a pipe, or a script being replayed (`graft run`).
+    public enum Mode: Sendable { case interactive, piped, script }
+    public var mode = Mode.script
+    /// How many session entries the last `save session` wrote.
+    var savedEntries = 0
+    /// `quit` with unsaved commands asks once at a terminal.
+    var warnedAboutQuitting = false
+
+    /// Commands recorded since the last `save session`.
+    public var unsavedCommands: Int { session.entries.count - savedEntries }
+
+    /// What to say when leaving with unsaved commands (nil: nothing unsaved).
+    public var unsavedHint: String? {
+        unsavedCommands == 0 ? nil : "\(unsavedCommands) command\(unsavedCommands == 1 ? "" : "s") of this session \(unsavedCommands == 1 ? "is" : "are") not saved: 'save session NAME' keeps them"
+    }
+
     private var figures: [String] = []
 
     public init(seed: UInt64 = 42, output: OutputSink = StandardOutput(), commands: [CommandSpec] = CommandTable.all) {
@@ -75,6 +91,7 @@ public final class Shell: @unchecked Sendable {
         guard let parsed else { return Outcome(command: nil, figures: [], error: nil) }
         cell += 1
         recordedLine = nil
+        changedNothing = false
         // A command is a transaction: if it fails, everything it may have touched is put back.
         let before = parsed.spec.recording == .never ? nil : WorkspaceSnapshot(self)
         do {
@@ -86,6 +103,7 @@ public final class Shell: @unchecked Sendable {
         let produced = figures
         switch parsed.spec.recording {
         case .never: break
+        case .stateChange where changedNothing: break
         case .stateChange, .figures: session.append(recordedLine ?? canonical(line), figures: produced)
         }
         return Outcome(command: parsed, figures: produced, error: nil)
@@ -94,6 +112,8 @@ public final class Shell: @unchecked Sendable {
     /// Set by a command that must be recorded differently from how it was typed (an interrupted
     /// `train` is recorded with the step it stopped at, so that the session replays to its weights).
     var recordedLine: String?
+    /// Set by a state-changing command that only showed something this time (`set` with no setting).
+    var changedNothing = false
 
     /// The line as recorded: trimmed, without a trailing comment.
     func canonical(_ line: String) -> String {

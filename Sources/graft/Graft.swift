@@ -36,6 +36,7 @@ struct Shell_: ParsableCommand {
         let shell = Shell(seed: common.seed)
         let editor = LineEditor(completer: Completer(shell: shell), historyPath: LineEditor.defaultHistoryPath)
         var failures = 0
+        shell.mode = editor.interactive ? .interactive : .piped
         if editor.interactive {
             Interrupt.install()
             shell.interruptRequested = { Interrupt.requested }
@@ -44,7 +45,10 @@ struct Shell_: ParsableCommand {
         var lineNumber = 0
         while !shell.quitRequested {
             let prompt = "graft[\(shell.currentModel ?? "-")]:\(shell.cell + 1)> "
-            guard let line = editor.readLine(prompt: prompt) else { break }
+            guard let line = editor.readLine(prompt: prompt) else {
+                if let hint = shell.unsavedHint, shell.mode == .interactive || !shell.session.entries.isEmpty { shell.print(hint) }
+                break
+            }
             lineNumber += 1
             let outcome = shell.execute(line)
             if let error = outcome.error {

@@ -40,8 +40,11 @@ public struct GraphDescription: Codable, Sendable, Equatable {
     public var classNames: [String]
     /// Keys of the parameters that are frozen.
     public var frozen: [String]
-    /// Layers without parameters that are frozen (dropout, stochastic depth, BatchNorm without affine).
+    /// Layers without parameters that are frozen (dropout, stochastic depth, BatchNorm without affine);
+    /// written by graft 0.2, read for compatibility.
     public var frozenLayers: [String]?
+    /// Each layer's switches that are on (``Layer/flags``: `frozen`, `keepsStatistics`), by node name.
+    public var layerFlags: [String: [String: Bool]]?
     /// `unit`, `symmetric`, `imagenet`, or per-channel mean and std.
     public var normalization: NormalizationDescription?
 
@@ -58,9 +61,13 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         architecture = model.architecture
         classNames = model.classNames
         frozen = model.parameters.filter { !$0.parameter.trainable }.map(\.key)
-        frozenLayers = model.nodes.filter { node in
-            (node.layer as? Dropout)?.frozen == true || (node.layer as? DropPath)?.frozen == true || (node.layer as? BatchNorm)?.frozenWithoutParameters == true
-        }.map(\.name)
+        frozenLayers = nil
+        var flags: [String: [String: Bool]] = [:]
+        for node in model.nodes {
+            let on = node.layer.flags.filter(\.value)
+            if !on.isEmpty { flags[node.name] = on }
+        }
+        layerFlags = flags
         switch model.normalization {
         case nil: normalization = nil
         case .unit?: normalization = NormalizationDescription(preset: "unit", mean: nil, std: nil)
@@ -191,11 +198,14 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         let model = builder.build(name: name, architecture: architecture, classNames: classNames, normalization: normalizationValue)
         let frozenKeys = Set(frozen)
         for (key, parameter) in model.parameters where frozenKeys.contains(key) { parameter.trainable = false }
-        let frozenNames = Set(frozenLayers ?? [])
-        for node in model.nodes where frozenNames.contains(node.name) {
-            (node.layer as? Dropout)?.frozen = true
-            (node.layer as? DropPath)?.frozen = true
-            (node.layer as? BatchNorm)?.frozenWithoutParameters = true
+        if let layerFlags {
+            for node in model.nodes { node.layer.flags = layerFlags[node.name] ?? [:] }
+        } else {
+            // graft 0.2's files: frozen layers by name; their BatchNorms count as pretrained.
+            let frozenNames = Set(frozenLayers ?? [])
+            for node in model.nodes {
+                node.layer.flags = ["frozen": frozenNames.contains(node.name), "keepsStatistics": true]
+            }
         }
         return model
     }

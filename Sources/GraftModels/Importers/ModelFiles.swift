@@ -15,9 +15,7 @@ public enum ModelFiles {
     public static func save(_ model: Model, to path: String) throws -> Int {
         if path.lowercased().hasSuffix(".onnx") {
             let data = try ONNXExporter.encode(model)
-            let url = URL(fileURLWithPath: path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try writeAtomically(data, to: url)
+            try writeAtomically(data, to: URL(fileURLWithPath: path))
             return data.count
         }
         guard path.lowercased().hasSuffix(".safetensors") else {
@@ -30,9 +28,7 @@ public enum ModelFiles {
         let state = StateDict(tensors: model.parameters.map { ($0.key, $0.parameter.value) } + model.buffers.map { ($0.key, $0.tensor) },
                               metadata: [formatKey: formatVersion, graphKey: graph, "graft.version": "1"])
         let data = try SafeTensors.encode(state)
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try writeAtomically(data, to: url)
+        try writeAtomically(data, to: URL(fileURLWithPath: path))
         return data.count
     }
 
@@ -56,27 +52,42 @@ public enum ModelFiles {
     /// Loads a model file. graft's own safetensors rebuild exactly; other safetensors files map onto
     /// the built-in architecture `architecture` by parameter names.
     public static func load(_ path: String, architecture: String? = nil, inputShape: [Int]? = nil) throws -> Model {
-        let model = try read(path, architecture: architecture, inputShape: inputShape)
+        let (model, graftFile) = try read(path, architecture: architecture, inputShape: inputShape)
+        if !graftFile {
+            // Pretrained elsewhere: its BatchNorms keep their statistics when unfrozen (bn=train opts out).
+            for node in model.nodes { (node.layer as? BatchNorm)?.keepsStatistics = true }
+        }
         if let inputShape, inputShape != model.inputShape { try model.setInputShape(inputShape) }
         return model
     }
 
-    static func read(_ path: String, architecture: String?, inputShape: [Int]?) throws -> Model {
+    /// Files people mistake for models, by their magic bytes.
+    static let otherFormats: [(magic: [UInt8], name: String)] = [
+        ([0x89, 0x50, 0x4E, 0x47], "a PNG image"), ([0xFF, 0xD8, 0xFF], "a JPEG image"), ([0x47, 0x49, 0x46, 0x38], "a GIF image"),
+        ([0x25, 0x50, 0x44, 0x46], "a PDF document"), ([0x1F, 0x8B], "a gzip file (unpack it first)"),
+        ([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59], "a NumPy array (data npy or predict take those)"),
+    ]
+
+    /// The model read from `path`, and whether it is a graft file (whose flags it restores exactly).
+    static func read(_ path: String, architecture: String?, inputShape: [Int]?) throws -> (Model, Bool) {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "no such file or unreadable")
         }
+        if let other = otherFormats.first(where: { data.starts(with: $0.magic) }) {
+            throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(URL(fileURLWithPath: path).lastPathComponent) is \(other.name), not a model file (load reads .safetensors, .pth/.pt, .h5, .onnx)")
+        }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let lower = path.lowercased()
         if lower.hasSuffix(".onnx") {
-            do { return try ONNXImporter.load(data, name: path, modelName: name, inputShape: inputShape) } catch let error as ModelError {
+            do { return (try ONNXImporter.load(data, name: path, modelName: name, inputShape: inputShape), false) } catch let error as ModelError {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
             } catch {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
             }
         }
         if data.starts(with: [0x89, 0x48, 0x44, 0x46]) || lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") {
-            do { return try KerasImporter.load(data, name: path, modelName: name) } catch let error as ModelError {
+            do { return (try KerasImporter.load(data, name: path, modelName: name), false) } catch let error as ModelError {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
             } catch {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
@@ -106,7 +117,7 @@ public enum ModelFiles {
             }
             let model = try description.build(name: name)
             try StateDictLoader.apply(state, to: model)
-            return model
+            return (model, true)
         }
         guard let arch = try architecture.map(Architecture.named) ?? Architecture.detect(state) else {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "its keys match no built-in architecture; say which with arch=NAME")
@@ -117,7 +128,7 @@ public enum ModelFiles {
             throw ModelError.invalidArgument(what: "cannot load \(path) as \(arch.rawValue)", reason: "\(error)".replacingOccurrences(of: "load: ", with: ""))
         }
         if classes == 1000, let names = ImageNet.classNames { model.classNames = names }
-        return model
+        return (model, false)
     }
 }
 

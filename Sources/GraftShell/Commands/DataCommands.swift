@@ -8,20 +8,20 @@ extension CommandTable {
         CommandSpec(["data", "mnist"], options: [
             .init("digits", .text, default: "0-9", "digits to keep: 0-4, 5-9, 1,3,7"),
             .init("per-class", .int(1...400), "training images per class, drawn with the session's seed (few-shot)"),
-            .init("size", .int(8...1024), default: "28", "resize the digits to SIZE×SIZE"),
+            .init("size", .size(8...1024), default: "28", "resize the digits to SIZE×SIZE, or to H×W"),
             .init("channels", .int(1...3), default: "1", "1, or 3 to repeat the gray channel (for RGB models)"),
         ], takesName: true, summary: "The bundled MNIST subset (5,000 real digits) with its fixed, stratified 80/20 train/test split.",
            example: "data mnist digits=5-9 per-class=50 as few", recording: .stateChange) { shell, command in
             let digits = try MNIST.parseDigits(command.string("digits") ?? "0-9")
             var data = try MNIST.load(digits: digits, perClass: command.int("per-class"), generator: shell.generator)
-            let size = command.int("size") ?? 28, channels = command.int("channels") ?? 1
+            let size = command.size("size") ?? (28, 28), channels = command.int("channels") ?? 1
             guard channels != 2 else { throw command.error("channels must be 1 or 3", at: "channels") }
-            if size != 28 || channels != 1 { data = try data.resized(size: size, channels: channels) }
+            if size != (28, 28) || channels != 1 { data = try data.resized(height: size.height, width: size.width, channels: channels) }
             shell.store(dataset: data, as: command.name ?? "mnist")
             printLoaded(shell, shell.datasets[shell.currentDataset ?? ""] ?? data)
         },
         CommandSpec(["data", "images"], arguments: [.init("dir", .path)], options: [
-            .init("size", .int(8...1024), default: "224", "shorter side resized to SIZE, then the central SIZE×SIZE crop"),
+            .init("size", .size(8...1024), default: "224", "shorter side resized to SIZE, then the central SIZE×SIZE crop; HxW resizes to exactly H×W"),
             .init("channels", .int(1...3), default: "3", "1 (gray) or 3 (RGB)"),
             .init("split", .float(0.05...0.95), "hold out this fraction as the test split (when there is no test folder)"),
         ], takesName: true, summary: "An image folder: DIR/<class>/*.png|jpg, or DIR/train|val|test/<class>/…; unreadable files are skipped and listed.",
@@ -29,7 +29,10 @@ extension CommandTable {
             let directory = NSString(string: command.argument("dir") ?? "").expandingTildeInPath
             let channels = command.int("channels") ?? 3
             guard channels != 2 else { throw command.error("channels must be 1 or 3", at: "channels") }
-            let data = try ImageFolder.load(directory, size: command.int("size") ?? 224, channels: channels, testFraction: command.float("split"))
+            let size = command.size("size")
+            let square = size.map { $0.height == $0.width } ?? true
+            let data = try ImageFolder.load(directory, size: size?.height ?? 224, width: square ? nil : size?.width, channels: channels,
+                                            testFraction: command.float("split"))
             for line in data.skipped.prefix(20) { shell.print(line) }
             if data.skipped.count > 20 { shell.print("… and \(data.skipped.count - 20) more skipped") }
             shell.store(dataset: data, as: command.name ?? URL(fileURLWithPath: directory).lastPathComponent)
@@ -71,18 +74,18 @@ extension CommandTable {
 }
 
 extension Dataset {
-    /// Every split resized to size×size with `channels` channels (gray repeated for RGB models).
-    func resized(size: Int, channels: Int) throws -> Dataset {
+    /// Every split resized to height×width with `channels` channels (gray repeated for RGB models).
+    func resized(height: Int, width: Int, channels: Int) throws -> Dataset {
         func convert(_ samples: Samples) throws -> Samples {
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(samples.count * channels * size * size)
+            bytes.reserveCapacity(samples.count * channels * height * width)
             for index in 0..<samples.count {
                 var image = try Image(channels: samples.sampleShape[0], height: samples.sampleShape[1], width: samples.sampleShape[2],
                                       pixels: samples.tensor(index: index)).converted(toChannels: channels)
-                image = try image.resized(height: size, width: size)
+                image = try image.resized(height: height, width: width)
                 bytes += image.pixels.map { UInt8((Swift.min(Swift.max($0, 0), 1) * 255).rounded()) }
             }
-            return Samples(sampleShape: [channels, size, size], labels: samples.labels, bytes: bytes)
+            return Samples(sampleShape: [channels, height, width], labels: samples.labels, bytes: bytes)
         }
         var copy = self
         copy.train = try convert(train)

@@ -23,19 +23,30 @@ extension CommandTable {
                 shell.print("  " + spec.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + spec.summary)
             }
         },
-        CommandSpec(["models"], summary: "List the built-in architectures and the models loaded in this session.",
+        CommandSpec(["models"], summary: "List the built-in architectures, and the models and datasets loaded in this session (* marks the current ones).",
                     example: "models", recording: .never) { shell, _ in
             shell.print("built-in architectures (new ARCH):")
             let width = Architecture.allCases.map { $0.rawValue.count }.max() ?? 0
             for architecture in Architecture.allCases {
                 shell.print("  " + architecture.rawValue.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + architecture.summary)
             }
-            if shell.models.isEmpty { shell.print("no models loaded yet"); return }
-            shell.print("loaded models:")
-            for name in shell.models.keys.sorted() {
-                guard let model = shell.models[name] else { continue }
-                let marker = name == shell.currentModel ? "*" : " "
-                shell.print(" \(marker) \(name): \(model.architecture), \(grouped(model.parameterCount)) params (\(grouped(model.trainableParameterCount)) trainable), input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.classNames.count) classes")
+            if shell.models.isEmpty {
+                shell.print("no models loaded yet")
+            } else {
+                shell.print("loaded models:")
+                for name in shell.models.keys.sorted() {
+                    guard let model = shell.models[name] else { continue }
+                    let marker = name == shell.currentModel ? "*" : " "
+                    shell.print(" \(marker) \(name): \(model.architecture), \(grouped(model.parameterCount)) params (\(grouped(model.trainableParameterCount)) trainable), input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.classNames.count) classes")
+                }
+            }
+            guard !shell.datasets.isEmpty else { return }
+            shell.print("datasets:")
+            for name in shell.datasets.keys.sorted() {
+                guard let data = shell.datasets[name] else { continue }
+                let marker = name == shell.currentDataset ? "*" : " "
+                let splits = [("train", Optional(data.train)), ("val", data.validation), ("test", data.test)].compactMap { split, samples in samples.map { "\(split) \($0.count)" } }
+                shell.print(" \(marker) \(name): \(data.classes) classes, samples \(data.sampleShape.map(String.init).joined(separator: "×")), \(splits.joined(separator: ", "))")
             }
         },
         CommandSpec(["use"], arguments: [.init("name", .model)], summary: "Make a loaded model or dataset the current one.",
@@ -59,8 +70,16 @@ extension CommandTable {
                 shell.print(String(format: "%3d  ", index + 1) + entry.line)
             }
         },
-        CommandSpec(["quit"], summary: "Leave graft (Ctrl-D does the same). Save the session first if you want it.",
+        CommandSpec(["quit"], summary: "Leave graft (Ctrl-D does the same). With unsaved commands it asks once at a terminal, and says how to save them.",
                     example: "quit", recording: .never) { shell, _ in
+            if let hint = shell.unsavedHint, shell.mode != .script {
+                if shell.mode == .interactive && !shell.warnedAboutQuitting {
+                    shell.warnedAboutQuitting = true
+                    shell.print(hint + "; 'quit' again leaves without saving")
+                    return
+                }
+                if shell.mode == .piped { shell.print(hint) }
+            }
             shell.quitRequested = true
         },
     ]

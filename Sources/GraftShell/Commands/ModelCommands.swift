@@ -47,8 +47,10 @@ extension CommandTable {
                     example: "freeze all", recording: .stateChange) { shell, command in
             try setTrainable(shell, command, false)
         },
-        CommandSpec(["unfreeze"], arguments: [.init("selectors", .selector, variadic: true)],
-                    summary: "Train the layers named again (same selectors as freeze).",
+        CommandSpec(["unfreeze"], arguments: [.init("selectors", .selector, variadic: true)], options: [
+            .init("bn", .choice(["infer", "train"]), default: "infer",
+                  "BatchNorm from a pretrained file or frozen before: keep normalizing with its running statistics (infer), or update them again (train)"),
+        ], summary: "Train the layers named again (same selectors as freeze); pretrained BatchNorm keeps its statistics unless bn=train.",
                     example: "unfreeze layer4 fc", recording: .stateChange) { shell, command in
             try setTrainable(shell, command, true)
         },
@@ -106,11 +108,15 @@ extension CommandTable {
             guard let name = command.name else { throw ShellError("copy needs a new name: copy [MODEL] as NAME") }
             let source = try shell.model(command.argument("model"))
             let copy = try ModelFiles.copy(source)
+            // The current model stays where it is: copying is not switching.
+            let current = shell.currentModel
             shell.store(model: copy, as: name)
-            shell.print("\(name): a copy of \(command.argument("model") ?? source.name) (\(grouped(copy.parameterCount)) parameters)")
+            shell.currentModel = current ?? name
+            shell.print("\(name): a copy of \(command.argument("model") ?? source.name) (\(grouped(copy.parameterCount)) parameters)"
+                + (shell.currentModel == name ? "" : "; the current model is still \(current ?? ""): 'use \(name)' to switch"))
         },
         CommandSpec(["save", "model"], arguments: [.init("path", .path)],
-                    summary: "Save the current model (weights, graph, class names, trainable flags, preprocessing) as .safetensors, atomically.",
+                    summary: "Save the current model atomically: PATH.safetensors keeps everything (weights, graph, class names, trainable flags, BatchNorm modes, preprocessing) to load back; PATH.onnx exports it (opset 17) to run elsewhere.",
                     example: "save model transfer.safetensors", recording: .stateChange) { shell, command in
             let model = try shell.model()
             let path = command.argument("path") ?? ""
@@ -121,12 +127,18 @@ extension CommandTable {
 
     static func setTrainable(_ shell: Shell, _ command: ParsedCommand, _ trainable: Bool) throws {
         let model = try shell.model()
-        let change = try model.setTrainable(trainable, command.arguments["selectors"] ?? [])
+        let change = try model.setTrainable(trainable, command.arguments["selectors"] ?? [], batchNormTrains: command.string("bn") == "train")
         let verb = trainable ? "unfroze" : "froze"
         if change.changed.isEmpty {
             shell.print("nothing changed: the \(change.unchanged) layer\(change.unchanged == 1 ? "" : "s") selected \(change.unchanged == 1 ? "was" : "were") already \(trainable ? "trainable" : "frozen") or have no parameters")
         } else {
             shell.print("\(verb) \(change.changed.count) layer\(change.changed.count == 1 ? "" : "s"): \(listed(change.changed))")
+        }
+        if !change.keptStatistics.isEmpty {
+            shell.print("BatchNorm: \(change.keptStatistics.count) layer\(change.keptStatistics.count == 1 ? "" : "s") keep\(change.keptStatistics.count == 1 ? "s" : "") normalizing with \(change.keptStatistics.count == 1 ? "its" : "their") running statistics (mode infer; γ and β train); bn=train updates them")
+        }
+        if !change.trainingStatistics.isEmpty {
+            shell.print("BatchNorm: \(change.trainingStatistics.count) layer\(change.trainingStatistics.count == 1 ? "" : "s") train\(change.trainingStatistics.count == 1 ? "s" : "") on batch statistics (mode train)")
         }
         shell.print("trainable params: \(grouped(change.trainableParameters)) of \(grouped(change.totalParameters))")
     }

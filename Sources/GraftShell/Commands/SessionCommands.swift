@@ -14,9 +14,16 @@ extension CommandTable {
             shell.print("seed \(seed)")
         },
         CommandSpec(["set"], options: [.init("threads", .int(1...64), "threads for OpenBLAS and graft's kernels")],
-                    summary: "Change a setting. Results are identical for a fixed thread count.",
+                    summary: "Change a setting (with none, show the settings). Results are identical for a fixed thread count.",
                     example: "set threads=2", recording: .stateChange) { shell, command in
-            guard let threads = command.int("threads") else { throw ShellError("set needs a setting, e.g. set threads=2") }
+            guard let threads = command.int("threads") else {
+                shell.print("threads \(Threads.count) (set threads=N)")
+                shell.print("seed \(shell.seed) (seed N restarts the generator)")
+                shell.print("sessions folder \(shell.sessionsFolder) (where save session NAME writes)")
+                shell.print("current model \(shell.currentModel ?? "none"), current dataset \(shell.currentDataset ?? "none")")
+                shell.changedNothing = true
+                return
+            }
             try Threads.set(threads)
             shell.print("threads \(threads)")
         },
@@ -24,11 +31,14 @@ extension CommandTable {
                     summary: "Write the session as a replayable script (header, commands, #=> figures), atomically. A bare name goes to Sessions/.",
                     example: "save session transfer.graft", recording: .never) { shell, command in
             var path = NSString(string: command.argument("path") ?? "").expandingTildeInPath
-            if !path.contains("/") { path = shell.sessionsFolder + "/" + path }
+            if !path.contains("/") {
+                // A bare name goes to the sessions folder, made when missing; any other folder must exist.
+                try FileManager.default.createDirectory(atPath: shell.sessionsFolder, withIntermediateDirectories: true)
+                path = shell.sessionsFolder + "/" + path
+            }
             if !path.hasSuffix(".graft") { path += ".graft" }
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try writeAtomically(Data(shell.session.script(seed: shell.initialSeed, threads: Threads.count).utf8), to: URL(fileURLWithPath: path))
+            shell.savedEntries = shell.session.entries.count
             shell.print("saved \(shell.session.entries.count) commands to \(path)")
         },
         CommandSpec(["replay"], arguments: [.init("path", .path)], flags: ["verify"],

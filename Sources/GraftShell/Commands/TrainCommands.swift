@@ -66,7 +66,7 @@ extension CommandTable {
             .init("val", .float(0.05...0.5), "hold out this fraction of the training split for validation"),
             .init("patience", .int(1...1000), "stop after this many epochs without a better val_loss (restores the best)"),
             .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
-            .init("augment", .text, "training augmentation: flip, crop, rotate, shift (comma-separated)"),
+            .init("augment", .text, "training augmentation, comma-separated, each with an optional magnitude: flip, crop[=MIN-AREA], rotate[=DEGREES], shift[=FRACTION], brightness[=X], contrast[=X], saturation[=X] (torchvision's meanings)"),
             .init("on", .text, "dataset to train on (default: the current one)"),
             .init("steps", .int(1...1_000_000_000), "stop right after this many optimizer steps (how an interrupted run is recorded)"),
         ], summary: "Train the current model's trainable layers on the training split; prints each epoch, a chart, and the frozen-weights check.",
@@ -176,15 +176,30 @@ extension CommandTable {
     static func augmentation(_ text: String, _ command: ParsedCommand) throws -> Augmentation {
         var a = Augmentation()
         for part in text.split(separator: ",") {
-            switch part {
+            let pieces = part.split(separator: "=", maxSplits: 1).map(String.init)
+            let name = pieces[0]
+            var magnitude: Double? = nil
+            if pieces.count == 2 {
+                guard let value = Double(pieces[1]), value.isFinite, value >= 0 else {
+                    throw command.error("augment: '\(part)' needs a number ≥ 0 after '='", at: "augment")
+                }
+                magnitude = value
+            }
+            switch name {
             case "flip": a.horizontalFlip = true
-            case "crop": a.resizedCropScale = 0.6...1
-            case "rotate": a.maxRotation = 10
-            case "shift": a.maxTranslation = 0.1
-            default: throw command.error("augment takes flip, crop, rotate, shift; got '\(part)'", at: "augment")
+            case "crop":
+                let low = magnitude ?? 0.6
+                guard low > 0, low <= 1 else { throw command.error("augment: crop=MIN-AREA must be in (0, 1], got \(pieces[1])", at: "augment") }
+                a.resizedCropScale = low...1
+            case "rotate": a.maxRotation = magnitude ?? 10
+            case "shift": a.maxTranslation = magnitude ?? 0.1
+            case "brightness": a.brightness = magnitude ?? 0.2
+            case "contrast": a.contrast = magnitude ?? 0.2
+            case "saturation": a.saturation = magnitude ?? 0.2
+            default: throw command.error("augment takes flip, crop, rotate, shift, brightness, contrast, saturation; got '\(name)'", at: "augment")
             }
         }
-        return a
+        do { return try a.validated() } catch { throw command.error("augment: \(error)", at: "augment") }
     }
 
     static func confusionTable(_ result: EvaluationResult, classes: Int) -> String {
@@ -210,7 +225,12 @@ extension CommandTable {
         let input = command.argument("input") ?? ""
         let top = command.int("top") ?? 5
         let batch: Tensor
-        var label: String? = nil
+        var label: (index: Int, name: String)? = nil
+        let outputs = model.outputShape.last ?? 1
+        // A model without class names of its own (0, 1, 2 …) shows the dataset's when they fit.
+        var names = model.classNames
+        if names.isEmpty || names == (0..<names.count).map(String.init),
+           let data = try? shell.dataset(command.string("on")), data.classes == outputs { names = data.classNames }
         if let index = Int(input) {
             let data = try shell.dataset(command.string("on"))
             guard let samples = data.test ?? Optional(data.train) else { throw ShellError("\(data.name) has no samples") }
@@ -218,12 +238,17 @@ extension CommandTable {
             try Trainer(model: model).checkCompatible(data)
             let values = normalized(samples.tensor(index: index), shape: samples.sampleShape, model.normalization ?? data.normalization)
             batch = try Tensor(shape: [1] + samples.sampleShape, scalars: values)
-            label = data.classNames[samples.labels[index]]
+            label = (samples.labels[index], data.classNames[samples.labels[index]])
         } else if input.lowercased().hasSuffix(".npy") {
             let array = try Tabular.readNumPy(NSString(string: input).expandingTildeInPath)
             let shape = array.shape == model.inputShape ? [1] + array.shape : array.shape
             guard Array(shape.dropFirst()) == model.inputShape else {
                 throw ShellError("\(input) holds \(formatShape(array.shape)); the model takes [N,\(model.inputShape.map(String.init).joined(separator: ","))]")
+            }
+            if let bad = array.values.firstIndex(where: { !$0.isFinite }) {
+                var rest = bad, position: [Int] = []
+                for extent in array.shape.reversed() { position.insert(rest % max(extent, 1), at: 0); rest /= max(extent, 1) }
+                throw ShellError("\(input) holds \(array.values[bad].isNaN ? "NaN" : "an infinity") at index [\(position.map(String.init).joined(separator: ", "))]; the model needs finite numbers")
             }
             batch = try Tensor(shape: shape, scalars: array.values)
         } else {
@@ -245,10 +270,16 @@ extension CommandTable {
             shell.print("saved the output \(formatShape(raw.shape)) to \(path)")
         }
         let probabilities = try Evaluation.probabilities(model, batch)
-        let predictions = Evaluation.top(probabilities, k: min(top, model.outputShape.last ?? 1), classNames: model.classNames)
+        if probabilities.scalars.contains(where: { !$0.isFinite }) {
+            throw ShellError("the model's output holds NaN or an infinity for \(input) (its weights or the input are not finite numbers)")
+        }
+        let predictions = Evaluation.top(probabilities, k: min(top, outputs), classNames: names)
         for (row, prediction) in predictions.enumerated() {
             if predictions.count > 1 { shell.print("sample \(row):") }
-            if let label { shell.print("true class: \(label)") }
+            if let label {
+                // The names on both sides must be the same list, or both sides show indices.
+                shell.print("true class: " + (label.index < names.count && names[label.index] == label.name ? label.name : "\(label.index) (\(label.name) in the dataset)"))
+            }
             let width = prediction.top.map(\.name.count).max() ?? 0
             for entry in prediction.top {
                 let bar = String(repeating: "█", count: Int((entry.probability * 30).rounded()))
