@@ -78,3 +78,31 @@ struct TransformTests {
         #expect(throws: DataError.self) { try Normalization(name: "zscore") }
     }
 }
+
+/// Colour jitter in torchvision's meaning (issue 9): brightness scales, contrast blends with the
+/// grayscale mean, saturation with the grayscale image; every result clamped to [0, 1].
+@Suite("Colour jitter")
+struct ColourJitterTests {
+    @Test func eachAdjustmentDoesWhatTorchvisionDoes() throws {
+        let pixels: [Float] = [0.2, 0.4, 0.6, 0.8, 0.1, 0.3, 0.5, 0.7, 0.9, 0.2, 0.4, 0.6]
+        let image = Image(channels: 3, height: 2, width: 2, pixels: pixels)
+        var brightness = Augmentation()
+        brightness.brightness = 0.5
+        let bright = brightness.jittered(image, generator: Generator(seed: 1))
+        let factor = bright.pixels[0] / pixels[0]
+        #expect(factor >= 0.5 && factor <= 1.5)
+        #expect(zip(bright.pixels, pixels).allSatisfy { abs($0 - min(1, $1 * factor)) < 1e-6 })
+        // Saturation 0 … 2 on a gray image changes nothing; contrast on a flat image changes nothing.
+        var saturation = Augmentation()
+        saturation.saturation = 1
+        let gray = Image(channels: 3, height: 1, width: 2, pixels: [0.3, 0.6, 0.3, 0.6, 0.3, 0.6])
+        #expect(zip(saturation.jittered(gray, generator: Generator(seed: 2)).pixels, gray.pixels).allSatisfy { abs($0 - $1) < 1e-4 })  // the weights sum to 0.9999
+        var contrast = Augmentation()
+        contrast.contrast = 0.9
+        let flat = Image(channels: 1, height: 2, width: 2, pixels: [0.4, 0.4, 0.4, 0.4])
+        #expect(contrast.jittered(flat, generator: Generator(seed: 3)).pixels.allSatisfy { abs($0 - 0.4) < 1e-6 })
+        var bad = Augmentation()
+        bad.brightness = -1
+        #expect(throws: DataError.self) { try bad.validated() }
+    }
+}

@@ -114,18 +114,30 @@ struct InteractiveTests {
         try keys("Up", "Enter")
         #expect(try waitFor("graft[mnist-cnn]:5>"))
 
+        // Option values complete after '=' without repeating the option; names are listed once.
+        try keys("train optimizer=rms", "Tab")
+        #expect(try waitFor("train optimizer=rmsprop"))
+        #expect(try !screen().contains("optimizer=optimizer="))
+        try keys("C-u", "summary layers=fc", "Tab", "Tab")
+        #expect(try waitFor("fc1"))
+        #expect(try !screen().contains("layers=layers="))
+        try keys("C-u")
+
         // Ctrl-C during training stops after the current batch; the prompt comes back.
         try keys("data mnist digits=0-4", "Enter")
         #expect(try waitFor("train 2000, test 500"))
         try keys("train epochs=200 batch=8", "Enter")
         #expect(try waitFor("epoch 1/200"))
         try keys("C-c")
-        let interrupted = try waitFor("training interrupted")
+        let interrupted = try waitFor("recorded as 'train epochs=200 batch=8 steps=")
         let shown = try screen()
         #expect(interrupted, "screen:\n\(shown.split(separator: "\n").suffix(25).joined(separator: "\n"))")
         try keys("history", "Enter")
-        #expect(try waitFor("  2  data mnist digits=0-4"))  // the interrupted train is not in the session
+        #expect(try waitFor("  3  train epochs=200 batch=8 steps="))  // recorded with the step it reached
 
+        // quit with unsaved commands asks once.
+        try keys("quit", "Enter")
+        #expect(try waitFor("'quit' again leaves without saving"))
         try keys("quit", "Enter")
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, try tmux(["list-sessions"]).contains(session) {
