@@ -16,7 +16,9 @@ struct SessionGoldenTests {
 
     /// Elapsed times are the only thing that varies between runs on one machine.
     static func normalize(_ text: String) -> String {
-        text.replacingOccurrences(of: #"in [0-9.]+ s \([0-9]+ images/s\)"#, with: "in <time>", options: .regularExpression)
+        text.replacingOccurrences(of: #"in [0-9.]+ s \(caching [0-9.]+ s \+ training [0-9.]+ s\) \([0-9]+ images/s\)"#,
+                                  with: "in <time> (caching <time> + training <time>)", options: .regularExpression)
+            .replacingOccurrences(of: #"in [0-9.]+ s \([0-9]+ images/s\)"#, with: "in <time>", options: .regularExpression)
             .replacingOccurrences(of: #", [0-9.]+ s$"#, with: ", <time>", options: [.regularExpression])
             .split(separator: "\n", omittingEmptySubsequences: false)
             .map { line in line.replacingOccurrences(of: #", [0-9.]+ s$"#, with: ", <time>", options: .regularExpression) }
