@@ -13,7 +13,7 @@ quickstart: deps
 
 ## Builds and runs the whole test suite.
 test: deps
-	swift test
+	swift test --no-parallel
 
 ## Engine benchmarks against the C and PyTorch peers (not part of CI; installs PyTorch into Benchmarks/.venv).
 bench: deps

@@ -19,7 +19,7 @@ public enum ImageFolder {
     public static func load(_ root: String, size: Int = 224, width: Int? = nil, channels: Int = 3, testFraction: Double? = nil,
                             name: String? = nil) throws(DataError) -> Dataset {
         guard (1...4096).contains(size), (1...4096).contains(width ?? size) else {
-            throw .invalidArgument(what: "size", reason: "sides must be 1–4096, got \(size)×\(width ?? size)")
+            throw .invalidArgument(what: "size", reason: "must be 1–4096, got \(width.map { "\(size)×\($0)" } ?? "\(size)")")
         }
         let height = size, sampleWidth = width ?? size
         guard [1, 3].contains(channels) else { throw .invalidArgument(what: "channels", reason: "must be 1 or 3, got \(channels)") }

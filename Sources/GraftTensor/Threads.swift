@@ -21,6 +21,8 @@ public enum Threads {
         guard (1...256).contains(count) else {
             throw .invalidArgument(op: "threads", reason: "thread count must be in 1...256, got \(count)")
         }
+        // NOTE: re-telling OpenBLAS the same count while another thread is inside a GEMM is not safe.
+        guard count != current.load(ordering: .relaxed) else { return }
         current.store(count, ordering: .relaxed)
         BLAS.setThreadCount(count)
     }

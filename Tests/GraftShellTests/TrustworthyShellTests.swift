@@ -65,7 +65,7 @@ struct TrustworthyShellTests {
         #expect(outcome.succeeded)
         #expect(shell.session.entries.last?.line == "train epochs=4 batch=16 schedule=cosine steps=9")
         #expect(output.take().contains("interrupted after step 9: the model keeps the weights reached; recorded as 'train epochs=4 batch=16 schedule=cosine steps=9'"))
-        let script = shell.session.script(seed: 6, threads: Threads.count)
+        let script = shell.session.script(seed: 6, threads: 2)
         let (replay, _) = makeShell(seed: 1)
         let report = ScriptRunner(shell: replay, verify: true, echo: false).run(text: script, name: "interrupted.graft")
         #expect(report.succeeded && report.identical == 1, "\(report.summary)")
