@@ -69,7 +69,8 @@ struct ShellTests {
         #expect(report.succeeded && report.mismatched == 0 && report.identical == 4, "\(report.summary)")
         let replayed = secondOutput.take()
         func normalize(_ text: String) -> String {
-            text.replacingOccurrences(of: #"in [0-9.]+ s \([0-9]+ images/s\)"#, with: "in T s", options: .regularExpression)
+            text.replacingOccurrences(of: #"in [0-9.]+ s \(caching [0-9.]+ s \+ training [0-9.]+ s\) \([0-9]+ images/s\)"#, with: "in T s", options: .regularExpression)
+                .replacingOccurrences(of: #"in [0-9.]+ s \([0-9]+ images/s\)"#, with: "in T s", options: .regularExpression)
                 .replacingOccurrences(of: #", [0-9.]+ s\n"#, with: ", T s\n", options: .regularExpression)
                 .split(separator: "\n").filter { !$0.hasPrefix("seed ") && !$0.hasPrefix("threads ") && !$0.hasPrefix("ran ") }.joined(separator: "\n")
         }
