@@ -1,6 +1,17 @@
 // Shape ops: reshape (shares storage), broadcast, permute, slice, concatenate, pad.
 
 extension Tensor {
+    /// The index along each axis of `shape` of the element at row-major `offset` (`[0, 1, 2]`), for
+    /// messages that point at one value. Axes of size 0 count as 1.
+    public static func position(of offset: Int, in shape: [Int]) -> [Int] {
+        var rest = offset, index: [Int] = []
+        for extent in shape.reversed() {
+            let size = Swift.max(extent, 1)
+            index.insert(rest % size, at: 0)
+            rest /= size
+        }
+        return index
+    }
     /// The same elements in a new shape; one dimension may be -1 (inferred). Shares storage.
     public func reshaped(_ newShape: [Int]) throws(TensorError) -> Tensor {
         let inferred = newShape.indices.filter { newShape[$0] == -1 }

@@ -6,13 +6,9 @@ import GraftTensor
 /// Optimizer steps and schedules against PyTorch's (Tests/Fixtures/nn/optimizers.json, made by make_fixtures.py beside it).
 @Suite("Optimizers and schedules match PyTorch")
 struct OptimizerTests {
-    nonisolated(unsafe) static let fixture: [String: Any] = {  // read-only JSON
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/nn/optimizers.json").standardized
-        guard let data = try? Data(contentsOf: url), let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-        return root
-    }()
+    nonisolated(unsafe) static let fixture = Fixture.json("nn/optimizers.json")  // read-only JSON
 
-    static func floats(_ value: Any?) -> [Float] { (value as? [Double] ?? []).map(Float.init) }
+    static func floats(_ value: Any?) -> [Float] { Fixture.floats(value) }
 
     nonisolated(unsafe) static let kinds: [(String, OptimizerKind, Float)] = [
         ("sgd", .sgd(momentum: 0, nesterov: false), 0),

@@ -11,13 +11,9 @@ import GraftTensor
 /// make_training_fixtures.py beside it (PyTorch 2.15).
 @Suite("Training semantics", .serialized)
 struct TrainingSemanticsTests {
-    nonisolated(unsafe) static let fixture: [String: Any] = {  // read-only JSON
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/nn/training.json").standardized
-        guard let data = try? Data(contentsOf: url), let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-        return root
-    }()
+    nonisolated(unsafe) static let fixture = Fixture.json("nn/training.json")  // read-only JSON
 
-    static func floats(_ value: Any?) -> [Float] { (value as? [Double] ?? []).map(Float.init) }
+    static func floats(_ value: Any?) -> [Float] { Fixture.floats(value) }
 
     /// Samples from the fixture's x (rows of `shape`) and y.
     static func dataset(_ case_: [String: Any], shape: [Int]) throws -> Dataset {

@@ -305,8 +305,7 @@ public final class Trainer {
         let size = Swift.max(shape.reduce(1, *), 1)
         return batch.inputs.withUnsafeBufferPointer { values -> String? in
             guard let offset = values.firstIndex(where: { !$0.isFinite }) else { return nil }
-            var rest = offset % size, index: [Int] = []
-            for extent in shape.reversed() { index.insert(rest % extent, at: 0); rest /= extent }
+            let index = Tensor.position(of: offset % size, in: shape)
             let row = offset / size
             let sample = row < batch.indices.count ? batch.indices[row] : row
             return "\(values[offset].isNaN ? "NaN" : "an infinity") at sample \(sample), index [\(index.map(String.init).joined(separator: ", "))]"

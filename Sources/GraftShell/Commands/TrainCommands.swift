@@ -246,8 +246,7 @@ extension CommandTable {
                 throw ShellError("\(input) holds \(formatShape(array.shape)); the model takes [N,\(model.inputShape.map(String.init).joined(separator: ","))]")
             }
             if let bad = array.values.firstIndex(where: { !$0.isFinite }) {
-                var rest = bad, position: [Int] = []
-                for extent in array.shape.reversed() { position.insert(rest % max(extent, 1), at: 0); rest /= max(extent, 1) }
+                let position = Tensor.position(of: bad, in: array.shape)
                 throw ShellError("\(input) holds \(array.values[bad].isNaN ? "NaN" : "an infinity") at index [\(position.map(String.init).joined(separator: ", "))]; the model needs finite numbers")
             }
             batch = try Tensor(shape: shape, scalars: array.values)
