@@ -75,6 +75,7 @@ extension CommandTable {
             let model = try shell.model()
             let dataName = command.string("on") ?? shell.currentDataset ?? ""
             var data = try shell.dataset(command.string("on"))
+            try Trainer(model: model).checkCompatible(data)  // before splitting, so a mismatch says only that
             if let fraction = command.float("val") {
                 // The split is kept on the dataset: eval split=val and later runs see the same samples.
                 let previous = data.heldOutFraction
@@ -98,7 +99,7 @@ extension CommandTable {
             o.weightDecay = Float(command.float("wd") ?? 0)
             o.schedule = try Schedule(name: command.string("schedule") ?? "constant")
             if command.string("step") != nil || command.string("gamma") != nil {
-                guard o.schedule == .step(every: 1, gamma: 0.1) else { throw command.error("step= and gamma= belong to schedule=step", at: command.string("step") != nil ? "step" : "gamma") }
+                guard command.string("schedule") == "step" else { throw command.error("step= and gamma= belong to schedule=step", at: command.string("step") != nil ? "step" : "gamma") }
                 o.schedule = .step(every: command.int("step") ?? 1, gamma: Float(command.float("gamma") ?? 0.1))
             }
             o.warmupEpochs = command.int("warmup") ?? 0
