@@ -43,12 +43,34 @@ open class Layer {
     /// Whether the layer's output during training is a fixed function of its input (no dropout, no batch statistics).
     open func isDeterministic(training: Bool) -> Bool { true }
 
-    /// Switches a layer keeps besides its parameters' trainable flags (a frozen dropout, a BatchNorm
-    /// that keeps its statistics), by name: what graph descriptions save and failed commands restore.
+    /// Frozen although it has no parameters (dropout, stochastic depth, a BatchNorm without γ and β):
+    /// such a layer then runs as in inference, in training too, so a frozen block is deterministic.
+    public internal(set) var frozenWithoutParameters = false
+
+    /// Switches a layer keeps besides its parameters' trainable flags (`frozen` for a parameterless
+    /// layer, a BatchNorm's `keepsStatistics`), by name: what graph descriptions save and failed
+    /// commands restore.
     open var flags: [String: Bool] {
-        get { [:] }
-        set {}
+        get { ["frozen": frozenWithoutParameters] }
+        set { frozenWithoutParameters = parameters.isEmpty && (newValue["frozen"] ?? false) }
     }
+
+    /// The trainable rule: freezes or unfreezes the layer (`freeze`, `unfreeze`) and says whether
+    /// that changed a parameter's flag. A layer without parameters records it in
+    /// ``frozenWithoutParameters``. `batchNormTrains` is `unfreeze … bn=train`.
+    open func setTrainable(_ trainable: Bool, batchNormTrains: Bool) -> Bool {
+        if parameters.isEmpty { frozenWithoutParameters = !trainable }
+        var changed = false
+        for (_, parameter) in parameters where parameter.trainable != trainable {
+            parameter.trainable = trainable
+            changed = true
+        }
+        return changed
+    }
+
+    /// For layers with running statistics (BatchNorm): whether they normalize with them and leave
+    /// them unchanged while trainable. nil for every other layer.
+    open var keepsRunningStatistics: Bool? { nil }
 
     /// Number of learnable values.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.parameter.count } }
@@ -63,10 +85,39 @@ open class Layer {
     /// True when every parameter is trainable (a layer without parameters counts as trainable).
     public var isFullyTrainable: Bool { parameters.allSatisfy { $0.parameter.trainable } }
 
-    func register(_ key: String, _ tensor: Tensor) { parameters.append((key, Parameter(tensor))) }
-    func registerBuffer(_ key: String, _ tensor: Tensor) { buffers.append((key, tensor)) }
-    func parameter(_ key: String) -> Tensor? { parameters.first { $0.key == key }?.parameter.value }
-    func buffer(_ key: String) -> Tensor? { buffers.first { $0.key == key }?.tensor }
+    /// Lists one of the layer's typed parameters under its checkpoint key (called once, in `init`).
+    func adopt(_ key: String, _ parameter: Parameter) { parameters.append((key, parameter)) }
+
+    /// Lists one of the layer's buffers (updated in place) under its checkpoint key.
+    func adoptBuffer(_ key: String, _ tensor: Tensor) { buffers.append((key, tensor)) }
+}
+
+/// A layer kind graft can describe and rebuild: its settings as a codable value (what a graph
+/// description stores), and an initializer from them. Every kind is listed in ``LayerRegistry``.
+public protocol LayerKind: Layer {
+    associatedtype Config: Codable, Sendable, Equatable
+    /// The kind's key in graph descriptions (`conv2d`).
+    static var key: String { get }
+    /// The layer's settings: enough, with its parameters and buffers, to rebuild it exactly.
+    var config: Config { get }
+    /// A layer with these settings and fresh parameters (the caller assigns saved ones).
+    init(config: Config) throws(ModelError)
+}
+
+/// Every layer kind graft knows, by graph-description key. A new kind is one file (the layer, its
+/// config and its rules) plus a row here; the registry test then runs it through description →
+/// rebuild, ONNX export → import and a gradient check.
+public enum LayerRegistry {
+    public static let kinds: [any LayerKind.Type] = [
+        Input.self, Dense.self, Conv2d.self, SeparableConv2d.self, BatchNorm.self, Pool2d.self, GlobalPool2d.self,
+        Activation.self, Dropout.self, DropPath.self, Flatten.self, Reshape.self, ZeroPadding2d.self,
+        Merge.self, Permute.self, Affine.self, ConstantOp.self, Clamp.self, LayerNorm.self, Cropping2d.self,
+    ]
+
+    static let byKey: [String: any LayerKind.Type] = Dictionary(kinds.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+
+    /// The kind stored under `key`, if graft knows it.
+    public static func kind(_ key: String) -> (any LayerKind.Type)? { byKey[key] }
 }
 
 /// Input shapes must be rank 3 ([C, H, W]) for image layers.

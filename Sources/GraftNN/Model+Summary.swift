@@ -58,7 +58,7 @@ extension Model {
         lines.append("trainable params: \(grouped(trainable)) (\(megabytes(trainable)))")
         lines.append("non-trainable params: \(grouped(total - trainable)) (\(megabytes(total - trainable)))")
         let norms = nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.trainsStatistics }
-        let frozenNorms = norms.filter { !$0.isFullyTrainable || $0.parameters.isEmpty && $0.frozenWithoutParameters }.count
+        let frozenNorms = norms.filter(\.isFrozen).count
         let keptNorms = norms.count - frozenNorms
         if frozenNorms > 0 {
             lines.append("frozen BatchNorm: \(frozenNorms) layer\(frozenNorms == 1 ? "" : "s") run in inference mode (running statistics fixed)")

@@ -125,24 +125,8 @@ extension Model {
         var kept: [String] = [], updating: [String] = []
         for index in selected.sorted() {
             let layer = nodes[index].layer
-            var didChange = false
-            if let norm = layer as? BatchNorm {
-                if !trainable, !norm.keepsStatistics { norm.keepsStatistics = true; didChange = true }
-                if trainable, batchNormTrains, norm.keepsStatistics { norm.keepsStatistics = false; didChange = true }
-            }
-            for (_, parameter) in layer.parameters where parameter.trainable != trainable {
-                parameter.trainable = trainable
-                didChange = true
-            }
-            if let norm = layer as? BatchNorm, norm.parameters.isEmpty, norm.frozenWithoutParameters == trainable {
-                norm.frozenWithoutParameters = !trainable
-                didChange = true
-            }
-            // Dropout and stochastic depth freeze with their layers: off in training while frozen.
-            if let dropout = layer as? Dropout, dropout.frozen == trainable { dropout.frozen = !trainable }
-            if let dropPath = layer as? DropPath, dropPath.frozen == trainable { dropPath.frozen = !trainable }
-            if didChange { changed.append(nodes[index].name) } else { unchanged += 1 }
-            if trainable, let norm = layer as? BatchNorm { if norm.keepsStatistics { kept.append(nodes[index].name) } else { updating.append(nodes[index].name) } }
+            if layer.setTrainable(trainable, batchNormTrains: batchNormTrains) { changed.append(nodes[index].name) } else { unchanged += 1 }
+            if trainable, let keeps = layer.keepsRunningStatistics { if keeps { kept.append(nodes[index].name) } else { updating.append(nodes[index].name) } }
         }
         return TrainableChange(changed: changed, unchanged: unchanged, trainableParameters: trainableParameterCount,
                                totalParameters: parameterCount, keptStatistics: kept, trainingStatistics: updating)

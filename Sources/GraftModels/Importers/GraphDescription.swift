@@ -7,25 +7,57 @@ import GraftTensor
 /// and head mark, plus class names, flags and preprocessing. Saved in a safetensors header so the
 /// model rebuilds exactly, surgery and all.
 public struct GraphDescription: Codable, Sendable, Equatable {
-    public enum LayerConfig: Codable, Sendable, Equatable {
-        case input(shape: [Int])
-        case dense(inFeatures: Int, outFeatures: Int, bias: Bool, kind: String)
-        case conv2d(inChannels: Int, outChannels: Int, kernel: [Int], stride: [Int], padding: [Int]?, dilation: [Int], groups: Int, bias: Bool, kind: String)
-        case separableConv2d(inChannels: Int, outChannels: Int, kernel: [Int], stride: [Int], padding: [Int]?, multiplier: Int, bias: Bool)
-        case batchNorm(channels: Int, epsilon: Float, momentum: Float, affine: Bool, kind: String)
-        case pool2d(max: Bool, kernel: [Int], stride: [Int], padding: [Int]?, countPadding: Bool)
-        case globalPool2d(max: Bool)
-        case activation(name: String, slope: Float?)
-        case dropout(p: Float)
-        case dropPath(p: Float)
-        case flatten
-        case reshape(target: [Int])
-        case zeroPadding2d(padding: [Int])
-        case merge(function: String)
-        case permute(order: [Int])
-        case affine(scale: [Float], offset: [Float])
-        case constantOp(function: String, shape: [Int], scalar: Float?)
-        case clamp(low: Float, high: Float)
+    /// One layer's kind and settings, stored as `{"conv2d": {…settings…}}`: the key and config of a
+    /// ``LayerKind`` in ``LayerRegistry``.
+    public struct LayerConfig: Codable, Sendable, Equatable {
+        public let key: String
+        public let settings: any Codable & Sendable
+
+        init<L: LayerKind>(_ layer: L) {
+            key = L.key
+            settings = layer.config
+        }
+
+        struct Key: CodingKey {
+            let stringValue: String
+            init(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
+        }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            guard container.allKeys.count == 1, let only = container.allKeys.first else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a layer needs exactly one kind"))
+            }
+            guard let kind = LayerRegistry.kind(only.stringValue) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown layer kind '\(only.stringValue)'"))
+            }
+            func decode<L: LayerKind>(_ type: L.Type) throws -> any Codable & Sendable { try container.decode(L.Config.self, forKey: only) }
+            key = only.stringValue
+            settings = try decode(kind)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(settings, forKey: Key(stringValue: key))
+        }
+
+        /// A layer with these settings and fresh parameters.
+        public func makeLayer() throws(ModelError) -> Layer {
+            guard let kind = LayerRegistry.kind(key) else { throw .invalidArgument(what: "graph description", reason: "unknown layer kind '\(key)'") }
+            func make<L: LayerKind>(_ type: L.Type) throws(ModelError) -> Layer {
+                guard let config = settings as? L.Config else { throw .invalidArgument(what: "graph description", reason: "settings of '\(key)' do not fit it") }
+                return try L(config: config)
+            }
+            return try make(kind)
+        }
+
+        public static func == (a: LayerConfig, b: LayerConfig) -> Bool {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            return a.key == b.key && (try? encoder.encode(a)) == (try? encoder.encode(b))
+        }
     }
 
     public struct Node: Codable, Sendable, Equatable {
@@ -77,107 +109,20 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         }
     }
 
-    static func padding(_ mode: PaddingMode) -> [Int]? {
-        switch mode {
-        case .same: return nil
-        case let .explicit(p): return [p.top, p.bottom, p.left, p.right]
-        }
-    }
-
-    static func paddingMode(_ values: [Int]?) throws(ModelError) -> PaddingMode {
-        guard let values else { return .same }
-        guard values.count == 4 else { throw .invalidArgument(what: "graph description", reason: "padding needs 4 values") }
-        return .explicit(Padding2D(top: values[0], bottom: values[1], left: values[2], right: values[3]))
-    }
-
     static func config(of layer: Layer) throws(ModelError) -> LayerConfig {
-        switch layer {
-        case let l as Input: return .input(shape: l.shape)
-        case let l as Dense: return .dense(inFeatures: l.inFeatures, outFeatures: l.outFeatures, bias: l.parameters.count > 1, kind: l.kind)
-        case let l as Conv2d:
-            return .conv2d(inChannels: l.inChannels, outChannels: l.outChannels, kernel: [l.kernel.0, l.kernel.1], stride: [l.stride.0, l.stride.1],
-                           padding: padding(l.padding), dilation: [l.dilation.0, l.dilation.1], groups: l.groups, bias: l.parameters.count > 1, kind: l.kind)
-        case let l as SeparableConv2d:
-            return .separableConv2d(inChannels: l.inChannels, outChannels: l.outChannels, kernel: [l.kernel.0, l.kernel.1],
-                                    stride: [l.stride.0, l.stride.1], padding: padding(l.padding), multiplier: l.depthMultiplier, bias: l.parameters.count > 2)
-        case let l as BatchNorm: return .batchNorm(channels: l.channels, epsilon: l.epsilon, momentum: l.momentum, affine: !l.parameters.isEmpty, kind: l.kind)
-        case let l as Pool2d:
-            return .pool2d(max: l.function == .max, kernel: [l.kernel.0, l.kernel.1], stride: [l.stride.0, l.stride.1], padding: padding(l.padding), countPadding: l.countPadding)
-        case let l as GlobalPool2d: return .globalPool2d(max: l.function == .max)
-        case let l as Activation:
-            if case let .leakyRelu(slope) = l.function { return .activation(name: "leakyrelu", slope: slope) }
-            return .activation(name: l.kind.lowercased(), slope: nil)
-        case let l as Dropout: return .dropout(p: l.p)
-        case let l as DropPath: return .dropPath(p: l.p)
-        case is Flatten: return .flatten
-        case let l as Reshape: return .reshape(target: l.target)
-        case let l as ZeroPadding2d: return .zeroPadding2d(padding: [l.padding.top, l.padding.bottom, l.padding.left, l.padding.right])
-        case let l as Merge: return .merge(function: l.function == .concatenate ? "concat" : l.function.rawValue)
-        case let l as ConstantOp: return .constantOp(function: l.function.rawValue, shape: l.constant.shape, scalar: l.scalar)
-        case let l as Clamp: return .clamp(low: l.low, high: l.high)
-        case let l as Permute: return .permute(order: l.order)
-        case let l as Affine: return .affine(scale: l.scale, offset: l.offset)
-        default: throw .invalidArgument(what: "save", reason: "layer kind \(layer.kind) cannot be described")
+        guard let described = layer as? any LayerKind else {
+            throw .invalidArgument(what: "save", reason: "layer kind \(layer.kind) cannot be described")
         }
-    }
-
-    static func pair(_ values: [Int], _ what: String) throws(ModelError) -> (Int, Int) {
-        guard values.count == 2 else { throw .invalidArgument(what: "graph description", reason: "\(what) needs 2 values, got \(values)") }
-        return (values[0], values[1])
-    }
-
-    static func layer(_ config: LayerConfig, generator: Generator) throws(ModelError) -> Layer {
-        switch config {
-        case let .input(shape): return try Input(shape)
-        case let .dense(i, o, bias, kind): return try Dense(i, o, bias: bias, generator: generator, kind: kind)
-        case let .conv2d(i, o, kernel, stride, padding, dilation, groups, bias, kind):
-            return try Conv2d(i, o, kernel: try pair(kernel, "kernel"), stride: try pair(stride, "stride"), padding: try paddingMode(padding),
-                              dilation: try pair(dilation, "dilation"), groups: groups, bias: bias, generator: generator, kind: kind)
-        case let .separableConv2d(i, o, kernel, stride, padding, multiplier, bias):
-            return try SeparableConv2d(i, o, kernel: try pair(kernel, "kernel"), stride: try pair(stride, "stride"), padding: try paddingMode(padding),
-                                       depthMultiplier: multiplier, bias: bias, generator: generator)
-        case let .batchNorm(channels, epsilon, momentum, affine, kind): return try BatchNorm(channels, epsilon: epsilon, momentum: momentum, affine: affine, kind: kind)
-        case let .pool2d(max, kernel, stride, padding, countPadding):
-            return try Pool2d(max ? .max : .average, kernel: try pair(kernel, "kernel"), stride: try pair(stride, "stride"),
-                              padding: try paddingMode(padding), countPadding: countPadding)
-        case let .globalPool2d(max): return GlobalPool2d(max ? .max : .average)
-        case let .activation(name, slope):
-            if name == "leakyrelu" { return Activation(.leakyRelu(slope ?? 0.01)) }
-            guard let function = Activation.Function(name: name) else { throw .invalidArgument(what: "graph description", reason: "unknown activation '\(name)'") }
-            return Activation(function)
-        case let .dropout(p): return try Dropout(p)
-        case let .dropPath(p): return try DropPath(p)
-        case .flatten: return Flatten()
-        case let .reshape(target): return try Reshape(target)
-        case let .zeroPadding2d(padding):
-            guard padding.count == 4 else { throw .invalidArgument(what: "graph description", reason: "padding needs 4 values") }
-            return try ZeroPadding2d(Padding2D(top: padding[0], bottom: padding[1], left: padding[2], right: padding[3]))
-        case let .permute(order): return try Permute(order)
-        case let .affine(scale, offset): return try Affine(scale: scale, offset: offset)
-        case let .merge(function):
-            if function == "concat" { return Merge(.concatenate) }
-            guard let f = Merge.Function(rawValue: function) else { throw .invalidArgument(what: "graph description", reason: "unknown merge '\(function)'") }
-            return Merge(f)
-        case let .constantOp(function, shape, scalar):
-            guard let f = ConstantOp.Function(rawValue: function) else { throw .invalidArgument(what: "graph description", reason: "unknown op '\(function)'") }
-            guard shape.count <= 8, shape.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }) else { throw .invalidArgument(what: "graph description", reason: "bad constant shape \(shape)") }
-            let constant: Tensor
-            if let scalar { constant = Tensor(scalar) } else {
-                do { constant = try Tensor.zeros(shape) } catch { throw .tensor(layer: "constant", error: error) }
-            }
-            return try ConstantOp(f, constant: constant)
-        case let .clamp(low, high): return try Clamp(low: low, high: high)
-        }
+        return LayerConfig(described)
     }
 
     /// The model this describes, with fresh weights (the caller assigns the saved ones). Shapes are
     /// re-inferred and checked, so a tampered description fails here, not at run time.
     public func build(name: String) throws(ModelError) -> Model {
-        guard let first = nodes.first, case let .input(shape) = first.layer else {
+        guard let first = nodes.first, first.layer.key == Input.key, let shape = (first.layer.settings as? Input.Config)?.shape else {
             throw .invalidArgument(what: "graph description", reason: "the first node must be the input")
         }
         guard nodes.count <= 100_000 else { throw .invalidArgument(what: "graph description", reason: "more than 100,000 nodes") }
-        let generator = Generator(seed: 0)
         var builder = try GraphBuilder(inputShape: shape, inputName: first.name)
         var index: [String: Int] = [first.name: 0]
         for node in nodes.dropFirst() {
@@ -188,7 +133,7 @@ public struct GraphDescription: Codable, Sendable, Equatable {
                 }
                 inputs.append(found)
             }
-            index[node.name] = try builder.add(try Self.layer(node.layer, generator: generator), name: node.name, inputs: inputs, head: node.head)
+            index[node.name] = try builder.add(try node.layer.makeLayer(), name: node.name, inputs: inputs, head: node.head)
         }
         var normalizationValue: Normalization? = nil
         if let n = normalization {

@@ -37,6 +37,7 @@ public enum ModelFiles {
         let lower = path.lowercased()
         if lower.hasSuffix(".onnx") { return "ONNX" }
         if lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") { return "Keras HDF5" }
+        if lower.hasSuffix(".keras") { return "Keras" }
         if lower.hasSuffix(".pth") || lower.hasSuffix(".pt") { return "PyTorch" }
         return "safetensors"
     }
@@ -86,6 +87,13 @@ public enum ModelFiles {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
             }
         }
+        if lower.hasSuffix(".keras") {
+            do { return (try KerasImporter.loadArchive(data, name: path, modelName: name), false) } catch let FormatError.refused(file, reason) {
+                throw ModelError.invalidArgument(what: "refusing to load \(file)", reason: reason)
+            } catch {
+                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
+            }
+        }
         if data.starts(with: [0x89, 0x48, 0x44, 0x46]) || lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") {
             do { return (try KerasImporter.load(data, name: path, modelName: name), false) } catch let error as ModelError {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
@@ -95,16 +103,11 @@ public enum ModelFiles {
         }
         let state: StateDict
         do {
-            if PyTorchCheckpoint.isLegacy(data) || (PyTorchCheckpoint.isZip(data) && !lower.hasSuffix(".keras"))
-                || lower.hasSuffix(".pth") || lower.hasSuffix(".pt") {
+            if PyTorchCheckpoint.isLegacy(data) || PyTorchCheckpoint.isZip(data) || lower.hasSuffix(".pth") || lower.hasSuffix(".pt") {
                 state = try PyTorchCheckpoint.read(data, name: path)
-            } else if lower.hasSuffix(".keras") {
-                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "Keras 3 .keras archives are not readable yet (save with model.save(\"x.h5\"))")
             } else {
                 state = try SafeTensors.read(data, name: path)
             }
-        } catch let error as ModelError {
-            throw error
         } catch let FormatError.refused(file, reason) {
             throw ModelError.invalidArgument(what: "refusing to load \(file)", reason: reason)
         } catch {

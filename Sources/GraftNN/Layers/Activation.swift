@@ -1,7 +1,14 @@
 import GraftTensor
 
 /// An elementwise (or softmax) activation as a layer of its own.
-public final class Activation: Layer {
+public final class Activation: Layer, LayerKind {
+    public struct Config: Codable, Sendable, Equatable {
+        /// The function's lowercased PyTorch name (`relu6`, `leakyrelu`).
+        public var name: String
+        public var slope: Float?
+    }
+    public static let key = "activation"
+
     public enum Function: Sendable, Equatable {
         case relu, relu6, leakyRelu(Float), sigmoid, tanh, gelu, erf, silu, hardsigmoid, hardswish, softmax, logSoftmax
 
@@ -48,6 +55,17 @@ public final class Activation: Layer {
     public init(_ function: Function) {
         self.function = function
         super.init(kind: function.name)
+    }
+
+    public convenience init(config c: Config) throws(ModelError) {
+        if c.name == "leakyrelu" { self.init(.leakyRelu(c.slope ?? 0.01)); return }
+        guard let function = Function(name: c.name) else { throw .invalidArgument(what: "activation", reason: "unknown function '\(c.name)'") }
+        self.init(function)
+    }
+
+    public var config: Config {
+        if case let .leakyRelu(slope) = function { return Config(name: "leakyrelu", slope: slope) }
+        return Config(name: kind.lowercased(), slope: nil)
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {

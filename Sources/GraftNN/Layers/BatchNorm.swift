@@ -7,29 +7,52 @@ import GraftTensor
 /// One that came from a pretrained file or was frozen before keeps its statistics when unfrozen:
 /// its γ and β train, it normalizes with its running statistics and leaves them as they are (the
 /// Keras fine-tuning rule), until `unfreeze … bn=train` clears `keepsStatistics`.
-/// `momentum` is PyTorch's: running = (1 − momentum)·running + momentum·batch.
-public final class BatchNorm: Layer {
+/// `momentum` is PyTorch's: running = (1 − momentum)·running + momentum·batch. γ (`weight`) and
+/// β (`bias`) are each optional, as Keras's `scale=False` and `center=False` make them.
+public final class BatchNorm: Layer, LayerKind {
+    public struct Config: Codable, Sendable, Equatable {
+        public var channels: Int, epsilon: Float, momentum: Float
+        /// Both γ and β (graft 0.2's spelling; `scale` and `center` override it when present).
+        public var affine: Bool
+        public var scale: Bool?, center: Bool?
+        public var kind: String
+    }
+    public static let key = "batchNorm"
+
     public let channels: Int
     public let epsilon: Float, momentum: Float
+    /// γ and β, when the layer has them.
+    public let weight: Parameter?, bias: Parameter?
+    public let runningMean: Tensor, runningVar: Tensor
 
-    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true, kind: String = "BatchNorm2d") throws(ModelError) {
+    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, scale: Bool = true, center: Bool = true,
+                kind: String = "BatchNorm2d") throws(ModelError) {
         guard channels > 0, epsilon >= 0, (0...1).contains(momentum) else {
             throw .invalidArgument(what: kind, reason: "needs channels > 0, epsilon ≥ 0, momentum in 0…1")
         }
         (self.channels, self.epsilon, self.momentum) = (channels, epsilon, momentum)
-        super.init(kind: kind)
         do {
-            if affine {
-                register("weight", try Tensor.ones([channels]))
-                register("bias", try Tensor.zeros([channels]))
-            }
-            registerBuffer("running_mean", try Tensor.zeros([channels]))
-            registerBuffer("running_var", try Tensor.ones([channels]))
+            weight = scale ? Parameter(try Tensor.ones([channels])) : nil
+            bias = center ? Parameter(try Tensor.zeros([channels])) : nil
+            runningMean = try Tensor.zeros([channels])
+            runningVar = try Tensor.ones([channels])
         } catch { throw .tensor(layer: kind, error: error) }
+        super.init(kind: kind)
+        if let weight { adopt("weight", weight) }
+        if let bias { adopt("bias", bias) }
+        adoptBuffer("running_mean", runningMean)
+        adoptBuffer("running_var", runningVar)
     }
 
-    /// A BatchNorm without affine parameters is frozen or not through this flag.
-    public var frozenWithoutParameters = false
+    public convenience init(config c: Config) throws(ModelError) {
+        try self.init(c.channels, epsilon: c.epsilon, momentum: c.momentum, scale: c.scale ?? c.affine, center: c.center ?? c.affine, kind: c.kind)
+    }
+
+    public var config: Config {
+        let both = weight != nil && bias != nil, neither = weight == nil && bias == nil
+        return Config(channels: channels, epsilon: epsilon, momentum: momentum, affine: both,
+                      scale: both || neither ? nil : weight != nil, center: both || neither ? nil : bias != nil, kind: kind)
+    }
 
     /// Normalize with the running statistics and never update them, even while γ and β train.
     public var keepsStatistics = false
@@ -37,13 +60,28 @@ public final class BatchNorm: Layer {
     /// Whether it would use (and update) batch statistics in a training pass.
     public var trainsStatistics: Bool { !keepsStatistics && (parameters.isEmpty ? !frozenWithoutParameters : isFullyTrainable) }
 
+    /// Frozen: no parameter trains (or, without parameters, frozen by name).
+    public var isFrozen: Bool { parameters.isEmpty ? frozenWithoutParameters : !isFullyTrainable }
+
     public override var flags: [String: Bool] {
         get { ["frozen": frozenWithoutParameters, "keepsStatistics": keepsStatistics] }
         set {
-            frozenWithoutParameters = newValue["frozen"] ?? false
+            frozenWithoutParameters = parameters.isEmpty && (newValue["frozen"] ?? false)
             keepsStatistics = newValue["keepsStatistics"] ?? false
         }
     }
+
+    /// Freezing makes it keep its statistics from then on; unfreezing leaves that as it is unless
+    /// `batchNormTrains` (`bn=train`) says to update them again.
+    public override func setTrainable(_ trainable: Bool, batchNormTrains: Bool) -> Bool {
+        var changed = false
+        if !trainable, !keepsStatistics { keepsStatistics = true; changed = true }
+        if trainable, batchNormTrains, keepsStatistics { keepsStatistics = false; changed = true }
+        if parameters.isEmpty, frozenWithoutParameters == trainable { changed = true }
+        return super.setTrainable(trainable, batchNormTrains: batchNormTrains) || changed
+    }
+
+    public override var keepsRunningStatistics: Bool? { keepsStatistics }
 
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
         guard let shape = inputs.first, !shape.isEmpty, shape[0] == channels else {
@@ -53,9 +91,8 @@ public final class BatchNorm: Layer {
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
-        guard let mean = buffer("running_mean"), let variance = buffer("running_var") else { return inputs[0] }
-        return try inputs[0].batchNorm(weight: parameter("weight"), bias: parameter("bias"), runningMean: mean, runningVar: variance,
-                                       training: context.training && trainsStatistics, momentum: momentum, epsilon: epsilon)
+        try inputs[0].batchNorm(weight: weight?.value, bias: bias?.value, runningMean: runningMean, runningVar: runningVar,
+                                training: context.training && trainsStatistics, momentum: momentum, epsilon: epsilon)
     }
 
     public override func mode(training: Bool) -> String? { training && trainsStatistics ? "train" : "infer" }

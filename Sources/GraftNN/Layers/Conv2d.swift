@@ -34,11 +34,25 @@ public enum PaddingMode: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// 2-D convolution with weight [out, in/groups, kh, kw] (PyTorch's layout); depthwise when groups = in.
-public final class Conv2d: Layer {
+public final class Conv2d: Layer, LayerKind {
+    public struct Config: Codable, Sendable, Equatable {
+        public var inChannels: Int, outChannels: Int
+        public var kernel: [Int], stride: [Int]
+        /// [top, bottom, left, right], or nil for "same".
+        public var padding: [Int]?
+        public var dilation: [Int]
+        public var groups: Int
+        public var bias: Bool
+        public var kind: String
+    }
+    public static let key = "conv2d"
+
     public let inChannels: Int, outChannels: Int
     public let kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int)
     public let padding: PaddingMode
     public let groups: Int
+    public let weight: Parameter
+    public let bias: Parameter?
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: PaddingMode = .valid,
                 dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true, generator: Generator, kind: String = "Conv2d") throws(ModelError) {
@@ -50,13 +64,26 @@ public final class Conv2d: Layer {
         }
         (self.inChannels, self.outChannels, self.kernel, self.stride, self.padding, self.dilation, self.groups) =
             (inChannels, outChannels, kernel, stride, padding, dilation, groups)
-        super.init(kind: kind)
         do {
-            // He normal with fan_out = out/groups·kh·kw… as torchvision initializes ResNet and MobileNet.
-            register("weight", try Initializer.heNormal([outChannels, inChannels / groups, kernel.0, kernel.1],
-                                                       fanOut: outChannels / groups * kernel.0 * kernel.1, generator: generator))
-            if bias { register("bias", try Tensor.zeros([outChannels])) }
+            // He normal with fan_out = out/groups·kh·kw, as torchvision initializes ResNet and MobileNet.
+            weight = Parameter(try Initializer.heNormal([outChannels, inChannels / groups, kernel.0, kernel.1],
+                                                        fanOut: outChannels / groups * kernel.0 * kernel.1, generator: generator))
+            self.bias = bias ? Parameter(try Tensor.zeros([outChannels])) : nil
         } catch { throw .tensor(layer: kind, error: error) }
+        super.init(kind: kind)
+        adopt("weight", weight)
+        if let b = self.bias { adopt("bias", b) }
+    }
+
+    public convenience init(config c: Config) throws(ModelError) {
+        try self.init(c.inChannels, c.outChannels, kernel: try configPair(c.kernel, "kernel", layer: c.kind), stride: try configPair(c.stride, "stride", layer: c.kind),
+                      padding: try PaddingMode(configValues: c.padding, layer: c.kind), dilation: try configPair(c.dilation, "dilation", layer: c.kind),
+                      groups: c.groups, bias: c.bias, generator: configGenerator(), kind: c.kind)
+    }
+
+    public var config: Config {
+        Config(inChannels: inChannels, outChannels: outChannels, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: padding.configValues,
+               dilation: [dilation.0, dilation.1], groups: groups, bias: bias != nil, kind: kind)
     }
 
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
@@ -64,20 +91,13 @@ public final class Conv2d: Layer {
         guard shape[0] == inChannels else {
             throw .shapeMismatch(layer: kind, reason: "expects \(inChannels) input channels, got \(shape[0]) (input \(formatShape(shape)))")
         }
-        let pad = padding.resolve(height: shape[1], width: shape[2], kernel: kernel, stride: stride, dilation: dilation)
-        let spanH = dilation.0 * (kernel.0 - 1) + 1, spanW = dilation.1 * (kernel.1 - 1) + 1
-        let h = shape[1] + pad.top + pad.bottom - spanH, w = shape[2] + pad.left + pad.right - spanW
-        guard h >= 0, w >= 0 else {
-            throw .shapeMismatch(layer: kind, reason: "kernel \(kernel.0)×\(kernel.1) does not fit the input \(shape[1])×\(shape[2])")
-        }
-        return [outChannels, h / stride.0 + 1, w / stride.1 + 1]
+        return [outChannels] + (try windowOutput(shape, kernel: kernel, stride: stride, dilation: dilation, padding: padding, layer: kind))
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         let x = inputs[0]
-        guard let weight = parameter("weight") else { return x }
         let pad = padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, dilation: dilation)
-        return try x.conv2d(weight, bias: parameter("bias"), stride: stride, padding: pad, dilation: dilation, groups: groups)
+        return try x.conv2d(weight.value, bias: bias?.value, stride: stride, padding: pad, dilation: dilation, groups: groups)
     }
 
     public override var details: String {
@@ -90,49 +110,14 @@ public final class Conv2d: Layer {
     }
 }
 
-/// Keras's SeparableConv2D: a depthwise convolution (with a depth multiplier) followed by a 1×1
-/// pointwise convolution; keys `depthwise_weight` [in·m, 1, kh, kw], `pointwise_weight` [out, in·m, 1, 1], `bias`.
-public final class SeparableConv2d: Layer {
-    public let inChannels: Int, outChannels: Int, depthMultiplier: Int
-    public let kernel: (Int, Int), stride: (Int, Int)
-    public let padding: PaddingMode
-
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: PaddingMode = .valid,
-                depthMultiplier: Int = 1, bias: Bool = true, generator: Generator) throws(ModelError) {
-        guard inChannels > 0, outChannels > 0, depthMultiplier > 0, kernel.0 > 0, kernel.1 > 0, stride.0 > 0, stride.1 > 0 else {
-            throw .invalidArgument(what: "SeparableConv2d", reason: "channels, multiplier, kernel and stride must be positive")
-        }
-        (self.inChannels, self.outChannels, self.depthMultiplier, self.kernel, self.stride, self.padding) =
-            (inChannels, outChannels, depthMultiplier, kernel, stride, padding)
-        super.init(kind: "SeparableConv2d")
-        let mid = inChannels * depthMultiplier
-        do {
-            register("depthwise_weight", try Initializer.heNormal([mid, 1, kernel.0, kernel.1], fanOut: kernel.0 * kernel.1 * depthMultiplier, generator: generator))
-            register("pointwise_weight", try Initializer.heNormal([outChannels, mid, 1, 1], fanOut: outChannels, generator: generator))
-            if bias { register("bias", try Tensor.zeros([outChannels])) }
-        } catch { throw .tensor(layer: kind, error: error) }
+/// The output height and width of a sliding window over [C, H, W], or why the window does not fit.
+func windowOutput(_ shape: [Int], kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int) = (1, 1), padding: PaddingMode,
+                  ceil: Bool = false, layer: String) throws(ModelError) -> [Int] {
+    let pad = padding.resolve(height: shape[1], width: shape[2], kernel: kernel, stride: stride, dilation: dilation)
+    let spanH = dilation.0 * (kernel.0 - 1) + 1, spanW = dilation.1 * (kernel.1 - 1) + 1
+    let h = shape[1] + pad.top + pad.bottom - spanH, w = shape[2] + pad.left + pad.right - spanW
+    guard h >= 0, w >= 0 else {
+        throw .shapeMismatch(layer: layer, reason: "window \(kernel.0)×\(kernel.1) does not fit the input \(shape[1])×\(shape[2])")
     }
-
-    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
-        let shape = try requireImage(inputs, kind)
-        guard shape[0] == inChannels else {
-            throw .shapeMismatch(layer: kind, reason: "expects \(inChannels) input channels, got \(shape[0])")
-        }
-        let pad = padding.resolve(height: shape[1], width: shape[2], kernel: kernel, stride: stride)
-        let h = shape[1] + pad.top + pad.bottom - kernel.0, w = shape[2] + pad.left + pad.right - kernel.1
-        guard h >= 0, w >= 0 else { throw .shapeMismatch(layer: kind, reason: "kernel does not fit the input \(shape[1])×\(shape[2])") }
-        return [outChannels, h / stride.0 + 1, w / stride.1 + 1]
-    }
-
-    public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
-        let x = inputs[0]
-        guard let depthwise = parameter("depthwise_weight"), let pointwise = parameter("pointwise_weight") else { return x }
-        let pad = padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride)
-        let mid = try x.conv2d(depthwise, stride: stride, padding: pad, groups: inChannels)
-        return try mid.conv2d(pointwise, bias: parameter("bias"))
-    }
-
-    public override var details: String {
-        "\(kernel.0)×\(kernel.1)" + (stride != (1, 1) ? " s\(stride.0)" : "") + " \(padding)" + (depthMultiplier > 1 ? " ×\(depthMultiplier)" : "")
-    }
+    return [h / stride.0 + 1, w / stride.1 + 1]
 }

@@ -1,8 +1,16 @@
 import GraftTensor
 
-/// A fully connected layer, y = x·Wᵀ + b, with weight [out, in] as in PyTorch's `Linear`.
-public final class Dense: Layer {
+/// A fully connected layer, y = x·Wᵀ + b, with weight [out, in] as in PyTorch's `Linear`. It acts
+/// on the last axis, so it also runs on [H, W, C] or [T, C] samples.
+public final class Dense: Layer, LayerKind {
+    public struct Config: Codable, Sendable, Equatable {
+        public var inFeatures: Int, outFeatures: Int, bias: Bool, kind: String
+    }
+    public static let key = "dense"
+
     public let inFeatures: Int, outFeatures: Int
+    public let weight: Parameter
+    public let bias: Parameter?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: Generator, kind: String = "Linear") throws(ModelError) {
         guard inFeatures > 0, outFeatures > 0 else {
@@ -10,12 +18,22 @@ public final class Dense: Layer {
         }
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        super.init(kind: kind)
         do {
-            register("weight", try Initializer.glorotUniform([outFeatures, inFeatures], fanIn: inFeatures, fanOut: outFeatures, generator: generator))
-            if bias { register("bias", try Tensor.zeros([outFeatures])) }
+            let w = try Initializer.glorotUniform([outFeatures, inFeatures], fanIn: inFeatures, fanOut: outFeatures, generator: generator)
+            let b = bias ? try Tensor.zeros([outFeatures]) : nil
+            weight = Parameter(w)
+            self.bias = b.map { Parameter($0) }
         } catch { throw .tensor(layer: kind, error: error) }
+        super.init(kind: kind)
+        adopt("weight", weight)
+        if let b = self.bias { adopt("bias", b) }
     }
+
+    public convenience init(config c: Config) throws(ModelError) {
+        try self.init(c.inFeatures, c.outFeatures, bias: c.bias, generator: configGenerator(), kind: c.kind)
+    }
+
+    public var config: Config { Config(inFeatures: inFeatures, outFeatures: outFeatures, bias: bias != nil, kind: kind) }
 
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
         guard let shape = inputs.first, shape.last == inFeatures else {
@@ -25,8 +43,7 @@ public final class Dense: Layer {
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
-        guard let weight = parameter("weight") else { return inputs[0] }
-        return try inputs[0].linear(weight, bias: parameter("bias"))
+        try inputs[0].linear(weight.value, bias: bias?.value)
     }
 
     public override var details: String { "\(inFeatures) → \(outFeatures)" }

@@ -1,8 +1,16 @@
 import GraftTensor
 
 /// Max or average pooling over [C, H, W].
-public final class Pool2d: Layer {
+public final class Pool2d: Layer, LayerKind {
     public enum Kind: Sendable { case max, average }
+    public struct Config: Codable, Sendable, Equatable {
+        public var max: Bool
+        public var kernel: [Int], stride: [Int]
+        public var padding: [Int]?
+        public var countPadding: Bool
+    }
+    public static let key = "pool2d"
+
     public let function: Kind
     public let kernel: (Int, Int), stride: (Int, Int)
     public let padding: PaddingMode
@@ -18,12 +26,18 @@ public final class Pool2d: Layer {
         super.init(kind: function == .max ? "MaxPool2d" : "AvgPool2d")
     }
 
+    public convenience init(config c: Config) throws(ModelError) {
+        try self.init(c.max ? .max : .average, kernel: try configPair(c.kernel, "kernel", layer: Self.key), stride: try configPair(c.stride, "stride", layer: Self.key),
+                      padding: try PaddingMode(configValues: c.padding, layer: Self.key), countPadding: c.countPadding)
+    }
+
+    public var config: Config {
+        Config(max: function == .max, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: padding.configValues, countPadding: countPadding)
+    }
+
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
         let shape = try requireImage(inputs, kind)
-        let pad = padding.resolve(height: shape[1], width: shape[2], kernel: kernel, stride: stride)
-        let h = shape[1] + pad.top + pad.bottom - kernel.0, w = shape[2] + pad.left + pad.right - kernel.1
-        guard h >= 0, w >= 0 else { throw .shapeMismatch(layer: kind, reason: "window \(kernel.0)×\(kernel.1) is larger than the input \(shape[1])×\(shape[2])") }
-        return [shape[0], h / stride.0 + 1, w / stride.1 + 1]
+        return [shape[0]] + (try windowOutput(shape, kernel: kernel, stride: stride, padding: padding, layer: kind))
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
@@ -37,21 +51,5 @@ public final class Pool2d: Layer {
 
     public override var details: String {
         "\(kernel.0)×\(kernel.1)" + (stride != kernel ? " s\(stride.0)" : "") + (padding == .valid ? "" : " \(padding)")
-    }
-}
-
-/// Global average or max pooling: [C, H, W] → [C].
-public final class GlobalPool2d: Layer {
-    public let function: Pool2d.Kind
-
-    public init(_ function: Pool2d.Kind) {
-        self.function = function
-        super.init(kind: function == .max ? "GlobalMaxPool2d" : "GlobalAvgPool2d")
-    }
-
-    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] { [try requireImage(inputs, kind)[0]] }
-
-    public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
-        function == .max ? try inputs[0].globalMaxPool2d() : try inputs[0].globalAvgPool2d()
     }
 }

@@ -1,0 +1,402 @@
+import Foundation
+import GraftNN
+import GraftTensor
+
+extension KerasImporter {
+    /// One Keras layer as its handler sees it: its config, its inputs (graft nodes), its variables
+    /// under canonical names, and the graph being built.
+    struct LayerContext {
+        let spec: LayerSpec
+        let inputs: [Int]
+        let weights: [String: Tensor]
+        let state: BuildState
+
+        var name: String { spec.name }
+        var config: [String: Any] { spec.config }
+        /// The first input's shape in graft's layout ([C, H, W] for images).
+        var inShape: [Int] { state.builder.shape(of: inputs[0]) }
+
+        func fail(_ reason: String) -> Failure { Failure(message: "layer '\(name)' (\(spec.className)): \(reason)") }
+
+        func weight(_ key: String) throws -> Tensor {
+            guard let tensor = weights[key] else { throw fail("no '\(key)' weight in the file") }
+            return tensor
+        }
+
+        /// Adds `layer` (named after the Keras layer unless `suffix` names a helper node).
+        @discardableResult
+        func add(_ layer: Layer, suffix: String? = nil, inputs: [Int]? = nil) throws -> Int {
+            try state.builder.add(layer, name: suffix.map { "\(name).\($0)" } ?? name, inputs: inputs ?? self.inputs)
+        }
+
+        func assign(_ parameter: Parameter?, _ tensor: Tensor) throws {
+            guard let parameter else { throw fail("has no parameter for a weight of shape \(tensor.shape)") }
+            state.assignments.append((parameter, tensor.shape == parameter.shape ? tensor : try tensor.reshaped(parameter.shape), name))
+        }
+
+        func assignBuffer(_ buffer: Tensor, _ tensor: Tensor) { state.bufferAssignments.append((buffer, tensor, name)) }
+
+        func bool(_ key: String, _ fallback: Bool) -> Bool { config[key] as? Bool ?? fallback }
+        func int(_ key: String, _ fallback: Int) -> Int { config[key] as? Int ?? fallback }
+        func float(_ key: String, _ fallback: Float) -> Float { (config[key] as? Double).map(Float.init) ?? fallback }
+
+        /// A pair setting (`kernel_size: 3` or `[3, 3]`).
+        func pair(_ key: String, _ fallback: (Int, Int)) throws -> (Int, Int) {
+            guard let value = config[key], !(value is NSNull) else { return fallback }
+            if let single = value as? Int { return (single, single) }
+            if let list = value as? [Any], list.count == 2, let a = list[0] as? Int, let b = list[1] as? Int { return (a, b) }
+            throw fail("\(key) \(value) is not one or two integers")
+        }
+
+        func padding() throws -> PaddingMode {
+            switch config["padding"] as? String ?? "valid" {
+            case "same": return .same
+            case "valid": return .valid
+            case let other: throw fail("padding '\(other)' is not supported")
+            }
+        }
+
+        func checkChannelsLast() throws {
+            if let format = config["data_format"] as? String, format != "channels_last" {
+                throw fail("data_format \(format) is not supported")
+            }
+        }
+
+        func image() throws -> [Int] {
+            guard inShape.count == 3 else { throw fail("needs an image input, got \(inShape)") }
+            return inShape
+        }
+
+        /// The channel axis of a channels-last Keras tensor (`axis` -1, or the last axis by number).
+        func requireChannelAxis(_ key: String = "axis") throws {
+            var axes: [Int] = []
+            if let single = config[key] as? Int { axes = [single] } else if let list = config[key] as? [Int] { axes = list } else if config[key] == nil { axes = [-1] }
+            guard axes.count == 1, axes[0] == -1 || axes[0] == inShape.count else {
+                throw fail("\(key) \(config[key] ?? "?") is not the channel axis (graft normalizes and concatenates over channels)")
+            }
+        }
+
+        /// The fused `activation` setting as a node of its own (`conv1.relu`); the layer itself when it is `linear`.
+        func fusedActivation(after node: Int) throws -> Int {
+            try activation(config["activation"], after: node, name: nil)
+        }
+
+        /// A Keras activation (by name, or as a serialized function) after `node`, named `name.function`
+        /// (or the layer's own name when `name` is nil and the layer is an Activation).
+        func activation(_ value: Any?, after node: Int, name nodeName: String?, ownNode: Bool = false) throws -> Int {
+            var text = value as? String ?? "linear"
+            if let dictionary = value as? [String: Any] {
+                text = dictionary["config"] as? String ?? (dictionary["config"] as? [String: Any])?["name"] as? String ?? dictionary["class_name"] as? String ?? "?"
+            }
+            let suffix: String? = ownNode ? nil : text
+            switch text {
+            case "linear":
+                return ownNode ? try add(try Affine(scale: [1], offset: [0]), inputs: [node]) : node
+            case "hard_sigmoid" where !state.keras3:
+                // tf-keras and Keras 2: clip(0.2·x + 0.5, 0, 1).
+                let scaled = try add(try Affine(scale: [0.2], offset: [0.5]), suffix: (suffix ?? "hard_sigmoid") + ".affine", inputs: [node])
+                return try add(try Clamp(low: 0, high: 1), suffix: suffix, inputs: [scaled])
+            case "hard_silu", "hard_swish":
+                return try add(Activation(.hardswish), suffix: suffix, inputs: [node])
+            default:
+                guard let function = Activation.Function(name: text) else { throw fail("activation '\(text)' is not supported") }
+                return try add(Activation(function), suffix: suffix, inputs: [node])
+            }
+        }
+    }
+
+    /// How graft rebuilds one Keras class: the variables it stores (canonical names in creation
+    /// order, for its config) and the nodes it becomes.
+    struct LayerHandler {
+        var variables: ([String: Any]) -> [String] = { _ in [] }
+        let build: (LayerContext) throws -> Int
+    }
+
+    static func bias(_ config: [String: Any]) -> [String] { config["use_bias"] as? Bool ?? true ? ["bias"] : [] }
+    static func normalizationVariables(_ config: [String: Any], statistics: Bool) -> [String] {
+        (config["scale"] as? Bool ?? true ? ["gamma"] : []) + (config["center"] as? Bool ?? true ? ["beta"] : [])
+            + (statistics ? ["moving_mean", "moving_variance"] : [])
+    }
+
+    /// Every Keras class graft reads, by class name.
+    nonisolated(unsafe) static let handlers: [String: LayerHandler] = [
+        "InputLayer": LayerHandler { c in c.inputs[0] },
+        "Conv2D": LayerHandler(variables: { ["kernel"] + bias($0) }, build: conv2D),
+        "DepthwiseConv2D": LayerHandler(variables: { ["depthwise_kernel"] + bias($0) }, build: depthwiseConv2D),
+        "SeparableConv2D": LayerHandler(variables: { ["depthwise_kernel", "pointwise_kernel"] + bias($0) }, build: separableConv2D),
+        "Dense": LayerHandler(variables: { ["kernel"] + bias($0) }, build: dense),
+        "BatchNormalization": LayerHandler(variables: { normalizationVariables($0, statistics: true) }, build: batchNormalization),
+        "LayerNormalization": LayerHandler(variables: { normalizationVariables($0, statistics: false) }, build: layerNormalization),
+        "Normalization": LayerHandler(variables: { config in
+            config["mean"] == nil || config["mean"] is NSNull ? ["mean", "variance", "count"] : []
+        }, build: normalization),
+        "Rescaling": LayerHandler(build: rescaling),
+        "Activation": LayerHandler { c in try c.activation(c.config["activation"], after: c.inputs[0], name: nil, ownNode: true) },
+        "ReLU": LayerHandler(build: relu),
+        "LeakyReLU": LayerHandler { c in
+            try c.add(Activation(.leakyRelu(Float(c.config["alpha"] as? Double ?? c.config["negative_slope"] as? Double ?? 0.3))))
+        },
+        "Softmax": LayerHandler { c in
+            try c.requireChannelAxis()
+            return try c.add(Activation(.softmax))
+        },
+        "MaxPooling2D": LayerHandler { c in try pooling(c, .max) },
+        "AveragePooling2D": LayerHandler { c in try pooling(c, .average) },
+        "GlobalAveragePooling2D": LayerHandler { c in try globalPooling(c, .average) },
+        "GlobalMaxPooling2D": LayerHandler { c in try globalPooling(c, .max) },
+        "Add": LayerHandler { c in try c.add(Merge(.add)) },
+        "Subtract": LayerHandler { c in try c.add(Merge(.subtract)) },
+        "Multiply": LayerHandler { c in try c.add(Merge(.multiply)) },
+        "Concatenate": LayerHandler { c in
+            try c.requireChannelAxis()
+            return try c.add(Merge(.concatenate))
+        },
+        "Dropout": LayerHandler(build: dropout),
+        "SpatialDropout2D": LayerHandler { c in try c.add(try Dropout(c.float("rate", 0))) },
+        "StochasticDepth": LayerHandler { c in try c.add(try DropPath(c.float("drop_path_rate", 0))) },
+        "Flatten": LayerHandler(build: flatten),
+        "Reshape": LayerHandler(build: reshape),
+        "Permute": LayerHandler(build: permute),
+        "ZeroPadding2D": LayerHandler { c in try c.add(try ZeroPadding2d(try edges(c, "padding"))) },
+        "Cropping2D": LayerHandler { c in try c.add(try Cropping2d(try edges(c, "cropping"))) },
+        "TFOpLambda": LayerHandler(build: tfOperator),
+        "CustomScaleLayer": LayerHandler(build: customScale),
+        "LayerScale": LayerHandler(variables: { _ in ["gamma"] }, build: layerScale),
+    ]
+
+    // MARK: Convolutions and dense layers
+
+    static func conv2D(_ c: LayerContext) throws -> Int {
+        try c.checkChannelsLast()
+        let shape = try c.image()
+        let useBias = c.bool("use_bias", true), groups = c.int("groups", 1)
+        let layer = try Conv2d(shape[0], c.int("filters", 0), kernel: try c.pair("kernel_size", (1, 1)), stride: try c.pair("strides", (1, 1)),
+                               padding: try c.padding(), dilation: try c.pair("dilation_rate", (1, 1)), groups: groups, bias: useBias,
+                               generator: c.state.generator)
+        let node = try c.add(layer)
+        try c.assign(layer.weight, try c.weight("kernel").permuted([3, 2, 0, 1]))   // HWIO → OIHW
+        if useBias { try c.assign(layer.bias, try c.weight("bias")) }
+        return try c.fusedActivation(after: node)
+    }
+
+    static func depthwiseConv2D(_ c: LayerContext) throws -> Int {
+        try c.checkChannelsLast()
+        let channels = try c.image()[0]
+        let multiplier = c.int("depth_multiplier", 1), useBias = c.bool("use_bias", true)
+        let kernel = try c.pair("kernel_size", (1, 1))
+        let layer = try Conv2d(channels, channels * multiplier, kernel: kernel, stride: try c.pair("strides", (1, 1)), padding: try c.padding(),
+                               dilation: try c.pair("dilation_rate", (1, 1)), groups: channels, bias: useBias, generator: c.state.generator)
+        let node = try c.add(layer)
+        // [kh, kw, in, m] → [in·m, 1, kh, kw]: output channel g·m + k comes from input channel g.
+        try c.assign(layer.weight, try c.weight("depthwise_kernel").permuted([2, 3, 0, 1]).reshaped([channels * multiplier, 1, kernel.0, kernel.1]))
+        if useBias { try c.assign(layer.bias, try c.weight("bias")) }
+        return try c.fusedActivation(after: node)
+    }
+
+    static func separableConv2D(_ c: LayerContext) throws -> Int {
+        try c.checkChannelsLast()
+        let channels = try c.image()[0]
+        let multiplier = c.int("depth_multiplier", 1), useBias = c.bool("use_bias", true)
+        let kernel = try c.pair("kernel_size", (1, 1))
+        let layer = try SeparableConv2d(channels, c.int("filters", 0), kernel: kernel, stride: try c.pair("strides", (1, 1)), padding: try c.padding(),
+                                        dilation: try c.pair("dilation_rate", (1, 1)), depthMultiplier: multiplier, bias: useBias, generator: c.state.generator)
+        let node = try c.add(layer)
+        try c.assign(layer.depthwiseWeight, try c.weight("depthwise_kernel").permuted([2, 3, 0, 1]).reshaped([channels * multiplier, 1, kernel.0, kernel.1]))
+        try c.assign(layer.pointwiseWeight, try c.weight("pointwise_kernel").permuted([3, 2, 0, 1]))
+        if useBias { try c.assign(layer.bias, try c.weight("bias")) }
+        return try c.fusedActivation(after: node)
+    }
+
+    /// Dense on [C] features, or on the channels of an image (ConvNeXt's pointwise layers): there it
+    /// is a 1×1 convolution with the same weights.
+    static func dense(_ c: LayerContext) throws -> Int {
+        let units = c.int("units", 0), useBias = c.bool("use_bias", true)
+        let kernel = try c.weight("kernel")                                  // [in, out]
+        let node: Int
+        switch c.inShape.count {
+        case 1:
+            let layer = try Dense(c.inShape[0], units, bias: useBias, generator: c.state.generator)
+            node = try c.add(layer)
+            try c.assign(layer.weight, try kernel.transposed())
+            if useBias { try c.assign(layer.bias, try c.weight("bias")) }
+        case 3:
+            let layer = try Conv2d(c.inShape[0], units, kernel: (1, 1), bias: useBias, generator: c.state.generator, kind: "Dense")
+            node = try c.add(layer)
+            try c.assign(layer.weight, try kernel.transposed())
+            if useBias { try c.assign(layer.bias, try c.weight("bias")) }
+        default:
+            throw c.fail("Dense on a rank-\(c.inShape.count) input is not supported")
+        }
+        return try c.fusedActivation(after: node)
+    }
+
+    // MARK: Normalization
+
+    static func batchNormalization(_ c: LayerContext) throws -> Int {
+        try c.requireChannelAxis()
+        let scale = c.bool("scale", true), center = c.bool("center", true)
+        let layer = try BatchNorm(c.inShape[0], epsilon: c.float("epsilon", 1e-3), momentum: 1 - c.float("momentum", 0.99), scale: scale, center: center,
+                                  kind: c.inShape.count == 3 ? "BatchNorm2d" : "BatchNorm1d")
+        let node = try c.add(layer)
+        if scale { try c.assign(layer.weight, try c.weight("gamma")) }
+        if center { try c.assign(layer.bias, try c.weight("beta")) }
+        c.assignBuffer(layer.runningMean, try c.weight("moving_mean"))
+        c.assignBuffer(layer.runningVar, try c.weight("moving_variance"))
+        return node
+    }
+
+    static func layerNormalization(_ c: LayerContext) throws -> Int {
+        try c.requireChannelAxis()
+        let scale = c.bool("scale", true), center = c.bool("center", true)
+        let layer = try LayerNorm(c.inShape[0], epsilon: c.float("epsilon", 1e-3), scale: scale, center: center)
+        let node = try c.add(layer)
+        if scale { try c.assign(layer.weight, try c.weight("gamma")) }
+        if center { try c.assign(layer.bias, try c.weight("beta")) }
+        return node
+    }
+
+    /// (x − mean) / max(√variance, 1e-7), per channel: an affine map with the stored or configured statistics.
+    static func normalization(_ c: LayerContext) throws -> Int {
+        try c.requireChannelAxis()
+        guard !c.bool("invert", false) else { throw c.fail("invert=True is not supported") }
+        func numbers(_ value: Any?) -> [Float]? {
+            if let number = value as? Double { return [Float(number)] }
+            if let list = value as? [Any] { return list.flatMap { numbers($0) ?? [] } }
+            return nil
+        }
+        let mean = try numbers(c.config["mean"]) ?? c.weight("mean").scalars
+        let variance = try numbers(c.config["variance"]) ?? c.weight("variance").scalars
+        let channels = c.inShape[0]
+        guard [1, channels].contains(mean.count), mean.count == variance.count, variance.allSatisfy({ $0 >= 0 && $0.isFinite }), mean.allSatisfy(\.isFinite) else {
+            throw c.fail("mean and variance of \(mean.count) and \(variance.count) values do not fit \(channels) channels")
+        }
+        let scale = variance.map { 1 / Swift.max($0.squareRoot(), 1e-7) }
+        return try c.add(try Affine(scale: scale, offset: zip(mean, scale).map { -$0 * $1 }))
+    }
+
+    static func rescaling(_ c: LayerContext) throws -> Int {
+        func values(_ key: String, _ fallback: Float) throws -> [Float] {
+            if let number = c.config[key] as? Double { return [Float(number)] }
+            if let list = c.config[key] as? [Any] {
+                let numbers = list.compactMap { $0 as? Double }.map(Float.init)
+                guard numbers.count == list.count else { throw c.fail("\(key) is not a list of numbers") }
+                return numbers
+            }
+            return [fallback]
+        }
+        return try c.add(try Affine(scale: try values("scale", 1), offset: try values("offset", 0)))
+    }
+
+    // MARK: Activations, pooling, shapes
+
+    static func relu(_ c: LayerContext) throws -> Int {
+        let maxValue = c.config["max_value"] as? Double, slope = c.config["negative_slope"] as? Double ?? 0
+        guard (c.config["threshold"] as? Double ?? 0) == 0 else { throw c.fail("a threshold is not supported") }
+        switch (maxValue, slope) {
+        case (nil, 0): return try c.add(Activation(.relu))
+        case (6?, 0): return try c.add(Activation(.relu6))
+        case let (high?, 0): return try c.add(try Clamp(low: 0, high: Float(high)))
+        case let (nil, s): return try c.add(Activation(.leakyRelu(Float(s))))
+        default: throw c.fail("a capped leaky ReLU is not supported")
+        }
+    }
+
+    static func pooling(_ c: LayerContext, _ kind: Pool2d.Kind) throws -> Int {
+        try c.checkChannelsLast()
+        _ = try c.image()
+        let pool = try c.pair("pool_size", (2, 2))
+        // TensorFlow's average over "same" windows divides by the pixels inside the image.
+        return try c.add(try Pool2d(kind, kernel: pool, stride: try c.pair("strides", pool), padding: try c.padding(), countPadding: false))
+    }
+
+    static func globalPooling(_ c: LayerContext, _ kind: Pool2d.Kind) throws -> Int {
+        try c.checkChannelsLast()
+        _ = try c.image()
+        return try c.add(GlobalPool2d(kind, keepDims: c.bool("keepdims", false)))
+    }
+
+    /// Dropout; with `noise_shape` (None, 1, 1, 1) it drops whole samples (EfficientNet's stochastic depth).
+    static func dropout(_ c: LayerContext) throws -> Int {
+        let rate = c.float("rate", 0)
+        if let noise = c.config["noise_shape"] as? [Any], noise.count == c.inShape.count + 1, noise.dropFirst().allSatisfy({ ($0 as? Int) == 1 }) {
+            return try c.add(try DropPath(rate))
+        }
+        return try c.add(try Dropout(rate))
+    }
+
+    /// Keras flattens channels-last: permute [C, H, W] to [H, W, C] first, so the order (and any Dense after it) matches.
+    static func flatten(_ c: LayerContext) throws -> Int {
+        guard c.inShape.count == 3 else { return try c.add(Flatten()) }
+        let permuted = try c.add(try Permute([1, 2, 0]), suffix: "channels_last")
+        return try c.add(Flatten(), inputs: [permuted])
+    }
+
+    static func reshape(_ c: LayerContext) throws -> Int {
+        guard let target = c.config["target_shape"] as? [Int] else { throw c.fail("no target_shape") }
+        switch (c.inShape.count, target.count) {
+        case (1, 1): return try c.add(try Reshape(target))
+        case (1, 3):
+            // Keras target [H, W, C] channels-last: reshape to [H, W, C], then permute to graft's [C, H, W].
+            let reshaped = try c.add(try Reshape(target), suffix: "channels_last")
+            return try c.add(try Permute([2, 0, 1]), inputs: [reshaped])
+        default: throw c.fail("Reshape from \(c.inShape) to \(target) is not supported")
+        }
+    }
+
+    static func permute(_ c: LayerContext) throws -> Int {
+        guard let dims = c.config["dims"] as? [Int], dims.sorted() == [1, 2, 3], c.inShape.count == 3 else {
+            throw c.fail("Permute \(c.config["dims"] ?? "?") is not supported")
+        }
+        // Keras dims are over channels-last axes (1: H, 2: W, 3: C); graft's sample is [C, H, W].
+        let kerasToGraft = [1: 1, 2: 2, 3: 0]
+        return try c.add(try Permute([dims[2], dims[0], dims[1]].compactMap { kerasToGraft[$0] }))
+    }
+
+    /// `padding`/`cropping`: n, (h, w) or ((top, bottom), (left, right)).
+    static func edges(_ c: LayerContext, _ key: String) throws -> Padding2D {
+        let raw = c.config[key]
+        if let single = raw as? Int { return Padding2D(single, single) }
+        if let pair = raw as? [Any], pair.count == 2 {
+            if let h = pair[0] as? Int, let w = pair[1] as? Int { return Padding2D(h, w) }
+            if let h = pair[0] as? [Int], let w = pair[1] as? [Int], h.count == 2, w.count == 2 {
+                return Padding2D(top: h[0], bottom: h[1], left: w[0], right: w[1])
+            }
+        }
+        throw c.fail("\(key) \(raw ?? "nil") is not supported")
+    }
+
+    // MARK: Layers of keras.applications
+
+    /// tf-keras records `x + 3.0` and `x * (1/6)` (MobileNetV3's hard sigmoid) as TFOpLambda layers
+    /// naming a TensorFlow function; graft rebuilds the arithmetic ones with a constant operand.
+    static func tfOperator(_ c: LayerContext) throws -> Int {
+        let function = c.config["function"] as? String ?? "?"
+        let operations: [String: ConstantOp.Function] = [
+            "__operators__.add": .add, "math.add": .add, "math.multiply": .multiply, "math.subtract": .subtract,
+            "math.truediv": .divide, "math.divide": .divide,
+        ]
+        guard let operation = operations[function], c.inputs.count == 1, let y = c.spec.callArguments["y"] as? Double else {
+            throw c.fail("TensorFlow function '\(function)' is not supported (graft rebuilds arithmetic with a constant, never runs code)")
+        }
+        return try c.add(try ConstantOp(operation, constant: Tensor(Float(y))))
+    }
+
+    /// InceptionResNetV2's residual: inputs[0] + inputs[1] · scale.
+    static func customScale(_ c: LayerContext) throws -> Int {
+        guard c.inputs.count == 2, let scale = c.config["scale"] as? Double else { throw c.fail("needs two inputs and a scale") }
+        let scaled = try c.add(try ConstantOp(.multiply, constant: Tensor(Float(scale))), suffix: "scale", inputs: [c.inputs[1]])
+        return try c.add(Merge(.add), inputs: [c.inputs[0], scaled])
+    }
+
+    /// ConvNeXt's layer scale: x · γ per channel (a learnable [C, 1, 1] constant).
+    static func layerScale(_ c: LayerContext) throws -> Int {
+        let gamma = try c.weight("gamma")
+        let channels = c.inShape[0]
+        guard gamma.count == channels else { throw c.fail("γ of \(gamma.count) values for \(channels) channels") }
+        let perChannel = [channels] + [Int](repeating: 1, count: c.inShape.count - 1)
+        let layer = try ConstantOp(.multiply, constant: try Tensor.ones(perChannel))
+        let node = try c.add(layer)
+        try c.assign(layer.values, gamma)
+        return node
+    }
+}

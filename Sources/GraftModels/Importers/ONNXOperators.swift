@@ -1,0 +1,382 @@
+import Foundation
+import GraftFormats
+import GraftNN
+import GraftTensor
+
+extension ONNXImporter {
+    /// One handler per ONNX operator: reads the node through its context, adds graft layers, and
+    /// returns the value of its output.
+    nonisolated(unsafe) static let handlers: [String: Handler] = [
+        "Constant": constant,
+        "Identity": identity,
+        "Dropout": identity,
+        "Cast": cast,
+        "Shape": shape,
+        "Gather": gather,
+        "Slice": slice,
+        "Unsqueeze": squeeze,
+        "Squeeze": squeeze,
+        "Concat": concat,
+        "Reshape": reshape,
+        "Flatten": flatten,
+        "Conv": conv,
+        "BatchNormalization": batchNormalization,
+        "Relu": activation(.relu),
+        "Sigmoid": activation(.sigmoid),
+        "Tanh": activation(.tanh),
+        "LeakyRelu": leakyRelu,
+        "HardSwish": activation(.hardswish),
+        "Erf": activation(.erf),
+        "HardSigmoid": hardSigmoid,
+        "Clip": clip,
+        "Add": arithmetic,
+        "Sub": arithmetic,
+        "Mul": arithmetic,
+        "Div": arithmetic,
+        "MaxPool": pool,
+        "AveragePool": pool,
+        "GlobalAveragePool": globalPool,
+        "GlobalMaxPool": globalPool,
+        "Gemm": gemm,
+        "MatMul": matMul,
+        "Softmax": softmax,
+        "LogSoftmax": softmax,
+        "Pad": pad,
+        "Transpose": transpose,
+    ]
+
+    static func constant(_ c: NodeContext) throws -> Value {
+        let result: Value
+        guard let attr = c.node.attribute.first else { throw Failure(description: "Constant '\(c.nodeName)' has no value") }
+        switch attr.name {
+        case "value": result = .constant(try tensor(attr.t, what: "Constant '\(c.nodeName)'"))
+        case "value_float": result = .constant(Tensor(attr.f))
+        case "value_floats": result = .constant(Tensor(attr.floats))
+        case "value_int": result = .constant(Tensor(Float(attr.i)))
+        case "value_ints": result = .constant(Tensor(attr.ints.map(Float.init)))
+        default: throw Failure(description: "Constant '\(c.nodeName)' with attribute \(attr.name) is not supported")
+        }
+        return result
+    }
+
+    static func identity(_ c: NodeContext) throws -> Value {
+        let result: Value
+        result = try c.value(0)
+        return result
+    }
+
+    static func cast(_ c: NodeContext) throws -> Value {
+        let result: Value
+        result = try c.value(0)
+        return result
+    }
+
+    static func shape(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        var dims = [Float(-1)] + c.shape(i).map(Float.init)
+        if c.opset >= 15 {
+            let start = c.int("start", 0), end = c.int("end", dims.count)
+            let s = start < 0 ? start + dims.count : start, e = min(end < 0 ? end + dims.count : end, dims.count)
+            dims = s < e ? Array(dims[s..<e]) : []
+        }
+        result = .constant(Tensor(dims))
+        return result
+    }
+
+    static func gather(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let data = try c.constant(0), indices = try c.constant(1)
+        let axis = c.int("axis", 0)
+        let picked = indices.scalars.map { Int($0) }.map { $0 < 0 ? $0 + data.shape[axis < 0 ? axis + data.rank : axis] : $0 }
+        var gathered = try data.gather(picked, axis: axis)
+        if indices.rank == 0 { var s = gathered.shape; s.remove(at: axis < 0 ? axis + data.rank : axis); gathered = try gathered.reshaped(s) }
+        result = .constant(gathered)
+        return result
+    }
+
+    static func slice(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let data = try c.constant(0)
+        let starts = c.opset >= 10 ? try c.constant(1).scalars.map { Int($0) } : c.ints("starts") ?? []
+        let ends = c.opset >= 10 ? try c.constant(2).scalars.map { Int($0) } : c.ints("ends") ?? []
+        let axes = c.opset >= 10 ? (try c.optionalValue(3)).flatMap { if case let .constant(t) = $0 { return t.scalars.map { Int($0) } } else { return nil } } ?? Array(0..<starts.count)
+                               : c.ints("axes") ?? Array(0..<starts.count)
+        let steps = c.opset >= 10 ? (try c.optionalValue(4)).flatMap { if case let .constant(t) = $0 { return t.scalars.map { Int($0) } } else { return nil } } ?? [Int](repeating: 1, count: starts.count)
+                                : [Int](repeating: 1, count: starts.count)
+        var t = data
+        for (k, axis) in axes.enumerated() {
+            let a = axis < 0 ? axis + t.rank : axis
+            let size = t.shape[a]
+            let s = max(0, min(size, starts[k] < 0 ? starts[k] + size : starts[k]))
+            let e = max(s, min(size, ends[k] < 0 ? ends[k] + size : ends[k]))
+            guard steps[k] > 0 else { throw Failure(description: "Slice '\(c.nodeName)' with a negative step is not supported") }
+            t = try t.sliced(axis: a, start: s, end: e, step: steps[k])
+        }
+        result = .constant(t)
+        return result
+    }
+
+    static func squeeze(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let axes = c.opset >= 13 ? ((try c.optionalValue(1)).flatMap { if case let .constant(t) = $0 { return t.scalars.map { Int($0) } } else { return nil } } ?? []) : (c.ints("axes") ?? [])
+        switch try c.value(0) {
+        case let .constant(t):
+            var s = t.shape
+            if c.op == "Unsqueeze" {
+                for axis in axes.map({ $0 < 0 ? $0 + s.count + axes.count : $0 }).sorted() { s.insert(1, at: min(axis, s.count)) }
+            } else {
+                let drop = Set(axes.isEmpty ? s.indices.filter { s[$0] == 1 } : axes.map { $0 < 0 ? $0 + s.count : $0 })
+                s = s.enumerated().filter { !drop.contains($0.offset) }.map(\.element)
+            }
+            result = .constant(try t.reshaped(s))
+        case let .node(i):
+            var s = [1] + c.shape(i)
+            if c.op == "Unsqueeze" {
+                for axis in axes.map({ $0 < 0 ? $0 + s.count + axes.count : $0 }).sorted() { s.insert(1, at: min(axis, s.count)) }
+            } else {
+                let drop = Set(axes.isEmpty ? s.indices.dropFirst().filter { s[$0] == 1 } : axes.map { $0 < 0 ? $0 + s.count : $0 })
+                guard !drop.contains(0) else { throw Failure(description: "Squeeze '\(c.nodeName)' of the batch axis") }
+                s = s.enumerated().filter { !drop.contains($0.offset) }.map(\.element)
+            }
+            result = try c.add(try Reshape(Array(s.dropFirst())), [i])
+        }
+        return result
+    }
+
+    static func concat(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let axis = c.int("axis", 0)
+        let parts = try c.node.input.indices.map { try c.value($0) }
+        if parts.allSatisfy({ if case .constant = $0 { return true } else { return false } }) {
+            result = .constant(try Tensor.concatenate(parts.map { if case let .constant(t) = $0 { return t } else { return Tensor(0) } }, axis: axis))
+        } else {
+            let indices = try parts.map { part -> Int in
+                guard case let .node(i) = part else { throw Failure(description: "Concat '\(c.nodeName)' mixes constants and computed values") }
+                return i
+            }
+            let rank = c.shape(indices[0]).count + 1
+            guard axis == 1 || axis == 1 - rank else { throw Failure(description: "Concat '\(c.nodeName)' along axis \(axis) is not supported (only channels)") }
+            result = try c.add(Merge(.concatenate), indices)
+        }
+        return result
+    }
+
+    static func reshape(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let target = try c.constant(1).scalars.map { Int($0) }
+        switch try c.value(0) {
+        case let .constant(t):
+            result = .constant(try t.reshaped(target.enumerated().map { $0.element == 0 ? t.shape[$0.offset] : $0.element }))
+        case let .node(i):
+            let full = [-1] + c.shape(i)
+            let resolved = target.enumerated().map { $0.element == 0 && $0.offset < full.count ? full[$0.offset] : $0.element }
+            guard let first = resolved.first, first == -1 || first == 1 || target.first == 0 else {
+                throw Failure(description: "Reshape '\(c.nodeName)' to \(target) changes the batch axis")
+            }
+            var rest = Array(resolved.dropFirst())
+            if first == -1 && target.first != 0 {
+                // [-1, …] with a -1 batch: the rest must be fully known.
+                guard !rest.contains(-1) else { throw Failure(description: "Reshape '\(c.nodeName)' to \(target) leaves two sizes free") }
+            }
+            if rest.isEmpty { rest = [c.shape(i).reduce(1, *)] }
+            result = try c.add(try Reshape(rest), [i])
+        }
+        return result
+    }
+
+    static func flatten(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        guard c.int("axis", 1) == 1 else { throw Failure(description: "Flatten '\(c.nodeName)' with axis \(c.int("axis", 1)) is not supported") }
+        result = try c.add(Flatten(), [i])
+        return result
+    }
+
+    static func conv(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        let weight = try c.constant(1)
+        guard weight.rank == 4 else { throw Failure(description: "Conv '\(c.nodeName)' is not 2-D (weight \(weight.shape))") }
+        let bias = try c.optionalValue(2).map { v -> Tensor in
+            guard case let .constant(t) = v else { throw Failure(description: "Conv '\(c.nodeName)': a computed bias is not supported") }
+            return t
+        }
+        let groups = c.int("group", 1)
+        let strides = c.ints("strides") ?? [1, 1], dilations = c.ints("dilations") ?? [1, 1]
+        let padding = try paddingMode(auto: c.attribute("auto_pad").map { String(decoding: $0.s, as: UTF8.self) }, pads: c.ints("pads"), name: c.nodeName)
+        let layer = try Conv2d(c.shape(i)[0], weight.shape[0], kernel: (weight.shape[2], weight.shape[3]), stride: (strides[0], strides[1]),
+                               padding: padding, dilation: (dilations[0], dilations[1]), groups: groups, bias: bias != nil, generator: c.state.generator, kind: "Conv")
+        result = try c.add(layer, [i])
+        c.state.assignments.append((layer.parameters[0].parameter, weight, c.nodeName))
+        if let bias { c.state.assignments.append((layer.parameters[1].parameter, bias, c.nodeName)) }
+        return result
+    }
+
+    static func batchNormalization(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        let channels = c.shape(i)[0]
+        let layer = try BatchNorm(channels, epsilon: c.float("epsilon", 1e-5), momentum: 1 - c.float("momentum", 0.9),
+                                  kind: c.shape(i).count == 3 ? "BatchNormalization" : "BatchNormalization")
+        result = try c.add(layer, [i])
+        c.state.assignments.append((layer.parameters[0].parameter, try c.constant(1), c.nodeName))
+        c.state.assignments.append((layer.parameters[1].parameter, try c.constant(2), c.nodeName))
+        c.state.buffers.append((layer.buffers[0].tensor, try c.constant(3)))
+        c.state.buffers.append((layer.buffers[1].tensor, try c.constant(4)))
+        return result
+    }
+
+
+
+
+    /// An operator that is one graft activation.
+    static func activation(_ function: Activation.Function) -> Handler {
+        { c in try c.add(Activation(function), [try c.nodeInput(0)]) }
+    }
+
+    static func leakyRelu(_ c: NodeContext) throws -> Value {
+        let result: Value
+        result = try c.add(Activation(.leakyRelu(c.float("alpha", 0.01))), [try c.nodeInput(0)])
+        return result
+    }
+
+
+
+    static func hardSigmoid(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let alpha = c.float("alpha", 0.2), beta = c.float("beta", 0.5)
+        let i = try c.nodeInput(0)
+        if abs(alpha - 1 / 6) < 1e-7 && beta == 0.5 {
+            result = try c.add(Activation(.hardsigmoid), [i])
+        } else {
+            // max(0, min(1, αx + β)): an affine step, then a clamp (ONNX's default α is 0.2, not PyTorch's 1/6).
+            let scaled = try c.state.builder.add(try Affine(scale: [alpha], offset: [beta]), name: c.nodeName + ".affine", inputs: [i])
+            result = try c.add(try Clamp(low: 0, high: 1), [scaled])
+        }
+        return result
+    }
+
+    static func clip(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        var low = -Float.infinity, high = Float.infinity
+        if c.opset >= 11 {
+            if case let .constant(t)? = try c.optionalValue(1) { low = t.scalars.first ?? low }
+            if case let .constant(t)? = try c.optionalValue(2) { high = t.scalars.first ?? high }
+        } else {
+            low = c.float("min", low); high = c.float("max", high)
+        }
+        if low == 0 && high == 6 { result = try c.add(Activation(.relu6), [i]) }
+        else if low == 0 && high == .infinity { result = try c.add(Activation(.relu), [i]) }
+        else { result = try c.add(try Clamp(low: low, high: high), [i]) }
+        return result
+    }
+
+    static func arithmetic(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let a = try c.value(0), b = try c.value(1)
+        switch (a, b) {
+        case let (.node(x), .node(y)):
+            let function: Merge.Function = c.op == "Add" ? .add : c.op == "Sub" ? .subtract : c.op == "Mul" ? .multiply : .divide
+            result = try c.add(Merge(function), [x, y])
+        case let (.node(x), .constant(k)):
+            let function: ConstantOp.Function = c.op == "Add" ? .add : c.op == "Sub" ? .subtract : c.op == "Mul" ? .multiply : .divide
+            result = try c.add(try ConstantOp(function, constant: k), [x])
+        case let (.constant(k), .node(y)):
+            let function: ConstantOp.Function = c.op == "Add" ? .add : c.op == "Sub" ? .reverseSubtract : c.op == "Mul" ? .multiply : .reverseDivide
+            result = try c.add(try ConstantOp(function, constant: k), [y])
+        case let (.constant(x), .constant(y)):
+            switch c.op {
+            case "Add": result = .constant(try x + y)
+            case "Sub": result = .constant(try x - y)
+            case "Mul": result = .constant(try x * y)
+            default: result = .constant(try x / y)
+            }
+        }
+        return result
+    }
+
+    static func pool(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        guard c.int("ceil_mode", 0) == 0 else { throw Failure(description: "\(c.op) '\(c.nodeName)' with ceil_mode is not supported") }
+        guard let kernel = c.ints("kernel_shape"), kernel.count == 2 else { throw Failure(description: "\(c.op) '\(c.nodeName)' is not 2-D") }
+        let strides = c.ints("strides") ?? [1, 1]
+        let padding = try paddingMode(auto: c.attribute("auto_pad").map { String(decoding: $0.s, as: UTF8.self) }, pads: c.ints("pads"), name: c.nodeName)
+        result = try c.add(try Pool2d(c.op == "MaxPool" ? .max : .average, kernel: (kernel[0], kernel[1]), stride: (strides[0], strides[1]),
+                                    padding: padding, countPadding: c.int("count_include_pad", 0) == 1), [i])
+        return result
+    }
+
+    static func globalPool(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        let pooled = try c.state.builder.add(GlobalPool2d(c.op == "GlobalMaxPool" ? .max : .average), name: c.nodeName + ".pool", inputs: [i])
+        result = try c.add(try Reshape([c.shape(i)[0], 1, 1]), [pooled])   // ONNX keeps [N, C, 1, 1]
+        return result
+    }
+
+    static func gemm(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        guard c.int("transA", 0) == 0 else { throw Failure(description: "Gemm '\(c.nodeName)' with transA is not supported") }
+        var weight = try c.constant(1)
+        if c.int("transB", 0) == 0 { weight = try weight.transposed() }
+        weight = weight * c.float("alpha", 1)
+        let bias = try c.optionalValue(2).map { v -> Tensor in
+            guard case let .constant(t) = v else { throw Failure(description: "Gemm '\(c.nodeName)': a computed C is not supported") }
+            return try t.reshaped([-1]) * c.float("beta", 1)
+        }
+        let layer = try Dense(weight.shape[1], weight.shape[0], bias: bias != nil, generator: c.state.generator, kind: "Gemm")
+        result = try c.add(layer, [i])
+        c.state.assignments.append((layer.parameters[0].parameter, weight, c.nodeName))
+        if let bias {
+            let full = bias.count == 1 ? try Tensor.full([weight.shape[0]], bias.scalars[0]) : bias
+            c.state.assignments.append((layer.parameters[1].parameter, full, c.nodeName))
+        }
+        return result
+    }
+
+    static func matMul(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        let weight = try c.constant(1)
+        guard weight.rank == 2 else { throw Failure(description: "MatMul '\(c.nodeName)' with a rank-\(weight.rank) weight is not supported") }
+        let layer = try Dense(weight.shape[0], weight.shape[1], bias: false, generator: c.state.generator, kind: "MatMul")
+        result = try c.add(layer, [i])
+        c.state.assignments.append((layer.parameters[0].parameter, try weight.transposed(), c.nodeName))
+        return result
+    }
+
+    static func softmax(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        let rank = c.shape(i).count + 1
+        let axis = c.int("axis", c.opset >= 13 ? -1 : 1)
+        guard axis == 1 || axis == 1 - rank || (rank == 2 && axis == -1) else { throw Failure(description: "\(c.op) '\(c.nodeName)' over axis \(axis) is not supported") }
+        result = try c.add(Activation(c.op == "Softmax" ? .softmax : .logSoftmax), [i])
+        return result
+    }
+
+    static func pad(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        let mode = c.attribute("mode").map { String(decoding: $0.s, as: UTF8.self) } ?? "constant"
+        let pads = c.opset >= 11 ? try c.constant(1).scalars.map { Int($0) } : (c.ints("pads") ?? [])
+        let fill: Float = c.opset >= 11 ? ((try c.optionalValue(2)).flatMap { if case let .constant(t) = $0 { return t.scalars.first } else { return nil } } ?? 0) : c.float("value", 0)
+        guard mode == "constant", fill == 0, pads.count == 8, pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0 else {
+            throw Failure(description: "Pad '\(c.nodeName)' other than zero padding of height and width is not supported")
+        }
+        result = try c.add(try ZeroPadding2d(Padding2D(top: pads[2], bottom: pads[6], left: pads[3], right: pads[7])), [i])
+        return result
+    }
+
+    static func transpose(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        guard let perm = c.ints("perm"), perm.first == 0 else { throw Failure(description: "Transpose '\(c.nodeName)' that moves the batch axis is not supported") }
+        result = try c.add(try Permute(perm.dropFirst().map { $0 - 1 }), [i])
+        return result
+    }
+}

@@ -1,0 +1,31 @@
+import GraftTensor
+
+/// How layer configs spell their settings: pairs as two-element lists, padding as four values
+/// (top, bottom, left, right) or nil for "same".
+extension PaddingMode {
+    /// The config spelling: nil for `same`, else [top, bottom, left, right].
+    public var configValues: [Int]? {
+        switch self {
+        case .same: return nil
+        case let .explicit(p): return [p.top, p.bottom, p.left, p.right]
+        }
+    }
+
+    /// Reads the config spelling back; four non-negative values or nil.
+    public init(configValues values: [Int]?, layer: String) throws(ModelError) {
+        guard let values else { self = .same; return }
+        guard values.count == 4, values.allSatisfy({ $0 >= 0 }) else {
+            throw .invalidArgument(what: layer, reason: "padding needs 4 non-negative values, got \(values)")
+        }
+        self = .explicit(Padding2D(top: values[0], bottom: values[1], left: values[2], right: values[3]))
+    }
+}
+
+/// A two-element config list as a pair (kernel, stride, dilation).
+func configPair(_ values: [Int], _ what: String, layer: String) throws(ModelError) -> (Int, Int) {
+    guard values.count == 2 else { throw .invalidArgument(what: layer, reason: "\(what) needs 2 values, got \(values)") }
+    return (values[0], values[1])
+}
+
+/// Weights of layers rebuilt from a config are overwritten by the saved ones; they start from this.
+func configGenerator() -> Generator { Generator(seed: 0) }

@@ -1,0 +1,42 @@
+import GraftTensor
+
+/// Removes rows and columns at the edges of [C, H, W] (Keras's `Cropping2D`).
+public final class Cropping2d: Layer, LayerKind {
+    public struct Config: Codable, Sendable, Equatable {
+        /// [top, bottom, left, right].
+        public var cropping: [Int]
+    }
+    public static let key = "cropping2d"
+
+    public let cropping: Padding2D
+
+    public init(_ cropping: Padding2D) throws(ModelError) {
+        guard [cropping.top, cropping.bottom, cropping.left, cropping.right].allSatisfy({ $0 >= 0 }) else {
+            throw .invalidArgument(what: "Cropping2d", reason: "cropping must not be negative")
+        }
+        self.cropping = cropping
+        super.init(kind: "Cropping2d")
+    }
+
+    public convenience init(config: Config) throws(ModelError) {
+        guard config.cropping.count == 4 else { throw .invalidArgument(what: "Cropping2d", reason: "cropping needs 4 values, got \(config.cropping)") }
+        let c = config.cropping
+        try self.init(Padding2D(top: c[0], bottom: c[1], left: c[2], right: c[3]))
+    }
+    public var config: Config { Config(cropping: [cropping.top, cropping.bottom, cropping.left, cropping.right]) }
+
+    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
+        let shape = try requireImage(inputs, kind)
+        let h = shape[1] - cropping.top - cropping.bottom, w = shape[2] - cropping.left - cropping.right
+        guard h > 0, w > 0 else { throw .shapeMismatch(layer: kind, reason: "cropping \(cropping) leaves nothing of \(shape[1])×\(shape[2])") }
+        return [shape[0], h, w]
+    }
+
+    public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
+        let x = inputs[0]
+        let rows = try x.sliced(axis: 2, start: cropping.top, end: x.shape[2] - cropping.bottom)
+        return try rows.sliced(axis: 3, start: cropping.left, end: x.shape[3] - cropping.right)
+    }
+
+    public override var details: String { "\(cropping)" }
+}

@@ -1,0 +1,37 @@
+import GraftTensor
+
+/// Stochastic depth (drop-connect) on a residual branch: in training, each sample's branch is kept
+/// with probability 1 − p and scaled by 1/(1 − p); the identity otherwise, and while frozen.
+public final class DropPath: Layer, LayerKind {
+    public struct Config: Codable, Sendable, Equatable { public var p: Float }
+    public static let key = "dropPath"
+
+    public let p: Float
+
+    public init(_ p: Float) throws(ModelError) {
+        guard (0..<1).contains(p) else { throw .invalidArgument(what: "DropPath", reason: "probability must be in [0, 1), got \(p)") }
+        self.p = p
+        super.init(kind: "DropPath")
+    }
+
+    public convenience init(config: Config) throws(ModelError) { try self.init(config.p) }
+    public var config: Config { Config(p: p) }
+
+    var active: Bool { p > 0 && !frozenWithoutParameters }
+
+    public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
+        let x = inputs[0]
+        guard context.training, active else { return x }
+        guard let generator = context.generator else {
+            throw .invalidArgument(op: "dropPath", reason: "training with stochastic depth needs the session's generator")
+        }
+        let keep = 1 / (1 - p)
+        let mask = try Tensor(shape: [x.shape[0]] + [Int](repeating: 1, count: x.rank - 1),
+                              scalars: (0..<x.shape[0]).map { _ in generator.nextFloat() < p ? 0 : keep })
+        return try x * mask
+    }
+
+    public override func mode(training: Bool) -> String? { training && active ? "train" : "infer" }
+    public override func isDeterministic(training: Bool) -> Bool { !(training && active) }
+    public override var details: String { "p \(p)" }
+}

@@ -1,0 +1,35 @@
+import GraftTensor
+
+/// Global average or max pooling: [C, H, W] → [C], or [C, 1, 1] when it keeps the spatial axes
+/// (Keras's `keepdims=True`, as squeeze-and-excite blocks use it).
+public final class GlobalPool2d: Layer, LayerKind {
+    public struct Config: Codable, Sendable, Equatable {
+        public var max: Bool
+        public var keepDims: Bool?
+    }
+    public static let key = "globalPool2d"
+
+    public let function: Pool2d.Kind
+    public let keepsDimensions: Bool
+
+    public init(_ function: Pool2d.Kind, keepDims: Bool = false) {
+        self.function = function
+        keepsDimensions = keepDims
+        super.init(kind: function == .max ? "GlobalMaxPool2d" : "GlobalAvgPool2d")
+    }
+
+    public convenience init(config: Config) throws(ModelError) { self.init(config.max ? .max : .average, keepDims: config.keepDims ?? false) }
+    public var config: Config { Config(max: function == .max, keepDims: keepsDimensions ? true : nil) }
+
+    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
+        let channels = try requireImage(inputs, kind)[0]
+        return keepsDimensions ? [channels, 1, 1] : [channels]
+    }
+
+    public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
+        let pooled = function == .max ? try inputs[0].globalMaxPool2d() : try inputs[0].globalAvgPool2d()
+        return keepsDimensions ? try pooled.reshaped(pooled.shape + [1, 1]) : pooled
+    }
+
+    public override var details: String { keepsDimensions ? "keep dims" : "" }
+}

@@ -1,0 +1,33 @@
+import GraftTensor
+
+/// Reorders the sample axes: `order[i]` is the input axis that becomes axis i (Keras's `Permute`,
+/// and how a channels-last flatten is reproduced: [C, H, W] → [H, W, C] with order [1, 2, 0]).
+public final class Permute: Layer, LayerKind {
+    public struct Config: Codable, Sendable, Equatable { public var order: [Int] }
+    public static let key = "permute"
+    public let order: [Int]
+
+    public init(_ order: [Int]) throws(ModelError) {
+        guard !order.isEmpty, order.sorted() == Array(0..<order.count) else {
+            throw .invalidArgument(what: "Permute", reason: "\(order) is not a permutation")
+        }
+        self.order = order
+        super.init(kind: "Permute")
+    }
+
+    public convenience init(config: Config) throws(ModelError) { try self.init(config.order) }
+    public var config: Config { Config(order: order) }
+
+    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
+        guard let shape = inputs.first, shape.count == order.count else {
+            throw .shapeMismatch(layer: kind, reason: "order \(order) needs a rank-\(order.count) sample, got \(formatShape(inputs.first ?? []))")
+        }
+        return order.map { shape[$0] }
+    }
+
+    public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
+        try inputs[0].permuted([0] + order.map { $0 + 1 })
+    }
+
+    public override var details: String { order.map(String.init).joined(separator: ",") }
+}

@@ -1,0 +1,71 @@
+import GraftTensor
+
+/// Keras's SeparableConv2D: a depthwise convolution (with a depth multiplier) followed by a 1×1
+/// pointwise convolution; keys `depthwise_weight` [in·m, 1, kh, kw], `pointwise_weight` [out, in·m, 1, 1], `bias`.
+public final class SeparableConv2d: Layer, LayerKind {
+    public struct Config: Codable, Sendable, Equatable {
+        public var inChannels: Int, outChannels: Int
+        public var kernel: [Int], stride: [Int]
+        public var padding: [Int]?
+        public var multiplier: Int
+        public var bias: Bool
+        public var dilation: [Int]?
+    }
+    public static let key = "separableConv2d"
+
+    public let inChannels: Int, outChannels: Int, depthMultiplier: Int
+    public let kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int)
+    public let padding: PaddingMode
+    public let depthwiseWeight: Parameter, pointwiseWeight: Parameter
+    public let bias: Parameter?
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: PaddingMode = .valid,
+                dilation: (Int, Int) = (1, 1), depthMultiplier: Int = 1, bias: Bool = true, generator: Generator) throws(ModelError) {
+        guard inChannels > 0, outChannels > 0, depthMultiplier > 0, kernel.0 > 0, kernel.1 > 0, stride.0 > 0, stride.1 > 0, dilation.0 > 0, dilation.1 > 0 else {
+            throw .invalidArgument(what: "SeparableConv2d", reason: "channels, multiplier, kernel, stride and dilation must be positive")
+        }
+        (self.inChannels, self.outChannels, self.depthMultiplier, self.kernel, self.stride, self.padding, self.dilation) =
+            (inChannels, outChannels, depthMultiplier, kernel, stride, padding, dilation)
+        let mid = inChannels * depthMultiplier
+        do {
+            depthwiseWeight = Parameter(try Initializer.heNormal([mid, 1, kernel.0, kernel.1], fanOut: kernel.0 * kernel.1 * depthMultiplier, generator: generator))
+            pointwiseWeight = Parameter(try Initializer.heNormal([outChannels, mid, 1, 1], fanOut: outChannels, generator: generator))
+            self.bias = bias ? Parameter(try Tensor.zeros([outChannels])) : nil
+        } catch { throw .tensor(layer: "SeparableConv2d", error: error) }
+        super.init(kind: "SeparableConv2d")
+        adopt("depthwise_weight", depthwiseWeight)
+        adopt("pointwise_weight", pointwiseWeight)
+        if let b = self.bias { adopt("bias", b) }
+    }
+
+    public convenience init(config c: Config) throws(ModelError) {
+        try self.init(c.inChannels, c.outChannels, kernel: try configPair(c.kernel, "kernel", layer: Self.key), stride: try configPair(c.stride, "stride", layer: Self.key),
+                      padding: try PaddingMode(configValues: c.padding, layer: Self.key), dilation: try configPair(c.dilation ?? [1, 1], "dilation", layer: Self.key),
+                      depthMultiplier: c.multiplier, bias: c.bias, generator: configGenerator())
+    }
+
+    public var config: Config {
+        Config(inChannels: inChannels, outChannels: outChannels, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: padding.configValues,
+               multiplier: depthMultiplier, bias: bias != nil, dilation: dilation == (1, 1) ? nil : [dilation.0, dilation.1])
+    }
+
+    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
+        let shape = try requireImage(inputs, kind)
+        guard shape[0] == inChannels else {
+            throw .shapeMismatch(layer: kind, reason: "expects \(inChannels) input channels, got \(shape[0])")
+        }
+        return [outChannels] + (try windowOutput(shape, kernel: kernel, stride: stride, dilation: dilation, padding: padding, layer: kind))
+    }
+
+    public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
+        let x = inputs[0]
+        let pad = padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, dilation: dilation)
+        let mid = try x.conv2d(depthwiseWeight.value, stride: stride, padding: pad, dilation: dilation, groups: inChannels)
+        return try mid.conv2d(pointwiseWeight.value, bias: bias?.value)
+    }
+
+    public override var details: String {
+        "\(kernel.0)×\(kernel.1)" + (stride != (1, 1) ? " s\(stride.0)" : "") + " \(padding)" + (dilation != (1, 1) ? " d\(dilation.0)" : "")
+            + (depthMultiplier > 1 ? " ×\(depthMultiplier)" : "")
+    }
+}
