@@ -40,7 +40,7 @@ public enum KerasImporter {
         let weightsRoot = (try? file.address(of: "model_weights")) ?? file.rootAddress
         let weights = try readNamedWeights(file, root: weightsRoot)
         let version = rootAttributes["keras_version"]?.string ?? ""
-        return try build(config, weights: weights, keras3: version.hasPrefix("3"), source: name, modelName: modelName)
+        return try build(config, weights: .named(weights), keras3: version.hasPrefix("3"), source: name, modelName: modelName)
     }
 
     /// A Keras 3 `.keras` archive: `config.json` (the model config) and `model.weights.h5`, whose
@@ -59,9 +59,9 @@ public enum KerasImporter {
         let file = try HDF5File(data: weightsData, source: "\(name) model.weights.h5")
         var weights: [String: StoredWeights] = [:]
         if let layersGroup = try? file.address(of: "layers") {
-            try collectArchiveWeights(file, group: layersGroup, into: &weights)
+            try collectArchiveWeights(file, group: layersGroup, path: "layers", into: &weights)
         }
-        return try build(config, weights: weights, keras3: true, source: name, modelName: modelName)
+        return try build(config, weights: .archive(weights), keras3: true, source: name, modelName: modelName)
     }
 
     static func json(_ text: String, what: String) throws -> [String: Any] {
@@ -71,10 +71,13 @@ public enum KerasImporter {
         return object
     }
 
-    /// `layers/<name>/vars/0…n`; nested models keep their layers under `layers/<name>/layers/…`.
-    static func collectArchiveWeights(_ file: HDF5File, group: Int, into weights: inout [String: StoredWeights], depth: Int = 0) throws {
+    /// `layers/<key>/vars/0…n`, where a layer's key is its class in snake case numbered in layer
+    /// order (`conv2d`, `conv2d_1`; see ``archiveKeys(_:)``); nested models keep theirs under
+    /// `layers/<key>/layers/…`. Keyed by path (`layers/sequential/layers/conv2d`).
+    static func collectArchiveWeights(_ file: HDF5File, group: Int, path: String, into weights: inout [String: StoredWeights], depth: Int = 0) throws {
         guard depth < 8 else { throw Failure(message: "model.weights.h5 nests layers more than 8 deep") }
-        for (layerName, address) in try file.children(of: group) {
+        for (key, address) in try file.children(of: group) {
+            let layerName = "\(path)/\(key)"
             let members = try file.children(of: address)
             if let vars = members.first(where: { $0.0 == "vars" })?.1 {
                 let datasets = try file.children(of: vars).compactMap { entry -> (Int, Int)? in Int(entry.0).map { ($0, entry.1) } }.sorted { $0.0 < $1.0 }
@@ -90,7 +93,7 @@ public enum KerasImporter {
                 if !stored.tensors.isEmpty { weights[layerName] = stored }
             }
             if let nested = members.first(where: { $0.0 == "layers" })?.1 {
-                try collectArchiveWeights(file, group: nested, into: &weights, depth: depth + 1)
+                try collectArchiveWeights(file, group: nested, path: "\(layerName)/layers", into: &weights, depth: depth + 1)
             }
         }
     }
@@ -117,7 +120,7 @@ public enum KerasImporter {
                     throw FormatError.malformed(format: format, where: "weights of layer '\(layer)'", reason: "no dataset '\(weightName)'")
                 }
                 let (shape, values) = try file.dataset(at: address, name: weightName)
-                stored.names.append(String(weightName.split(separator: "/").last ?? "").replacingOccurrences(of: ":0", with: ""))
+                stored.names.append(weightName)
                 stored.tensors.append(try Tensor(shape: shape, scalars: values))
             }
             result[layer] = stored
@@ -127,20 +130,65 @@ public enum KerasImporter {
 
     // MARK: The graph
 
+    /// Where the weights came from: HDF5 groups by layer name (weight names kept whole), or a
+    /// `.keras` archive's variables by path.
+    enum WeightSource {
+        case named([String: StoredWeights])
+        case archive([String: StoredWeights])
+    }
+
+    /// An input of a layer call: another layer's output, or a number (Keras 3 records `x + 3.0` as
+    /// an `Add` with a constant operand).
+    enum Operand {
+        case tensor(String)
+        case number(Double)
+    }
+
     struct LayerSpec {
         let className: String
         let name: String
         let config: [String: Any]
-        /// The layers feeding this one, in call order.
-        let inputs: [String]
+        /// The call's operands in order.
+        var operands: [Operand]
         /// Keyword arguments of the call (a TFOpLambda's `y`).
         let callArguments: [String: Any]
+        /// Where its weights are: the HDF5 group (the layer, or the nested model holding it) and,
+        /// inside a nested model, the layer's own name; and its `.keras` variable path.
+        var group: String
+        var innerName: String?
+        var archivePath: String
+
+        /// The layers feeding this one, in call order.
+        var inputs: [String] { operands.compactMap { if case let .tensor(name) = $0 { return name } else { return nil } } }
+        var numbers: [Double] { operands.compactMap { if case let .number(value) = $0 { return value } else { return nil } } }
+    }
+
+    /// Keras's `to_snake_case` of a class name (`BatchNormalization` → `batch_normalization`, `ReLU` → `re_lu`).
+    static func snakeCase(_ name: String) -> String {
+        var text = name.filter { $0.isLetter || $0.isNumber || $0 == "_" }
+        func replace(_ pattern: String) {
+            guard let regex = try? NSRegularExpression(pattern: pattern) else { return }
+            text = regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1_$2")
+        }
+        replace("(.)([A-Z][a-z]+)")
+        replace("([a-z])([A-Z])")
+        return text.lowercased()
     }
 
     /// The custom layers of `keras.applications` whose meaning is fixed by the Keras source.
     static let applicationModules = ["keras.src.applications", "keras.applications", "keras_applications"]
 
     static func layers(of config: [String: Any], source: String) throws -> (layers: [LayerSpec], sequential: Bool, outputs: [String]) {
+        var count = 0
+        let (specs, sequential, outputs) = try flatten(config, source: source, archivePath: "layers", group: nil, depth: 0, count: &count)
+        return (specs, sequential, outputs)
+    }
+
+    /// The model's layers in order, nested Sequential and Functional models inlined: their inner
+    /// layers take the nested model's inputs, and later layers read the nested model's output.
+    static func flatten(_ config: [String: Any], source: String, archivePath: String, group: String?, depth: Int,
+                        count: inout Int) throws -> (layers: [LayerSpec], sequential: Bool, outputs: [String]) {
+        guard depth < 8 else { throw Failure(message: "\(source): models nested more than 8 deep") }
         guard let className = config["class_name"] as? String else { throw Failure(message: "\(source): the model config has no class_name") }
         var body = config["config"]
         let sequential = className == "Sequential"
@@ -151,64 +199,101 @@ public enum KerasImporter {
         guard let dictionary = body as? [String: Any], let entries = dictionary["layers"] as? [[String: Any]] else {
             throw Failure(message: "\(source): the model config has no layer list")
         }
-        guard entries.count <= 10_000 else { throw Failure(message: "\(source): more than 10,000 layers") }
         var result: [LayerSpec] = []
+        var used: [String: Int] = [:]
+        /// Nested model name → the layer whose output is the nested model's.
+        var aliases: [String: String] = [:]
         for (index, entry) in entries.enumerated() {
-            let layerClass = entry["class_name"] as? String ?? "?"
+            count += 1
+            guard count <= 10_000 else { throw Failure(message: "\(source): more than 10,000 layers") }
+            var layerClass = entry["class_name"] as? String ?? "?"
+            if layerClass.hasPrefix("Custom>") { layerClass = String(layerClass.dropFirst(7)) }   // tf-keras's registered names
             let layerConfig = entry["config"] as? [String: Any] ?? [:]
             let layerName = entry["name"] as? String ?? layerConfig["name"] as? String ?? "layer_\(index)"
             if let module = entry["module"] as? String, !module.hasPrefix("keras") {
                 throw Failure(message: "layer '\(layerName)' comes from module '\(module)': graft refuses custom layers (they would run code)")
             }
+            var key = snakeCase(layerClass)
+            if let n = used[key] { used[key] = n + 1; key += "_\(n + 1)" } else { used[key] = 0 }
+            var operands: [Operand] = []
+            var arguments: [String: Any] = [:]
+            if sequential {
+                if let previous = result.last { operands = [.tensor(previous.name)] }
+            } else {
+                (operands, arguments) = try inbound(entry["inbound_nodes"], layer: layerName)
+            }
+            operands = operands.map { if case let .tensor(name) = $0, let alias = aliases[name] { return .tensor(alias) } else { return $0 } }
             if ["Functional", "Sequential", "Model"].contains(layerClass) {
-                throw Failure(message: "layer '\(layerName)' is a nested model (\(layerClass)); save the inner model on its own, or flatten it")
+                let inner = try flatten(entry, source: source, archivePath: "\(archivePath)/\(key)/layers", group: group ?? layerName, depth: depth + 1, count: &count)
+                var layers = inner.layers
+                // The nested model's input layers become its callers' outputs.
+                let innerInputs = layers.filter { $0.className == "InputLayer" }.map(\.name)
+                var renamed: [String: String] = [:]
+                for (k, input) in innerInputs.enumerated() {
+                    guard k < operands.count, case let .tensor(outer) = operands[k] else { throw Failure(message: "nested model '\(layerName)' takes more inputs than it is given") }
+                    renamed[input] = outer
+                }
+                layers = layers.filter { $0.className != "InputLayer" }
+                if inner.sequential, let first = layers.indices.first, let outer = operands.first {
+                    if layers[first].operands.isEmpty { layers[first].operands = [outer] }
+                }
+                for k in layers.indices {
+                    layers[k].operands = layers[k].operands.map { if case let .tensor(name) = $0, let outer = renamed[name] { return .tensor(outer) } else { return $0 } }
+                }
+                guard let last = inner.outputs.last ?? layers.last?.name else { throw Failure(message: "nested model '\(layerName)' has no layers") }
+                aliases[layerName] = last
+                result += layers
+                continue
             }
             guard handlers[layerClass] != nil else {
                 let why = ["Lambda", "TFOpLambda", "SlicingOpLambda"].contains(layerClass) ? " (it would run code; graft never runs code from a model file)" : ""
                 throw Failure(message: "layer '\(layerName)' of class \(layerClass) is not supported\(why)")
             }
-            var inputs: [String] = []
-            var arguments: [String: Any] = [:]
-            if sequential {
-                if let previous = result.last { inputs = [previous.name] }
-            } else {
-                (inputs, arguments) = try inbound(entry["inbound_nodes"], layer: layerName)
-            }
-            result.append(LayerSpec(className: layerClass, name: layerName, config: layerConfig, inputs: inputs, callArguments: arguments))
+            result.append(LayerSpec(className: layerClass, name: layerName, config: layerConfig, operands: operands, callArguments: arguments,
+                                    group: group ?? layerName, innerName: group == nil ? nil : layerName, archivePath: "\(archivePath)/\(key)"))
         }
         var outputs: [String] = []
         if !sequential, let list = dictionary["output_layers"] as? [Any] {
             // [[name, node, tensor], …] or a single [name, node, tensor].
             if let single = list.first as? String { outputs = [single] } else { outputs = list.compactMap { ($0 as? [Any])?.first as? String } }
         }
-        return (result, sequential, outputs)
+        if sequential, let last = result.last { outputs = [last.name] }
+        return (result, sequential, outputs.map { aliases[$0] ?? $0 })
     }
 
-    /// The names of the layers feeding this one and the call's keyword arguments (Keras 2 and
-    /// Keras 3 forms; shared layers refused).
-    static func inbound(_ value: Any?, layer: String) throws -> ([String], [String: Any]) {
+    /// The operands of the layer's call and its keyword arguments (Keras 2 and Keras 3 forms;
+    /// shared layers refused). A Keras 2 keyword argument that is a tensor (`y` of a TFOpLambda) is
+    /// an operand too.
+    static func inbound(_ value: Any?, layer: String) throws -> ([Operand], [String: Any]) {
         guard let nodes = value as? [Any], !nodes.isEmpty else { return ([], [:]) }
         guard nodes.count == 1 else { throw Failure(message: "layer '\(layer)' is called \(nodes.count) times (shared layers are not supported)") }
-        var names: [String] = []
+        var operands: [Operand] = []
         var arguments: [String: Any] = [:]
+        func isKeras2Tensor(_ list: [Any]) -> Bool { list.count >= 3 && list[0] is String && list[1] is Int && list[2] is Int }
         func collect(_ item: Any, depth: Int) {
             guard depth < 16 else { return }
             if let dictionary = item as? [String: Any] {
                 if let history = (dictionary["config"] as? [String: Any])?["keras_history"] as? [Any], let name = history.first as? String {
-                    names.append(name)                               // Keras 3: a __keras_tensor__
+                    operands.append(.tensor(name))                   // Keras 3: a __keras_tensor__
                 } else if let args = dictionary["args"] {
                     collect(args, depth: depth + 1)
                     for (key, value) in dictionary["kwargs"] as? [String: Any] ?? [:] { arguments[key] = value }
                 }
-            } else if let list = item as? [Any], let name = list.first as? String, list.count >= 3 {
-                names.append(name)                                   // Keras 2: [name, node, tensor, kwargs]
-                if list.count >= 4, let kwargs = list[3] as? [String: Any] { for (key, value) in kwargs { arguments[key] = value } }
+            } else if let list = item as? [Any], isKeras2Tensor(list), let name = list[0] as? String {
+                operands.append(.tensor(name))                       // Keras 2: [name, node, tensor, kwargs]
+                if list.count >= 4, let kwargs = list[3] as? [String: Any] {
+                    for (key, value) in kwargs {
+                        if let tensor = value as? [Any], isKeras2Tensor(tensor), let other = tensor[0] as? String { operands.append(.tensor(other)) } else { arguments[key] = value }
+                    }
+                }
             } else if let list = item as? [Any] {
                 for element in list { collect(element, depth: depth + 1) }
+            } else if let number = item as? Double, !(item is Bool) {
+                operands.append(.number(number))
             }
         }
         collect(nodes[0], depth: 0)
-        return (names, arguments)
+        return (operands, arguments)
     }
 
     /// Everything the handlers build into: the graph so far and the weights to assign at the end.
@@ -222,7 +307,7 @@ public enum KerasImporter {
         init(builder: GraphBuilder, keras3: Bool) { (self.builder, self.keras3) = (builder, keras3) }
     }
 
-    static func build(_ config: [String: Any], weights: [String: StoredWeights], keras3: Bool, source: String, modelName: String) throws -> Model {
+    static func build(_ config: [String: Any], weights: WeightSource, keras3: Bool, source: String, modelName: String) throws -> Model {
         let (specs, sequential, outputs) = try layers(of: config, source: source)
         guard let first = specs.first else { throw Failure(message: "\(source): the model has no layers") }
         // The input: an InputLayer, or the first Sequential layer's batch_input_shape.
@@ -251,7 +336,7 @@ public enum KerasImporter {
             }
             guard !inputs.isEmpty else { throw Failure(message: "layer '\(spec.name)' has no inputs") }
             guard let handler = handlers[spec.className] else { throw Failure(message: "layer '\(spec.name)' of class \(spec.className) is not supported") }
-            let stored = try resolve(weights[spec.name], expected: handler.variables(spec.config), layer: spec)
+            let stored = try resolve(storedWeights(spec, in: weights), expected: handler.variables(spec.config), layer: spec)
             let context = LayerContext(spec: spec, inputs: inputs, weights: stored, state: state)
             do { output[spec.name] = try handler.build(context) } catch let error as ModelError {
                 throw Failure(message: "layer '\(spec.name)' (\(spec.className)): \(error)")
@@ -275,6 +360,25 @@ public enum KerasImporter {
             _ = try? model.setTrainable(false, [spec.name])
         }
         return model
+    }
+
+    /// The layer's variables in the file, names shortened to their last component (`kernel`).
+    static func storedWeights(_ spec: LayerSpec, in source: WeightSource) -> StoredWeights? {
+        switch source {
+        case let .archive(weights): return weights[spec.archivePath]
+        case let .named(weights):
+            guard var stored = weights[spec.group] else { return nil }
+            if let inner = spec.innerName {
+                // A nested model's group holds every inner layer's weights: `inner/kernel:0` or `model/inner/kernel`.
+                let keep = stored.names.map { name -> Bool in
+                    let parts = (name ?? "").split(separator: "/")
+                    return parts.count >= 2 && parts[parts.count - 2] == inner
+                }
+                stored = StoredWeights(names: zip(stored.names, keep).filter(\.1).map(\.0), tensors: zip(stored.tensors, keep).filter(\.1).map(\.0))
+            }
+            stored.names = stored.names.map { $0.map { String($0.split(separator: "/").last ?? "").replacingOccurrences(of: ":0", with: "") } }
+            return stored
+        }
     }
 
     /// The layer's stored variables under their canonical names (`expected`, in creation order):

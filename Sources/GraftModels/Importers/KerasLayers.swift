@@ -144,9 +144,9 @@ extension KerasImporter {
         "AveragePooling2D": LayerHandler { c in try pooling(c, .average) },
         "GlobalAveragePooling2D": LayerHandler { c in try globalPooling(c, .average) },
         "GlobalMaxPooling2D": LayerHandler { c in try globalPooling(c, .max) },
-        "Add": LayerHandler { c in try c.add(Merge(.add)) },
-        "Subtract": LayerHandler { c in try c.add(Merge(.subtract)) },
-        "Multiply": LayerHandler { c in try c.add(Merge(.multiply)) },
+        "Add": LayerHandler { c in try merge(c, .add) },
+        "Subtract": LayerHandler { c in try merge(c, .subtract) },
+        "Multiply": LayerHandler { c in try merge(c, .multiply) },
         "Concatenate": LayerHandler { c in
             try c.requireChannelAxis()
             return try c.add(Merge(.concatenate))
@@ -331,16 +331,37 @@ extension KerasImporter {
         return try c.add(Flatten(), inputs: [permuted])
     }
 
+    /// Keras reshapes channels-last tensors: an image input is read as [H, W, C] and an image
+    /// target ([H, W, C]) is made channels-first again, so the values land where Keras puts them.
     static func reshape(_ c: LayerContext) throws -> Int {
-        guard let target = c.config["target_shape"] as? [Int] else { throw c.fail("no target_shape") }
-        switch (c.inShape.count, target.count) {
-        case (1, 1): return try c.add(try Reshape(target))
-        case (1, 3):
-            // Keras target [H, W, C] channels-last: reshape to [H, W, C], then permute to graft's [C, H, W].
-            let reshaped = try c.add(try Reshape(target), suffix: "channels_last")
-            return try c.add(try Permute([2, 0, 1]), inputs: [reshaped])
-        default: throw c.fail("Reshape from \(c.inShape) to \(target) is not supported")
+        guard let target = c.config["target_shape"] as? [Int], (1...3).contains(target.count) else { throw c.fail("no target_shape of 1 to 3 sizes") }
+        var source = c.inputs[0]
+        switch c.inShape.count {
+        case 1: break
+        case 3 where c.inShape[1] == 1 && c.inShape[2] == 1: break       // [C, 1, 1] is already in channels-last order
+        case 3: source = try c.add(try Permute([1, 2, 0]), suffix: "channels_last")
+        default: throw c.fail("Reshape from \(c.inShape) is not supported")
         }
+        guard target.count == 3 else { return try c.add(try Reshape(target), inputs: [source]) }
+        let reshaped = try c.add(try Reshape(target), suffix: "reshaped", inputs: [source])
+        return try c.add(try Permute([2, 0, 1]), inputs: [reshaped])
+    }
+
+    /// Add, Subtract or Multiply of layers, or of one layer and a number (Keras 3's `x + 3.0`).
+    static func merge(_ c: LayerContext, _ function: Merge.Function) throws -> Int {
+        let numbers = c.spec.numbers
+        guard !numbers.isEmpty else { return try c.add(Merge(function)) }
+        guard c.inputs.count == 1, numbers.count == 1 else { throw c.fail("\(c.inputs.count) tensors and \(numbers.count) numbers") }
+        let numberFirst: Bool
+        if case .number = c.spec.operands[0] { numberFirst = true } else { numberFirst = false }
+        let operation: ConstantOp.Function
+        switch function {
+        case .add: operation = .add
+        case .multiply: operation = .multiply
+        case .subtract: operation = numberFirst ? .reverseSubtract : .subtract
+        default: throw c.fail("\(function) with a number is not supported")
+        }
+        return try c.add(try ConstantOp(operation, constant: Tensor(Float(numbers[0]))))
     }
 
     static func permute(_ c: LayerContext) throws -> Int {
@@ -375,8 +396,12 @@ extension KerasImporter {
             "__operators__.add": .add, "math.add": .add, "math.multiply": .multiply, "math.subtract": .subtract,
             "math.truediv": .divide, "math.divide": .divide,
         ]
+        let merges: [ConstantOp.Function: Merge.Function] = [.add: .add, .multiply: .multiply, .subtract: .subtract, .divide: .divide]
+        if let operation = operations[function], c.inputs.count == 2, let merge = merges[operation] {
+            return try c.add(Merge(merge))
+        }
         guard let operation = operations[function], c.inputs.count == 1, let y = c.spec.callArguments["y"] as? Double else {
-            throw c.fail("TensorFlow function '\(function)' is not supported (graft rebuilds arithmetic with a constant, never runs code)")
+            throw c.fail("TensorFlow function '\(function)' is not supported (graft rebuilds arithmetic on layers and constants, never runs code)")
         }
         return try c.add(try ConstantOp(operation, constant: Tensor(Float(y))))
     }

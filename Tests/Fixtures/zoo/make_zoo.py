@@ -1,0 +1,219 @@
+"""The model zoo of graft's generality check: every classification model people transfer from,
+built by the reference frameworks with random weights (never a download), saved in each format
+graft reads, with reference outputs for a fixed input.
+
+    python make_zoo.py OUT [--all] [--only NAME,NAME] [--size N]
+
+Without --all, one model per family at its smallest variant (what CI runs). Writes OUT/manifest.json:
+one entry per file with its framework, format, input and output arrays, and the parameter totals the
+framework reports (parameters, and the BatchNorm statistics graft keeps as buffers).
+BatchNorm layers get non-trivial statistics and affine parameters, so a reader that ignores them fails.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import numpy as np
+
+# Keras applications: (family, constructor, minimum input side). The first of each family is its smallest.
+KERAS = [
+    ("xception", ["Xception"], 71),
+    ("vgg", ["VGG16", "VGG19"], 32),
+    ("resnet", ["ResNet50", "ResNet101", "ResNet152"], 32),
+    ("resnetv2", ["ResNet50V2", "ResNet101V2", "ResNet152V2"], 32),
+    ("inceptionv3", ["InceptionV3"], 75),
+    ("inceptionresnetv2", ["InceptionResNetV2"], 75),
+    ("mobilenet", ["MobileNet"], 32),
+    ("mobilenetv2", ["MobileNetV2"], 32),
+    ("mobilenetv3", ["MobileNetV3Small", "MobileNetV3Large"], 32),
+    ("densenet", ["DenseNet121", "DenseNet169", "DenseNet201"], 32),
+    ("nasnet", ["NASNetMobile", "NASNetLarge"], 32),
+    ("efficientnet", [f"EfficientNetB{i}" for i in range(8)], 32),
+    ("efficientnetv2", ["EfficientNetV2B0", "EfficientNetV2B1", "EfficientNetV2B2", "EfficientNetV2B3",
+                        "EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L"], 32),
+    ("convnext", ["ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtXLarge"], 32),
+]
+# tf-keras only.
+TF_KERAS_ONLY = [
+    ("regnet", [f"RegNet{kind}{size}" for size in ["002", "004", "006", "008", "016", "032", "040", "064", "080", "120", "160", "320"]
+                for kind in ["X", "Y"]], 32),
+]
+# NASNet fixes its input size to 224 (Mobile) or 331 (Large) when it has a classifier.
+FIXED_SIZE = {"NASNetMobile": 224, "NASNetLarge": 331}
+
+TORCHVISION = [
+    ("resnet", ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]),
+    ("resnext", ["resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d"]),
+    ("wide_resnet", ["wide_resnet50_2", "wide_resnet101_2"]),
+    ("vgg", ["vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]),
+    ("alexnet", ["alexnet"]),
+    ("squeezenet", ["squeezenet1_1", "squeezenet1_0"]),
+    ("densenet", ["densenet121", "densenet161", "densenet169", "densenet201"]),
+    ("googlenet", ["googlenet"]),
+    ("inception", ["inception_v3"]),
+    ("mobilenet_v2", ["mobilenet_v2"]),
+    ("mobilenet_v3", ["mobilenet_v3_small", "mobilenet_v3_large"]),
+    ("mnasnet", ["mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"]),
+    ("shufflenet", ["shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0"]),
+    ("efficientnet", [f"efficientnet_b{i}" for i in range(8)]),
+    ("efficientnet_v2", ["efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"]),
+    ("regnet", [f"regnet_{k}_{s}" for s in ["400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf"] for k in ["x", "y"]]),
+    ("convnext", ["convnext_tiny", "convnext_small", "convnext_base", "convnext_large"]),
+]
+TORCH_MIN_SIDE = {"inception_v3": 75, "alexnet": 63, "googlenet": 32}
+
+
+def save_array(out, name, array):
+    path = os.path.join(out, name)
+    np.save(path, np.ascontiguousarray(array, dtype=np.float32))
+    return name
+
+
+def keras_entries(out, names, size, rng):
+    import keras
+    import tf_keras
+    entries = []
+    for family, constructors, minimum in KERAS + TF_KERAS_ONLY:
+        for index, constructor in enumerate(constructors):
+            if names is not None and constructor not in names and family not in names:
+                continue
+            if names is None and index > 0:
+                continue
+            side = FIXED_SIZE.get(constructor, max(size, minimum))
+            x = rng.uniform(0, 255, (2, side, side, 3)).astype(np.float32)
+            input_name = save_array(out, f"keras_{constructor}_input.npy", x.transpose(0, 3, 1, 2))
+            builders = [("keras3", keras)] if (family, constructors, minimum) not in TF_KERAS_ONLY else []
+            builders.append(("tfkeras", tf_keras))
+            for flavour, library in builders:
+                if not hasattr(library.applications, constructor):
+                    continue
+                library.utils.set_random_seed(3)
+                start = time.time()
+                model = getattr(library.applications, constructor)(weights=None, input_shape=(side, side, 3), classifier_activation=None)
+                perturb_keras(model, rng)
+                y = model(x, training=False).numpy()
+                output_name = save_array(out, f"{flavour}_{constructor}_output.npy", y)
+                statistics = sum(int(np.prod(w.shape)) for layer in model.layers if "BatchNormalization" in type(layer).__name__
+                                 for w in layer.weights if "moving" in w.name)
+                normalization = sum(int(np.prod(w.shape)) for layer in model.layers if type(layer).__name__ == "Normalization"
+                                    for w in layer.weights)
+                total = int(model.count_params())
+                files = []
+                if flavour == "keras3":
+                    files.append(("keras", f"keras3_{constructor}.keras"))
+                    files.append(("h5", f"keras3_{constructor}.h5"))
+                else:
+                    files.append(("h5", f"tfkeras_{constructor}.h5"))
+                for kind, file in files:
+                    model.save(os.path.join(out, file))
+                    entries.append({"framework": flavour, "family": family, "model": constructor, "format": kind, "file": file,
+                                    "input": input_name, "output": output_name, "framework_total": total,
+                                    "parameters": total - statistics - normalization, "statistics": statistics})
+                print(f"{flavour} {constructor} {side}×{side}: {total:,} parameters, {time.time() - start:.1f} s", file=sys.stderr)
+                del model
+                library.backend.clear_session()
+    return entries
+
+
+def perturb_keras(model, rng):
+    """Non-trivial BatchNorm statistics and affine parameters."""
+    for layer in model.layers:
+        if "BatchNormalization" in type(layer).__name__:
+            for w in layer.weights:
+                shape = tuple(w.shape)
+                if "moving_mean" in w.name:
+                    w.assign(rng.normal(0, 0.1, shape).astype(np.float32))
+                elif "moving_variance" in w.name:
+                    w.assign(rng.uniform(0.5, 1.5, shape).astype(np.float32))
+                elif "gamma" in w.name:
+                    w.assign(rng.uniform(0.8, 1.2, shape).astype(np.float32))
+                elif "beta" in w.name:
+                    w.assign(rng.normal(0, 0.1, shape).astype(np.float32))
+
+
+def torch_entries(out, names, size, rng):
+    import torch
+    import torchvision
+    torch.manual_seed(3)
+    entries = []
+    for family, constructors in TORCHVISION:
+        for index, constructor in enumerate(constructors):
+            if names is not None and constructor not in names and family not in names:
+                continue
+            if names is None and index > 0:
+                continue
+            side = max(size, TORCH_MIN_SIDE.get(constructor, 32))
+            start = time.time()
+            kwargs = {"aux_logits": False, "init_weights": True} if constructor in ("googlenet", "inception_v3") else {}
+            model = getattr(torchvision.models, constructor)(weights=None, **kwargs)
+            for module in model.modules():
+                if isinstance(module, torch.nn.BatchNorm2d):
+                    with torch.no_grad():
+                        module.running_mean.copy_(torch.from_numpy(rng.normal(0, 0.1, module.num_features).astype(np.float32)))
+                        module.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, module.num_features).astype(np.float32)))
+                        module.weight.copy_(torch.from_numpy(rng.uniform(0.8, 1.2, module.num_features).astype(np.float32)))
+                        module.bias.copy_(torch.from_numpy(rng.normal(0, 0.1, module.num_features).astype(np.float32)))
+            model.eval()
+            x = rng.uniform(-2, 2, (2, 3, side, side)).astype(np.float32)
+            with torch.no_grad():
+                y = model(torch.from_numpy(x)).numpy()
+            input_name = save_array(out, f"torch_{constructor}_input.npy", x)
+            output_name = save_array(out, f"torch_{constructor}_output.npy", y)
+            parameters = sum(p.numel() for p in model.parameters())
+            statistics = sum(b.numel() for name, b in model.named_buffers() if name.endswith("running_mean") or name.endswith("running_var"))
+            base = {"framework": "torch", "family": family, "model": constructor, "input": input_name, "output": output_name,
+                    "framework_total": parameters, "parameters": parameters, "statistics": statistics}
+            torch.save(model.state_dict(), os.path.join(out, f"torch_{constructor}.pth"))
+            entries.append(dict(base, format="pth", file=f"torch_{constructor}.pth"))
+            if index == 0:
+                torch.save(model.state_dict(), os.path.join(out, f"torch_{constructor}_legacy.pth"), _use_new_zipfile_serialization=False)
+                entries.append(dict(base, format="pth-legacy", file=f"torch_{constructor}_legacy.pth"))
+            try:
+                from safetensors.torch import save_file
+                save_file({k: v.contiguous() for k, v in model.state_dict().items()}, os.path.join(out, f"torch_{constructor}.safetensors"))
+                entries.append(dict(base, format="safetensors", file=f"torch_{constructor}.safetensors"))
+            except ImportError:
+                pass
+            onnx_file = f"torch_{constructor}.onnx"
+            torch.onnx.export(model, torch.from_numpy(x), os.path.join(out, onnx_file), opset_version=17, dynamo=False,
+                              input_names=["input"], output_names=["logits"],
+                              dynamic_axes={"input": {0: "N", 2: "H", 3: "W"}, "logits": {0: "N"}})
+            entries.append(dict(base, format="onnx", file=onnx_file))
+            print(f"torch {constructor} {side}×{side}: {parameters:,} parameters, {time.time() - start:.1f} s", file=sys.stderr)
+    return entries
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--all", action="store_true", help="every model, not one per family")
+    parser.add_argument("--only", help="comma-separated model or family names")
+    parser.add_argument("--size", type=int, default=64, help="input side (raised to each model's minimum)")
+    parser.add_argument("--frameworks", default="keras,torch")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    names = None
+    if args.only:
+        names = set(args.only.split(","))
+    elif args.all:
+        names = {m for _, ms, _ in KERAS + TF_KERAS_ONLY for m in ms} | {m for _, ms in TORCHVISION for m in ms}
+    rng = np.random.default_rng(11)
+    entries = []
+    frameworks = args.frameworks.split(",")
+    if "keras" in frameworks:
+        entries += keras_entries(args.out, names, args.size, rng)
+    if "torch" in frameworks:
+        entries += torch_entries(args.out, names, args.size, rng)
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(entries, f, indent=1)
+    print(f"{len(entries)} files in {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
