@@ -53,7 +53,7 @@ extension Model {
         lines.insert(String(repeating: "─", count: widths.reduce(0, +) + 2 * (widths.count - 1)), at: 1)
         let total = parameterCount, trainable = trainableParameterCount
         lines.append("")
-        lines.append("model \(name) (\(architecture)): \(nodes.count - 1) layers, input \(inputShape.map(String.init).joined(separator: "×")), output \(outputShape.map(String.init).joined(separator: "×"))" + (classNames.isEmpty ? "" : ", \(classNames.count) classes"))
+        lines.append("model \(name) (\(architecture)): \(nodes.count - 1) layers, input \(describedInputShape)\(freeInputAxes.isEmpty ? "" : " (shapes shown for \(inputShape.map(String.init).joined(separator: "×")))"), output \(outputShape.map(String.init).joined(separator: "×"))" + (classNames.isEmpty ? "" : ", \(classNames.count) classes"))
         lines.append("total params: \(grouped(total)) (\(megabytes(total)))")
         lines.append("trainable params: \(grouped(trainable)) (\(megabytes(trainable)))")
         lines.append("non-trainable params: \(grouped(total - trainable)) (\(megabytes(total - trainable)))")

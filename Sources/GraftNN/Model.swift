@@ -16,7 +16,12 @@ public final class Model {
         public let isHead: Bool
     }
 
-    public internal(set) var nodes: [Node]
+    public internal(set) var nodes: [Node] {
+        didSet { shapeCache.shapes.removeAll() }
+    }
+    /// Shapes inferred for inputs other than the declared one (see ``nodeShapes(forInput:)``).
+    final class ShapeCache { var shapes: [[Int]: Result<[[Int]], ModelError>] = [:] }
+    let shapeCache = ShapeCache()
     public var name: String
     /// The built-in architecture or source format it came from (`resnet18`, `keras`).
     public var architecture: String
@@ -34,6 +39,10 @@ public final class Model {
     }
 
     public var inputShape: [Int] { nodes[0].outputShape }
+    /// Sample axes the source left free (see ``Input/freeAxes``).
+    public var freeInputAxes: [Int] { (nodes[0].layer as? Input)?.freeAxes ?? [] }
+    /// The input shape as users read it: `3×224×224`, or `3×?×?` where it is free.
+    public var describedInputShape: String { (nodes[0].layer as? Input)?.described ?? inputShape.map(String.init).joined(separator: "×") }
     public var outputShape: [Int] { nodes[nodes.count - 1].outputShape }
     /// True when every node takes exactly the previous one.
     public var isSequential: Bool { nodes.indices.dropFirst().allSatisfy { nodes[$0].inputs == [$0 - 1] } }
@@ -97,10 +106,48 @@ public final class Model {
         try withoutGradients { () throws(ModelError) in try forward(x, ForwardContext(training: false), through: logitsNode) }
     }
 
+    /// A batch must be [N, sample…] with a sample every layer can take: the declared input shape, or
+    /// another size where the architecture allows it (convolutions and global pooling do; a flatten
+    /// feeding a dense layer does not), which is then inferred (and cached) per size.
     func checkInput(_ shape: [Int]) throws(ModelError) {
-        guard shape.count == inputShape.count + 1, Array(shape.dropFirst()) == inputShape else {
+        guard shape.count == inputShape.count + 1, shape.first.map({ $0 >= 0 }) == true else {
             throw .shapeMismatch(layer: nodes[0].name, reason: "model expects [N,\(inputShape.map(String.init).joined(separator: ","))], got \(formatShape(shape))")
         }
+        _ = try nodeShapes(forInput: Array(shape.dropFirst()))
+    }
+
+    /// Every node's output shape for samples of `sample` (the declared shapes for the declared
+    /// input), or an error naming the first layer that cannot take it and both sizes.
+    public func nodeShapes(forInput sample: [Int]) throws(ModelError) -> [[Int]] {
+        if sample == inputShape { return nodes.map(\.outputShape) }
+        if let known = shapeCache.shapes[sample] { return try known.get() }
+        let result = Result { () throws(ModelError) -> [[Int]] in try inferShapes(sample) }
+        if shapeCache.shapes.count >= 64 { shapeCache.shapes.removeAll() }
+        shapeCache.shapes[sample] = result
+        return try result.get()
+    }
+
+    /// Whether samples of this shape run through the model.
+    public func accepts(_ sample: [Int]) -> Bool { (try? nodeShapes(forInput: sample)) != nil }
+
+    private func inferShapes(_ sample: [Int]) throws(ModelError) -> [[Int]] {
+        guard sample.count == inputShape.count, sample.allSatisfy({ $0 > 0 }) else {
+            throw .shapeMismatch(layer: nodes[0].name, reason: "model expects samples of rank \(inputShape.count) (\(formatShape(inputShape))), got \(formatShape(sample))")
+        }
+        var shapes: [[Int]] = [sample]
+        for node in nodes.dropFirst() {
+            do throws(ModelError) {
+                let shape = try node.layer.outputShape(node.inputs.map { shapes[$0] })
+                guard shape.allSatisfy({ $0 > 0 }) else { throw ModelError.shapeMismatch(layer: node.layer.kind, reason: "output \(formatShape(shape)) would be empty") }
+                shapes.append(shape)
+            } catch {
+                let size = sample.map(String.init).joined(separator: "×"), declared = inputShape.map(String.init).joined(separator: "×")
+                var reason = "\(error)"
+                if case let .shapeMismatch(_, inner) = error { reason = inner }
+                throw .shapeMismatch(layer: node.name, reason: "takes the declared input \(declared) but not \(size): \(reason)")
+            }
+        }
+        return shapes
     }
 
     /// Evaluates nodes `start…end` in order; `values` holds the outputs already known. Each output
@@ -131,9 +178,12 @@ public struct GraphBuilder {
     private var names: Set<String>
     private var counters: [String: Int] = [:]
 
-    public init(inputShape: [Int], inputName: String = "input") throws(ModelError) {
-        let input = try Input(inputShape)
-        nodes = [Model.Node(name: inputName, layer: input, inputs: [], outputShape: inputShape, isHead: false)]
+    public init(inputShape: [Int], freeAxes: [Int] = [], inputName: String = "input") throws(ModelError) {
+        try self.init(input: try Input(inputShape, freeAxes: freeAxes), inputName: inputName)
+    }
+
+    public init(input: Input, inputName: String = "input") throws(ModelError) {
+        nodes = [Model.Node(name: inputName, layer: input, inputs: [], outputShape: input.shape, isHead: false)]
         names = [inputName]
     }
 
@@ -211,7 +261,7 @@ extension Model {
     /// and global pooling do, a flatten feeding a dense layer does not). Nothing changes on error.
     public func setInputShape(_ shape: [Int]) throws(ModelError) {
         guard shape != inputShape else { return }
-        var builder = try GraphBuilder(inputShape: shape, inputName: nodes[0].name)
+        var builder = try GraphBuilder(inputShape: shape, freeAxes: freeInputAxes, inputName: nodes[0].name)
         for node in nodes.dropFirst() {
             do {
                 try builder.add(node.layer, name: node.name, inputs: node.inputs, head: node.isHead)

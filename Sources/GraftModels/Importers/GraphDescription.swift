@@ -119,11 +119,11 @@ public struct GraphDescription: Codable, Sendable, Equatable {
     /// The model this describes, with fresh weights (the caller assigns the saved ones). Shapes are
     /// re-inferred and checked, so a tampered description fails here, not at run time.
     public func build(name: String) throws(ModelError) -> Model {
-        guard let first = nodes.first, first.layer.key == Input.key, let shape = (first.layer.settings as? Input.Config)?.shape else {
+        guard let first = nodes.first, first.layer.key == Input.key, let input = try first.layer.makeLayer() as? Input else {
             throw .invalidArgument(what: "graph description", reason: "the first node must be the input")
         }
         guard nodes.count <= 100_000 else { throw .invalidArgument(what: "graph description", reason: "more than 100,000 nodes") }
-        var builder = try GraphBuilder(inputShape: shape, inputName: first.name)
+        var builder = try GraphBuilder(input: input, inputName: first.name)
         var index: [String: Int] = [first.name: 0]
         for node in nodes.dropFirst() {
             var inputs: [Int] = []

@@ -315,12 +315,14 @@ public enum KerasImporter {
             throw Failure(message: "\(source): the input shape is not recorded")
         }
         let dims = batchShape.dropFirst().map { $0 as? Int }
-        guard dims.allSatisfy({ $0 != nil }) else {
-            throw Failure(message: "\(source): the input has free dimensions \(batchShape); graft needs a fixed input size")
+        // Free height and width ((None, None, 3)) run at any size; the graph is built for 224×224.
+        guard dims.count == 3 ? dims[2] != nil : !dims.contains(nil) else {
+            throw Failure(message: "\(source): the input has free dimensions \(batchShape); graft needs a fixed size there")
         }
-        let channelsLast = dims.compactMap { $0 }
+        let channelsLast = dims.map { $0 ?? 224 }
         let inputShape = channelsLast.count == 3 ? [channelsLast[2], channelsLast[0], channelsLast[1]] : channelsLast
-        let state = BuildState(builder: try GraphBuilder(inputShape: inputShape, inputName: first.className == "InputLayer" ? first.name : "input"), keras3: keras3)
+        let free = dims.count == 3 ? [dims[0] == nil ? 1 : nil, dims[1] == nil ? 2 : nil].compactMap { $0 } : []
+        let state = BuildState(builder: try GraphBuilder(inputShape: inputShape, freeAxes: free, inputName: first.className == "InputLayer" ? first.name : "input"), keras3: keras3)
         var output: [String: Int] = [:]
         if first.className == "InputLayer" { output[first.name] = state.builder.input }
 

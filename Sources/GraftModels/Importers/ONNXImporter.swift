@@ -82,6 +82,7 @@ public enum ONNXImporter {
             return nil
         }
         var sample: [Int]
+        var free: [Int] = []
         if let inputShape {
             sample = inputShape
             if declared.count == sample.count + 1 {
@@ -90,12 +91,16 @@ public enum ONNXImporter {
                 }
             }
         } else {
-            guard declared.count >= 2, declared.dropFirst().allSatisfy({ $0 != nil }) else {
+            // Free height and width (a torch.onnx.export with dynamic axes) run at any size; the
+            // graph is built for 224×224, the ImageNet size, until data says otherwise.
+            let dims = Array(declared.dropFirst())
+            guard dims.count >= 1, dims.count <= 4, dims.count == 3 ? dims[0] != nil : !dims.contains(nil) else {
                 throw Failure(description: "the input '\(input.name)' has free dimensions [\(declared.map { $0.map(String.init) ?? "?" }.joined(separator: ", "))]; give its size with input=CxHxW")
             }
-            sample = declared.dropFirst().compactMap { $0 }
+            free = dims.indices.filter { dims[$0] == nil }
+            sample = dims.map { $0 ?? 224 }
         }
-        let state = try State(builder: try GraphBuilder(inputShape: sample, inputName: input.name.isEmpty ? "input" : input.name))
+        let state = try State(builder: try GraphBuilder(inputShape: sample, freeAxes: free, inputName: input.name.isEmpty ? "input" : input.name))
         values[input.name] = .node(state.builder.input)
         var usedNames = Set<String>()
 

@@ -35,7 +35,8 @@ public struct FeatureCache {
     public static func build(_ plan: Plan, model: Model, samples: Samples, normalization: Normalization,
                              log: TrainingLog, batchSize: Int = 64, shouldStop: () -> Bool = { false }) throws(ModelError) -> FeatureCache {
         let start = Date()
-        let shapes = plan.boundary.map { model.nodes[$0].outputShape }
+        let inferred = try model.nodeShapes(forInput: samples.sampleShape)
+        let shapes = plan.boundary.map { inferred[$0] }
         var stores = shapes.map { [Float](repeating: 0, count: samples.count * $0.reduce(1, *)) }
         var batches: Batches
         do { batches = try Batches(samples, batchSize: batchSize, normalization: normalization) } catch { throw .data(error) }

@@ -314,7 +314,7 @@ public final class Trainer {
 
     /// The dataset's samples must have the model's input shape and no more classes than its outputs.
     public func checkCompatible(_ data: Dataset) throws(ModelError) {
-        guard data.sampleShape == model.inputShape else {
+        guard model.accepts(data.sampleShape) else {
             let hint = data.sampleShape.count == 3 && model.inputShape.count == 3
                 ? " (load the data with size=\(model.inputShape[1]) and \(model.inputShape[0]) channel\(model.inputShape[0] == 1 ? "" : "s"), or build the model with input=\(data.sampleShape.map(String.init).joined(separator: "x")))"
                 : ""

@@ -37,7 +37,7 @@ extension CommandTable {
                 for name in shell.models.keys.sorted() {
                     guard let model = shell.models[name] else { continue }
                     let marker = name == shell.currentModel ? "*" : " "
-                    shell.print(" \(marker) \(name): \(model.architecture), \(grouped(model.parameterCount)) params (\(grouped(model.trainableParameterCount)) trainable), input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.classNames.count) classes")
+                    shell.print(" \(marker) \(name): \(model.architecture), \(grouped(model.parameterCount)) params (\(grouped(model.trainableParameterCount)) trainable), input \(model.describedInputShape), \(model.classNames.count) classes")
                 }
             }
             guard !shell.datasets.isEmpty else { return }

@@ -18,7 +18,7 @@ extension CommandTable {
             let name = command.name ?? shell.uniqueName(architecture.rawValue, in: Set(shell.models.keys))
             if shell.models[name] != nil { shell.print("replacing model \(name)") }
             shell.store(model: model, as: name)
-            shell.print("\(name): \(architecture.rawValue), \(grouped(model.parameterCount)) parameters, input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.outputShape[0]) classes")
+            shell.print("\(name): \(architecture.rawValue), \(grouped(model.parameterCount)) parameters, input \(model.describedInputShape), \(model.outputShape[0]) classes")
         },
         CommandSpec(["summary"], arguments: [.init("model", .model, required: false)], options: [
             .init("layers", .text, "only the layers a selector names (layer4, type=BatchNorm, 3..10)"),
@@ -100,7 +100,7 @@ extension CommandTable {
             let statistics = model.buffers.reduce(0) { $0 + $1.tensor.count }
             shell.print("\(name): loaded \(path): \(ModelFiles.formatName(path)), \(model.architecture), \(model.nodes.count - 1) layers, \(grouped(model.parameterCount)) parameters"
                 + (statistics > 0 ? " + \(grouped(statistics)) BatchNorm statistics" : "")
-                + ", input \(model.inputShape.map(String.init).joined(separator: "×")), \(model.classNames.count) classes")
+                + ", input \(model.describedInputShape), \(model.classNames.count) classes")
         },
         CommandSpec(["copy"], arguments: [.init("model", .model, required: false)], takesName: true,
                     summary: "Copy a model (weights, flags, head and all) under a new name, e.g. to compare transfer with training from scratch.",

@@ -242,9 +242,9 @@ extension CommandTable {
             label = (samples.labels[index], data.classNames[samples.labels[index]])
         } else if input.lowercased().hasSuffix(".npy") {
             let array = try Tabular.readNumPy(NSString(string: input).expandingTildeInPath)
-            let shape = array.shape == model.inputShape ? [1] + array.shape : array.shape
-            guard Array(shape.dropFirst()) == model.inputShape else {
-                throw ShellError("\(input) holds \(formatShape(array.shape)); the model takes [N,\(model.inputShape.map(String.init).joined(separator: ","))]")
+            let shape = array.shape.count == model.inputShape.count ? [1] + array.shape : array.shape
+            do { _ = try model.nodeShapes(forInput: Array(shape.dropFirst())) } catch {
+                throw ShellError("\(input) holds \(formatShape(array.shape)); the model takes [N,\(model.inputShape.map(String.init).joined(separator: ","))]: \(error)")
             }
             if let bad = array.values.firstIndex(where: { !$0.isFinite }) {
                 let position = Tensor.position(of: bad, in: array.shape)

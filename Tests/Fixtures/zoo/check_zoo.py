@@ -55,9 +55,9 @@ def run_graft(graft, zoo, entry, work):
     problems = []
     if result["difference"] > TOLERANCE:
         problems.append(f"outputs differ by {result['difference']:.2e}")
-    if result["parameters"] != entry["parameters"]:
+    if entry["parameters"] is not None and result["parameters"] != entry["parameters"]:
         problems.append(f"{result['parameters']:,} parameters, framework {entry['parameters']:,}")
-    if result["statistics"] != entry["statistics"]:
+    if entry["statistics"] is not None and result["statistics"] != entry["statistics"]:
         problems.append(f"{result['statistics']:,} statistics, framework {entry['statistics']:,}")
     result["status"] = "ok" if not problems else "mismatch"
     if problems:
@@ -94,7 +94,8 @@ def main():
         rows.append((key[0], entry["format"], result, entry, verdict))
         difference = f"{result['difference']:.1e}" if "difference" in result else "-"
         parameters = f"{result['parameters']:,}" if "parameters" in result else "-"
-        print(f"{key[0]:32} {entry['format']:11} {result['status']:14} {difference:>8} {parameters:>13} / {entry['parameters']:>13,}"
+        expected = f"{entry['parameters']:,}" if entry["parameters"] is not None else "(own)"
+        print(f"{key[0]:32} {entry['format']:11} {result['status']:14} {difference:>8} {parameters:>13} / {expected:>13}"
               f" {result.get('seconds', 0):6.1f} s  {verdict}" + (f"  {result.get('reason', '')}" if not ok else ""), flush=True)
     passed = sum(1 for r in rows if r[2]["status"] == "ok")
     print(f"\n{passed} of {len(rows)} files load and match; {unexpected} unexpected")

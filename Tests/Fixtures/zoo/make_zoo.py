@@ -66,7 +66,9 @@ TORCHVISION = [
     ("regnet", [f"regnet_{k}_{s}" for s in ["400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf"] for k in ["x", "y"]]),
     ("convnext", ["convnext_tiny", "convnext_small", "convnext_base", "convnext_large"]),
 ]
-TORCH_MIN_SIDE = {"inception_v3": 75, "alexnet": 63, "googlenet": 32}
+TORCH_MIN_SIDE = {"inception_v3": 75, "googlenet": 32}
+# VGG and AlexNet pool to a fixed 7×7 or 6×6 grid, which ONNX export can only write when it divides the input.
+TORCH_FIXED_SIDE = {"alexnet": 224, **{f"vgg{n}{bn}": 224 for n in (11, 13, 16, 19) for bn in ("", "_bn")}}
 
 
 def save_array(out, name, array):
@@ -148,7 +150,7 @@ def torch_entries(out, names, size, rng):
                 continue
             if names is None and index > 0:
                 continue
-            side = max(size, TORCH_MIN_SIDE.get(constructor, 32))
+            side = TORCH_FIXED_SIDE.get(constructor, max(size, TORCH_MIN_SIDE.get(constructor, 32)))
             start = time.time()
             kwargs = {"aux_logits": False, "init_weights": True} if constructor in ("googlenet", "inception_v3") else {}
             model = getattr(torchvision.models, constructor)(weights=None, **kwargs)
@@ -181,10 +183,17 @@ def torch_entries(out, names, size, rng):
             except ImportError:
                 pass
             onnx_file = f"torch_{constructor}.onnx"
-            torch.onnx.export(model, torch.from_numpy(x), os.path.join(out, onnx_file), opset_version=17, dynamo=False,
-                              input_names=["input"], output_names=["logits"],
-                              dynamic_axes={"input": {0: "N", 2: "H", 3: "W"}, "logits": {0: "N"}})
-            entries.append(dict(base, format="onnx", file=onnx_file))
+            # Free batch and spatial axes, or only a free batch where the model fixes its pooling grid (VGG, AlexNet).
+            for axes in ({0: "N", 2: "H", 3: "W"}, {0: "N"}):
+                try:
+                    torch.onnx.export(model, torch.from_numpy(x), os.path.join(out, onnx_file), opset_version=17, dynamo=False,
+                                      input_names=["input"], output_names=["logits"], dynamic_axes={"input": axes, "logits": {0: "N"}})
+                    break
+                except Exception:
+                    if len(axes) == 1:
+                        raise
+            # torch.onnx.export folds BatchNorm into the convolutions: the file's totals are its own.
+            entries.append(dict(base, format="onnx", file=onnx_file, parameters=None, statistics=None))
             print(f"torch {constructor} {side}×{side}: {parameters:,} parameters, {time.time() - start:.1f} s", file=sys.stderr)
     return entries
 
