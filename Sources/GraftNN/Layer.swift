@@ -111,10 +111,19 @@ public enum LayerRegistry {
     public static let kinds: [any LayerKind.Type] = [
         Input.self, Dense.self, Conv2d.self, SeparableConv2d.self, BatchNorm.self, Pool2d.self, GlobalPool2d.self,
         Activation.self, Dropout.self, DropPath.self, Flatten.self, Reshape.self, ZeroPadding2d.self,
-        Merge.self, Permute.self, Affine.self, ConstantOp.self, Clamp.self, LayerNorm.self, Cropping2d.self,
+        Merge.self, Permute.self, Affine.self, ConstantOp.self, Clamp.self, LayerNorm.self, Cropping2d.self, ReduceMean.self, Slice.self,
     ]
 
     static let byKey: [String: any LayerKind.Type] = Dictionary(kinds.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+
+    /// Every kind's key, in registry order.
+    public static var keys: [String] { kinds.map { $0.key } }
+
+    /// The key of a layer's kind (nil for a layer outside the registry).
+    public static func key(of layer: Layer) -> String? {
+        guard let described = layer as? any LayerKind else { return nil }
+        return type(of: described).key
+    }
 
     /// The kind stored under `key`, if graft knows it.
     public static func kind(_ key: String) -> (any LayerKind.Type)? { byKey[key] }

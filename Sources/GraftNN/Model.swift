@@ -202,6 +202,8 @@ public struct GraphBuilder {
     }
 
     public var input: Int { 0 }
+    /// The input's free axes (see ``Input/freeAxes``).
+    public var freeInputAxes: [Int] { (nodes[0].layer as? Input)?.freeAxes ?? [] }
     public var last: Int { nodes.count - 1 }
     public func shape(of node: Int) -> [Int] { nodes[node].outputShape }
 

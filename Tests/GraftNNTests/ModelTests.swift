@@ -73,7 +73,10 @@ struct ModelTests {
         #expect(b.nodes[auto].name == "relu_1")
         let model = b.build(name: "m", architecture: "test")
         #expect(Fixture.message { try model.forward(Tensor.zeros([1, 1, 8, 8]), ForwardContext(training: false)) }
-                == "input: model expects [N,3,8,8], got [1,1,8,8]")
+                == "conv: takes the declared input 3×8×8 but not 1×8×8: expects 3 input channels, got 1 (input [1,8,8])")
+        #expect(Fixture.message { try model.forward(Tensor.zeros([1, 3, 8]), ForwardContext(training: false)) } == "input: model expects [N,3,8,8], got [1,3,8]")
+        // Another size runs where every layer allows it, and the output follows.
+        #expect(try model.forward(Tensor.zeros([1, 3, 10, 12]), ForwardContext(training: false)).shape.count == 4)
     }
 
     @Test func summaryOfTheMNISTCNN() throws {

@@ -12,6 +12,9 @@ public enum ONNXExporter {
 
     public static let opset: Int64 = 17
 
+    /// Whether the layer's kind writes itself as ONNX.
+    public static func canExport(_ layer: Layer) -> Bool { layer is any ONNXExportable }
+
     public static func encode(_ model: Model) throws -> Data {
         var writer = ONNXWriter()
         writer.graph.name = model.name

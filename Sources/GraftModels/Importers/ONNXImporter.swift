@@ -109,8 +109,13 @@ public enum ONNXImporter {
             var nodeName = node.name.isEmpty ? "\(op.lowercased())_\(index)" : node.name
             while usedNames.contains(nodeName) { nodeName += "_" }
             usedNames.insert(nodeName)
+            let context = NodeContext(node: node, nodeName: nodeName, op: op, opset: opset, values: values, state: state)
+            if op == "Split" {
+                for (output, value) in zip(node.output, try splitOutputs(context)) where !output.isEmpty { values[output] = value }
+                continue
+            }
             guard let handler = handlers[op] else { throw Failure(description: "unsupported op '\(op)' (node '\(nodeName)')") }
-            let result = try handler(NodeContext(node: node, nodeName: nodeName, op: op, opset: opset, values: values, state: state))
+            let result = try handler(context)
             guard let output = node.output.first else { continue }
             values[output] = result
             for extra in node.output.dropFirst() where !extra.isEmpty { values[extra] = result }   // e.g. Dropout's mask, unused

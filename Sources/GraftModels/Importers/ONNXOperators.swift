@@ -43,6 +43,10 @@ extension ONNXImporter {
         "LogSoftmax": softmax,
         "Pad": pad,
         "Transpose": transpose,
+        "ReduceMean": reduceMean,
+        "Sqrt": activation(.sqrt),
+        "LayerNormalization": layerNormalization,
+        "Split": split,
     ]
 
     static func constant(_ c: NodeContext) throws -> Value {
@@ -95,25 +99,123 @@ extension ONNXImporter {
         return result
     }
 
+    /// A constant slice folds; a slice of a computed value along one sample axis is a Slice layer.
     static func slice(_ c: NodeContext) throws -> Value {
-        let result: Value
-        let data = try c.constant(0)
-        let starts = c.opset >= 10 ? try c.constant(1).scalars.map { Int($0) } : c.ints("starts") ?? []
-        let ends = c.opset >= 10 ? try c.constant(2).scalars.map { Int($0) } : c.ints("ends") ?? []
-        let axes = c.opset >= 10 ? (try c.optionalValue(3)).flatMap { if case let .constant(t) = $0 { return t.scalars.map { Int($0) } } else { return nil } } ?? Array(0..<starts.count)
-                               : c.ints("axes") ?? Array(0..<starts.count)
-        let steps = c.opset >= 10 ? (try c.optionalValue(4)).flatMap { if case let .constant(t) = $0 { return t.scalars.map { Int($0) } } else { return nil } } ?? [Int](repeating: 1, count: starts.count)
-                                : [Int](repeating: 1, count: starts.count)
-        var t = data
-        for (k, axis) in axes.enumerated() {
-            let a = axis < 0 ? axis + t.rank : axis
-            let size = t.shape[a]
-            let s = max(0, min(size, starts[k] < 0 ? starts[k] + size : starts[k]))
-            let e = max(s, min(size, ends[k] < 0 ? ends[k] + size : ends[k]))
-            guard steps[k] > 0 else { throw Failure(description: "Slice '\(c.nodeName)' with a negative step is not supported") }
-            t = try t.sliced(axis: a, start: s, end: e, step: steps[k])
+        func list(_ position: Int) throws -> [Int]? {
+            guard case let .constant(t)? = try c.optionalValue(position) else { return nil }
+            return try t.scalars.map { try integer($0, c) }
         }
-        result = .constant(t)
+        let starts = c.opset >= 10 ? try list(1) ?? [] : c.ints("starts") ?? []
+        let ends = c.opset >= 10 ? try list(2) ?? [] : c.ints("ends") ?? []
+        let axes = c.opset >= 10 ? try list(3) ?? Array(0..<starts.count) : c.ints("axes") ?? Array(0..<starts.count)
+        let steps = c.opset >= 10 ? try list(4) ?? [Int](repeating: 1, count: starts.count) : [Int](repeating: 1, count: starts.count)
+        guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count, !starts.isEmpty else {
+            throw Failure(description: "Slice '\(c.nodeName)': starts, ends, axes and steps differ in length")
+        }
+        switch try c.value(0) {
+        case let .constant(data):
+            var t = data
+            for (k, axis) in axes.enumerated() {
+                guard axis >= -t.rank, axis < t.rank else { throw Failure(description: "Slice '\(c.nodeName)': axis \(axis) of a rank-\(t.rank) constant") }
+                let a = axis < 0 ? axis + t.rank : axis
+                let size = t.shape[a]
+                let s = Swift.max(0, Swift.min(size, starts[k] < 0 ? starts[k] + size : starts[k]))
+                let e = Swift.max(s, Swift.min(size, ends[k] < 0 ? ends[k] + size : ends[k]))
+                guard steps[k] > 0 else { throw Failure(description: "Slice '\(c.nodeName)' with a negative step is not supported") }
+                t = try t.sliced(axis: a, start: s, end: e, step: steps[k])
+            }
+            return .constant(t)
+        case let .node(i):
+            var current = i
+            let rank = c.shape(i).count + 1
+            for (k, axis) in axes.enumerated() {
+                guard axis >= -rank, axis < rank else { throw Failure(description: "Slice '\(c.nodeName)': axis \(axis) of a rank-\(rank) value") }
+                let a = axis < 0 ? axis + rank : axis
+                guard a > 0 else { throw Failure(description: "Slice '\(c.nodeName)' of the batch axis is not supported") }
+                let size = c.shape(current)[a - 1]
+                let s = Swift.max(0, Swift.min(size, starts[k] < 0 ? starts[k] + size : starts[k]))
+                let e = Swift.max(s, Swift.min(size, ends[k] < 0 ? ends[k] + size : ends[k]))
+                guard steps[k] > 0, e > s else { throw Failure(description: "Slice '\(c.nodeName)': an empty or reversed range is not supported") }
+                let layer = try Slice(axis: a - 1, start: s, end: e, step: steps[k])
+                current = try c.state.builder.add(layer, name: k == axes.count - 1 ? c.nodeName : "\(c.nodeName).\(k)", inputs: [current])
+            }
+            return .node(current)
+        }
+    }
+
+    /// An integer from a float constant, or an error (NaN, infinities and huge values are not sizes).
+    static func integer(_ value: Float, _ c: NodeContext) throws -> Int {
+        guard value.isFinite, abs(value) < 9.0e15 else { throw Failure(description: "\(c.op) '\(c.nodeName)': \(value) is not an integer") }
+        return Int(value)
+    }
+
+    /// Split along a sample axis into Slice layers (one per output); handled by ``splitOutputs``.
+    static func split(_ c: NodeContext) throws -> Value {
+        throw Failure(description: "Split '\(c.nodeName)' is handled with its outputs")
+    }
+
+    /// The outputs of a Split: consecutive ranges of one axis, sized by `split` (an input from opset
+    /// 13, an attribute before) or equal.
+    static func splitOutputs(_ c: NodeContext) throws -> [Value] {
+        let i = try c.nodeInput(0)
+        let shape = c.shape(i)
+        let axis = c.int("axis", 0)
+        let a = axis < 0 ? axis + shape.count + 1 : axis
+        guard a >= 1, a <= shape.count else { throw Failure(description: "Split '\(c.nodeName)' along axis \(axis) is not supported") }
+        let outputs = c.node.output.count
+        var sizes: [Int]
+        if c.opset >= 13, case let .constant(t)? = try c.optionalValue(1) {
+            sizes = try t.scalars.map { try integer($0, c) }
+        } else if let attribute = c.ints("split") {
+            sizes = attribute
+        } else {
+            guard outputs > 0, shape[a - 1] % outputs == 0 else { throw Failure(description: "Split '\(c.nodeName)': \(shape[a - 1]) does not split evenly into \(outputs)") }
+            sizes = [Int](repeating: shape[a - 1] / outputs, count: outputs)
+        }
+        guard sizes.count == outputs, sizes.allSatisfy({ $0 > 0 }), sizes.reduce(0, +) == shape[a - 1] else {
+            throw Failure(description: "Split '\(c.nodeName)': sizes \(sizes) do not cover \(shape[a - 1])")
+        }
+        var start = 0
+        var values: [Value] = []
+        for (k, size) in sizes.enumerated() {
+            let name = c.node.output[k].isEmpty ? "\(c.nodeName).\(k)" : c.node.output[k]
+            values.append(.node(try c.state.builder.add(try Slice(axis: a - 1, start: start, end: start + size), name: name, inputs: [i])))
+            start += size
+        }
+        return values
+    }
+
+    /// ReduceMean over sample axes (axes from an input at opset 18, an attribute before).
+    static func reduceMean(_ c: NodeContext) throws -> Value {
+        let i = try c.nodeInput(0)
+        let rank = c.shape(i).count + 1
+        var axes = c.ints("axes")
+        if c.opset >= 18, case let .constant(t)? = try c.optionalValue(1) { axes = try t.scalars.map { try integer($0, c) } }
+        let resolved = (axes ?? Array(0..<rank)).map { $0 < 0 ? $0 + rank : $0 }
+        guard resolved.allSatisfy({ $0 >= 1 && $0 < rank }) else { throw Failure(description: "ReduceMean '\(c.nodeName)' over the batch axis is not supported") }
+        let keep = c.int("keepdims", 1) == 1
+        if Set(resolved) == [2, 3], rank == 4 { return try c.add(GlobalPool2d(.average, keepDims: keep), [i]) }
+        return try c.add(try ReduceMean(axes: resolved.map { $0 - 1 }, keepDims: keep), [i])
+    }
+
+    /// LayerNormalization (opset 17) over one axis, with its scale and bias.
+    static func layerNormalization(_ c: NodeContext) throws -> Value {
+        let i = try c.nodeInput(0)
+        let shape = c.shape(i)
+        let axis = c.int("axis", -1)
+        let a = axis < 0 ? axis + shape.count + 1 : axis
+        guard a >= 1, a == shape.count || shape.count == 1 else {
+            throw Failure(description: "LayerNormalization '\(c.nodeName)' over axes \(axis)… is not supported (graft normalizes one axis: the last)")
+        }
+        let scale = try c.constant(1)
+        let bias = try c.optionalValue(2).map { value -> Tensor in
+            guard case let .constant(t) = value else { throw Failure(description: "LayerNormalization '\(c.nodeName)': a computed bias is not supported") }
+            return t
+        }
+        let layer = try LayerNorm(shape[a - 1], epsilon: c.float("epsilon", 1e-5), scale: true, center: bias != nil, axis: a - 1)
+        let result = try c.add(layer, [i])
+        if let weight = layer.weight { c.state.assignments.append((weight, try scale.reshaped([-1]), c.nodeName)) }
+        if let parameter = layer.bias, let bias { c.state.assignments.append((parameter, try bias.reshaped([-1]), c.nodeName)) }
         return result
     }
 
@@ -180,7 +282,12 @@ extension ONNXImporter {
                 guard !rest.contains(-1) else { throw Failure(description: "Reshape '\(c.nodeName)' to \(target) leaves two sizes free") }
             }
             if rest.isEmpty { rest = [c.shape(i).reduce(1, *)] }
-            result = try c.add(try Reshape(rest), [i])
+            // Where the input's height and width are free and the target ends in them (a channel
+            // shuffle of ShuffleNet, sizes read from Shape), they follow the input.
+            var trailing = 0
+            let input = c.shape(i)
+            if !c.state.builder.freeInputAxes.isEmpty, input.count >= 3, rest.count >= 3, rest.suffix(2) == input.suffix(2) { trailing = 2 }
+            result = try c.add(try Reshape(rest, trailing: trailing), [i])
         }
         return result
     }
@@ -300,20 +407,18 @@ extension ONNXImporter {
     static func pool(_ c: NodeContext) throws -> Value {
         let result: Value
         let i = try c.nodeInput(0)
-        guard c.int("ceil_mode", 0) == 0 else { throw Failure(description: "\(c.op) '\(c.nodeName)' with ceil_mode is not supported") }
         guard let kernel = c.ints("kernel_shape"), kernel.count == 2 else { throw Failure(description: "\(c.op) '\(c.nodeName)' is not 2-D") }
         let strides = c.ints("strides") ?? [1, 1]
         let padding = try paddingMode(auto: c.attribute("auto_pad").map { String(decoding: $0.s, as: UTF8.self) }, pads: c.ints("pads"), name: c.nodeName)
         result = try c.add(try Pool2d(c.op == "MaxPool" ? .max : .average, kernel: (kernel[0], kernel[1]), stride: (strides[0], strides[1]),
-                                    padding: padding, countPadding: c.int("count_include_pad", 0) == 1), [i])
+                                    padding: padding, countPadding: c.int("count_include_pad", 0) == 1, ceilMode: c.int("ceil_mode", 0) == 1), [i])
         return result
     }
 
     static func globalPool(_ c: NodeContext) throws -> Value {
         let result: Value
         let i = try c.nodeInput(0)
-        let pooled = try c.state.builder.add(GlobalPool2d(c.op == "GlobalMaxPool" ? .max : .average), name: c.nodeName + ".pool", inputs: [i])
-        result = try c.add(try Reshape([c.shape(i)[0], 1, 1]), [pooled])   // ONNX keeps [N, C, 1, 1]
+        result = try c.add(GlobalPool2d(c.op == "GlobalMaxPool" ? .max : .average, keepDims: true), [i])   // ONNX keeps [N, C, 1, 1]
         return result
     }
 

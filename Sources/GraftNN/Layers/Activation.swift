@@ -10,10 +10,10 @@ public final class Activation: Layer, LayerKind {
     public static let key = "activation"
 
     public enum Function: Sendable, Equatable {
-        case relu, relu6, leakyRelu(Float), sigmoid, tanh, gelu, erf, silu, hardsigmoid, hardswish, softmax, logSoftmax
+        case relu, relu6, leakyRelu(Float), sigmoid, tanh, gelu, erf, silu, hardsigmoid, hardswish, softmax, logSoftmax, sqrt
 
         /// PyTorch's module name for it.
-        var name: String {
+        public var name: String {
             switch self {
             case .relu: return "ReLU"
             case .relu6: return "ReLU6"
@@ -27,6 +27,7 @@ public final class Activation: Layer, LayerKind {
             case .hardswish: return "Hardswish"
             case .softmax: return "Softmax"
             case .logSoftmax: return "LogSoftmax"
+            case .sqrt: return "Sqrt"
             }
         }
 
@@ -45,6 +46,7 @@ public final class Activation: Layer, LayerKind {
             case "hardswish", "hard_swish": self = .hardswish
             case "softmax": self = .softmax
             case "logsoftmax", "log_softmax": self = .logSoftmax
+            case "sqrt": self = .sqrt
             default: return nil
             }
         }
@@ -83,6 +85,7 @@ public final class Activation: Layer, LayerKind {
         case .hardswish: return x.hardswish()
         case .softmax: return try x.softmax(axis: 1)
         case .logSoftmax: return try x.logSoftmax(axis: 1)
+        case .sqrt: return x.sqrt()
         }
     }
 

@@ -1,21 +1,29 @@
 import GraftTensor
 
-/// Layer normalization over the channel axis of [C] or [C, H, W] samples: each position is
-/// normalized across its C values, then scaled by γ and shifted by β per channel. This is Keras's
-/// `LayerNormalization(axis=-1)` on channels-last tensors and torchvision ConvNeXt's `LayerNorm2d`.
+/// Layer normalization over one sample axis (the channels by default): each position is normalized
+/// across that axis's values, then scaled by γ and shifted by β per value of the axis. Over the
+/// channels of [C, H, W] it is Keras's `LayerNormalization(axis=-1)` on channels-last tensors and
+/// torchvision ConvNeXt's `LayerNorm2d`; over the last axis, PyTorch's `LayerNorm` and ONNX's.
 public final class LayerNorm: Layer, LayerKind {
     public struct Config: Codable, Sendable, Equatable {
         public var channels: Int, epsilon: Float
         public var scale: Bool, center: Bool
+        /// The normalized sample axis (0, the channels, when absent).
+        public var axis: Int?
     }
     public static let key = "layerNorm"
 
+    /// The size of the normalized axis.
     public let channels: Int, epsilon: Float
+    /// The normalized sample axis (0: channels).
+    public let axis: Int
     public let weight: Parameter?, bias: Parameter?
 
-    public init(_ channels: Int, epsilon: Float = 1e-5, scale: Bool = true, center: Bool = true) throws(ModelError) {
-        guard channels > 0, epsilon >= 0, epsilon.isFinite else { throw .invalidArgument(what: "LayerNorm", reason: "needs channels > 0 and a finite epsilon ≥ 0") }
-        (self.channels, self.epsilon) = (channels, epsilon)
+    public init(_ channels: Int, epsilon: Float = 1e-5, scale: Bool = true, center: Bool = true, axis: Int = 0) throws(ModelError) {
+        guard channels > 0, epsilon >= 0, epsilon.isFinite, (0..<4).contains(axis) else {
+            throw .invalidArgument(what: "LayerNorm", reason: "needs channels > 0, a finite epsilon ≥ 0 and a sample axis 0…3")
+        }
+        (self.channels, self.epsilon, self.axis) = (channels, epsilon, axis)
         do {
             weight = scale ? Parameter(try Tensor.ones([channels])) : nil
             bias = center ? Parameter(try Tensor.zeros([channels])) : nil
@@ -25,27 +33,28 @@ public final class LayerNorm: Layer, LayerKind {
         if let bias { adopt("bias", bias) }
     }
 
-    public convenience init(config c: Config) throws(ModelError) { try self.init(c.channels, epsilon: c.epsilon, scale: c.scale, center: c.center) }
-    public var config: Config { Config(channels: channels, epsilon: epsilon, scale: weight != nil, center: bias != nil) }
+    public convenience init(config c: Config) throws(ModelError) { try self.init(c.channels, epsilon: c.epsilon, scale: c.scale, center: c.center, axis: c.axis ?? 0) }
+    public var config: Config { Config(channels: channels, epsilon: epsilon, scale: weight != nil, center: bias != nil, axis: axis == 0 ? nil : axis) }
 
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
-        guard let shape = inputs.first, !shape.isEmpty, shape[0] == channels else {
-            throw .shapeMismatch(layer: kind, reason: "expects \(channels) channels first, got \(formatShape(inputs.first ?? []))")
+        guard let shape = inputs.first, shape.count > axis, shape[axis] == channels else {
+            throw .shapeMismatch(layer: kind, reason: "expects \(channels) values on axis \(axis), got \(formatShape(inputs.first ?? []))")
         }
         return shape
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         let x = inputs[0]
-        let mean = try x.mean(axes: [1], keepingDims: true)
+        let a = axis + 1
+        let mean = try x.mean(axes: [a], keepingDims: true)
         let centered = try x - mean
-        let variance = try (centered * centered).mean(axes: [1], keepingDims: true)
+        let variance = try (centered * centered).mean(axes: [a], keepingDims: true)
         var y = try centered / (variance + epsilon).sqrt()
-        let perChannel = [channels] + [Int](repeating: 1, count: x.rank - 2)
+        let perChannel = [Int](repeating: 1, count: axis) + [channels] + [Int](repeating: 1, count: x.rank - 2 - axis)
         if let weight { y = try y * weight.value.reshaped(perChannel) }
         if let bias { y = try y + bias.value.reshaped(perChannel) }
         return y
     }
 
-    public override var details: String { "eps \(epsilon)" }
+    public override var details: String { "eps \(epsilon)" + (axis == 0 ? "" : " axis \(axis)") }
 }

@@ -8,6 +8,8 @@ public final class Pool2d: Layer, LayerKind {
         public var kernel: [Int], stride: [Int]
         public var padding: [Int]?
         public var countPadding: Bool
+        /// PyTorch's `ceil_mode`: windows that run past the bottom or right edge still count.
+        public var ceil: Bool?
     }
     public static let key = "pool2d"
 
@@ -16,40 +18,72 @@ public final class Pool2d: Layer, LayerKind {
     public let padding: PaddingMode
     /// Average pooling: divide by the full window (PyTorch's default) or by the pixels inside the image (Keras "same").
     public let countPadding: Bool
+    /// Output sizes rounded up (PyTorch's `ceil_mode`): the last window may run past the edge, as long
+    /// as it starts inside the image or its leading padding; the overhang never wins and is never counted.
+    public let ceilMode: Bool
 
-    public init(_ function: Kind, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: PaddingMode = .valid, countPadding: Bool = true) throws(ModelError) {
+    public init(_ function: Kind, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: PaddingMode = .valid, countPadding: Bool = true,
+                ceilMode: Bool = false) throws(ModelError) {
         let stride = stride ?? kernel
         guard kernel.0 > 0, kernel.1 > 0, stride.0 > 0, stride.1 > 0 else {
             throw .invalidArgument(what: function == .max ? "MaxPool2d" : "AvgPool2d", reason: "kernel and stride must be positive")
         }
-        (self.function, self.kernel, self.stride, self.padding, self.countPadding) = (function, kernel, stride, padding, countPadding)
+        (self.function, self.kernel, self.stride, self.padding, self.countPadding, self.ceilMode) = (function, kernel, stride, padding, countPadding, ceilMode)
         super.init(kind: function == .max ? "MaxPool2d" : "AvgPool2d")
     }
 
     public convenience init(config c: Config) throws(ModelError) {
         try self.init(c.max ? .max : .average, kernel: try configPair(c.kernel, "kernel", layer: Self.key), stride: try configPair(c.stride, "stride", layer: Self.key),
-                      padding: try PaddingMode(configValues: c.padding, layer: Self.key), countPadding: c.countPadding)
+                      padding: try PaddingMode(configValues: c.padding, layer: Self.key), countPadding: c.countPadding, ceilMode: c.ceil ?? false)
     }
 
     public var config: Config {
-        Config(max: function == .max, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: padding.configValues, countPadding: countPadding)
+        Config(max: function == .max, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: padding.configValues, countPadding: countPadding,
+               ceil: ceilMode ? true : nil)
+    }
+
+    /// The padding for an input of `height × width`, with the ceil-mode overhang added at the bottom and right.
+    public func resolvedPadding(height: Int, width: Int) throws(ModelError) -> Padding2D {
+        var pad = padding.resolve(height: height, width: width, kernel: kernel, stride: stride)
+        guard ceilMode else { return pad }
+        func overhang(_ size: Int, _ before: Int, _ after: Int, _ k: Int, _ s: Int) -> Int {
+            let span = size + before + after - k
+            guard span >= 0 else { return 0 }
+            var count = (span + s - 1) / s + 1
+            if (count - 1) * s >= size + before { count -= 1 }           // the last window must start inside
+            return Swift.max(0, (count - 1) * s + k - (size + before + after))
+        }
+        let extraH = overhang(height, pad.top, pad.bottom, kernel.0, stride.0), extraW = overhang(width, pad.left, pad.right, kernel.1, stride.1)
+        if function == .average, countPadding, padding != .valid, extraH > 0 || extraW > 0 {
+            throw .shapeMismatch(layer: kind, reason: "average pooling in ceil mode that counts padding is not supported at \(height)×\(width)")
+        }
+        pad.bottom += extraH
+        pad.right += extraW
+        return pad
     }
 
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
         let shape = try requireImage(inputs, kind)
-        return [shape[0]] + (try windowOutput(shape, kernel: kernel, stride: stride, padding: padding, layer: kind))
+        let pad = try resolvedPadding(height: shape[1], width: shape[2])
+        return [shape[0]] + (try windowOutput(shape, kernel: kernel, stride: stride, padding: .explicit(pad), layer: kind))
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         let x = inputs[0]
-        let pad = padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride)
+        let pad: Padding2D
+        do { pad = try resolvedPadding(height: x.shape[2], width: x.shape[3]) } catch {
+            throw .invalidArgument(op: kind, reason: "\(error)")
+        }
         switch function {
         case .max: return try x.maxPool2d(kernel: kernel, stride: stride, padding: pad)
-        case .average: return try x.avgPool2d(kernel: kernel, stride: stride, padding: pad, countPadding: countPadding && padding != .same)
+        case .average:
+            // With an overhang and no padding of its own, a ceil-mode average divides by the pixels inside.
+            let overhang = ceilMode && pad != padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride)
+            return try x.avgPool2d(kernel: kernel, stride: stride, padding: pad, countPadding: countPadding && padding != .same && !overhang)
         }
     }
 
     public override var details: String {
-        "\(kernel.0)×\(kernel.1)" + (stride != kernel ? " s\(stride.0)" : "") + (padding == .valid ? "" : " \(padding)")
+        "\(kernel.0)×\(kernel.1)" + (stride != kernel ? " s\(stride.0)" : "") + (padding == .valid ? "" : " \(padding)") + (ceilMode ? " ceil" : "")
     }
 }

@@ -1,34 +1,63 @@
 import GraftTensor
 
-/// Reshapes each sample (one dimension may be -1).
+/// Reshapes each sample (one dimension may be -1). With `trailing` k, the last k sizes are the
+/// input's last k, whatever the input size (a channel shuffle [C, H, W] → [g, C/g, H, W] of an
+/// ONNX graph whose height and width are free).
 public final class Reshape: Layer, LayerKind {
-    public struct Config: Codable, Sendable, Equatable { public var target: [Int] }
+    public struct Config: Codable, Sendable, Equatable {
+        public var target: [Int]
+        public var trailing: Int?
+    }
     public static let key = "reshape"
     public let target: [Int]
+    public let trailing: Int
 
-    public init(_ target: [Int]) throws(ModelError) {
-        guard !target.isEmpty, target.allSatisfy({ $0 > 0 || $0 == -1 }), target.filter({ $0 == -1 }).count <= 1 else {
-            throw .invalidArgument(what: "Reshape", reason: "target \(formatShape(target)) needs positive sizes and at most one -1")
+    public init(_ target: [Int], trailing: Int = 0) throws(ModelError) {
+        guard !target.isEmpty, target.allSatisfy({ $0 > 0 || $0 == -1 }), target.filter({ $0 == -1 }).count <= 1,
+              target.count <= 8, (0...target.count).contains(trailing) else {
+            throw .invalidArgument(what: "Reshape", reason: "target \(formatShape(target)) needs up to 8 positive sizes and at most one -1")
         }
         self.target = target
+        self.trailing = trailing
         super.init(kind: "Reshape")
     }
 
-    public convenience init(config: Config) throws(ModelError) { try self.init(config.target) }
-    public var config: Config { Config(target: target) }
+    public convenience init(config: Config) throws(ModelError) { try self.init(config.target, trailing: config.trailing ?? 0) }
+    public var config: Config { Config(target: target, trailing: trailing == 0 ? nil : trailing) }
 
-    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
-        let count = (inputs.first ?? []).reduce(1, *)
-        let known = target.filter { $0 > 0 }.reduce(1, *)
-        guard count % known == 0, target.contains(-1) || known == count else {
-            throw .shapeMismatch(layer: kind, reason: "cannot reshape \(formatShape(inputs.first ?? [])) to \(formatShape(target))")
+    /// The target for a sample of this shape.
+    func resolved(_ shape: [Int]) throws(ModelError) -> [Int] {
+        var wanted = target
+        if trailing > 0 {
+            guard shape.count >= trailing else { throw .shapeMismatch(layer: kind, reason: "input \(formatShape(shape)) has fewer than \(trailing) axes") }
+            wanted = Array(target.dropLast(trailing)) + shape.suffix(trailing)
         }
-        return target.map { $0 == -1 ? count / known : $0 }
+        var count = 1
+        for size in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw .shapeMismatch(layer: kind, reason: "input \(formatShape(shape)) is too large") }
+            count = product
+        }
+        var known = 1
+        for size in wanted where size > 0 {
+            let (product, overflow) = known.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw .shapeMismatch(layer: kind, reason: "target \(formatShape(wanted)) is too large") }
+            known = product
+        }
+        guard known > 0, count % known == 0, wanted.contains(-1) || known == count else {
+            throw .shapeMismatch(layer: kind, reason: "cannot reshape \(formatShape(shape)) to \(formatShape(wanted))")
+        }
+        return wanted.map { $0 == -1 ? count / known : $0 }
     }
+
+    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] { try resolved(inputs.first ?? []) }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
-        try inputs[0].reshaped([inputs[0].shape[0]] + target)
+        let x = inputs[0]
+        do { return try x.reshaped([x.shape[0]] + resolved(Array(x.shape.dropFirst()))) } catch {
+            throw .invalidArgument(op: kind, reason: "\(error)")
+        }
     }
 
-    public override var details: String { formatShape(target) }
+    public override var details: String { formatShape(target) + (trailing > 0 ? " (last \(trailing) from the input)" : "") }
 }

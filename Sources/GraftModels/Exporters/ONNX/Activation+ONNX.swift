@@ -20,6 +20,7 @@ extension Activation: ONNXExportable {
         case .erf: writer.emit("Erf", x, output: out)
         case .softmax: writer.emit("Softmax", x, output: out, [ONNXWriter.attribute("axis", int: 1)])
         case .logSoftmax: writer.emit("LogSoftmax", x, output: out, [ONNXWriter.attribute("axis", int: 1)])
+        case .sqrt: writer.emit("Sqrt", x, output: out)
         }
     }
 }

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+@testable import GraftFormats
+@testable import GraftModels
+import GraftNN
+import GraftTensor
+
+/// Every layer kind in ``LayerRegistry`` goes through the three things a kind must support: its
+/// graph description rebuilds it exactly, its ONNX export imports back to the same outputs, and
+/// its gradients match finite differences. A kind added to the registry without a sample here
+/// fails `everyKindHasASample`.
+@Suite("Layer registry: description, ONNX and gradients for every kind")
+struct LayerRegistryTests {
+    /// One sample of a kind: the layer, the sample shape it takes, how many times the input feeds it,
+    /// and how inputs are drawn (positive for a square root).
+    struct Sample: CustomTestStringConvertible, @unchecked Sendable {
+        let key: String
+        let name: String
+        let make: () throws -> Layer
+        let input: [Int]
+        var arity = 1
+        var positive = false
+        var testDescription: String { "\(key): \(name)" }
+    }
+
+    static var g: Generator { Generator(seed: 21) }
+
+    static let samples: [Sample] = {
+        var list: [Sample] = [
+            Sample(key: Dense.key, name: "5 → 3", make: { try Dense(5, 3, generator: g) }, input: [5]),
+            Sample(key: Dense.key, name: "on [2, 4] without bias", make: { try Dense(4, 3, bias: false, generator: g) }, input: [2, 4]),
+            Sample(key: Conv2d.key, name: "3×3 s2 same", make: { try Conv2d(3, 4, kernel: (3, 3), stride: (2, 2), padding: .same, generator: g) }, input: [3, 7, 6]),
+            Sample(key: Conv2d.key, name: "grouped dilated", make: { try Conv2d(4, 6, kernel: (3, 2), padding: .explicit(Padding2D(1, 1)), dilation: (2, 1), groups: 2, bias: false, generator: g) }, input: [4, 6, 5]),
+            Sample(key: SeparableConv2d.key, name: "×2", make: { try SeparableConv2d(4, 6, kernel: (3, 3), padding: .same, depthMultiplier: 2, generator: g) }, input: [4, 5, 5]),
+            Sample(key: BatchNorm.key, name: "affine", make: { try BatchNorm(3) }, input: [3, 4, 4]),
+            Sample(key: BatchNorm.key, name: "no γ (Keras scale=False)", make: { try BatchNorm(3, epsilon: 1e-3, scale: false) }, input: [3, 2, 2]),
+            Sample(key: Pool2d.key, name: "max ceil", make: { try Pool2d(.max, kernel: (3, 3), stride: (2, 2), ceilMode: true) }, input: [2, 6, 6]),
+            Sample(key: Pool2d.key, name: "average same", make: { try Pool2d(.average, kernel: (3, 3), stride: (2, 2), padding: .same, countPadding: false) }, input: [2, 5, 6]),
+            Sample(key: GlobalPool2d.key, name: "average", make: { GlobalPool2d(.average) }, input: [3, 4, 5]),
+            Sample(key: GlobalPool2d.key, name: "max keep dims", make: { GlobalPool2d(.max, keepDims: true) }, input: [3, 4, 5]),
+            Sample(key: Dropout.key, name: "p 0.3", make: { try Dropout(0.3) }, input: [6]),
+            Sample(key: DropPath.key, name: "p 0.2", make: { try DropPath(0.2) }, input: [2, 3, 3]),
+            Sample(key: Flatten.key, name: "", make: { Flatten() }, input: [2, 3, 3]),
+            Sample(key: Reshape.key, name: "[3, -1]", make: { try Reshape([3, -1]) }, input: [2, 3, 3]),
+            Sample(key: Reshape.key, name: "channel split keeping H×W", make: { try Reshape([2, 2, 3, 3], trailing: 2) }, input: [4, 3, 3]),
+            Sample(key: ZeroPadding2d.key, name: "asymmetric", make: { try ZeroPadding2d(Padding2D(top: 1, bottom: 0, left: 2, right: 1)) }, input: [2, 3, 3]),
+            Sample(key: Cropping2d.key, name: "asymmetric", make: { try Cropping2d(Padding2D(top: 1, bottom: 0, left: 0, right: 2)) }, input: [2, 4, 5]),
+            Sample(key: Merge.key, name: "multiply", make: { Merge(.multiply) }, input: [2, 3, 3], arity: 2),
+            Sample(key: Merge.key, name: "concat", make: { Merge(.concatenate) }, input: [2, 3, 3], arity: 2),
+            Sample(key: Merge.key, name: "subtract", make: { Merge(.subtract) }, input: [4], arity: 2),
+            Sample(key: Permute.key, name: "channels last", make: { try Permute([1, 2, 0]) }, input: [2, 3, 4]),
+            Sample(key: Affine.key, name: "per channel", make: { try Affine(scale: [2, -1], offset: [0.5, 0]) }, input: [2, 3, 3]),
+            Sample(key: ConstantOp.key, name: "subtract [2,1,1]", make: { try ConstantOp(.subtract, constant: Tensor(shape: [2, 1, 1], scalars: [0.5, -1])) }, input: [2, 3, 3]),
+            Sample(key: ConstantOp.key, name: "reverse divide scalar", make: { try ConstantOp(.reverseDivide, constant: Tensor(2)) }, input: [4], positive: true),
+            Sample(key: Clamp.key, name: "-0.5…0.5", make: { try Clamp(low: -0.5, high: 0.5) }, input: [8]),
+            Sample(key: LayerNorm.key, name: "channels", make: { try LayerNorm(3, epsilon: 1e-6) }, input: [3, 2, 2]),
+            Sample(key: LayerNorm.key, name: "last axis, no β", make: { try LayerNorm(4, center: false, axis: 2) }, input: [2, 3, 4]),
+            Sample(key: ReduceMean.key, name: "H, W", make: { try ReduceMean(axes: [1, 2], keepDims: false) }, input: [2, 3, 4]),
+            Sample(key: ReduceMean.key, name: "channels kept", make: { try ReduceMean(axes: [0], keepDims: true) }, input: [3, 2, 2]),
+            Sample(key: Slice.key, name: "channels 1..<3", make: { try Slice(axis: 0, start: 1, end: 3) }, input: [4, 2, 2]),
+            Sample(key: Slice.key, name: "width step 2", make: { try Slice(axis: 2, start: 0, end: 5, step: 2) }, input: [2, 2, 5]),
+        ]
+        let functions: [Activation.Function] = [.relu, .relu6, .leakyRelu(0.1), .sigmoid, .tanh, .gelu, .erf, .silu, .hardsigmoid, .hardswish, .softmax, .logSoftmax, .sqrt]
+        for function in functions {
+            list.append(Sample(key: Activation.key, name: function.name, make: { Activation(function) }, input: [5], positive: function == .sqrt))
+        }
+        return list
+    }()
+
+    @Test func everyKindHasASample() throws {
+        let covered = Set(Self.samples.map(\.key) + [Input.key])
+        for key in LayerRegistry.keys {
+            #expect(covered.contains(key), "layer kind '\(key)' has no sample in LayerRegistryTests")
+        }
+        for sample in Self.samples {
+            let layer = try sample.make()
+            #expect(ONNXExporter.canExport(layer), "layer kind '\(sample.key)' has no ONNX export")
+            #expect(LayerRegistry.key(of: layer) == sample.key, "sample \(sample.testDescription) is not of kind \(sample.key)")
+        }
+        #expect(Set(LayerRegistry.keys).count == LayerRegistry.keys.count, "two kinds share a key")
+    }
+
+    /// A model of one layer with non-trivial parameters and buffers.
+    static func model(_ sample: Sample, freeInput: Bool = false) throws -> Model {
+        var b = try GraphBuilder(inputShape: sample.input, freeAxes: freeInput ? [1, 2] : [])
+        try b.add(try sample.make(), name: "layer", inputs: [Int](repeating: b.input, count: sample.arity))
+        let model = b.build(name: sample.key, architecture: "test")
+        let generator = Generator(seed: 5)
+        for (_, parameter) in model.parameters {
+            try parameter.assign(try Tensor.randomNormal(parameter.shape, generator: generator) * 0.5 + 0.2, name: "sample")
+        }
+        for (key, buffer) in model.buffers {
+            let values = try Tensor.randomNormal(buffer.shape, generator: generator).scalars.map { key.hasSuffix("var") ? 0.5 + abs($0) : 0.3 * $0 }
+            buffer.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = values[i] } }
+        }
+        return model
+    }
+
+    static func input(_ sample: Sample, batch: Int = 2) throws -> Tensor {
+        let x = try Tensor.randomNormal([batch] + sample.input, generator: Generator(seed: 9))
+        return sample.positive ? x.abs() + 0.5 : x
+    }
+
+    @Test(arguments: samples) func descriptionRebuildsTheLayerExactly(_ sample: Sample) throws {
+        let model = try Self.model(sample)
+        let description = try GraphDescription(model)
+        let encoded = try JSONEncoder().encode(description)
+        let decoded = try JSONDecoder().decode(GraphDescription.self, from: encoded)
+        #expect(decoded == description)
+        let rebuilt = try decoded.build(name: "rebuilt")
+        try StateDictLoader.apply(StateDict(tensors: model.parameters.map { ($0.key, $0.parameter.value) } + model.buffers.map { ($0.key, $0.tensor) }), to: rebuilt)
+        #expect(rebuilt.nodes.map(\.layer.kind) == model.nodes.map(\.layer.kind))
+        #expect(rebuilt.nodes.map(\.outputShape) == model.nodes.map(\.outputShape))
+        let x = try Self.input(sample)
+        #expect(try rebuilt.predict(x).scalars == model.predict(x).scalars)
+    }
+
+    @Test(arguments: samples) func onnxExportImportsBackToTheSameOutputs(_ sample: Sample) throws {
+        let model = try Self.model(sample)
+        let data = try ONNXExporter.encode(model)
+        let imported = try ONNXImporter.load(data, name: "\(sample.key).onnx", modelName: "imported", inputShape: sample.input)
+        let x = try Self.input(sample)
+        let (want, got) = (try model.predict(x), try imported.predict(x))
+        #expect(got.shape == want.shape)
+        let worst = zip(got.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 1e-5 * (1 + (want.scalars.map(abs).max() ?? 0)), "\(sample.testDescription): max |Δ| \(worst)")
+    }
+
+    @Test(arguments: samples) func gradientsMatchFiniteDifferences(_ sample: Sample) throws {
+        let model = try Self.model(sample)
+        let x = try Self.input(sample).requiringGrad()
+        let context = ForwardContext(training: false)
+        let output = try model.forward(x, context)
+        let projection = try Tensor.randomNormal(output.shape, generator: Generator(seed: 13))
+        try output.backward(seed: projection)
+        func loss(_ input: Tensor) throws -> Double {
+            let y = try withoutGradients { () throws(ModelError) in try model.forward(input, context) }
+            return zip(y.scalars, projection.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        let epsilon: Float = 3e-3
+        func check(_ what: String, _ analytic: [Float], count: Int, perturb: (Int, Float) throws -> Double) throws {
+            #expect(analytic.count == count, "\(sample.testDescription): \(what) has no gradient of the right size")
+            for element in stride(from: 0, to: count, by: Swift.max(1, count / 12)) {
+                let numeric = Float((try perturb(element, epsilon) - perturb(element, -epsilon)) / Double(2 * epsilon))
+                #expect(abs(analytic[element] - numeric) <= 2e-2 * (1 + abs(numeric)),
+                        "\(sample.testDescription): ∂/∂\(what)[\(element)] analytic \(analytic[element]) vs numeric \(numeric)")
+            }
+        }
+        try check("input", x.grad?.scalars ?? [], count: x.count) { element, delta in
+            let moved = x.detached().copied()
+            moved.withUnsafeMutableBufferPointer { $0[element] += delta }
+            return try loss(moved)
+        }
+        for (key, parameter) in model.parameters {
+            let original = parameter.value.copied()
+            try check(key, parameter.grad?.scalars ?? [], count: parameter.count) { element, delta in
+                let moved = original.copied()
+                moved.withUnsafeMutableBufferPointer { $0[element] += delta }
+                try parameter.assign(moved, name: key)
+                defer { try? parameter.assign(original, name: key) }
+                return try loss(x.detached())
+            }
+        }
+    }
+
+    @Test func freeInputAxesSurviveADescriptionAndOtherSizesRun() throws {
+        let sample = Sample(key: Conv2d.key, name: "free", make: { try Conv2d(2, 3, kernel: (3, 3), padding: .same, generator: Self.g) }, input: [2, 8, 8])
+        let model = try Self.model(sample, freeInput: true)
+        #expect(model.describedInputShape == "2×?×?")
+        let rebuilt = try GraphDescription(model).build(name: "rebuilt")
+        #expect(rebuilt.freeInputAxes == [1, 2])
+        #expect(try model.predict(try Tensor.zeros([1, 2, 5, 7])).shape == [1, 3, 5, 7])
+        #expect(try model.nodeShapes(forInput: [2, 5, 7]).last == [3, 5, 7])
+    }
+}
