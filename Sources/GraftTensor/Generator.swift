@@ -11,8 +11,18 @@ public final class Generator {
     /// The seed this generator started from.
     public let seed: UInt64
 
-    public init(seed: UInt64) {
+    /// A generator for building structure only (which architecture a checkpoint is): random tensors
+    /// drawn from it are zeros and cost no draws.
+    public let drawsNothing: Bool
+
+    /// See ``drawsNothing``.
+    public static func structureOnly() -> Generator { Generator(seed: 0, drawsNothing: true) }
+
+    public convenience init(seed: UInt64) { self.init(seed: seed, drawsNothing: false) }
+
+    init(seed: UInt64, drawsNothing: Bool) {
         self.seed = seed
+        self.drawsNothing = drawsNothing
         var x = seed
         func splitMix() -> UInt64 {
             x &+= 0x9E37_79B9_7F4A_7C15

@@ -48,6 +48,7 @@ extension Tensor {
     public static func randomNormal(_ shape: [Int], mean: Float = 0, std: Float = 1,
                                     generator: Generator) throws(TensorError) -> Tensor {
         let result = try full(shape, 0)
+        guard !generator.drawsNothing else { return result }
         for i in 0..<result.count { result.storage.pointer[i] = mean + std * Float(generator.nextNormal()) }
         return result
     }

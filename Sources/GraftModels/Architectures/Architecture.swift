@@ -3,43 +3,66 @@
 import GraftData
 import GraftTensor
 
-/// The built-in architectures, by the names users type (`new resnet18`).
+/// A built-in architecture, by the name users type (`new resnet50`).
 ///
-/// Each is defined with its reference implementation's layer names, so its parameter keys are
-/// the reference checkpoints' keys, and initialized from the caller's generator (He normal for
-/// convolutions, Glorot uniform for dense layers, BatchNorm at identity).
-public enum Architecture: String, CaseIterable, Sendable {
-    case mnistCNN = "mnist-cnn"
-    case resnet18
-    case resnet34
-    case mobilenetV2 = "mobilenetv2"
-    case efficientNetLite0 = "efficientnet-lite0"
-
+/// Each is defined with its reference implementation's layer names, so its parameter keys are the
+/// reference checkpoints' keys (torchvision's for the ImageNet CNNs), and initialized from the
+/// caller's generator (He normal for convolutions, Glorot uniform for dense layers, BatchNorm at
+/// identity). One family is one file, which lists its variants in `architectures`.
+public struct Architecture: Sendable, Hashable, CustomStringConvertible {
+    /// The name users type (`resnet50`, `mobilenet_v3_large`).
+    public let rawValue: String
     /// One line for `models` and `help new`.
-    public var summary: String {
-        switch self {
-        case .mnistCNN: return "small CNN for 28×28 digits: conv32-conv32-pool-dropout-dense128-dropout-dense (Keras's MNIST example)"
-        case .resnet18: return "ResNet-18, torchvision's layout and parameter names"
-        case .resnet34: return "ResNet-34, torchvision's layout and parameter names"
-        case .mobilenetV2: return "MobileNetV2 with a width multiplier, torchvision's layout and parameter names"
-        case .efficientNetLite0: return "EfficientNet-Lite0 (ReLU6, no squeeze-excite, TF \"same\" padding), the keys of efficientnet-lite0.pth"
-        }
+    public let summary: String
+    public let defaultInputShape: [Int]
+    public let defaultClasses: Int
+    /// Whether `width=` applies (MobileNetV2's multiplier).
+    let takesWidth: Bool
+    /// A parameter key every checkpoint of this architecture has (a cheap first test in ``detect(_:)``).
+    let anchor: String
+    let make: @Sendable (_ classes: Int, _ input: [Int], _ width: Float, _ generator: Generator) throws(ModelError) -> Model
+
+    init(_ name: String, _ summary: String, anchor: String, input: [Int] = [3, 224, 224], classes: Int = 1000, takesWidth: Bool = false,
+         _ make: @escaping @Sendable (_ classes: Int, _ input: [Int], _ width: Float, _ generator: Generator) throws(ModelError) -> Model) {
+        (rawValue, self.summary, self.anchor, defaultInputShape, defaultClasses, self.takesWidth, self.make) = (name, summary, anchor, input, classes, takesWidth, make)
     }
 
-    public var defaultInputShape: [Int] {
-        switch self {
-        case .mnistCNN: return [1, 28, 28]
-        default: return [3, 224, 224]
-        }
+    public static func == (a: Architecture, b: Architecture) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+    public var description: String { rawValue }
+
+    public static let mnistCNN = Architecture("mnist-cnn", "small CNN for 28×28 digits: conv32-conv32-pool-dropout-dense128-dropout-dense (Keras's MNIST example)",
+                                              anchor: "conv2.weight", input: [1, 28, 28], classes: 10) { classes, input, _, generator throws(ModelError) in
+        try MNISTCNN.build(classes: classes, input: input, generator: generator)
+    }
+    public static let mobilenetV2 = Architecture("mobilenetv2", "MobileNetV2 with a width multiplier, torchvision's layout and parameter names",
+                                                 anchor: "features.1.conv.0.0.weight", takesWidth: true) { classes, input, width, generator throws(ModelError) in
+        try MobileNetV2.build(width: width, classes: classes, input: input, generator: generator)
+    }
+    public static let efficientNetLite0 = Architecture("efficientnet-lite0", "EfficientNet-Lite0 (ReLU6, no squeeze-excite, TF \"same\" padding), the keys of efficientnet-lite0.pth",
+                                                       anchor: "_conv_stem.weight") {
+        classes, input, _, generator throws(ModelError) in try EfficientNetLite.build(classes: classes, input: input, generator: generator)
+    }
+    public static var resnet18: Architecture { ResNet.named["resnet18"]! }
+
+    /// Every built-in architecture, in the order `models` lists them.
+    public static let allCases: [Architecture] = [mnistCNN] + ResNet.architectures + [mobilenetV2, efficientNetLite0]
+        + TorchvisionZoo.architectures
+
+    static let byName: [String: Architecture] = Dictionary(allCases.map { ($0.rawValue, $0) }, uniquingKeysWith: { first, _ in first })
+
+    public init?(rawValue: String) {
+        guard let found = Self.byName[rawValue] else { return nil }
+        self = found
     }
 
-    public var defaultClasses: Int { self == .mnistCNN ? 10 : 1000 }
-
-    /// Finds an architecture by name, suggesting the nearest on a typo.
+    /// Finds an architecture by name (torchvision's spellings too: `mobilenet_v2`), suggesting the nearest on a typo.
     public static func named(_ name: String) throws(ModelError) -> Architecture {
-        if let found = Architecture(rawValue: name.lowercased()) { return found }
-        let aliases: [String: Architecture] = ["mobilenet_v2": .mobilenetV2, "mobilenet-v2": .mobilenetV2, "efficientnet_lite0": .efficientNetLite0, "mnist_cnn": .mnistCNN]
-        if let alias = aliases[name.lowercased()] { return alias }
+        let lower = name.lowercased()
+        if let found = byName[lower] { return found }
+        let aliases: [String: String] = ["mobilenet_v2": "mobilenetv2", "mobilenet-v2": "mobilenetv2", "efficientnet_lite0": "efficientnet-lite0", "mnist_cnn": "mnist-cnn"]
+        if let alias = aliases[lower].flatMap({ byName[$0] }) { return alias }
+        if let dashed = byName[lower.replacingOccurrences(of: "-", with: "_")] { return dashed }
         throw .invalidArgument(what: "architecture", reason: "unknown '\(name)'"
             + (nearest(name, in: allCases.map(\.rawValue)).map { "; did you mean '\($0)'?" } ?? " (known: \(allCases.map(\.rawValue).joined(separator: ", ")))"))
     }
@@ -52,20 +75,60 @@ public enum Architecture: String, CaseIterable, Sendable {
         let input = inputShape ?? defaultInputShape
         guard input.count == 3 else { throw .invalidArgument(what: "input", reason: "must be CxHxW, got \(formatShape(input))") }
         guard widthMultiplier > 0, widthMultiplier <= 4 else { throw .invalidArgument(what: "width", reason: "must be in (0, 4], got \(widthMultiplier)") }
-        if self != .mobilenetV2 && widthMultiplier != 1 {
+        if !takesWidth && widthMultiplier != 1 {
             throw .invalidArgument(what: "width", reason: "only mobilenetv2 takes a width multiplier")
         }
-        let names = classes == 1000 && self != .mnistCNN ? nil : (0..<classes).map(String.init)
-        let model: Model
-        switch self {
-        case .mnistCNN: model = try MNISTCNN.build(classes: classes, input: input, generator: generator)
-        case .resnet18: model = try ResNet.build(blocks: [2, 2, 2, 2], classes: classes, input: input, generator: generator)
-        case .resnet34: model = try ResNet.build(blocks: [3, 4, 6, 3], classes: classes, input: input, generator: generator)
-        case .mobilenetV2: model = try MobileNetV2.build(width: widthMultiplier, classes: classes, input: input, generator: generator)
-        case .efficientNetLite0: model = try EfficientNetLite.build(classes: classes, input: input, generator: generator)
-        }
+        let model = try make(classes, input, widthMultiplier, generator)
         model.name = name ?? rawValue
-        model.classNames = names ?? (0..<classes).map(String.init)
+        model.architecture = rawValue
+        model.classNames = (0..<classes).map(String.init)
         return model
+    }
+}
+
+extension Architecture {
+    /// How well a state dict fits an architecture: the architecture, the class count read from its
+    /// classifier, and how many of the model's tensors the file has with the right shape.
+    public struct Fit: Sendable {
+        public let architecture: Architecture
+        public let classes: Int
+        public let matching: Int
+        public let expected: Int
+        /// File keys the model does not have (auxiliary heads excluded).
+        public let extra: Int
+        public var isExact: Bool { matching == expected && extra == 0 }
+    }
+
+    /// Keys a checkpoint may carry that graft's models leave out: BatchNorm step counters, and the
+    /// auxiliary classifiers of GoogLeNet and Inception v3 (used in training only).
+    static func ignorable(_ key: String) -> Bool {
+        key.hasSuffix(".num_batches_tracked") || key.hasPrefix("AuxLogits.") || key.hasPrefix("aux1.") || key.hasPrefix("aux2.")
+    }
+
+    /// Every built-in architecture that could have written this state dict, best first: each
+    /// candidate is built (structure only, no random draws) with the class count its classifier
+    /// has in the file, and every key and shape compared.
+    public static func fits(_ state: StateDict) -> [Fit] {
+        var shapes: [String: [Int]] = [:]
+        for (key, tensor) in state.tensors where !ignorable(key) { shapes[key] = tensor.shape }
+        var fits: [Fit] = []
+        for architecture in allCases where shapes[architecture.anchor] != nil {
+            func fit(classes: Int) -> (Fit, Model)? {
+                guard let model = try? architecture.build(classes: classes, generator: .structureOnly()) else { return nil }
+                let tensors = model.parameters.map { ($0.key, $0.parameter.shape) } + model.buffers.map { ($0.key, $0.tensor.shape) }
+                let matching = tensors.filter { shapes[$0.0] == $0.1 }.count
+                let known = Set(tensors.map(\.0))
+                return (Fit(architecture: architecture, classes: classes, matching: matching, expected: tensors.count,
+                            extra: shapes.keys.filter { !known.contains($0) }.count), model)
+            }
+            guard var (best, model) = fit(classes: architecture.defaultClasses) else { continue }
+            // The classifier: the last parameter with a leading class axis.
+            if let classifier = model.parameters.last(where: { $0.key.hasSuffix(".weight") }), let stored = shapes[classifier.key],
+               let classes = stored.first, classes != best.classes, classes >= 2, let refit = fit(classes: classes) {
+                (best, model) = refit
+            }
+            fits.append(best)
+        }
+        return fits.sorted { ($0.isExact ? 1 : 0, Double($0.matching) / Double(Swift.max($0.expected + $0.extra, 1))) > ($1.isExact ? 1 : 0, Double($1.matching) / Double(Swift.max($1.expected + $1.extra, 1))) }
     }
 }

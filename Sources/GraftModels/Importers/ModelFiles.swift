@@ -122,29 +122,25 @@ public enum ModelFiles {
             try StateDictLoader.apply(state, to: model)
             return (model, true)
         }
-        guard let arch = try architecture.map(Architecture.named) ?? Architecture.detect(state) else {
+        let arch: Architecture, classes: Int
+        let fits = Architecture.fits(state)
+        if let named = try architecture.map(Architecture.named) {
+            arch = named
+            classes = fits.first { $0.architecture == named }?.classes ?? named.defaultClasses
+        } else if let best = fits.first, best.isExact {
+            (arch, classes) = (best.architecture, best.classes)
+        } else if let closest = fits.first {
+            throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "unknown architecture; the closest is \(closest.architecture.rawValue) (\(closest.matching) of \(closest.expected) tensors match\(closest.extra > 0 ? ", \(closest.extra) more in the file" : "")); say which with arch=NAME")
+        } else {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "its keys match no built-in architecture; say which with arch=NAME")
         }
-        let classes = state.tensors.last { $0.name.hasSuffix(".weight") && $0.tensor.rank == 2 }?.tensor.shape[0]
         let model = try arch.build(classes: classes, generator: Generator(seed: 0), name: name)
-        do { try StateDictLoader.apply(state, to: model) } catch {
+        let kept = StateDict(tensors: state.tensors.filter { !Architecture.ignorable($0.name) || $0.name.hasSuffix(".num_batches_tracked") }, metadata: state.metadata)
+        do { try StateDictLoader.apply(kept, to: model) } catch {
             throw ModelError.invalidArgument(what: "cannot load \(path) as \(arch.rawValue)", reason: "\(error)".replacingOccurrences(of: "load: ", with: ""))
         }
         if classes == 1000, let names = ImageNet.classNames { model.classNames = names }
         return (model, false)
-    }
-}
-
-extension Architecture {
-    /// The built-in architecture whose parameter names a state dict uses, if any.
-    public static func detect(_ state: StateDict) -> Architecture? {
-        let keys = Set(state.tensors.map(\.name))
-        if keys.contains("_conv_stem.weight") && keys.contains("_blocks.15._project_conv.weight") { return .efficientNetLite0 }
-        if keys.contains("features.0.0.weight") && keys.contains("classifier.1.weight") { return .mobilenetV2 }
-        if keys.contains("layer1.0.conv1.weight") && keys.contains("fc.weight") {
-            return keys.contains("layer3.5.conv1.weight") ? .resnet34 : .resnet18
-        }
-        return nil
     }
 }
 

@@ -8,6 +8,8 @@ Without --all, one model per family at its smallest variant (what CI runs). Writ
 one entry per file with its framework, format, input and output arrays, and the parameter totals the
 framework reports (parameters, and the BatchNorm statistics graft keeps as buffers).
 BatchNorm layers get non-trivial statistics and affine parameters, so a reader that ignores them fails.
+Each entry also records the reference's noise floor: how far its output moves when the input moves by
+one part in 10^7 (deep random networks amplify float32 rounding).
 """
 import argparse
 import json
@@ -71,6 +73,16 @@ TORCH_MIN_SIDE = {"inception_v3": 75, "googlenet": 32}
 TORCH_FIXED_SIDE = {"alexnet": 224, **{f"vgg{n}{bn}": 224 for n in (11, 13, 16, 19) for bn in ("", "_bn")}}
 
 
+def relative(a, b):
+    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-12))
+
+
+def nudge(x, rng):
+    """The input moved by one part in 10^7: how far the reference's own output moves under
+    float32 rounding (the noise floor a comparison cannot go below)."""
+    return (x * (1 + 1e-7 * rng.standard_normal(x.shape))).astype(np.float32)
+
+
 def save_array(out, name, array):
     path = os.path.join(out, name)
     np.save(path, np.ascontiguousarray(array, dtype=np.float32))
@@ -98,8 +110,10 @@ def keras_entries(out, names, size, rng):
                 library.utils.set_random_seed(3)
                 start = time.time()
                 model = getattr(library.applications, constructor)(weights=None, input_shape=(side, side, 3), classifier_activation=None)
+                calibrate_keras(model, rng.uniform(0, 255, (8, side, side, 3)).astype(np.float32))
                 perturb_keras(model, rng)
                 y = model(x, training=False).numpy()
+                noise = relative(model(nudge(x, rng), training=False).numpy(), y)
                 output_name = save_array(out, f"{flavour}_{constructor}_output.npy", y)
                 statistics = sum(int(np.prod(w.shape)) for layer in model.layers if "BatchNormalization" in type(layer).__name__
                                  for w in layer.weights if "moving" in w.name)
@@ -116,25 +130,38 @@ def keras_entries(out, names, size, rng):
                     model.save(os.path.join(out, file))
                     entries.append({"framework": flavour, "family": family, "model": constructor, "format": kind, "file": file,
                                     "input": input_name, "output": output_name, "framework_total": total,
-                                    "parameters": total - statistics - normalization, "statistics": statistics})
+                                    "parameters": total - statistics - normalization, "statistics": statistics, "noise": noise})
                 print(f"{flavour} {constructor} {side}×{side}: {total:,} parameters, {time.time() - start:.1f} s", file=sys.stderr)
                 del model
                 library.backend.clear_session()
     return entries
 
 
+def calibrate_keras(model, x):
+    """BatchNorm statistics of real activations (one training-mode pass with momentum 0), as a
+    trained network has them: random weights with identity statistics blow activations up through
+    a deep network until float32 rounding decides the output, and no comparison means anything."""
+    norms = [layer for layer in model.layers if "BatchNormalization" in type(layer).__name__]
+    saved = [layer.momentum for layer in norms]
+    for layer in norms:
+        layer.momentum = 0.0
+    model(x, training=True)
+    for layer, momentum in zip(norms, saved):
+        layer.momentum = momentum
+
+
 def perturb_keras(model, rng):
-    """Non-trivial BatchNorm statistics and affine parameters."""
+    """Non-trivial BatchNorm statistics (the calibrated ones, scaled a little) and affine parameters."""
     for layer in model.layers:
         if "BatchNormalization" in type(layer).__name__:
             for w in layer.weights:
                 shape = tuple(w.shape)
                 if "moving_mean" in w.name:
-                    w.assign(rng.normal(0, 0.1, shape).astype(np.float32))
+                    w.assign(w.numpy() + rng.normal(0, 0.05, shape).astype(np.float32))
                 elif "moving_variance" in w.name:
-                    w.assign(rng.uniform(0.5, 1.5, shape).astype(np.float32))
+                    w.assign(w.numpy() * rng.uniform(0.8, 1.25, shape).astype(np.float32))
                 elif "gamma" in w.name:
-                    w.assign(rng.uniform(0.8, 1.2, shape).astype(np.float32))
+                    w.assign(rng.uniform(0.4, 0.8, shape).astype(np.float32))
                 elif "beta" in w.name:
                     w.assign(rng.normal(0, 0.1, shape).astype(np.float32))
 
@@ -154,23 +181,33 @@ def torch_entries(out, names, size, rng):
             start = time.time()
             kwargs = {"aux_logits": False, "init_weights": True} if constructor in ("googlenet", "inception_v3") else {}
             model = getattr(torchvision.models, constructor)(weights=None, **kwargs)
-            for module in model.modules():
-                if isinstance(module, torch.nn.BatchNorm2d):
-                    with torch.no_grad():
-                        module.running_mean.copy_(torch.from_numpy(rng.normal(0, 0.1, module.num_features).astype(np.float32)))
-                        module.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, module.num_features).astype(np.float32)))
-                        module.weight.copy_(torch.from_numpy(rng.uniform(0.8, 1.2, module.num_features).astype(np.float32)))
-                        module.bias.copy_(torch.from_numpy(rng.normal(0, 0.1, module.num_features).astype(np.float32)))
+            # BatchNorm statistics of real activations (one training pass, cumulative average), then perturbed.
+            norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+            for module in norms:
+                module.reset_running_stats()
+                module.momentum = None
+            model.train()
+            with torch.no_grad():
+                model(torch.from_numpy(rng.uniform(-2, 2, (8, 3, side, side)).astype(np.float32)))
+            for module in norms:
+                module.momentum = 0.1
+                with torch.no_grad():
+                    n = module.num_features
+                    module.running_mean.add_(torch.from_numpy(rng.normal(0, 0.05, n).astype(np.float32)))
+                    module.running_var.mul_(torch.from_numpy(rng.uniform(0.8, 1.25, n).astype(np.float32)))
+                    module.weight.copy_(torch.from_numpy(rng.uniform(0.4, 0.8, n).astype(np.float32)))
+                    module.bias.copy_(torch.from_numpy(rng.normal(0, 0.1, n).astype(np.float32)))
             model.eval()
             x = rng.uniform(-2, 2, (2, 3, side, side)).astype(np.float32)
             with torch.no_grad():
                 y = model(torch.from_numpy(x)).numpy()
+                noise = relative(model(torch.from_numpy(nudge(x, rng))).numpy(), y)
             input_name = save_array(out, f"torch_{constructor}_input.npy", x)
             output_name = save_array(out, f"torch_{constructor}_output.npy", y)
             parameters = sum(p.numel() for p in model.parameters())
             statistics = sum(b.numel() for name, b in model.named_buffers() if name.endswith("running_mean") or name.endswith("running_var"))
             base = {"framework": "torch", "family": family, "model": constructor, "input": input_name, "output": output_name,
-                    "framework_total": parameters, "parameters": parameters, "statistics": statistics}
+                    "framework_total": parameters, "parameters": parameters, "statistics": statistics, "noise": noise}
             torch.save(model.state_dict(), os.path.join(out, f"torch_{constructor}.pth"))
             entries.append(dict(base, format="pth", file=f"torch_{constructor}.pth"))
             if index == 0:
