@@ -58,6 +58,8 @@ struct LayerRegistryTests {
             Sample(key: ReduceMean.key, name: "H, W", make: { try ReduceMean(axes: [1, 2], keepDims: false) }, input: [2, 3, 4]),
             Sample(key: ReduceMean.key, name: "channels kept", make: { try ReduceMean(axes: [0], keepDims: true) }, input: [3, 2, 2]),
             Sample(key: Slice.key, name: "channels 1..<3", make: { try Slice(axis: 0, start: 1, end: 3) }, input: [4, 2, 2]),
+            Sample(key: AdaptiveAvgPool2d.key, name: "7×6 → 3×4", make: { try AdaptiveAvgPool2d((3, 4)) }, input: [2, 7, 6]),
+            Sample(key: LayerScale.key, name: "3 channels", make: { try LayerScale(3, initial: 0.5) }, input: [3, 2, 2]),
             Sample(key: Slice.key, name: "width step 2", make: { try Slice(axis: 2, start: 0, end: 5, step: 2) }, input: [2, 2, 5]),
         ]
         let functions: [Activation.Function] = [.relu, .relu6, .leakyRelu(0.1), .sigmoid, .tanh, .gelu, .erf, .silu, .hardsigmoid, .hardswish, .softmax, .logSoftmax, .sqrt]

@@ -413,15 +413,14 @@ extension KerasImporter {
         return try c.add(Merge(.add), inputs: [c.inputs[0], scaled])
     }
 
-    /// ConvNeXt's layer scale: x · γ per channel (a learnable [C, 1, 1] constant).
+    /// ConvNeXt's layer scale: x · γ per channel.
     static func layerScale(_ c: LayerContext) throws -> Int {
         let gamma = try c.weight("gamma")
         let channels = c.inShape[0]
         guard gamma.count == channels else { throw c.fail("γ of \(gamma.count) values for \(channels) channels") }
-        let perChannel = [channels] + [Int](repeating: 1, count: c.inShape.count - 1)
-        let layer = try ConstantOp(.multiply, constant: try Tensor.ones(perChannel))
+        let layer = try LayerScale(channels, initial: c.float("init_values", 1e-6))
         let node = try c.add(layer)
-        try c.assign(layer.values, gamma)
+        try c.assign(layer.scale, gamma)
         return node
     }
 }
