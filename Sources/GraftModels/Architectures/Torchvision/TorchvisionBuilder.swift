@@ -68,5 +68,6 @@ func makeDivisible(_ value: Double, _ divisor: Int = 8, minimum: Int? = nil) -> 
 /// The torchvision CNN families beyond ResNet and MobileNetV2, each in its own file.
 enum TorchvisionZoo {
     static let architectures: [Architecture] = EfficientNet.architectures + MobileNetV3.architectures + ConvNeXt.architectures
-        + RegNet.architectures + DenseNet.architectures + VGG.architectures + SqueezeNet.architectures
+        + RegNet.architectures + DenseNet.architectures + VGG.architectures + SqueezeNet.architectures + MNASNet.architectures
+        + ShuffleNetV2.architectures
 }
