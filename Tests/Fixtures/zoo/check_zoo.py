@@ -1,4 +1,4 @@
-"""Runs graft on every file of a zoo (make_zoo.py's manifest) and prints the table
+"""Runs graft on every file of a zoo (make_zoo.py's manifests) and prints the table
 model × format → loaded / max relative difference / parameters / time.
 
     python check_zoo.py GRAFT ZOO [--known known_misses.txt]
@@ -74,8 +74,11 @@ def main():
     parser.add_argument("zoo")
     parser.add_argument("--known", help="known misses: 'framework:model format reason' per line")
     args = parser.parse_args()
-    with open(os.path.join(args.zoo, "manifest.json")) as f:
-        entries = json.load(f)
+    entries = []
+    for name in sorted(os.listdir(args.zoo)):
+        if name.startswith("manifest") and name.endswith(".json"):
+            with open(os.path.join(args.zoo, name)) as f:
+                entries += json.load(f)
     known = {}
     if args.known and os.path.exists(args.known):
         for line in open(args.known):

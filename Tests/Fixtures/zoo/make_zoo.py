@@ -2,9 +2,9 @@
 built by the reference frameworks with random weights (never a download), saved in each format
 graft reads, with reference outputs for a fixed input.
 
-    python make_zoo.py OUT [--all] [--only NAME,NAME] [--size N]
+    python make_zoo.py OUT [--all] [--only NAME,NAME] [--size N] [--frameworks keras|torch]
 
-Without --all, one model per family at its smallest variant (what CI runs). Writes OUT/manifest.json:
+Without --all, one model per family at its smallest variant (what CI runs). Writes OUT/manifest-*.json:
 one entry per file with its framework, format, input and output arrays, and the parameter totals the
 framework reports (parameters, and the BatchNorm statistics graft keeps as buffers).
 BatchNorm layers get non-trivial statistics and affine parameters, so a reader that ignores them fails.
@@ -256,7 +256,9 @@ def main():
         entries += keras_entries(args.out, names, args.size, rng)
     if "torch" in frameworks:
         entries += torch_entries(args.out, names, args.size, rng)
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+    # One manifest per run: TensorFlow and PyTorch cannot share a process (their LLVMs collide),
+    # so scripts/check-zoo.sh runs each framework on its own.
+    with open(os.path.join(args.out, f"manifest-{'-'.join(frameworks)}.json"), "w") as f:
         json.dump(entries, f, indent=1)
     print(f"{len(entries)} files in {args.out}", file=sys.stderr)
 
