@@ -34,6 +34,18 @@ struct KerasTests {
         expectClose(try model.predict(try npy("keras_layers_input.npy")), try npy("keras_layers_output.npy"), "keras_layers output")
     }
 
+    /// A Keras 3 model (make_keras3_fixtures.py) saved both ways: a `.keras` archive, whose variables
+    /// are found by Keras's snake-case keys, and a Keras 3 `.h5`, which names a depthwise kernel
+    /// `kernel`; a nested Sequential, `scale=False`, `keepdims`, `x + 3.0`, hard-silu and hard-sigmoid.
+    @Test(arguments: ["keras3_layers.keras", "keras3_layers.h5"])
+    func keras3FilesMatchKeras(_ file: String) throws {
+        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent(file).path)
+        // Keras counts 1,061: 1,013 parameters and 48 moving statistics (no γ for scale=False).
+        #expect(model.parameterCount == 1_013 && model.buffers.reduce(0) { $0 + $1.tensor.count } == 48)
+        #expect(model.nodes.contains { $0.name == "nested.layer_normalization" || $0.layer is LayerNorm })
+        expectClose(try model.predict(try npy("keras3_layers_input.npy")), try npy("keras3_layers_output.npy"), file)
+    }
+
     @Test func hdf5StorageVariants() throws {
         let file = try HDF5File(data: Data(contentsOf: formatsFixtures.appendingPathComponent("h5_chunked.h5")), source: "h5_chunked.h5")
         let chunked = try file.dataset(at: try file.address(of: "chunked"), name: "chunked")

@@ -26,6 +26,11 @@ struct MalformedTests {
         ("st_wrong_size.safetensors", "cannot load PATH: safetensors: PATH tensor 'a': data_offsets span 16 bytes, shape [3] of F32 needs 12"),
         ("st_not_json.safetensors", "cannot load PATH: safetensors: PATH header: header is not valid JSON"),
         ("st_deep_rank.safetensors", "cannot load PATH: safetensors: PATH tensor 'a': rank 40 is above 32"),
+        ("keras_no_config.keras", "cannot load PATH: keras: PATH: no config.json in the archive (not a Keras 3 .keras file)"),
+        ("keras_no_weights.keras", "cannot load PATH: keras: PATH: no model.weights.h5 in the archive"),
+        ("keras_unknown_class.keras", "cannot load PATH: layer 'fancy' of class FancyLayer is not supported"),
+        ("keras_missing_variables.keras", "cannot load PATH: layer 'conv' (Conv2D) has no weights in the file (expected kernel, bias)"),
+        ("keras_bomb.keras", "cannot load PATH: zip: entry 'config.json' of 268435456 bytes exceeds the limit of 67108864 bytes"),
     ]
 
     @Test(arguments: 0..<expectations.count)

@@ -88,4 +88,36 @@ write("st_huge_dims.safetensors", safetensors({"a": {"dtype": "F32", "shape": [1
 write("st_wrong_size.safetensors", safetensors({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 16]}}, floats))
 write("st_not_json.safetensors", struct.pack("<Q", 8) + b"{oops!!}")
 write("st_deep_rank.safetensors", safetensors({"a": {"dtype": "F32", "shape": [1] * 40, "data_offsets": [0, 4]}}, floats[:4]))
+
+# --- Keras 3 .keras archives ---------------------------------------------------------------------
+def keras_archive(entries, method=zipfile.ZIP_STORED):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as z:
+        for name, data in entries:
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, compress_type=method)
+    return buffer.getvalue()
+
+
+def keras_config(*layers):
+    entries = [{"module": "keras.layers", "class_name": "InputLayer", "name": "input_layer",
+                "config": {"name": "input_layer", "batch_shape": [None, 8, 8, 3]}, "inbound_nodes": []}]
+    previous = "input_layer"
+    for class_name, name, config in layers:
+        history = {"class_name": "__keras_tensor__", "config": {"shape": [None, 8, 8, 3], "keras_history": [previous, 0, 0]}}
+        entries.append({"module": "keras.layers", "class_name": class_name, "name": name, "config": dict(config, name=name),
+                        "inbound_nodes": [{"args": [history], "kwargs": {}}]})
+        previous = name
+    return json.dumps({"module": "keras", "class_name": "Functional",
+                       "config": {"name": "m", "layers": entries, "output_layers": [[previous, 0, 0]]}}).encode()
+
+
+# Any valid HDF5 file stands in for weights that lack the layer's variables.
+hdf5 = open(os.path.join(here, "..", "formats", "h5_chunked.h5"), "rb").read()
+conv = ("Conv2D", "conv", {"filters": 2, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid", "use_bias": True, "activation": "linear"})
+write("keras_no_config.keras", keras_archive([("metadata.json", b"{}"), ("model.weights.h5", hdf5)]))
+write("keras_no_weights.keras", keras_archive([("config.json", keras_config(conv)), ("metadata.json", b"{}")]))
+write("keras_unknown_class.keras", keras_archive([("config.json", keras_config(("FancyLayer", "fancy", {}))), ("model.weights.h5", hdf5)]))
+write("keras_missing_variables.keras", keras_archive([("config.json", keras_config(conv)), ("model.weights.h5", hdf5)]))
+# A zip bomb: 256 MiB of spaces deflated to a few hundred KB, declared as config.json.
+write("keras_bomb.keras", keras_archive([("config.json", b" " * (256 << 20)), ("model.weights.h5", hdf5)], zipfile.ZIP_DEFLATED))
 print("wrote the malformed corpus to", here)
