@@ -23,7 +23,7 @@ struct ArchitectureDetectionTests {
     }
 
     @Test(arguments: ["resnet34", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "efficientnet_b0", "mobilenetv2", "mobilenet_v3_small",
-                      "mnasnet0_5", "shufflenet_v2_x0_5", "squeezenet1_1", "densenet121", "regnet_y_400mf", "convnext_tiny", "googlenet", "vgg11_bn"])
+                      "mnasnet0_5", "shufflenet_v2_x0_5", "squeezenet1_1", "densenet121", "regnet_y_400mf", "convnext_tiny", "googlenet", "inception_v3", "vgg11_bn"])
     func eachArchitectureIsRecognizedWithItsClassCount(_ name: String) throws {
         let fits = Architecture.fits(try Self.stateDict(name, classes: 7))
         let best = try #require(fits.first)

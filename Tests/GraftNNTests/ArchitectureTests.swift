@@ -20,7 +20,7 @@ struct ArchitectureTests {
     }
 
     /// Every torchvision CNN graft builds: torchvision 0.29's `sum(p.numel())` and its BatchNorm
-    /// statistics (running mean and variance), 1,000 classes (GoogLeNet without its auxiliary heads).
+    /// statistics (running mean and variance), 1,000 classes (GoogLeNet and Inception v3 without their auxiliary heads).
     static let torchvision: [(String, Int, Int)] = [
         ("resnet18", 11689512, 9600),
         ("resnet34", 21797672, 17024),
@@ -48,6 +48,7 @@ struct ArchitectureTests {
         ("densenet169", 14149480, 158400),
         ("densenet201", 20013928, 229056),
         ("googlenet", 6624904, 14560),
+        ("inception_v3", 23834568, 34432),
         ("mobilenet_v2", 3504872, 34112),
         ("mobilenet_v3_small", 2542856, 12112),
         ("mobilenet_v3_large", 5483032, 24400),

@@ -69,5 +69,5 @@ func makeDivisible(_ value: Double, _ divisor: Int = 8, minimum: Int? = nil) -> 
 enum TorchvisionZoo {
     static let architectures: [Architecture] = EfficientNet.architectures + MobileNetV3.architectures + ConvNeXt.architectures
         + RegNet.architectures + DenseNet.architectures + VGG.architectures + SqueezeNet.architectures + MNASNet.architectures
-        + ShuffleNetV2.architectures + GoogLeNet.architectures
+        + ShuffleNetV2.architectures + GoogLeNet.architectures + InceptionV3.architectures
 }
