@@ -183,6 +183,7 @@ extension KerasImporter {
         try c.checkChannelsLast()
         let channels = try c.image()[0]
         let multiplier = c.int("depth_multiplier", 1), useBias = c.bool("use_bias", true)
+        guard (1...1024).contains(multiplier) else { throw c.fail("depth_multiplier \(multiplier) is not 1…1024") }
         let kernel = try c.pair("kernel_size", (1, 1))
         let layer = try Conv2d(channels, channels * multiplier, kernel: kernel, stride: try c.pair("strides", (1, 1)), padding: try c.padding(),
                                dilation: try c.pair("dilation_rate", (1, 1)), groups: channels, bias: useBias, generator: c.state.generator)
@@ -197,6 +198,7 @@ extension KerasImporter {
         try c.checkChannelsLast()
         let channels = try c.image()[0]
         let multiplier = c.int("depth_multiplier", 1), useBias = c.bool("use_bias", true)
+        guard (1...1024).contains(multiplier) else { throw c.fail("depth_multiplier \(multiplier) is not 1…1024") }
         let kernel = try c.pair("kernel_size", (1, 1))
         let layer = try SeparableConv2d(channels, c.int("filters", 0), kernel: kernel, stride: try c.pair("strides", (1, 1)), padding: try c.padding(),
                                         dilation: try c.pair("dilation_rate", (1, 1)), depthMultiplier: multiplier, bias: useBias, generator: c.state.generator)

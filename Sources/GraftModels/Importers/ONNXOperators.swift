@@ -91,10 +91,17 @@ extension ONNXImporter {
     static func gather(_ c: NodeContext) throws -> Value {
         let result: Value
         let data = try c.constant(0), indices = try c.constant(1)
-        let axis = c.int("axis", 0)
-        let picked = indices.scalars.map { Int($0) }.map { $0 < 0 ? $0 + data.shape[axis < 0 ? axis + data.rank : axis] : $0 }
+        let raw = c.int("axis", 0)
+        guard raw >= -data.rank, raw < data.rank else { throw Failure(description: "Gather '\(c.nodeName)': axis \(raw) of a rank-\(data.rank) constant") }
+        let axis = raw < 0 ? raw + data.rank : raw
+        let size = data.shape[axis]
+        let picked = try indices.scalars.map { value -> Int in
+            let index = try integer(value, c)
+            guard index >= -size, index < size else { throw Failure(description: "Gather '\(c.nodeName)': index \(index) outside 0…\(size - 1)") }
+            return index < 0 ? index + size : index
+        }
         var gathered = try data.gather(picked, axis: axis)
-        if indices.rank == 0 { var s = gathered.shape; s.remove(at: axis < 0 ? axis + data.rank : axis); gathered = try gathered.reshaped(s) }
+        if indices.rank == 0 { var s = gathered.shape; s.remove(at: axis); gathered = try gathered.reshaped(s) }
         result = .constant(gathered)
         return result
     }
@@ -221,7 +228,20 @@ extension ONNXImporter {
 
     static func squeeze(_ c: NodeContext) throws -> Value {
         let result: Value
-        let axes = c.opset >= 13 ? ((try c.optionalValue(1)).flatMap { if case let .constant(t) = $0 { return t.scalars.map { Int($0) } } else { return nil } } ?? []) : (c.ints("axes") ?? [])
+        var axes = c.ints("axes") ?? []
+        if c.opset >= 13 {
+            axes = []
+            if case let .constant(t)? = try c.optionalValue(1) { axes = try t.scalars.map { try integer($0, c) } }
+        }
+        let rank: Int
+        switch try c.value(0) {
+        case let .constant(t): rank = t.rank
+        case let .node(i): rank = c.shape(i).count + 1
+        }
+        let outputRank = c.op == "Unsqueeze" ? rank + axes.count : rank
+        guard axes.count <= 8, axes.allSatisfy({ $0 >= -outputRank && $0 < outputRank }) else {
+            throw Failure(description: "\(c.op) '\(c.nodeName)': axes \(axes) outside a rank-\(outputRank) value")
+        }
         switch try c.value(0) {
         case let .constant(t):
             var s = t.shape
@@ -266,7 +286,8 @@ extension ONNXImporter {
 
     static func reshape(_ c: NodeContext) throws -> Value {
         let result: Value
-        let target = try c.constant(1).scalars.map { Int($0) }
+        let target = try c.constant(1).scalars.map { try integer($0, c) }
+        guard target.count <= 8, target.allSatisfy({ $0 >= -1 }) else { throw Failure(description: "Reshape '\(c.nodeName)': target \(target) is not a shape") }
         switch try c.value(0) {
         case let .constant(t):
             result = .constant(try t.reshaped(target.enumerated().map { $0.element == 0 ? t.shape[$0.offset] : $0.element }))
@@ -468,7 +489,7 @@ extension ONNXImporter {
         let result: Value
         let i = try c.nodeInput(0)
         let mode = c.attribute("mode").map { String(decoding: $0.s, as: UTF8.self) } ?? "constant"
-        let pads = c.opset >= 11 ? try c.constant(1).scalars.map { Int($0) } : (c.ints("pads") ?? [])
+        let pads = c.opset >= 11 ? try c.constant(1).scalars.map { try integer($0, c) } : (c.ints("pads") ?? [])
         let fill: Float = c.opset >= 11 ? ((try c.optionalValue(2)).flatMap { if case let .constant(t) = $0 { return t.scalars.first } else { return nil } } ?? 0) : c.float("value", 0)
         guard mode == "constant", fill == 0, pads.count == 8, pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0 else {
             throw Failure(description: "Pad '\(c.nodeName)' other than zero padding of height and width is not supported")

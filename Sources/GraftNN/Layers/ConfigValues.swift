@@ -29,3 +29,14 @@ func configPair(_ values: [Int], _ what: String, layer: String) throws(ModelErro
 
 /// Weights of layers rebuilt from a config are overwritten by the saved ones; they start from this.
 func configGenerator() -> Generator { Generator(seed: 0) }
+
+/// The largest kernel, stride, dilation or padding a layer takes: sizes read from a file stay far
+/// from overflowing the window arithmetic (no real model comes near it).
+let windowLimit = 1 << 16
+
+/// Whether every window setting is within 1…``windowLimit`` (padding 0…) .
+func windowFits(_ pairs: [(Int, Int)], padding: PaddingMode = .valid) -> Bool {
+    var pads: [Int] = []
+    if case let .explicit(p) = padding { pads = [p.top, p.bottom, p.left, p.right] }
+    return pairs.allSatisfy { $0.0 > 0 && $0.1 > 0 && $0.0 <= windowLimit && $0.1 <= windowLimit } && pads.allSatisfy { $0 >= 0 && $0 <= windowLimit }
+}

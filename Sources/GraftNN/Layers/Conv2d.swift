@@ -59,8 +59,8 @@ public final class Conv2d: Layer, LayerKind {
         guard inChannels > 0, outChannels > 0, groups > 0, inChannels % groups == 0, outChannels % groups == 0 else {
             throw .invalidArgument(what: kind, reason: "channels \(inChannels) → \(outChannels) must be positive and divisible by groups \(groups)")
         }
-        guard kernel.0 > 0, kernel.1 > 0, stride.0 > 0, stride.1 > 0, dilation.0 > 0, dilation.1 > 0 else {
-            throw .invalidArgument(what: kind, reason: "kernel, stride and dilation must be positive")
+        guard windowFits([kernel, stride, dilation], padding: padding) else {
+            throw .invalidArgument(what: kind, reason: "kernel, stride and dilation must be 1…\(windowLimit), padding 0…\(windowLimit)")
         }
         (self.inChannels, self.outChannels, self.kernel, self.stride, self.padding, self.dilation, self.groups) =
             (inChannels, outChannels, kernel, stride, padding, dilation, groups)

@@ -11,8 +11,8 @@ public final class Cropping2d: Layer, LayerKind {
     public let cropping: Padding2D
 
     public init(_ cropping: Padding2D) throws(ModelError) {
-        guard [cropping.top, cropping.bottom, cropping.left, cropping.right].allSatisfy({ $0 >= 0 }) else {
-            throw .invalidArgument(what: "Cropping2d", reason: "cropping must not be negative")
+        guard [cropping.top, cropping.bottom, cropping.left, cropping.right].allSatisfy({ $0 >= 0 && $0 <= windowLimit }) else {
+            throw .invalidArgument(what: "Cropping2d", reason: "cropping must be 0…\(windowLimit)")
         }
         self.cropping = cropping
         super.init(kind: "Cropping2d")

@@ -25,8 +25,8 @@ public final class Pool2d: Layer, LayerKind {
     public init(_ function: Kind, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: PaddingMode = .valid, countPadding: Bool = true,
                 ceilMode: Bool = false) throws(ModelError) {
         let stride = stride ?? kernel
-        guard kernel.0 > 0, kernel.1 > 0, stride.0 > 0, stride.1 > 0 else {
-            throw .invalidArgument(what: function == .max ? "MaxPool2d" : "AvgPool2d", reason: "kernel and stride must be positive")
+        guard windowFits([kernel, stride], padding: padding) else {
+            throw .invalidArgument(what: function == .max ? "MaxPool2d" : "AvgPool2d", reason: "kernel and stride must be 1…\(windowLimit), padding 0…\(windowLimit)")
         }
         (self.function, self.kernel, self.stride, self.padding, self.countPadding, self.ceilMode) = (function, kernel, stride, padding, countPadding, ceilMode)
         super.init(kind: function == .max ? "MaxPool2d" : "AvgPool2d")

@@ -21,8 +21,8 @@ public final class SeparableConv2d: Layer, LayerKind {
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: PaddingMode = .valid,
                 dilation: (Int, Int) = (1, 1), depthMultiplier: Int = 1, bias: Bool = true, generator: Generator) throws(ModelError) {
-        guard inChannels > 0, outChannels > 0, depthMultiplier > 0, kernel.0 > 0, kernel.1 > 0, stride.0 > 0, stride.1 > 0, dilation.0 > 0, dilation.1 > 0 else {
-            throw .invalidArgument(what: "SeparableConv2d", reason: "channels, multiplier, kernel, stride and dilation must be positive")
+        guard inChannels > 0, outChannels > 0, depthMultiplier > 0, windowFits([kernel, stride, dilation], padding: padding) else {
+            throw .invalidArgument(what: "SeparableConv2d", reason: "channels and multiplier must be positive, kernel, stride and dilation 1…\(windowLimit), padding 0…\(windowLimit)")
         }
         (self.inChannels, self.outChannels, self.depthMultiplier, self.kernel, self.stride, self.padding, self.dilation) =
             (inChannels, outChannels, depthMultiplier, kernel, stride, padding, dilation)

@@ -10,8 +10,8 @@ public final class ZeroPadding2d: Layer, LayerKind {
     public let padding: Padding2D
 
     public init(_ padding: Padding2D) throws(ModelError) {
-        guard [padding.top, padding.bottom, padding.left, padding.right].allSatisfy({ $0 >= 0 }) else {
-            throw .invalidArgument(what: "ZeroPad2d", reason: "padding must not be negative")
+        guard [padding.top, padding.bottom, padding.left, padding.right].allSatisfy({ $0 >= 0 && $0 <= windowLimit }) else {
+            throw .invalidArgument(what: "ZeroPad2d", reason: "padding must be 0…\(windowLimit)")
         }
         self.padding = padding
         super.init(kind: "ZeroPad2d")
