@@ -126,8 +126,7 @@ extension ONNXImporter {
                 guard axis >= -t.rank, axis < t.rank else { throw Failure(description: "Slice '\(c.nodeName)': axis \(axis) of a rank-\(t.rank) constant") }
                 let a = axis < 0 ? axis + t.rank : axis
                 let size = t.shape[a]
-                let s = Swift.max(0, Swift.min(size, starts[k] < 0 ? starts[k] + size : starts[k]))
-                let e = Swift.max(s, Swift.min(size, ends[k] < 0 ? ends[k] + size : ends[k]))
+                let (s, e) = sliceRange(start: starts[k], end: ends[k], size: size)
                 guard steps[k] > 0 else { throw Failure(description: "Slice '\(c.nodeName)' with a negative step is not supported") }
                 t = try t.sliced(axis: a, start: s, end: e, step: steps[k])
             }
@@ -140,14 +139,19 @@ extension ONNXImporter {
                 let a = axis < 0 ? axis + rank : axis
                 guard a > 0 else { throw Failure(description: "Slice '\(c.nodeName)' of the batch axis is not supported") }
                 let size = c.shape(current)[a - 1]
-                let s = Swift.max(0, Swift.min(size, starts[k] < 0 ? starts[k] + size : starts[k]))
-                let e = Swift.max(s, Swift.min(size, ends[k] < 0 ? ends[k] + size : ends[k]))
+                let (s, e) = sliceRange(start: starts[k], end: ends[k], size: size)
                 guard steps[k] > 0, e > s else { throw Failure(description: "Slice '\(c.nodeName)': an empty or reversed range is not supported") }
                 let layer = try Slice(axis: a - 1, start: s, end: e, step: steps[k])
                 current = try c.state.builder.add(layer, name: k == axes.count - 1 ? c.nodeName : "\(c.nodeName).\(k)", inputs: [current])
             }
             return .node(current)
         }
+    }
+
+    /// ONNX's start and end of one axis (negative from the end), clamped to 0…size.
+    static func sliceRange(start: Int, end: Int, size: Int) -> (Int, Int) {
+        let s = Swift.max(0, Swift.min(size, start < 0 ? start + size : start))
+        return (s, Swift.max(s, Swift.min(size, end < 0 ? end + size : end)))
     }
 
     /// An integer from a float constant, or an error (NaN, infinities and huge values are not sizes).
