@@ -6,12 +6,15 @@ import GraftTensor
 //     swift build -c release --product graft-bench && .build/release/graft-bench W1 W2
 // Each measurement prints a human line and a machine line for Benchmarks/compare.sh:
 //     RESULT <workload> <case> <unit> <median> <min> <max>
+// Options: --repeats N, --threads N, --verbose, --models DIR (W9, W10's files).
 
 struct Options {
     var workloads: [String] = []
     var repeats = 10
     var threads = 2
     var verbose = false
+    var modelsDirectory = "Benchmarks/out/models"
+    var peakLoad: String?
 
     init(_ arguments: [String]) {
         var rest = arguments[...]
@@ -20,6 +23,8 @@ struct Options {
             case "--repeats": repeats = rest.popFirst().flatMap(Int.init) ?? repeats
             case "--threads": threads = rest.popFirst().flatMap(Int.init) ?? threads
             case "--verbose": verbose = true
+            case "--models": modelsDirectory = rest.popFirst() ?? modelsDirectory
+            case "--peak-load": peakLoad = rest.popFirst()
             default: workloads.append(argument.uppercased())
             }
         }
@@ -122,6 +127,10 @@ func reportTime(_ workload: String, _ name: String, seconds: [Double]) {
 let options = Options(Array(CommandLine.arguments.dropFirst()))
 do {
     try Threads.set(options.threads)
+    if let path = options.peakLoad {
+        try printPeakOfLoad(path)
+        exit(0)
+    }
     print("graft-bench: \(options.threads) threads, \(options.repeats) repeats after one warm-up, median (min, max)")
     for workload in options.workloads {
         switch workload {
@@ -133,7 +142,9 @@ do {
         case "W7": try startup(options)
         case "W4": try efficientNetInference(options)
         case "W5": try frozenBackbone(options)
-        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W4, W5, W7, W8, DATA)")
+        case "W9": try modelLoading(options)
+        case "W10": try modelInference(options)
+        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W4, W5, W7, W8, W9, W10, DATA)")
         }
     }
 } catch {

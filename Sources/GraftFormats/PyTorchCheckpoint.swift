@@ -66,12 +66,16 @@ public enum PyTorchCheckpoint {
         var state = StateDict()
         var cache: [String: Data] = [:]
         for (key, reference) in try tensors(in: root, source: name) {
-            if cache[reference.storageKey] == nil {
-                guard let entry = archive.entry(prefix + "data/" + reference.storageKey) else {
-                    throw .malformed(format: format, where: "\(name) tensor '\(key)'", reason: "storage \(reference.storageKey) is not in the archive")
-                }
-                cache[reference.storageKey] = try archive.contents(entry)
+            guard let entry = archive.entry(prefix + "data/" + reference.storageKey) else {
+                throw .malformed(format: format, where: "\(name) tensor '\(key)'", reason: "storage \(reference.storageKey) is not in the archive")
             }
+            if let range = archive.storedRange(entry) {
+                // Stored, as torch.save writes: decoded in place, its pages handed back after.
+                state.tensors.append((key, try materialize(reference, storage: archive.data, base: range.lowerBound, end: range.upperBound, name: key, source: name)))
+                MappedPages.release(archive.data, range)
+                continue
+            }
+            if cache[reference.storageKey] == nil { cache[reference.storageKey] = try archive.contents(entry) }
             guard let bytes = cache[reference.storageKey] else { continue }
             state.tensors.append((key, try materialize(reference, storage: bytes, base: 0, name: key, source: name)))
         }
@@ -126,7 +130,18 @@ public enum PyTorchCheckpoint {
     }
 
     /// A contiguous Float32 tensor from a strided view of a storage (any dtype converted).
-    static func materialize(_ r: TensorReference, storage: Data, base: Int, name: String, source: String) throws(FormatError) -> Tensor {
+    /// Whether `strides` are those of a contiguous row-major tensor of `shape` (axes of size 1 aside).
+    static func isRowMajor(_ shape: [Int], _ strides: [Int]) -> Bool {
+        var expected = 1
+        for (dim, stride) in zip(shape, strides).reversed() where dim != 1 {
+            guard stride == expected else { return false }
+            expected *= dim
+        }
+        return true
+    }
+
+    /// The storage's bytes run from `base` to `end` (the end of `storage` when nil).
+    static func materialize(_ r: TensorReference, storage: Data, base: Int, end: Int? = nil, name: String, source: String) throws(FormatError) -> Tensor {
         func fail(_ reason: String) -> FormatError { .malformed(format: format, where: "\(source) tensor '\(name)'", reason: reason) }
         guard let size = element(r.storageType) else { throw .unsupported(format: format, what: "storage type \(r.storageType)") }
         guard r.offset >= 0, r.shape.allSatisfy({ $0 >= 0 }), r.strides.allSatisfy({ $0 >= 0 }) else { throw fail("negative offset, size or stride") }
@@ -143,10 +158,10 @@ public enum PyTorchCheckpoint {
         }
         if count > 0 {
             guard last < r.storageCount else { throw fail("view reaches element \(last) of a storage of \(r.storageCount)") }
-            guard base + r.storageCount * size <= storage.count else { throw fail("storage data runs past the end of the file") }
+            let (bytes, overflow) = r.storageCount.multipliedReportingOverflow(by: size)
+            guard !overflow, base + bytes <= min(end ?? storage.count, storage.count) else { throw fail("storage data runs past the end of the file") }
         }
-        var values = [Float](repeating: 0, count: count)
-        storage.withUnsafeBytes { raw in
+        func fill(_ values: UnsafeMutableBufferPointer<Float>) { storage.withUnsafeBytes { raw in
             guard let start = raw.baseAddress?.advanced(by: base), count > 0 else { return }
             func read(_ index: Int) -> Float {
                 let p = start + index * size
@@ -162,7 +177,12 @@ public enum PyTorchCheckpoint {
                 default: return Float(p.load(as: UInt8.self))
                 }
             }
-            // Walk the view in row-major order of its shape.
+            // A row-major float32 view (what a state dict holds): one copy.
+            if r.storageType == "FloatStorage", isRowMajor(r.shape, r.strides), littleEndianHost {
+                UnsafeMutableRawBufferPointer(values).copyMemory(from: UnsafeRawBufferPointer(start: start + r.offset * 4, count: count * 4))
+                return
+            }
+            // Otherwise walk the view in row-major order of its shape.
             let rank = r.shape.count
             var index = [Int](repeating: 0, count: rank)
             var position = r.offset
@@ -178,7 +198,7 @@ public enum PyTorchCheckpoint {
                     axis -= 1
                 }
             }
-        }
-        do { return try Tensor(shape: r.shape, scalars: values) } catch { throw fail("\(error)") }
+        } }
+        do { return try Tensor(shape: r.shape, writing: fill) } catch { throw fail("\(error)") }
     }
 }

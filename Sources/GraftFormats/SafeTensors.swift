@@ -102,18 +102,24 @@ public enum SafeTensors {
         guard position == available else { throw fail("data", "\(available - position) bytes after the last tensor") }
         var tensors: [(String, Tensor)] = []
         for entry in entries {
-            let values = decode(data, from: dataStart + entry.begin, count: (entry.end - entry.begin) / entry.dtype.size, dtype: entry.dtype)
-            do { tensors.append((entry.name, try Tensor(shape: entry.shape, scalars: values))) } catch {
+            let start = dataStart + entry.begin, count = (entry.end - entry.begin) / entry.dtype.size
+            do {
+                tensors.append((entry.name, try Tensor(shape: entry.shape) { decode(data, from: start, into: $0, count: count, dtype: entry.dtype) }))
+            } catch {
                 throw fail("tensor '\(entry.name)'", "\(error)")
             }
+            MappedPages.release(data, start..<(dataStart + entry.end))
         }
         return StateDict(tensors: tensors, metadata: metadata)
     }
 
-    static func decode(_ data: Data, from offset: Int, count: Int, dtype: DType) -> [Float] {
-        var out = [Float](repeating: 0, count: count)
+    static func decode(_ data: Data, from offset: Int, into out: UnsafeMutableBufferPointer<Float>, count: Int, dtype: DType) {
         data.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress?.advanced(by: offset) else { return }
+            guard let base = raw.baseAddress?.advanced(by: offset), count <= out.count else { return }
+            if dtype == .f32 && littleEndianHost {
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(start: base, count: 4 * count))
+                return
+            }
             for i in 0..<count {
                 switch dtype {
                 case .f32: out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
@@ -126,7 +132,6 @@ public enum SafeTensors {
                 }
             }
         }
-        return out
     }
 
     /// The bytes of a safetensors file holding `state` (F32, in the given order, header padded to 8 bytes).

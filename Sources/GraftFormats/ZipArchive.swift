@@ -24,7 +24,7 @@ public struct ZipArchive {
         self.data = data
         self.source = source
         func fail(_ place: String, _ reason: String) -> FormatError { .malformed(format: Self.format, where: "\(source) \(place)", reason: reason) }
-        let bytes = [UInt8](data)
+        let bytes = ByteView(data: data)  // the archive itself is never copied: only its headers are read
         func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
         func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
         func u64(_ at: Int) -> Int { Int(UInt64(u32(at)) | UInt64(u32(at + 4)) << 32 & 0x7FFF_FFFF_FFFF_FFFF) }
@@ -98,6 +98,11 @@ public struct ZipArchive {
 
     public func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
 
+    /// Where a stored (uncompressed) entry's bytes lie in the archive's data, to read them in place.
+    func storedRange(_ entry: Entry) -> Range<Int>? {
+        entry.method == 0 && entry.compressedSize == entry.size ? entry.dataOffset..<(entry.dataOffset + entry.size) : nil
+    }
+
     /// The entry's bytes (inflated if deflated, never beyond its declared size).
     public func contents(_ entry: Entry, limit: Int = 4 << 30) throws(FormatError) -> Data {
         guard entry.size <= limit else { throw .tooLarge(format: Self.format, what: "entry '\(entry.name)' of \(entry.size) bytes", limit: "\(limit) bytes") }
@@ -105,4 +110,12 @@ public struct ZipArchive {
         if entry.method == 0 { return raw }
         return try Inflate.decompress(raw, wrapping: .raw, limit: entry.size, expected: entry.size, what: "\(source) entry '\(entry.name)'")
     }
+}
+
+/// The bytes of a `Data` by offset from its start, read in place.
+struct ByteView {
+    let data: Data
+    var count: Int { data.count }
+    subscript(offset: Int) -> UInt8 { data[data.startIndex + offset] }
+    subscript(range: Range<Int>) -> Data { data[(data.startIndex + range.lowerBound)..<(data.startIndex + range.upperBound)] }
 }

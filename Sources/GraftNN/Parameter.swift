@@ -32,6 +32,15 @@ public final class Parameter {
         value = trainable ? copy.requiringGrad() : copy
     }
 
+    /// Takes `tensor` itself as the values, without a copy, keeping the flag: for tensors nothing
+    /// else holds (those just read from a file), so loading needs no second copy of the weights.
+    public func adopt(_ tensor: Tensor, name: String) throws(ModelError) {
+        guard tensor.shape == shape else {
+            throw .shapeMismatch(layer: name, reason: "model expects \(formatShape(shape)), got \(formatShape(tensor.shape))")
+        }
+        value = trainable ? tensor.detached().requiringGrad() : tensor.detached()
+    }
+
     /// Writes into the values in place (optimizers); the gradient leaf stays the same.
     func update(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
         value.withUnsafeMutableBufferPointer(body)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// A contiguous, 64-byte aligned buffer of `Float`s that backs one or more tensors.
@@ -10,6 +13,8 @@ public final class Storage: @unchecked Sendable {
     /// Number of `Float`s allocated (the pool's size class, ≥ `count`).
     let capacity: Int
     let pointer: UnsafeMutablePointer<Float>
+    /// Whether the buffer is an anonymous mapping of its own (``init(lazyZeroCount:)``), not the pool's.
+    private let mapped: Bool
 
     /// Uninitialized storage for `count` floats. Callers must write every element.
     init(uninitializedCount count: Int) {
@@ -17,6 +22,27 @@ public final class Storage: @unchecked Sendable {
         let (pointer, capacity) = BufferPool.shared.take(count)
         self.pointer = pointer
         self.capacity = capacity
+        self.mapped = false
+    }
+
+    /// Zeros that take no memory until written: a mapping of their own whose pages the kernel
+    /// supplies on first touch. For models built only to read their structure (a checkpoint's
+    /// architecture), whose weights are never read. Falls back to pooled zeros when mapping fails.
+    init(lazyZeroCount count: Int) {
+        self.count = count
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        if count > BufferPool.smallest,
+           let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), raw != MAP_FAILED {
+            self.pointer = raw.bindMemory(to: Float.self, capacity: count)
+            self.capacity = count
+            self.mapped = true
+        } else {
+            let (pointer, capacity) = BufferPool.shared.take(count)
+            pointer.initialize(repeating: 0, count: count)
+            self.pointer = pointer
+            self.capacity = capacity
+            self.mapped = false
+        }
     }
 
     /// Storage filled with `value`.
@@ -25,7 +51,13 @@ public final class Storage: @unchecked Sendable {
         pointer.initialize(repeating: value, count: count)
     }
 
-    deinit { BufferPool.shared.give(pointer, capacity: capacity) }
+    deinit {
+        if mapped {
+            munmap(UnsafeMutableRawPointer(pointer), max(count, 1) * MemoryLayout<Float>.stride)
+        } else {
+            BufferPool.shared.give(pointer, capacity: capacity)
+        }
+    }
 
     @inline(__always) var buffer: UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(start: pointer, count: count)

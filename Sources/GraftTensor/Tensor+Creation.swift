@@ -12,6 +12,14 @@ extension Tensor {
         self.init(shape: shape, storage: storage)
     }
 
+    /// A tensor of `shape` whose elements `body` writes, every one, in row-major order: how readers
+    /// decode a file's values straight into the tensor, without an intermediate array.
+    public init(shape: [Int], writing body: (UnsafeMutableBufferPointer<Float>) -> Void) throws(TensorError) {
+        let storage = Storage(uninitializedCount: try checkedCount(shape, op: "tensor"))
+        body(storage.buffer)
+        self.init(shape: shape, storage: storage)
+    }
+
     /// A rank-0 tensor.
     public init(_ scalar: Float) {
         self.init(shape: [], storage: Storage(count: 1, repeating: scalar))
@@ -31,6 +39,12 @@ extension Tensor {
     }
 
     public static func zeros(_ shape: [Int]) throws(TensorError) -> Tensor { try full(shape, 0) }
+
+    /// Zeros whose memory is taken only when written (see `Storage(lazyZeroCount:)`): what random
+    /// tensors are under a structure-only generator.
+    static func lazyZeros(_ shape: [Int]) throws(TensorError) -> Tensor {
+        Tensor(shape: shape, storage: Storage(lazyZeroCount: try checkedCount(shape, op: "zeros")))
+    }
     public static func ones(_ shape: [Int]) throws(TensorError) -> Tensor { try full(shape, 1) }
 
     /// `start, start + step, …` up to but excluding `end`.
@@ -47,8 +61,8 @@ extension Tensor {
     /// Normal samples with the given mean and standard deviation, drawn from `generator`.
     public static func randomNormal(_ shape: [Int], mean: Float = 0, std: Float = 1,
                                     generator: Generator) throws(TensorError) -> Tensor {
+        if generator.drawsNothing { return try lazyZeros(shape) }
         let result = try full(shape, 0)
-        guard !generator.drawsNothing else { return result }
         for i in 0..<result.count { result.storage.pointer[i] = mean + std * Float(generator.nextNormal()) }
         return result
     }
@@ -59,6 +73,7 @@ extension Tensor {
         guard low <= high else {
             throw .invalidArgument(op: "randomUniform", reason: "low \(low) is above high \(high)")
         }
+        if generator.drawsNothing { return try lazyZeros(shape) }
         let result = try full(shape, 0)
         for i in 0..<result.count { result.storage.pointer[i] = low + (high - low) * generator.nextFloat() }
         return result

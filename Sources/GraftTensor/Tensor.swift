@@ -76,6 +76,9 @@ public struct Tensor: @unchecked Sendable {
     /// The same values, cut off from the gradient graph.
     public func detached() -> Tensor { Tensor(shape: shape, storage: storage) }
 
+    /// Identifies the buffer behind the values: tensors with the same identity share their memory.
+    public var storageIdentity: ObjectIdentifier { ObjectIdentifier(storage) }
+
     /// Clears the accumulated gradient of a leaf.
     public func zeroGrad() { node?.grad = nil }
 }

@@ -34,10 +34,12 @@ struct ArchitectureDetectionTests {
     @Test func aNearMissNamesTheClosestArchitecture() throws {
         let state = try Self.stateDict("resnet50", dropping: ["layer4.2.conv3.weight"])
         let path = try Self.save(state, "resnet50-cut")
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let message = formatMessage { try ModelFiles.load(path) }
         #expect(message == "cannot load \(path): unknown architecture; the closest is resnet50 (266 of 267 tensors match); say which with arch=NAME")
         // A wrong arch= says what does not fit.
         let full = try Self.save(try Self.stateDict("resnet50"), "resnet50")
+        defer { try? FileManager.default.removeItem(atPath: full) }
         #expect(formatMessage { try ModelFiles.load(full, architecture: "resnet34") }?.hasPrefix("cannot load \(full) as resnet34: 0 tensors loaded") == true)
         let model = try ModelFiles.load(full)
         #expect(model.architecture == "resnet50" && model.parameterCount == 25_557_032)

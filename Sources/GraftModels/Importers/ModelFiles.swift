@@ -119,7 +119,7 @@ public enum ModelFiles {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "its graph description is not valid")
             }
             let model = try description.build(name: name)
-            try StateDictLoader.apply(state, to: model)
+            try StateDictLoader.apply(state, to: model, adopting: true)
             return (model, true)
         }
         let arch: Architecture, classes: Int
@@ -134,9 +134,11 @@ public enum ModelFiles {
         } else {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "its keys match no built-in architecture; say which with arch=NAME")
         }
-        let model = try arch.build(classes: classes, generator: Generator(seed: 0), name: name)
+        // Built without drawing weights, then given the file's tensors themselves: every one is
+        // replaced (the load requires them all), and the weights exist once in memory.
+        let model = try arch.build(classes: classes, generator: .structureOnly(), name: name)
         let kept = StateDict(tensors: state.tensors.filter { !Architecture.ignorable($0.name) || $0.name.hasSuffix(".num_batches_tracked") }, metadata: state.metadata)
-        do { try StateDictLoader.apply(kept, to: model) } catch {
+        do { try StateDictLoader.apply(kept, to: model, adopting: true) } catch {
             throw ModelError.invalidArgument(what: "cannot load \(path) as \(arch.rawValue)", reason: "\(error)".replacingOccurrences(of: "load: ", with: ""))
         }
         if classes == 1000, let names = ImageNet.classNames { model.classNames = names }

@@ -30,9 +30,11 @@ public enum StateDictLoader {
     static func ignored(_ key: String) -> Bool { key.hasSuffix(".num_batches_tracked") }
 
     /// Copies every tensor whose key and shape match; checks everything first and changes nothing
-    /// unless `requireComplete` is false or the state dict covers the model.
+    /// unless `requireComplete` is false or the state dict covers the model. With `adopting`, the
+    /// parameters take the state dict's tensors themselves (no copy; the caller gives them up, as
+    /// when they were just read from a file); tensors sharing memory are still copied apart.
     @discardableResult
-    public static func apply(_ state: StateDict, to model: Model, requireComplete: Bool = true) throws(ModelError) -> Report {
+    public static func apply(_ state: StateDict, to model: Model, requireComplete: Bool = true, adopting: Bool = false) throws(ModelError) -> Report {
         var report = Report()
         let parameters = Dictionary(uniqueKeysWithValues: model.parameters.map { ($0.key, $0.parameter) })
         let buffers = Dictionary(uniqueKeysWithValues: model.buffers.map { ($0.key, $0.tensor) })
@@ -52,7 +54,14 @@ public enum StateDictLoader {
         if requireComplete && !report.isComplete {
             throw .invalidArgument(what: "load", reason: report.description)
         }
-        for (parameter, tensor, key) in parameterAssignments { try parameter.assign(tensor, name: key) }
+        var taken = Set<ObjectIdentifier>()
+        for (parameter, tensor, key) in parameterAssignments {
+            if adopting && taken.insert(tensor.storageIdentity).inserted {
+                try parameter.adopt(tensor, name: key)
+            } else {
+                try parameter.assign(tensor, name: key)
+            }
+        }
         for (buffer, tensor) in assignments {
             tensor.withUnsafeBufferPointer { source in buffer.withUnsafeMutableBufferPointer { target in for i in target.indices { target[i] = source[i] } } }
         }

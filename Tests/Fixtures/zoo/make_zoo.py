@@ -2,7 +2,7 @@
 built by the reference frameworks with random weights (never a download), saved in each format
 graft reads, with reference outputs for a fixed input.
 
-    python make_zoo.py OUT [--all] [--only NAME,NAME] [--size N] [--frameworks keras|torch]
+    python make_zoo.py OUT [--all] [--only NAME,NAME] [--size N] [--frameworks keras|torch] [--families]
 
 Without --all, one model per family at its smallest variant (what CI runs). Writes OUT/manifest-*.json:
 one entry per file with its framework, format, input and output arrays, and the parameter totals the
@@ -242,7 +242,14 @@ def main():
     parser.add_argument("--only", help="comma-separated model or family names")
     parser.add_argument("--size", type=int, default=64, help="input side (raised to each model's minimum)")
     parser.add_argument("--frameworks", default="keras,torch")
+    parser.add_argument("--families", action="store_true", help="print the family names of the frameworks and stop")
     args = parser.parse_args()
+    frameworks = args.frameworks.split(",")
+    if args.families:
+        families = ([f for f, _, _ in KERAS + TF_KERAS_ONLY] if "keras" in frameworks else []) + \
+                   ([f for f, _ in TORCHVISION] if "torch" in frameworks else [])
+        print("\n".join(families))
+        return
     os.makedirs(args.out, exist_ok=True)
     names = None
     if args.only:
@@ -251,7 +258,6 @@ def main():
         names = {m for _, ms, _ in KERAS + TF_KERAS_ONLY for m in ms} | {m for _, ms in TORCHVISION for m in ms}
     rng = np.random.default_rng(11)
     entries = []
-    frameworks = args.frameworks.split(",")
     if "keras" in frameworks:
         entries += keras_entries(args.out, names, args.size, rng)
     if "torch" in frameworks:

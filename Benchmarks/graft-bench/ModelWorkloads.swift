@@ -1,0 +1,85 @@
+import Foundation
+import GraftModels
+import GraftTensor
+
+// W9 and W10 read the files Benchmarks/peers/models.py makes (Benchmarks/compare.sh makes them once,
+// into Benchmarks/out/models; --models DIR points elsewhere).
+
+/// The models W10 runs; W9 loads the first in every format.
+let benchmarkModels = ["resnet50", "mobilenet_v3_large", "convnext_tiny"]
+
+/// The path of a benchmark model file, or nil (with a note) when it has not been made.
+func benchmarkFile(_ options: Options, _ name: String, _ workload: String) -> String? {
+    let path = (options.modelsDirectory as NSString).appendingPathComponent(name)
+    guard FileManager.default.fileExists(atPath: path) else {
+        print("\(workload): \(path) is missing (Benchmarks/compare.sh makes it with Benchmarks/peers/models.py)")
+        return nil
+    }
+    return path
+}
+
+/// W9: loading ResNet-50 (torchvision, random weights) from `.pth`, `.safetensors`, `.onnx` and
+/// `.keras` (ms), and the memory one load adds in a fresh process (MB, and as a multiple of the
+/// model's tensors).
+func modelLoading(_ options: Options) throws {
+    let name = benchmarkModels[0]
+    for format in ["pth", "safetensors", "onnx", "keras"] {
+        guard let path = benchmarkFile(options, "\(name).\(format)", "W9") else { continue }
+        reportTime("W9", "\(name)-load-\(format)", seconds: try measure(repeats: options.repeats) { _ = try ModelFiles.load(path) })
+        let (added, tensors) = try peakOfOneLoad(path)
+        let mb = Double(added) / 1_048_576
+        print(String(format: "W9 %@-load-%@ memory: %.1f MB added at the peak, %.2f× the model's %.1f MB of tensors",
+                     name, format, mb, Double(added) / Double(max(tensors, 1)), Double(tensors) / 1_048_576))
+        print("RESULT W9 \(name)-load-\(format)-memory MB \(mb) \(mb) \(mb)")
+    }
+}
+
+/// W10: inference, batch 8 at 224×224, on each benchmark model loaded from its `.pth` (images/s).
+func modelInference(_ options: Options) throws {
+    let batch = try Tensor.randomUniform([8, 3, 224, 224], low: -1, high: 1, generator: Generator(seed: 4))
+    for name in benchmarkModels {
+        guard let path = benchmarkFile(options, "\(name).pth", "W10") else { continue }
+        let model = try ModelFiles.load(path)
+        let times = try measure(repeats: options.repeats) { _ = try model.predict(batch) }
+        let rates = times.map { 8 / $0 }
+        print(String(format: "W10 %-24@ median %8.1f images/s (min %.1f, max %.1f)", "\(name)-b8", median(rates), rates.min() ?? 0, rates.max() ?? 0))
+        print("RESULT W10 \(name)-b8 images/s \(median(rates)) \(rates.min() ?? 0) \(rates.max() ?? 0)")
+    }
+}
+
+/// Runs `graft-bench --peak-load PATH` in a fresh process: the bytes its memory grew by at the peak
+/// of one load, and the bytes of the loaded model's parameters and buffers.
+func peakOfOneLoad(_ path: String) throws -> (added: Int, tensors: Int) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    process.arguments = ["--peak-load", path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let numbers = output.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    guard process.terminationStatus == 0, numbers.count == 2 else { throw BenchmarkError.failed("peak load of \(path): \(output)") }
+    return (numbers[0], numbers[1])
+}
+
+/// The child side of `peakOfOneLoad`: prints "ADDED TENSORS" in bytes.
+func printPeakOfLoad(_ path: String) throws {
+    let before = processStatus("VmRSS")
+    let model = try ModelFiles.load(path)
+    let peak = processStatus("VmHWM")
+    let tensors = model.parameters.reduce(0) { $0 + $1.parameter.count } + model.buffers.reduce(0) { $0 + $1.tensor.count }
+    print("\(peak - before) \(tensors * MemoryLayout<Float>.size)")
+}
+
+/// A figure of /proc/self/status in bytes (VmRSS: resident now, VmHWM: the high-water mark).
+func processStatus(_ field: String) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * 1024
+    }
+    return 0
+}
+
+enum BenchmarkError: Error { case failed(String) }
