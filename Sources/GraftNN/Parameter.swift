@@ -46,3 +46,18 @@ public final class Parameter {
         value.withUnsafeMutableBufferPointer(body)
     }
 }
+
+extension Parameter {
+    /// Gives each parameter its tensor, from a file just read: adopted (no copy) unless an earlier
+    /// parameter took the same memory, then copied, so no two parameters ever share their values.
+    public static func adoptAll(_ assignments: [(parameter: Parameter, tensor: Tensor, name: String)]) throws(ModelError) {
+        var taken = Set<ObjectIdentifier>()
+        for (parameter, tensor, name) in assignments {
+            if taken.insert(tensor.storageIdentity).inserted {
+                try parameter.adopt(tensor, name: name)
+            } else {
+                try parameter.assign(tensor, name: name)
+            }
+        }
+    }
+}

@@ -38,7 +38,16 @@ public final class HDF5File {
     struct Message { let type: Int; let data: ArraySlice<UInt8>; let start: Int }
 
     public init(data: Data, source: String) throws(FormatError) {
-        bytes = [UInt8](data)
+        // Copied in slices, each slice's file pages handed back once copied: the file is held once.
+        var copy = [UInt8]()
+        copy.reserveCapacity(data.count)
+        let view = ByteView(data: data), slice = 16 << 20
+        for start in stride(from: 0, to: data.count, by: slice) {
+            let end = min(start + slice, data.count)
+            copy.append(contentsOf: view[start..<end])
+            MappedPages.release(data, start..<end)
+        }
+        bytes = copy
         self.source = source
         try readSuperblock()
     }
@@ -544,6 +553,12 @@ public final class HDF5File {
 
     private func decode(_ raw: [UInt8], type: Datatype, count n: Int) throws(FormatError) -> [Float] {
         guard raw.count >= n * type.size else { throw fail("data", "too short") }
+        if case .float = type.kind, type.size == 4, !type.bigEndian, littleEndianHost {
+            return [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+                raw.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<(4 * n)])) }
+                initialized = n
+            }
+        }
         var out = [Float](repeating: 0, count: n)
         for i in 0..<n {
             var value: UInt64 = 0

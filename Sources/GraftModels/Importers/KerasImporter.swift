@@ -23,7 +23,19 @@ public enum KerasImporter {
     /// creation order either way.
     struct StoredWeights {
         var names: [String?]
-        var tensors: [Tensor]
+        /// Each variable, read from the file only when its layer is built: the weights are never
+        /// all in memory twice (as read, and as the layers' own transposed tensors).
+        var tensors: [StoredTensor]
+    }
+
+    struct StoredTensor {
+        let read: () throws -> Tensor
+        init(_ file: HDF5File, _ address: Int, name: String) {
+            read = {
+                let (shape, values) = try file.dataset(at: address, name: name)
+                return try Tensor(shape: shape, scalars: values)
+            }
+        }
     }
 
     // MARK: Files
@@ -86,9 +98,8 @@ public enum KerasImporter {
                 }
                 var stored = StoredWeights(names: [], tensors: [])
                 for (index, dataset) in datasets {
-                    let (shape, values) = try file.dataset(at: dataset, name: "\(layerName)/vars/\(index)")
                     stored.names.append(nil)
-                    stored.tensors.append(try Tensor(shape: shape, scalars: values))
+                    stored.tensors.append(StoredTensor(file, dataset, name: "\(layerName)/vars/\(index)"))
                 }
                 if !stored.tensors.isEmpty { weights[layerName] = stored }
             }
@@ -119,9 +130,8 @@ public enum KerasImporter {
                 guard let address = try walk(group, weightName, what: weightName) else {
                     throw FormatError.malformed(format: format, where: "weights of layer '\(layer)'", reason: "no dataset '\(weightName)'")
                 }
-                let (shape, values) = try file.dataset(at: address, name: weightName)
                 stored.names.append(weightName)
-                stored.tensors.append(try Tensor(shape: shape, scalars: values))
+                stored.tensors.append(StoredTensor(file, address, name: weightName))
             }
             result[layer] = stored
         }
@@ -301,7 +311,8 @@ public enum KerasImporter {
         var builder: GraphBuilder
         var assignments: [(Parameter, Tensor, String)] = []
         var bufferAssignments: [(Tensor, Tensor, String)] = []
-        let generator = Generator(seed: 0)
+        /// Layers are built without drawing weights: the file supplies every one.
+        let generator = Generator.structureOnly()
         /// Keras 3 files (`hard_sigmoid` is relu6(x + 3)/6 there, 0.2·x + 0.5 clipped before).
         let keras3: Bool
         init(builder: GraphBuilder, keras3: Bool) { (self.builder, self.keras3) = (builder, keras3) }
@@ -351,7 +362,7 @@ public enum KerasImporter {
             for node in stride(from: index, through: 0, by: -1) where needed.contains(node) { needed.formUnion(model.nodes[node].inputs) }
             model = GraphBuilder(keeping: model, nodes: model.nodes.indices.filter { needed.contains($0) && $0 <= index }).build(name: modelName, architecture: "keras")
         }
-        for (parameter, tensor, layer) in state.assignments { try parameter.assign(tensor, name: layer) }
+        try Parameter.adoptAll(state.assignments.map { ($0.0, $0.1, $0.2) })
         for (buffer, tensor, layer) in state.bufferAssignments {
             guard buffer.shape == tensor.shape else { throw Failure(message: "layer '\(layer)': statistics of shape \(tensor.shape) for \(buffer.shape)") }
             tensor.withUnsafeBufferPointer { s in buffer.withUnsafeMutableBufferPointer { d in for i in d.indices { d[i] = s[i] } } }
@@ -394,16 +405,16 @@ public enum KerasImporter {
         let aliases = ["kernel": "depthwise_kernel", "depthwise_kernel": "kernel"]
         let names = stored.names.compactMap { $0 }
         if names.count == stored.tensors.count {
-            var byName: [String: Tensor] = [:]
+            var byName: [String: StoredTensor] = [:]
             for (name, tensor) in zip(names, stored.tensors) {
                 if expected.contains(name) { byName[name] = tensor } else if let alias = aliases[name], expected.contains(alias) { byName[alias] = tensor }
             }
-            if byName.count == expected.count && byName.count == stored.tensors.count { return byName }
+            if byName.count == expected.count && byName.count == stored.tensors.count { return try byName.mapValues { try $0.read() } }
         }
         guard stored.tensors.count == expected.count else {
             let found = stored.names.enumerated().map { $0.element ?? "#\($0.offset)" }
             throw Failure(message: "layer '\(layer.name)' (\(layer.className)): the file holds \(stored.tensors.count) weights (\(found.joined(separator: ", "))), expected \(expected.count) (\(expected.joined(separator: ", ")))")
         }
-        return Dictionary(uniqueKeysWithValues: zip(expected, stored.tensors))
+        return Dictionary(uniqueKeysWithValues: try zip(expected, stored.tensors).map { ($0, try $1.read()) })
     }
 }

@@ -21,7 +21,8 @@ public enum ONNXImporter {
         var builder: GraphBuilder
         var assignments: [(Parameter, Tensor, String)] = []
         var buffers: [(Tensor, Tensor)] = []
-        let generator = Generator(seed: 0)
+        /// Layers are built without drawing weights: the file supplies every one.
+        let generator = Generator.structureOnly()
         init(builder: GraphBuilder) { self.builder = builder }
     }
 
@@ -62,10 +63,8 @@ public enum ONNXImporter {
     }
 
     public static func load(_ data: Data, name: String, modelName: String, inputShape: [Int]?) throws -> Model {
-        let model: Onnx_ModelProto
-        do { model = try Onnx_ModelProto(serializedBytes: data) } catch {
-            throw FormatError.malformed(format: "onnx", where: name, reason: "not a valid ONNX protobuf (\(error))")
-        }
+        let file = try ONNXFile(data, source: name)
+        let model = file.model
         guard model.hasGraph else { throw FormatError.malformed(format: "onnx", where: name, reason: "no graph") }
         let graph = model.graph
         let opset = Int(model.opsetImport.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version ?? 11)
@@ -74,7 +73,10 @@ public enum ONNXImporter {
         }
         guard graph.node.count <= 100_000 else { throw Failure(description: "more than 100,000 nodes") }
         var values: [String: Value] = [:]
-        for initializer in graph.initializer { values[initializer.name] = .constant(try tensor(initializer, what: "initializer '\(initializer.name)'")) }
+        for index in 0..<file.initializerCount {
+            let initializer = try file.initializer(index)
+            values[initializer.name] = .constant(try tensor(initializer, what: "initializer '\(initializer.name)'"))
+        }
         let inputs = graph.input.filter { values[$0.name] == nil }
         guard inputs.count == 1, let input = inputs.first else { throw Failure(description: "graft imports graphs with exactly one input, this one has \(inputs.count)") }
         let declared = input.type.tensorType.shape.dim.map { dim -> Int? in
@@ -100,7 +102,7 @@ public enum ONNXImporter {
             free = dims.indices.filter { dims[$0] == nil }
             sample = dims.map { $0 ?? 224 }
         }
-        let state = try State(builder: try GraphBuilder(inputShape: sample, freeAxes: free, inputName: input.name.isEmpty ? "input" : input.name))
+        let state = State(builder: try GraphBuilder(inputShape: sample, freeAxes: free, inputName: input.name.isEmpty ? "input" : input.name))
         values[input.name] = .node(state.builder.input)
         var usedNames = Set<String>()
 
@@ -131,11 +133,15 @@ public enum ONNXImporter {
             built = GraphBuilder(keeping: built, nodes: built.nodes.indices.filter { needed.contains($0) && $0 <= outputIndex })
                 .build(name: modelName, architecture: "onnx")
         }
+        // The weights are the file's tensors themselves: one copy in memory.
+        var weights: [(parameter: Parameter, tensor: Tensor, name: String)] = []
         for (parameter, tensor, layer) in state.assignments {
-            do { try parameter.assign(try tensor.reshaped(parameter.shape), name: layer) } catch {
+            guard let weight = try? tensor.reshaped(parameter.shape) else {
                 throw Failure(description: "\(layer): weight \(formatShape(tensor.shape)) does not fit \(formatShape(parameter.shape))")
             }
+            weights.append((parameter, weight, layer))
         }
+        try Parameter.adoptAll(weights)
         for (buffer, tensor) in state.buffers {
             guard buffer.count == tensor.count else { throw Failure(description: "BatchNormalization statistics \(formatShape(tensor.shape)) for \(formatShape(buffer.shape))") }
             tensor.withUnsafeBufferPointer { s in buffer.withUnsafeMutableBufferPointer { d in for k in d.indices { d[k] = s[k] } } }
@@ -170,41 +176,45 @@ public enum ONNXImporter {
             guard !o, p <= 1 << 32 else { throw Failure(description: "\(what): shape \(shape) is too large") }
             count = p
         }
-        var values: [Float]
         let type = proto.dataType
+        if proto.dataLocation == .external { throw Failure(description: "\(what): external data is not supported") }
         if !proto.rawData.isEmpty {
             let sizes: [Int32: Int] = [1: 4, 11: 8, 10: 2, 16: 2, 6: 4, 7: 8, 2: 1, 3: 1, 5: 2, 9: 1]
             guard let size = sizes[type] else { throw Failure(description: "\(what): data type \(type) is not supported") }
             guard proto.rawData.count == count * size else { throw Failure(description: "\(what): raw data holds \(proto.rawData.count) bytes, shape \(shape) needs \(count * size)") }
-            values = [Float](repeating: 0, count: count)
-            proto.rawData.withUnsafeBytes { raw in
-                guard let base = raw.baseAddress else { return }
-                for i in 0..<count {
-                    let p = base + i * size
-                    switch type {
-                    case 1: values[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
-                    case 11: values[i] = Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
-                    case 10: values[i] = Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))))
-                    case 16: values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))) << 16)
-                    case 6: values[i] = Float(Int32(littleEndian: p.loadUnaligned(as: Int32.self)))
-                    case 7: values[i] = Float(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))
-                    case 5: values[i] = Float(Int16(littleEndian: p.loadUnaligned(as: Int16.self)))
-                    case 3: values[i] = Float(p.load(as: Int8.self))
-                    default: values[i] = Float(p.load(as: UInt8.self))
+            return try Tensor(shape: shape) { values in
+                proto.rawData.withUnsafeBytes { raw in
+                    guard let base = raw.baseAddress else { return }
+                    if type == 1 && 1.littleEndian == 1 {
+                        UnsafeMutableRawBufferPointer(values).copyMemory(from: UnsafeRawBufferPointer(start: base, count: 4 * count))
+                        return
+                    }
+                    for i in 0..<count {
+                        let p = base + i * size
+                        switch type {
+                        case 1: values[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+                        case 11: values[i] = Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
+                        case 10: values[i] = Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))))
+                        case 16: values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))) << 16)
+                        case 6: values[i] = Float(Int32(littleEndian: p.loadUnaligned(as: Int32.self)))
+                        case 7: values[i] = Float(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))
+                        case 5: values[i] = Float(Int16(littleEndian: p.loadUnaligned(as: Int16.self)))
+                        case 3: values[i] = Float(p.load(as: Int8.self))
+                        default: values[i] = Float(p.load(as: UInt8.self))
+                        }
                     }
                 }
             }
-        } else {
-            switch type {
-            case 1: values = proto.floatData
-            case 11: values = proto.doubleData.map(Float.init)
-            case 7: values = proto.int64Data.map(Float.init)
-            case 6, 5, 3, 2, 4, 9: values = proto.int32Data.map(Float.init)
-            default: throw Failure(description: "\(what): data type \(type) is not supported")
-            }
-            guard values.count == count else { throw Failure(description: "\(what): \(values.count) values for shape \(shape)") }
         }
-        if proto.dataLocation == .external { throw Failure(description: "\(what): external data is not supported") }
+        let values: [Float]
+        switch type {
+        case 1: values = proto.floatData
+        case 11: values = proto.doubleData.map(Float.init)
+        case 7: values = proto.int64Data.map(Float.init)
+        case 6, 5, 3, 2, 4, 9: values = proto.int32Data.map(Float.init)
+        default: throw Failure(description: "\(what): data type \(type) is not supported")
+        }
+        guard values.count == count else { throw Failure(description: "\(what): \(values.count) values for shape \(shape)") }
         return try Tensor(shape: shape, scalars: values)
     }
 }

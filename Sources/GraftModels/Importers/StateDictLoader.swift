@@ -54,13 +54,10 @@ public enum StateDictLoader {
         if requireComplete && !report.isComplete {
             throw .invalidArgument(what: "load", reason: report.description)
         }
-        var taken = Set<ObjectIdentifier>()
-        for (parameter, tensor, key) in parameterAssignments {
-            if adopting && taken.insert(tensor.storageIdentity).inserted {
-                try parameter.adopt(tensor, name: key)
-            } else {
-                try parameter.assign(tensor, name: key)
-            }
+        if adopting {
+            try Parameter.adoptAll(parameterAssignments.map { ($0.0, $0.1, $0.2) })
+        } else {
+            for (parameter, tensor, key) in parameterAssignments { try parameter.assign(tensor, name: key) }
         }
         for (buffer, tensor) in assignments {
             tensor.withUnsafeBufferPointer { source in buffer.withUnsafeMutableBufferPointer { target in for i in target.indices { target[i] = source[i] } } }

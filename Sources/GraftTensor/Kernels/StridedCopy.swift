@@ -3,6 +3,17 @@
 enum StridedCopy {
     static func copy(_ source: UnsafePointer<Float>, sourceStrides: [Int],
                      _ destination: UnsafeMutablePointer<Float>, destinationStrides: [Int], shape: [Int]) {
+        // Each element goes to its place whatever the order, so the innermost loop runs along the
+        // axis the source reads contiguously when the last axis is shorter (a Keras kernel's
+        // HWIO → OIHW: rows of 1–3 elements otherwise, each paying the offset arithmetic).
+        if let last = shape.indices.last, sourceStrides[last] != 1,
+           let contiguous = shape.indices.first(where: { sourceStrides[$0] == 1 && shape[$0] > shape[last] }) {
+            var (shape, sourceStrides, destinationStrides) = (shape, sourceStrides, destinationStrides)
+            shape.swapAt(contiguous, last)
+            sourceStrides.swapAt(contiguous, last)
+            destinationStrides.swapAt(contiguous, last)
+            return copy(source, sourceStrides: sourceStrides, destination, destinationStrides: destinationStrides, shape: shape)
+        }
         let total = shape.reduce(1, *)
         guard total > 0 else { return }
         guard let inner = shape.last else { destination[0] = source[0]; return }
