@@ -50,7 +50,10 @@ fi
 # once checked. One process per framework: TensorFlow and PyTorch cannot share one.
 unexpected=0
 : > "$work.table"
-for framework in keras torch; do
+frameworks="keras torch"
+[[ "$*" == *"--frameworks keras"* ]] && frameworks=keras
+[[ "$*" == *"--frameworks torch"* ]] && frameworks=torch
+for framework in $frameworks; do
     for family in $("$venv/bin/python" Tests/Fixtures/zoo/make_zoo.py - --families --frameworks "$framework"); do
         echo "== $framework $family ($(( $(date +%s) - start )) s so far)"
         status=0

@@ -68,6 +68,9 @@ func printPeakOfLoad(_ path: String) throws {
     let before = processStatus("VmRSS")
     let model = try ModelFiles.load(path)
     let peak = processStatus("VmHWM")
+    if ProcessInfo.processInfo.environment["GRAFT_BENCH_DEBUG"] != nil {
+        FileHandle.standardError.write("before \(before >> 20) MB, peak \(peak >> 20), now anon \(processStatus("RssAnon") >> 20) file \(processStatus("RssFile") >> 20)\n".data(using: .utf8)!)
+    }
     let tensors = model.parameters.reduce(0) { $0 + $1.parameter.count } + model.buffers.reduce(0) { $0 + $1.tensor.count }
     print("\(peak - before) \(tensors * MemoryLayout<Float>.size)")
 }

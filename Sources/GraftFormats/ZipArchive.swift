@@ -107,17 +107,9 @@ public struct ZipArchive {
     public func contents(_ entry: Entry, limit: Int = 4 << 30) throws(FormatError) -> Data {
         guard entry.size <= limit else { throw .tooLarge(format: Self.format, what: "entry '\(entry.name)' of \(entry.size) bytes", limit: "\(limit) bytes") }
         // A stored entry is the archive's own bytes (a slice, not a copy: a model's weights file).
-        if let range = storedRange(entry) { return ByteView(data: data)[range] }
+        if let range = storedRange(entry) { return ByteView(data: data).data(range) }
         let raw = data.subdata(in: (data.startIndex + entry.dataOffset)..<(data.startIndex + entry.dataOffset + entry.compressedSize))
         if entry.method == 0 { return raw }
         return try Inflate.decompress(raw, wrapping: .raw, limit: entry.size, expected: entry.size, what: "\(source) entry '\(entry.name)'")
     }
-}
-
-/// The bytes of a `Data` by offset from its start, read in place.
-struct ByteView {
-    let data: Data
-    var count: Int { data.count }
-    subscript(offset: Int) -> UInt8 { data[data.startIndex + offset] }
-    subscript(range: Range<Int>) -> Data { data[(data.startIndex + range.lowerBound)..<(data.startIndex + range.upperBound)] }
 }

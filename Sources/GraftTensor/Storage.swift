@@ -105,9 +105,35 @@ final class BufferPool: Sendable {
             }
             if let reused { return (reused, capacity) }
         }
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: capacity * MemoryLayout<Float>.stride, alignment: Self.alignment)
-        return (raw.bindMemory(to: Float.self, capacity: capacity), capacity)
+        return (Self.allocate(capacity), capacity)
+    }
+
+    /// Buffers of at least this many bytes get a mapping of their own, returned to the system when
+    /// freed. glibc would place those below its moving mmap threshold (up to 32 MB) in its heap,
+    /// where one-off buffers freed in a varying order (a model file's tensors, decoded and then
+    /// rearranged) stay resident as holes.
+    static let mappedBytes = 1 << 20
+
+    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<Float> {
+        let bytes = capacity * MemoryLayout<Float>.stride
+        if bytes >= mappedBytes, let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), raw != MAP_FAILED {
+            return raw.bindMemory(to: Float.self, capacity: capacity)
+        }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
+        if bytes >= mappedBytes { heapFallbacks.withLock { _ = $0.insert(UInt(bitPattern: raw)) } }
+        return raw.bindMemory(to: Float.self, capacity: capacity)
+    }
+
+    /// Large buffers that came from malloc because mapping failed.
+    private static let heapFallbacks = Mutex(Set<UInt>())
+
+    private static func deallocate(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
+        let bytes = capacity * MemoryLayout<Float>.stride
+        if bytes >= mappedBytes, heapFallbacks.withLock({ $0.remove(UInt(bitPattern: pointer)) == nil }) {
+            munmap(UnsafeMutableRawPointer(pointer), bytes)
+        } else {
+            UnsafeMutableRawPointer(pointer).deallocate()
+        }
     }
 
     func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
@@ -122,19 +148,25 @@ final class BufferPool: Sendable {
             }
             if kept { return }
         }
-        UnsafeMutableRawPointer(pointer).deallocate()
+        Self.deallocate(pointer, capacity: capacity)
     }
 
     /// Frees every pooled buffer (for tests and for handing memory back after a big job).
     func drain() {
         let pointers = state.withLock { state in
-            let all = state.free.values.flatMap { $0 }
+            let all = state.free.flatMap { capacity, buffers in buffers.map { (capacity, $0) } }
             state.free = [:]
             state.pooledBytes = 0
             return all
         }
-        for buffer in pointers { UnsafeMutableRawPointer(buffer.pointer).deallocate() }
+        for (capacity, buffer) in pointers { Self.deallocate(buffer.pointer, capacity: capacity) }
     }
 
     var pooledBytes: Int { state.withLock { $0.pooledBytes } }
+}
+
+extension Tensor {
+    /// Hands the buffers the pool keeps for reuse back to the system: for a reader that frees many
+    /// one-off tensors of different sizes (each would stay resident in the pool).
+    public static func releasePooledBuffers() { BufferPool.shared.drain() }
 }

@@ -2,12 +2,12 @@ import Foundation
 
 /// Bounds-checked little-endian reads over a file's bytes: every read names where it failed.
 struct ByteCursor {
-    let bytes: [UInt8]
+    let bytes: ByteView
     let format: String
     let source: String
     var position: Int
 
-    init(_ bytes: [UInt8], at position: Int, format: String, source: String) {
+    init(_ bytes: ByteView, at position: Int, format: String, source: String) {
         self.bytes = bytes
         self.position = position
         self.format = format
@@ -23,7 +23,7 @@ struct ByteCursor {
         position += count
     }
 
-    mutating func take(_ count: Int) throws(FormatError) -> ArraySlice<UInt8> {
+    mutating func take(_ count: Int) throws(FormatError) -> Slice<ByteView> {
         let start = position
         try skip(count)
         return bytes[start..<(start + count)]

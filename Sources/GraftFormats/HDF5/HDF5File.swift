@@ -1,4 +1,5 @@
 import Foundation
+import GraftTensor
 
 /// A value read from an HDF5 attribute.
 public enum HDF5Value: Sendable, Equatable {
@@ -27,7 +28,7 @@ public enum HDF5Value: Sendable, Equatable {
 /// virtual datasets, soft and external links, dense (fractal-heap) link or attribute storage,
 /// other filters and chunk indexes.
 public final class HDF5File {
-    let bytes: [UInt8]
+    let bytes: ByteView
     let source: String
     var offsetSize = 8, lengthSize = 8
     var base = 0
@@ -35,19 +36,10 @@ public final class HDF5File {
     private var headers: [Int: [Message]] = [:]
     static let format = "hdf5"
 
-    struct Message { let type: Int; let data: ArraySlice<UInt8>; let start: Int }
+    struct Message { let type: Int; let data: Slice<ByteView>; let start: Int }
 
     public init(data: Data, source: String) throws(FormatError) {
-        // Copied in slices, each slice's file pages handed back once copied: the file is held once.
-        var copy = [UInt8]()
-        copy.reserveCapacity(data.count)
-        let view = ByteView(data: data), slice = 16 << 20
-        for start in stride(from: 0, to: data.count, by: slice) {
-            let end = min(start + slice, data.count)
-            copy.append(contentsOf: view[start..<end])
-            MappedPages.release(data, start..<end)
-        }
-        bytes = copy
+        bytes = ByteView(data: data)
         self.source = source
         try readSuperblock()
     }
@@ -213,7 +205,7 @@ public final class HDF5File {
     }
 
     /// The data segment of a local heap (group member names).
-    private func localHeap(_ address: Int) throws(FormatError) -> ArraySlice<UInt8> {
+    private func localHeap(_ address: Int) throws(FormatError) -> Slice<ByteView> {
         var c = cursor(at: address)
         try c.signature("HEAP")
         try c.skip(4)
@@ -224,7 +216,7 @@ public final class HDF5File {
         return bytes[data..<(data + size)]
     }
 
-    private func walkGroupTree(_ address: Int, heap: ArraySlice<UInt8>, depth: Int, visited: inout Set<Int>, into result: inout [(String, Int)]) throws(FormatError) {
+    private func walkGroupTree(_ address: Int, heap: Slice<ByteView>, depth: Int, visited: inout Set<Int>, into result: inout [(String, Int)]) throws(FormatError) {
         guard depth < 64, visited.insert(address).inserted else { throw fail("group B-tree at \(address)", "too deep or cyclic") }
         var c = cursor(at: address)
         try c.signature("TREE")
@@ -383,7 +375,7 @@ public final class HDF5File {
         case .integer, .float:
             guard n * type.size <= c.bytes.count - c.position else { throw fail(what, "data runs past the end of the file") }
             let raw = try c.take(n * type.size)
-            return .numbers(try decode(Array(raw), type: type, count: n).map(Double.init))
+            return .numbers(try decode(Array(raw), type: type, shape: [n]).scalars.map(Double.init))
         case let .other(kind):
             throw unsupported("datatype class \(kind) of \(what)")
         }
@@ -413,6 +405,12 @@ public final class HDF5File {
 
     /// A dataset's shape and values as Float32 (integers and float64 converted).
     public func dataset(at address: Int, name: String) throws(FormatError) -> (shape: [Int], values: [Float]) {
+        let values = try tensor(at: address, name: name)
+        return (values.shape, values.scalars)
+    }
+
+    /// A dataset as a Float32 tensor, decoded straight from the file into it.
+    public func tensor(at address: Int, name: String) throws(FormatError) -> Tensor {
         var type: Datatype?, dims: [Int]?, layout: Message?, filters: [Int] = []
         for message in try messages(at: address) {
             var c = cursor(at: message.start)
@@ -428,9 +426,9 @@ public final class HDF5File {
         guard let type, let dims, let layout else { throw fail("dataset '\(name)'", "missing datatype, dataspace or layout") }
         guard case .integer = type.kind, [1, 2, 4, 8].contains(type.size) else {
             guard case .float = type.kind, [2, 4, 8].contains(type.size) else { throw unsupported("datatype of dataset '\(name)'") }
-            return (dims, try readLayout(layout, type: type, dims: dims, filters: filters, name: name))
+            return try readLayout(layout, type: type, dims: dims, filters: filters, name: name)
         }
-        return (dims, try readLayout(layout, type: type, dims: dims, filters: filters, name: name))
+        return try readLayout(layout, type: type, dims: dims, filters: filters, name: name)
     }
 
     private func filterPipeline(_ c: inout ByteCursor, name: String) throws(FormatError) -> [Int] {
@@ -453,7 +451,7 @@ public final class HDF5File {
         return ids
     }
 
-    private func readLayout(_ message: Message, type: Datatype, dims: [Int], filters: [Int], name: String) throws(FormatError) -> [Float] {
+    private func readLayout(_ message: Message, type: Datatype, dims: [Int], filters: [Int], name: String) throws(FormatError) -> Tensor {
         var c = cursor(at: message.start)
         let version = try c.u8()
         guard version == 3 || version == 4 else { throw unsupported("layout message version \(version) of dataset '\(name)'") }
@@ -464,15 +462,17 @@ public final class HDF5File {
         case 0:
             let size = try c.u16()
             guard size >= byteCount else { throw fail("dataset '\(name)'", "compact data of \(size) bytes, \(byteCount) needed") }
-            return try decode(Array(try c.take(byteCount)), type: type, count: n)
+            return try decode(Array(try c.take(byteCount)), type: type, shape: dims)
         case 1:
             let address = try c.address(offsetSize)
             let size = try c.uint(lengthSize)
-            if address < 0 { return [Float](repeating: 0, count: n) }
+            if address < 0 { return try decode([UInt8](repeating: 0, count: byteCount), type: type, shape: dims) }
             guard size >= byteCount, address + byteCount <= bytes.count else {
                 throw fail("dataset '\(name)'", "contiguous data of \(byteCount) bytes at \(address) runs past the end of the file")
             }
-            return try decode(Array(bytes[address..<(address + byteCount)]), type: type, count: n)
+            // Read in one move from the mapped file, whose pages go back to the kernel after.
+            defer { MappedPages.release(bytes.data, address..<(address + byteCount)) }
+            return try decode(bytes.data(address..<(address + byteCount)), type: type, shape: dims)
         case 2:
             guard version == 3 else { throw unsupported("chunk index of layout version 4 for dataset '\(name)'") }
             let rank = try c.u8()
@@ -487,7 +487,7 @@ public final class HDF5File {
                 var visited = Set<Int>()
                 try readChunks(tree, chunk: Array(chunk.dropLast()), dims: dims, elementSize: type.size, filters: filters, into: &output, depth: 0, visited: &visited, name: name)
             }
-            return try decode(output, type: type, count: n)
+            return try decode(output, type: type, shape: dims)
         case 3: throw unsupported("virtual dataset '\(name)'")
         default: throw unsupported("layout class \(layoutClass) of dataset '\(name)'")
         }
@@ -514,7 +514,8 @@ public final class HDF5File {
                 continue
             }
             guard child >= 0, stored >= 0, child + stored <= bytes.count else { throw fail("chunk of '\(name)'", "data at \(child) runs past the end of the file") }
-            var data = Array(bytes[child..<(child + stored)])
+            var data = bytes.array(child..<(child + stored))
+            MappedPages.release(bytes.data, child..<(child + stored))
             for (i, filter) in filters.enumerated().reversed() where mask & (1 << i) == 0 {
                 if filter == 1 {
                     data = [UInt8](try Inflate.decompress(Data(data), wrapping: .zlib, limit: chunkBytes, what: "\(source) chunk of '\(name)'"))
@@ -551,16 +552,24 @@ public final class HDF5File {
         return out
     }
 
-    private func decode(_ raw: [UInt8], type: Datatype, count n: Int) throws(FormatError) -> [Float] {
-        guard raw.count >= n * type.size else { throw fail("data", "too short") }
-        if case .float = type.kind, type.size == 4, !type.bigEndian, littleEndianHost {
-            return [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-                raw.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<(4 * n)])) }
-                initialized = n
-            }
+    /// The tensor of `shape` whose elements `raw` holds in `type`.
+    private func decode(_ raw: some ContiguousBytes, type: Datatype, shape: [Int]) throws(FormatError) -> Tensor {
+        let n = try count(shape)
+        let enough = raw.withUnsafeBytes { $0.count >= n * type.size }
+        guard enough else { throw fail("data", "too short") }
+        do {
+            return try Tensor(shape: shape) { out in raw.withUnsafeBytes { Self.decode($0, type: type, into: out) } }
+        } catch {
+            throw fail("data", "\(error)")
         }
-        var out = [Float](repeating: 0, count: n)
-        for i in 0..<n {
+    }
+
+    private static func decode(_ raw: UnsafeRawBufferPointer, type: Datatype, into out: UnsafeMutableBufferPointer<Float>) {
+        if case .float = type.kind, type.size == 4, !type.bigEndian, littleEndianHost {
+            UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(4 * out.count)]))
+            return
+        }
+        for i in 0..<out.count {
             var value: UInt64 = 0
             for b in 0..<type.size {
                 let byte = raw[i * type.size + (type.bigEndian ? type.size - 1 - b : b)]
@@ -576,6 +585,5 @@ public final class HDF5File {
             default: out[i] = Float(value)
             }
         }
-        return out
     }
 }

@@ -31,10 +31,7 @@ public enum KerasImporter {
     struct StoredTensor {
         let read: () throws -> Tensor
         init(_ file: HDF5File, _ address: Int, name: String) {
-            read = {
-                let (shape, values) = try file.dataset(at: address, name: name)
-                return try Tensor(shape: shape, scalars: values)
-            }
+            read = { try file.tensor(at: address, name: name) }
         }
     }
 
@@ -354,6 +351,8 @@ public enum KerasImporter {
             do { output[spec.name] = try handler.build(context) } catch let error as ModelError {
                 throw Failure(message: "layer '\(spec.name)' (\(spec.className)): \(error)")
             }
+            // The file's tensors a layer rearranged (HWIO kernels) are gone: not kept for reuse.
+            Tensor.releasePooledBuffers()
         }
         var model = state.builder.build(name: modelName, architecture: "keras")
         if let last = outputs.last, let index = output[last], index != model.nodes.count - 1 {
