@@ -35,6 +35,44 @@ struct EngineTests {
         #expect(BufferPool.sizeClass(5000) == 6144 && BufferPool.sizeClass(6145) == 8192 && BufferPool.sizeClass(8192) == 8192)
     }
 
+    @Test func largeBuffersAreMappingsOfTheirOwnAndGoBack() throws {
+        let pool = BufferPool(budgetBytes: 64 << 20)
+        let count = BufferPool.mappedBytes / 4 + 1
+        let (buffer, capacity) = pool.take(count)
+        #expect(UInt(bitPattern: buffer) % 4096 == 0)   // a mapping: page-aligned
+        buffer.initialize(repeating: 3, count: count)
+        pool.give(buffer, capacity: capacity)
+        let (again, _) = pool.take(count)
+        #expect(again == buffer && again[count - 1] == 3)
+        pool.give(again, capacity: capacity)
+        pool.drain()
+        #expect(pool.pooledBytes == 0)
+    }
+
+    @Test func structureOnlyTensorsAreZerosTakingNoDraws() throws {
+        let generator = Generator.structureOnly()
+        let big = try Tensor.randomNormal([1 << 20], generator: generator)
+        let uniform = try Tensor.randomUniform([300, 300], low: -1, high: 1, generator: generator)
+        #expect(big.scalars.allSatisfy { $0 == 0 } && uniform.scalars.allSatisfy { $0 == 0 })
+        // Writable like any other tensor.
+        big.withUnsafeMutableBufferPointer { $0[5] = 2 }
+        #expect(big.scalars[5] == 2)
+    }
+
+    @Test func permutesWithAShortLastAxisMatchTheNaiveOrder() throws {
+        // A Keras kernel HWIO → OIHW: the last axis of the view is 1–3 long.
+        for shape in [[3, 3, 5, 7], [1, 1, 64, 32], [7, 1, 3, 2]] {
+            let x = try Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map(Float.init))
+            let y = try x.permuted([3, 2, 0, 1])
+            #expect(y.shape == [shape[3], shape[2], shape[0], shape[1]])
+            var expected: [Float] = []
+            for o in 0..<shape[3] { for i in 0..<shape[2] { for h in 0..<shape[0] { for w in 0..<shape[1] {
+                expected.append(Float(((h * shape[1] + w) * shape[2] + i) * shape[3] + o))
+            } } } }
+            #expect(y.scalars == expected)
+        }
+    }
+
     @Test func shapeOps() throws {
         let x = try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
         #expect(try x.transposed().scalars == [1, 4, 2, 5, 3, 6])
