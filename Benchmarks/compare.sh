@@ -38,7 +38,10 @@ if wants W9 W10 && [[ ! -f "$models/resnet50.keras" ]]; then
     "$python" Benchmarks/peers/models.py make-keras "$models"
 fi
 
-echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+# The C peer calls the same OpenBLAS, with the kernels graft chose (see BLASCore.swift).
+OPENBLAS_CORETYPE="$(.build/release/graft-bench --blas-core)"
+export OPENBLAS_CORETYPE
+echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, OpenBLAS kernels $OPENBLAS_CORETYPE"
 # OpenBLAS's small-GEMM speed differs from one process to the next (seen at n = 512: 1.3 or 2.5 ms,
 # for graft and the C peer alike), so W1 runs in three alternating rounds and the report takes the
 # median of the three medians.

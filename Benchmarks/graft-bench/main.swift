@@ -6,7 +6,8 @@ import GraftTensor
 //     swift build -c release --product graft-bench && .build/release/graft-bench W1 W2
 // Each measurement prints a human line and a machine line for Benchmarks/compare.sh:
 //     RESULT <workload> <case> <unit> <median> <min> <max>
-// Options: --repeats N, --threads N, --verbose, --models DIR (W9, W10's files).
+// Options: --repeats N, --threads N, --verbose, --models DIR (W9, W10's files), --blas-core (print
+// OpenBLAS's kernel set, after graft's own choice where OpenBLAS fell back to generic kernels).
 
 struct Options {
     var workloads: [String] = []
@@ -25,6 +26,7 @@ struct Options {
             case "--verbose": verbose = true
             case "--models": modelsDirectory = rest.popFirst() ?? modelsDirectory
             case "--peak-load": peakLoad = rest.popFirst()
+            case "--blas-core": print(EngineInfo.blasCoreName); exit(0)
             default: workloads.append(argument.uppercased())
             }
         }
@@ -124,6 +126,7 @@ func reportTime(_ workload: String, _ name: String, seconds: [Double]) {
     print("RESULT \(workload) \(name) ms \(median(ms)) \(ms.min() ?? 0) \(ms.max() ?? 0)")
 }
 
+BLASCore.relaunchIfNeeded()
 let options = Options(Array(CommandLine.arguments.dropFirst()))
 do {
     try Threads.set(options.threads)

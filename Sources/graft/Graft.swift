@@ -15,6 +15,11 @@ struct Graft: ParsableCommand {
         version: graftVersion,
         subcommands: [Shell_.self, Run.self],
         defaultSubcommand: Shell_.self)
+
+    static func main() {
+        BLASCore.relaunchIfNeeded()
+        main(nil)
+    }
 }
 
 struct CommonOptions: ParsableArguments {

@@ -164,3 +164,21 @@ struct DeterminismTests {
         }
     }
 }
+
+@Suite("OpenBLAS's kernels")
+struct BLASCoreTests {
+    @Test func aGenericFallbackOnAModernCPUIsReplaced() {
+        let avx512: Set<String> = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"]
+        #expect(BLASCore.better(than: "Prescott", flags: avx512, requested: nil) == "SkylakeX")
+        #expect(BLASCore.better(than: "Prescott", flags: ["avx", "avx2", "fma"], requested: nil) == "Haswell")
+        #expect(BLASCore.better(than: "Nehalem", flags: ["avx", "avx2", "fma"], requested: "") == "Haswell")
+    }
+
+    @Test func aRecognizedCPUTheUsersChoiceOrAnOldCPUStayAsTheyAre() {
+        let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"]
+        #expect(BLASCore.better(than: "Zen", flags: avx512, requested: nil) == nil)
+        #expect(BLASCore.better(than: "SkylakeX", flags: avx512, requested: nil) == nil)
+        #expect(BLASCore.better(than: "Prescott", flags: avx512, requested: "Prescott") == nil)   // asked for: no loop either
+        #expect(BLASCore.better(than: "Prescott", flags: ["sse3", "avx"], requested: nil) == nil)
+    }
+}
