@@ -16,7 +16,8 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+
+from timing import measure
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,15 +28,6 @@ MODELS = ["resnet50", "mobilenet_v3_large", "convnext_tiny"]
 LOADED = "resnet50"  # the model W9 loads in every format
 BATCH = 8
 
-
-def measure(body, repeats):
-    body()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        body()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def report_ms(workload, case, times):

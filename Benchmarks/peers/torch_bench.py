@@ -7,6 +7,8 @@ import statistics
 import sys
 import time
 
+import timing
+
 import torch
 import torch.nn.functional as F
 
@@ -16,13 +18,7 @@ torch.manual_seed(0)
 
 
 def measure(body):
-    body()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        body()
-        times.append(time.perf_counter() - start)
-    return times
+    return timing.measure(body, repeats)
 
 
 def report(workload, name, times, flops):
