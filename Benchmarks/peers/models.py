@@ -29,7 +29,6 @@ LOADED = "resnet50"  # the model W9 loads in every format
 BATCH = 8
 
 
-
 def report_ms(workload, case, times):
     ms = [1e3 * t for t in times]
     print(f"RESULT {workload} {case} ms {statistics.median(ms)} {min(ms)} {max(ms)}", flush=True)
