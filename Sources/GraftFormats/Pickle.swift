@@ -41,13 +41,20 @@ public struct TensorReference: Sendable {
 }
 
 /// Lists and dicts are shared through the memo (a later BINGET sees the same object), so they are classes.
+/// Containers record how deeply they nest (for the machine's depth cap) and are sealed once
+/// placed inside another value: a state dict fills every container before nesting it, and a
+/// container changed afterwards could deepen values already counted.
 public final class PickleList: @unchecked Sendable {
     public var items: [PickleValue] = []
-    init(_ items: [PickleValue] = []) { self.items = items }
+    var depth = 1
+    var sealed = false
+    init(_ items: [PickleValue] = [], depth: Int = 1) { (self.items, self.depth) = (items, depth) }
 }
 
 public final class PickleDict: @unchecked Sendable {
     public var entries: [(key: PickleValue, value: PickleValue)] = []
+    var depth = 1
+    var sealed = false
 }
 
 /// A data-only pickle machine (protocols 2–4) that understands exactly what a PyTorch state dict
@@ -64,6 +71,10 @@ public struct PickleMachine {
     ]
     static let maxDepth = 100
     static let maxItems = 50_000_000
+    /// How deeply values may nest (tuples in tuples, lists in dicts, …). Releasing a value recurses
+    /// once per level, so a pickle of 10^5 nested tuples would overflow the stack; state dicts nest
+    /// a handful of levels.
+    static let maxNesting = 256
 
     let bytes: [UInt8]
     let source: String
@@ -113,17 +124,53 @@ public struct PickleMachine {
     /// Runs one pickle to its STOP. `persistent` turns a persistent id into a value (storages).
     public mutating func load(persistent: (PickleValue) throws(FormatError) -> PickleValue) throws(FormatError) -> PickleValue {
         var stack: [PickleValue] = []
+        var depths: [Int] = []            // how deeply each stack value nests (tuples; containers keep their own)
         var marks: [Int] = []
-        var memo: [Int: PickleValue] = [:]
-        func pop() throws(FormatError) -> PickleValue {
-            guard let value = stack.popLast() else { throw fail("stack underflow") }
-            if let mark = marks.last, stack.count < mark { throw fail("stack underflow past a MARK") }
-            return value
+        var memo: [Int: (PickleValue, Int)] = [:]
+        /// A value's nesting depth: a container's own record, else what the stack or memo noted.
+        func depth(_ value: PickleValue, _ noted: Int) -> Int {
+            switch value {
+            case let .list(list): return list.depth
+            case let .dict(dict): return dict.depth
+            default: return noted
+            }
         }
-        func popMark() throws(FormatError) -> [PickleValue] {
+        /// Seals the containers among `items` (they are being nested) and returns one level more
+        /// than the deepest of them, refused beyond the cap.
+        func nest(_ items: some Sequence<(PickleValue, Int)>) throws(FormatError) -> Int {
+            var deepest = 0
+            for (item, noted) in items {
+                if case let .list(list) = item { list.sealed = true }
+                if case let .dict(dict) = item { dict.sealed = true }
+                deepest = max(deepest, depth(item, noted))
+            }
+            guard deepest < Self.maxNesting else { throw fail("values nest deeper than \(Self.maxNesting) levels") }
+            return deepest + 1
+        }
+        func push(_ value: PickleValue, depth: Int = 1) {
+            stack.append(value)
+            depths.append(depth)
+        }
+        func pop() throws(FormatError) -> (PickleValue, Int) {
+            guard let value = stack.popLast(), let noted = depths.popLast() else { throw fail("stack underflow") }
+            if let mark = marks.last, stack.count < mark { throw fail("stack underflow past a MARK") }
+            return (value, noted)
+        }
+        func popMark() throws(FormatError) -> [(PickleValue, Int)] {
             guard let mark = marks.popLast(), mark <= stack.count else { throw fail("no MARK to pop to") }
-            defer { stack.removeSubrange(mark...) }
-            return Array(stack[mark...])
+            defer { stack.removeSubrange(mark...); depths.removeSubrange(mark...) }
+            return Array(zip(stack[mark...], depths[mark...]))
+        }
+        /// The list or dict on top of the stack, to be filled; refused once it is nested elsewhere.
+        func openList(_ what: String, at offset: Int) throws(FormatError) -> PickleList {
+            guard case let .list(list)? = stack.last else { throw fail("\(what) to a non-list", at: offset) }
+            guard !list.sealed else { throw fail("\(what) to a list already nested in another value", at: offset) }
+            return list
+        }
+        func openDict(_ what: String, at offset: Int) throws(FormatError) -> PickleDict {
+            guard case let .dict(dict)? = stack.last else { throw fail("\(what) on a non-dict", at: offset) }
+            guard !dict.sealed else { throw fail("\(what) on a dict already nested in another value", at: offset) }
+            return dict
         }
         while true {
             let offset = position
@@ -133,85 +180,92 @@ public struct PickleMachine {
             case 0x95: _ = try take(8)                                           // FRAME (length only)
             case 0x2E:                                                           // STOP
                 guard let result = stack.popLast(), stack.isEmpty || marks.isEmpty else { throw fail("STOP with an empty stack") }
+                depths.removeAll()
                 return result
             case 0x28: marks.append(stack.count)                                // MARK
-            case 0x4E: stack.append(.none)                                      // NONE
-            case 0x88: stack.append(.bool(true))                                // NEWTRUE
-            case 0x89: stack.append(.bool(false))                               // NEWFALSE
-            case 0x4B: stack.append(.int(Int(try byte())))                      // BININT1
-            case 0x4D: stack.append(.int(try uint(2)))                          // BININT2
-            case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try uint(4)))))  // BININT
+            case 0x4E: push(.none)                                      // NONE
+            case 0x88: push(.bool(true))                                // NEWTRUE
+            case 0x89: push(.bool(false))                               // NEWFALSE
+            case 0x4B: push(.int(Int(try byte())))                      // BININT1
+            case 0x4D: push(.int(try uint(2)))                          // BININT2
+            case 0x4A: push(.int(Int(Int32(truncatingIfNeeded: try uint(4)))))  // BININT
             case 0x8A:                                                           // LONG1
                 let length = Int(try byte())
                 let raw = try take(length)
-                guard length <= 8 else { stack.append(.bytes(Array(raw))); continue }  // too wide for Int: keep the bytes
+                guard length <= 8 else { push(.bytes(Array(raw))); continue }  // too wide for Int: keep the bytes
                 var value: UInt64 = 0
                 for (i, b) in raw.enumerated() { value |= UInt64(b) << (8 * UInt64(i)) }
                 if length > 0, length < 8, raw.last.map({ $0 & 0x80 != 0 }) == true { value |= ~UInt64(0) << (8 * UInt64(length)) }
-                stack.append(.int(Int(Int64(bitPattern: value))))
-            case 0x47: stack.append(.float(Double(bitPattern: UInt64(bigEndian: try take(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }))))  // BINFLOAT
-            case 0x58: stack.append(.string(String(decoding: try take(try uint(4)), as: UTF8.self)))   // BINUNICODE
-            case 0x8C: stack.append(.string(String(decoding: try take(Int(try byte())), as: UTF8.self)))  // SHORT_BINUNICODE
-            case 0x8D: stack.append(.string(String(decoding: try take(try uint(8)), as: UTF8.self)))   // BINUNICODE8
-            case 0x54: stack.append(.bytes(Array(try take(try uint(4)))))                              // BINSTRING
-            case 0x55: stack.append(.bytes(Array(try take(Int(try byte())))))                          // SHORT_BINSTRING
-            case 0x43: stack.append(.bytes(Array(try take(Int(try byte())))))                          // SHORT_BINBYTES
-            case 0x42: stack.append(.bytes(Array(try take(try uint(4)))))                              // BINBYTES
-            case 0x29: stack.append(.tuple([]))                                 // EMPTY_TUPLE
-            case 0x74: stack.append(.tuple(try popMark()))                      // TUPLE
-            case 0x85: stack.append(.tuple([try pop()]))                        // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))            // TUPLE2
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))  // TUPLE3
-            case 0x5D: stack.append(.list(PickleList()))                        // EMPTY_LIST
-            case 0x6C: stack.append(.list(PickleList(try popMark())))           // LIST
+                push(.int(Int(Int64(bitPattern: value))))
+            case 0x47: push(.float(Double(bitPattern: UInt64(bigEndian: try take(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }))))  // BINFLOAT
+            case 0x58: push(.string(String(decoding: try take(try uint(4)), as: UTF8.self)))   // BINUNICODE
+            case 0x8C: push(.string(String(decoding: try take(Int(try byte())), as: UTF8.self)))  // SHORT_BINUNICODE
+            case 0x8D: push(.string(String(decoding: try take(try uint(8)), as: UTF8.self)))   // BINUNICODE8
+            case 0x54: push(.bytes(Array(try take(try uint(4)))))                              // BINSTRING
+            case 0x55: push(.bytes(Array(try take(Int(try byte())))))                          // SHORT_BINSTRING
+            case 0x43: push(.bytes(Array(try take(Int(try byte())))))                          // SHORT_BINBYTES
+            case 0x42: push(.bytes(Array(try take(try uint(4)))))                              // BINBYTES
+            case 0x29: push(.tuple([]))                                          // EMPTY_TUPLE
+            case 0x74: let items = try popMark(); push(.tuple(items.map(\.0)), depth: try nest(items))         // TUPLE
+            case 0x85: let a = try pop(); push(.tuple([a.0]), depth: try nest([a]))                        // TUPLE1
+            case 0x86: let b = try pop(), a = try pop(); push(.tuple([a.0, b.0]), depth: try nest([a, b]))  // TUPLE2
+            case 0x87: let c = try pop(), b = try pop(), a = try pop(); push(.tuple([a.0, b.0, c.0]), depth: try nest([a, b, c]))  // TUPLE3
+            case 0x5D: push(.list(PickleList()))                                 // EMPTY_LIST
+            case 0x6C: let items = try popMark(); push(.list(PickleList(items.map(\.0), depth: try nest(items))))  // LIST
             case 0x61:                                                           // APPEND
                 let item = try pop()
-                guard case let .list(list)? = stack.last else { throw fail("APPEND to a non-list", at: offset) }
-                list.items.append(item)
+                let list = try openList("APPEND", at: offset)
+                list.depth = max(list.depth, try nest([item]))
+                list.items.append(item.0)
             case 0x65:                                                           // APPENDS
                 let items = try popMark()
-                guard case let .list(list)? = stack.last else { throw fail("APPENDS to a non-list", at: offset) }
+                let list = try openList("APPENDS", at: offset)
                 guard list.items.count + items.count <= Self.maxItems else { throw fail("list too long") }
-                list.items += items
-            case 0x7D: stack.append(.dict(PickleDict()))                        // EMPTY_DICT
+                list.depth = max(list.depth, try nest(items))
+                list.items += items.map(\.0)
+            case 0x7D: push(.dict(PickleDict()))                                 // EMPTY_DICT
             case 0x64:                                                           // DICT
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("DICT with an odd number of items", at: offset) }
                 let dict = PickleDict()
-                for i in stride(from: 0, to: items.count, by: 2) { dict.entries.append((items[i], items[i + 1])) }
-                stack.append(.dict(dict))
+                dict.depth = try nest(items)
+                for i in stride(from: 0, to: items.count, by: 2) { dict.entries.append((items[i].0, items[i + 1].0)) }
+                push(.dict(dict))
             case 0x73:                                                           // SETITEM
                 let value = try pop(), key = try pop()
-                guard case let .dict(dict)? = stack.last else { throw fail("SETITEM on a non-dict", at: offset) }
-                dict.entries.append((key, value))
+                let dict = try openDict("SETITEM", at: offset)
+                dict.depth = max(dict.depth, try nest([key, value]))
+                dict.entries.append((key.0, value.0))
             case 0x75:                                                           // SETITEMS
                 let items = try popMark()
-                guard items.count % 2 == 0, case let .dict(dict)? = stack.last else { throw fail("SETITEMS on a non-dict or with an odd count", at: offset) }
-                for i in stride(from: 0, to: items.count, by: 2) { dict.entries.append((items[i], items[i + 1])) }
-            case 0x71: guard let top = stack.last else { throw fail("BINPUT on an empty stack") }; memo[Int(try byte())] = top        // BINPUT
-            case 0x72: guard let top = stack.last else { throw fail("LONG_BINPUT on an empty stack") }; memo[try uint(4)] = top      // LONG_BINPUT
-            case 0x94: guard let top = stack.last else { throw fail("MEMOIZE on an empty stack") }; memo[memo.count] = top          // MEMOIZE
+                guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd count", at: offset) }
+                let dict = try openDict("SETITEMS", at: offset)
+                dict.depth = max(dict.depth, try nest(items))
+                for i in stride(from: 0, to: items.count, by: 2) { dict.entries.append((items[i].0, items[i + 1].0)) }
+            case 0x71: guard let top = stack.last, let noted = depths.last else { throw fail("BINPUT on an empty stack") }; memo[Int(try byte())] = (top, noted)        // BINPUT
+            case 0x72: guard let top = stack.last, let noted = depths.last else { throw fail("LONG_BINPUT on an empty stack") }; memo[try uint(4)] = (top, noted)      // LONG_BINPUT
+            case 0x94: guard let top = stack.last, let noted = depths.last else { throw fail("MEMOIZE on an empty stack") }; memo[memo.count] = (top, noted)          // MEMOIZE
             case 0x68:                                                           // BINGET
                 let key = Int(try byte())
-                guard let value = memo[key] else { throw fail("BINGET of memo \(key), which was never set", at: offset) }
-                stack.append(value)
+                guard let (value, noted) = memo[key] else { throw fail("BINGET of memo \(key), which was never set", at: offset) }
+                push(value, depth: noted)
             case 0x6A:                                                           // LONG_BINGET
                 let key = try uint(4)
-                guard let value = memo[key] else { throw fail("LONG_BINGET of memo \(key), which was never set", at: offset) }
-                stack.append(value)
+                guard let (value, noted) = memo[key] else { throw fail("LONG_BINGET of memo \(key), which was never set", at: offset) }
+                push(value, depth: noted)
             case 0x63:                                                           // GLOBAL "module\nname\n"
                 let module = try line(), name = try line()
                 try allow(module, name)
-                stack.append(.global(module: module, name: name))
+                push(.global(module: module, name: name))
             case 0x93:                                                           // STACK_GLOBAL
-                let nameValue = try pop(), moduleValue = try pop()
+                let nameValue = try pop().0, moduleValue = try pop().0
                 guard let module = moduleValue.asString, let name = nameValue.asString else { throw fail("STACK_GLOBAL needs two strings", at: offset) }
                 try allow(module, name)
-                stack.append(.global(module: module, name: name))
-            case 0x51: stack.append(try persistent(try pop()))                  // BINPERSID
+                push(.global(module: module, name: name))
+            case 0x51: push(try persistent(try pop().0))                         // BINPERSID
             case 0x52:                                                           // REDUCE
                 let arguments = try pop(), callable = try pop()
-                stack.append(try reduce(callable, arguments, at: offset))
+                push(try reduce(callable.0, arguments.0, at: offset), depth: try nest([arguments]))
             case 0x62:                                                           // BUILD: state for an object
                 _ = try pop()
                 guard stack.last != nil else { throw fail("BUILD on an empty stack", at: offset) }
