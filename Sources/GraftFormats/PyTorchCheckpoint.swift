@@ -106,11 +106,11 @@ public enum PyTorchCheckpoint {
         var offsets: [String: (Int, Int)] = [:]
         var cursor = machine.position
         for key in keys {
-            guard cursor + 8 <= bytes.count else { throw .malformed(format: format, where: "\(name) offset \(cursor)", reason: "file is truncated before storage \(key)") }
+            guard Checked.fits(cursor, 8, in: bytes.count) else { throw .malformed(format: format, where: "\(name) offset \(cursor)", reason: "file is truncated before storage \(key)") }
             let count = bytes[cursor..<(cursor + 8)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
             let size = element(sizes[key] ?? "FloatStorage") ?? 4
             let (length, overflow) = count.multipliedReportingOverflow(by: size)
-            guard count >= 0, !overflow, cursor + 8 + length <= bytes.count else {
+            guard count >= 0, !overflow, Checked.fits(cursor + 8, length, in: bytes.count) else {
                 throw .malformed(format: format, where: "\(name) offset \(cursor)", reason: "storage \(key) claims \(count) elements, more than the file holds")
             }
             offsets[key] = (cursor + 8, count)
@@ -151,15 +151,14 @@ public enum PyTorchCheckpoint {
             guard !overflow, product <= 1 << 32 else { throw FormatError.tooLarge(format: format, what: "tensor '\(name)' of shape \(r.shape)", limit: "2^32 elements") }
             count = product
             if dim > 0 {
-                let (reach, o) = (dim - 1).multipliedReportingOverflow(by: stride)
-                guard !o else { throw fail("stride overflow") }
-                last += reach
+                let reach = try Checked.multiply(dim - 1, stride, or: fail("stride \(stride) overflows"))
+                last = try Checked.add(last, reach, or: fail("offset \(r.offset) and strides \(r.strides) overflow"))
             }
         }
         if count > 0 {
             guard last < r.storageCount else { throw fail("view reaches element \(last) of a storage of \(r.storageCount)") }
-            let (bytes, overflow) = r.storageCount.multipliedReportingOverflow(by: size)
-            guard !overflow, base + bytes <= min(end ?? storage.count, storage.count) else { throw fail("storage data runs past the end of the file") }
+            let bytes = try Checked.multiply(r.storageCount, size, or: fail("storage of \(r.storageCount) elements overflows"))
+            guard Checked.fits(base, bytes, in: min(end ?? storage.count, storage.count)) else { throw fail("storage data runs past the end of the file") }
         }
         func fill(_ values: UnsafeMutableBufferPointer<Float>) { storage.withUnsafeBytes { raw in
             guard let start = raw.baseAddress?.advanced(by: base), count > 0 else { return }
@@ -186,14 +185,18 @@ public enum PyTorchCheckpoint {
             let rank = r.shape.count
             var index = [Int](repeating: 0, count: rank)
             var position = r.offset
+            // Positions stay between the offset and `last` (checked above): an axis steps forward only
+            // while it has elements left, then goes back to its start.
             for i in 0..<count {
                 values[i] = read(position)
                 var axis = rank - 1
                 while axis >= 0 {
-                    index[axis] += 1
-                    position += r.strides[axis]
-                    if index[axis] < r.shape[axis] { break }
-                    position -= r.strides[axis] * r.shape[axis]
+                    if index[axis] + 1 < r.shape[axis] {
+                        index[axis] += 1
+                        position += r.strides[axis]
+                        break
+                    }
+                    position -= r.strides[axis] * index[axis]
                     index[axis] = 0
                     axis -= 1
                 }

@@ -42,29 +42,30 @@ public struct ZipArchive {
         if (count == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryOffset == 0xFFFF_FFFF), end >= 20,
            u32(end - 20) == 0x0706_4B50 {
             let record = u64(end - 20 + 8)
-            guard record >= 0, record + 56 <= bytes.count, u32(record) == 0x0606_4B50 else { throw fail("zip64 end record", "missing or outside the file") }
+            guard Checked.fits(record, 56, in: bytes.count), u32(record) == 0x0606_4B50 else { throw fail("zip64 end record", "missing or outside the file") }
             count = u64(record + 32)
             directorySize = u64(record + 40)
             directoryOffset = u64(record + 48)
         }
-        guard count <= 1_000_000, directoryOffset >= 0, directorySize >= 0, directoryOffset + directorySize <= bytes.count else {
+        guard count <= 1_000_000, Checked.fits(directoryOffset, directorySize, in: bytes.count) else {
             throw fail("central directory", "offset \(directoryOffset) + size \(directorySize) outside the file of \(bytes.count) bytes")
         }
         var entries: [Entry] = []
         var cursor = directoryOffset
         for index in 0..<count {
-            guard cursor + 46 <= bytes.count, u32(cursor) == 0x0201_4B50 else { throw fail("central directory entry \(index)", "bad signature") }
+            guard Checked.fits(cursor, 46, in: bytes.count), u32(cursor) == 0x0201_4B50 else { throw fail("central directory entry \(index)", "bad signature") }
             let method = u16(cursor + 10)
             var compressed = u32(cursor + 20), size = u32(cursor + 24)
             let nameLength = u16(cursor + 28), extraLength = u16(cursor + 30), commentLength = u16(cursor + 32)
             var localOffset = u32(cursor + 42)
-            guard cursor + 46 + nameLength + extraLength + commentLength <= bytes.count else { throw fail("central directory entry \(index)", "runs past the end") }
+            guard Checked.fits(cursor + 46, nameLength + extraLength + commentLength, in: bytes.count) else { throw fail("central directory entry \(index)", "runs past the end") }
             let name = String(decoding: bytes[(cursor + 46)..<(cursor + 46 + nameLength)], as: UTF8.self)
             // ZIP64 extra field (id 1): the sizes and offset that overflowed, in order.
             var extra = cursor + 46 + nameLength
             let extraEnd = extra + extraLength
             while extra + 4 <= extraEnd {
                 let id = u16(extra), length = u16(extra + 2)
+                guard extra + 4 + length <= extraEnd else { throw fail("central directory entry \(index)", "an extra field runs past its header") }
                 if id == 1 {
                     var field = extra + 4
                     if size == 0xFFFF_FFFF, field + 8 <= extra + 4 + length { size = u64(field); field += 8 }
@@ -78,12 +79,10 @@ public struct ZipArchive {
                 throw fail("entry '\(name)'", "unsafe name")
             }
             guard method == 0 || method == 8 else { throw FormatError.unsupported(format: Self.format, what: "compression method \(method) of entry '\(name)' in \(source)") }
-            guard localOffset >= 0, localOffset + 30 <= bytes.count, u32(localOffset) == 0x0403_4B50 else { throw fail("entry '\(name)'", "local header missing at \(localOffset)") }
+            guard Checked.fits(localOffset, 30, in: bytes.count), u32(localOffset) == 0x0403_4B50 else { throw fail("entry '\(name)'", "local header missing at \(localOffset)") }
             let dataOffset = localOffset + 30 + u16(localOffset + 26) + u16(localOffset + 28)
-            guard compressed >= 0, size >= 0, dataOffset + compressed <= directoryOffset || dataOffset + compressed <= bytes.count else {
-                throw fail("entry '\(name)'", "data runs past the end of the file")
-            }
-            guard dataOffset + compressed <= bytes.count else { throw fail("entry '\(name)'", "data runs past the end of the file") }
+            // (localOffset + 30 is inside the file, the two header lengths are 16-bit: no overflow.)
+            guard size >= 0, Checked.fits(dataOffset, compressed, in: bytes.count) else { throw fail("entry '\(name)'", "data runs past the end of the file") }
             if method == 0 && compressed != size { throw fail("entry '\(name)'", "stored entry with different sizes") }
             entries.append(Entry(name: name, method: method, compressedSize: compressed, size: size, dataOffset: dataOffset))
         }

@@ -31,6 +31,12 @@ struct MalformedTests {
         ("keras_unknown_class.keras", "cannot load PATH: layer 'fancy' of class FancyLayer is not supported"),
         ("keras_missing_variables.keras", "cannot load PATH: layer 'conv' (Conv2D) has no weights in the file (expected kernel, bias)"),
         ("keras_bomb.keras", "cannot load PATH: zip: entry 'config.json' of 268435456 bytes exceeds the limit of 67108864 bytes"),
+        // 64-bit arithmetic on numbers from the file (these trapped before).
+        ("pth_storage_overflow.pth", "cannot load PATH: pytorch: PATH tensor 'w': storage of 4611686018427387904 elements overflows"),
+        ("pth_offset_overflow.pth", "cannot load PATH: pytorch: PATH tensor 'w': offset 4611686018427387904 and strides [4611686018427387904] overflow"),
+        ("pth_size1_huge_stride.pth", "cannot load PATH: its keys match no built-in architecture; say which with arch=NAME"),
+        ("legacy_cursor_overflow.pth", "cannot load PATH: pytorch: PATH offset 308: storage 0 claims 2305843009213693951 elements, more than the file holds"),
+        ("zip64_far_offset.pth", "cannot load PATH: zip: PATH entry 'evil/data.pkl': local header missing at 9223372036854775807"),
     ]
 
     @Test(arguments: 0..<expectations.count)

@@ -19,7 +19,8 @@ struct ByteCursor {
     }
 
     mutating func skip(_ count: Int) throws(FormatError) {
-        guard count >= 0, count <= bytes.count - position else { throw fail("needs \(count) more bytes, \(max(0, bytes.count - position)) remain (file is truncated)") }
+        // The position may come from an address in the file: anywhere, negative included.
+        guard Checked.fits(position, count, in: bytes.count) else { throw fail("needs \(count) more bytes, \(position >= 0 && position <= bytes.count ? bytes.count - position : 0) remain (file is truncated)") }
         position += count
     }
 

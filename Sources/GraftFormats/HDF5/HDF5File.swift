@@ -123,7 +123,7 @@ public final class HDF5File {
             let (start, length, _) = blocks[index]
             index += 1
             guard visited.insert(start).inserted, visited.count <= 10_000 else { throw fail("object header at \(address)", "continuation blocks form a cycle") }
-            guard start >= 0, length >= 0, start + length <= bytes.count else { throw fail("object header at \(address)", "a block of \(length) bytes at \(start) runs past the end of the file") }
+            guard Checked.fits(start, length, in: bytes.count) else { throw fail("object header at \(address)", "a block of \(length) bytes at \(start) runs past the end of the file") }
             var m = cursor(at: start)
             var end = start + length
             if version == 2 {
@@ -212,7 +212,7 @@ public final class HDF5File {
         let size = try c.uint(lengthSize)
         try c.skip(lengthSize)
         let data = try c.address(offsetSize)
-        guard data >= 0, size >= 0, data + size <= bytes.count else { throw fail("local heap at \(address)", "data segment outside the file") }
+        guard Checked.fits(data, size, in: bytes.count) else { throw fail("local heap at \(address)", "data segment outside the file") }
         return bytes[data..<(data + size)]
     }
 
@@ -373,8 +373,9 @@ public final class HDF5File {
             }
             return .strings(strings)
         case .integer, .float:
-            guard n * type.size <= c.bytes.count - c.position else { throw fail(what, "data runs past the end of the file") }
-            let raw = try c.take(n * type.size)
+            let byteCount = try Checked.multiply(n, type.size, or: fail(what, "\(n) values of \(type.size) bytes overflow"))
+            guard Checked.fits(c.position, byteCount, in: c.bytes.count) else { throw fail(what, "data runs past the end of the file") }
+            let raw = try c.take(byteCount)
             return .numbers(try decode(Array(raw), type: type, shape: [n]).scalars.map(Double.init))
         case let .other(kind):
             throw unsupported("datatype class \(kind) of \(what)")
@@ -457,7 +458,7 @@ public final class HDF5File {
         guard version == 3 || version == 4 else { throw unsupported("layout message version \(version) of dataset '\(name)'") }
         let layoutClass = try c.u8()
         let n = try count(dims)
-        let byteCount = n * type.size
+        let byteCount = try Checked.multiply(n, type.size, or: fail("dataset '\(name)'", "\(n) values of \(type.size) bytes overflow"))
         switch layoutClass {
         case 0:
             let size = try c.u16()
@@ -467,7 +468,7 @@ public final class HDF5File {
             let address = try c.address(offsetSize)
             let size = try c.uint(lengthSize)
             if address < 0 { return try decode([UInt8](repeating: 0, count: byteCount), type: type, shape: dims) }
-            guard size >= byteCount, address + byteCount <= bytes.count else {
+            guard size >= byteCount, Checked.fits(address, byteCount, in: bytes.count) else {
                 throw fail("dataset '\(name)'", "contiguous data of \(byteCount) bytes at \(address) runs past the end of the file")
             }
             // Read in one move from the mapped file, whose pages go back to the kernel after.
@@ -482,41 +483,71 @@ public final class HDF5File {
             guard rank == dims.count + 1, chunk.last == type.size, chunk.dropLast().allSatisfy({ $0 > 0 }) else {
                 throw fail("dataset '\(name)'", "chunk dimensions \(chunk) do not fit the dataspace \(dims)")
             }
-            var output = [UInt8](repeating: 0, count: byteCount)
-            if tree >= 0 {
-                var visited = Set<Int>()
-                try readChunks(tree, chunk: Array(chunk.dropLast()), dims: dims, elementSize: type.size, filters: filters, into: &output, depth: 0, visited: &visited, name: name)
-            }
+            let output = try readChunks(tree, chunk: Array(chunk.dropLast()), dims: dims, elementSize: type.size, filters: filters, byteCount: byteCount, name: name)
             return try decode(output, type: type, shape: dims)
         case 3: throw unsupported("virtual dataset '\(name)'")
         default: throw unsupported("layout class \(layoutClass) of dataset '\(name)'")
         }
     }
 
-    private func readChunks(_ address: Int, chunk: [Int], dims: [Int], elementSize: Int, filters: [Int], into output: inout [UInt8],
-                            depth: Int, visited: inout Set<Int>, name: String) throws(FormatError) {
+    /// A chunk as its B-tree lists it: where in the dataset it starts, where its bytes are, and
+    /// which filters were skipped for it.
+    private struct ChunkEntry { let origin: [Int]; let address: Int; let stored: Int; let mask: Int }
+
+    /// Every chunk of a chunked dataset, read from its B-tree (at most 64 levels, no cycles).
+    private func chunkEntries(_ address: Int, rank: Int, depth: Int, visited: inout Set<Int>, into entries: inout [ChunkEntry], name: String) throws(FormatError) {
         guard depth < 64, visited.insert(address).inserted else { throw fail("chunk B-tree of '\(name)'", "too deep or cyclic") }
         var c = cursor(at: address)
         try c.signature("TREE")
         guard try c.u8() == 1 else { throw fail("chunk B-tree of '\(name)'", "not a chunk node") }
-        let level = try c.u8(), entries = try c.u16()
+        let level = try c.u8(), count = try c.u16()
         try c.skip(2 * offsetSize)
-        let rank = dims.count
-        let chunkBytes = chunk.reduce(elementSize, *)
-        for _ in 0..<entries {
+        for _ in 0..<count {
             let stored = try c.u32()
             let mask = try c.u32()
             var origin: [Int] = []
             for _ in 0...rank { origin.append(try c.uint(8)) }
             let child = try c.address(offsetSize)
             if level > 0 {
-                try readChunks(child, chunk: chunk, dims: dims, elementSize: elementSize, filters: filters, into: &output, depth: depth + 1, visited: &visited, name: name)
-                continue
+                try chunkEntries(child, rank: rank, depth: depth + 1, visited: &visited, into: &entries, name: name)
+            } else {
+                guard Checked.fits(child, stored, in: bytes.count) else { throw fail("chunk of '\(name)'", "data at \(child) runs past the end of the file") }
+                entries.append(ChunkEntry(origin: Array(origin.prefix(rank)), address: child, stored: stored, mask: mask))
             }
-            guard child >= 0, stored >= 0, child + stored <= bytes.count else { throw fail("chunk of '\(name)'", "data at \(child) runs past the end of the file") }
-            var data = bytes.array(child..<(child + stored))
-            MappedPages.release(bytes.data, child..<(child + stored))
-            for (i, filter) in filters.enumerated().reversed() where mask & (1 << i) == 0 {
+        }
+    }
+
+    /// Deflate's largest expansion (a stream of repeated bytes): no chunk inflates beyond 1,032×.
+    static let deflateExpansion = 1032
+
+    /// The bytes of a chunked dataset, assembled from its chunks. Its size is checked against what
+    /// the chunks could hold before anything is allocated (a 21 KB file may not claim 2 GB).
+    private func readChunks(_ tree: Int, chunk: [Int], dims: [Int], elementSize: Int, filters: [Int], byteCount: Int, name: String) throws(FormatError) -> [UInt8] {
+        let rank = dims.count
+        var entries: [ChunkEntry] = []
+        if tree >= 0 {
+            var visited = Set<Int>()
+            try chunkEntries(tree, rank: rank, depth: 0, visited: &visited, into: &entries, name: name)
+        }
+        var chunkCount = 1
+        for size in chunk { chunkCount = try Checked.multiply(chunkCount, size, or: fail("dataset '\(name)'", "chunk dimensions \(chunk) overflow")) }
+        let chunkBytes = try Checked.multiply(chunkCount, elementSize, or: fail("dataset '\(name)'", "chunk dimensions \(chunk) overflow"))
+        let deflated = filters.firstIndex(of: 1)
+        var backed = 0
+        for entry in entries {
+            let expands = deflated.map { entry.mask & (1 << $0) == 0 } ?? false
+            backed = min(byteCount, backed + min(chunkBytes, expands ? entry.stored.multipliedReportingOverflow(by: Self.deflateExpansion).partialValue : entry.stored))
+        }
+        guard backed >= byteCount else {
+            throw fail("dataset '\(name)'", "declares \(byteCount) bytes, its \(entries.count) chunks hold at most \(backed)")
+        }
+        var output = [UInt8](repeating: 0, count: byteCount)
+        let chunkStrides = (0..<rank).map { axis in chunk[(axis + 1)...].reduce(1, *) }
+        let datasetStrides = (0..<rank).map { axis in dims[(axis + 1)...].reduce(1, *) }
+        for entry in entries where zip(entry.origin, dims).allSatisfy({ $0 < $1 }) {
+            var data = bytes.array(entry.address..<(entry.address + entry.stored))
+            MappedPages.release(bytes.data, entry.address..<(entry.address + entry.stored))
+            for (i, filter) in filters.enumerated().reversed() where entry.mask & (1 << i) == 0 {
                 if filter == 1 {
                     data = [UInt8](try Inflate.decompress(Data(data), wrapping: .zlib, limit: chunkBytes, what: "\(source) chunk of '\(name)'"))
                 } else {
@@ -524,16 +555,13 @@ public final class HDF5File {
                 }
             }
             guard data.count == chunkBytes else { throw fail("chunk of '\(name)'", "holds \(data.count) bytes, \(chunkBytes) expected") }
-            // Copy the chunk's part that lies inside the dataset.
-            let chunkStrides = (0..<rank).map { axis in chunk[(axis + 1)...].reduce(1, *) }
-            let datasetStrides = (0..<rank).map { axis in dims[(axis + 1)...].reduce(1, *) }
-            let chunkCount = chunk.reduce(1, *)
+            // Copy the chunk's part that lies inside the dataset (its origin is inside: no overflow).
             for element in 0..<chunkCount {
                 var target = 0, inside = true, rest = element
                 for axis in 0..<rank {
                     let local = rest / chunkStrides[axis]
                     rest %= chunkStrides[axis]
-                    let global = origin[axis] + local
+                    let global = entry.origin[axis] + local
                     if global >= dims[axis] { inside = false; break }
                     target += global * datasetStrides[axis]
                 }
@@ -541,6 +569,7 @@ public final class HDF5File {
                 for b in 0..<elementSize { output[target * elementSize + b] = data[element * elementSize + b] }
             }
         }
+        return output
     }
 
     /// Undoes HDF5's shuffle filter: byte k of every element was stored together.

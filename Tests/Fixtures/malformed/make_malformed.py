@@ -32,10 +32,9 @@ class Evil:
 def torch_zip(pickle_bytes, extra=()):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("evil/data.pkl", pickle_bytes)
-        z.writestr("evil/version", "3\n")
-        for name, data in extra:
-            z.writestr(name, data)
+        # Fixed dates: the corpus is the same bytes every time it is made.
+        for name, data in [("evil/data.pkl", pickle_bytes), ("evil/version", b"3\n"), *extra]:
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
     return buffer.getvalue()
 
 
@@ -63,11 +62,47 @@ write("legacy_truncated.pth", magic + version + sys_info + legacy_state(2) + key
 write("legacy_lying_count.pth", magic + version + sys_info + legacy_state(2) + keys + struct.pack("<q", 1 << 40) + b"\x00" * 8)
 write("not_a_checkpoint.pth", b"this is plain text, not a torch.save file\n")
 
+# Views whose numbers overflow 64-bit arithmetic: {'w': _rebuild_tensor_v2(storage, offset, size, stride)}
+# over an 8-byte storage that claims `count` elements.
+def long(value):
+    return b"\x8a\x08" + struct.pack("<q", value)
+
+
+def ints(values):
+    return b"(" + b"".join(long(v) for v in values) + b"t"
+
+
+def view_state(count, offset, size, stride):
+    p = b"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01ctorch._utils\n_rebuild_tensor_v2\nq\x02(("
+    p += b"X\x07\x00\x00\x00storageq\x03ctorch\nFloatStorage\nq\x04X\x01\x00\x00\x000q\x05X\x03\x00\x00\x00cpuq\x06"
+    p += long(count) + b"tq\x07Q" + long(offset) + ints(size) + ints(stride) + b"\x89ccollections\nOrderedDict\n)Rtq\x08Rs."
+    return p
+
+
+write("pth_storage_overflow.pth", torch_zip(view_state(1 << 62, 0, (2,), (1,)), [("evil/data/0", b"\x00" * 8)]))
+write("pth_offset_overflow.pth", torch_zip(view_state(2, 1 << 62, (2,), (1 << 62,)), [("evil/data/0", b"\x00" * 8)]))
+write("pth_size1_huge_stride.pth", torch_zip(view_state(2, 0, (1, 2), ((1 << 63) - 1, 1)), [("evil/data/0", b"\x00" * 8)]))
+write("legacy_cursor_overflow.pth", magic + version + sys_info + legacy_state(2) + keys + struct.pack("<q", (1 << 61) - 1) + b"\x00" * 8)
+
+
+# A zip whose central directory sends its one entry to a ZIP64 local-header offset of 2^63 - 1.
+def zip64_far_entry():
+    name, body = b"evil/data.pkl", pickle.dumps({}, protocol=2)
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, 0, len(body), len(body), len(name), 0) + name + body
+    extra = struct.pack("<HHq", 1, 8, (1 << 63) - 1)
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0, 0, len(body), len(body),
+                          len(name), len(extra), 0, 0, 0, 0, 0xFFFFFFFF) + name + extra
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local), 0)
+    return local + central + end
+
+
+write("zip64_far_offset.pth", zip64_far_entry())
+
 # A zip entry whose name climbs out of the archive.
 buffer = io.BytesIO()
 with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as z:
-    z.writestr("../../etc/passwd", "root:x:0:0\n")
-    z.writestr("archive/data.pkl", pickle.dumps({}, protocol=2))
+    z.writestr(zipfile.ZipInfo("../../etc/passwd", date_time=(1980, 1, 1, 0, 0, 0)), "root:x:0:0\n")
+    z.writestr(zipfile.ZipInfo("archive/data.pkl", date_time=(1980, 1, 1, 0, 0, 0)), pickle.dumps({}, protocol=2))
 write("zip_dotdot.pth", buffer.getvalue())
 
 # --- safetensors -------------------------------------------------------------------------------
