@@ -58,4 +58,65 @@ struct HostileInputTests {
         #expect(formatMessage { try cursor.skip(1) }?.contains("0 remain (file is truncated)") == true)
         #expect(formatMessage { try Checked.add(Int.max, 1, or: .malformed(format: "f", where: "w", reason: "sum overflows")) } == "f: w: sum overflows")
     }
+
+    /// An ONNX export of the MNIST CNN with one thing changed by `edit`, as the importer sees it.
+    static func editedONNX(_ edit: (inout Onnx_ModelProto) -> Void) throws -> String? {
+        let model = try Architecture.named("mnist-cnn").build(classes: 3, generator: Generator(seed: 1))
+        var proto = try Onnx_ModelProto(serializedBytes: try ONNXExporter.encode(model))
+        edit(&proto)
+        let data: Data = try proto.serializedBytes()
+        return formatMessage { try ONNXImporter.load(data, name: "m.onnx", modelName: "m", inputShape: nil) }
+    }
+
+    @Test func onnxAttributesOfTheWrongLengthAreRefused() throws {
+        let conv = try #require(try Self.editedONNX { proto in
+            let index = proto.graph.node.firstIndex { $0.opType == "Conv" }!
+            proto.graph.node[index].attribute.removeAll { $0.name == "strides" }
+            proto.graph.node[index].attribute.append(ONNXWriter.attribute("strides", ints: [2]))
+        })
+        #expect(conv.contains("Conv '") && conv.hasSuffix("strides [2] must have 2 values (graft imports 2-D Conv)"))
+        let pool = try #require(try Self.editedONNX { proto in
+            let index = proto.graph.node.firstIndex { $0.opType == "MaxPool" }!
+            proto.graph.node[index].attribute.removeAll { $0.name == "kernel_shape" }
+            proto.graph.node[index].attribute.append(ONNXWriter.attribute("kernel_shape", ints: [2, 2, 2]))
+        })
+        #expect(pool.hasSuffix("kernel_shape [2, 2, 2] must have 2 values (graft imports 2-D MaxPool)"))
+    }
+
+    @Test func onnxAttributeAndConstantMutationsNeverTrap() throws {
+        // Every integer attribute and every initializer of an export, set in turn to hostile values:
+        // each file loads or is refused, and the process survives.
+        let hostile: [Int64] = [Int64.min, -(1 << 62), -100, -1, 0, 1, 3, 1 << 31, Int64.max]
+        let floats: [Float] = [.nan, .infinity, -.infinity, -1e30, 0, 1e30]
+        let model = try Architecture.named("mnist-cnn").build(classes: 3, generator: Generator(seed: 1))
+        let original = try Onnx_ModelProto(serializedBytes: try ONNXExporter.encode(model))
+        var tried = 0
+        for (n, node) in original.graph.node.enumerated() {
+            for (a, attribute) in node.attribute.enumerated() {
+                for value in hostile {
+                    var proto = original
+                    if attribute.ints.isEmpty { proto.graph.node[n].attribute[a].i = value } else {
+                        proto.graph.node[n].attribute[a].ints = [value]
+                        var copy = proto
+                        copy.graph.node[n].attribute[a].ints = Array(repeating: value, count: attribute.ints.count)
+                        _ = try? ONNXImporter.load(try copy.serializedBytes(), name: "m.onnx", modelName: "m", inputShape: nil)
+                    }
+                    _ = try? ONNXImporter.load(try proto.serializedBytes(), name: "m.onnx", modelName: "m", inputShape: nil)
+                    tried += 1
+                }
+            }
+        }
+        for (i, initializer) in original.graph.initializer.enumerated() {
+            for value in floats {
+                var proto = original
+                proto.graph.initializer[i].rawData = Data(repeating: 0, count: 0)
+                proto.graph.initializer[i].floatData = Array(repeating: value, count: max(1, initializer.rawData.count / 4))
+                _ = try? ONNXImporter.load(try proto.serializedBytes(), name: "m.onnx", modelName: "m", inputShape: nil)
+                proto.graph.initializer[i].dims = [Int64.max]
+                _ = try? ONNXImporter.load(try proto.serializedBytes(), name: "m.onnx", modelName: "m", inputShape: nil)
+                tried += 2
+            }
+        }
+        #expect(tried > 50)
+    }
 }

@@ -55,6 +55,12 @@ public enum ONNXImporter {
         }
         func attribute(_ key: String) -> Onnx_AttributeProto? { node.attribute.first { $0.name == key } }
         func ints(_ key: String) -> [Int]? { attribute(key).map { $0.ints.map(Int.init) } }
+        /// A 2-D attribute (strides, dilations, kernel_shape): exactly two values, or `fallback` when absent.
+        func pair(_ key: String, _ fallback: (Int, Int)) throws -> (Int, Int) {
+            guard let values = ints(key) else { return fallback }
+            guard values.count == 2 else { throw Failure(description: "\(op) '\(nodeName)': \(key) \(values) must have 2 values (graft imports 2-D \(op))") }
+            return (values[0], values[1])
+        }
         func int(_ key: String, _ fallback: Int) -> Int { attribute(key).map { Int($0.i) } ?? fallback }
         func float(_ key: String, _ fallback: Float) -> Float { attribute(key).map { $0.f } ?? fallback }
         /// Adds `layer` under the node's name.

@@ -335,10 +335,11 @@ extension ONNXImporter {
             return t
         }
         let groups = c.int("group", 1)
-        let strides = c.ints("strides") ?? [1, 1], dilations = c.ints("dilations") ?? [1, 1]
+        let strides = try c.pair("strides", (1, 1)), dilations = try c.pair("dilations", (1, 1))
         let padding = try paddingMode(auto: c.attribute("auto_pad").map { String(decoding: $0.s, as: UTF8.self) }, pads: c.ints("pads"), name: c.nodeName)
-        let layer = try Conv2d(c.shape(i)[0], weight.shape[0], kernel: (weight.shape[2], weight.shape[3]), stride: (strides[0], strides[1]),
-                               padding: padding, dilation: (dilations[0], dilations[1]), groups: groups, bias: bias != nil, generator: c.state.generator, kind: "Conv")
+        guard c.shape(i).count == 3 else { throw Failure(description: "Conv '\(c.nodeName)' needs an image input, got \(formatShape(c.shape(i)))") }
+        let layer = try Conv2d(c.shape(i)[0], weight.shape[0], kernel: (weight.shape[2], weight.shape[3]), stride: strides,
+                               padding: padding, dilation: dilations, groups: groups, bias: bias != nil, generator: c.state.generator, kind: "Conv")
         result = try c.add(layer, [i])
         c.state.assignments.append((layer.parameters[0].parameter, weight, c.nodeName))
         if let bias { c.state.assignments.append((layer.parameters[1].parameter, bias, c.nodeName)) }
@@ -348,7 +349,7 @@ extension ONNXImporter {
     static func batchNormalization(_ c: NodeContext) throws -> Value {
         let result: Value
         let i = try c.nodeInput(0)
-        let channels = c.shape(i)[0]
+        guard let channels = c.shape(i).first else { throw Failure(description: "BatchNormalization '\(c.nodeName)' needs channels, got \(formatShape(c.shape(i)))") }
         let layer = try BatchNorm(channels, epsilon: c.float("epsilon", 1e-5), momentum: 1 - c.float("momentum", 0.9),
                                   kind: c.shape(i).count == 3 ? "BatchNormalization" : "BatchNormalization")
         result = try c.add(layer, [i])
@@ -432,10 +433,10 @@ extension ONNXImporter {
     static func pool(_ c: NodeContext) throws -> Value {
         let result: Value
         let i = try c.nodeInput(0)
-        guard let kernel = c.ints("kernel_shape"), kernel.count == 2 else { throw Failure(description: "\(c.op) '\(c.nodeName)' is not 2-D") }
-        let strides = c.ints("strides") ?? [1, 1]
+        guard c.ints("kernel_shape") != nil else { throw Failure(description: "\(c.op) '\(c.nodeName)' has no kernel_shape") }
+        let kernel = try c.pair("kernel_shape", (1, 1)), strides = try c.pair("strides", (1, 1))
         let padding = try paddingMode(auto: c.attribute("auto_pad").map { String(decoding: $0.s, as: UTF8.self) }, pads: c.ints("pads"), name: c.nodeName)
-        result = try c.add(try Pool2d(c.op == "MaxPool" ? .max : .average, kernel: (kernel[0], kernel[1]), stride: (strides[0], strides[1]),
+        result = try c.add(try Pool2d(c.op == "MaxPool" ? .max : .average, kernel: kernel, stride: strides,
                                     padding: padding, countPadding: c.int("count_include_pad", 0) == 1, ceilMode: c.int("ceil_mode", 0) == 1), [i])
         return result
     }
@@ -452,6 +453,7 @@ extension ONNXImporter {
         let i = try c.nodeInput(0)
         guard c.int("transA", 0) == 0 else { throw Failure(description: "Gemm '\(c.nodeName)' with transA is not supported") }
         var weight = try c.constant(1)
+        guard weight.rank == 2 else { throw Failure(description: "Gemm '\(c.nodeName)' with a rank-\(weight.rank) weight is not supported") }
         if c.int("transB", 0) == 0 { weight = try weight.transposed() }
         weight = weight * c.float("alpha", 1)
         let bias = try c.optionalValue(2).map { v -> Tensor in
