@@ -71,6 +71,9 @@ public struct PickleMachine {
     ]
     static let maxDepth = 100
     static let maxItems = 50_000_000
+    /// Values one pickle may create in all (a state dict's has a few per tensor: thousands). Each
+    /// takes tens of bytes, so a 10 MB pickle of ten million Nones no longer takes 290 MB.
+    static let maxValues = 2_000_000
     /// How deeply values may nest (tuples in tuples, lists in dicts, …). Releasing a value recurses
     /// once per level, so a pickle of 10^5 nested tuples would overflow the stack; state dicts nest
     /// a handful of levels.
@@ -147,9 +150,11 @@ public struct PickleMachine {
             guard deepest < Self.maxNesting else { throw fail("values nest deeper than \(Self.maxNesting) levels") }
             return deepest + 1
         }
+        var created = 0
         func push(_ value: PickleValue, depth: Int = 1) {
             stack.append(value)
             depths.append(depth)
+            created += 1
         }
         func pop() throws(FormatError) -> (PickleValue, Int) {
             guard let value = stack.popLast(), let noted = depths.popLast() else { throw fail("stack underflow") }
@@ -273,6 +278,7 @@ public struct PickleMachine {
                 throw FormatError.unsupported(format: "pickle", what: "opcode 0x\(String(opcode, radix: 16)) at offset \(offset) of \(source)")
             }
             guard stack.count <= Self.maxItems, marks.count <= Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth) or too many items") }
+            guard created <= Self.maxValues else { throw fail("more than \(Self.maxValues) values (a state dict has a few per tensor)") }
         }
     }
 

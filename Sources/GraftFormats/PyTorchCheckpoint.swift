@@ -10,6 +10,11 @@ public enum PyTorchCheckpoint {
     /// The legacy format's magic number, as pickled (PROTO 2, LONG1 of 10 bytes, STOP).
     static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
 
+    /// The largest `data.pkl` read (a state dict's is about a kilobyte per tensor).
+    static let pickleLimit = 64 << 20
+    /// How much a compressed storage may expand: weights compress little, a zip bomb a thousandfold.
+    static let maxExpansion = 100
+
     public static func isLegacy(_ data: Data) -> Bool { data.starts(with: legacyMagic) }
     public static func isZip(_ data: Data) -> Bool { data.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
 
@@ -61,7 +66,7 @@ public enum PyTorchCheckpoint {
             throw .malformed(format: format, where: name, reason: "zip archive without data.pkl (not a torch.save file)")
         }
         let prefix = String(pickleEntry.name.dropLast("data.pkl".count))
-        var machine = PickleMachine(bytes: [UInt8](try archive.contents(pickleEntry, limit: 1 << 30)), source: "\(name) \(pickleEntry.name)", file: name)
+        var machine = PickleMachine(bytes: [UInt8](try archive.contents(pickleEntry, limit: pickleLimit)), source: "\(name) \(pickleEntry.name)", file: name)
         let root = try machine.load { (pid: PickleValue) throws(FormatError) in try storage(pid, source: name) }
         var state = StateDict()
         var cache: [String: Data] = [:]
@@ -75,7 +80,19 @@ public enum PyTorchCheckpoint {
                 MappedPages.release(archive.data, range)
                 continue
             }
-            if cache[reference.storageKey] == nil { cache[reference.storageKey] = try archive.contents(entry) }
+            if cache[reference.storageKey] == nil {
+                // Compressed (not as torch.save writes, but valid zip): its declared size must be the
+                // storage's, and within what weights compress to, before anything is inflated.
+                let needed = try Checked.multiply(reference.storageCount, element(reference.storageType) ?? 4,
+                                                  or: .malformed(format: format, where: "\(name) tensor '\(key)'", reason: "storage of \(reference.storageCount) elements overflows"))
+                guard entry.size == needed else {
+                    throw .malformed(format: format, where: "\(name) tensor '\(key)'", reason: "storage \(reference.storageKey) holds \(entry.size) bytes, the pickle says \(needed)")
+                }
+                guard entry.size / max(entry.compressedSize, 1) <= maxExpansion else {
+                    throw .malformed(format: format, where: "\(name) tensor '\(key)'", reason: "storage \(reference.storageKey) would inflate \(entry.compressedSize) bytes to \(entry.size) (over \(maxExpansion)×: a zip bomb, not weights)")
+                }
+                cache[reference.storageKey] = try archive.contents(entry, limit: needed)
+            }
             guard let bytes = cache[reference.storageKey] else { continue }
             state.tensors.append((key, try materialize(reference, storage: bytes, base: 0, name: key, source: name)))
         }

@@ -36,6 +36,10 @@ struct MalformedTests {
         ("pth_offset_overflow.pth", "cannot load PATH: pytorch: PATH tensor 'w': offset 4611686018427387904 and strides [4611686018427387904] overflow"),
         ("pth_size1_huge_stride.pth", "cannot load PATH: its keys match no built-in architecture; say which with arch=NAME"),
         ("legacy_cursor_overflow.pth", "cannot load PATH: pytorch: PATH offset 308: storage 0 claims 2305843009213693951 elements, more than the file holds"),
+        // Bombs: refused before the memory is taken.
+        ("pth_storage_bomb.pth", "cannot load PATH: pytorch: PATH tensor 'w': storage 0 would inflate 260916 bytes to 268435456 (over 100×: a zip bomb, not weights)"),
+        ("pth_pickle_bomb.pth", "cannot load PATH: zip: entry 'evil/data.pkl' of 134217731 bytes exceeds the limit of 67108864 bytes"),
+        ("pth_many_values.pth", "cannot load PATH: pickle: PATH evil/data.pkl offset 2000004: more than 2000000 values (a state dict has a few per tensor)"),
         ("zip64_far_offset.pth", "cannot load PATH: zip: PATH entry 'evil/data.pkl': local header missing at 9223372036854775807"),
     ]
 

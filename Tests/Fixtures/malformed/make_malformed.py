@@ -85,6 +85,20 @@ write("pth_size1_huge_stride.pth", torch_zip(view_state(2, 0, (1, 2), ((1 << 63)
 write("legacy_cursor_overflow.pth", magic + version + sys_info + legacy_state(2) + keys + struct.pack("<q", (1 << 61) - 1) + b"\x00" * 8)
 
 
+# Zip bombs: a storage of 64 Mi floats deflated a thousandfold, a data.pkl that inflates to 128 MiB,
+# and a stored pickle of 2.1 million Nones.
+def deflated_zip(entries):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+write("pth_storage_bomb.pth", deflated_zip([("evil/data.pkl", view_state(1 << 26, 0, (2,), (1,))), ("evil/data/0", b"\x00" * (1 << 28))]))
+write("pth_pickle_bomb.pth", deflated_zip([("evil/data.pkl", b"\x80\x02" + b"N" * (128 << 20) + b".")]))
+write("pth_many_values.pth", torch_zip(b"\x80\x02](" + b"N" * 2_100_000 + b"e."))
+
 # A zip whose central directory sends its one entry to a ZIP64 local-header offset of 2^63 - 1.
 def zip64_far_entry():
     name, body = b"evil/data.pkl", pickle.dumps({}, protocol=2)
