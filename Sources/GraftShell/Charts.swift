@@ -3,6 +3,13 @@ import GraftNN
 
 /// Training curves as text (for the terminal) and as SVG (for transcripts).
 enum Charts {
+    /// How many of a bar's `width` cells show `fraction` (0…1, clamped). A diverged run's NaN or
+    /// infinite loss shows as an empty or full bar, never a trap.
+    static func cells(_ fraction: Float, width: Int) -> Int {
+        guard fraction.isFinite else { return fraction == .infinity ? width : 0 }
+        return Int((Swift.min(Swift.max(fraction, 0), 1) * Float(width)).rounded())
+    }
+
     /// Loss and accuracy per epoch as rows of bars, scaled to the run's range.
     static func text(_ epochs: [EpochRecord]) -> String {
         guard !epochs.isEmpty else { return "" }
@@ -10,8 +17,8 @@ enum Charts {
         let maxLoss = max(epochs.map(\.loss).max() ?? 1, epochs.compactMap(\.validationLoss).max() ?? 0, 1e-9)
         var lines = ["epoch  loss                              accuracy"]
         for record in epochs {
-            let lossBar = String(repeating: "▇", count: max(1, Int((record.loss / maxLoss * Float(width)).rounded())))
-            let accuracyBar = String(repeating: "▇", count: max(0, Int((record.accuracy * Float(width / 2)).rounded())))
+            let lossBar = String(repeating: "▇", count: max(1, cells(record.loss / maxLoss, width: width)))
+            let accuracyBar = String(repeating: "▇", count: cells(record.accuracy, width: width / 2))
             lines.append(String(format: "%5d  %@ %.4f", record.epoch, lossBar.padding(toLength: width, withPad: " ", startingAt: 0), record.loss)
                 + "  " + accuracyBar.padding(toLength: width / 2, withPad: " ", startingAt: 0) + " " + fixed(record.accuracy)
                 + (record.validationAccuracy.map { "  (val " + fixed($0) + ")" } ?? ""))

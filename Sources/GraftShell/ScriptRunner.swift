@@ -46,7 +46,24 @@ public struct ScriptRunner {
         }
     }
 
+    /// How deeply replays may nest (a script that replays a script that replays …).
+    static let maxReplayDepth = 8
+
+    /// A script's lines: "\n", "\r\n" (one Character in Swift: splitting on "\n" alone kept a CRLF
+    /// script as one line) and a lone "\r" all end one.
+    static func lines(_ text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+    }
+
     public func run(path: String) throws -> Report {
+        // A replay inside a replay: a script replaying itself, or a cycle, would recurse until the
+        // stack overflows (taking the shell and its history with it).
+        let identity = path == "-" ? "-" : URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        let chain = (shell.replaying + [identity]).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: " → ")
+        if shell.replaying.contains(identity) { throw ShellError("replay: \(path) is already being replayed (\(chain))") }
+        guard shell.replaying.count < Self.maxReplayDepth else { throw ShellError("replay: replays nest deeper than \(Self.maxReplayDepth) (\(chain))") }
+        shell.replaying.append(identity)
+        defer { shell.replaying.removeLast() }
         let text: String
         if path == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
@@ -59,7 +76,7 @@ public struct ScriptRunner {
     }
 
     public func run(text: String, name: String) -> Report {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+        let lines = Self.lines(text).map(String.init)
         let recordedMachine = lines.first { $0.hasPrefix("# machine: ") }.map { String($0.dropFirst("# machine: ".count)) }
         let sameMachine = recordedMachine == nil || recordedMachine == MachineFingerprint.current
         var report = Report(verified: verify, sameMachine: sameMachine)
@@ -115,7 +132,7 @@ public struct ScriptRunner {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var out: [String] = []
         var sawMachine = false
-        for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, line) in lines(text).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("#=>") { continue }
             if trimmed.hasPrefix("# machine: ") {

@@ -41,6 +41,9 @@ public final class Shell: @unchecked Sendable {
     public var mode = Mode.script
     /// How many session entries the last `save session` wrote.
     var savedEntries = 0
+    /// The scripts being replayed, outermost first (a replay inside a replay is refused when it
+    /// would loop, or nest deeper than ``ScriptRunner/maxReplayDepth``).
+    var replaying: [String] = []
     /// `quit` with unsaved commands asks once at a terminal.
     var warnedAboutQuitting = false
 

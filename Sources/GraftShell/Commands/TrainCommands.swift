@@ -282,7 +282,7 @@ extension CommandTable {
             }
             let width = prediction.top.map(\.name.count).max() ?? 0
             for entry in prediction.top {
-                let bar = String(repeating: "█", count: Int((entry.probability * 30).rounded()))
+                let bar = String(repeating: "█", count: Charts.cells(entry.probability, width: 30))
                 shell.print("  " + entry.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + fixed(entry.probability) + "  " + bar)
             }
             if let best = prediction.top.first { shell.figure("top \(best.name) \(fixed(best.probability))") }

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+@testable import GraftShell
+@testable import GraftNN
+
+/// What a user can type or replay that used to kill the shell: replays that loop, CRLF scripts,
+/// NaN in the numbers a bar is drawn from.
+@Suite("Hostile commands and scripts", .serialized)
+struct HostileShellTests {
+    static func script(_ name: String, _ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("graft-hostile-\(getpid())-\(name)").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func aReplayThatLoopsIsAnErrorNamingTheChain() throws {
+        let (shell, _) = makeShell()
+        let selfish = try Self.script("self.graft", "")
+        try "seed 3\nreplay \(selfish)\n".write(toFile: selfish, atomically: true, encoding: .utf8)
+        let a = try Self.script("a.graft", ""), b = try Self.script("b.graft", "")
+        try "replay \(b)\n".write(toFile: a, atomically: true, encoding: .utf8)
+        try "replay \(a)\n".write(toFile: b, atomically: true, encoding: .utf8)
+        defer { for path in [selfish, a, b] { try? FileManager.default.removeItem(atPath: path) } }
+        let first = shell.execute("replay \(selfish)")
+        #expect(first.error?.message.contains("is already being replayed (graft-hostile-\(getpid())-self.graft → graft-hostile-\(getpid())-self.graft)") == true)
+        let second = shell.execute("replay \(a)")
+        #expect(second.error?.message.contains("-a.graft → graft-hostile-\(getpid())-b.graft → graft-hostile-\(getpid())-a.graft)") == true)
+        #expect(shell.replaying.isEmpty)                       // unwound
+        #expect(shell.execute("seed 5").succeeded)             // and the shell goes on
+    }
+
+    @Test func crlfScriptsAreReadLineByLine() throws {
+        let (shell, _) = makeShell()
+        let path = try Self.script("crlf.graft", "seed 7\r\nnew mnist-cnn classes=3\r\n# a comment\r\nsummary\r\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let report = try ScriptRunner(shell: shell).run(path: path)
+        #expect(report.succeeded && report.commands == 3, "\(report.summary)")
+        #expect(ScriptRunner.lines("a\r\nb\nc\rd").map(String.init) == ["a", "b", "c", "d"])
+    }
+
+    @Test func barsOfNaNAndInfinityAreDrawnNotTrapped() {
+        #expect(Charts.cells(.nan, width: 30) == 0 && Charts.cells(.infinity, width: 30) == 30 && Charts.cells(-.infinity, width: 30) == 0)
+        #expect(Charts.cells(0.5, width: 30) == 15 && Charts.cells(7, width: 30) == 30 && Charts.cells(-1, width: 30) == 0)
+        func record(_ epoch: Int, _ loss: Float) -> EpochRecord {
+            EpochRecord(epoch: epoch, loss: loss, accuracy: loss.isNaN ? .nan : 0.1, validationLoss: nil, validationAccuracy: nil,
+                        learningRate: 0.1, seconds: 1, imagesPerSecond: 1)
+        }
+        let diverged = [record(1, 2.3), record(2, .nan)]
+        #expect(Charts.text(diverged).contains("nan"))
+    }
+}
