@@ -69,6 +69,15 @@ static inline int graft_jpeg_decode(const unsigned char *data, size_t size, long
         jpeg_destroy_decompress(&cinfo);
         return 1;
     }
+    /* Every 8x8 block takes at least a bit (its DC coefficient) in any JPEG, so a file cannot encode
+       more than 512 pixels per byte; 2048 leaves room. A header claiming more is a lie that would
+       allocate the whole image before running out of data. */
+    if ((double)cinfo.image_width * (double)cinfo.image_height / 2048.0 > (double)size) {
+        snprintf(image->message, sizeof image->message, "image claims %ux%u pixels, more than its %lu bytes can encode",
+                 cinfo.image_width, cinfo.image_height, (unsigned long)size);
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
     image->progressive = cinfo.progressive_mode ? 1 : 0;
     if (cinfo.jpeg_color_space == JCS_GRAYSCALE) {
         cinfo.out_color_space = JCS_GRAYSCALE;

@@ -70,6 +70,14 @@ static inline int graft_png_decode(const unsigned char *data, size_t size, long 
         return 1;
     }
     int colorType = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+    /* Deflate expands at most 1,032-fold: the pixel rows (a filter byte each) must fit in that. */
+    double encodedRow = 1.0 + ((double)width * png_get_channels(png, info) * depth + 7.0) / 8.0;
+    if ((double)height * encodedRow / 1032.0 > (double)size) {
+        snprintf(image->message, sizeof image->message, "image claims %ux%u pixels, more than its %lu bytes can encode",
+                 width, height, (unsigned long)size);
+        png_destroy_read_struct(&png, &info, NULL);
+        return 1;
+    }
     if (colorType == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (colorType == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);

@@ -35,6 +35,33 @@ struct DecodingTests {
         #expect(Fixtures.message { try Image.decode(Data([0xFF, 0xD8, 0xFF, 0xE0]), path: "stub.jpg") } != nil)
     }
 
+    @Test func headersClaimingMorePixelsThanTheirBytesCanHoldAreRefused() throws {
+        // A JPEG whose frame header says 8000x8000 over a few hundred bytes of data (it was accepted,
+        // and the whole image allocated before the data ran out).
+        var jpeg = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("images/baseline_rgb.jpg"))))
+        let frame = try #require((0..<(jpeg.count - 9)).first { jpeg[$0] == 0xFF && (jpeg[$0 + 1] == 0xC0 || jpeg[$0 + 1] == 0xC2) })
+        jpeg.replaceSubrange((frame + 5)..<(frame + 9), with: [0x1F, 0x40, 0x1F, 0x40])
+        #expect(Fixtures.message { try Image.decode(Data(jpeg), path: "x.jpg") }
+                == "cannot read x.jpg: image claims 8000x8000 pixels, more than its \(jpeg.count) bytes can encode")
+        // A PNG whose IHDR (CRC fixed up) says 4000x4000 over 81 bytes: beyond deflate's 1,032-fold.
+        var png = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("images/gray8.png"))))
+        png.replaceSubrange(16..<24, with: [0, 0, 0x0F, 0xA0, 0, 0, 0x0F, 0xA0])
+        let crc = Self.crc32(png[12..<29])
+        png.replaceSubrange(29..<33, with: [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
+        #expect(Fixtures.message { try Image.decode(Data(png), path: "x.png") }
+                == "cannot read x.png: image claims 4000x4000 pixels, more than its \(png.count) bytes can encode")
+    }
+
+    /// The CRC-32 of PNG chunks (and zip, and zlib's crc32).
+    static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
     @Test func channelConversion() throws {
         let rgba = try Image.load(Fixtures.path("images/rgba8.png"))
         let rgb = try rgba.converted(toChannels: 3)
