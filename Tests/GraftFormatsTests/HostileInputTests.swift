@@ -119,4 +119,40 @@ struct HostileInputTests {
         }
         #expect(tried > 50)
     }
+
+    /// A graft safetensors file of `model` whose graph description `edit` changed, as graft loads it.
+    static func editedDescription(_ model: Model, _ edit: (String) -> String) throws -> String? {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("graft-description-\(getpid()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try ModelFiles.save(model, to: path)
+        var state = try SafeTensors.read(try Data(contentsOf: URL(fileURLWithPath: path)))
+        state.metadata[ModelFiles.graphKey] = edit(try #require(state.metadata[ModelFiles.graphKey]))
+        try SafeTensors.encode(state).write(to: URL(fileURLWithPath: path))
+        return formatMessage { try ModelFiles.load(path) }
+    }
+
+    @Test func graphDescriptionsCannotOverflowOrAllocateWhatTheFileLacks() throws {
+        // An input of [2^63 - 1, 28, 28] trapped in Flatten's shape product.
+        let cnn = try Architecture.named("mnist-cnn").build(classes: 3, generator: Generator(seed: 1))
+        let huge = try Self.editedDescription(cnn) { $0.replacingOccurrences(of: "\"shape\":[1,28,28]", with: "\"shape\":[9223372036854775807,28,28]") }
+        #expect(huge?.contains("shape [9223372036854775807,28,28] has more than 2^32 elements") == true, "\(huge ?? "nil")")
+        // A description of Input [2^31] → Dense(2^31, 2): 16 GiB of weights the file does not hold.
+        // Refused without taking the memory (layers from a description start as lazily mapped zeros).
+        var builder = try GraphBuilder(inputShape: [8])
+        _ = try builder.add(try Dense(8, 2, generator: Generator(seed: 1)), name: "fc")
+        let small = builder.build(name: "m", architecture: "custom")
+        let before = Self.residentBytes()
+        let dense = try Self.editedDescription(small) { text in
+            text.replacingOccurrences(of: "\"shape\":[8]", with: "\"shape\":[2147483648]")
+                .replacingOccurrences(of: "\"inFeatures\":8", with: "\"inFeatures\":2147483648")
+        }
+        #expect(dense?.contains("shape mismatch for fc.weight: model expects [2,2147483648], file has [2,8]") == true, "\(dense ?? "nil")")
+        #expect(Self.residentBytes() - before < 1 << 30)
+    }
+
+    static func residentBytes() -> Int {
+        let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return (Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") ?? 0) * 1024
+    }
 }

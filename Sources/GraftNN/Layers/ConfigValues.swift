@@ -27,8 +27,24 @@ func configPair(_ values: [Int], _ what: String, layer: String) throws(ModelErro
     return (values[0], values[1])
 }
 
-/// Weights of layers rebuilt from a config are overwritten by the saved ones; they start from this.
-func configGenerator() -> Generator { Generator(seed: 0) }
+/// Weights of layers rebuilt from a config are overwritten by the saved ones, so they are built
+/// without drawing any (lazily mapped zeros: a description naming a Dense(2^31, 2) takes no memory
+/// before the file is found not to hold its weights).
+func configGenerator() -> Generator { .structureOnly() }
+
+/// The elements of a sample shape, or an error when they overflow or pass what a tensor can hold
+/// (shapes come from files: [2^63 − 1, 28, 28] trapped in Flatten).
+func elementCount(_ shape: [Int], layer: String) throws(ModelError) -> Int {
+    var total = 1
+    for dim in shape {
+        let (product, overflow) = total.multipliedReportingOverflow(by: dim)
+        guard dim >= 0, !overflow, product <= 1 << 32 else {
+            throw .shapeMismatch(layer: layer, reason: "shape \(formatShape(shape)) has more than 2^32 elements")
+        }
+        total = product
+    }
+    return total
+}
 
 /// The largest kernel, stride, dilation or padding a layer takes: sizes read from a file stay far
 /// from overflowing the window arithmetic (no real model comes near it).

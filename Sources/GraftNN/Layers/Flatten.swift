@@ -9,7 +9,7 @@ public final class Flatten: Layer, LayerKind {
     public convenience init(config: Config) throws(ModelError) { self.init() }
     public var config: Config { Config() }
 
-    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] { [(inputs.first ?? []).reduce(1, *)] }
+    public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] { [try elementCount(inputs.first ?? [], layer: kind)] }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         try inputs[0].flattened(from: 1)

@@ -18,6 +18,7 @@ public final class Input: Layer, LayerKind {
             throw .invalidArgument(what: "input", reason: "shape \(formatShape(shape)) must have 1–4 positive dimensions")
         }
         guard freeAxes.allSatisfy({ shape.indices.contains($0) }) else { throw .invalidArgument(what: "input", reason: "free axes \(freeAxes) outside \(formatShape(shape))") }
+        _ = try elementCount(shape, layer: "input")
         self.shape = shape
         self.freeAxes = freeAxes.sorted()
         super.init(kind: "Input")
