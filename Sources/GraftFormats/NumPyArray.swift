@@ -173,12 +173,46 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
         throw FormatError.cannotWrite(path: url.path, reason: "folder \(folder.path) does not exist (create it first)")
     }
     guard isFolder.boolValue else { throw FormatError.cannotWrite(path: url.path, reason: "\(folder.path) is not a folder") }
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-    try data.write(to: temporary)
-    if rename(temporary.path, url.path) != 0 {
+    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) {
+        guard !isFolder.boolValue else { throw FormatError.cannotWrite(path: url.path, reason: "it is a folder") }
+        guard (try? FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType) == .typeRegular else {
+            throw FormatError.cannotWrite(path: url.path, reason: "it is not a regular file")
+        }
+    }
+    removeStaleTemporaries(in: folder)
+    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+    func failure(_ code: Int32) -> FormatError {
+        .cannotWrite(path: url.path, reason: "\(String(cString: strerror(code))) (nothing was changed)")
+    }
+    let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { throw failure(errno) }
+    var code: Int32 = 0
+    data.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count, let base = raw.baseAddress {
+            let written = write(descriptor, base + offset, raw.count - offset)
+            if written < 0 { if errno == EINTR { continue }; code = errno; return }
+            offset += written
+        }
+    }
+    if code == 0 && fsync(descriptor) != 0 { code = errno }
+    if close(descriptor) != 0 && code == 0 { code = errno }
+    // A full disk or any other failure leaves no partial file behind (it would keep the disk full).
+    guard code == 0 else { unlink(temporary.path); throw failure(code) }
+    guard rename(temporary.path, url.path) == 0 else {
         let code = errno
-        try? FileManager.default.removeItem(at: temporary)
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)])
+        unlink(temporary.path)
+        throw failure(code)
+    }
+}
+
+/// Removes `.NAME.PID.tmp` files that writers killed mid-save left in `folder` (their process is
+/// gone); a live process's temporary file is never touched.
+public func removeStaleTemporaries(in folder: URL) {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+    for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+        let parts = name.dropLast(4).split(separator: ".")
+        guard parts.count >= 2, let pid = Int32(parts[parts.count - 1]), pid > 0, pid != getpid() else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH { unlink(folder.appendingPathComponent(name).path) }
     }
 }

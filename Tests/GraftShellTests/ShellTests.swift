@@ -201,6 +201,33 @@ struct ExecutableTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    @Test func aSaveThatCannotBeWrittenLosesNothingAndLeavesNothing() throws {
+        // A file-size limit of 1 MiB stands in for a full disk: the write fails part-way.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-full-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let target = folder.appendingPathComponent("m.safetensors")
+        try Data("previous version".utf8).write(to: target)
+        // A temporary file a killed save left behind (its process, pid 2^22 + 1, is gone).
+        let stale = folder.appendingPathComponent(".m.safetensors.4194305.tmp")
+        try Data(count: 100).write(to: stale)
+        let script = folder.appendingPathComponent("s.graft")
+        try "new resnet18 classes=10\nsave model \(target.path)\n".write(to: script, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "trap '' XFSZ; ulimit -f 1024; exec \"$0\" run \"$1\"", binary, script.path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(text.contains("error: cannot save \(target.path): File too large (nothing was changed)"), "\(text)")
+        #expect(try String(contentsOf: target, encoding: .utf8) == "previous version")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["m.safetensors", "s.graft"])
+    }
+
     @Test func transcriptWithChartsAndExitCodes() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-transcript-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

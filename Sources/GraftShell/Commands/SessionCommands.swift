@@ -31,6 +31,15 @@ extension CommandTable {
                     summary: "Write the session as a replayable script (header, commands, #=> figures), atomically. A bare name goes to Sessions/.",
                     example: "save session transfer.graft", recording: .never) { shell, command in
             var path = NSString(string: command.argument("path") ?? "").expandingTildeInPath
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            guard !path.hasSuffix("/"), !["", ".", ".."].contains(name) else {
+                throw ShellError("cannot save the session as '\(path)': give a file name (save session NAME.graft)")
+            }
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder),
+               isFolder.boolValue || (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) != .typeRegular {
+                throw ShellError("cannot save the session as '\(path)': it exists and is not a regular file")
+            }
             if !path.contains("/") {
                 // A bare name goes to the sessions folder, made when missing; any other folder must exist.
                 try FileManager.default.createDirectory(atPath: shell.sessionsFolder, withIntermediateDirectories: true)
