@@ -48,16 +48,13 @@ public enum SafeTensors {
         guard data.count >= 8 + headerLength else { throw fail("header", "header claims \(headerLength) bytes, \(data.count - 8) present") }
         let headerBytes = data.subdata(in: data.startIndex + 8..<data.startIndex + 8 + headerLength)
         guard headerBytes.first == UInt8(ascii: "{") else { throw fail("header", "header is not a JSON object") }
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: headerBytes, options: [.fragmentsAllowed]) } catch {
-            throw fail("header", "header is not valid JSON")
-        }
-        guard let header = object as? [String: Any] else { throw fail("header", "header is not a JSON object") }
+        guard let parsed = JSONValue.parse(headerBytes) else { throw fail("header", "header is not valid JSON") }
+        guard let header = parsed.object else { throw fail("header", "header is not a JSON object") }
         var metadata: [String: String] = [:]
         if let raw = header["__metadata__"] {
-            guard let dictionary = raw as? [String: Any] else { throw fail("__metadata__", "must map strings to strings") }
+            guard let dictionary = raw.object else { throw fail("__metadata__", "must map strings to strings") }
             for (key, value) in dictionary {
-                guard let text = value as? String else { throw fail("__metadata__", "value of '\(key)' is not a string") }
+                guard let text = value.string else { throw fail("__metadata__", "value of '\(key)' is not a string") }
                 metadata[key] = text
             }
         }
@@ -65,14 +62,14 @@ public enum SafeTensors {
         let available = data.count - dataStart
         var entries: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
         for (key, value) in header where key != "__metadata__" {
-            guard let info = value as? [String: Any] else { throw fail("tensor '\(key)'", "entry is not an object") }
-            guard let dtypeName = info["dtype"] as? String else { throw fail("tensor '\(key)'", "no dtype") }
+            guard let info = value.object else { throw fail("tensor '\(key)'", "entry is not an object") }
+            guard let dtypeName = info["dtype"]?.string else { throw fail("tensor '\(key)'", "no dtype") }
             guard let dtype = DType(rawValue: dtypeName) else { throw FormatError.unsupported(format: format, what: "dtype \(dtypeName) of tensor '\(key)' in \(name)") }
-            guard let shapeValues = info["shape"] as? [Any] else { throw fail("tensor '\(key)'", "no shape") }
+            guard let shapeValues = info["shape"]?.array else { throw fail("tensor '\(key)'", "no shape") }
             guard shapeValues.count <= 32 else { throw fail("tensor '\(key)'", "rank \(shapeValues.count) is above 32") }
             var shape: [Int] = [], count = 1
             for dim in shapeValues {
-                guard let size = (dim as? NSNumber)?.intValue, size >= 0, (dim as? NSNumber)?.doubleValue == Double(size) else {
+                guard let size = dim.int, size >= 0 else {
                     throw fail("tensor '\(key)'", "shape \(shapeValues) has a bad dimension")
                 }
                 let (product, overflow) = count.multipliedReportingOverflow(by: size)
@@ -80,8 +77,8 @@ public enum SafeTensors {
                 shape.append(size)
                 count = product
             }
-            guard let offsets = info["data_offsets"] as? [Any], offsets.count == 2,
-                  let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue, begin >= 0, end >= begin else {
+            guard let offsets = info["data_offsets"]?.array, offsets.count == 2,
+                  let begin = offsets[0].int, let end = offsets[1].int, begin >= 0, end >= begin else {
                 throw fail("tensor '\(key)'", "data_offsets must be [begin, end]")
             }
             guard end - begin == count * dtype.size else {

@@ -83,7 +83,7 @@ struct TrustworthyShellTests {
     @Test func messagesSayWhatIsWrong() throws {
         let (shell, output) = makeShell()
         #expect(shell.execute("load Examples/images/coffee.png").error?.message
-                == "cannot load Examples/images/coffee.png: coffee.png is a PNG image, not a model file (load reads .safetensors, .pth/.pt, .h5, .onnx)")
+                == "cannot load Examples/images/coffee.png: coffee.png is a PNG image, not a model file (load reads .safetensors, .pth/.pt, .h5, .keras, .onnx)")
         #expect(shell.execute("new mnist-cnn classes=4").succeeded)
         #expect(shell.execute("save model /nonexistent/dir/x.safetensors").error?.message
                 == "cannot save /nonexistent/dir/x.safetensors: folder /nonexistent/dir does not exist (create it first)")

@@ -76,7 +76,7 @@ public enum ModelFiles {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "no such file or unreadable")
         }
         if let other = otherFormats.first(where: { data.starts(with: $0.magic) }) {
-            throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(URL(fileURLWithPath: path).lastPathComponent) is \(other.name), not a model file (load reads .safetensors, .pth/.pt, .h5, .onnx)")
+            throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(URL(fileURLWithPath: path).lastPathComponent) is \(other.name), not a model file (load reads .safetensors, .pth/.pt, .h5, .keras, .onnx)")
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let lower = path.lowercased()
