@@ -79,14 +79,20 @@ public struct PickleMachine {
     /// a handful of levels.
     static let maxNesting = 256
 
-    let bytes: [UInt8]
+    /// The pickle's bytes, read in place (a legacy checkpoint's pickles sit at the start of the
+    /// mapped file, its storages after them: nothing is copied but the fields read).
+    let bytes: ByteView
     let source: String
     /// The file the pickle comes from (for refusals).
     let file: String
     public private(set) var position: Int
 
     public init(bytes: [UInt8], at position: Int = 0, source: String, file: String? = nil) {
-        self.bytes = bytes
+        self.init(data: Data(bytes), at: position, source: source, file: file)
+    }
+
+    public init(data: Data, at position: Int = 0, source: String, file: String? = nil) {
+        self.bytes = ByteView(data: data)
         self.position = position
         self.source = source
         self.file = file ?? source
@@ -102,12 +108,12 @@ public struct PickleMachine {
         return bytes[position]
     }
 
-    private mutating func take(_ count: Int) throws(FormatError) -> ArraySlice<UInt8> {
+    private mutating func take(_ count: Int) throws(FormatError) -> [UInt8] {
         guard count >= 0, count <= bytes.count - position else {
             throw fail("a field claims \(count) bytes, \(bytes.count - position) remain")
         }
         defer { position += count }
-        return bytes[position..<(position + count)]
+        return bytes.array(position..<(position + count))
     }
 
     private mutating func uint(_ size: Int) throws(FormatError) -> Int {
@@ -119,9 +125,9 @@ public struct PickleMachine {
     }
 
     private mutating func line() throws(FormatError) -> String {
-        guard let end = bytes[position...].firstIndex(of: 0x0A), end - position < 1024 else { throw fail("unterminated text field") }
+        guard let end = bytes[position..<min(bytes.count, position + 1024)].firstIndex(of: 0x0A) else { throw fail("unterminated text field") }
         defer { position = end + 1 }
-        return String(decoding: bytes[position..<end], as: UTF8.self)
+        return String(decoding: bytes.array(position..<end), as: UTF8.self)
     }
 
     /// Runs one pickle to its STOP. `persistent` turns a persistent id into a value (storages).

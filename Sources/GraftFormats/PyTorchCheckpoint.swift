@@ -66,7 +66,7 @@ public enum PyTorchCheckpoint {
             throw .malformed(format: format, where: name, reason: "zip archive without data.pkl (not a torch.save file)")
         }
         let prefix = String(pickleEntry.name.dropLast("data.pkl".count))
-        var machine = PickleMachine(bytes: [UInt8](try archive.contents(pickleEntry, limit: pickleLimit)), source: "\(name) \(pickleEntry.name)", file: name)
+        var machine = PickleMachine(data: try archive.contents(pickleEntry, limit: pickleLimit), source: "\(name) \(pickleEntry.name)", file: name)
         let root = try machine.load { (pid: PickleValue) throws(FormatError) in try storage(pid, source: name) }
         var state = StateDict()
         var cache: [String: Data] = [:]
@@ -100,8 +100,9 @@ public enum PyTorchCheckpoint {
     }
 
     static func readLegacy(_ data: Data, name: String) throws(FormatError) -> StateDict {
-        let bytes = [UInt8](data)
-        var machine = PickleMachine(bytes: bytes, at: 0, source: name)
+        // The pickles come first, the storages after them: both are read in place from the mapped file.
+        var machine = PickleMachine(data: data, at: 0, source: name)
+        let bytes = ByteView(data: data)
         let noStorage: (PickleValue) throws(FormatError) -> PickleValue = { _ throws(FormatError) in
             throw FormatError.malformed(format: format, where: name, reason: "a storage reference outside the state dict")
         }
@@ -142,6 +143,7 @@ public enum PyTorchCheckpoint {
                 throw .malformed(format: format, where: "\(name) tensor '\(key)'", reason: "storage \(reference.storageKey) holds \(count) elements, the pickle says \(reference.storageCount)")
             }
             state.tensors.append((key, try materialize(reference, storage: data, base: start, name: key, source: name)))
+            if let size = element(reference.storageType) { MappedPages.release(data, start..<(start + count * size)) }
         }
         return state
     }

@@ -18,6 +18,14 @@ struct Graft: ParsableCommand {
 
     static func main() {
         BLASCore.relaunchIfNeeded()
+        if ProcessInfo.processInfo.environment["GRAFT_PEAK_MEMORY"] != nil {
+            // For memory tests: the process's peak resident memory, on standard error at exit.
+            atexit {
+                let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+                let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? "VmHWM: unknown"
+                FileHandle.standardError.write(Data("peak memory: \(line.dropFirst("VmHWM:".count).trimmingCharacters(in: .whitespaces))\n".utf8))
+            }
+        }
         main(nil)
     }
 }

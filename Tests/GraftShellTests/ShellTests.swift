@@ -201,6 +201,50 @@ struct ExecutableTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Runs graft on `script` in a child process: its exit status, output and peak resident memory.
+    func peak(_ script: String) throws -> (status: Int32, output: String, kilobytes: Int) {
+        // Spawned directly (posix_spawn) to keep the child's memory its own from the start.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-peak-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("s.graft").path, log = folder.appendingPathComponent("out").path
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let arguments = [binary, "run", "--keep-going", path]
+        var argv = arguments.map { strdup($0) } + [nil]
+        // (The child's own high-water mark: getrusage's would include this test process, whose
+        // memory the child shares until it runs graft.)
+        let settings: [String] = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" } + ["GRAFT_PEAK_MEMORY=1"]
+        var environment: [UnsafeMutablePointer<CChar>?] = settings.map { strdup($0) } + [nil]
+        defer { for pointer in argv + environment { free(pointer) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, binary, &actions, nil, &argv, &environment) == 0 else { throw CocoaError(.executableLoad) }
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let peak = output.split(separator: "\n").last { $0.hasPrefix("peak memory: ") }.flatMap { Int($0.dropFirst("peak memory: ".count).split(separator: " ").first ?? "") } ?? Int.max
+        return ((status >> 8) & 0xFF, output, peak)
+    }
+
+    @Test func hostileFilesAreRefusedWithinAMemoryCeiling() throws {
+        // Each bomb of the corpus is refused by a process that stays under 200 MB (graft itself
+        // takes about 30 MB); before, these took 0.3–4 GB.
+        let corpus = repositoryRoot().appendingPathComponent("Tests/Fixtures/malformed").path
+        for file in ["pth_storage_bomb.pth", "pth_pickle_bomb.pth", "pth_many_values.pth", "keras_bomb.keras", "legacy_lying_count.pth", "st_huge_dims.safetensors"] {
+            let result = try peak("load \"\(corpus)/\(file)\"\n")
+            #expect(result.output.contains("error: "), "\(file): \(result.output)")
+            #expect(result.kilobytes < 200_000, "\(file) took \(result.kilobytes) KB")
+        }
+        // The biggest shipped checkpoint loads within 1.5× its tensors plus graft's own ~30 MB
+        // (EfficientNet-Lite0: 18.6 MB of tensors).
+        let lite = try peak("load \"\(repositoryRoot().path)/Examples/models/efficientnet-lite0.pth\"\n")
+        #expect(lite.status == 0 && lite.kilobytes < 30_000 + 28_000 + 30_000, "efficientnet-lite0 took \(lite.kilobytes) KB: \(lite.output)")
+    }
+
     @Test func aSaveThatCannotBeWrittenLosesNothingAndLeavesNothing() throws {
         // A file-size limit of 1 MiB stands in for a full disk: the write fails part-way.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-full-\(UUID().uuidString)")
