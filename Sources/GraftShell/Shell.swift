@@ -41,6 +41,18 @@ public final class Shell: @unchecked Sendable {
     public var mode = Mode.script
     /// How many session entries the last `save session` wrote.
     var savedEntries = 0
+    /// The most memory one command may ask for (`set memory=GB`): half the machine's, at most 8 GiB.
+    public var memoryLimit = min(8 << 30, Int(ProcessInfo.processInfo.physicalMemory / 2))
+
+    /// Refuses a command that would allocate more than ``memoryLimit``, and says so when it takes
+    /// over a gigabyte — before allocating anything.
+    func reserve(_ bytes: Int, for what: String) throws {
+        let gb = { (value: Int) in String(format: "%.1f GB", Double(value) / 1e9) }
+        guard bytes <= memoryLimit else {
+            throw ShellError("\(what) would take \(gb(bytes)), more than the memory limit of \(gb(memoryLimit)) (set memory=GB changes it)")
+        }
+        if bytes > 1 << 30 { print("note: \(what) takes about \(gb(bytes))") }
+    }
     /// The scripts being replayed, outermost first (a replay inside a replay is refused when it
     /// would loop, or nest deeper than ``ScriptRunner/maxReplayDepth``).
     var replaying: [String] = []

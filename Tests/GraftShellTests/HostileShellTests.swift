@@ -48,4 +48,29 @@ struct HostileShellTests {
         let diverged = [record(1, 2.3), record(2, .nan)]
         #expect(Charts.text(diverged).contains("nan"))
     }
+
+    @Test func commandsThatWouldTakeTooMuchMemorySaySoFirst() throws {
+        let (shell, output) = makeShell()
+        // 5,000 digits at 1024×1024: 5.2 GB, refused under a 4 GB limit before anything is resized.
+        #expect(shell.execute("set memory=4").succeeded)
+        let huge = shell.execute("data mnist size=1024")
+        #expect(huge.error?.message == "data mnist at 1024×1024×1 would take 5.2 GB, more than the memory limit of 4.0 GB (set memory=GB changes it)")
+        #expect(shell.datasets.isEmpty)
+        // Above a gigabyte a command goes ahead with a note.
+        #expect(shell.execute("set memory=3").succeeded)
+        _ = output.take()
+        try shell.reserve(2_000_000_000, for: "a big job")
+        #expect(output.take().contains("note: a big job takes about 2.0 GB"))
+        #expect(throws: ShellError.self) { try shell.reserve(3_000_000_001, for: "a bigger job") }
+        shell.datasets.removeAll()
+    }
+
+    @Test func aHugeHeadEvaluatesWithoutAHugeConfusionMatrix() throws {
+        let (shell, _) = makeShell()
+        #expect(shell.execute("new mnist-cnn classes=3").succeeded)
+        #expect(shell.execute("data mnist digits=0-2 per-class=5").succeeded)
+        #expect(shell.execute("head classes=100000").succeeded)
+        let eval = shell.execute("eval confusion")
+        #expect(eval.succeeded, "\(eval.error?.message ?? "")")
+    }
 }

@@ -39,7 +39,10 @@ public enum Evaluation {
         let outputs = model.outputShape.last ?? 0
         guard samples.count > 0 else { throw .invalidArgument(what: "eval", reason: "the split has no samples") }
         if let topK, !(1...outputs).contains(topK) { throw .invalidArgument(what: "top", reason: "must be 1–\(outputs), got \(topK)") }
-        let classes = Swift.max(outputs, classNames.count)
+        // The matrix is the dataset's classes square: a head of 100,000 outputs evaluated on 10
+        // classes once allocated 100,000² counts. Predictions outside them count in no column.
+        let classes = classNames.isEmpty ? outputs : classNames.count
+        guard classes <= 4096 else { throw .invalidArgument(what: "eval", reason: "\(classes) classes are more than the 4,096 a confusion matrix is kept for") }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var lossSum = 0.0, correct = 0, correctTopK = 0
         var batches: Batches

@@ -16,7 +16,11 @@ extension CommandTable {
             var data = try MNIST.load(digits: digits, perClass: command.int("per-class"), generator: shell.generator)
             let size = command.size("size") ?? (28, 28), channels = command.int("channels") ?? 1
             guard channels != 2 else { throw command.error("channels must be 1 or 3", at: "channels") }
-            if size != (28, 28) || channels != 1 { data = try data.resized(height: size.height, width: size.width, channels: channels) }
+            if size != (28, 28) || channels != 1 {
+                let samples = data.train.count + (data.validation?.count ?? 0) + (data.test?.count ?? 0)
+                try shell.reserve(samples * channels * size.height * size.width, for: "data mnist at \(size.height)×\(size.width)×\(channels)")
+                data = try data.resized(height: size.height, width: size.width, channels: channels)
+            }
             shell.store(dataset: data, as: command.name ?? "mnist")
             printLoaded(shell, shell.datasets[shell.currentDataset ?? ""] ?? data)
         },

@@ -13,11 +13,18 @@ extension CommandTable {
             shell.reseed(seed)
             shell.print("seed \(seed)")
         },
-        CommandSpec(["set"], options: [.init("threads", .int(1...64), "threads for OpenBLAS and graft's kernels")],
+        CommandSpec(["set"], options: [.init("threads", .int(1...64), "threads for OpenBLAS and graft's kernels"),
+                                       .init("memory", .int(1...1024), "the most memory (GB) one command may allocate")],
                     summary: "Change a setting (with none, show the settings). Results are identical for a fixed thread count.",
                     example: "set threads=2", recording: .stateChange) { shell, command in
+            if let gigabytes = command.int("memory") {
+                shell.memoryLimit = gigabytes * 1_000_000_000
+                shell.print("memory limit \(gigabytes) GB")
+                if command.int("threads") == nil { return }
+            }
             guard let threads = command.int("threads") else {
                 shell.print("threads \(Threads.count) (set threads=N)")
+                shell.print(String(format: "memory limit %.1f GB (set memory=GB)", Double(shell.memoryLimit) / 1e9))
                 shell.print("seed \(shell.seed) (seed N restarts the generator)")
                 shell.print("sessions folder \(shell.sessionsFolder) (where save session NAME writes)")
                 shell.print("current model \(shell.currentModel ?? "none"), current dataset \(shell.currentDataset ?? "none")")
