@@ -10,6 +10,8 @@ public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
     case refused(file: String, reason: String)
     /// A file cannot be written there (`cannot save x.safetensors: folder /nonexistent does not exist`).
     case cannotWrite(path: String, reason: String)
+    /// Ctrl-C during a read (see ``Cancellation``).
+    case interrupted(file: String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .tooLarge(format, what, limit): return "\(format): \(what) exceeds the limit of \(limit)"
         case let .refused(file, reason): return "refusing to load \(file): \(reason)"
         case let .cannotWrite(path, reason): return "cannot save \(path): \(reason)"
+        case let .interrupted(file): return "interrupted while reading \(file) (nothing was loaded)"
         }
     }
 }

@@ -71,6 +71,7 @@ public enum PyTorchCheckpoint {
         var state = StateDict()
         var cache: [String: Data] = [:]
         for (key, reference) in try tensors(in: root, source: name) {
+            try Cancellation.check(name)
             guard let entry = archive.entry(prefix + "data/" + reference.storageKey) else {
                 throw .malformed(format: format, where: "\(name) tensor '\(key)'", reason: "storage \(reference.storageKey) is not in the archive")
             }
@@ -136,6 +137,7 @@ public enum PyTorchCheckpoint {
         }
         var state = StateDict()
         for (key, reference) in references {
+            try Cancellation.check(name)
             guard let (start, count) = offsets[reference.storageKey] else {
                 throw .malformed(format: format, where: "\(name) tensor '\(key)'", reason: "storage \(reference.storageKey) has no data")
             }

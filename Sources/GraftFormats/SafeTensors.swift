@@ -99,6 +99,7 @@ public enum SafeTensors {
         guard position == available else { throw fail("data", "\(available - position) bytes after the last tensor") }
         var tensors: [(String, Tensor)] = []
         for entry in entries {
+            try Cancellation.check(name)
             let start = dataStart + entry.begin, count = (entry.end - entry.begin) / entry.dtype.size
             do {
                 tensors.append((entry.name, try Tensor(shape: entry.shape) { decode(data, from: start, into: $0, count: count, dtype: entry.dtype) }))

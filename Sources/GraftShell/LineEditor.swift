@@ -1,6 +1,7 @@
 @preconcurrency import CLibEdit
 @preconcurrency import Glibc
 import Foundation
+import GraftFormats
 import Synchronization
 
 /// Reads command lines: through libedit when both standard input and output are terminals (editing,
@@ -88,15 +89,14 @@ public final class LineEditor {
 /// Ctrl-C: a flag set by the signal handler. At the prompt it clears the line; during a command,
 /// long work polls it and stops cleanly (training stops after the current batch).
 public enum Interrupt {
-    static let flag = Atomic<Bool>(false)
-
-    public static var requested: Bool { flag.load(ordering: .relaxed) }
-    public static func reset() { flag.store(false, ordering: .relaxed) }
+    // The flag is the readers' (``Cancellation``), so Ctrl-C also stops a long load.
+    public static var requested: Bool { Cancellation.flag.load(ordering: .relaxed) }
+    public static func reset() { Cancellation.flag.store(false, ordering: .relaxed) }
 
     /// Installs the SIGINT handler (without SA_RESTART, so a blocking read returns).
     public static func install() {
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in Interrupt.flag.store(true, ordering: .relaxed) }
+        action.__sigaction_handler.sa_handler = { _ in Cancellation.flag.store(true, ordering: .relaxed) }
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
         sigaction(SIGINT, &action, nil)

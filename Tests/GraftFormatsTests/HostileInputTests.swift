@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import GraftFormats
 @testable import GraftModels
@@ -154,5 +155,15 @@ struct HostileInputTests {
         let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let line = text.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
         return (Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    @Test func ctrlCStopsALoadBetweenTensors() throws {
+        let state = StateDict(tensors: [("w", try Tensor(shape: [2], scalars: [1, 2])), ("b", try Tensor(shape: [1], scalars: [3]))])
+        let data = try SafeTensors.encode(state)
+        Cancellation.flag.store(true, ordering: .relaxed)
+        defer { Cancellation.flag.store(false, ordering: .relaxed) }
+        #expect(formatMessage { try SafeTensors.read(data, name: "w.safetensors") } == "interrupted while reading w.safetensors (nothing was loaded)")
+        Cancellation.flag.store(false, ordering: .relaxed)
+        #expect(try SafeTensors.read(data, name: "w.safetensors")["w"]?.scalars == [1, 2])
     }
 }

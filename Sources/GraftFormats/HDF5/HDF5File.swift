@@ -412,6 +412,7 @@ public final class HDF5File {
 
     /// A dataset as a Float32 tensor, decoded straight from the file into it.
     public func tensor(at address: Int, name: String) throws(FormatError) -> Tensor {
+        try Cancellation.check(source)
         var type: Datatype?, dims: [Int]?, layout: Message?, filters: [Int] = []
         for message in try messages(at: address) {
             var c = cursor(at: message.start)

@@ -43,6 +43,7 @@ public struct ONNXFile {
     /// Decodes initializer `index`; its bytes in the file are handed back to the kernel afterwards
     /// when `release` is set.
     public func initializer(_ index: Int, release: Bool = true) throws(FormatError) -> Onnx_TensorProto {
+        try Cancellation.check(source)
         let range = initializerRanges[index]
         let proto: Onnx_TensorProto
         do { proto = try Onnx_TensorProto(serializedBytes: Self.bytes(data, range)) } catch {
