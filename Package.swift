@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "GraftShellTests", dependencies: ["GraftShell"]),
         .executableTarget(
             name: "graft",
-            dependencies: ["GraftShell", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["GraftShell", "GraftFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .executableTarget(name: "graft-bench", dependencies: ["GraftTensor", "GraftData", "GraftModels"], path: "Benchmarks/graft-bench",
                           swiftSettings: kernelSettings),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GraftFormats
 import GraftShell
 import GraftTensor
 
@@ -18,6 +19,11 @@ struct Graft: ParsableCommand {
 
     static func main() {
         BLASCore.relaunchIfNeeded()
+        // Saves killed mid-write (power cut, kill -9) leave their temporary files; the next start
+        // removes those of processes that are gone, here and in the sessions folder.
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        removeStaleTemporaries(in: here)
+        removeStaleTemporaries(in: here.appendingPathComponent("Sessions"))
         if ProcessInfo.processInfo.environment["GRAFT_PEAK_MEMORY"] != nil {
             // For memory tests: the process's peak resident memory, on standard error at exit.
             atexit {

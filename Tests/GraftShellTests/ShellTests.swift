@@ -245,6 +245,52 @@ struct ExecutableTests {
         #expect(lite.status == 0 && lite.kilobytes < 30_000 + 28_000 + 30_000, "efficientnet-lite0 took \(lite.kilobytes) KB: \(lite.output)")
     }
 
+    @Test func killedSavesNeverTearTheTargetAndLeaveNothingBehind() throws {
+        // SIGKILL at random moments while graft saves a model (EfficientNet-Lite0, 18 MB) and a
+        // session, 30 trials each: the target is always the previous version or a complete new
+        // file, and the next start removes the temporary files the killed processes left.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-kill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lite = repositoryRoot().appendingPathComponent("Examples/models/efficientnet-lite0.pth").path
+        let cases = [("m.graft", "load \"\(lite)\"\nsave model m.safetensors\n", "m.safetensors"),
+                     ("s.graft", "new mnist-cnn classes=3\nseed 3\nsave session s.graft\n", "Sessions/s.graft")]
+        func launch(_ script: String) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["run", script]
+            process.currentDirectoryURL = folder
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        var generator = SystemRandomNumberGenerator()
+        for (script, text, target) in cases {
+            try text.write(to: folder.appendingPathComponent(script), atomically: true, encoding: .utf8)
+            // A first, whole run: the previous version, and how long a run takes.
+            let start = Date()
+            let first = try launch(script)
+            first.waitUntilExit()
+            #expect(first.terminationStatus == 0)
+            let duration = Date().timeIntervalSince(start)
+            let previous = try Data(contentsOf: folder.appendingPathComponent(target))
+            for _ in 0..<30 {
+                let process = try launch(script)
+                usleep(UInt32(Double.random(in: 0...(duration * 1.1), using: &generator) * 1e6))
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                let now = try Data(contentsOf: folder.appendingPathComponent(target))
+                #expect(now == previous, "\(target) changed or was torn by a kill")
+            }
+        }
+        // One more start in that folder removes every temporary file left behind.
+        let clean = try launch("s.graft")
+        clean.waitUntilExit()
+        let left = try FileManager.default.subpathsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".tmp") }
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     @Test func aSaveThatCannotBeWrittenLosesNothingAndLeavesNothing() throws {
         // A file-size limit of 1 MiB stands in for a full disk: the write fails part-way.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-full-\(UUID().uuidString)")
