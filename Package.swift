@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "graft", targets: ["graft"]),
         .executable(name: "graft-bench", targets: ["graft-bench"]),
+        .executable(name: "graft-fuzz", targets: ["graft-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -40,6 +41,10 @@ let package = Package(
         .executableTarget(
             name: "graft",
             dependencies: ["GraftShell", "GraftFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        .systemLibrary(name: "CFuzzer", path: "Sources/CFuzzer"),
+        // The fuzz targets (scripts/fuzz.sh builds them with libFuzzer and AddressSanitizer).
+        .executableTarget(name: "graft-fuzz", dependencies: ["CFuzzer", "GraftShell", "GraftModels", "GraftData", "GraftFormats"], path: "Fuzz"),
 
         .executableTarget(name: "graft-bench", dependencies: ["GraftTensor", "GraftData", "GraftModels"], path: "Benchmarks/graft-bench",
                           swiftSettings: kernelSettings),

@@ -11,10 +11,15 @@ public enum Tabular {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw .unreadable(path: path, reason: "no such file, or not UTF-8 text")
         }
+        return try parseCSV(text, path: path, labelColumn: labelColumn, name: name)
+    }
+
+    /// A CSV file's text as a dataset (`path` names it in messages).
+    public static func parseCSV(_ text: String, path: String, labelColumn: Int = -1, name: String? = nil) throws(DataError) -> Dataset {
         var features: [Float] = [], rawLabels: [String] = []
         var fieldCount: Int? = nil, labelIndex = 0, sawHeader = false
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+        // "\r\n" is one Character in Swift: splitting on "\n" alone read a Windows CSV as one line.
+        for (offset, line) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }).enumerated() {
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             let lineNumber = offset + 1

@@ -75,6 +75,14 @@ public enum ModelFiles {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "no such file or unreadable")
         }
+        return try read(data, path: path, architecture: architecture, inputShape: inputShape)
+    }
+
+    /// A model file's bytes as `load` reads them (`path` chooses the reader by extension and names
+    /// the file in messages); for the fuzz targets.
+    public static func load(_ data: Data, path: String) throws -> Model { try read(data, path: path, architecture: nil, inputShape: nil).0 }
+
+    static func read(_ data: Data, path: String, architecture: String?, inputShape: [Int]?) throws -> (Model, Bool) {
         if let other = otherFormats.first(where: { data.starts(with: $0.magic) }) {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(URL(fileURLWithPath: path).lastPathComponent) is \(other.name), not a model file (load reads .safetensors, .pth/.pt, .h5, .keras, .onnx)")
         }
