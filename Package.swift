@@ -42,9 +42,10 @@ let package = Package(
             name: "graft",
             dependencies: ["GraftShell", "GraftFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
-        .systemLibrary(name: "CFuzzer", path: "Sources/CFuzzer"),
         // The fuzz targets (scripts/fuzz.sh builds them with libFuzzer and AddressSanitizer).
-        .executableTarget(name: "graft-fuzz", dependencies: ["CFuzzer", "GraftShell", "GraftModels", "GraftData", "GraftFormats"], path: "Fuzz"),
+        .systemLibrary(name: "CFuzzer", path: "Sources/CFuzzer"),
+        .executableTarget(name: "graft-fuzz", dependencies: ["CFuzzer", "GraftShell", "GraftModels", "GraftData", "GraftFormats"], path: "Fuzz",
+                          exclude: ["corpus", "dict", "make_seeds.py"]),
 
         .executableTarget(name: "graft-bench", dependencies: ["GraftTensor", "GraftData", "GraftModels"], path: "Benchmarks/graft-bench",
                           swiftSettings: kernelSettings),

@@ -1,4 +1,3 @@
-import CFuzzer
 import Foundation
 import GraftData
 import GraftFormats
@@ -10,42 +9,28 @@ import GraftShell
 // built plainly, `graft-fuzz TARGET FILE…` runs the target once on each file (to replay a crash).
 // A target may refuse its input (an error); it must never trap, leak past ASan or hang.
 
-/// The targets: a name, and what is done with one input.
-let targets: [String: (Data) -> Void] = [
-    "pth": { data in _ = try? PyTorchCheckpoint.read(data, name: "f.pth") },
-    "safetensors": { data in _ = try? ModelFiles.load(data, path: "f.safetensors") },
-    "onnx": { data in _ = try? ModelFiles.load(data, path: "f.onnx") },
-    "hdf5": { data in _ = try? ModelFiles.load(data, path: "f.h5") },
-    "keras": { data in _ = try? ModelFiles.load(data, path: "f.keras") },
-    "npy": { data in _ = try? NumPyArray(data: data, name: "f.npy") },
-    "image": { data in _ = try? Image.decode(data, path: "f.img") },
-    "csv": { data in _ = try? Tabular.parseCSV(String(decoding: data, as: UTF8.self), path: "f.csv") },
-    "command": { data in
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") { _ = try? fuzzShell.parser.parse(String(line)) }
-    },
-]
-
-/// A shell for the command target: lines are parsed, never run.
-nonisolated(unsafe) let fuzzShell = Shell(seed: 1, output: DiscardingOutput())
-
-final class DiscardingOutput: OutputSink {
-    var isTerminal: Bool { false }
-    func write(_ text: String) {}
-}
-
 let arguments = CommandLine.arguments
 #if FUZZING
-guard let name = ProcessInfo.processInfo.environment["GRAFT_FUZZ_TARGET"], let target = targets[name] else {
-    FileHandle.standardError.write(Data("graft-fuzz: set GRAFT_FUZZ_TARGET to one of \(targets.keys.sorted().joined(separator: ", "))\n".utf8))
-    exit(2)
+import CFuzzer
+// libFuzzer runs the loop, calling fuzzOne for each input (LLVMFuzzerTestOneInput is also what
+// libFuzzer's own main, linked in by -sanitize=fuzzer, looks for).
+nonisolated(unsafe) let selectedTarget: (Data) -> Void = {
+    guard let name = ProcessInfo.processInfo.environment["GRAFT_FUZZ_TARGET"], let target = targets[name] else {
+        FileHandle.standardError.write(Data("graft-fuzz: set GRAFT_FUZZ_TARGET to one of \(targets.keys.sorted().joined(separator: ", "))\n".utf8))
+        exit(2)
+    }
+    return target
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzOne(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
+    selectedTarget(bytes.map { Data(bytes: $0, count: count) } ?? Data())
+    return 0
 }
-nonisolated(unsafe) var selected = target
+
 var argc = CommandLine.argc
 var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in
-    selected(Data(bytes: bytes!, count: count))
-    return 0
-})
+exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzOne))
 #else
 guard arguments.count >= 2, let target = targets[arguments[1]] else {
     print("usage: graft-fuzz TARGET FILE… (targets: \(targets.keys.sorted().joined(separator: ", ")))")

@@ -14,7 +14,7 @@ seconds="${2:-60}"
 shift 2 || true
 targets="pth safetensors onnx hdf5 keras npy image csv command"
 echo "== building graft-fuzz with libFuzzer and AddressSanitizer (.build-fuzz)"
-swift build --scratch-path .build-fuzz --product graft-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 \
+swift build --scratch-path .build-fuzz --product graft-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld 2>&1 \
     | grep -v "Cannot export local symbol '__asan" | tail -3
 binary=.build-fuzz/debug/graft-fuzz
 export SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1"

@@ -109,6 +109,10 @@ struct DatasetTests {
         #expect(Fixtures.message { try Tabular.loadCSV(Fixtures.path("arrays/not_number.csv")) }
                 == "\(Fixtures.path("arrays/not_number.csv")):2: field 2 'x' is not a number")
         #expect(Fixtures.message { try Tabular.loadCSV(Fixtures.path("arrays/tabular.csv"), labelColumn: 7) }?.contains("outside the 3 columns") == true)
+        // The same table with Windows line ends (it was read as one line).
+        let text = try String(contentsOfFile: Fixtures.path("arrays/tabular.csv"), encoding: .utf8)
+        let crlf = try Tabular.parseCSV(text.replacingOccurrences(of: "\n", with: "\r\n"), path: "t.csv")
+        #expect(crlf.classNames == table.classNames && crlf.train.labels == table.train.labels)
     }
 
     @Test func batchesShuffleDeterministicallyAndKeepTheLastPartialBatch() throws {
