@@ -537,7 +537,9 @@ public final class HDF5File {
         var backed = 0
         for entry in entries {
             let expands = deflated.map { entry.mask & (1 << $0) == 0 } ?? false
-            backed = min(byteCount, backed + min(chunkBytes, expands ? entry.stored.multipliedReportingOverflow(by: Self.deflateExpansion).partialValue : entry.stored))
+            let (inflated, overflow) = entry.stored.multipliedReportingOverflow(by: Self.deflateExpansion)
+            let most = min(chunkBytes, expands ? (overflow ? Int.max : inflated) : entry.stored)
+            backed += min(byteCount - backed, most)     // never past byteCount: no overflow
         }
         guard backed >= byteCount else {
             throw fail("dataset '\(name)'", "declares \(byteCount) bytes, its \(entries.count) chunks hold at most \(backed)")
@@ -585,7 +587,8 @@ public final class HDF5File {
     /// The tensor of `shape` whose elements `raw` holds in `type`.
     private func decode(_ raw: some ContiguousBytes, type: Datatype, shape: [Int]) throws(FormatError) -> Tensor {
         let n = try count(shape)
-        let enough = raw.withUnsafeBytes { $0.count >= n * type.size }
+        let needed = try Checked.multiply(n, type.size, or: fail("data", "\(n) values of \(type.size) bytes overflow"))
+        let enough = raw.withUnsafeBytes { $0.count >= needed }
         guard enough else { throw fail("data", "too short") }
         do {
             return try Tensor(shape: shape) { out in raw.withUnsafeBytes { Self.decode($0, type: type, into: out) } }
