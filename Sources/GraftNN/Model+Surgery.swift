@@ -38,7 +38,8 @@ extension Model {
     /// trainable; everything is checked before the model changes.
     @discardableResult
     public func replaceHead(classes: Int, classNames names: [String]? = nil, cutAfter: String? = nil, hidden: [Int] = [],
-                            dropout: Float = 0, generator: Generator) throws(ModelError) -> HeadChange {
+                            dropout: Float = 0, generator: Generator,
+                            reserve: (Int) throws(ModelError) -> Void = { _ in }) throws(ModelError) -> HeadChange {
         guard classes >= 2 else { throw .invalidArgument(what: "head", reason: "classes must be at least 2, got \(classes)") }
         if let names, names.count != classes {
             throw .invalidArgument(what: "head", reason: "\(names.count) class names for \(classes) classes")
@@ -75,6 +76,16 @@ extension Model {
             features = [features.reduce(1, *)]
         }
         if dropout > 0 { try add("dropout", try Dropout(dropout)) }
+        // The new dense layers' bytes, before any is built (hidden=60000,60000 asks for 14 GB).
+        var bytes = 0, from = features[0]
+        for size in hidden + [classes] {
+            let (weights, o1) = from.multipliedReportingOverflow(by: size)
+            let (layer, o2) = (weights + size).multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+            let (total, o3) = bytes.addingReportingOverflow(layer)
+            guard !o1, !o2, !o3 else { throw .invalidArgument(what: "head", reason: "dense layers of \(hidden + [classes]) from \(features[0]) features are too large") }
+            (bytes, from) = (total, size)
+        }
+        try reserve(bytes)
         var width = features[0]
         for (i, size) in hidden.enumerated() {
             try add("fc\(i + 1)", try Dense(width, size, generator: generator))

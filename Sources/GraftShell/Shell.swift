@@ -47,11 +47,17 @@ public final class Shell: @unchecked Sendable {
     /// Refuses a command that would allocate more than ``memoryLimit``, and says so when it takes
     /// over a gigabyte — before allocating anything.
     func reserve(_ bytes: Int, for what: String) throws {
+        if let refusal = memoryRefusal(bytes, for: what) { throw ShellError(refusal) }
+    }
+
+    /// Why `bytes` for `what` is refused (nil: allowed; over a gigabyte, a note says so).
+    func memoryRefusal(_ bytes: Int, for what: String) -> String? {
         let gb = { (value: Int) in String(format: "%.1f GB", Double(value) / 1e9) }
         guard bytes <= memoryLimit else {
-            throw ShellError("\(what) would take \(gb(bytes)), more than the memory limit of \(gb(memoryLimit)) (set memory=GB changes it)")
+            return "\(what) would take \(gb(bytes)), more than the memory limit of \(gb(memoryLimit)) (set memory=GB changes it)"
         }
         if bytes > 1 << 30 { print("note: \(what) takes about \(gb(bytes))") }
+        return nil
     }
     /// The scripts being replayed, outermost first (a replay inside a replay is refused when it
     /// would loop, or nest deeper than ``ScriptRunner/maxReplayDepth``).

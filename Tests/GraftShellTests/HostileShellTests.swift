@@ -65,6 +65,21 @@ struct HostileShellTests {
         shell.datasets.removeAll()
     }
 
+    @Test func modelsAndHeadsThatWouldTakeTooMuchMemoryAreRefusedBeforeTheyAreBuilt() {
+        let (shell, _) = makeShell()
+        #expect(shell.execute("set memory=1").succeeded)
+        // mnist-cnn's dense layer grows with the input: 3×1400×1400 is 2.0 G parameters (8.0 GB).
+        let model = shell.execute("new mnist-cnn input=3x1400x1400")
+        #expect(model.error?.message == "mnist-cnn's parameters would take 8.0 GB, more than the memory limit of 1.0 GB (set memory=GB changes it)")
+        #expect(shell.models.isEmpty)
+        #expect(shell.execute("new mnist-cnn").succeeded)
+        // Two hidden layers of 60,000 after the 4,608 flattened features: 3.9 G parameters, refused before either is built.
+        let head = shell.execute("head classes=10 hidden=60000,60000")
+        #expect(head.error?.message == "head: the new head would take 15.5 GB, more than the memory limit of 1.0 GB (set memory=GB changes it)")
+        #expect(shell.models["mnist-cnn"]?.classNames.count == 10 && shell.models["mnist-cnn"]?.nodes.last?.name == "fc2")
+        #expect(shell.execute("head classes=10 hidden=64").succeeded)
+    }
+
     @Test func aHugeHeadEvaluatesWithoutAHugeConfusionMatrix() throws {
         let (shell, _) = makeShell()
         #expect(shell.execute("new mnist-cnn classes=3").succeeded)

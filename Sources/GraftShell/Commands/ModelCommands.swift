@@ -13,8 +13,13 @@ extension CommandTable {
         ], takesName: true, summary: "Create a built-in architecture, freshly initialized from the session's seed.",
            example: "new resnet18 as r18 classes=10 input=3x64x64", recording: .stateChange) { shell, command in
             let architecture = try Architecture.named(command.argument("arch") ?? "")
-            let model = try architecture.build(classes: command.int("classes"), inputShape: command.shape("input"),
-                                               widthMultiplier: Float(command.float("width") ?? 1), generator: shell.generator)
+            // Built once without memory (lazy zeros, no draws) to know its size before allocating it.
+            let build = { (generator: Generator) in
+                try architecture.build(classes: command.int("classes"), inputShape: command.shape("input"),
+                                       widthMultiplier: Float(command.float("width") ?? 1), generator: generator)
+            }
+            try shell.reserve(try build(.structureOnly()).parameterCount * MemoryLayout<Float>.size, for: "\(architecture.rawValue)'s parameters")
+            let model = try build(shell.generator)
             let name = command.name ?? shell.uniqueName(architecture.rawValue, in: Set(shell.models.keys))
             if shell.models[name] != nil { shell.print("replacing model \(name)") }
             shell.store(model: model, as: name)
@@ -68,7 +73,9 @@ extension CommandTable {
             }
             let names = data.flatMap { $0.classes == classes ? $0.classNames : nil }
             let change = try model.replaceHead(classes: classes, classNames: names, cutAfter: command.string("at"), hidden: command.intList("hidden"),
-                                               dropout: Float(command.float("dropout") ?? 0), generator: shell.generator)
+                                               dropout: Float(command.float("dropout") ?? 0), generator: shell.generator) { bytes throws(ModelError) in
+                if let refusal = shell.memoryRefusal(bytes, for: "the new head") { throw .invalidArgument(what: "head", reason: refusal) }
+            }
             shell.trainers[shell.currentModel ?? ""] = nil
             shell.print("cut after \(change.cutAfter)")
             if !change.removed.isEmpty { shell.print("removed \(change.removed.count) layer\(change.removed.count == 1 ? "" : "s"): " + listed(change.removed.map { "\($0.name) (\($0.kind))" })) }
