@@ -18,6 +18,7 @@ nonisolated(unsafe) let targets: [String: (Data) -> Void] = [
     "command": { data in
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") { _ = try? fuzzShell.parser.parse(String(line)) }
     },
+    "script": ScriptTarget.run,
 ]
 
 /// A shell for the command target: lines are parsed, never run.

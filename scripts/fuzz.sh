@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of one reader: scripts/fuzz.sh TARGET SECONDS [libFuzzer options…]
 #
-# Targets (Fuzz/main.swift): pth, safetensors, onnx, hdf5, keras, npy, image, csv, command.
+# Targets (Fuzz/Targets.swift): pth, safetensors, onnx, hdf5, keras, npy, image, csv, command, script.
 # Builds graft-fuzz with -sanitize=fuzzer,address into .build-fuzz, then runs libFuzzer on the
 # target, starting from its committed seed corpus (Fuzz/corpus/TARGET) with its dictionary
 # (Fuzz/dict/TARGET.dict). New inputs go to .build-fuzz/corpus/TARGET; a crash is written to
@@ -14,9 +14,9 @@ target="${1:?usage: scripts/fuzz.sh TARGET|all SECONDS, or scripts/fuzz.sh ci}"
 shift
 seconds=60
 if [[ "$target" != ci && $# -gt 0 ]]; then seconds="$1"; shift; fi
-targets="pth safetensors onnx hdf5 keras npy image csv command"
+targets="pth safetensors onnx hdf5 keras npy image csv command script"
 # Inputs per target in CI (about 20 s each here; the HDF5 and Keras targets build whole models).
-declare -A ci_runs=([pth]=60000 [safetensors]=150000 [onnx]=120000 [hdf5]=300 [keras]=900 [npy]=150000 [image]=100000 [csv]=200000 [command]=8000)
+declare -A ci_runs=([pth]=60000 [safetensors]=150000 [onnx]=120000 [hdf5]=300 [keras]=900 [npy]=150000 [image]=100000 [csv]=200000 [command]=8000 [script]=300)
 echo "== building graft-fuzz with libFuzzer and AddressSanitizer (.build-fuzz)"
 swift build --scratch-path .build-fuzz --product graft-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld 2>&1 \
     | grep -v "Cannot export local symbol '__asan" | tail -3

@@ -1,6 +1,7 @@
 import Foundation
 import GraftFormats
 import GraftTensor
+import Synchronization
 
 /// The bundled MNIST subset (`Examples/mnist/mnist_5k.csv.gz`: 5,000 digits, 500 per class).
 ///
@@ -13,10 +14,20 @@ public enum MNIST {
     static let splitSeed: UInt64 = 0x4D4E_4953_54  // "MNIST"
     public static let testFraction = 0.2
 
+    /// The bundled file's digits once read (4 MB): `data mnist` again in a session, or in each of
+    /// a fuzzer's inputs, does not inflate and parse 16 MB of text again.
+    private static let bundled = Mutex<(pixels: [UInt8], labels: [Int])?>(nil)
+
     /// All 5,000 digits in file order, as bytes [5000 × 784] and labels.
     public static func readAll(path: String? = nil) throws(DataError) -> (pixels: [UInt8], labels: [Int]) {
-        let file: String
-        if let path { file = path } else { file = try ExampleFiles.locate(relativePath) }
+        if let path { return try parse(path) }
+        if let cached = bundled.withLock({ $0 }) { return cached }
+        let read = try parse(try ExampleFiles.locate(relativePath))
+        bundled.withLock { $0 = read }
+        return read
+    }
+
+    static func parse(_ file: String) throws(DataError) -> (pixels: [UInt8], labels: [Int]) {
         let compressed: Data
         do { compressed = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
             throw .unreadable(path: file, reason: "cannot read the file")

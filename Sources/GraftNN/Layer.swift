@@ -6,10 +6,13 @@ public struct ForwardContext {
     public var training: Bool
     /// Source of dropout masks (the session's generator); required when training with dropout.
     public var generator: Generator?
+    /// Asked before each layer (Ctrl-C): when it says so, the pass throws `interrupted`.
+    public var shouldStop: () -> Bool
 
-    public init(training: Bool, generator: Generator? = nil) {
+    public init(training: Bool, generator: Generator? = nil, shouldStop: @escaping () -> Bool = { false }) {
         self.training = training
         self.generator = generator
+        self.shouldStop = shouldStop
     }
 }
 

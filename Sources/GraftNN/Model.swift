@@ -102,8 +102,8 @@ public final class Model {
     public var logitsNode: Int { endsInSoftmax ? nodes[nodes.count - 1].inputs[0] : nodes.count - 1 }
 
     /// Inference up to the logits (see ``logitsNode``).
-    public func predictLogits(_ x: Tensor) throws(ModelError) -> Tensor {
-        try withoutGradients { () throws(ModelError) in try forward(x, ForwardContext(training: false), through: logitsNode) }
+    public func predictLogits(_ x: Tensor, shouldStop: @escaping () -> Bool = { false }) throws(ModelError) -> Tensor {
+        try withoutGradients { () throws(ModelError) in try forward(x, ForwardContext(training: false, shouldStop: shouldStop), through: logitsNode) }
     }
 
     /// A batch must be [N, sample…] with a sample every layer can take: the declared input shape, or
@@ -157,6 +157,7 @@ public final class Model {
         var lastUse = [Int](repeating: -1, count: nodes.count)
         for index in start...end { for input in nodes[index].inputs { lastUse[input] = Swift.max(lastUse[input], index) } }
         for index in start...end {
+            if context.shouldStop() { throw .interrupted(what: "the forward pass", done: index - start, total: end - start + 1) }
             let node = nodes[index]
             var inputs: [Tensor] = []
             for input in node.inputs {

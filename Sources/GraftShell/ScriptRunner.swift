@@ -97,13 +97,26 @@ public struct ScriptRunner {
             let outcome = shell.execute(trimmed)
             didRun?(number, trimmed, outcome)
             report.commands += 1
+            // Ctrl-C stops the script, not only the command it came during (the shell's flag stays
+            // set until the prompt, so every later command would otherwise stop at once).
+            let interrupted = shell.interruptRequested()
+            func stopForInterrupt() -> Report {
+                shell.print("\(name):\(number): interrupted (Ctrl-C); the script stops here, the lines after it were not run")
+                report.failure = report.failure ?? "\(name):\(number): interrupted; the lines after it were not run"
+                return report
+            }
             if let error = outcome.error {
                 report.errors += 1
                 let message = shell.describe(error, line: trimmed, prefix: "\(name):\(number): ", promptWidth: 0)
                 shell.print(message)
                 report.failure = "\(name):\(number): \(error.message)"
+                if interrupted { return stopForInterrupt() }
                 if !keepGoing { return report }
                 continue
+            }
+            if interrupted {
+                report.errors += 1
+                return stopForInterrupt()
             }
             if shell.quitRequested { break }
             guard verify, !expected.isEmpty else { continue }

@@ -66,16 +66,18 @@ extension Tensor {
     /// Back-propagates from this scalar: every leaf it depends on gets `grad += ∂self/∂leaf`.
     ///
     /// Nodes are visited once each in reverse creation order (a loop, no recursion), and
-    /// interior nodes release their pullbacks and gradients as they go.
-    public func backward() throws(TensorError) {
+    /// interior nodes release their pullbacks and gradients as they go. `shouldStop` is asked
+    /// before each node: when it says so, `interrupted` is thrown and the leaves' gradients are
+    /// partial (the caller zeroes them).
+    public func backward(shouldStop: () -> Bool = { false }) throws(TensorError) {
         guard count == 1 else {
             throw .shapeMismatch(op: "backward", shapes: [shape], reason: "can only start from a scalar, tensor has \(count) elements")
         }
-        try backward(seed: Tensor.full(shape, 1))
+        try backward(seed: Tensor.full(shape, 1), shouldStop: shouldStop)
     }
 
     /// Back-propagates `seed` (the gradient of some scalar with respect to `self`).
-    public func backward(seed: Tensor) throws(TensorError) {
+    public func backward(seed: Tensor, shouldStop: () -> Bool = { false }) throws(TensorError) {
         guard let root = node else {
             throw .invalidArgument(op: "backward", reason: "tensor does not require a gradient (nothing to differentiate)")
         }
@@ -94,6 +96,7 @@ extension Tensor {
         try withoutGradients { () throws(TensorError) in
             for node in order where !node.isLeaf {
                 guard let grad = node.grad else { continue }
+                if shouldStop() { throw .interrupted(op: "backward") }
                 guard let pullback = node.pullback else {
                     throw .invalidArgument(op: "backward", reason: "part of this graph was already used by a previous backward(); run the forward pass again")
                 }

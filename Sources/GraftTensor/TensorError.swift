@@ -9,6 +9,8 @@ public enum TensorError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidAxis(op: String, axis: Int, shape: [Int])
     /// A non-shape argument of `op` is out of range or inconsistent.
     case invalidArgument(op: String, reason: String)
+    /// `op` stopped part-way because its caller asked it to (Ctrl-C): its results are incomplete.
+    case interrupted(op: String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum TensorError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(op): axis \(axis) out of range for a rank-\(shape.count) tensor \(formatShape(shape))"
         case let .invalidArgument(op, reason):
             return "\(op): \(reason)"
+        case let .interrupted(op):
+            return "\(op): interrupted"
         }
     }
 }

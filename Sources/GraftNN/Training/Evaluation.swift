@@ -33,7 +33,7 @@ public enum Evaluation {
     /// Loss, accuracy, top-k and the confusion matrix of `model` on `samples` (inference mode).
     public static func evaluate(_ model: Model, _ samples: Samples, normalization: Normalization, classNames: [String],
                                 batchSize: Int = 128, topK: Int? = nil, log: TrainingLog? = nil,
-                                shouldStop: () -> Bool = { false }) throws(ModelError) -> EvaluationResult {
+                                shouldStop: @escaping () -> Bool = { false }) throws(ModelError) -> EvaluationResult {
         let start = Date()
         var done = 0
         let outputs = model.outputShape.last ?? 0
@@ -48,7 +48,10 @@ public enum Evaluation {
         var batches: Batches
         do { batches = try Batches(samples, batchSize: batchSize, normalization: normalization) } catch { throw .data(error) }
         while let batch = batches.next() {
-            let logits = try model.predictLogits(batch.inputs)
+            let logits: Tensor
+            do { logits = try model.predictLogits(batch.inputs, shouldStop: shouldStop) } catch ModelError.interrupted {
+                throw .interrupted(what: "evaluating", done: done, total: samples.count)
+            }
             do { lossSum += Double(try logits.crossEntropy(labels: batch.labels).item()) * Double(batch.labels.count) } catch {
                 throw .tensor(layer: "eval", error: error)
             }

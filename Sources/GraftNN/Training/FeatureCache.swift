@@ -33,7 +33,7 @@ public struct FeatureCache {
 
     /// Runs the prefix over every sample (no gradients, in batches) and keeps the boundary activations.
     public static func build(_ plan: Plan, model: Model, samples: Samples, normalization: Normalization,
-                             log: TrainingLog, batchSize: Int = 64, shouldStop: () -> Bool = { false }) throws(ModelError) -> FeatureCache {
+                             log: TrainingLog, batchSize: Int = 64, shouldStop: @escaping () -> Bool = { false }) throws(ModelError) -> FeatureCache {
         let start = Date()
         let inferred = try model.nodeShapes(forInput: samples.sampleShape)
         let shapes = plan.boundary.map { inferred[$0] }
@@ -46,7 +46,12 @@ public struct FeatureCache {
                 try model.checkInput(batch.inputs.shape)
                 var values = [Tensor?](repeating: nil, count: model.nodes.count)
                 values[0] = batch.inputs
-                try model.run(&values, from: 1, through: plan.firstTrained - 1, ForwardContext(training: false), keeping: Set(plan.boundary))
+                do throws(ModelError) {
+                    try model.run(&values, from: 1, through: plan.firstTrained - 1, ForwardContext(training: false, shouldStop: shouldStop), keeping: Set(plan.boundary))
+                } catch {
+                    if case .interrupted = error { throw .interrupted(what: "caching features", done: offset, total: samples.count) }
+                    throw error
+                }
                 for (slot, node) in plan.boundary.enumerated() {
                     guard let value = values[node] else { continue }
                     let size = shapes[slot].reduce(1, *)

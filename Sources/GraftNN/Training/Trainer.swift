@@ -102,9 +102,12 @@ public final class Trainer {
     }
 
     /// Trains for `options.epochs` epochs on `data.train` (minus a validation split if asked).
-    /// `shouldStop` is polled between batches (Ctrl-C); the model is consistent whenever it returns.
+    /// `shouldStop` (Ctrl-C) is polled between batches and between the layers of a batch's forward
+    /// and backward passes; a batch stopped part-way is undone (see ``fit``'s loop), so the model
+    /// stands at a batch boundary whenever it returns. Stopped before the first step, nothing changed
+    /// and `interrupted` is thrown.
     public func fit(_ data: Dataset, options: TrainingOptions, generator: Generator, log: TrainingLog,
-                    shouldStop: () -> Bool = { false }) throws(ModelError) -> TrainingResult {
+                    shouldStop: @escaping () -> Bool = { false }) throws(ModelError) -> TrainingResult {
         let options = try options.validated()
         if options.patience != nil && options.validationFraction == nil && data.validation == nil {
             throw .invalidArgument(what: "patience", reason: "early stopping needs a validation split (val=F)")
@@ -179,12 +182,28 @@ public final class Trainer {
                 batchIndex += 1
                 rate = options.schedule.rate(base: options.learningRate, step: step, total: totalSteps,
                                              stepsPerEpoch: batchesPerEpoch, warmup: warmupSteps)
+                // Ctrl-C inside the batch: what the batch touched so far — BatchNorm statistics,
+                // dropout draws from the session's generator, partial gradients — is put back.
+                let boundary = (generator: generator.state, buffers: model.buffers.map { $0.tensor.copied() })
+                func stopInsideBatch() throws(ModelError) {
+                    Self.copyValues(boundary.buffers, into: model.buffers.map(\.tensor))
+                    generator.state = boundary.generator
+                    for parameter in trainable { parameter.zeroGrad() }
+                    guard step > 0 else { throw .interrupted(what: "training", done: 0, total: totalSteps) }
+                    stopped = "interrupted at epoch \(epoch), inside batch \(batchIndex)/\(batchesPerEpoch) (step \(step)); the weights are those after step \(step)"
+                    stoppedAtStep = step
+                }
                 let logits: Tensor
-                let context = ForwardContext(training: true, generator: generator)
-                if let cache {
-                    logits = try cache.forward(batch.indices, model: model, context)
-                } else {
-                    logits = try model.forward(batch.inputs, context, through: model.logitsNode)
+                let context = ForwardContext(training: true, generator: generator, shouldStop: shouldStop)
+                do {
+                    if let cache {
+                        logits = try cache.forward(batch.indices, model: model, context)
+                    } else {
+                        logits = try model.forward(batch.inputs, context, through: model.logitsNode)
+                    }
+                } catch ModelError.interrupted {
+                    try stopInsideBatch()
+                    break training
                 }
                 let loss: Tensor
                 do { loss = try logits.crossEntropy(labels: batch.labels, labelSmoothing: options.labelSmoothing) } catch {
@@ -198,7 +217,10 @@ public final class Trainer {
                     stopped = "loss became \(lossValue) at epoch \(epoch), batch \(batchIndex); restored the weights from the start of epoch \(epoch) (\(cause))"
                     break training
                 }
-                do { try loss.backward() } catch { throw .tensor(layer: "backward", error: error) }
+                do { try loss.backward(shouldStop: shouldStop) } catch TensorError.interrupted {
+                    try stopInsideBatch()
+                    break training
+                } catch { throw .tensor(layer: "backward", error: error) }
                 if let clip = options.clipNorm { clipGradients(trainable, to: clip) }
                 optimizer?.step(rate: rate)
                 optimizer?.zeroGrad()
@@ -374,7 +396,11 @@ public final class Trainer {
     }
 
     private func restore(_ snapshot: [Tensor]) {
-        let targets = model.trainableParameters.map { $0.parameter.value } + model.buffers.map(\.tensor)
+        Self.copyValues(snapshot, into: model.trainableParameters.map { $0.parameter.value } + model.buffers.map(\.tensor))
+    }
+
+    /// Puts saved values back, tensor by tensor, in place.
+    private static func copyValues(_ snapshot: [Tensor], into targets: [Tensor]) {
         for (target, saved) in zip(targets, snapshot) where target.count == saved.count {
             saved.withUnsafeBufferPointer { source in
                 target.withUnsafeMutableBufferPointer { destination in
