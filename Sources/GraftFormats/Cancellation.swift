@@ -7,7 +7,7 @@ public enum Cancellation {
     public static let flag = Atomic<Bool>(false)
 
     /// Throws `interrupted` when Ctrl-C was pressed.
-    static func check(_ file: String) throws(FormatError) {
+    public static func check(_ file: String) throws(FormatError) {
         if flag.load(ordering: .relaxed) { throw .interrupted(file: file) }
     }
 }

@@ -166,4 +166,16 @@ struct HostileInputTests {
         Cancellation.flag.store(false, ordering: .relaxed)
         #expect(try SafeTensors.read(data, name: "w.safetensors")["w"]?.scalars == [1, 2])
     }
+
+    /// Every reader asks between tensors: a Ctrl-C during `load` of any format stops it, and the
+    /// model the shell had stays (the load never got as far as replacing it).
+    @Test(arguments: ["efficientnet-lite0.pth", "fer-emotion.h5", "ppocr-cls.onnx"])
+    func ctrlCStopsALoadOfEveryFormat(file: String) throws {
+        let path = examples.appendingPathComponent("models/\(file)").path
+        Cancellation.flag.store(true, ordering: .relaxed)
+        defer { Cancellation.flag.store(false, ordering: .relaxed) }
+        #expect(formatMessage { try ModelFiles.load(path) }?.contains("interrupted while reading") == true)
+        Cancellation.flag.store(false, ordering: .relaxed)
+        #expect(try ModelFiles.load(path).parameterCount > 0)
+    }
 }

@@ -147,4 +147,58 @@ struct InteractiveTests {
         #expect(FileManager.default.fileExists(atPath: history), "history saved at \(history)")
         #expect((try? String(contentsOfFile: history, encoding: .utf8))?.contains("data\\040mnist\\040digits=0-4") == true)
     }
+
+    /// Ctrl-C in the middle of a long batch — training (a batch of 256 at 160×160 takes tens of
+    /// seconds in this debug build), evaluation, feature caching, a replayed script — gives the
+    /// prompt back within a second or two, with nothing changed, and the shell still works.
+    @Test func ctrlCInsideLongCommandsReturnsToAWorkingPromptAtOnce() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is installed by scripts/install-deps.sh")
+        try #require(FileManager.default.isExecutableFile(atPath: binary))
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("graft-home-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let script = home.appendingPathComponent("long.graft")
+        try "train epochs=3 batch=256\neval\n".write(to: script, atomically: true, encoding: .utf8)
+        defer {
+            _ = try? tmux(["kill-session", "-t", session])
+            try? FileManager.default.removeItem(at: home)
+        }
+        try tmux(["new-session", "-d", "-s", session, "-x", "160", "-y", "50", "cd \(repositoryRoot().path) && HOME=\(home.path) XDG_STATE_HOME= \(binary)"])
+        #expect(try waitFor("graft[-]:1>"))
+        try keys("new resnet18 classes=2", "Enter", "data mnist digits=0-1 per-class=300 size=160 channels=3", "Enter")
+        #expect(try waitFor("graft[resnet18]:3>", seconds: 60))
+
+        /// Sends `command`, lets it run, presses Ctrl-C, and returns how long the prompt took to come back.
+        func interrupt(_ command: String, after delay: Double, prompt: String) throws -> Double {
+            try keys(command, "Enter")
+            usleep(UInt32(delay * 1e6))
+            let start = Date()
+            try keys("C-c")
+            guard try waitFor(prompt, seconds: 60) else {
+                Issue.record("no prompt \(prompt) after Ctrl-C during '\(command)'; the screen shows:\n\(try screen())")
+                return .infinity
+            }
+            return Date().timeIntervalSince(start)
+        }
+        let training = try interrupt("train epochs=1 batch=256", after: 2, prompt: "graft[resnet18]:4>")
+        #expect(try screen().contains("error: interrupted while training (0 of 3); nothing changed"))
+        let evaluating = try interrupt("eval", after: 1.5, prompt: "graft[resnet18]:5>")
+        #expect(try screen().contains("error: interrupted while evaluating (0 of 200); nothing changed"))
+        try keys("freeze all", "Enter", "unfreeze fc", "Enter")
+        #expect(try waitFor("graft[resnet18]:7>"))
+        let caching = try interrupt("train epochs=1 batch=256", after: 2, prompt: "graft[resnet18]:8>")
+        #expect(try screen().contains("error: interrupted while caching features (0 of 600); nothing changed"))
+        try keys("unfreeze all", "Enter")
+        #expect(try waitFor("graft[resnet18]:9>"))
+        let replaying = try interrupt("replay \(script.path)", after: 3, prompt: "graft[resnet18]:11>")
+        #expect(try screen().contains("long.graft:1: interrupted (Ctrl-C); the script stops here, the lines after it were not run"))
+        for (what, seconds) in [("train", training), ("eval", evaluating), ("caching", caching), ("replay", replaying)] {
+            #expect(seconds < 2.5, "the prompt came back \(seconds) s after Ctrl-C during \(what)")
+        }
+        // Nothing was recorded, and the shell goes on.
+        try keys("history", "Enter")
+        #expect(try waitFor("  5  unfreeze all"))
+        #expect(try !screen().contains("  6  "))
+        try keys("summary depth=1", "Enter")
+        #expect(try waitFor("trainable params: 11,177,538"))
+    }
 }

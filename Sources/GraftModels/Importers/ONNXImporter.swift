@@ -113,6 +113,7 @@ public enum ONNXImporter {
         var usedNames = Set<String>()
 
         for (index, node) in graph.node.enumerated() {
+            try Cancellation.check(name)   // weights may be Constant nodes, not initializers
             let op = node.opType
             var nodeName = node.name.isEmpty ? "\(op.lowercased())_\(index)" : node.name
             while usedNames.contains(nodeName) { nodeName += "_" }
