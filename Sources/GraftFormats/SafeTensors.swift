@@ -155,7 +155,11 @@ public enum SafeTensors {
         data.append(contentsOf: Array(header.utf8))
         for (_, tensor) in state.tensors {
             tensor.withUnsafeBufferPointer { buffer in
-                for value in buffer { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+                // Whole tensors at once where the host is little-endian (value by value, an 81 MB
+                // ResNet-34 took 2.5 s to encode).
+                if littleEndianHost { data.append(buffer) } else {
+                    for value in buffer { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+                }
             }
         }
         return data

@@ -246,14 +246,15 @@ struct ExecutableTests {
     }
 
     @Test func killedSavesNeverTearTheTargetAndLeaveNothingBehind() throws {
-        // SIGKILL at random moments while graft saves a model (EfficientNet-Lite0, 18 MB) and a
-        // session, 30 trials each: the target is always the previous version or a complete new
-        // file, and the next start removes the temporary files the killed processes left.
+        // SIGKILL at random moments while graft saves a model (EfficientNet-Lite0, 18 MB; ResNet-34,
+        // 81 MB) and a session, 30 trials each: the target is always the previous version or a
+        // complete new file, and the next start removes the temporary files the killed processes left.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-kill-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let lite = repositoryRoot().appendingPathComponent("Examples/models/efficientnet-lite0.pth").path
         let cases = [("m.graft", "load \"\(lite)\"\nsave model m.safetensors\n", "m.safetensors"),
+                     ("r.graft", "load r0.safetensors\nsave model r.safetensors\n", "r.safetensors"),
                      ("s.graft", "new mnist-cnn classes=3\nseed 3\nsave session s.graft\n", "Sessions/s.graft")]
         func launch(_ script: String) throws -> Process {
             let process = Process()
@@ -265,6 +266,11 @@ struct ExecutableTests {
             try process.run()
             return process
         }
+        // The ResNet-34 to save (built once: drawing its 21 M weights takes longer than saving them).
+        try "new resnet34 classes=10\nsave model r0.safetensors\n".write(to: folder.appendingPathComponent("r0.graft"), atomically: true, encoding: .utf8)
+        let setup = try launch("r0.graft")
+        setup.waitUntilExit()
+        try #require(setup.terminationStatus == 0)
         var generator = SystemRandomNumberGenerator()
         for (script, text, target) in cases {
             try text.write(to: folder.appendingPathComponent(script), atomically: true, encoding: .utf8)
@@ -289,6 +295,51 @@ struct ExecutableTests {
         clean.waitUntilExit()
         let left = try FileManager.default.subpathsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".tmp") }
         #expect(left.isEmpty, "left behind: \(left)")
+    }
+
+    /// A real full disk (a 1 MiB tmpfs) and a read-only folder (a tmpfs remounted read-only), in a
+    /// mount namespace of their own (`unshare -rm`: no privileges needed, nothing to clean up): the
+    /// model and session saves fail with the system's reason, the previous files are intact, and no
+    /// temporary file is left behind.
+    @Test func savesToAFullDiskOrAReadOnlyFolderFailCleanly() throws {
+        let unshare = "/usr/bin/unshare"
+        try #require(FileManager.default.isExecutableFile(atPath: unshare))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-mounts-\(UUID().uuidString)")
+        for sub in ["full", "ro"] { try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true) }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = folder.appendingPathComponent("s.graft")
+        try """
+            new resnet18 classes=10
+            save model full/m.safetensors
+            save session full/s.graft
+            save model ro/m.safetensors
+            save session ro/s.graft
+            """.write(to: script, atomically: true, encoding: .utf8)
+        let shell = """
+            set -e
+            mount -t tmpfs -o size=1m tmpfs full && mount -t tmpfs tmpfs ro
+            for d in full ro; do echo previous > $d/m.safetensors; echo previous > $d/s.graft; done
+            mount -o remount,ro ro
+            "$0" run --keep-going s.graft || true
+            for d in full ro; do echo "$d: $(ls -A $d | tr '\n' ' ')$(cat $d/m.safetensors $d/s.graft | tr '\n' ' ')"; done
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: unshare)
+        process.arguments = ["-rm", "sh", "-c", shell, binary]
+        process.currentDirectoryURL = folder
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(!text.contains("unshare: "), "no mount namespace here: \(text)")
+        #expect(text.contains("error: cannot save \(folder.path)/full/m.safetensors: No space left on device (nothing was changed)"), "\(text)")
+        #expect(text.contains("error: cannot save \(folder.path)/ro/m.safetensors: Read-only file system (nothing was changed)"), "\(text)")
+        #expect(text.contains("error: cannot save \(folder.path)/ro/s.graft: Read-only file system (nothing was changed)"), "\(text)")
+        // The session is small: it fits the full disk's last free pages, and replaces the old one whole.
+        #expect(text.contains("full: m.safetensors s.graft previous "), "\(text)")
+        #expect(text.contains("ro: m.safetensors s.graft previous previous "), "\(text)")
     }
 
     @Test func aSaveThatCannotBeWrittenLosesNothingAndLeavesNothing() throws {
