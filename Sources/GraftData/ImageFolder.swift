@@ -17,7 +17,7 @@ public enum ImageFolder {
     /// With `width`, every image is resized to exactly `size × width` instead (torchvision's
     /// `Resize((h, w))`), for models with non-square inputs.
     public static func load(_ root: String, size: Int = 224, width: Int? = nil, channels: Int = 3, testFraction: Double? = nil,
-                            name: String? = nil) throws(DataError) -> Dataset {
+                            name: String? = nil, reserve: (_ images: Int, _ bytes: Int) throws(DataError) -> Void = { _, _ in }) throws(DataError) -> Dataset {
         guard (1...4096).contains(size), (1...4096).contains(width ?? size) else {
             throw .invalidArgument(what: "size", reason: "must be 1–4096, got \(width.map { "\(size)×\($0)" } ?? "\(size)")")
         }
@@ -40,7 +40,7 @@ public enum ImageFolder {
             throw .empty(path: root, reason: "has a '\(stray)' folder but no 'train' folder")
         }
         var skipped: [String] = []
-        func loadSplit(_ folder: URL, required: Bool) throws(DataError) -> Samples {
+        func list(_ folder: URL, required: Bool) throws(DataError) -> [(String, Int)] {
             var files: [(String, Int)] = []
             for (label, className) in classNames.enumerated() {
                 let classFolder = folder.appendingPathComponent(className)
@@ -50,6 +50,9 @@ public enum ImageFolder {
                 }
                 files += images.map { ($0, label) }
             }
+            return files
+        }
+        func decode(_ files: [(String, Int)], in folder: URL, required: Bool) throws(DataError) -> Samples {
             let decoded = decodeAll(files.map(\.0), size: size, width: width, channels: channels)
             var bytes: [UInt8] = [], labels: [Int] = []
             bytes.reserveCapacity(files.count * channels * height * sampleWidth)
@@ -69,14 +72,20 @@ public enum ImageFolder {
             }
             return Samples(sampleShape: [channels, height, sampleWidth], labels: labels, bytes: bytes)
         }
-        var train = try loadSplit(trainRoot, required: true)
+        // Every split is listed before any image is decoded, to say what they will take: their
+        // pixels at the target size, twice (decoded, then gathered into one buffer).
+        let valRoot = bySplitFolders ? ["val", "validation"].first(where: top.contains).map { rootURL.appendingPathComponent($0) } : nil
+        let testRoot = bySplitFolders && top.contains("test") ? rootURL.appendingPathComponent("test") : nil
+        let trainFiles = try list(trainRoot, required: true)
+        let valFiles = try valRoot.map { (folder) throws(DataError) in try list(folder, required: false) }
+        let testFiles = try testRoot.map { (folder) throws(DataError) in try list(folder, required: false) }
+        let images = trainFiles.count + (valFiles?.count ?? 0) + (testFiles?.count ?? 0)
+        let (pixels, overflow) = images.multipliedReportingOverflow(by: 2 * channels * height * sampleWidth)
+        try reserve(images, overflow ? .max : pixels)
+        var train = try decode(trainFiles, in: trainRoot, required: true)
         var validation: Samples? = nil, test: Samples? = nil
-        if bySplitFolders {
-            if let val = ["val", "validation"].first(where: top.contains) {
-                validation = try loadSplit(rootURL.appendingPathComponent(val), required: false)
-            }
-            if top.contains("test") { test = try loadSplit(rootURL.appendingPathComponent("test"), required: false) }
-        }
+        if let valRoot, let valFiles { validation = try decode(valFiles, in: valRoot, required: false) }
+        if let testRoot, let testFiles { test = try decode(testFiles, in: testRoot, required: false) }
         if let testFraction {
             guard test == nil else { throw .invalidArgument(what: "split", reason: "\(root) already has a test folder") }
             (train, test) = try train.stratifiedSplit(fraction: testFraction, classes: classNames.count, generator: Generator(seed: splitSeed))

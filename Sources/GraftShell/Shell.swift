@@ -52,7 +52,7 @@ public final class Shell: @unchecked Sendable {
 
     /// Why `bytes` for `what` is refused (nil: allowed; over a gigabyte, a note says so).
     func memoryRefusal(_ bytes: Int, for what: String) -> String? {
-        let gb = { (value: Int) in String(format: "%.1f GB", Double(value) / 1e9) }
+        let gb = { (value: Int) in value >= 1_000_000_000 ? String(format: "%.1f GB", Double(value) / 1e9) : String(format: "%.0f MB", Double(value) / 1e6) }
         guard bytes <= memoryLimit else {
             return "\(what) would take \(gb(bytes)), more than the memory limit of \(gb(memoryLimit)) (set memory=GB changes it)"
         }

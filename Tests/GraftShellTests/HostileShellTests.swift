@@ -80,6 +80,30 @@ struct HostileShellTests {
         #expect(shell.execute("head classes=10 hidden=64").succeeded)
     }
 
+    @Test func anImageFolderSaysWhatItWillTakeBeforeDecodingAnything() throws {
+        let (shell, _) = makeShell()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-images-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["ant", "bee"] {
+            let classFolder = folder.appendingPathComponent("train/\(name)")
+            try FileManager.default.createDirectory(at: classFolder, withIntermediateDirectories: true)
+            for copy in 0..<3 {
+                try FileManager.default.copyItem(atPath: repositoryRoot().appendingPathComponent("Tests/Fixtures/data/images/gray8.png").path,
+                                                 toPath: classFolder.appendingPathComponent("\(copy).png").path)
+            }
+        }
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("test/ant"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: repositoryRoot().appendingPathComponent("Tests/Fixtures/data/images/gray8.png").path,
+                                         toPath: folder.appendingPathComponent("test/ant/0.png").path)
+        // 7 images (train and test) at 3×1024×1024, twice over: 44 MB, over a limit of 40 MB.
+        shell.memoryLimit = 40_000_000
+        let refused = shell.execute("data images \(folder.path) size=1024")
+        #expect(refused.error?.message == "data images: its 7 images at 3×1024×1024 would take 44 MB, more than the memory limit of 40 MB (set memory=GB changes it)")
+        #expect(shell.datasets.isEmpty)
+        shell.memoryLimit = 50_000_000
+        #expect(shell.execute("data images \(folder.path) size=1024").succeeded)
+    }
+
     @Test func aHugeHeadEvaluatesWithoutAHugeConfusionMatrix() throws {
         let (shell, _) = makeShell()
         #expect(shell.execute("new mnist-cnn classes=3").succeeded)

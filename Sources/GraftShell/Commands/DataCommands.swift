@@ -36,7 +36,10 @@ extension CommandTable {
             let size = command.size("size")
             let square = size.map { $0.height == $0.width } ?? true
             let data = try ImageFolder.load(directory, size: size?.height ?? 224, width: square ? nil : size?.width, channels: channels,
-                                            testFraction: command.float("split"))
+                                            testFraction: command.float("split")) { images, bytes throws(DataError) in
+                let shape = "\(channels)×\(size?.height ?? 224)×\(size?.width ?? 224)"
+                if let refusal = shell.memoryRefusal(bytes, for: "its \(grouped(images)) images at \(shape)") { throw .invalidArgument(what: "data images", reason: refusal) }
+            }
             for line in data.skipped.prefix(20) { shell.print(line) }
             if data.skipped.count > 20 { shell.print("… and \(data.skipped.count - 20) more skipped") }
             shell.store(dataset: data, as: command.name ?? URL(fileURLWithPath: directory).lastPathComponent)
