@@ -125,18 +125,34 @@ struct TrainerTests {
         #expect(model.parameters.allSatisfy { $0.parameter.value.scalars.allSatisfy(\.isFinite) })
     }
 
-    @Test func interruptStopsAfterTheCurrentBatch() throws {
+    @Test func anInterruptAtABatchsEndStopsThere() throws {
         let data = try smallMNIST()
         let generator = Generator(seed: 6)
         let model = try Architecture.mnistCNN.build(classes: 5, generator: generator)
-        var polls = 0
-        let result = try Trainer(model: model).fit(data, options: options(epochs: 3), generator: generator, log: RecordingTrainingLog()) {
-            polls += 1
-            return polls == 3
-        }
+        // Ctrl-C right after the third batch was logged: the next poll is the one at its end.
+        let log = RecordingTrainingLog()
+        let batches = { log.events.filter { if case .batch = $0 { return true } else { return false } }.count }
+        let result = try Trainer(model: model).fit(data, options: options(epochs: 3), generator: generator, log: log) { batches() >= 3 }
         #expect(result.stoppedEarly == "interrupted at epoch 1, batch 3/7 (step 3); the weights are those after that batch")
         #expect(result.stoppedAtStep == 3)
         #expect(result.epochs.isEmpty)
+    }
+
+    @Test func anInterruptInsideABatchUndoesIt() throws {
+        let data = try smallMNIST()
+        let generator = Generator(seed: 6)
+        let model = try Architecture.mnistCNN.build(classes: 5, generator: generator)
+        let log = RecordingTrainingLog()
+        let batches = { log.events.filter { if case .batch = $0 { return true } else { return false } }.count }
+        // After two batches, the fifth poll of the third: inside its forward pass.
+        var polls = 0
+        let result = try Trainer(model: model).fit(data, options: options(epochs: 3), generator: generator, log: log) {
+            if batches() >= 2 { polls += 1 }
+            return polls == 5
+        }
+        #expect(result.stoppedEarly == "interrupted at epoch 1, inside batch 3/7 (step 2); the weights are those after step 2")
+        #expect(result.stoppedAtStep == 2)
+        #expect(model.trainableParameters.allSatisfy { $0.parameter.grad == nil || $0.parameter.grad?.scalars.allSatisfy { $0 == 0 } == true })
     }
 
     @Test func earlyStoppingRestoresTheBestEpoch() throws {

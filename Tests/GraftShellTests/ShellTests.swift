@@ -183,11 +183,13 @@ struct ShellTests {
 struct ExecutableTests {
     let binary = repositoryRoot().appendingPathComponent(".build/debug/graft").path
 
-    func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+    /// Runs graft (or `executable`) with `arguments` in `folder` (default: the repository): its exit
+    /// status and its output and errors together.
+    func run(_ arguments: [String], input: String? = nil, executable: String? = nil, in folder: URL? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments
-        process.currentDirectoryURL = repositoryRoot()
+        process.currentDirectoryURL = folder ?? repositoryRoot()
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
@@ -323,16 +325,7 @@ struct ExecutableTests {
             "$0" run --keep-going s.graft || true
             for d in full ro; do echo "$d: $(ls -A $d | tr '\n' ' ')$(cat $d/m.safetensors $d/s.graft | tr '\n' ' ')"; done
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: unshare)
-        process.arguments = ["-rm", "sh", "-c", shell, binary]
-        process.currentDirectoryURL = folder
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = try run(["-rm", "sh", "-c", shell, binary], executable: unshare, in: folder).output
         try #require(!text.contains("unshare: "), "no mount namespace here: \(text)")
         #expect(text.contains("error: cannot save \(folder.path)/full/m.safetensors: No space left on device (nothing was changed)"), "\(text)")
         #expect(text.contains("error: cannot save \(folder.path)/ro/m.safetensors: Read-only file system (nothing was changed)"), "\(text)")
@@ -354,16 +347,8 @@ struct ExecutableTests {
         try Data(count: 100).write(to: stale)
         let script = folder.appendingPathComponent("s.graft")
         try "new resnet18 classes=10\nsave model \(target.path)\n".write(to: script, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "trap '' XFSZ; ulimit -f 1024; exec \"$0\" run \"$1\"", binary, script.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
+        let (status, text) = try run(["-c", "trap '' XFSZ; ulimit -f 1024; exec \"$0\" run \"$1\"", binary, script.path], executable: "/bin/sh")
+        #expect(status != 0)
         #expect(text.contains("error: cannot save \(target.path): File too large (nothing was changed)"), "\(text)")
         #expect(try String(contentsOf: target, encoding: .utf8) == "previous version")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["m.safetensors", "s.graft"])
