@@ -49,7 +49,7 @@ static inline int graft_jpeg_decode(const unsigned char *data, size_t size, long
     }
     struct jpeg_decompress_struct cinfo;
     graft_jpeg_error error;
-    volatile unsigned char *pixels = NULL;
+    unsigned char *volatile pixels = NULL;   /* the variable is volatile (it survives longjmp), not what it points to */
     error.image = image;
     cinfo.err = jpeg_std_error(&error.base);
     error.base.error_exit = graft_jpeg_error_exit;

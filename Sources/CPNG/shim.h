@@ -52,7 +52,7 @@ static inline int graft_png_decode(const unsigned char *data, size_t size, long 
         return 1;
     }
     volatile png_bytepp rows = NULL;
-    volatile unsigned char *pixels = NULL;
+    unsigned char *volatile pixels = NULL;   /* the variable is volatile (it survives longjmp), not what it points to */
     if (setjmp(source.jump)) {
         free((void *)rows);
         free((void *)pixels);
