@@ -1,7 +1,6 @@
 import Foundation
 import GraftFormats
 import GraftTensor
-import Synchronization
 
 /// The bundled MNIST subset (`Examples/mnist/mnist_5k.csv.gz`: 5,000 digits, 500 per class).
 ///
@@ -16,7 +15,7 @@ public enum MNIST {
 
     /// The bundled file's digits once read (4 MB): `data mnist` again in a session, or in each of
     /// a fuzzer's inputs, does not inflate and parse 16 MB of text again.
-    private static let bundled = Mutex<(pixels: [UInt8], labels: [Int])?>(nil)
+    private static let bundled = Locked<(pixels: [UInt8], labels: [Int])?>(nil)
 
     /// All 5,000 digits in file order, as bytes [5000 × 784] and labels.
     public static func readAll(path: String? = nil) throws(DataError) -> (pixels: [UInt8], labels: [Int]) {

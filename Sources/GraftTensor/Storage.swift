@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// A contiguous, 64-byte aligned buffer of `Float`s that backs one or more tensors.
 ///
@@ -80,12 +79,12 @@ final class BufferPool: Sendable {
         var free: [Int: [Free]] = [:]
         var pooledBytes = 0
     }
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let budgetBytes: Int
 
     init(budgetBytes: Int) {
         self.budgetBytes = budgetBytes
-        self.state = Mutex(State())
+        self.state = Locked(State())
     }
 
     static func sizeClass(_ count: Int) -> Int {
@@ -125,7 +124,7 @@ final class BufferPool: Sendable {
     }
 
     /// Large buffers that came from malloc because mapping failed.
-    private static let heapFallbacks = Mutex(Set<UInt>())
+    private static let heapFallbacks = Locked(Set<UInt>())
 
     private static func deallocate(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
         let bytes = capacity * MemoryLayout<Float>.stride
