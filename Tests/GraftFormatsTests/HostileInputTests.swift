@@ -52,6 +52,14 @@ struct HostileInputTests {
                 == "hdf5: sparse.h5 dataset 'sparse': declares 2147483648 bytes, its 0 chunks hold at most 0")
     }
 
+    @Test func hdf5NumbersOfUnusualWidthsAreRefusedNotTrapped() throws {
+        // Found by the hdf5 fuzz target (its crash input, committed as is): an attribute of 16-byte
+        // integers trapped in the decoder's sign extension (64 − 8 × 16 is negative).
+        let path = MalformedTests.folder.appendingPathComponent("fuzz_hdf5_wide_integer.h5")
+        #expect(formatMessage { try ModelFiles.load(path.path) }
+                == "cannot load \(path.path): hdf5: \(path.path) datatype: integers of 16 bytes are not supported (1, 2, 4 or 8)")
+    }
+
     @Test func readersNeverReadOutsideTheirBytes() throws {
         #expect(Checked.fits(0, 0, in: 0) && Checked.fits(4, 4, in: 8) && !Checked.fits(5, 4, in: 8))
         #expect(!Checked.fits(Int.max, 1, in: 8) && !Checked.fits(-1, 1, in: 8) && !Checked.fits(1, Int.max, in: 8))

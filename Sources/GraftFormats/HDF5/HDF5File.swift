@@ -268,7 +268,10 @@ public final class HDF5File {
         let bigEndian: Bool
     }
 
-    private func datatype(_ c: inout ByteCursor) throws(FormatError) -> Datatype {
+    /// A datatype message. Numbers decode at the sizes HDF5 writers use (integers of 1, 2, 4 or 8
+    /// bytes, floats of 2, 4 or 8): a file claiming a 9-byte integer trapped in the decoder (found by
+    /// fuzzing). A variable-length type names its base type, which is read once, not recursively.
+    private func datatype(_ c: inout ByteCursor, nested: Bool = false) throws(FormatError) -> Datatype {
         let classAndVersion = try c.u8()
         let bits = try c.uint(3)
         let size = try c.u32()
@@ -276,15 +279,19 @@ public final class HDF5File {
         switch typeClass {
         case 0:
             try c.skip(4)
+            guard [1, 2, 4, 8].contains(size) else { throw fail("datatype", "integers of \(size) bytes are not supported (1, 2, 4 or 8)") }
             return Datatype(kind: .integer(signed: bits & 0x08 != 0), size: size, bigEndian: bits & 1 != 0)
         case 1:
             try c.skip(12)
+            guard [2, 4, 8].contains(size) else { throw fail("datatype", "floats of \(size) bytes are not supported (2, 4 or 8)") }
             return Datatype(kind: .float, size: size, bigEndian: bits & 1 != 0)
         case 3:
             return Datatype(kind: .string, size: size, bigEndian: false)
         case 9:
-            let base = try datatype(&c)
-            _ = base
+            // The base type (of a string: characters) is not needed; a variable-length base of a
+            // variable-length type is refused rather than followed.
+            guard !nested else { throw fail("datatype", "variable-length types nest") }
+            _ = try datatype(&c, nested: true)
             return Datatype(kind: bits & 0x0F == 1 ? .variableString : .other(9), size: size, bigEndian: false)
         default:
             return Datatype(kind: .other(typeClass), size: size, bigEndian: false)
