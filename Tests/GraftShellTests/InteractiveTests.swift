@@ -180,13 +180,14 @@ struct InteractiveTests {
             return Date().timeIntervalSince(start)
         }
         let training = try interrupt("train epochs=1 batch=256", after: 2, prompt: "graft[resnet18]:4>")
-        #expect(try screen().contains("error: interrupted while training (0 of 3); nothing changed"))
+        #expect(try screen().contains(/error: interrupted while training \(0 of 3\); nothing changed/))
         let evaluating = try interrupt("eval", after: 1.5, prompt: "graft[resnet18]:5>")
-        #expect(try screen().contains("error: interrupted while evaluating (0 of 200); nothing changed"))
+        #expect(try screen().contains(/error: interrupted while evaluating \(\d+ of 200\); nothing changed/))
         try keys("freeze all", "Enter", "unfreeze fc", "Enter")
         #expect(try waitFor("graft[resnet18]:7>"))
         let caching = try interrupt("train epochs=1 batch=256", after: 2, prompt: "graft[resnet18]:8>")
-        #expect(try screen().contains("error: interrupted while caching features (0 of 600); nothing changed"))
+        // How far caching got before Ctrl-C depends on the machine (batches of 64).
+        #expect(try screen().contains(/error: interrupted while caching features \(\d+ of 600\); nothing changed/))
         try keys("unfreeze all", "Enter")
         #expect(try waitFor("graft[resnet18]:9>"))
         let replaying = try interrupt("replay \(script.path)", after: 3, prompt: "graft[resnet18]:11>")
