@@ -131,8 +131,7 @@ struct TrainerTests {
         let model = try Architecture.mnistCNN.build(classes: 5, generator: generator)
         // Ctrl-C right after the third batch was logged: the next poll is the one at its end.
         let log = RecordingTrainingLog()
-        let batches = { log.events.filter { if case .batch = $0 { return true } else { return false } }.count }
-        let result = try Trainer(model: model).fit(data, options: options(epochs: 3), generator: generator, log: log) { batches() >= 3 }
+        let result = try Trainer(model: model).fit(data, options: options(epochs: 3), generator: generator, log: log) { log.batches >= 3 }
         #expect(result.stoppedEarly == "interrupted at epoch 1, batch 3/7 (step 3); the weights are those after that batch")
         #expect(result.stoppedAtStep == 3)
         #expect(result.epochs.isEmpty)
@@ -143,11 +142,10 @@ struct TrainerTests {
         let generator = Generator(seed: 6)
         let model = try Architecture.mnistCNN.build(classes: 5, generator: generator)
         let log = RecordingTrainingLog()
-        let batches = { log.events.filter { if case .batch = $0 { return true } else { return false } }.count }
         // After two batches, the fifth poll of the third: inside its forward pass.
         var polls = 0
         let result = try Trainer(model: model).fit(data, options: options(epochs: 3), generator: generator, log: log) {
-            if batches() >= 2 { polls += 1 }
+            if log.batches >= 2 { polls += 1 }
             return polls == 5
         }
         #expect(result.stoppedEarly == "interrupted at epoch 1, inside batch 3/7 (step 2); the weights are those after step 2")

@@ -172,10 +172,9 @@ struct TrainingSemanticsTests {
         let (interrupted, g1) = try fresh()
         // Ctrl-C inside the seventh batch's backward pass: the batch is undone, the run stands at step 6.
         let log = RecordingTrainingLog()
-        let batches = { log.events.filter { if case .batch = $0 { return true } else { return false } }.count }
         var polls = 0
         let first = try Trainer(model: interrupted).fit(data, options: o, generator: g1, log: log) {
-            if batches() >= 6 { polls += 1 }
+            if log.batches >= 6 { polls += 1 }
             return polls == 15
         }
         #expect(first.stoppedAtStep == 6)

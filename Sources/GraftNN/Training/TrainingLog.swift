@@ -87,4 +87,6 @@ public final class RecordingTrainingLog: TrainingLog {
     public init() {}
     public func record(_ event: TrainingEvent) { events.append(event) }
     public var messages: [String] { events.compactMap { if case let .message(m) = $0 { return m } else { return nil } } }
+    /// How many batches have been logged (finished optimizer steps).
+    public var batches: Int { events.count { if case .batch = $0 { true } else { false } } }
 }
