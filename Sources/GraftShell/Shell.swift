@@ -31,6 +31,9 @@ public final class Shell: @unchecked Sendable {
     public internal(set) var lastTraining: [EpochRecord] = []
     /// Receives charts for transcripts (nil: charts only as text).
     public var chartSink: ((String, [EpochRecord]) -> Void)?
+    /// Receives every other picture for transcripts: a title, a file name (`lr-find.svg`,
+    /// `top-losses.png`) and its bytes.
+    public var pictureSink: ((_ title: String, _ name: String, _ data: Data) -> Void)?
     /// Set by `quit`.
     public internal(set) var quitRequested = false
     /// Folder `save session` uses for bare names.

@@ -1,9 +1,36 @@
 import Foundation
 import Testing
 @testable import GraftData
+import GraftFormats
 
 @Suite("PNG and JPEG decoding")
 struct DecodingTests {
+    /// graft's own PNG writer, read back by libpng (through graft's decoder): grey, RGB and RGBA, every byte value.
+    @Test(arguments: [1, 3, 4])
+    func pngsWrittenByGraftReadBackExactly(channels: Int) throws {
+        let (width, height) = (37, 11)
+        let pixels = (0..<(width * height * channels)).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / 13) }
+        let data = try PNGEncoder.encode(width: width, height: height, channels: channels, pixels: pixels)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("graft-png-\(UUID().uuidString).png").path
+        try data.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let image = try Image.load(path)
+        let kept = channels
+        #expect(image.width == width && image.height == height && image.channels == kept)
+        for c in 0..<kept {
+            for y in 0..<height {
+                for x in 0..<width {
+                    let want = Float(pixels[(y * width + x) * channels + c]) / 255
+                    guard abs(image.pixels[(c * height + y) * width + x] - want) < 1e-6 else {
+                        Issue.record("pixel (\(x), \(y)) channel \(c): \(image.pixels[(c * height + y) * width + x]) vs \(want)"); return
+                    }
+                }
+            }
+        }
+        #expect(throws: FormatError.self) { try PNGEncoder.encode(width: 2, height: 2, channels: 3, pixels: [0, 1]) }
+        #expect(throws: FormatError.self) { try PNGEncoder.encode(width: 1, height: 1, channels: 2, pixels: [0, 1]) }
+    }
+
     static let names = ["gray8.png", "gray16.png", "gray1.png", "gray_alpha.png", "rgb8.png", "rgb8_interlaced.png", "rgb16.png",
                         "rgba8.png", "palette_trns.png", "baseline_rgb.jpg", "baseline_gray.jpg", "progressive_rgb.jpg",
                         "exif_orientation6.jpg", "cmyk.jpg"]

@@ -391,11 +391,11 @@ public final class Trainer {
     }
 
     /// Copies of every trainable parameter and every buffer, to roll back to.
-    private func stateSnapshot() -> [Tensor] {
+    func stateSnapshot() -> [Tensor] {
         model.trainableParameters.map { $0.parameter.value.copied() } + model.buffers.map { $0.tensor.copied() }
     }
 
-    private func restore(_ snapshot: [Tensor]) {
+    func restore(_ snapshot: [Tensor]) {
         Self.copyValues(snapshot, into: model.trainableParameters.map { $0.parameter.value } + model.buffers.map(\.tensor))
     }
 

@@ -12,6 +12,12 @@ public struct EpochRecord: Sendable, Equatable {
     public var backboneLearningRate: Float? = nil
     public let seconds: Double
     public let imagesPerSecond: Double
+
+    /// The same record under another epoch number (runs in phases shown as one).
+    public func renumbered(_ epoch: Int) -> EpochRecord {
+        EpochRecord(epoch: epoch, loss: loss, accuracy: accuracy, validationLoss: validationLoss, validationAccuracy: validationAccuracy,
+                    learningRate: learningRate, backboneLearningRate: backboneLearningRate, seconds: seconds, imagesPerSecond: imagesPerSecond)
+    }
 }
 
 /// What the trainer reports as it goes; the shell renders it (progress bar, chart, transcript).

@@ -50,82 +50,26 @@ extension CommandTable {
     static let training: [CommandSpec] = [
         CommandSpec(["train"], options: [
             .init("epochs", .int(1...10_000), default: "5", "passes over the training split"),
-            .init("lr", .float(1e-8...10), default: "0.01", "learning rate (of the head, with backbone-lr)"),
-            .init("batch", .int(1...8192), default: "32", "batch size"),
-            .init("optimizer", .choice(["sgd", "adam", "adamw", "rmsprop"]), default: "sgd", "optimizer"),
-            .init("momentum", .float(0...0.999), default: "0.9", "momentum (sgd, rmsprop)"),
-            .init("nesterov", .choice(["on", "off"]), default: "off", "Nesterov momentum (sgd)"),
-            .init("wd", .float(0...1), default: "0", "weight decay (decoupled for adamw)"),
-            .init("schedule", .choice(["constant", "step", "cosine", "onecycle"]), default: "constant", "learning-rate schedule"),
-            .init("step", .int(1...100_000), default: "1", "schedule=step: multiply the rate by gamma every N epochs (PyTorch's StepLR)"),
-            .init("gamma", .float(0.0001...1), default: "0.1", "schedule=step: the factor"),
-            .init("warmup", .int(0...1000), default: "0", "epochs of linear warm-up"),
+        ] + fitOptions(.train) + [
             .init("backbone-lr", .float(0...10), "a lower rate for every layer outside the head (discriminative rates)"),
-            .init("clip", .float(1e-6...1e6), "clip the global gradient norm"),
-            .init("smoothing", .float(0...0.99), default: "0", "label smoothing"),
-            .init("val", .float(0.05...0.5), "hold out this fraction of the training split for validation"),
-            .init("patience", .int(1...1000), "stop after this many epochs without a better val_loss (restores the best)"),
-            .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
-            .init("augment", .text, "training augmentation, comma-separated, each with an optional magnitude: flip, crop[=MIN-AREA], rotate[=DEGREES], shift[=FRACTION], brightness[=X], contrast[=X], saturation[=X] (torchvision's meanings)"),
-            .init("on", .text, "dataset to train on (default: the current one)"),
             .init("steps", .int(1...1_000_000_000), "stop right after this many optimizer steps (how an interrupted run is recorded)"),
         ], summary: "Train the current model's trainable layers on the training split; prints each epoch, a chart, and the frozen-weights check.",
            example: "train epochs=5 lr=0.01 batch=64", recording: .figures) { shell, command in
             let modelName = shell.currentModel ?? ""
             let model = try shell.model()
-            let dataName = command.string("on") ?? shell.currentDataset ?? ""
-            var data = try shell.dataset(command.string("on"))
-            try Trainer(model: model).checkCompatible(data)  // before splitting, so a mismatch says only that
-            if let fraction = command.float("val") {
-                // The split is kept on the dataset: eval split=val and later runs see the same samples.
-                let previous = data.heldOutFraction
-                data = try data.withValidation(fraction: fraction, generator: shell.generator)
-                if previous != fraction {
-                    shell.print("\(dataName): held out \(data.validation?.count ?? 0) of \(data.train.count + (data.validation?.count ?? 0)) training samples for validation (val=\(CommandParser.format(fraction)), stratified)")
-                }
-                shell.datasets[dataName] = data
-            }
-            var o = TrainingOptions()
+            let data = try trainingData(shell, command)
+            var o = try trainingOptions(command, .train)
             o.epochs = command.int("epochs") ?? 5
-            o.learningRate = Float(command.float("lr") ?? 0.01)
-            o.batchSize = command.int("batch") ?? 32
-            let momentum = Float(command.float("momentum") ?? 0.9)
-            switch command.string("optimizer") ?? "sgd" {
-            case "adam": o.optimizer = .adamDefaults
-            case "adamw": o.optimizer = .adamWDefaults
-            case "rmsprop": o.optimizer = .rmsprop(alpha: 0.99, epsilon: 1e-8, momentum: command.float("momentum") == nil ? 0 : momentum)
-            default: o.optimizer = .sgd(momentum: momentum, nesterov: command.string("nesterov") == "on")
-            }
-            o.weightDecay = Float(command.float("wd") ?? 0)
-            o.schedule = try Schedule(name: command.string("schedule") ?? "constant")
-            if command.string("step") != nil || command.string("gamma") != nil {
-                guard command.string("schedule") == "step" else { throw command.error("step= and gamma= belong to schedule=step", at: command.string("step") != nil ? "step" : "gamma") }
-                o.schedule = .step(every: command.int("step") ?? 1, gamma: Float(command.float("gamma") ?? 0.1))
-            }
-            o.warmupEpochs = command.int("warmup") ?? 0
             o.backboneLearningRate = command.float("backbone-lr").map(Float.init)
-            o.clipNorm = command.float("clip").map(Float.init)
-            o.labelSmoothing = Float(command.float("smoothing") ?? 0)
-            o.patience = command.int("patience")
             o.stepLimit = command.int("steps")
-            o.cache = CacheMode(rawValue: command.string("cache") ?? "auto") ?? .auto
-            if let augment = command.string("augment") { o.augmentation = try augmentation(augment, command) }
             guard let trainer = shell.trainer(for: modelName) else { throw ShellError("no model yet") }
             let result = try trainer.fit(data, options: o, generator: shell.generator, log: ShellTrainingLog(shell: shell),
                                          shouldStop: shell.interruptRequested)
             shell.lastTraining = result.epochs
             if result.epochs.count > 1 { shell.print(Charts.text(result.epochs)) }
             shell.chartSink?("\(modelName) on \(data.name)", result.epochs)
-            let split = result.usedCache
-                ? String(format: " (caching %.2f s + training %.2f s)", result.cacheSeconds, result.seconds - result.cacheSeconds) : ""
-            shell.print(String(format: "trained %d epoch%@ in %.2f s%@ (%.0f images/s)%@", result.epochs.count, result.epochs.count == 1 ? "" : "s",
-                               result.seconds, split, result.imagesPerSecond, result.usedCache ? ", features cached" : ""))
-            var figure = ""
-            if let last = result.epochs.last {
-                figure = "epoch \(last.epoch) loss \(fixed(last.loss)) accuracy \(fixed(last.accuracy))"
-                if let vl = last.validationLoss, let va = last.validationAccuracy { figure += " val_loss \(fixed(vl)) val_accuracy \(fixed(va))" }
-                figure += " "
-            }
+            shell.print(timing(result))
+            var figure = result.epochs.last.map { epochFigure($0) + " " } ?? ""
             if let step = result.stoppedAtStep { figure += "step \(step) " }
             shell.figure(figure + "weights \(Digest.of(model))")
             if let step = result.stoppedAtStep, command.int("steps") != step {
@@ -173,6 +117,100 @@ extension CommandTable {
             try predict(shell, command)
         },
     ]
+
+    /// The defaults a training command starts from: `train` is Keras's `fit` (SGD at 0.01, constant
+    /// rate); `fine-tune` is fastai's `fine_tune` (Adam at 0.002, one-cycle).
+    struct FitDefaults {
+        let lr: Double
+        let optimizer: String
+        let schedule: String
+        static let train = FitDefaults(lr: 0.01, optimizer: "sgd", schedule: "constant")
+        static let fineTune = FitDefaults(lr: 0.002, optimizer: "adam", schedule: "onecycle")
+    }
+
+    /// The options every training command takes (`train`, `fine-tune`), declared once.
+    static func fitOptions(_ defaults: FitDefaults) -> [CommandSpec.Option] {
+        [
+            .init("lr", .float(1e-8...10), default: CommandParser.format(defaults.lr), "learning rate (of the head, with backbone-lr)"),
+            .init("batch", .int(1...8192), default: "32", "batch size"),
+            .init("optimizer", .choice(["sgd", "adam", "adamw", "rmsprop"]), default: defaults.optimizer, "optimizer"),
+            .init("momentum", .float(0...0.999), default: "0.9", "momentum (sgd, rmsprop)"),
+            .init("nesterov", .choice(["on", "off"]), default: "off", "Nesterov momentum (sgd)"),
+            .init("wd", .float(0...1), default: "0", "weight decay (decoupled for adamw)"),
+            .init("schedule", .choice(["constant", "step", "cosine", "onecycle"]), default: defaults.schedule, "learning-rate schedule"),
+            .init("step", .int(1...100_000), default: "1", "schedule=step: multiply the rate by gamma every N epochs (PyTorch's StepLR)"),
+            .init("gamma", .float(0.0001...1), default: "0.1", "schedule=step: the factor"),
+            .init("warmup", .int(0...1000), default: "0", "epochs of linear warm-up"),
+            .init("clip", .float(1e-6...1e6), "clip the global gradient norm"),
+            .init("smoothing", .float(0...0.99), default: "0", "label smoothing"),
+            .init("val", .float(0.05...0.5), "hold out this fraction of the training split for validation"),
+            .init("patience", .int(1...1000), "stop after this many epochs without a better val_loss (restores the best)"),
+            .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
+            .init("augment", .text, "training augmentation, comma-separated, each with an optional magnitude: flip, crop[=MIN-AREA], rotate[=DEGREES], shift[=FRACTION], brightness[=X], contrast[=X], saturation[=X] (torchvision's meanings)"),
+            .init("on", .text, "dataset to train on (default: the current one)"),
+        ]
+    }
+
+    /// The ``fitOptions`` of a command as training options (epochs and the rest are the caller's).
+    static func trainingOptions(_ command: ParsedCommand, _ defaults: FitDefaults) throws -> TrainingOptions {
+        var o = TrainingOptions()
+        o.learningRate = Float(command.float("lr") ?? defaults.lr)
+        o.batchSize = command.int("batch") ?? 32
+        let momentum = Float(command.float("momentum") ?? 0.9)
+        switch command.string("optimizer") ?? defaults.optimizer {
+        case "adam": o.optimizer = .adamDefaults
+        case "adamw": o.optimizer = .adamWDefaults
+        case "rmsprop": o.optimizer = .rmsprop(alpha: 0.99, epsilon: 1e-8, momentum: command.float("momentum") == nil ? 0 : momentum)
+        default: o.optimizer = .sgd(momentum: momentum, nesterov: command.string("nesterov") == "on")
+        }
+        o.weightDecay = Float(command.float("wd") ?? 0)
+        o.schedule = try Schedule(name: command.string("schedule") ?? defaults.schedule)
+        if command.string("step") != nil || command.string("gamma") != nil {
+            guard command.string("schedule") == "step" else { throw command.error("step= and gamma= belong to schedule=step", at: command.string("step") != nil ? "step" : "gamma") }
+            o.schedule = .step(every: command.int("step") ?? 1, gamma: Float(command.float("gamma") ?? 0.1))
+        }
+        o.warmupEpochs = command.int("warmup") ?? 0
+        o.clipNorm = command.float("clip").map(Float.init)
+        o.labelSmoothing = Float(command.float("smoothing") ?? 0)
+        o.patience = command.int("patience")
+        o.cache = CacheMode(rawValue: command.string("cache") ?? "auto") ?? .auto
+        if let augment = command.string("augment") { o.augmentation = try augmentation(augment, command) }
+        return o
+    }
+
+    /// The dataset a training command uses (`on=`, or the current one), checked against the current
+    /// model, with `val=F` held out and kept on the dataset (so `eval split=val` and later runs see
+    /// the same samples).
+    static func trainingData(_ shell: Shell, _ command: ParsedCommand) throws -> Dataset {
+        let model = try shell.model()
+        let dataName = command.string("on") ?? shell.currentDataset ?? ""
+        var data = try shell.dataset(command.string("on"))
+        try Trainer(model: model).checkCompatible(data)  // before splitting, so a mismatch says only that
+        if let fraction = command.float("val") {
+            let previous = data.heldOutFraction
+            data = try data.withValidation(fraction: fraction, generator: shell.generator)
+            if previous != fraction {
+                shell.print("\(dataName): held out \(data.validation?.count ?? 0) of \(data.train.count + (data.validation?.count ?? 0)) training samples for validation (val=\(CommandParser.format(fraction)), stratified)")
+            }
+            shell.datasets[dataName] = data
+        }
+        return data
+    }
+
+    /// What a training run printed last: `trained 5 epochs in 3.20 s (…)`.
+    static func timing(_ result: TrainingResult) -> String {
+        let split = result.usedCache
+            ? String(format: " (caching %.2f s + training %.2f s)", result.cacheSeconds, result.seconds - result.cacheSeconds) : ""
+        return String(format: "trained %d epoch%@ in %.2f s%@ (%.0f images/s)%@", result.epochs.count, result.epochs.count == 1 ? "" : "s",
+                      result.seconds, split, result.imagesPerSecond, result.usedCache ? ", features cached" : "")
+    }
+
+    /// A run's last epoch as a figure: `epoch 5 loss 0.2012 accuracy 0.9380 [val_loss … val_accuracy …]`.
+    static func epochFigure(_ record: EpochRecord) -> String {
+        var figure = "epoch \(record.epoch) loss \(fixed(record.loss)) accuracy \(fixed(record.accuracy))"
+        if let vl = record.validationLoss, let va = record.validationAccuracy { figure += " val_loss \(fixed(vl)) val_accuracy \(fixed(va))" }
+        return figure
+    }
 
     static func augmentation(_ text: String, _ command: ParsedCommand) throws -> Augmentation {
         var a = Augmentation()

@@ -1,0 +1,195 @@
+import Foundation
+import GraftData
+import GraftFormats
+import GraftNN
+import GraftTensor
+
+/// The commands a teacher (or a fastai user) reaches for first: transfer learning's recipes as one
+/// command each, and the pictures that explain them.
+extension CommandTable {
+    static let teaching: [CommandSpec] = [
+        CommandSpec(["fine-tune"], options: [
+            .init("epochs", .int(1...10_000), default: "3", "epochs of phase 2, with the backbone unfrozen"),
+            .init("freeze-epochs", .int(0...10_000), default: "1", "epochs of phase 1: the head alone, the backbone frozen"),
+            .init("unfreeze", .text, default: "all", "what phase 2 trains besides the head: selectors, comma-separated (all, layer4, last=3, block6*)"),
+            .init("backbone-lr", .float(0...10), "phase 2's rate for the unfrozen backbone (default lr/20: a tenth of phase 2's head rate lr/2)"),
+            .init("bn", .choice(["infer", "train"]), default: "infer",
+                  "pretrained BatchNorm in phase 2: keep normalizing with its running statistics (infer, the Keras guide's rule) or update them (train)"),
+        ] + fitOptions(.fineTune),
+        summary: "Transfer learning's two phases in one command (fastai's fine_tune, the Keras guide's recipe): phase 1 trains the head with the backbone frozen at lr; phase 2 unfreezes the backbone (or unfreeze=SELECTOR) and trains the head at lr/2 and the backbone at backbone-lr (default lr/20), pretrained BatchNorm kept in inference mode. Adam and one-cycle by default.",
+        example: "fine-tune epochs=3 freeze-epochs=1 lr=0.002 unfreeze=layer4", recording: .figures) { shell, command in
+            try fineTune(shell, command)
+        },
+        CommandSpec(["lr-find"], options: [
+            .init("start", .float(1e-10...1), default: "1e-07", "the first rate"),
+            .init("end", .float(1e-6...1000), default: "10", "the last rate"),
+            .init("steps", .int(2...100_000), "steps to take (default: one pass over the training split, at least 20 and at most 100)"),
+            .init("batch", .int(1...8192), default: "32", "batch size"),
+            .init("optimizer", .choice(["sgd", "adam", "adamw", "rmsprop"]), default: "adam", "optimizer (the one you will train with)"),
+            .init("momentum", .float(0...0.999), default: "0.9", "momentum (sgd, rmsprop)"),
+            .init("wd", .float(0...1), default: "0", "weight decay"),
+            .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
+            .init("on", .text, "dataset (default: the current one)"),
+            .init("save", .text, "also write the plot to FILE.svg or FILE.png"),
+        ], summary: "The learning-rate range test (fastai's lr_find): one step per batch at a rate rising exponentially from start to end, the loss smoothed (β 0.98), stopping when it passes 4× its minimum; prints the curve and two suggested rates (steepest descent, and minimum/10). Nothing changes: the weights, BatchNorm statistics, optimizer and generator are put back.",
+        example: "lr-find steps=100 save=lr.png", recording: .figures) { shell, command in
+            try lrFind(shell, command)
+        },
+    ]
+
+    static func lrFind(_ shell: Shell, _ command: ParsedCommand) throws {
+        let modelName = shell.currentModel ?? ""
+        let model = try shell.model()
+        let data = try shell.dataset(command.string("on"))
+        let savePath = try command.string("save").map { try picturePath($0, command) }
+        var o = LRFinderOptions()
+        o.start = Float(command.float("start") ?? 1e-7)
+        o.end = Float(command.float("end") ?? 10)
+        guard o.end > o.start else { throw command.error("end=\(CommandParser.format(Double(o.end))) must be above start=\(CommandParser.format(Double(o.start)))", at: "end") }
+        o.steps = command.int("steps")
+        o.batchSize = command.int("batch") ?? 32
+        let momentum = Float(command.float("momentum") ?? 0.9)
+        switch command.string("optimizer") ?? "adam" {
+        case "sgd": o.optimizer = .sgd(momentum: momentum, nesterov: false)
+        case "adamw": o.optimizer = .adamWDefaults
+        case "rmsprop": o.optimizer = .rmsprop(alpha: 0.99, epsilon: 1e-8, momentum: command.float("momentum") == nil ? 0 : momentum)
+        default: o.optimizer = .adamDefaults
+        }
+        o.weightDecay = Float(command.float("wd") ?? 0)
+        o.cache = CacheMode(rawValue: command.string("cache") ?? "auto") ?? .auto
+        guard let trainer = shell.trainer(for: modelName) else { throw ShellError("no model yet") }
+        let digest = Digest.of(model)
+        let result = try trainer.findLearningRate(data, options: o, generator: shell.generator, log: ShellTrainingLog(shell: shell),
+                                                  shouldStop: shell.interruptRequested)
+        let g = { (value: Float) in String(format: "%.2g", Double(value)) }
+        shell.print("lr-find: \(result.planned) steps at rates from \(g(o.start)) to \(g(o.end)) (exponential), \(o.optimizer), batch \(o.batchSize), on \(data.name) (\(grouped(model.trainableParameterCount)) trainable params\(result.usedCache ? ", features cached" : ""))")
+        if let stopped = result.stoppedEarly { shell.print("stopped after \(result.rates.count) of \(result.planned) steps: \(stopped)") }
+        var marks: [LineChart.Mark] = []
+        if let steep = result.steepest { marks.append(.init(x: Double(steep), label: "steep \(g(steep))")) }
+        if let minimum = result.minimumTenth { marks.append(.init(x: Double(minimum), label: "minimum/10 \(g(minimum))")) }
+        // As fastai plots it: without the last five steps, where the loss shoots up.
+        let shown = result.rates.count > 10 ? result.rates.count - 5 : result.rates.count
+        let plotted = zip(result.rates, result.smoothed).prefix(shown).map { (x: Double($0), y: Double($1)) }
+        let chart = LineChart(title: "\(modelName) on \(data.name): learning-rate range test", xTitle: "learning rate (log scale)",
+                              yTitle: "loss (smoothed)",
+                              series: [.init(name: "smoothed loss", colour: "#d62728", points: plotted)],
+                              logX: true, marks: marks)
+        shell.print(chart.text())
+        if let steep = result.steepest, let minimum = result.minimumTenth {
+            shell.print("suggested lr: \(g(steep)) (steep: where the smoothed loss falls fastest) or \(g(minimum)) (minimum/10: a tenth of the rate at the lowest smoothed loss); fastai's rules, over steps \(result.considered.lowerBound + 1)–\(result.considered.upperBound)")
+        } else {
+            shell.print("no suggestion: only \(result.rates.count) steps before it stopped; try a lower end= or more steps=")
+        }
+        guard Digest.of(model) == digest else { throw ShellError("lr-find could not put the weights back (a bug: please report it)") }
+        shell.print("the weights, statistics and optimizer are as before (weights \(digest))")
+        try showPicture(shell, name: "lr-find", title: chart.title, svg: chart.svg(), png: { try chart.png() }, save: savePath)
+        var figure = "steps \(result.rates.count)"
+        if let steep = result.steepest, let minimum = result.minimumTenth { figure += " steep \(g(steep)) minimum/10 \(g(minimum))" }
+        if let low = result.smoothed.min() { figure += " min_loss \(fixed(low))" }
+        shell.figure(figure)
+    }
+
+    /// A `save=` path for a picture: .png or .svg, its folder existing.
+    static func picturePath(_ text: String, _ command: ParsedCommand) throws -> String {
+        let path = NSString(string: text).expandingTildeInPath
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        guard ext == "png" || ext == "svg" else { throw command.error("save= takes a .png or .svg file name, got '\(text)'", at: "save") }
+        var isFolder: ObjCBool = false
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw command.error("save=\(text): no folder \(folder)", at: "save")
+        }
+        return path
+    }
+
+    /// Hands a picture to the transcript (SVG when it has one, else PNG) and writes it to `save`.
+    static func showPicture(_ shell: Shell, name: String, title: String, svg: String?, png: () throws -> Data, save: String?) throws {
+        if let save {
+            let data = save.lowercased().hasSuffix(".svg") ? Data((svg ?? "").utf8) : try png()
+            guard !(save.lowercased().hasSuffix(".svg") && svg == nil) else { throw ShellError("this picture has no SVG form; save it as .png") }
+            try writeAtomically(data, to: URL(fileURLWithPath: save))
+            shell.print("wrote \(save) (\(data.count / 1024 + 1) KB)")
+        }
+        if let sink = shell.pictureSink {
+            if let svg { sink(title, name + ".svg", Data(svg.utf8)) } else { sink(title, name + ".png", try png()) }
+        }
+    }
+
+    /// `fine-tune`: see its summary. The trainable set is the recipe's: the head alone in phase 1;
+    /// the head and what `unfreeze=` names in phase 2 (every other layer frozen), which it stays at.
+    static func fineTune(_ shell: Shell, _ command: ParsedCommand) throws {
+        let modelName = shell.currentModel ?? ""
+        let model = try shell.model()
+        let head = model.nodes.filter(\.isHead).map(\.name)
+        guard !head.isEmpty else {
+            throw ShellError("fine-tune trains a new head, then the backbone; \(modelName) has no head of its own: graft one first with 'head classes=N'")
+        }
+        let selectors = (command.string("unfreeze") ?? "all").split(separator: ",").map(String.init)
+        do {
+            guard !selectors.isEmpty else { throw ModelError.badSelector(selector: "", reason: "name at least one layer, pattern or 'all'") }
+            for selector in selectors { _ = try LayerSelector.resolve(selector, in: model) }
+        } catch { throw command.error("unfreeze: \(ShellError(error).message)", at: "unfreeze") }
+        let data = try trainingData(shell, command)
+        let base = try trainingOptions(command, .fineTune)
+        let freezeEpochs = command.int("freeze-epochs") ?? 1
+        let epochs = command.int("epochs") ?? 3
+        // In Double, then rounded once: lr=0.002 gives exactly the rates 'train lr=0.001 backbone-lr=0.0001' would.
+        let lr = command.float("lr") ?? FitDefaults.fineTune.lr
+        let headRate = Float(lr / 2)
+        let backboneRate = Float(command.float("backbone-lr") ?? lr / 20)
+        guard let trainer = shell.trainer(for: modelName) else { throw ShellError("no model yet") }
+        let log = ShellTrainingLog(shell: shell)
+        let rate = { (value: Float) in String(format: "%g", Double(value)) }
+        // BatchNorm that trained on batch statistics before (a fresh one) goes on doing so once
+        // unfrozen; pretrained ones keep their statistics (unless bn=train).
+        let freshNorms = model.nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.keepsStatistics && !$0.isFrozen }
+
+        func run(_ phase: Int, _ options: TrainingOptions) throws -> TrainingResult {
+            let result = try trainer.fit(data, options: options, generator: shell.generator, log: log, shouldStop: shell.interruptRequested)
+            if result.stoppedAtStep != nil {
+                throw ShellError("fine-tune was interrupted in phase \(phase) (after step \(result.steps)); nothing changed: the model is as it was before the command")
+            }
+            shell.print("phase \(phase): " + timing(result))
+            return result
+        }
+
+        var phases: [(name: String, result: TrainingResult)] = []
+        try model.setTrainable(false, ["all"])
+        try model.setTrainable(true, head)
+        if freezeEpochs > 0 {
+            shell.print("phase 1 of 2 — the head alone, the backbone frozen: \(freezeEpochs) epoch\(freezeEpochs == 1 ? "" : "s") at lr \(rate(base.learningRate)); trainable params \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))")
+            var options = base
+            options.epochs = freezeEpochs
+            phases.append(("phase 1", try run(1, options)))
+        }
+        let change = try model.setTrainable(true, selectors, batchNormTrains: command.string("bn") == "train")
+        _ = change
+        for norm in freshNorms where !norm.isFrozen { norm.keepsStatistics = false }
+        let norms = model.nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.isFrozen }
+        let bnNote = norms.isEmpty ? "" : "; BatchNorm: \(norms.count - norms.filter(\.trainsStatistics).count) of \(norms.count) unfrozen keep their running statistics"
+        shell.print("phase 2 of 2 — unfrozen \(selectors.joined(separator: ", ")): \(epochs) epoch\(epochs == 1 ? "" : "s"), head at lr \(rate(headRate)), backbone at \(rate(backboneRate)); trainable params \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))" + bnNote)
+        var options = base
+        options.epochs = epochs
+        options.learningRate = headRate
+        options.backboneLearningRate = backboneRate
+        phases.append(("phase 2", try run(2, options)))
+
+        // One curve over both phases, epochs numbered on.
+        var combined: [EpochRecord] = []
+        for (_, result) in phases {
+            let offset = combined.count
+            combined += result.epochs.map { $0.renumbered($0.epoch + offset) }
+        }
+        shell.lastTraining = combined
+        if combined.count > 1 {
+            let boundary = phases.count == 2 ? phases[0].result.epochs.count + 1 : nil
+            shell.print(Charts.text(combined, marks: boundary.map { [$0: "phase 2: backbone unfrozen"] } ?? [:]))
+        }
+        shell.chartSink?("\(modelName) on \(data.name): fine-tune" + (phases.count == 2 ? " (phase 2 from epoch \(phases[0].result.epochs.count + 1))" : ""), combined)
+        for (index, (name, result)) in phases.enumerated() {
+            var figure = name + (result.epochs.last.map { " " + epochFigure($0) } ?? "")
+            if index == phases.count - 1 { figure += " weights \(Digest.of(model))" }
+            shell.figure(figure)
+        }
+    }
+}

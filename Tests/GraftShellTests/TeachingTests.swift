@@ -1,0 +1,214 @@
+import Foundation
+import GraftFormats
+import Testing
+@testable import GraftShell
+@testable import GraftNN
+import GraftTensor
+import GraftData
+
+/// Issue 12: the teacher's commands — fine-tune, lr-find, top losses, the pictures.
+@Suite("Teaching commands", .serialized)
+struct TeachingTests {
+    /// The digest of every BatchNorm buffer of the current model.
+    func normStatistics(_ shell: Shell) throws -> [UInt64] {
+        try shell.model().nodes.compactMap { $0.layer as? BatchNorm }.flatMap { $0.buffers.map { Digest.of($0.tensor) } }
+    }
+
+    @Test func fineTuneIsTheTwoPhaseRecipeStepByStep() throws {
+        let setup = ["new mnist-cnn", "data mnist digits=0-4 per-class=20", "head classes=5"]
+        let (shell, output) = makeShell(seed: 3)
+        for line in setup { #expect(shell.execute(line).succeeded) }
+        _ = output.take()
+        let outcome = shell.execute("fine-tune epochs=2 freeze-epochs=1 batch=25")
+        #expect(outcome.succeeded, "\(outcome.error?.message ?? "")")
+        let text = output.take()
+        #expect(text.contains("phase 1 of 2 — the head alone, the backbone frozen: 1 epoch at lr 0.002; trainable params 23,045 of 32,613"), "\(text)")
+        #expect(text.contains("frozen: 4 tensors unchanged"))
+        #expect(text.contains("phase 2 of 2 — unfrozen all: 2 epochs, head at lr 0.001, backbone at 0.0001; trainable params 32,613 of 32,613"))
+        #expect(text.contains("moved: head 2 of 2 tensors (lr 0.001), backbone 4 of 4 (backbone-lr 0.0001)"))
+        #expect(text.contains("── phase 2: backbone unfrozen"))
+        #expect(outcome.figures.count == 2 && outcome.figures[0].hasPrefix("phase 1 epoch 1 loss ") && outcome.figures[1].hasPrefix("phase 2 epoch 2 loss "))
+        #expect(shell.lastTraining.map(\.epoch) == [1, 2, 3])
+        #expect(shell.session.entries.last?.line == "fine-tune epochs=2 freeze-epochs=1 batch=25")
+
+        // The same thing by hand, from the same seed: the same weights, bit for bit.
+        let (manual, _) = makeShell(seed: 3)
+        for line in setup + ["freeze all", "unfreeze head", "train epochs=1 batch=25 lr=0.002 optimizer=adam schedule=onecycle", "unfreeze all",
+                             "train epochs=2 batch=25 lr=0.001 backbone-lr=0.0001 optimizer=adam schedule=onecycle"] {
+            #expect(manual.execute(line).succeeded, "\(line)")
+        }
+        #expect(Digest.of(try manual.model()) == Digest.of(try shell.model()))
+        #expect(try shell.model().trainableParameterCount == 32_613, "phase 2's trainable set stays")
+    }
+
+    @Test func fineTuneUnfreezesWhatItIsToldAndKeepsPretrainedBatchNormInInference() throws {
+        let (shell, output) = makeShell(seed: 4)
+        for line in ["new resnet18 classes=3 input=3x28x28", "data mnist digits=0-2 per-class=8 channels=3", "freeze all", "head classes=3"] {
+            #expect(shell.execute(line).succeeded, "\(line)")
+        }
+        let model = try shell.model()
+        // Frozen before: these BatchNorm layers count as pretrained, and keep their statistics.
+        let before = try normStatistics(shell)
+        let layer1 = model.nodes.filter { $0.name.hasPrefix("layer1.") }.flatMap { $0.layer.parameters.map { Digest.of($0.parameter.value) } }
+        _ = output.take()
+        #expect(shell.execute("fine-tune epochs=1 freeze-epochs=1 batch=12 unfreeze=layer4").succeeded)
+        let text = output.take()
+        #expect(text.contains("phase 2 of 2 — unfrozen layer4:"), "\(text)")
+        #expect(text.contains("BatchNorm: 5 of 5 unfrozen keep their running statistics"), "\(text)")
+        #expect(try normStatistics(shell) == before, "pretrained BatchNorm keeps its running statistics")
+        #expect(model.nodes.filter { $0.name.hasPrefix("layer1.") }.flatMap { $0.layer.parameters.map { Digest.of($0.parameter.value) } } == layer1)
+        #expect(model.nodes.filter { $0.name.hasPrefix("layer4.") && !$0.layer.parameters.isEmpty }.allSatisfy { $0.layer.parameters.allSatisfy(\.parameter.trainable) })
+        #expect(model.nodes.filter { $0.name.hasPrefix("layer3.") }.allSatisfy { $0.layer.parameters.allSatisfy { !$0.parameter.trainable } })
+
+        // bn=train updates them; a fresh model's BatchNorm (never frozen) trains on batch statistics anyway.
+        #expect(shell.execute("fine-tune epochs=1 freeze-epochs=0 batch=12 unfreeze=layer4 bn=train").succeeded)
+        #expect(output.take().contains("BatchNorm: 0 of 5 unfrozen keep their running statistics"))
+        let afterTrain = try normStatistics(shell)
+        #expect(afterTrain != before)
+        #expect(shell.execute("new resnet18 classes=3 input=3x28x28 as fresh").succeeded && shell.execute("head classes=3").succeeded)
+        let fresh = try normStatistics(shell)
+        #expect(shell.execute("fine-tune epochs=1 freeze-epochs=1 batch=12").succeeded)
+        #expect(output.take().contains("BatchNorm: 0 of 20 unfrozen keep their running statistics"))
+        #expect(try normStatistics(shell) != fresh)
+    }
+
+    @Test func fineTuneRefusesBadRequestsAndChangesNothing() throws {
+        let (shell, output) = makeShell(seed: 5)
+        for line in ["new mnist-cnn classes=5", "data mnist digits=0-4 per-class=10"] { #expect(shell.execute(line).succeeded) }
+        #expect(shell.execute("fine-tune").error?.message == "fine-tune trains a new head, then the backbone; mnist-cnn has no head of its own: graft one first with 'head classes=N'")
+        #expect(shell.execute("head classes=5").succeeded)
+        let model = try shell.model()
+        let digest = Digest.of(model), trainable = model.trainableParameterCount, entries = shell.session.entries.count
+        let bad = shell.execute("fine-tune unfreeze=conv9")
+        #expect(bad.error?.message == "unfreeze: no layer named 'conv9'; did you mean 'conv1'?")
+        #expect(bad.error?.column == 10)
+        #expect(shell.execute("fine-tune epochs=0").error != nil)
+        #expect(shell.execute("fine-tune on=nothing").error?.message.hasPrefix("no dataset named 'nothing'") == true)
+        // Ctrl-C in phase 2: the whole command is undone, phase 1 included.
+        var polls = 0
+        shell.interruptRequested = { output.text.contains("phase 2 of 2") && { polls += 1; return polls == 30 }() }
+        let interrupted = shell.execute("fine-tune epochs=3 batch=10")
+        shell.interruptRequested = { false }
+        #expect(interrupted.error?.message.hasPrefix("fine-tune was interrupted in phase 2") == true, "\(interrupted.error?.message ?? "")")
+        #expect(Digest.of(model) == digest && model.trainableParameterCount == trainable && shell.session.entries.count == entries)
+        _ = output.take()
+        #expect(shell.execute("help fine-tune").succeeded)
+        #expect(output.take().contains("example: fine-tune epochs=3 freeze-epochs=1 lr=0.002 unfreeze=layer4"))
+    }
+
+    /// PyTorch (EfficientNet-Lite0), Keras (the FER net) and ONNX (PP-OCR's classifier) models.
+    @Test(arguments: [("load Examples/models/efficientnet-lite0.pth input=3x32x32", "size=32 channels=3"),
+                      ("load Examples/models/fer-emotion.h5", "size=48"),
+                      ("load Examples/models/ppocr-cls.onnx", "size=48x192 channels=3")])
+    func fineTuneWorksOnImportedModels(load: String, data: String) throws {
+        let (shell, output) = makeShell(seed: 8)
+        for line in [load + " as m", "data mnist digits=0-2 per-class=4 " + data, "head classes=3"] {
+            #expect(shell.execute(line).succeeded, "\(line): \(output.take())")
+        }
+        let before = Digest.of(try shell.model())
+        #expect(shell.execute("lr-find steps=12 batch=6").succeeded)
+        #expect(Digest.of(try shell.model()) == before)
+        let outcome = shell.execute("fine-tune epochs=1 batch=6 unfreeze=last=2")
+        #expect(outcome.succeeded, "\(outcome.error?.message ?? "")")
+        #expect(Digest.of(try shell.model()) != before)
+        let script = shell.session.script(seed: 8, threads: 2)
+        let (replay, _) = makeShell(seed: 1)
+        let report = ScriptRunner(shell: replay, verify: true, echo: false).run(text: script, name: "fine-tune.graft")
+        #expect(report.succeeded && report.mismatched == 0 && report.identical >= 3, "\(report.summary)")
+    }
+
+    // MARK: lr-find
+
+    @Test func lrFindChangesNothingAndFollowsFastaisRules() throws {
+        let setup = ["new mnist-cnn", "data mnist digits=0-4 per-class=20", "head classes=5", "train epochs=1 batch=25"]
+        let (shell, output) = makeShell(seed: 11)
+        for line in setup { #expect(shell.execute(line).succeeded) }
+        let model = try shell.model()
+        let digest = Digest.of(model), generator = shell.generator.state
+        _ = output.take()
+        let outcome = shell.execute("lr-find steps=40 batch=10 optimizer=sgd")
+        #expect(outcome.succeeded, "\(outcome.error?.message ?? "")")
+        let text = output.take()
+        #expect(Digest.of(model) == digest && shell.generator.state == generator)
+        #expect(text.contains("lr-find: 40 steps at rates from 1e-07 to 10 (exponential), sgd (momentum 0.9), batch 10, on mnist (32,613 trainable params)"), "\(text)")
+        #expect(text.contains("learning rate (log scale)") && text.contains("▲ steep "))
+        #expect(text.contains("the weights, statistics and optimizer are as before (weights \(digest))"))
+        let figure = try #require(outcome.figures.first)
+        #expect(figure.firstMatch(of: /^steps \d+ steep [0-9.e-]+ minimum\/10 [0-9.e-]+ min_loss \d\.\d{4}$/) != nil, "\(figure)")
+        // The optimizer's state is kept too: the next train is the one it would have been.
+        #expect(shell.execute("train epochs=1 batch=25").succeeded)
+        let (plain, _) = makeShell(seed: 11)
+        for line in setup + ["train epochs=1 batch=25"] { #expect(plain.execute(line).succeeded) }
+        #expect(Digest.of(try plain.model()) == Digest.of(model))
+        // Recorded, and replays to the same figures.
+        let report = ScriptRunner(shell: makeShell(seed: 1).0, verify: true, echo: false).run(text: shell.session.script(seed: 11, threads: 2), name: "lr.graft")
+        #expect(report.succeeded && report.identical == 3, "\(report.summary)")
+    }
+
+    @Test func lrFindRecordsTheRangeTestTheWayFastaiDoes() throws {
+        let (shell, _) = makeShell(seed: 12)
+        for line in ["new mnist-cnn", "data mnist digits=0-4 per-class=20", "head classes=5", "freeze all", "unfreeze head"] { #expect(shell.execute(line).succeeded) }
+        let data = try shell.dataset()
+        var o = LRFinderOptions()
+        (o.start, o.end, o.steps, o.batchSize) = (1e-5, 1, 30, 10)
+        o.optimizer = .sgd(momentum: 0, nesterov: false)
+        let result = try #require(shell.trainer(for: "mnist-cnn")).findLearningRate(data, options: o, generator: shell.generator, log: RecordingTrainingLog())
+        #expect(result.rates.count == 30 && result.stoppedEarly == nil)
+        for (i, rate) in result.rates.enumerated() {
+            let want = 1e-5 * pow(1e5, Double(i) / 29)
+            #expect(abs(Double(rate) - want) <= want * 1e-5)
+        }
+        var average = 0.0
+        for (i, loss) in result.losses.enumerated() {
+            average = 0.98 * average + 0.02 * Double(loss)
+            #expect(abs(Double(result.smoothed[i]) - average / (1 - pow(0.98, Double(i + 1)))) < 1e-5)
+        }
+        // Suggestions among steps [planned/10, taken − 5): the steepest slope against log(rate), and the minimum / 10.
+        #expect(result.considered == 3..<25)
+        let (rates, smoothed) = (result.rates, result.smoothed)
+        func slope(_ i: Int) -> Float { (smoothed[i + 1] - smoothed[i]) / (log(rates[i + 1]) - log(rates[i])) }
+        let slopes = (3..<24).map { (index: $0, slope: slope($0)) }
+        #expect(result.steepest == result.rates[slopes.min { $0.slope < $1.slope }!.index])
+        #expect(result.minimumTenth == result.rates[(3..<25).min { result.smoothed[$0] < result.smoothed[$1] }!] / 10)
+
+        // A rate that reaches 1000 with plain SGD diverges: it stops once the smoothed loss passes 4× its minimum.
+        (o.start, o.end, o.steps) = (1e-3, 1e4, 60)
+        let diverged = try #require(shell.trainer(for: "mnist-cnn")).findLearningRate(data, options: o, generator: shell.generator, log: RecordingTrainingLog())
+        let stop = try #require(diverged.stoppedEarly)
+        #expect(diverged.rates.count < 60 && (stop.contains("passed 4× its minimum") || stop.contains("became")), "\(stop)")
+        if stop.contains("passed") { #expect(diverged.smoothed.last! > 4 * diverged.smoothed.min()!) }
+    }
+
+    @Test func lrFindWritesItsPlotAndRefusesBadRequests() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-teach-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (shell, output) = makeShell(seed: 13)
+        for line in ["new mnist-cnn", "data mnist digits=0-4 per-class=10", "head classes=5"] { #expect(shell.execute(line).succeeded) }
+        var pictures: [(String, String, Data)] = []
+        shell.pictureSink = { pictures.append(($0, $1, $2)) }
+        #expect(shell.execute("lr-find steps=20 batch=10 save=\(folder.path)/lr.png").succeeded)
+        let image = try Image.load(folder.appendingPathComponent("lr.png").path)
+        #expect(image.width == 900 && image.height == 500 && image.channels == 3)
+        #expect(image.pixels.contains { $0 < 0.5 }, "the plot is drawn, not blank")
+        #expect(shell.execute("lr-find steps=20 batch=10 save=\(folder.path)/lr.svg").succeeded)
+        let svg = try String(contentsOf: folder.appendingPathComponent("lr.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("learning rate (log scale)") && svg.contains("smoothed loss"))
+        #expect(pictures.count == 2 && pictures.allSatisfy { $0.1 == "lr-find.svg" && String(decoding: $0.2, as: UTF8.self).hasPrefix("<svg") })
+
+        let entries = shell.session.entries.count
+        #expect(shell.execute("lr-find save=\(folder.path)/lr.jpg").error?.message == "save= takes a .png or .svg file name, got '\(folder.path)/lr.jpg'")
+        #expect(shell.execute("lr-find save=/nonexistent/lr.png").error?.message == "save=/nonexistent/lr.png: no folder /nonexistent")
+        #expect(shell.execute("lr-find start=0.1 end=0.01").error?.message == "end=0.01 must be above start=0.1")
+        #expect(shell.execute("freeze all").succeeded)
+        #expect(shell.execute("lr-find").error?.message == "lr-find: no trainable parameters; unfreeze some layers first (unfreeze last=1)")
+        #expect(shell.execute("unfreeze all").succeeded)
+        let digest = Digest.of(try shell.model())
+        var polls = 0
+        shell.interruptRequested = { polls += 1; return polls == 25 }
+        #expect(shell.execute("lr-find steps=20 batch=10").error != nil)
+        shell.interruptRequested = { false }
+        #expect(Digest.of(try shell.model()) == digest && shell.session.entries.count == entries + 2)
+        _ = output.take()
+    }
+}
