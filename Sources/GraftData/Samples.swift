@@ -50,7 +50,7 @@ public struct Samples: Sendable {
     }
 
     /// Sample `index` as an image (for augmentation).
-    func image(_ index: Int) -> Image {
+    public func image(_ index: Int) -> Image {
         var pixels = [Float](repeating: 0, count: sampleSize)
         pixels.withUnsafeMutableBufferPointer { if let base = $0.baseAddress { write(index, into: base) } }
         return Image(channels: sampleShape[0], height: sampleShape[1], width: sampleShape[2], pixels: pixels)

@@ -12,6 +12,8 @@ public struct EvaluationResult: Sendable {
     public let confusion: [[Int]]
     public let classNames: [String]
     public let count: Int
+    /// Each sample's figures, in split order, when asked for (`keepSamples`).
+    public var samples: [SampleOutcome] = []
 
     /// Precision, recall and F1 per class (0 where undefined).
     public var perClass: [(precision: Float, recall: Float, f1: Float)] {
@@ -24,6 +26,17 @@ public struct EvaluationResult: Sendable {
     }
 }
 
+/// One sample's outcome: its cross-entropy loss, the predicted class and the probabilities the
+/// model gave it and the true class.
+public struct SampleOutcome: Sendable, Equatable {
+    public let index: Int
+    public let label: Int
+    public let predicted: Int
+    public let loss: Float
+    public let predictedProbability: Float
+    public let trueProbability: Float
+}
+
 /// A prediction: the top classes with their probabilities.
 public struct Prediction: Sendable {
     public let top: [(index: Int, name: String, probability: Float)]
@@ -32,7 +45,7 @@ public struct Prediction: Sendable {
 public enum Evaluation {
     /// Loss, accuracy, top-k and the confusion matrix of `model` on `samples` (inference mode).
     public static func evaluate(_ model: Model, _ samples: Samples, normalization: Normalization, classNames: [String],
-                                batchSize: Int = 128, topK: Int? = nil, log: TrainingLog? = nil,
+                                batchSize: Int = 128, topK: Int? = nil, keepSamples: Bool = false, log: TrainingLog? = nil,
                                 shouldStop: @escaping () -> Bool = { false }) throws(ModelError) -> EvaluationResult {
         let start = Date()
         var done = 0
@@ -45,6 +58,7 @@ public enum Evaluation {
         guard classes <= 4096 else { throw .invalidArgument(what: "eval", reason: "\(classes) classes are more than the 4,096 a confusion matrix is kept for") }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var lossSum = 0.0, correct = 0, correctTopK = 0
+        var outcomes: [SampleOutcome] = []
         var batches: Batches
         do { batches = try Batches(samples, batchSize: batchSize, normalization: normalization) } catch { throw .data(error) }
         while let batch = batches.next() {
@@ -59,6 +73,7 @@ public enum Evaluation {
             if let topK { correctTopK += Self.correct(logits, batch.labels, topK: topK) }
             let predicted = (try? logits.argmax(axis: 1).scalars.map { Int($0) }) ?? []
             for (label, guess) in zip(batch.labels, predicted) where label < classes && guess < classes { confusion[label][guess] += 1 }
+            if keepSamples { outcomes += Self.outcomes(logits, batch.labels, indices: batch.indices) }
             done += batch.labels.count
             let elapsed = Date().timeIntervalSince(start)
             log?.record(.progress(task: "evaluating", done: done, total: samples.count, secondsLeft: elapsed / Double(done) * Double(samples.count - done)))
@@ -66,8 +81,32 @@ public enum Evaluation {
         }
         let n = Float(samples.count)
         let names = classNames.count == classes ? classNames : (0..<classes).map(String.init)
-        return EvaluationResult(loss: Float(lossSum / Double(samples.count)), accuracy: Float(correct) / n,
-                                topK: topK.map { ($0, Float(correctTopK) / n) }, confusion: confusion, classNames: names, count: samples.count)
+        var result = EvaluationResult(loss: Float(lossSum / Double(samples.count)), accuracy: Float(correct) / n,
+                                      topK: topK.map { ($0, Float(correctTopK) / n) }, confusion: confusion, classNames: names, count: samples.count)
+        result.samples = outcomes
+        return result
+    }
+
+    /// Per-row cross-entropy (log-sum-exp, in Double), the argmax (ties to the lower index) and the
+    /// softmax probabilities of the predicted and the true class.
+    static func outcomes(_ logits: Tensor, _ labels: [Int], indices: [Int]) -> [SampleOutcome] {
+        guard logits.rank == 2 else { return [] }
+        let classes = logits.shape[1]
+        return logits.withUnsafeBufferPointer { values in
+            labels.enumerated().compactMap { row, label -> SampleOutcome? in
+                guard label < classes, classes > 0 else { return nil }
+                let logitsRow = values[(row * classes)..<((row + 1) * classes)]
+                var best = row * classes
+                for i in logitsRow.indices where logitsRow[i] > logitsRow[best] { best = i }
+                let top = Double(logitsRow[best])
+                let sum = logitsRow.reduce(0.0) { $0 + Foundation.exp(Double($1) - top) }
+                let logSum = top + Foundation.log(sum)
+                let trueLogit = Double(values[row * classes + label])
+                return SampleOutcome(index: row < indices.count ? indices[row] : row, label: label, predicted: best - row * classes,
+                                     loss: Float(logSum - trueLogit), predictedProbability: Float(1 / sum),
+                                     trueProbability: Float(Foundation.exp(trueLogit - logSum)))
+            }
+        }
     }
 
     /// How many rows have their label among the `topK` largest logits (ties broken by lower index).

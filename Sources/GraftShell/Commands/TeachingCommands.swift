@@ -35,7 +35,95 @@ extension CommandTable {
         example: "lr-find steps=100 save=lr.png", recording: .figures) { shell, command in
             try lrFind(shell, command)
         },
+        CommandSpec(["top-losses"], arguments: [.init("k", .text, required: false)], options: [
+            .init("on", .text, "dataset (default: the current one)"),
+            .init("split", .choice(["test", "val", "train"]), default: "test", "which split"),
+            .init("columns", .int(1...20), default: "5", "images per row of the grid"),
+            .init("save", .text, "also write the grid to FILE.png"),
+        ], summary: "The K samples (default 9) the current model gets most wrong — highest loss first — with true and predicted class and probabilities, as a table and an image grid (fastai's plot_top_losses).",
+        example: "top-losses 9 save=losses.png", recording: .figures) { shell, command in
+            let k = try count(command.argument("k"), default: 9, range: 1...1000, what: "top-losses K")
+            let (model, data, splitName, samples) = try evaluationInputs(shell, command)
+            let save = try command.string("save").map { try picturePath($0, command, formats: ["png"]) }
+            let result = try Evaluation.evaluate(model, samples, normalization: model.normalization ?? data.normalization, classNames: data.classNames,
+                                                 keepSamples: true, log: ShellTrainingLog(shell: shell), shouldStop: shell.interruptRequested)
+            try showTopLosses(shell, result, k: k, data: data, samples: samples, split: splitName, columns: command.int("columns") ?? 5, save: save)
+        },
+        CommandSpec(["most-confused"], options: [
+            .init("min", .int(1...1_000_000), default: "1", "show pairs confused at least this many times"),
+            .init("on", .text, "dataset (default: the current one)"),
+            .init("split", .choice(["test", "val", "train"]), default: "test", "which split"),
+        ], summary: "The (true, predicted) class pairs the current model confuses most often, most first (fastai's most_confused).",
+        example: "most-confused min=2", recording: .figures) { shell, command in
+            let (model, data, splitName, samples) = try evaluationInputs(shell, command)
+            let result = try Evaluation.evaluate(model, samples, normalization: model.normalization ?? data.normalization, classNames: data.classNames,
+                                                 log: ShellTrainingLog(shell: shell), shouldStop: shell.interruptRequested)
+            let minimum = command.int("min") ?? 1
+            var pairs: [(truth: Int, guess: Int, count: Int)] = []
+            for (truth, row) in result.confusion.enumerated() {
+                for (guess, count) in row.enumerated() where guess != truth && count >= minimum { pairs.append((truth, guess, count)) }
+            }
+            pairs.sort { ($0.count, $1.truth, $1.guess) > ($1.count, $0.truth, $0.guess) }
+            let names = result.classNames
+            let wrong = result.count - result.confusion.indices.reduce(0) { $0 + result.confusion[$1][$1] }
+            shell.print("\(data.name) \(splitName): \(wrong) of \(result.count) samples misclassified; \(pairs.count) pair\(pairs.count == 1 ? "" : "s") confused at least \(minimum) time\(minimum == 1 ? "" : "s")")
+            if !pairs.isEmpty {
+                let width = max(10, pairs.map { names[$0.truth].count + names[$0.guess].count + 3 }.max() ?? 0)
+                shell.print("true → predicted".padding(toLength: width, withPad: " ", startingAt: 0) + "  count")
+                for pair in pairs.prefix(50) {
+                    shell.print("\(names[pair.truth]) → \(names[pair.guess])".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(pair.count).leftPadded(5))
+                }
+                if pairs.count > 50 { shell.print("… and \(pairs.count - 50) more pairs") }
+            }
+            shell.figure("misclassified \(wrong) pairs " + (pairs.isEmpty ? "none" : pairs.prefix(20).map { "\($0.truth)>\($0.guess):\($0.count)" }.joined(separator: ",")))
+        },
     ]
+
+    /// A positional count (`top-losses 9`), or `default` without one.
+    static func count(_ text: String?, default value: Int, range: ClosedRange<Int>, what: String) throws -> Int {
+        guard let text else { return value }
+        guard let n = Int(text), range.contains(n) else { throw ShellError("\(what): K must be a whole number in \(range.lowerBound)–\(range.upperBound), got '\(text)'") }
+        return n
+    }
+
+    /// The current model, the dataset (`on=`), the split (`split=`), checked against each other.
+    static func evaluationInputs(_ shell: Shell, _ command: ParsedCommand) throws -> (Model, Dataset, String, Samples) {
+        let model = try shell.model()
+        let data = try shell.dataset(command.string("on"))
+        let (name, samples) = try split(data, command)
+        try Trainer(model: model).checkCompatible(data)
+        return (model, data, name, samples)
+    }
+
+    /// The `k` highest-loss samples of an evaluation: a table, thumbnails on a terminal, a grid
+    /// for the transcript and `save`.
+    static func showTopLosses(_ shell: Shell, _ result: EvaluationResult, k: Int, data: Dataset, samples: Samples, split: String,
+                              columns: Int, save: String?) throws {
+        let worst = result.samples.sorted { ($0.loss, $1.index) > ($1.loss, $0.index) }.prefix(k)
+        let names = result.classNames
+        let name = { (i: Int) in i < names.count ? names[i] : String(i) }
+        shell.print("top \(worst.count) losses on \(data.name) \(split) (\(result.count) samples; loss \(fixed(result.loss)) on average):")
+        let width = max(9, worst.map { max(name($0.label).count, name($0.predicted).count) }.max() ?? 0)
+        shell.print("   #  sample  " + "true".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + "predicted".padding(toLength: width, withPad: " ", startingAt: 0) + "  probability     loss  p(true)")
+        for (rank, s) in worst.enumerated() {
+            shell.print(String(rank + 1).leftPadded(4) + "  " + String(s.index).leftPadded(6) + "  " + name(s.label).padding(toLength: width, withPad: " ", startingAt: 0)
+                + "  " + name(s.predicted).padding(toLength: width, withPad: " ", startingAt: 0) + "  " + fixed(s.predictedProbability).leftPadded(11)
+                + "  " + fixed(s.loss).leftPadded(7) + "  " + fixed(s.trueProbability).leftPadded(7))
+        }
+        if samples.isImage, !worst.isEmpty {
+            let tiles = worst.map { s in
+                Pictures.Tile(image: samples.image(s.index),
+                              caption: ["#\(s.index): \(name(s.predicted)) / \(name(s.label))", "loss \(String(format: "%.2f", s.loss)) p \(String(format: "%.2f", s.predictedProbability))"],
+                              captionColour: s.predicted == s.label ? .black : Canvas.Colour(hex: "#c00000"))
+            }
+            if shell.output.isTerminal { shell.print(try Pictures.terminalStrip(Array(tiles.prefix(8)))) }
+            let title = "top \(worst.count) losses on \(data.name) \(split): predicted / true, loss, probability"
+            try showPicture(shell, name: "top-losses", title: title, svg: nil, png: { try Pictures.grid(tiles, columns: columns, title: title).png() }, save: save)
+        }
+        if let first = worst.first {
+            shell.figure("top sample \(first.index) loss \(fixed(first.loss)) samples " + worst.map { String($0.index) }.joined(separator: ","))
+        }
+    }
 
     static func lrFind(_ shell: Shell, _ command: ParsedCommand) throws {
         let modelName = shell.currentModel ?? ""
@@ -90,10 +178,10 @@ extension CommandTable {
     }
 
     /// A `save=` path for a picture: .png or .svg, its folder existing.
-    static func picturePath(_ text: String, _ command: ParsedCommand) throws -> String {
+    static func picturePath(_ text: String, _ command: ParsedCommand, formats: [String] = ["png", "svg"]) throws -> String {
         let path = NSString(string: text).expandingTildeInPath
         let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
-        guard ext == "png" || ext == "svg" else { throw command.error("save= takes a .png or .svg file name, got '\(text)'", at: "save") }
+        guard formats.contains(ext) else { throw command.error("save= takes a \(formats.map { "." + $0 }.joined(separator: " or ")) file name, got '\(text)'", at: "save") }
         var isFolder: ObjCBool = false
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {

@@ -83,30 +83,22 @@ extension CommandTable {
             .init("on", .text, "dataset (default: the current one)"),
             .init("split", .choice(["test", "val", "train"]), default: "test", "which split"),
             .init("top", .int(1...1000), "also report top-K accuracy"),
+            .init("losses", .int(1...1000), "also show the K samples with the highest loss (as top-losses K does)"),
         ], flags: ["confusion"], summary: "Loss and accuracy (and top-K) of the current model on a split; 'confusion' adds the confusion matrix and per-class precision/recall/F1.",
            example: "eval top=5 confusion", recording: .figures) { shell, command in
             let model = try shell.model()
             let data = try shell.dataset(command.string("on"))
-            let splitName = command.string("split") ?? "test"
-            let samples: Samples?
-            switch splitName {
-            case "train": samples = data.train
-            case "val": samples = data.validation
-            default: samples = data.test
-            }
-            guard let samples else {
-                let hint = splitName == "test" ? " (try split=train, or load it with split=F)" : (splitName == "val" ? " (make one with train val=F)" : "")
-                throw command.error("\(data.name) has no \(splitName) split" + hint, at: "split")
-            }
+            let (splitName, samples) = try split(data, command)
             try Trainer(model: model).checkCompatible(data)
             let result = try Evaluation.evaluate(model, samples, normalization: model.normalization ?? data.normalization,
-                                                 classNames: data.classNames, topK: command.int("top"), log: ShellTrainingLog(shell: shell),
-                                                 shouldStop: shell.interruptRequested)
+                                                 classNames: data.classNames, topK: command.int("top"), keepSamples: command.int("losses") != nil,
+                                                 log: ShellTrainingLog(shell: shell), shouldStop: shell.interruptRequested)
             var figure = "loss \(fixed(result.loss)) accuracy \(fixed(result.accuracy))"
             if let top = result.topK { figure += " top-\(top.k) \(fixed(top.accuracy))" }
             shell.print("\(data.name) \(splitName) (\(result.count) samples): " + figure.replacingOccurrences(of: " accuracy", with: "  accuracy").replacingOccurrences(of: " top-", with: "  top-"))
             shell.figure(figure)
             if command.has("confusion") { shell.print(confusionTable(result, classes: data.classes)) }
+            if let k = command.int("losses") { try showTopLosses(shell, result, k: k, data: data, samples: samples, split: splitName, columns: 5, save: nil) }
         },
         CommandSpec(["predict"], arguments: [.init("input", .path)], options: [
             .init("top", .int(1...100), default: "5", "how many classes to show"),
@@ -210,6 +202,22 @@ extension CommandTable {
         var figure = "epoch \(record.epoch) loss \(fixed(record.loss)) accuracy \(fixed(record.accuracy))"
         if let vl = record.validationLoss, let va = record.validationAccuracy { figure += " val_loss \(fixed(vl)) val_accuracy \(fixed(va))" }
         return figure
+    }
+
+    /// The split `split=` names (default test), or an error saying how to get it.
+    static func split(_ data: Dataset, _ command: ParsedCommand) throws -> (name: String, samples: Samples) {
+        let name = command.string("split") ?? "test"
+        let samples: Samples?
+        switch name {
+        case "train": samples = data.train
+        case "val": samples = data.validation
+        default: samples = data.test
+        }
+        guard let samples else {
+            let hint = name == "test" ? " (try split=train, or load it with split=F)" : (name == "val" ? " (make one with train val=F)" : "")
+            throw command.error("\(data.name) has no \(name) split" + hint, at: "split")
+        }
+        return (name, samples)
     }
 
     static func augmentation(_ text: String, _ command: ParsedCommand) throws -> Augmentation {
