@@ -86,4 +86,46 @@ enum Pictures {
         }
         return lines.joined(separator: "\n")
     }
+
+    enum ColourMap { case viridis, heat }
+
+    /// A colour for `value` in [0, 1]: viridis (dark blue → green → yellow) for feature maps, or a
+    /// heat ramp (blue → cyan → green → yellow → red) for class activation maps.
+    static func colour(_ value: Float, map: ColourMap = .viridis) -> (Float, Float, Float) {
+        let stops: [(Float, Float, Float)] = map == .viridis
+            ? [(0.267, 0.005, 0.329), (0.231, 0.322, 0.545), (0.129, 0.569, 0.549), (0.369, 0.788, 0.384), (0.993, 0.906, 0.144)]
+            : [(0, 0, 0.5), (0, 0.5, 1), (0.2, 0.9, 0.3), (1, 0.9, 0), (0.85, 0, 0)]
+        let v = value.isFinite ? max(0, min(1, value)) : 0
+        let position = v * Float(stops.count - 1)
+        let i = min(Int(position), stops.count - 2), t = position - Float(i)
+        let (a, b) = (stops[i], stops[i + 1])
+        return (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t, a.2 + (b.2 - a.2) * t)
+    }
+
+    /// Values in [0, 1] (`height × width`) as an RGB image through a colour map.
+    static func coloured(_ values: [Float], height: Int, width: Int, map: ColourMap = .viridis) -> Image {
+        let n = height * width
+        var pixels = [Float](repeating: 0, count: 3 * n)
+        for i in 0..<min(n, values.count) {
+            let (r, g, b) = colour(values[i], map: map)
+            (pixels[i], pixels[n + i], pixels[2 * n + i]) = (r, g, b)
+        }
+        return Image(channels: 3, height: height, width: width, pixels: pixels)
+    }
+
+    /// A heat map (values in [0, 1] at its own resolution) scaled up bilinearly to the image's size
+    /// and blended over it: 45 % heat, 55 % image.
+    static func blend(heat values: [Float], height: Int, width: Int, over image: Image) throws -> Image {
+        let base = image.channels == 3 ? image : try image.converted(toChannels: 3)
+        let heat = try Image(channels: 1, height: height, width: width, pixels: values).resized(height: base.height, width: base.width)
+        let n = base.height * base.width
+        var pixels = base.pixels
+        for i in 0..<n {
+            let (r, g, b) = colour(heat.pixels[i], map: .heat)
+            pixels[i] = 0.55 * pixels[i] + 0.45 * r
+            pixels[n + i] = 0.55 * pixels[n + i] + 0.45 * g
+            pixels[2 * n + i] = 0.55 * pixels[2 * n + i] + 0.45 * b
+        }
+        return Image(channels: 3, height: base.height, width: base.width, pixels: pixels)
+    }
 }

@@ -77,7 +77,172 @@ extension CommandTable {
             }
             shell.figure("misclassified \(wrong) pairs " + (pairs.isEmpty ? "none" : pairs.prefix(20).map { "\($0.truth)>\($0.guess):\($0.count)" }.joined(separator: ",")))
         },
+        CommandSpec(["filters"], arguments: [.init("layer", .layer, required: false)], options: [
+            .init("max", .int(1...1024), default: "64", "show at most this many filters"),
+            .init("save", .text, "also write the grid to FILE.png"),
+        ], summary: "A convolution's kernels as an image grid (default: the first convolution), each scaled to its own range: in colour when the layer reads three channels, else averaged over its input channels.",
+        example: "filters conv1 save=filters.png", recording: .figures) { shell, command in
+            try filters(shell, command)
+        },
+        CommandSpec(["activations"], arguments: [.init("layer", .layer)], options: [
+            .init("on", .text, "the input: an image file, a .npy array, or test sample number N (default 0)"),
+            .init("data", .text, "dataset for a sample number (default: the current one)"),
+            .init("max", .int(1...1024), default: "32", "show at most this many feature maps"),
+            .init("save", .text, "also write the grid to FILE.png"),
+        ], summary: "The feature maps a layer computes for one input, as a grid (each map scaled to its own range, dark to bright), with each map's mean and maximum.",
+        example: "activations layer1 on=Examples/images/chelsea.png", recording: .figures) { shell, command in
+            try activations(shell, command)
+        },
+        CommandSpec(["cam"], arguments: [.init("input", .path)], options: [
+            .init("class", .text, "the class to explain, by name or number (default: the predicted one)"),
+            .init("layer", .text, "the layer whose feature maps are weighed (default: the last with a spatial output)"),
+            .init("data", .text, "dataset for a sample number (default: the current one)"),
+            .init("save", .text, "also write the picture to FILE.png"),
+        ], summary: "Grad-CAM: where in the input the class score comes from — the layer's feature maps weighed by the mean gradient of the class's logit, summed, through a ReLU, blended over the image as a heat map. INPUT is an image file or a test sample number.",
+        example: "cam Examples/images/chelsea.png class=281", recording: .figures) { shell, command in
+            try classActivationMap(shell, command)
+        },
     ]
+
+    /// A layer by name, or an error naming what would work.
+    static func layerIndex(_ name: String, in model: Model, _ command: ParsedCommand, option: String? = nil) throws -> Int {
+        if let index = model.nodes.firstIndex(where: { $0.name == name }) { return index }
+        let message = "no layer named '\(name)'" + (nearest(name, in: model.nodes.map(\.name)).map { "; did you mean '\($0)'?" } ?? "")
+        throw option.map { command.error(message, at: $0) } ?? ShellError(message)
+    }
+
+    static func filters(_ shell: Shell, _ command: ParsedCommand) throws {
+        let model = try shell.model()
+        let convolutions = model.nodes.indices.filter { model.nodes[$0].layer is Conv2d }
+        guard let first = convolutions.first else { throw ShellError("\(model.name) has no convolution, so no filters to show") }
+        let index = try command.argument("layer").map { try layerIndex($0, in: model, command) } ?? first
+        guard let conv = model.nodes[index].layer as? Conv2d else {
+            throw ShellError("'\(model.nodes[index].name)' is a \(model.nodes[index].layer.kind), not a convolution; filters shows convolution kernels (here: \(listed(convolutions.map { model.nodes[$0].name })))")
+        }
+        let save = try command.string("save").map { try picturePath($0, command, formats: ["png"]) }
+        let weight = conv.weight.value.scalars
+        let (out, perGroup, kh, kw) = (conv.outChannels, conv.inChannels / conv.groups, conv.kernel.0, conv.kernel.1)
+        let shown = min(out, command.int("max") ?? 64)
+        let colour = perGroup == 3
+        var tiles: [Pictures.Tile] = []
+        var ranges: [(Float, Float)] = []
+        for f in 0..<shown {
+            let base = f * perGroup * kh * kw
+            var planes: [Float]
+            if colour {
+                planes = Array(weight[base..<(base + 3 * kh * kw)])
+            } else {
+                planes = (0..<(kh * kw)).map { i in (0..<perGroup).reduce(Float(0)) { $0 + weight[base + $1 * kh * kw + i] } / Float(perGroup) }
+            }
+            let low = planes.min() ?? 0, high = planes.max() ?? 0
+            ranges.append((low, high))
+            let span = high - low
+            planes = planes.map { span > 0 ? ($0 - low) / span : 0.5 }
+            tiles.append(.init(image: Image(channels: colour ? 3 : 1, height: kh, width: kw, pixels: planes), caption: ["\(f)"]))
+        }
+        let name = model.nodes[index].name
+        shell.print("\(name): \(out) filters of \(perGroup)×\(kh)×\(kw)\(colour ? " (RGB)" : perGroup > 1 ? " (averaged over \(perGroup) input channels)" : ""); showing \(shown), each scaled from its minimum (dark) to its maximum (bright)")
+        let magnitudes = ranges.map { max(abs($0.0), abs($0.1)) }
+        shell.print("weights from \(fixed(ranges.map(\.0).min() ?? 0)) to \(fixed(ranges.map(\.1).max() ?? 0)); largest |w| per filter \(fixed(magnitudes.min() ?? 0))–\(fixed(magnitudes.max() ?? 0))")
+        if shell.output.isTerminal { shell.print(try Pictures.terminalStrip(Array(tiles.prefix(12)), width: 6)) }
+        let title = "\(model.name) \(name): \(shown) of \(out) filters (\(kh)×\(kw)\(colour ? ", RGB" : ""))"
+        try showPicture(shell, name: "filters", title: title, svg: nil,
+                        png: { try Pictures.grid(tiles, columns: min(16, shown), side: max(kh, kw) * max(1, 48 / max(kh, kw)), title: title).png() }, save: save)
+        shell.figure("filters \(shown) of \(out) digest \(String(Digest.of(conv.weight.value), radix: 16))")
+    }
+
+    static func activations(_ shell: Shell, _ command: ParsedCommand) throws {
+        let model = try shell.model()
+        let index = try layerIndex(command.argument("layer") ?? "", in: model, command)
+        let shape = model.nodes[index].outputShape
+        let spatial = model.nodes.indices.filter { model.nodes[$0].outputShape.count == 3 && $0 > 0 }.map { model.nodes[$0].name }
+        guard shape.count == 3 else {
+            throw ShellError("'\(model.nodes[index].name)' has output \(shape.map(String.init).joined(separator: "×")), not feature maps (channels × height × width); layers with them: \(listed(spatial))")
+        }
+        let save = try command.string("save").map { try picturePath($0, command, formats: ["png"]) }
+        let input = try modelInput(shell, command.string("on") ?? "0", dataset: command.string("data"))
+        guard input.batch.shape.first == 1 else { throw command.error("activations takes one input, got a batch of \(input.batch.shape.first ?? 0)", at: "on") }
+        let maps = try model.activations(input.batch, at: index)
+        let (c, h, w) = (maps.shape[1], maps.shape[2], maps.shape[3])
+        let values = maps.scalars
+        let shown = min(c, command.int("max") ?? 32)
+        var tiles: [Pictures.Tile] = []
+        var means: [Float] = [], maxima: [Float] = []
+        for k in 0..<c {
+            let plane = values[(k * h * w)..<((k + 1) * h * w)]
+            means.append(plane.reduce(0, +) / Float(h * w))
+            maxima.append(plane.max() ?? 0)
+            guard k < shown else { continue }
+            let low = plane.min() ?? 0, high = plane.max() ?? 0
+            tiles.append(.init(image: Pictures.coloured(plane.map { high > low ? ($0 - low) / (high - low) : 0 }, height: h, width: w),
+                               caption: ["\(k): max \(String(format: "%.2g", high))"]))
+        }
+        let name = model.nodes[index].name
+        let silent = maxima.filter { $0 <= 0 }.count
+        shell.print("\(name): \(c) feature maps of \(h)×\(w) for \(command.string("on") ?? "sample 0"); showing \(shown)")
+        shell.print("mean activation \(fixed(means.reduce(0, +) / Float(c))); \(silent) of \(c) maps are zero or below everywhere")
+        if shell.output.isTerminal { shell.print(try Pictures.terminalStrip(Array(tiles.prefix(8)), width: 12)) }
+        let title = "\(model.name) \(name): \(shown) of \(c) feature maps"
+        try showPicture(shell, name: "activations", title: title, svg: nil,
+                        png: { try Pictures.grid(tiles, columns: min(8, shown), side: max(64, min(112, max(h, w) * 4)), title: title).png() }, save: save)
+        shell.figure("maps \(c) mean \(fixed(means.reduce(0, +) / Float(c))) silent \(silent)")
+    }
+
+    static func classActivationMap(_ shell: Shell, _ command: ParsedCommand) throws {
+        let model = try shell.model()
+        let layer: Int
+        if let name = command.string("layer") {
+            layer = try layerIndex(name, in: model, command, option: "layer")
+            let shape = model.nodes[layer].outputShape
+            guard shape.count == 3, layer < model.logitsNode else {
+                let spatial = model.nodes.indices.filter { $0 > 0 && $0 < model.logitsNode && model.nodes[$0].outputShape.count == 3 }.map { model.nodes[$0].name }
+                throw command.error("'\(name)' has output \(shape.map(String.init).joined(separator: "×")); Grad-CAM needs a layer with feature maps (channels × height × width) before the logits: \(listed(spatial.suffix(6).reversed()))", at: "layer")
+            }
+        } else {
+            guard let last = model.lastSpatialNode else { throw ShellError("\(model.name) has no layer with feature maps (channels × height × width), so there is no map to draw") }
+            layer = last
+        }
+        let save = try command.string("save").map { try picturePath($0, command, formats: ["png"]) }
+        let input = try modelInput(shell, command.argument("input") ?? "", dataset: command.string("data"))
+        guard input.batch.shape.first == 1 else { throw ShellError("cam takes one input, got a batch of \(input.batch.shape.first ?? 0)") }
+        let outputs = model.outputShape.last ?? 0
+        var names = model.classNames
+        if names.count != outputs, let data = try? shell.dataset(command.string("data")), data.classes == outputs { names = data.classNames }
+        var target: Int? = nil
+        if let text = command.string("class") {
+            if let n = Int(text) {
+                guard (0..<outputs).contains(n) else { throw command.error("class=\(n) is outside 0…\(outputs - 1)", at: "class") }
+                target = n
+            } else {
+                guard let n = names.firstIndex(of: text) else {
+                    throw command.error("no class named '\(text)'" + (nearest(text, in: names).map { "; did you mean '\($0)'?" } ?? ""), at: "class")
+                }
+                target = n
+            }
+        }
+        let cam = try model.gradCAM(input.batch, at: layer, classIndex: target)
+        let name = { (i: Int) in i < names.count ? names[i] : String(i) }
+        let peak = cam.values.max() ?? 0
+        let at = cam.values.firstIndex(of: peak) ?? 0
+        shell.print("Grad-CAM of class \(name(cam.classIndex)) (p \(fixed(cam.probability))) through \(model.nodes[layer].name) (\(cam.weights.count) maps of \(cam.height)×\(cam.width))")
+        if peak <= 0 {
+            shell.print("the map is zero everywhere: no position raises this class's score through this layer")
+        } else {
+            shell.print("strongest at row \(at / cam.width), column \(at % cam.width) of \(cam.height)×\(cam.width) (from the top left); \(cam.values.filter { $0 > 0.5 * peak }.count) positions above half the peak")
+        }
+        let normalizedMap = cam.values.map { peak > 0 ? $0 / peak : 0 }
+        let shownImage: Image
+        if let image = input.image {
+            shownImage = try Pictures.blend(heat: normalizedMap, height: cam.height, width: cam.width, over: image)
+        } else {
+            shownImage = try Pictures.coloured(normalizedMap, height: cam.height, width: cam.width, map: .heat).resized(height: cam.height * 16, width: cam.width * 16)
+        }
+        if shell.output.isTerminal { shell.print(try Pictures.halfBlocks(shownImage, width: 32).joined(separator: "\n")) }
+        let title = "Grad-CAM: \(name(cam.classIndex)) (p \(String(format: "%.2f", cam.probability))) at \(model.nodes[layer].name)"
+        let tiles = [Pictures.Tile(image: input.image ?? shownImage, caption: ["input"]), Pictures.Tile(image: shownImage, caption: ["\(name(cam.classIndex))"])]
+        try showPicture(shell, name: "cam", title: title, svg: nil, png: { try Pictures.grid(tiles, columns: 2, side: 224, title: title).png() }, save: save)
+        shell.figure("class \(cam.classIndex) p \(fixed(cam.probability)) peak \(at / cam.width),\(at % cam.width) of \(cam.height)x\(cam.width)")
+    }
 
     /// A positional count (`top-losses 9`), or `default` without one.
     static func count(_ text: String?, default value: Int, range: ClosedRange<Int>, what: String) throws -> Int {
@@ -280,4 +445,9 @@ extension CommandTable {
             shell.figure(figure)
         }
     }
+}
+
+/// For tests: the batch a command is given for an input (see ``CommandTable/modelInput``).
+enum TrainCommands {
+    static func modelInputForTests(_ shell: Shell, _ input: String) throws -> Tensor { try CommandTable.modelInput(shell, input, dataset: nil).batch }
 }

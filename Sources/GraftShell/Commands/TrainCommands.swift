@@ -267,26 +267,29 @@ extension CommandTable {
         return lines.joined(separator: "\n")
     }
 
-    static func predict(_ shell: Shell, _ command: ParsedCommand) throws {
-        let model = try shell.model()
-        let input = command.argument("input") ?? ""
-        let top = command.int("top") ?? 5
+    /// What a command that looks at one input (`predict`, `activations`, `cam`) is given: an image
+    /// file, a .npy array in graft's layout, or sample number N of a dataset's test split.
+    struct ModelInput {
+        /// [1, C, H, W] (or the array's N), normalized as the model expects.
         let batch: Tensor
-        var label: (index: Int, name: String)? = nil
-        let outputs = model.outputShape.last ?? 1
-        // A model without class names of its own (0, 1, 2 …) shows the dataset's when they fit.
-        var names = model.classNames
-        if names.isEmpty || names == (0..<names.count).map(String.init),
-           let data = try? shell.dataset(command.string("on")), data.classes == outputs { names = data.classNames }
+        /// The input as shown, values in [0, 1] (nil for a .npy array).
+        let image: Image?
+        /// A dataset sample's true class: its index and the dataset's name for it.
+        let label: (index: Int, name: String)?
+    }
+
+    static func modelInput(_ shell: Shell, _ input: String, dataset: String?) throws -> ModelInput {
+        let model = try shell.model()
         if let index = Int(input) {
-            let data = try shell.dataset(command.string("on"))
+            let data = try shell.dataset(dataset)
             guard let samples = data.test ?? Optional(data.train) else { throw ShellError("\(data.name) has no samples") }
             guard (0..<samples.count).contains(index) else { throw ShellError("sample \(index) is outside 0…\(samples.count - 1) of \(data.name)'s \(data.test == nil ? "train" : "test") split") }
             try Trainer(model: model).checkCompatible(data)
             let values = normalized(samples.tensor(index: index), shape: samples.sampleShape, model.normalization ?? data.normalization)
-            batch = try Tensor(shape: [1] + samples.sampleShape, scalars: values)
-            label = (samples.labels[index], data.classNames[samples.labels[index]])
-        } else if input.lowercased().hasSuffix(".npy") {
+            return ModelInput(batch: try Tensor(shape: [1] + samples.sampleShape, scalars: values), image: samples.isImage ? samples.image(index) : nil,
+                              label: (samples.labels[index], data.classNames[samples.labels[index]]))
+        }
+        if input.lowercased().hasSuffix(".npy") {
             let array = try Tabular.readNumPy(NSString(string: input).expandingTildeInPath)
             let shape = array.shape.count == model.inputShape.count ? [1] + array.shape : array.shape
             do { _ = try model.nodeShapes(forInput: Array(shape.dropFirst())) } catch {
@@ -296,20 +299,33 @@ extension CommandTable {
                 let position = Tensor.position(of: bad, in: array.shape)
                 throw ShellError("\(input) holds \(array.values[bad].isNaN ? "NaN" : "an infinity") at index [\(position.map(String.init).joined(separator: ", "))]; the model needs finite numbers")
             }
-            batch = try Tensor(shape: shape, scalars: array.values)
-        } else {
-            guard model.inputShape.count == 3 else { throw ShellError("the model takes \(formatShape(model.inputShape)) inputs, not images") }
-            let (channels, height, width) = (model.inputShape[0], model.inputShape[1], model.inputShape[2])
-            var image = try Image.load(NSString(string: input).expandingTildeInPath).converted(toChannels: channels)
-            // The ImageNet evaluation recipe at the model's size: shorter side to size/0.875, centre crop.
-            if height == width {
-                image = try image.resizedAndCenterCropped(resize: Int((Double(height) / 0.875).rounded()), crop: height)
-            } else {
-                image = try image.resized(height: height, width: width)
-            }
-            let normalization = model.normalization ?? (try? shell.dataset())?.normalization ?? .unit
-            batch = try Tensor(shape: [1, channels, height, width], scalars: normalized(image.pixels, shape: model.inputShape, normalization))
+            return ModelInput(batch: try Tensor(shape: shape, scalars: array.values), image: nil, label: nil)
         }
+        guard model.inputShape.count == 3 else { throw ShellError("the model takes \(formatShape(model.inputShape)) inputs, not images") }
+        let (channels, height, width) = (model.inputShape[0], model.inputShape[1], model.inputShape[2])
+        var image = try Image.load(NSString(string: input).expandingTildeInPath).converted(toChannels: channels)
+        // The ImageNet evaluation recipe at the model's size: shorter side to size/0.875, centre crop.
+        if height == width {
+            image = try image.resizedAndCenterCropped(resize: Int((Double(height) / 0.875).rounded()), crop: height)
+        } else {
+            image = try image.resized(height: height, width: width)
+        }
+        let normalization = model.normalization ?? (try? shell.dataset())?.normalization ?? .unit
+        return ModelInput(batch: try Tensor(shape: [1, channels, height, width], scalars: normalized(image.pixels, shape: model.inputShape, normalization)),
+                          image: image, label: nil)
+    }
+
+    static func predict(_ shell: Shell, _ command: ParsedCommand) throws {
+        let model = try shell.model()
+        let input = command.argument("input") ?? ""
+        let top = command.int("top") ?? 5
+        let outputs = model.outputShape.last ?? 1
+        // A model without class names of its own (0, 1, 2 …) shows the dataset's when they fit.
+        var names = model.classNames
+        if names.isEmpty || names == (0..<names.count).map(String.init),
+           let data = try? shell.dataset(command.string("on")), data.classes == outputs { names = data.classNames }
+        let prepared = try modelInput(shell, input, dataset: command.string("on"))
+        let (batch, label) = (prepared.batch, prepared.label)
         if let path = command.string("save") {
             let raw = try model.predict(batch)
             try writeAtomically(NumPyArray(shape: raw.shape, values: raw.scalars).encoded(), to: URL(fileURLWithPath: NSString(string: path).expandingTildeInPath))
