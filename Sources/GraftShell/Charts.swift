@@ -28,44 +28,28 @@ enum Charts {
         return lines.joined(separator: "\n")
     }
 
-    /// An SVG line chart: loss (left axis) and accuracy (right axis, 0–1) per epoch, with validation if present.
+    /// Training curves as two line charts, loss and accuracy per epoch (validation dashed when
+    /// present): for transcripts, as one SVG of two panels.
+    static func curves(_ epochs: [EpochRecord], title: String) -> (loss: LineChart, accuracy: LineChart) {
+        func points(_ value: (EpochRecord) -> Float?) -> [(x: Double, y: Double)] {
+            epochs.compactMap { record in value(record).map { (Double(record.epoch), Double($0)) } }
+        }
+        var loss = LineChart(title: "\(title): loss", xTitle: "epoch", yTitle: "loss (cross-entropy)",
+                             series: [.init(name: "train loss", colour: "#d62728", points: points { $0.loss })])
+        var accuracy = LineChart(title: "\(title): accuracy", xTitle: "epoch", yTitle: "accuracy (fraction correct)",
+                                 series: [.init(name: "train accuracy", colour: "#1f77b4", points: points { $0.accuracy })])
+        if epochs.contains(where: { $0.validationLoss != nil }) {
+            loss.series.append(.init(name: "val loss", colour: "#d62728", points: points(\.validationLoss), dashed: true))
+            accuracy.series.append(.init(name: "val accuracy", colour: "#1f77b4", points: points(\.validationAccuracy), dashed: true))
+        }
+        return (loss, accuracy)
+    }
+
+    /// The two panels of ``curves`` side by side in one SVG.
     static func svg(_ epochs: [EpochRecord], title: String) -> String {
-        let (w, h, left, right, top, bottom) = (560.0, 300.0, 50.0, 50.0, 30.0, 40.0)
-        let plotW = w - left - right, plotH = h - top - bottom
-        let maxLoss = Double(max(epochs.map(\.loss).max() ?? 1, epochs.compactMap(\.validationLoss).max() ?? 0, 1e-9)) * 1.05
-        let n = max(epochs.count - 1, 1)
-        func x(_ i: Int) -> Double { left + plotW * Double(i) / Double(n) }
-        func yLoss(_ v: Float) -> Double { top + plotH * (1 - Double(v) / maxLoss) }
-        func yAcc(_ v: Float) -> Double { top + plotH * (1 - Double(v)) }
-        func path(_ values: [Float?], _ y: (Float) -> Double) -> String {
-            values.enumerated().compactMap { i, v in v.map { String(format: "%@%.1f,%.1f", i == 0 ? "M" : "L", x(i), y($0)) } }.joined(separator: " ")
-        }
-        var svg = [String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">", w, h),
-                   "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
-                   "<text x=\"\(Int(left))\" y=\"18\" font-weight=\"bold\">\(title.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;"))</text>",
-                   String(format: "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>", left, top, plotW, plotH)]
-        for (i, record) in epochs.enumerated() {
-            svg.append(String(format: "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>", x(i), h - bottom + 16, record.epoch))
-        }
-        svg.append(String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">epoch</text>", left + plotW / 2, h - 6))
-        svg.append(String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%.3g</text>", left - 4, top + 4, maxLoss))
-        svg.append(String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">0</text>", left - 4, top + plotH))
-        svg.append(String(format: "<text x=\"%.0f\" y=\"%.0f\">1.0</text>", w - right + 4, top + 4))
-        svg.append(String(format: "<text x=\"%.0f\" y=\"%.0f\">0</text>", w - right + 4, top + plotH))
-        let series: [(String, [Float?], (Float) -> Double, String, String)] = [
-            ("loss", epochs.map { $0.loss }, yLoss, "#d62728", ""),
-            ("val_loss", epochs.map(\.validationLoss), yLoss, "#d62728", " stroke-dasharray=\"4 3\""),
-            ("accuracy", epochs.map { $0.accuracy }, yAcc, "#1f77b4", ""),
-            ("val_accuracy", epochs.map(\.validationAccuracy), yAcc, "#1f77b4", " stroke-dasharray=\"4 3\""),
-        ]
-        var legend = 0
-        for (name, values, y, colour, dash) in series where values.contains(where: { $0 != nil }) {
-            svg.append("<path d=\"\(path(values, y))\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>")
-            svg.append(String(format: "<text x=\"%.0f\" y=\"%.0f\" fill=\"%@\">%@</text>", left + 10 + Double(legend) * 110, top + 16, colour, name))
-            legend += 1
-        }
-        svg.append("</svg>")
-        return svg.joined(separator: "\n") + "\n"
+        let (loss, accuracy) = curves(epochs, title: title)
+        return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1280\" height=\"360\" viewBox=\"0 0 1280 360\">\n"
+            + "<g>\n" + loss.svg() + "</g>\n<g transform=\"translate(640 0)\">\n" + accuracy.svg() + "</g>\n</svg>\n"
     }
 }
 

@@ -128,4 +128,34 @@ enum Pictures {
         }
         return Image(channels: 3, height: base.height, width: base.width, pixels: pixels)
     }
+
+    /// A confusion matrix as a heat map: rows the true class, columns the predicted one, each cell
+    /// shaded by its share of its row (white 0 → dark blue 1) with its count written in it.
+    static func confusion(_ matrix: [[Int]], names: [String], title: String) -> Canvas {
+        let n = min(matrix.count, names.count, 60)
+        let label = min(14, names.prefix(n).map(\.count).max() ?? 1)
+        let countWidth = max(3, String(matrix.prefix(n).flatMap { $0.prefix(n) }.max() ?? 0).count)
+        let cell = max(28, Canvas.textWidth(String(repeating: "0", count: countWidth)) + 8)
+        let left = 24 + Canvas.textWidth(String(repeating: "m", count: label)) + 8, top = 64
+        var canvas = Canvas(width: max(left + n * cell + 24, Canvas.textWidth(title, scale: 2) + 24), height: top + n * cell + 40)
+        canvas.text(title, x: 12, y: 10, scale: 2)
+        canvas.text("predicted class", x: left + n * cell / 2, y: 36, anchor: .middle)
+        canvas.text("true", x: 12, y: top - 12)
+        for column in 0..<n {
+            canvas.text(String(names[column].prefix(label)), x: left + column * cell + cell / 2, y: top - 12, anchor: .middle)
+        }
+        for row in 0..<n {
+            let total = max(1, matrix[row].prefix(n).reduce(0, +))
+            canvas.text(String(names[row].prefix(label)), x: left - 6, y: top + row * cell + cell / 2 - 3, anchor: .end)
+            for column in 0..<n {
+                let share = Float(matrix[row][column]) / Float(total)
+                let shade = Canvas.Colour(r: UInt8(255 - share * 225), g: UInt8(255 - share * 175), b: UInt8(255 - share * 75))
+                canvas.fill(x: left + column * cell, y: top + row * cell, width: cell - 1, height: cell - 1, shade)
+                canvas.text(String(matrix[row][column]), x: left + column * cell + cell / 2, y: top + row * cell + cell / 2 - 3,
+                            share > 0.5 ? .white : .black, anchor: .middle)
+            }
+        }
+        canvas.text("rows: true class; shade: share of the row", x: left, y: top + n * cell + 10, .grey)
+        return canvas
+    }
 }

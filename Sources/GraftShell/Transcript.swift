@@ -1,19 +1,33 @@
 import Foundation
+import GraftFormats
 import GraftNN
 
-/// A notebook-style Markdown transcript: each command as an input cell, its output below it,
-/// training curves as SVG files in a folder beside the transcript, linked from it.
+/// A notebook-style transcript of a script: each command as an input cell, its output below it, and
+/// every picture it made (training curves, the LR finder, confusion matrices, top losses, filters,
+/// CAM) as a file in a folder beside it. Written as Markdown (pictures linked) and, when asked, as
+/// one self-contained HTML page (pictures inlined).
 public final class Transcript {
     let path: URL
     let assets: URL
-    private var markdown: String
-    private var charts = 0
+    let html: URL?
+    let title: String
     private let capture = CapturedOutput()
 
-    public init(path: String, title: String) throws {
+    enum Block {
+        case command(number: Int, text: String)
+        case output(String)
+        case failed
+        case picture(title: String, file: String, data: Data)
+    }
+    private var blocks: [Block] = []
+    private var pending: [Block] = []
+    private var counts: [String: Int] = [:]
+
+    public init(path: String, title: String, html: String? = nil) throws {
         self.path = URL(fileURLWithPath: path)
         self.assets = self.path.deletingPathExtension().appendingPathExtension("files")
-        markdown = "# \(title)\n\nTranscript written by graft \(graftVersion). Each cell is a command and its output.\n"
+        self.html = html.map { URL(fileURLWithPath: $0) }
+        self.title = title
     }
 
     /// The sink to tee the shell's output into.
@@ -25,36 +39,91 @@ public final class Transcript {
     public func cell(number: Int, command: String, failed: Bool) {
         var output = capture.take()
         if output.hasPrefix("> " + command + "\n") { output.removeFirst(command.count + 3) }
-        markdown += "\n**[\(number)]** `\(command)`\n"
-        let text = output.trimmingCharacters(in: .newlines)
-        if !text.isEmpty { markdown += "\n```text\n\(text)\n```\n" }
-        if failed { markdown += "\n*(this command failed)*\n" }
+        blocks.append(.command(number: number, text: command))
+        // Terminal colours and cursor codes have no place in a document.
+        let text = output.replacingOccurrences(of: "\u{1B}\\[[0-9;]*[A-Za-z]", with: "", options: .regularExpression).trimmingCharacters(in: .newlines)
+        if !text.isEmpty { blocks.append(.output(text)) }
+        if failed { blocks.append(.failed) }
     }
 
-    /// Writes a training chart as SVG and links it from the current cell.
+    /// Training curves: loss and accuracy per epoch, as one SVG of two panels.
     public func chart(title: String, epochs: [EpochRecord]) {
         guard !epochs.isEmpty else { return }
-        charts += 1
-        let name = "training-\(charts).svg"
-        do {
-            try FileManager.default.createDirectory(at: assets, withIntermediateDirectories: true)
-            try Data(Charts.svg(epochs, title: title).utf8).write(to: assets.appendingPathComponent(name), options: .atomic)
-            pendingImages.append("![\(title): loss and accuracy per epoch](\(assets.lastPathComponent)/\(name))")
-        } catch {}
+        picture(title: "\(title): loss and accuracy per epoch", name: "training.svg", data: Data(Charts.svg(epochs, title: title).utf8))
     }
 
-    private var pendingImages: [String] = []
+    /// A picture for the current cell: written beside the transcript as NAME-N.EXT.
+    public func picture(title: String, name: String, data: Data) {
+        let url = URL(fileURLWithPath: name)
+        let base = url.deletingPathExtension().lastPathComponent, ext = url.pathExtension
+        counts[base, default: 0] += 1
+        pending.append(.picture(title: title, file: "\(base)-\(counts[base] ?? 1).\(ext)", data: data))
+    }
 
-    /// Links the charts made during the last cell.
+    /// Puts the pictures made during the last cell under it.
     public func flushImages() {
-        for image in pendingImages { markdown += "\n\(image)\n" }
-        pendingImages = []
+        blocks += pending
+        pending = []
     }
 
     public func write() throws {
+        var markdown = "# \(title)\n\nTranscript written by graft \(graftVersion). Each cell is a command and its output.\n"
+        var pictures: [(String, Data)] = []
+        for block in blocks {
+            switch block {
+            case let .command(number, text): markdown += "\n**[\(number)]** `\(text)`\n"
+            case let .output(text): markdown += "\n```text\n\(text)\n```\n"
+            case .failed: markdown += "\n*(this command failed)*\n"
+            case let .picture(title, file, data):
+                markdown += "\n![\(title)](\(assets.lastPathComponent)/\(file))\n"
+                pictures.append((file, data))
+            }
+        }
+        if !pictures.isEmpty {
+            try FileManager.default.createDirectory(at: assets, withIntermediateDirectories: true)
+            for (file, data) in pictures { try writeAtomically(data, to: assets.appendingPathComponent(file)) }
+        }
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = path.deletingLastPathComponent().appendingPathComponent(".\(path.lastPathComponent).tmp")
-        try Data(markdown.utf8).write(to: temporary)
-        _ = rename(temporary.path, path.path)
+        try writeAtomically(Data(markdown.utf8), to: path)
+        if let html {
+            try FileManager.default.createDirectory(at: html.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try writeAtomically(Data(page().utf8), to: html)
+        }
+    }
+
+    /// One HTML page, pictures inlined as data URLs, no script and nothing fetched.
+    func page() -> String {
+        func escape(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+                .replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        var body = ""
+        for block in blocks {
+            switch block {
+            case let .command(number, text): body += "<div class=\"cell\"><span class=\"n\">[\(number)]</span> <code>\(escape(text))</code></div>\n"
+            case let .output(text): body += "<pre>\(escape(text))</pre>\n"
+            case .failed: body += "<p class=\"failed\">(this command failed)</p>\n"
+            case let .picture(title, file, data):
+                let type = file.hasSuffix(".svg") ? "image/svg+xml" : "image/png"
+                body += "<figure><img alt=\"\(escape(title))\" src=\"data:\(type);base64,\(data.base64EncodedString())\"><figcaption>\(escape(title))</figcaption></figure>\n"
+            }
+        }
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+        <style>
+        body { font-family: sans-serif; max-width: 70em; margin: 2em auto; padding: 0 1em; color: #222; }
+        .cell { margin-top: 1.6em; font-weight: bold; } .n { color: #888; }
+        code { background: #f3f3f3; padding: 0.1em 0.3em; }
+        pre { background: #fafafa; border-left: 3px solid #ddd; padding: 0.6em; overflow-x: auto; font-size: 0.85em; line-height: 1.25; }
+        figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #eee; } figcaption { color: #666; font-size: 0.85em; }
+        .failed { color: #b00; font-style: italic; }
+        </style></head>
+        <body>
+        <h1>\(escape(title))</h1>
+        <p>Transcript written by graft \(graftVersion). Each cell is a command and its output.</p>
+        \(body)</body></html>
+
+        """
     }
 }

@@ -98,20 +98,25 @@ struct Run: ParsableCommand {
     @Flag(help: "Run every line even after an error.") var keepGoing = false
     @Flag(help: "Rewrite the script with the figures of this run under each command (#=> lines) and this machine in its header.")
     var record = false
-    @Option(help: "Also write a Markdown transcript (charts as SVG beside it).") var transcript: String?
+    @Option(help: "Also write a Markdown transcript (its pictures as files in a folder beside it).") var transcript: String?
+    @Option(help: "Also write the transcript as one self-contained HTML page (pictures inlined).") var html: String?
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         try common.apply()
         var notebook: Transcript? = nil
-        if let transcript {
-            notebook = try Transcript(path: transcript, title: URL(fileURLWithPath: file).lastPathComponent)
+        if transcript != nil || html != nil {
+            let markdown = transcript ?? URL(fileURLWithPath: html ?? "").deletingPathExtension().appendingPathExtension("md").path
+            notebook = try Transcript(path: markdown, title: URL(fileURLWithPath: file).lastPathComponent, html: html)
         }
         let output: OutputSink = notebook.map { TeeOutput([StandardOutput(), $0.sink]) } ?? StandardOutput()
         let shell = Shell(seed: common.seed, output: output)
         Interrupt.install()
         shell.interruptRequested = { Interrupt.requested }
-        if let notebook { shell.chartSink = { title, epochs in notebook.chart(title: title, epochs: epochs) } }
+        if let notebook {
+            shell.chartSink = { title, epochs in notebook.chart(title: title, epochs: epochs) }
+            shell.pictureSink = { title, name, data in notebook.picture(title: title, name: name, data: data) }
+        }
         var runner = ScriptRunner(shell: shell, verify: verify, keepGoing: keepGoing, echo: true)
         runner.willRun = { _, _ in notebook?.begin() }
         runner.didRun = { _, line, outcome in

@@ -191,6 +191,29 @@ struct ModelTests {
         #expect(Fixture.message { try cut.replaceHead(classes: 3, classNames: ["a"], generator: generator) } == "head: 1 class names for 3 classes")
         #expect(Digest.of(cut) == digest && cut.nodes.count == count)
     }
+    /// `compare scratch`'s starting point: PyTorch's default initialization for every layer.
+    @Test func reinitializeDrawsPyTorchsDefaultsAndResetsStatistics() throws {
+        let model = try Architecture.resnet18.build(classes: 4, inputShape: [3, 32, 32], generator: Generator(seed: 1))
+        for (_, buffer) in model.buffers { buffer.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = 7 } } }
+        (model.nodes.compactMap { $0.layer as? BatchNorm }.first)?.keepsStatistics = true
+        try model.reinitialize(generator: Generator(seed: 2))
+        for node in model.nodes {
+            for (key, parameter) in node.layer.parameters {
+                let values = parameter.value.scalars
+                if node.layer is BatchNorm {
+                    #expect(values.allSatisfy { $0 == (key == "weight" ? 1 : 0) }, "\(node.name).\(key)")
+                } else {
+                    let weight = node.layer.parameters.first { $0.parameter.shape.count >= 2 }!.parameter.shape
+                    let bound = 1 / Float(weight.dropFirst().reduce(1, *)).squareRoot()
+                    #expect(values.allSatisfy { abs($0) <= bound }, "\(node.name).\(key)")
+                    if values.count >= 1000 { #expect(values.map(abs).max()! > 0.9 * bound, "\(node.name).\(key) spans its range") }
+                }
+            }
+            if let norm = node.layer as? BatchNorm {
+                #expect(!norm.keepsStatistics && norm.runningMean.scalars.allSatisfy { $0 == 0 } && norm.runningVar.scalars.allSatisfy { $0 == 1 })
+            }
+        }
+    }
 }
 
 enum Fixture {
@@ -207,4 +230,5 @@ enum Fixture {
 
     /// A JSON array of numbers as Floats.
     static func floats(_ value: Any?) -> [Float] { (value as? [Double] ?? []).map(Float.init) }
+
 }

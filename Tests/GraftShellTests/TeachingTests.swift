@@ -5,6 +5,7 @@ import Testing
 @testable import GraftNN
 import GraftTensor
 import GraftData
+import GraftModels
 
 /// Issue 12: the teacher's commands — fine-tune, lr-find, top losses, the pictures.
 @Suite("Teaching commands", .serialized)
@@ -360,5 +361,60 @@ struct TeachingTests {
         #expect(shell.execute("cam 5 layer=nowhere").error?.message.hasPrefix("no layer named 'nowhere'") == true)
         #expect(shell.execute("cam /nonexistent.png").error != nil)
         #expect(model.parameters.allSatisfy { $0.parameter.grad == nil })
+    }
+
+    // MARK: compare
+
+    @Test func compareRunsEachRecipeOnACopyFromOneSeedAndTablesIt() throws {
+        let (shell, output) = makeShell(seed: 41)
+        for line in ["new resnet18 classes=3 input=3x16x16", "data mnist digits=0-2 per-class=6 channels=3 size=16", "freeze all"] { #expect(shell.execute(line).succeeded) }
+        let base = try shell.model()
+        let digest = Digest.of(base)
+        _ = output.take()
+        let outcome = shell.execute("compare feature-extract fine-tune scratch bn-trap epochs=2 batch=6 per-class=4")
+        #expect(outcome.succeeded, "\(outcome.error?.message ?? "")")
+        let text = output.take()
+        #expect(Digest.of(base) == digest && shell.currentModel == "resnet18", "the current model is unchanged")
+        #expect(text.contains("recipe             trainable     time  cached  train acc  test acc  test loss"), "\(text)")
+        #expect(text.contains("12 training samples"))
+        #expect(outcome.figures.count == 4)
+        for (figure, recipe) in zip(outcome.figures, ["feature-extract", "fine-tune", "scratch", "bn-trap"]) {
+            #expect(figure.firstMatch(of: /^\S+ trainable \d+ train_accuracy \d\.\d{4} test_accuracy \d\.\d{4} test_loss \d+\.\d{4}$/) != nil && figure.hasPrefix(recipe + " "), "\(figure)")
+            let model = try #require(shell.models["resnet18-\(recipe)"])
+            let data = try shell.dataset()
+            let test = try Evaluation.evaluate(model, try #require(data.test), normalization: model.normalization ?? data.normalization, classNames: data.classNames)
+            #expect(figure.hasSuffix("test_accuracy \(String(format: "%.4f", test.accuracy)) test_loss \(String(format: "%.4f", test.loss))"), "the table's cells are the kept models' figures")
+        }
+        let extract = try #require(shell.models["resnet18-feature-extract"]), scratch = try #require(shell.models["resnet18-scratch"])
+        #expect(extract.trainableParameterCount == 1_539 && outcome.figures[0].contains("trainable 1539 "))
+        #expect(scratch.trainableParameterCount == scratch.parameterCount)
+        // The frozen backbone of feature-extract is the base's, bit for bit; scratch's is not.
+        let conv = { (m: Model) in Digest.of(m.nodes.first { $0.name == "conv1" }!.layer.parameters[0].parameter.value) }
+        #expect(conv(extract) == conv(base) && conv(scratch) != conv(base))
+        // bn-trap's BatchNorm updated its statistics; fine-tune's (frozen before: pretrained) kept them.
+        let stats = { (m: Model) in m.buffers.map { Digest.of($0.tensor) } }
+        #expect(stats(try #require(shell.models["resnet18-fine-tune"])) == stats(base))
+        #expect(stats(try #require(shell.models["resnet18-bn-trap"])) != stats(base))
+
+        // Recorded; a replay verifies every cell.
+        let report = ScriptRunner(shell: makeShell(seed: 1).0, verify: true, echo: false).run(text: shell.session.script(seed: 41, threads: 2), name: "compare.graft")
+        #expect(report.succeeded && report.identical == 4, "\(report.summary)")
+        #expect(shell.execute("compare fine-tuning").error?.message == "unknown recipe 'fine-tuning'; did you mean 'fine-tune'? (recipes: feature-extract, fine-tune, scratch, bn-trap)")
+    }
+
+    @Test func theFeatureExtractRecipeIsTrainingTheNewHeadByHand() throws {
+        let (shell, _) = makeShell(seed: 42)
+        for line in ["new mnist-cnn classes=3", "data mnist digits=0-2 per-class=10"] { #expect(shell.execute(line).succeeded) }
+        let base = try shell.model(), data = try shell.dataset()
+        let recipe = try CommandTable.run(.featureExtract, base: base, data: data, epochs: 2, lr: 0.002, batch: 10, seed: 99, shell: shell)
+        let generator = Generator(seed: 99)
+        let manual = try ModelFiles.copy(base)
+        _ = try manual.replaceHead(classes: 3, classNames: data.classNames, generator: generator)
+        try manual.setTrainable(false, ["all"])
+        try manual.setTrainable(true, ["head"])
+        var o = TrainingOptions()
+        (o.epochs, o.learningRate, o.batchSize, o.optimizer, o.schedule) = (2, 0.002, 10, .adamDefaults, .oneCycle)
+        _ = try Trainer(model: manual).fit(data, options: o, generator: generator, log: RecordingTrainingLog())
+        #expect(Digest.of(manual) == Digest.of(recipe.model))
     }
 }

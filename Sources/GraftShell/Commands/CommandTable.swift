@@ -2,7 +2,7 @@ import Foundation
 
 /// Every command of the shell, in the order `help` lists them.
 public enum CommandTable {
-    public static let all: [CommandSpec] = help + models + data + training + teaching + session
+    public static let all: [CommandSpec] = help + models + data + training + teaching + experiments + session
 }
 
 /// `0.938` → "0.9380": how figures are printed everywhere (four decimals).

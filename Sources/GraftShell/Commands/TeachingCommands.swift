@@ -244,6 +244,55 @@ extension CommandTable {
         shell.figure("class \(cam.classIndex) p \(fixed(cam.probability)) peak \(at / cam.width),\(at % cam.width) of \(cam.height)x\(cam.width)")
     }
 
+    /// `fine-tune`'s phases, for the command and for `compare`'s recipes.
+    struct FineTuneRecipe {
+        var freezeEpochs: Int
+        var epochs: Int
+        var selectors: [String]
+        var batchNormTrains: Bool
+        var base: TrainingOptions
+        var headRate: Float
+        var backboneRate: Float
+
+        /// Sets the trainable set of each phase (the `head` layers alone, then with `selectors`) and
+        /// trains; an interrupt fails the whole run (the shell puts everything back).
+        func run(_ model: Model, head: [String], trainer: Trainer, data: Dataset, shell: Shell, generator: Generator) throws -> [(name: String, result: TrainingResult)] {
+            let log = ShellTrainingLog(shell: shell)
+            let rate = { (value: Float) in String(format: "%g", Double(value)) }
+            // BatchNorm that trained on batch statistics before (a fresh one) goes on doing so once
+            // unfrozen; pretrained ones keep their statistics (unless bn=train).
+            let freshNorms = model.nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.keepsStatistics && !$0.isFrozen }
+            func run(_ phase: Int, _ options: TrainingOptions) throws -> TrainingResult {
+                let result = try trainer.fit(data, options: options, generator: generator, log: log, shouldStop: shell.interruptRequested)
+                if result.stoppedAtStep != nil {
+                    throw ShellError("fine-tune was interrupted in phase \(phase) (after step \(result.steps)); nothing changed: the model is as it was before the command")
+                }
+                shell.print("phase \(phase): " + timing(result))
+                return result
+            }
+            var phases: [(name: String, result: TrainingResult)] = []
+            try model.setTrainable(false, ["all"])
+            try model.setTrainable(true, head)
+            if freezeEpochs > 0 {
+                shell.print("phase 1 of 2 — the head alone, the backbone frozen: \(freezeEpochs) epoch\(freezeEpochs == 1 ? "" : "s") at lr \(rate(base.learningRate)); trainable params \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))")
+                var options = base
+                options.epochs = freezeEpochs
+                phases.append(("phase 1", try run(1, options)))
+            }
+            try model.setTrainable(true, selectors, batchNormTrains: batchNormTrains)
+            for norm in freshNorms where !norm.isFrozen { norm.keepsStatistics = false }
+            let norms = model.nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.isFrozen }
+            let bnNote = norms.isEmpty ? "" : "; BatchNorm: \(norms.count - norms.filter(\.trainsStatistics).count) of \(norms.count) unfrozen keep their running statistics"
+            shell.print("phase 2 of 2 — unfrozen \(selectors.joined(separator: ", ")): \(epochs) epoch\(epochs == 1 ? "" : "s"), head at lr \(rate(headRate)), backbone at \(rate(backboneRate)); trainable params \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))" + bnNote)
+            var options = base
+            options.epochs = epochs
+            options.learningRate = headRate
+            options.backboneLearningRate = backboneRate
+            phases.append(("phase 2", try run(2, options)))
+            return phases
+        }
+    }
+
     /// A positional count (`top-losses 9`), or `default` without one.
     static func count(_ text: String?, default value: Int, range: ClosedRange<Int>, what: String) throws -> Int {
         guard let text else { return value }
@@ -391,41 +440,9 @@ extension CommandTable {
         let headRate = Float(lr / 2)
         let backboneRate = Float(command.float("backbone-lr") ?? lr / 20)
         guard let trainer = shell.trainer(for: modelName) else { throw ShellError("no model yet") }
-        let log = ShellTrainingLog(shell: shell)
-        let rate = { (value: Float) in String(format: "%g", Double(value)) }
-        // BatchNorm that trained on batch statistics before (a fresh one) goes on doing so once
-        // unfrozen; pretrained ones keep their statistics (unless bn=train).
-        let freshNorms = model.nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.keepsStatistics && !$0.isFrozen }
-
-        func run(_ phase: Int, _ options: TrainingOptions) throws -> TrainingResult {
-            let result = try trainer.fit(data, options: options, generator: shell.generator, log: log, shouldStop: shell.interruptRequested)
-            if result.stoppedAtStep != nil {
-                throw ShellError("fine-tune was interrupted in phase \(phase) (after step \(result.steps)); nothing changed: the model is as it was before the command")
-            }
-            shell.print("phase \(phase): " + timing(result))
-            return result
-        }
-
-        var phases: [(name: String, result: TrainingResult)] = []
-        try model.setTrainable(false, ["all"])
-        try model.setTrainable(true, head)
-        if freezeEpochs > 0 {
-            shell.print("phase 1 of 2 — the head alone, the backbone frozen: \(freezeEpochs) epoch\(freezeEpochs == 1 ? "" : "s") at lr \(rate(base.learningRate)); trainable params \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))")
-            var options = base
-            options.epochs = freezeEpochs
-            phases.append(("phase 1", try run(1, options)))
-        }
-        let change = try model.setTrainable(true, selectors, batchNormTrains: command.string("bn") == "train")
-        _ = change
-        for norm in freshNorms where !norm.isFrozen { norm.keepsStatistics = false }
-        let norms = model.nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.isFrozen }
-        let bnNote = norms.isEmpty ? "" : "; BatchNorm: \(norms.count - norms.filter(\.trainsStatistics).count) of \(norms.count) unfrozen keep their running statistics"
-        shell.print("phase 2 of 2 — unfrozen \(selectors.joined(separator: ", ")): \(epochs) epoch\(epochs == 1 ? "" : "s"), head at lr \(rate(headRate)), backbone at \(rate(backboneRate)); trainable params \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))" + bnNote)
-        var options = base
-        options.epochs = epochs
-        options.learningRate = headRate
-        options.backboneLearningRate = backboneRate
-        phases.append(("phase 2", try run(2, options)))
+        let recipe = FineTuneRecipe(freezeEpochs: freezeEpochs, epochs: epochs, selectors: selectors, batchNormTrains: command.string("bn") == "train",
+                                    base: base, headRate: headRate, backboneRate: backboneRate)
+        let phases = try recipe.run(model, head: head, trainer: trainer, data: data, shell: shell, generator: shell.generator)
 
         // One curve over both phases, epochs numbered on.
         var combined: [EpochRecord] = []

@@ -97,7 +97,13 @@ extension CommandTable {
             if let top = result.topK { figure += " top-\(top.k) \(fixed(top.accuracy))" }
             shell.print("\(data.name) \(splitName) (\(result.count) samples): " + figure.replacingOccurrences(of: " accuracy", with: "  accuracy").replacingOccurrences(of: " top-", with: "  top-"))
             shell.figure(figure)
-            if command.has("confusion") { shell.print(confusionTable(result, classes: data.classes)) }
+            if command.has("confusion") {
+                shell.print(confusionTable(result, classes: data.classes))
+                if let sink = shell.pictureSink {
+                    let title = "\(shell.currentModel ?? model.name) on \(data.name) \(splitName): confusion matrix"
+                    sink(title, "confusion.png", try Pictures.confusion(result.confusion, names: Array(result.classNames.prefix(data.classes)), title: title).png())
+                }
+            }
             if let k = command.int("losses") { try showTopLosses(shell, result, k: k, data: data, samples: samples, split: splitName, columns: 5, save: nil) }
         },
         CommandSpec(["predict"], arguments: [.init("input", .path)], options: [
