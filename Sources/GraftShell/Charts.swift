@@ -35,9 +35,9 @@ enum Charts {
             epochs.compactMap { record in value(record).map { (Double(record.epoch), Double($0)) } }
         }
         var loss = LineChart(title: "\(title): loss", xTitle: "epoch", yTitle: "loss (cross-entropy)",
-                             series: [.init(name: "train loss", colour: "#d62728", points: points { $0.loss })])
+                             series: [.init(name: "train loss", colour: "#d62728", points: points { $0.loss })], integerX: true)
         var accuracy = LineChart(title: "\(title): accuracy", xTitle: "epoch", yTitle: "accuracy (fraction correct)",
-                                 series: [.init(name: "train accuracy", colour: "#1f77b4", points: points { $0.accuracy })])
+                                 series: [.init(name: "train accuracy", colour: "#1f77b4", points: points { $0.accuracy })], integerX: true)
         if epochs.contains(where: { $0.validationLoss != nil }) {
             loss.series.append(.init(name: "val loss", colour: "#d62728", points: points(\.validationLoss), dashed: true))
             accuracy.series.append(.init(name: "val accuracy", colour: "#1f77b4", points: points(\.validationAccuracy), dashed: true))
@@ -73,6 +73,8 @@ struct LineChart {
     var series: [Series]
     var logX = false
     var marks: [Mark] = []
+    /// Ticks on whole numbers only (epochs).
+    var integerX = false
 
     private var finite: [(x: Double, y: Double)] {
         series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
@@ -107,6 +109,13 @@ struct LineChart {
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
         let first = Foundation.ceil(range.lowerBound / step) * step
         return stride(from: first, through: range.upperBound + step * 1e-9, by: step).map { $0 }
+    }
+
+    func xTicks(_ range: ClosedRange<Double>, count: Int) -> [Double] {
+        let ticks = Self.ticks(range, log: logX, count: count)
+        guard integerX else { return ticks }
+        let whole = ticks.filter { $0 == $0.rounded() }
+        return whole.isEmpty ? [range.lowerBound.rounded(.up)].filter { range.contains($0) } : whole
     }
 
     /// The chart in braille dots: `width` × `height` character cells of plot.
@@ -148,7 +157,7 @@ struct LineChart {
             return Int(((v - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * Double(width - 1)).rounded())
         }
         var axis = [Character](repeating: "─", count: width), labels = [Character](repeating: " ", count: width + 12)
-        for tick in Self.ticks(xr, log: logX, count: 5) {
+        for tick in xTicks(xr, count: 5) {
             let c = Int(((tick - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * Double(width - 1)).rounded())
             guard c >= 0, c < width else { continue }
             axis[c] = "┬"
@@ -192,7 +201,7 @@ struct LineChart {
         func pxRaw(_ v: Double) -> Double { left + plotW * (v - xr.lowerBound) / (xr.upperBound - xr.lowerBound) }
         func py(_ y: Double) -> Double { top + plotH * (1 - (y - y0) / (y1 - y0)) }
         out.append(String(format: "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>", left, top, plotW, plotH))
-        for tick in Self.ticks(xr, log: logX, count: 6) {
+        for tick in xTicks(xr, count: 6) {
             let x = pxRaw(tick)
             out.append(String(format: "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#eee\"/>", x, top, x, top + plotH))
             out.append(String(format: "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%@</text>", x, top + plotH + 16, Self.label(tick, log: logX)))
@@ -236,7 +245,7 @@ struct LineChart {
         func pxRaw(_ v: Double) -> Int { left + Int((Double(plotW) * (v - xr.lowerBound) / (xr.upperBound - xr.lowerBound)).rounded()) }
         func px(_ x: Double) -> Int { pxRaw(logX ? Foundation.log10(x) : x) }
         func py(_ y: Double) -> Int { top + Int((Double(plotH) * (1 - (y - y0) / (y1 - y0))).rounded()) }
-        for tick in Self.ticks(xr, log: logX, count: 6) {
+        for tick in xTicks(xr, count: 6) {
             let x = pxRaw(tick)
             canvas.line(x, top, x, top + plotH, .light)
             canvas.text(Self.label(tick, log: logX), x: x, y: top + plotH + 8, anchor: .middle)

@@ -165,8 +165,11 @@ public struct ScriptRunner {
 
     enum Comparison: Equatable { case identical, within(String), different(String) }
 
-    /// Exact on the same machine; on another, numbers named like accuracies within 0.005, losses
-    /// within 5 % (or 0.01), weight digests skipped, everything else exact.
+    /// Exact on the same machine; on another, numbers named like accuracies within 0.005, learning
+    /// rates (`steep_lr`) within a factor of 2 (a step or two of the range test's grid), any other
+    /// decimal number (losses, probabilities, means) within 5 % (or 0.01); weight digests, sample
+    /// lists and positions (`weights`, `digest`, `sample(s)`, `pairs`, `peak`, `misclassified`) are
+    /// not compared; everything else exact.
     func compare(_ got: String, _ want: String, sameMachine: Bool) -> Comparison {
         if got == want { return .identical }
         let a = got.split(separator: " ").map(String.init), b = want.split(separator: " ").map(String.init)
@@ -176,14 +179,17 @@ public struct ScriptRunner {
         while i < a.count {
             if a[i] == b[i] { i += 1; continue }
             let name = i > 0 ? a[i - 1] : ""
-            guard let x = Double(a[i]), let y = Double(b[i]) else {
-                if name == "weights" { notes.append("weights digest differs (not compared across machines)"); i += 1; continue }
-                return .different("got '\(got)', recorded '\(want)'")
+            if ["weights", "digest", "sample", "samples", "pairs", "peak", "misclassified"].contains(name) {
+                notes.append("\(name == "weights" ? "weights digest" : name) differs (not compared across machines)"); i += 1; continue
             }
+            guard let x = Double(a[i]), let y = Double(b[i]) else { return .different("got '\(got)', recorded '\(want)'") }
             if name.contains("accuracy") || name.hasPrefix("top") {
                 guard abs(x - y) <= 0.005 + 1e-9 else { return .different("\(name) \(a[i]) vs recorded \(b[i]): more than 0.5 pt apart") }
                 notes.append("\(name) \(a[i]) vs recorded \(b[i]): within 0.5 pt")
-            } else if name.contains("loss") {
+            } else if name.hasSuffix("_lr") {
+                guard x > 0, y > 0, max(x / y, y / x) <= 2 else { return .different("\(name) \(a[i]) vs recorded \(b[i]): more than a factor of 2 apart") }
+                notes.append("\(name) \(a[i]) vs recorded \(b[i]): within a factor of 2")
+            } else if a[i].contains(".") || b[i].contains(".") || a[i].contains("e") {
                 guard abs(x - y) <= max(0.01, 0.05 * abs(y)) else { return .different("\(name) \(a[i]) vs recorded \(b[i]): more than 5 % apart") }
                 notes.append("\(name) \(a[i]) vs recorded \(b[i]): within 5 %")
             } else {

@@ -11,8 +11,12 @@ struct SessionGoldenTests {
     static let sessions: [String] = {
         let root = repositoryRoot().appendingPathComponent("Sessions")
         let files = FileManager.default.enumerator(atPath: root.path)?.compactMap { $0 as? String } ?? []
-        return files.filter { $0.hasSuffix(".graft") && !$0.hasPrefix("golden/") }.sorted()
+        return files.filter { $0.hasSuffix(".graft") && !$0.hasPrefix("golden/") && !releaseOnly.contains($0) }.sorted()
     }()
+
+    /// Sessions too slow for the debug build: scripts/check-notebook.sh replays them, verified, with
+    /// the release build (in CI, after the tests).
+    static let releaseOnly: Set<String> = ["teaching.graft"]
 
     /// Elapsed times are the only thing that varies between runs on one machine.
     static func normalize(_ text: String) -> String {

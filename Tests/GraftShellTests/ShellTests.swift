@@ -95,6 +95,15 @@ struct ShellTests {
         #expect(runner.compare("loss 0.2010 accuracy 0.9380 weights aa", "loss 0.2000 accuracy 0.9360 weights bb", sameMachine: false)
                 == .within("loss 0.2010 vs recorded 0.2000: within 5 %; accuracy 0.9380 vs recorded 0.9360: within 0.5 pt; weights digest differs (not compared across machines)"))
         #expect(runner.compare("accuracy 0.9300", "accuracy 0.9400", sameMachine: false) == .different("accuracy 0.9300 vs recorded 0.9400: more than 0.5 pt apart"))
+        // The teaching commands' figures: rates within a factor of 2, other decimals within 5 %, sample lists not compared, counts exact.
+        #expect(runner.compare("steps 40 steep_lr 0.36 min_loss 0.5100", "steps 40 steep_lr 0.23 min_loss 0.5000", sameMachine: false)
+                == .within("steep_lr 0.36 vs recorded 0.23: within a factor of 2; min_loss 0.5100 vs recorded 0.5000: within 5 %"))
+        #expect(runner.compare("steep_lr 0.5", "steep_lr 0.23", sameMachine: false) == .different("steep_lr 0.5 vs recorded 0.23: more than a factor of 2 apart"))
+        #expect(runner.compare("top sample 4 loss 3.0000 samples 4,9", "top sample 9 loss 3.0100 samples 9,4", sameMachine: false)
+                == .within("sample differs (not compared across machines); loss 3.0000 vs recorded 3.0100: within 5 %; samples differs (not compared across machines)"))
+        #expect(runner.compare("class 3 p 0.9000 peak 1,2", "class 3 p 0.9100 peak 2,2", sameMachine: false)
+                == .within("p 0.9000 vs recorded 0.9100: within 5 %; peak differs (not compared across machines)"))
+        #expect(runner.compare("maps 32 silent 7", "maps 32 silent 8", sameMachine: false) == .different("silent 7 vs recorded 8"))
         #expect(runner.compare("accuracy 0.9380", "accuracy 0.9381", sameMachine: true) == .different("got 'accuracy 0.9380', recorded 'accuracy 0.9381'"))
     }
 

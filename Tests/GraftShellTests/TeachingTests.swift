@@ -141,7 +141,7 @@ struct TeachingTests {
         #expect(text.contains("learning rate (log scale)") && text.contains("▲ steep "))
         #expect(text.contains("the weights, statistics and optimizer are as before (weights \(digest))"))
         let figure = try #require(outcome.figures.first)
-        #expect(figure.firstMatch(of: /^steps \d+ steep [0-9.e-]+ minimum\/10 [0-9.e-]+ min_loss \d\.\d{4}$/) != nil, "\(figure)")
+        #expect(figure.firstMatch(of: /^steps \d+ steep_lr [0-9.e-]+ minimum\/10_lr [0-9.e-]+ min_loss \d\.\d{4}$/) != nil, "\(figure)")
         // The optimizer's state is kept too: the next train is the one it would have been.
         #expect(shell.execute("train epochs=1 batch=25").succeeded)
         let (plain, _) = makeShell(seed: 11)

@@ -14,7 +14,7 @@ extension CommandTable {
         var summary: String {
             switch self {
             case .featureExtract: return "the backbone frozen, a new head trained (features cached when they can be)"
-            case .fineTune: return "fine-tune: one epoch of the head alone, then the rest with everything unfrozen (head lr/2, backbone lr/20), pretrained BatchNorm kept in inference mode"
+            case .fineTune: return "one epoch of the head alone, then the rest with everything unfrozen (head lr/2, backbone lr/20), pretrained BatchNorm kept in inference mode"
             case .scratch: return "the same graph, every weight initialized afresh (PyTorch's defaults), everything trained"
             case .bnTrap: return "fine-tune's mistake on purpose: BatchNorm updating its statistics (bn=train) on batches of 4"
             }
@@ -99,7 +99,7 @@ extension CommandTable {
         let chart = LineChart(title: "\(baseName) on \(data.name): train accuracy per epoch", xTitle: "epoch", yTitle: "accuracy (fraction correct)",
                               series: outcomes.enumerated().map { i, o in
                                   .init(name: o.recipe.rawValue, colour: colours[i % colours.count], points: o.epochs.map { (Double($0.epoch), Double($0.accuracy)) })
-                              })
+                              }, integerX: true)
         if epochs > 1 { shell.print(chart.text(height: 8)) }
         try showPicture(shell, name: "compare", title: chart.title, svg: chart.svg(), png: { try chart.png() }, save: nil)
         var kept: [String] = []

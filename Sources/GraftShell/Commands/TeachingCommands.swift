@@ -386,7 +386,7 @@ extension CommandTable {
         shell.print("the weights, statistics and optimizer are as before (weights \(digest))")
         try showPicture(shell, name: "lr-find", title: chart.title, svg: chart.svg(), png: { try chart.png() }, save: savePath)
         var figure = "steps \(result.rates.count)"
-        if let steep = result.steepest, let minimum = result.minimumTenth { figure += " steep \(g(steep)) minimum/10 \(g(minimum))" }
+        if let steep = result.steepest, let minimum = result.minimumTenth { figure += " steep_lr \(g(steep)) minimum/10_lr \(g(minimum))" }
         if let low = result.smoothed.min() { figure += " min_loss \(fixed(low))" }
         shell.figure(figure)
     }
