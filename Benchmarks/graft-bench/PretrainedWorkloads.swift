@@ -30,9 +30,14 @@ func frozenBackbone(_ options: Options) throws {
     var training = TrainingOptions()
     training.epochs = 5
     training.batchSize = 32
+    // The dry run's estimate first (issue 12: within 30 % of the run it predicts).
+    let trainer = Trainer(model: model)
+    let estimate = try trainer.estimate(data, options: training, generator: generator)
     let start = Date()
-    let result = try Trainer(model: model).fit(data, options: training, generator: generator, log: QuietLog(verbose: options.verbose))
+    let result = try trainer.fit(data, options: training, generator: generator, log: QuietLog(verbose: options.verbose))
     let seconds = Date().timeIntervalSince(start)
     print(String(format: "W5 frozen-backbone            %.2f s (features cached: %@)", seconds, result.usedCache ? "yes" : "no"))
+    print(String(format: "W5 dry-run estimate           %.2f s (cache %.2f s + training %.2f s): %.2f of the measured run", estimate.totalSeconds,
+                 estimate.cacheSeconds, estimate.totalSeconds - estimate.cacheSeconds, estimate.totalSeconds / seconds))
     print("RESULT W5 frozen-backbone s \(seconds) \(seconds) \(seconds)")
 }

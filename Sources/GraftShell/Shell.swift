@@ -127,7 +127,7 @@ public final class Shell: @unchecked Sendable {
         let produced = figures
         switch parsed.spec.recording {
         case .never: break
-        case .stateChange where changedNothing: break
+        case _ where changedNothing: break
         case .stateChange, .figures: session.append(recordedLine ?? canonical(line), figures: produced)
         }
         return Outcome(command: parsed, figures: produced, error: nil)
@@ -136,7 +136,8 @@ public final class Shell: @unchecked Sendable {
     /// Set by a command that must be recorded differently from how it was typed (an interrupted
     /// `train` is recorded with the step it stopped at, so that the session replays to its weights).
     var recordedLine: String?
-    /// Set by a state-changing command that only showed something this time (`set` with no setting).
+    /// Set by a command that only showed something this time (`set` with no setting, a `dry-run`):
+    /// it is not recorded.
     var changedNothing = false
 
     /// The line as recorded: trimmed, without a trailing comment.

@@ -41,12 +41,12 @@ struct ParserTests {
 
     @Test func usageAndHelpComeFromTheDeclaration() throws {
         let train = try #require(CommandTable.all.first { $0.name == "train" })
-        #expect(train.usage.hasPrefix("train [epochs=N] [lr=X] [batch=N] [optimizer=sgd|adam|adamw|rmsprop]"))
+        #expect(train.usage.hasPrefix("train [dry-run] [epochs=N] [lr=X] [batch=N] [optimizer=sgd|adam|adamw|rmsprop]"))
         #expect(train.help.contains("\n  epochs=N   "))
         #expect(train.help.contains("  passes over the training split (default 5) [1–10000]\n"))
         #expect(train.help.hasSuffix("example: train epochs=5 lr=0.01 batch=64"))
         let eval = try #require(CommandTable.all.first { $0.name == "eval" })
-        #expect(eval.usage == "eval [confusion] [on=NAME] [split=test|val|train] [top=N]")
+        #expect(eval.usage == "eval [confusion] [on=NAME] [split=test|val|train] [top=N] [losses=N]")
     }
 
     @Test func longestCommandWinsAndArgumentsLandInPlace() throws {

@@ -417,4 +417,46 @@ struct TeachingTests {
         _ = try Trainer(model: manual).fit(data, options: o, generator: generator, log: RecordingTrainingLog())
         #expect(Digest.of(manual) == Digest.of(recipe.model))
     }
+
+    // MARK: dry-run
+
+    @Test func aDryRunMeasuresAndChangesNothing() throws {
+        let setup = ["new mnist-cnn", "data mnist digits=0-4 per-class=20", "head classes=5", "freeze all", "unfreeze head"]
+        let (shell, output) = makeShell(seed: 51)
+        for line in setup { #expect(shell.execute(line).succeeded) }
+        let model = try shell.model()
+        let digest = Digest.of(model), entries = shell.session.entries.count, generator = shell.generator.state
+        _ = output.take()
+        #expect(shell.execute("train epochs=4 batch=25 optimizer=adam val=0.2 dry-run").succeeded)
+        let text = output.take()
+        #expect(text.contains("dry run of train epochs=4 batch=25 on mnist: 80 samples, 4 batches an epoch, 4 epochs; measured on a batch or two, nothing changed"), "\(text)")
+        #expect(text.contains("features cached: yes — the prefix runs once ("))
+        #expect(Digest.of(model) == digest && shell.generator.state == generator && shell.session.entries.count == entries)
+        #expect(try shell.dataset().validation == nil, "the val= split is not kept by a dry run")
+        // What it counted: the weights, the head's gradients and Adam's two moments, the cached features.
+        let data = try shell.dataset()
+        var o = TrainingOptions()
+        (o.epochs, o.batchSize, o.optimizer) = (4, 25, .adamDefaults)
+        let e = try #require(shell.trainer(for: "mnist-cnn")).estimate(data, options: o, generator: shell.generator)
+        #expect(e.cached && e.frozenPrefix == 7 && e.batchesPerEpoch == 4 && e.samples == 100)
+        #expect(e.weightBytes == model.parameterCount * 4 && e.gradientBytes == 23_045 * 4 && e.optimizerBytes == 2 * 23_045 * 4)
+        #expect(e.cacheBytes == 4608 * 4 * 100 && e.frozenForwardPerSample > 0 && e.trainablePerSample > 0)
+        #expect(abs(e.totalSeconds - (e.cacheSeconds + 4 * e.epochSeconds)) < 1e-9 && e.uncachedSeconds >= e.totalSeconds - e.cacheSeconds)
+        // The next train is the one it would have been without the dry run.
+        #expect(shell.execute("train epochs=1 batch=25").succeeded)
+        let (plain, _) = makeShell(seed: 51)
+        for line in setup + ["train epochs=1 batch=25"] { #expect(plain.execute(line).succeeded) }
+        #expect(Digest.of(try plain.model()) == Digest.of(model))
+
+        // fine-tune dry-run: each phase's trainable set, then the flags as they were.
+        #expect(shell.execute("unfreeze all").succeeded)
+        let trainable = model.trainableParameterCount
+        _ = output.take()
+        #expect(shell.execute("fine-tune epochs=2 batch=25 dry-run").succeeded)
+        let phases = output.take()
+        #expect(phases.contains("dry run of phase 1 (the head alone)") && phases.contains("dry run of phase 2 (unfrozen all)") && phases.contains("fine-tune in all: about "))
+        #expect(phases.contains("features cached: no — "), "phase 2 trains the first layer: \(phases)")
+        #expect(model.trainableParameterCount == trainable)
+        #expect(shell.execute("freeze all").succeeded && shell.execute("train dry-run").error?.message == "train: no trainable parameters; unfreeze some layers first (unfreeze last=1)")
+    }
 }

@@ -15,8 +15,8 @@ extension CommandTable {
             .init("backbone-lr", .float(0...10), "phase 2's rate for the unfrozen backbone (default lr/20: a tenth of phase 2's head rate lr/2)"),
             .init("bn", .choice(["infer", "train"]), default: "infer",
                   "pretrained BatchNorm in phase 2: keep normalizing with its running statistics (infer, the Keras guide's rule) or update them (train)"),
-        ] + fitOptions(.fineTune),
-        summary: "Transfer learning's two phases in one command (fastai's fine_tune, the Keras guide's recipe): phase 1 trains the head with the backbone frozen at lr; phase 2 unfreezes the backbone (or unfreeze=SELECTOR) and trains the head at lr/2 and the backbone at backbone-lr (default lr/20), pretrained BatchNorm kept in inference mode. Adam and one-cycle by default.",
+        ] + fitOptions(.fineTune), flags: ["dry-run"],
+        summary: "Transfer learning's two phases in one command (fastai's fine_tune, the Keras guide's recipe): phase 1 trains the head with the backbone frozen at lr; phase 2 unfreezes the backbone (or unfreeze=SELECTOR) and trains the head at lr/2 and the backbone at backbone-lr (default lr/20), pretrained BatchNorm kept in inference mode. Adam and one-cycle by default. 'dry-run' says what each phase would take and changes nothing.",
         example: "fine-tune epochs=3 freeze-epochs=1 lr=0.002 unfreeze=layer4", recording: .figures) { shell, command in
             try fineTune(shell, command)
         },
@@ -431,6 +431,7 @@ extension CommandTable {
             guard !selectors.isEmpty else { throw ModelError.badSelector(selector: "", reason: "name at least one layer, pattern or 'all'") }
             for selector in selectors { _ = try LayerSelector.resolve(selector, in: model) }
         } catch { throw command.error("unfreeze: \(ShellError(error).message)", at: "unfreeze") }
+        let (datasets, generator) = (shell.datasets, shell.generator.state)
         let data = try trainingData(shell, command)
         let base = try trainingOptions(command, .fineTune)
         let freezeEpochs = command.int("freeze-epochs") ?? 1
@@ -442,6 +443,31 @@ extension CommandTable {
         guard let trainer = shell.trainer(for: modelName) else { throw ShellError("no model yet") }
         let recipe = FineTuneRecipe(freezeEpochs: freezeEpochs, epochs: epochs, selectors: selectors, batchNormTrains: command.string("bn") == "train",
                                     base: base, headRate: headRate, backboneRate: backboneRate)
+        if command.has("dry-run") {
+            // Each phase's trainable set, estimated, then the flags as they were.
+            let state = model.saveState()
+            defer { model.restore(state) }
+            var total = 0.0
+            try model.setTrainable(false, ["all"])
+            try model.setTrainable(true, head)
+            if freezeEpochs > 0 {
+                var options = base
+                options.epochs = freezeEpochs
+                let e = try trainer.estimate(data, options: options, generator: shell.generator)
+                shell.print(describe(e, what: "phase 1 (the head alone)"))
+                total += e.totalSeconds
+            }
+            try model.setTrainable(true, selectors, batchNormTrains: recipe.batchNormTrains)
+            var options = base
+            (options.epochs, options.learningRate, options.backboneLearningRate) = (epochs, headRate, backboneRate)
+            let e = try trainer.estimate(data, options: options, generator: shell.generator)
+            shell.print(describe(e, what: "phase 2 (unfrozen \(selectors.joined(separator: ", ")))"))
+            total += e.totalSeconds
+            shell.print(String(format: "fine-tune in all: about %.1f s", total))
+            (shell.datasets, shell.generator.state) = (datasets, generator)
+            shell.changedNothing = true
+            return
+        }
         let phases = try recipe.run(model, head: head, trainer: trainer, data: data, shell: shell, generator: shell.generator)
 
         // One curve over both phases, epochs numbered on.

@@ -53,16 +53,23 @@ extension CommandTable {
         ] + fitOptions(.train) + [
             .init("backbone-lr", .float(0...10), "a lower rate for every layer outside the head (discriminative rates)"),
             .init("steps", .int(1...1_000_000_000), "stop right after this many optimizer steps (how an interrupted run is recorded)"),
-        ], summary: "Train the current model's trainable layers on the training split; prints each epoch, a chart, and the frozen-weights check.",
+        ], flags: ["dry-run"], summary: "Train the current model's trainable layers on the training split; prints each epoch, a chart, and the frozen-weights check. 'dry-run' measures a batch or two and says what the run would take — time split into the frozen forward and the trainable forward+backward, whether features are cached and what that saves, peak memory — and changes nothing.",
            example: "train epochs=5 lr=0.01 batch=64", recording: .figures) { shell, command in
             let modelName = shell.currentModel ?? ""
             let model = try shell.model()
+            let (datasets, generator) = (shell.datasets, shell.generator.state)
             let data = try trainingData(shell, command)
             var o = try trainingOptions(command, .train)
             o.epochs = command.int("epochs") ?? 5
             o.backboneLearningRate = command.float("backbone-lr").map(Float.init)
             o.stepLimit = command.int("steps")
             guard let trainer = shell.trainer(for: modelName) else { throw ShellError("no model yet") }
+            if command.has("dry-run") {
+                shell.print(describe(try trainer.estimate(data, options: o, generator: shell.generator), what: "train epochs=\(o.epochs) batch=\(o.batchSize) on \(data.name)"))
+                (shell.datasets, shell.generator.state) = (datasets, generator)
+                shell.changedNothing = true
+                return
+            }
             let result = try trainer.fit(data, options: o, generator: shell.generator, log: ShellTrainingLog(shell: shell),
                                          shouldStop: shell.interruptRequested)
             shell.lastTraining = result.epochs
@@ -193,6 +200,24 @@ extension CommandTable {
             shell.datasets[dataName] = data
         }
         return data
+    }
+
+    /// A dry run's report: the time per epoch and in all, split by part, caching, memory.
+    static func describe(_ e: CostEstimate, what: String) -> String {
+        let s = { (seconds: Double) in seconds < 10 ? String(format: "%.2f s", seconds) : String(format: "%.0f s", seconds) }
+        let mb = { (bytes: Int) in bytes >= 1_000_000_000 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.1f MB", Double(bytes) / 1e6) }
+        let n = Double(e.samples)
+        var lines = ["dry run of \(what): \(e.samples) samples, \(e.batchesPerEpoch) batch\(e.batchesPerEpoch == 1 ? "" : "es") an epoch, \(e.epochs) epoch\(e.epochs == 1 ? "" : "s"); measured on a batch or two, nothing changed"]
+        let frozen = e.frozenPrefix == 0 ? "none (the first layer trains)" : "\(e.frozenPrefix) layer\(e.frozenPrefix == 1 ? "" : "s")"
+        lines.append("frozen prefix: \(frozen); forward \(s(e.frozenForwardPerSample * n)) a pass over the data")
+        lines.append("trainable part: forward + backward + step \(s(e.trainablePerSample * n)) an epoch" + (e.validationSeconds > 0 ? "; validation \(s(e.validationSeconds)) an epoch" : ""))
+        if e.cached {
+            lines.append("features cached: yes — the prefix runs once (\(s(e.cacheSeconds)), \(mb(e.cacheBytes))), then \(s(e.epochSeconds)) an epoch: about \(s(e.totalSeconds)) in all, against \(s(e.uncachedSeconds)) without caching (saves \(s(max(0, e.uncachedSeconds - e.totalSeconds))))")
+        } else {
+            lines.append("features cached: no" + (e.frozenPrefix == 0 ? "" : " (augmentation or cache=off)") + " — \(s(e.epochSeconds)) an epoch: about \(s(e.totalSeconds)) in all")
+        }
+        lines.append("peak memory: about \(mb(e.peakBytes)) (weights \(mb(e.weightBytes)), gradients \(mb(e.gradientBytes)), optimizer state \(mb(e.optimizerBytes)), activations \(mb(e.activationBytes))" + (e.cached ? ", cached features \(mb(e.cacheBytes))" : "") + ", data \(mb(e.dataBytes)))")
+        return lines.joined(separator: "\n")
     }
 
     /// What a training run printed last: `trained 5 epochs in 3.20 s (…)`.

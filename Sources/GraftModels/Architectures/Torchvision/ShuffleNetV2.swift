@@ -10,7 +10,7 @@ enum ShuffleNetV2 {
     ]
 
     static let architectures = widths.map { name, channels in
-        Architecture(name, "ShuffleNetV2 ×\(name.dropFirst(16).replacingOccurrences(of: "_", with: ".")), torchvision's layout and parameter names",
+        Architecture(name, "ShuffleNetV2 ×\(name.dropFirst(15).replacingOccurrences(of: "_", with: ".")), torchvision's layout and parameter names",
                      anchor: "stage2.0.branch1.0.weight") { classes, input, _, generator throws(ModelError) in
             try build(name, channels, classes: classes, input: input, generator: generator)
         }
