@@ -458,5 +458,14 @@ struct TeachingTests {
         #expect(phases.contains("features cached: no — "), "phase 2 trains the first layer: \(phases)")
         #expect(model.trainableParameterCount == trainable)
         #expect(shell.execute("freeze all").succeeded && shell.execute("train dry-run").error?.message == "train: no trainable parameters; unfreeze some layers first (unfreeze last=1)")
+        // compare dry-run: a line per recipe, nothing kept, nothing recorded, the generator where it was.
+        let (models, state, recorded) = (shell.models.count, shell.generator.state, shell.session.entries.count)
+        _ = output.take()
+        #expect(shell.execute("compare feature-extract fine-tune scratch bn-trap epochs=2 batch=25 dry-run").succeeded)
+        let table = output.take()
+        for recipe in ["feature-extract       23,045     yes", "fine-tune             32,613     yes", "scratch               32,613      no", "bn-trap               32,613     yes"] {
+            #expect(table.contains(recipe), "\(recipe): \(table)")
+        }
+        #expect(shell.models.count == models && shell.generator.state == state && shell.session.entries.count == recorded)
     }
 }

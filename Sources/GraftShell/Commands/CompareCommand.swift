@@ -28,7 +28,7 @@ extension CommandTable {
             .init("batch", .int(2...8192), default: "32", "batch size (bn-trap uses 4)"),
             .init("per-class", .int(1...1_000_000), "train on the first N training samples of each class (how few examples transfer needs)"),
             .init("on", .text, "dataset (default: the current one)"),
-        ], summary: "Runs recipes — feature-extract, fine-tune, scratch, bn-trap (default: the first three) — on copies of the current model with a new head, from one seed, on the same data and epochs; prints one table (trainable params, time, cached?, train/val/test accuracy, test loss) and their curves in one chart. Keeps each trained copy as MODEL-RECIPE; the current model is unchanged.",
+        ], flags: ["dry-run"], summary: "Runs recipes — feature-extract, fine-tune, scratch, bn-trap (default: the first three) — on copies of the current model with a new head, from one seed, on the same data and epochs; prints one table (trainable params, time, cached?, train/val/test accuracy, test loss) and their curves in one chart. Keeps each trained copy as MODEL-RECIPE; the current model is unchanged. 'dry-run' estimates each recipe's time and memory instead.",
         example: "compare feature-extract fine-tune scratch epochs=3", recording: .figures) { shell, command in
             try compare(shell, command)
         },
@@ -63,7 +63,25 @@ extension CommandTable {
         let lr = Float(command.float("lr") ?? 0.002)
         let batch = command.int("batch") ?? 32
         // One seed for every recipe, drawn once from the session's generator.
+        let generatorState = shell.generator.state
         let seed = shell.generator.next()
+        if command.has("dry-run") {
+            shell.print("dry run of compare on \(data.name): \(recipes.map(\.rawValue).joined(separator: ", ")), \(epochs) epoch\(epochs == 1 ? "" : "s") each, \(data.train.count) training samples; measured on a batch or two per recipe, nothing changed")
+            shell.print("recipe".padding(toLength: 16, withPad: " ", startingAt: 0) + "trainable".leftPadded(12) + "  cached" + "time".leftPadded(10) + "peak memory".leftPadded(13))
+            var total = 0.0
+            for recipe in recipes {
+                let estimates = try estimate(recipe, base: base, data: data, epochs: epochs, lr: lr, batch: batch, seed: seed, shell: shell)
+                let seconds = estimates.reduce(0) { $0 + $1.estimate.totalSeconds }
+                total += seconds
+                shell.print(recipe.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0) + grouped(estimates.last?.trainable ?? 0).leftPadded(12)
+                    + (estimates.contains { $0.estimate.cached } ? "yes" : "no").leftPadded(8) + String(format: "%.1f s", seconds).leftPadded(10)
+                    + String(format: "%.0f MB", Double(estimates.map(\.estimate.peakBytes).max() ?? 0) / 1e6).leftPadded(13))
+            }
+            shell.print(String(format: "in all: about %.1f s, plus evaluating each recipe", total))
+            shell.generator.state = generatorState
+            shell.changedNothing = true
+            return
+        }
         shell.print("compare on \(data.name): \(recipes.map(\.rawValue).joined(separator: ", ")) — \(epochs) epoch\(epochs == 1 ? "" : "s") each, \(data.train.count) training samples, Adam at lr \(String(format: "%g", Double(lr))) one-cycle, batch \(batch), seed \(seed)")
         var outcomes: [RecipeOutcome] = []
         for recipe in recipes {
@@ -123,6 +141,39 @@ extension CommandTable {
         var subset = data
         subset.train = data.train.subset(keep)
         return subset
+    }
+
+    /// What each phase of a recipe would take (one phase; fine-tune's two), on a copy set up as `run` sets it up.
+    static func estimate(_ recipe: Recipe, base: Model, data: Dataset, epochs: Int, lr: Float, batch: Int, seed: UInt64,
+                         shell: Shell) throws -> [(trainable: Int, estimate: CostEstimate)] {
+        let generator = Generator(seed: seed)
+        let model = try ModelFiles.copy(base)
+        _ = try model.replaceHead(classes: data.classes, classNames: data.classNames, generator: generator) { bytes throws(ModelError) in
+            if let refusal = shell.memoryRefusal(bytes, for: "the new head") { throw .invalidArgument(what: "head", reason: refusal) }
+        }
+        let trainer = Trainer(model: model)
+        var options = TrainingOptions()
+        (options.learningRate, options.batchSize, options.optimizer, options.schedule, options.epochs) = (lr, recipe == .bnTrap ? 4 : batch, .adamDefaults, .oneCycle, epochs)
+        let head = model.nodes.filter(\.isHead).map(\.name)
+        try model.setTrainable(false, ["all"])
+        try model.setTrainable(true, head)
+        switch recipe {
+        case .featureExtract:
+            return [(model.trainableParameterCount, try trainer.estimate(data, options: options, generator: generator))]
+        case .scratch:
+            try model.setTrainable(true, ["all"], batchNormTrains: true)
+            return [(model.trainableParameterCount, try trainer.estimate(data, options: options, generator: generator))]
+        case .fineTune, .bnTrap:
+            var phases: [(Int, CostEstimate)] = []
+            if epochs > 1 {
+                options.epochs = 1
+                phases.append((model.trainableParameterCount, try trainer.estimate(data, options: options, generator: generator)))
+                options.epochs = epochs - 1
+            }
+            try model.setTrainable(true, ["all"], batchNormTrains: recipe == .bnTrap)
+            phases.append((model.trainableParameterCount, try trainer.estimate(data, options: options, generator: generator)))
+            return phases
+        }
     }
 
     static func run(_ recipe: Recipe, base: Model, data: Dataset, epochs: Int, lr: Float, batch: Int, seed: UInt64, shell: Shell) throws -> RecipeOutcome {

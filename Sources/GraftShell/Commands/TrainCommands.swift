@@ -204,7 +204,7 @@ extension CommandTable {
 
     /// A dry run's report: the time per epoch and in all, split by part, caching, memory.
     static func describe(_ e: CostEstimate, what: String) -> String {
-        let s = { (seconds: Double) in seconds < 10 ? String(format: "%.2f s", seconds) : String(format: "%.0f s", seconds) }
+        let s = { (seconds: Double) in seconds < 10 ? String(format: "%.2f s", seconds) : String(format: "%.1f s", seconds) }
         let mb = { (bytes: Int) in bytes >= 1_000_000_000 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.1f MB", Double(bytes) / 1e6) }
         let n = Double(e.samples)
         var lines = ["dry run of \(what): \(e.samples) samples, \(e.batchesPerEpoch) batch\(e.batchesPerEpoch == 1 ? "" : "es") an epoch, \(e.epochs) epoch\(e.epochs == 1 ? "" : "s"); measured on a batch or two, nothing changed"]
