@@ -95,11 +95,7 @@ extension Trainer {
             let context = ForwardContext(training: true, generator: generator, shouldStop: shouldStop)
             let logits: Tensor
             do {
-                if let cache {
-                    logits = try cache.forward(batch.indices, model: model, context)
-                } else {
-                    logits = try model.forward(batch.inputs, context, through: model.logitsNode)
-                }
+                logits = try trainingLogits(batch, cache: cache, context)
             } catch ModelError.interrupted {
                 throw .interrupted(what: "lr-find", done: step, total: planned)
             }

@@ -196,11 +196,7 @@ public final class Trainer {
                 let logits: Tensor
                 let context = ForwardContext(training: true, generator: generator, shouldStop: shouldStop)
                 do {
-                    if let cache {
-                        logits = try cache.forward(batch.indices, model: model, context)
-                    } else {
-                        logits = try model.forward(batch.inputs, context, through: model.logitsNode)
-                    }
+                    logits = try trainingLogits(batch, cache: cache, context)
                 } catch ModelError.interrupted {
                     try stopInsideBatch()
                     break training
@@ -297,6 +293,12 @@ public final class Trainer {
         return TrainingResult(epochs: records, stoppedEarly: stopped, seconds: seconds,
                               imagesPerSecond: Double(imagesSeen) / Swift.max(seconds - cacheSeconds, 1e-9), usedCache: cache != nil,
                               cacheSeconds: cacheSeconds, steps: step, stoppedAtStep: stoppedAtStep, droppedSingleSample: dropSingle)
+    }
+
+    /// A training batch's logits: through the whole model, or from its cached features.
+    func trainingLogits(_ batch: Batch, cache: FeatureCache?, _ context: ForwardContext) throws(ModelError) -> Tensor {
+        if let cache { return try cache.forward(batch.indices, model: model, context) }
+        return try model.forward(batch.inputs, context, through: model.logitsNode)
     }
 
     /// Neither split may be empty.
