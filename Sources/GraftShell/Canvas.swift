@@ -75,11 +75,17 @@ struct Canvas {
     }
 
     static func glyph(_ character: Character) -> [UInt8] {
-        let substitutes: [Character: Character] = ["×": "x", "–": "-", "—": "-", "·": ".", "…": ".", "→": ">", "≤": "<", "≥": ">", "γ": "y", "β": "B"]
         let c = substitutes[character] ?? character
-        guard let ascii = c.asciiValue, ascii >= 32, ascii < 127 else { return glyph("?") }
-        let hex = Array(glyphs[Int(ascii) - 32])
-        return (0..<7).map { UInt8(String(hex[2 * $0...2 * $0 + 1]), radix: 16) ?? 0 }
+        guard let ascii = c.asciiValue, ascii >= 32, ascii < 127 else { return rows[Int(Character("?").asciiValue ?? 63) - 32] }
+        return rows[Int(ascii) - 32]
+    }
+
+    static let substitutes: [Character: Character] = ["×": "x", "–": "-", "—": "-", "·": ".", "…": ".", "→": ">", "≤": "<", "≥": ">", "γ": "y", "β": "B"]
+
+    /// ``glyphs`` decoded once: seven row bit masks per character.
+    static let rows: [[UInt8]] = glyphs.map { hex in
+        let digits = Array(hex)
+        return (0..<7).map { UInt8(String(digits[2 * $0...2 * $0 + 1]), radix: 16) ?? 0 }
     }
 
     /// Copies an image (values in [0, 1], `channels` planes of `h × w`) in at (x, y), each pixel a

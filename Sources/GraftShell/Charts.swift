@@ -188,12 +188,9 @@ struct LineChart {
     func svg() -> String {
         let (w, h, left, right, top, bottom) = (640.0, 360.0, 64.0, 24.0, 56.0, 48.0)
         let plotW = w - left - right, plotH = h - top - bottom
-        func escape(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        }
         var out = [String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">", w, h, w, h),
                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
-                   "<text x=\"\(Int(left))\" y=\"20\" font-size=\"14\" font-weight=\"bold\">\(escape(title))</text>"]
+                   "<text x=\"\(Int(left))\" y=\"20\" font-size=\"14\" font-weight=\"bold\">\(xmlEscaped(title))</text>"]
         guard let (xr, yr) = ranges else { out.append("</svg>"); return out.joined(separator: "\n") + "\n" }
         let yPad = (yr.upperBound - yr.lowerBound) * 0.05
         let y0 = yr.lowerBound - yPad, y1 = yr.upperBound + yPad
@@ -211,22 +208,22 @@ struct LineChart {
             out.append(String(format: "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#eee\"/>", left, y, left + plotW, y))
             out.append(String(format: "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%@</text>", left - 6, y + 4, Self.label(tick, log: false)))
         }
-        out.append(String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%@</text>", left + plotW / 2, h - 10, escape(xTitle)))
-        out.append(String(format: "<text x=\"16\" y=\"%.0f\" text-anchor=\"middle\" transform=\"rotate(-90 16 %.0f)\">%@</text>", top + plotH / 2, top + plotH / 2, escape(yTitle)))
+        out.append(String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%@</text>", left + plotW / 2, h - 10, xmlEscaped(xTitle)))
+        out.append(String(format: "<text x=\"16\" y=\"%.0f\" text-anchor=\"middle\" transform=\"rotate(-90 16 %.0f)\">%@</text>", top + plotH / 2, top + plotH / 2, xmlEscaped(yTitle)))
         var legendX = left
         for s in series {
             let points = s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
             let d = points.enumerated().map { String(format: "%@%.1f,%.1f", $0.offset == 0 ? "M" : "L", px($0.element.x), py($0.element.y)) }.joined(separator: " ")
             out.append("<path d=\"\(d)\" fill=\"none\" stroke=\"\(s.colour)\" stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"5 3\"" : "")/>")
             out.append(String(format: "<line x1=\"%.0f\" y1=\"38\" x2=\"%.0f\" y2=\"38\" stroke=\"%@\" stroke-width=\"2\"%@/>", legendX, legendX + 18, s.colour, s.dashed ? " stroke-dasharray=\"5 3\"" : ""))
-            out.append(String(format: "<text x=\"%.0f\" y=\"42\">%@</text>", legendX + 22, escape(s.name)))
+            out.append(String(format: "<text x=\"%.0f\" y=\"42\">%@</text>", legendX + 22, xmlEscaped(s.name)))
             legendX += 34 + Double(s.name.count) * 7
         }
         let markColours = ["#2ca02c", "#9467bd", "#8c564b", "#e377c2"]
         for (i, mark) in marks.enumerated() where mark.x.isFinite && (!logX || mark.x > 0) {
             let x = px(mark.x), colour = markColours[i % markColours.count]
             out.append(String(format: "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"%@\" stroke-dasharray=\"3 3\"/>", x, top, x, top + plotH, colour))
-            out.append(String(format: "<text x=\"%.0f\" y=\"42\" fill=\"%@\">┆ %@</text>", legendX, colour, escape(mark.label)))
+            out.append(String(format: "<text x=\"%.0f\" y=\"42\" fill=\"%@\">┆ %@</text>", legendX, colour, xmlEscaped(mark.label)))
             legendX += 24 + Double(mark.label.count) * 7
         }
         out.append("</svg>")
@@ -277,4 +274,10 @@ struct LineChart {
         }
         return try canvas.png()
     }
+}
+
+/// Text for XML and HTML (SVG charts, the HTML transcript): &, <, > and " escaped.
+func xmlEscaped(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        .replacingOccurrences(of: "\"", with: "&quot;")
 }

@@ -93,24 +93,20 @@ public final class Transcript {
 
     /// One HTML page, pictures inlined as data URLs, no script and nothing fetched.
     func page() -> String {
-        func escape(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-                .replacingOccurrences(of: "\"", with: "&quot;")
-        }
         var body = ""
         for block in blocks {
             switch block {
-            case let .command(number, text): body += "<div class=\"cell\"><span class=\"n\">[\(number)]</span> <code>\(escape(text))</code></div>\n"
-            case let .output(text): body += "<pre>\(escape(text))</pre>\n"
+            case let .command(number, text): body += "<div class=\"cell\"><span class=\"n\">[\(number)]</span> <code>\(xmlEscaped(text))</code></div>\n"
+            case let .output(text): body += "<pre>\(xmlEscaped(text))</pre>\n"
             case .failed: body += "<p class=\"failed\">(this command failed)</p>\n"
             case let .picture(title, file, data):
                 let type = file.hasSuffix(".svg") ? "image/svg+xml" : "image/png"
-                body += "<figure><img alt=\"\(escape(title))\" src=\"data:\(type);base64,\(data.base64EncodedString())\"><figcaption>\(escape(title))</figcaption></figure>\n"
+                body += "<figure><img alt=\"\(xmlEscaped(title))\" src=\"data:\(type);base64,\(data.base64EncodedString())\"><figcaption>\(xmlEscaped(title))</figcaption></figure>\n"
             }
         }
         return """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+        <html lang="en"><head><meta charset="utf-8"><title>\(xmlEscaped(title))</title>
         <style>
         body { font-family: sans-serif; max-width: 70em; margin: 2em auto; padding: 0 1em; color: #222; }
         .cell { margin-top: 1.6em; font-weight: bold; } .n { color: #888; }
@@ -120,7 +116,7 @@ public final class Transcript {
         .failed { color: #b00; font-style: italic; }
         </style></head>
         <body>
-        <h1>\(escape(title))</h1>
+        <h1>\(xmlEscaped(title))</h1>
         <p>Transcript written by graft \(graftVersion). Each cell is a command and its output.</p>
         \(body)</body></html>
 

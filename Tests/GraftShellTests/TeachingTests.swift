@@ -299,7 +299,7 @@ struct TeachingTests {
         let (shell, _) = makeShell(seed: 31)
         for line in ["new mnist-cnn classes=4", "data mnist digits=0-3 per-class=10", "train epochs=1 batch=10"] { #expect(shell.execute(line).succeeded) }
         let model = try shell.model()
-        let input = try TrainCommands.modelInputForTests(shell, "3")
+        let input = try CommandTable.modelInput(shell, "3", dataset: nil).batch
         let layer = try model.index(of: "pool")
         let cam = try model.gradCAM(input, at: layer, classIndex: 2)
         let features = try model.activations(input, at: layer)
@@ -344,7 +344,7 @@ struct TeachingTests {
 
         let outcome = shell.execute("activations relu1 on=5 max=8 save=\(folder.path)/a.png")
         #expect(outcome.succeeded, "\(outcome.error?.message ?? "")")
-        let maps = try model.activations(try TrainCommands.modelInputForTests(shell, "5"), at: try model.index(of: "relu1"))
+        let maps = try model.activations(try CommandTable.modelInput(shell, "5", dataset: nil).batch, at: try model.index(of: "relu1"))
         let mean = maps.scalars.reduce(0, +) / Float(maps.count)
         #expect(outcome.figures.first?.hasPrefix("maps 32 mean \(String(format: "%.4f", mean)) silent ") == true, "\(outcome.figures)")
         #expect(try Image.load(folder.appendingPathComponent("a.png").path).width == 8 * (104 + 12) + 12, "26-pixel maps scaled 4×")

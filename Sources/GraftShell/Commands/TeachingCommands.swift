@@ -350,13 +350,7 @@ extension CommandTable {
         guard o.end > o.start else { throw command.error("end=\(CommandParser.format(Double(o.end))) must be above start=\(CommandParser.format(Double(o.start)))", at: "end") }
         o.steps = command.int("steps")
         o.batchSize = command.int("batch") ?? 32
-        let momentum = Float(command.float("momentum") ?? 0.9)
-        switch command.string("optimizer") ?? "adam" {
-        case "sgd": o.optimizer = .sgd(momentum: momentum, nesterov: false)
-        case "adamw": o.optimizer = .adamWDefaults
-        case "rmsprop": o.optimizer = .rmsprop(alpha: 0.99, epsilon: 1e-8, momentum: command.float("momentum") == nil ? 0 : momentum)
-        default: o.optimizer = .adamDefaults
-        }
+        o.optimizer = optimizer(command, default: "adam")
         o.weightDecay = Float(command.float("wd") ?? 0)
         o.cache = CacheMode(rawValue: command.string("cache") ?? "auto") ?? .auto
         guard let trainer = shell.trainer(for: modelName) else { throw ShellError("no model yet") }
@@ -490,7 +484,3 @@ extension CommandTable {
     }
 }
 
-/// For tests: the batch a command is given for an input (see ``CommandTable/modelInput``).
-enum TrainCommands {
-    static func modelInputForTests(_ shell: Shell, _ input: String) throws -> Tensor { try CommandTable.modelInput(shell, input, dataset: nil).batch }
-}

@@ -156,18 +156,23 @@ extension CommandTable {
         ]
     }
 
+    /// `optimizer=`, `momentum=` and `nesterov=` as an optimizer (RMSprop without momentum unless given).
+    static func optimizer(_ command: ParsedCommand, default name: String) -> OptimizerKind {
+        let momentum = Float(command.float("momentum") ?? 0.9)
+        switch command.string("optimizer") ?? name {
+        case "adam": return .adamDefaults
+        case "adamw": return .adamWDefaults
+        case "rmsprop": return .rmsprop(alpha: 0.99, epsilon: 1e-8, momentum: command.float("momentum") == nil ? 0 : momentum)
+        default: return .sgd(momentum: momentum, nesterov: command.string("nesterov") == "on")
+        }
+    }
+
     /// The ``fitOptions`` of a command as training options (epochs and the rest are the caller's).
     static func trainingOptions(_ command: ParsedCommand, _ defaults: FitDefaults) throws -> TrainingOptions {
         var o = TrainingOptions()
         o.learningRate = Float(command.float("lr") ?? defaults.lr)
         o.batchSize = command.int("batch") ?? 32
-        let momentum = Float(command.float("momentum") ?? 0.9)
-        switch command.string("optimizer") ?? defaults.optimizer {
-        case "adam": o.optimizer = .adamDefaults
-        case "adamw": o.optimizer = .adamWDefaults
-        case "rmsprop": o.optimizer = .rmsprop(alpha: 0.99, epsilon: 1e-8, momentum: command.float("momentum") == nil ? 0 : momentum)
-        default: o.optimizer = .sgd(momentum: momentum, nesterov: command.string("nesterov") == "on")
-        }
+        o.optimizer = optimizer(command, default: defaults.optimizer)
         o.weightDecay = Float(command.float("wd") ?? 0)
         o.schedule = try Schedule(name: command.string("schedule") ?? defaults.schedule)
         if command.string("step") != nil || command.string("gamma") != nil {
