@@ -1,30 +1,46 @@
 #!/usr/bin/env bash
-# Runs graft's benchmark workloads and the same workloads in the peers (a C program calling
-# cblas_sgemm directly; PyTorch, onnxruntime and Keras 3 on TensorFlow, 2 threads each) in one
-# invocation, and prints the graft/peer ratios.
+# Runs graft's benchmark workloads and the same workloads in the peers, in one invocation, and
+# prints graft/peer ratios against every peer and against the best of them:
+#   - C: a program calling cblas_sgemm directly (W1), with the OpenBLAS kernels graft chose;
+#   - PyTorch stock (glibc malloc, NCHW); PyTorch with tcmalloc (LD_PRELOAD of Debian's
+#     libtcmalloc-minimal4); PyTorch with tcmalloc and channels-last tensors (W2, W4, W5, W6, W10);
+#   - onnxruntime (ORT_ENABLE_ALL, 2 intra-op threads) on the same models exported by torch.onnx.export
+#     (W4, W9, W10); Keras 3 on TensorFlow with oneDNN (TF_ENABLE_ONEDNN_OPTS=1) for W3 and W9.
+# Two threads everywhere.
 #
-#   Benchmarks/compare.sh [repeats] [W1 W2 W3 W4 W5 W7 W8 W9 W10]    (default: every workload)
+#   Benchmarks/compare.sh [--contended] [repeats] [W1 W2 W3 W4 W5 W6 W7 W8 W9 W10]   (default: every workload)
 #
+# --contended runs everything with one single-threaded busy process pinned to the last core beside
+# it (started and stopped here), for graft and the peers alike, and reports the ratios again, beside
+# those of the last quiet run when there is one (Benchmarks/out/quiet).
 # The peers go into a virtual environment ($GRAFT_BENCH_VENV, default Benchmarks/.venv), created and
 # pip-installed on first use; not part of CI. W9 and W10's models (torchvision and Keras, random
 # weights) are made once into Benchmarks/out/models by Benchmarks/peers/models.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=quiet
+if [[ "${1:-}" == "--contended" ]]; then mode=contended; shift; fi
 repeats="${1:-10}"
 shift || true
-selected="${*:-W1 W2 W3 W4 W5 W7 W8 W9 W10}"
+selected="${*:-W1 W2 W3 W4 W5 W6 W7 W8 W9 W10}"
 selected="${selected^^}"
 wants() { for w in "$@"; do [[ " $selected " == *" $w "* ]] && return 0; done; return 1; }
 out=Benchmarks/out
+results="$out/$mode"
 venv="${GRAFT_BENCH_VENV:-Benchmarks/.venv}"
 python="$venv/bin/python"
-mkdir -p "$out"
+mkdir -p "$out" "$results"
 
 echo "== building graft-bench (release) and the C peer"
 swift build -c release --product graft-bench 2>&1 | tail -1
 swift build -c release --product graft 2>&1 | tail -1
 cc -O2 Benchmarks/peers/gemm.c $(pkg-config --cflags --libs openblas) -o "$out/gemm-peer"
 
+tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+if [[ ! -f "$tcmalloc" ]]; then
+    echo "== installing Debian's libtcmalloc-minimal4 (PyTorch's tcmalloc variant)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtcmalloc-minimal4
+fi
 if ! "$python" -c "import torch, torchvision, efficientnet_lite_pytorch, onnx, onnxruntime, onnxscript, keras, tensorflow, safetensors" 2>/dev/null; then
     echo "== installing the peers into $venv (first run only)"
     python3 -m venv "$venv"
@@ -38,75 +54,63 @@ if wants W9 W10 && [[ ! -f "$models/resnet50.keras" ]]; then
     "$python" Benchmarks/peers/models.py make-keras "$models"
 fi
 
+busy=""
+stop_busy() { [[ -n "$busy" ]] && kill "$busy" 2>/dev/null || true; }
+trap stop_busy EXIT
+if [[ "$mode" == contended ]]; then
+    core=$(( $(nproc) - 1 ))
+    taskset -c "$core" bash -c 'while :; do :; done' &
+    busy=$!
+    echo "== contended: a busy single-threaded process ($busy) pinned to core $core for the whole run"
+fi
+
 # The C peer calls the same OpenBLAS, with the kernels graft chose (see BLASCore.swift).
 OPENBLAS_CORETYPE="$(.build/release/graft-bench --blas-core)"
 export OPENBLAS_CORETYPE
-echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, OpenBLAS kernels $OPENBLAS_CORETYPE"
+echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, OpenBLAS kernels $OPENBLAS_CORETYPE, $mode"
+peer_files="graft c torch torch-tcmalloc torch-tcmalloc-cl onnxruntime keras"
+for f in $peer_files; do : > "$results/$f.txt"; done
+bench() { .build/release/graft-bench "$@" --repeats "$repeats" --threads 2 --models "$models" | tee -a "$results/graft.txt" | grep -v '^RESULT'; }
+# A PyTorch peer script stock, with tcmalloc, and (when the layout matters to it) with tcmalloc and channels-last.
+torch_variants() {
+    local layout="$1"; shift
+    "$python" "$@" >> "$results/torch.txt"
+    LD_PRELOAD="$tcmalloc" "$python" "$@" >> "$results/torch-tcmalloc.txt"
+    if [[ "$layout" == layout ]]; then
+        GRAFT_PEER_CHANNELS_LAST=1 LD_PRELOAD="$tcmalloc" "$python" "$@" >> "$results/torch-tcmalloc-cl.txt"
+    fi
+}
 # OpenBLAS's small-GEMM speed differs from one process to the next (seen at n = 512: 1.3 or 2.5 ms,
 # for graft and the C peer alike), so W1 runs in three alternating rounds and the report takes the
 # median of the three medians.
-: > "$out/graft.txt"; : > "$out/c.txt"; : > "$out/torch.txt"; : > "$out/onnxruntime.txt"; : > "$out/keras.txt"
-bench() { .build/release/graft-bench "$@" --repeats "$repeats" --threads 2 --models "$models" | tee -a "$out/graft.txt" | grep -v '^RESULT'; }
 if wants W1; then
     for round in 1 2 3; do
         echo "== round $round: graft W1, C cblas_sgemm"
         bench W1
-        "$out/gemm-peer" "$repeats" 2 >> "$out/c.txt"
+        "$out/gemm-peer" "$repeats" 2 >> "$results/c.txt"
     done
 fi
 others=""
-for w in W2 W3 W8 W7 W4 W5 W9 W10; do wants "$w" && others="$others $w"; done
+for w in W2 W3 W8 W7 W4 W5 W6 W9 W10; do wants "$w" && others="$others $w"; done
 if [[ -n "$others" ]]; then
-    echo "== graft$others (W8 writes its exact data splits to $out/mnist-splits for the peer)"
+    echo "== graft$others (W8 writes its exact data splits to $out/mnist-splits for the peers)"
     bench $others
 fi
 echo "== peers"
-if wants W1 W2; then "$python" Benchmarks/peers/torch_bench.py "$repeats" >> "$out/torch.txt"; fi
-if wants W3 W8; then "$python" Benchmarks/peers/torch_mnist.py 3 >> "$out/torch.txt"; fi
-if wants W4 W5; then "$python" Benchmarks/peers/torch_pretrained.py 5 >> "$out/torch.txt"; fi
-if wants W9 W10; then
-    "$python" Benchmarks/peers/models.py torch "$models" "$repeats" >> "$out/torch.txt"
-    "$python" Benchmarks/peers/models.py ort "$models" "$repeats" >> "$out/onnxruntime.txt"
-    "$python" Benchmarks/peers/models.py keras "$models" "$repeats" >> "$out/keras.txt"
+if wants W1 W2 W7; then torch_variants layout Benchmarks/peers/torch_bench.py "$repeats"; fi
+if wants W3 W8; then
+    torch_variants same Benchmarks/peers/torch_mnist.py 3
+    "$python" Benchmarks/peers/keras_mnist.py 3 >> "$results/keras.txt"
 fi
-
-python3 - "$out" <<'PY'
-import statistics
-import sys
-out = sys.argv[1]
-
-def load(name):
-    """Median of the per-run medians, for each (workload, case, unit)."""
-    runs = {}
-    for line in open(f"{out}/{name}.txt"):
-        if line.startswith("RESULT "):
-            _, workload, case, unit, median, low, high = line.split()
-            runs.setdefault((workload, case, unit), []).append(float(median))
-    return {key: statistics.median(values) for key, values in runs.items()}
-
-graft = load("graft")
-peers = {"C cblas": load("c"), "PyTorch": load("torch"), "onnxrt": load("onnxruntime"), "Keras": load("keras")}
-# W9's PyTorch row builds the model and loads the state dict; "-prebuilt" loads into a model built beforehand.
-if ("W9", "resnet50-load-pth", "ms") in graft and ("W9", "resnet50-load-pth-prebuilt", "ms") in peers["PyTorch"]:
-    graft[("W9", "resnet50-load-pth-prebuilt", "ms")] = graft[("W9", "resnet50-load-pth", "ms")]
-print()
-print(f"{'workload':<28}{'peer':<10}{'graft':>12}{'peer':>12}{'ratio':>9}   (median of the repeats)")
-for (workload, case, unit), value in graft.items():
-    for peer, results in peers.items():
-        other = results.get((workload, case, unit))
-        if workload == "W5" and unit == "s" and results.get(("W5", "frozen-backbone-naive", "s")):
-            naive = results[("W5", "frozen-backbone-naive", "s")]
-            print(f"{workload + ' ' + case:<28}{'PyTorch naive':<14}{value:>7.2f} s {naive:>7.2f} s {value / naive:>8.2f}   graft time / peer time (≤ 1 is faster)")
-        if other is None:
-            continue
-        if unit in ("ms", "s"):
-            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>9.2f} {unit:<2}{other:>9.2f} {unit:<2}{value / other:>9.2f}   graft time / peer time (≤ 1 is faster)")
-        elif unit == "accuracy":
-            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>12.4f}{other:>12.4f}{100 * (value - other):>+8.1f}   graft − peer, points of test accuracy")
-        elif unit == "MB":
-            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>9.1f} MB{other:>9.1f} MB{value / other:>9.2f}   graft memory / peer memory (≤ 1 is leaner)")
-        elif unit == "images/s":
-            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>7.0f} im/s{other:>7.0f} im/s{value / other:>9.2f}   graft rate / peer rate (≥ 1 is faster)")
-        else:
-            print(f"{workload + ' ' + case:<28}{peer:<10}{value:>7.1f} GF/s{other:>7.1f} GF/s{value / other:>9.2f}   graft rate / peer rate (≥ 1 is faster)")
-PY
+if wants W4 W5; then
+    torch_variants layout Benchmarks/peers/torch_pretrained.py 5
+    "$python" Benchmarks/peers/torch_pretrained.py "$repeats" ort >> "$results/onnxruntime.txt"
+fi
+if wants W6; then torch_variants layout Benchmarks/peers/torch_resnet.py "$repeats"; fi
+if wants W9 W10; then
+    torch_variants layout Benchmarks/peers/models.py torch "$models" "$repeats"
+    "$python" Benchmarks/peers/models.py ort "$models" "$repeats" >> "$results/onnxruntime.txt"
+    "$python" Benchmarks/peers/models.py keras "$models" "$repeats" >> "$results/keras.txt"
+fi
+stop_busy
+python3 Benchmarks/report.py "$out" "$mode"

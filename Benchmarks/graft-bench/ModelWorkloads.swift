@@ -86,3 +86,21 @@ func processStatus(_ field: String) -> Int {
 }
 
 enum BenchmarkError: Error { case failed(String) }
+
+/// W6: one full fine-tuning step of ResNet-18 (torchvision's layout, 10 classes) on 3×64×64 inputs,
+/// batch 32: forward in training mode (BatchNorm on batch statistics), cross-entropy, backward
+/// through every layer, SGD with momentum 0.9 (ms per step).
+func resnetTrainingStep(_ options: Options) throws {
+    let generator = Generator(seed: 6)
+    let model = try Architecture.named("resnet18").build(classes: 10, inputShape: [3, 64, 64], generator: generator)
+    let x = try Tensor.randomUniform([32, 3, 64, 64], low: -1, high: 1, generator: generator)
+    let labels = (0..<32).map { $0 % 10 }
+    let optimizer = Optimizer(.sgd(momentum: 0.9, nesterov: false), parameters: model.trainableParameters.map(\.parameter))
+    let times = try measure(repeats: options.repeats) {
+        let logits = try model.forward(x, ForwardContext(training: true, generator: generator))
+        try logits.crossEntropy(labels: labels).backward()
+        optimizer.step(rate: 0.01)
+        optimizer.zeroGrad()
+    }
+    reportTime("W6", "resnet18-step-b32-64px", seconds: times)
+}

@@ -97,10 +97,13 @@ def torch_peer(out, repeats):
     report_ms("W9", f"{LOADED}-load-pth", measure(build_and_load, repeats))
     report_ms("W9", f"{LOADED}-load-pth-prebuilt", measure(load_into_built, repeats))
     report_peak("W9", f"{LOADED}-load-pth-memory", "torch", path)
-    x = torch.rand(BATCH, 3, 224, 224, generator=torch.Generator().manual_seed(4)) * 2 - 1
+    # GRAFT_PEER_CHANNELS_LAST=1: inference in channels-last (W9's loading is timed the same either way).
+    layout = torch.channels_last if os.environ.get("GRAFT_PEER_CHANNELS_LAST") == "1" else torch.contiguous_format
+    x = (torch.rand(BATCH, 3, 224, 224, generator=torch.Generator().manual_seed(4)) * 2 - 1).to(memory_format=layout)
     for name in MODELS:
         model = torch_model(name)
         model.load_state_dict(torch.load(os.path.join(out, f"{name}.pth"), map_location="cpu"))
+        model = model.to(memory_format=layout)
         with torch.no_grad():
             report_rate("W10", f"{name}-b{BATCH}", measure(lambda: model(x), repeats))
 

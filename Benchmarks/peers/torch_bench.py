@@ -1,8 +1,11 @@
-"""W1 and W2 in PyTorch, 2 threads, timed like graft-bench: one warm-up, then median (min, max).
+"""W1, W2 and W7 in PyTorch, 2 threads, timed like graft-bench: one warm-up, then median (min, max).
 
 Usage: python torch_bench.py [repeats]
+With GRAFT_PEER_CHANNELS_LAST=1, W2's tensors are channels-last (oneDNN's preferred layout) and W1
+and W7 are skipped (they do not change with the layout). Compare.sh runs it stock and with tcmalloc.
 Prints RESULT lines in graft-bench's format for Benchmarks/compare.sh.
 """
+import os
 import statistics
 import sys
 import time
@@ -28,19 +31,21 @@ def report(workload, name, times, flops):
     print(f"RESULT {workload} {name} GFLOP/s {statistics.median(rates)} {min(rates)} {max(rates)}")
 
 
+channels_last = os.environ.get("GRAFT_PEER_CHANNELS_LAST") == "1"
+layout = torch.channels_last if channels_last else torch.contiguous_format
 with torch.no_grad():
-    for n in (512, 1024, 2048):
+    for n in ((512, 1024, 2048) if not channels_last else ()):
         a, b = torch.rand(n, n), torch.rand(n, n)
         report("W1", f"gemm-n{n}", measure(lambda: torch.mm(a, b)), 2.0 * n ** 3)
 
-x = torch.rand(32, 64, 56, 56) * 2 - 1
-w = torch.randn(64, 64, 3, 3) * 0.05
-upstream = torch.rand(32, 64, 56, 56) * 2 - 1
+x = (torch.rand(32, 64, 56, 56) * 2 - 1).to(memory_format=layout)
+w = (torch.randn(64, 64, 3, 3) * 0.05).to(memory_format=layout)
+upstream = (torch.rand(32, 64, 56, 56) * 2 - 1).to(memory_format=layout)
 flops = 2.0 * 32 * 64 * 64 * 9 * 56 * 56
 with torch.no_grad():
     report("W2", "conv-forward", measure(lambda: F.conv2d(x, w, padding=1)), flops)
 
-xg, wg = x.clone().requires_grad_(), w.clone().requires_grad_()
+xg, wg = x.clone().requires_grad_(), w.clone().requires_grad_()  # clone keeps the memory format
 
 
 def step():
@@ -53,6 +58,9 @@ def step():
 report("W2", "conv-forward-backward", measure(step), 3 * flops)
 print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, backend: {torch.backends.cpu.get_cpu_capability()}",
       file=sys.stderr)
+
+if channels_last:
+    sys.exit(0)
 
 # W7 peer: start-up of `python -c "import torch"` (what a Python tool pays before any work), median of 5.
 import subprocess

@@ -4,7 +4,10 @@ with the reference model code (PyPI efficientnet-lite-pytorch).
 W4: loading the checkpoint into the model (torch.load + load_state_dict, ms), then inference, batch 8 at 224×224, images/s (median of the repeats after a warm-up).
 W5: frozen backbone + new Linear(10), 512 images, 5 epochs, batch 32: wall seconds, naive (the
     backbone runs every epoch) and with features cached once.
-Usage: python torch_pretrained.py [repeats]. Prints RESULT lines in graft-bench's format.
+Usage: python torch_pretrained.py [repeats] [ort]. Prints RESULT lines in graft-bench's format.
+With GRAFT_PEER_CHANNELS_LAST=1 the model and its inputs are channels-last. With `ort`, the model is
+exported with torch.onnx.export (opset 17) into Benchmarks/out/models/efficientnet-lite0.onnx and
+W4's inference runs in onnxruntime instead (ORT_ENABLE_ALL, 2 intra-op threads).
 """
 import os
 import statistics
@@ -16,6 +19,8 @@ import torch.nn.functional as F
 from efficientnet_lite_pytorch import EfficientNet
 
 repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+use_ort = len(sys.argv) > 2 and sys.argv[2] == "ort"
+layout = torch.channels_last if os.environ.get("GRAFT_PEER_CHANNELS_LAST") == "1" else torch.contiguous_format
 torch.set_num_threads(2)
 torch.manual_seed(0)
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -25,10 +30,25 @@ checkpoint = os.path.join(root, "Examples", "models", "efficientnet-lite0.pth")
 def load():
     loaded = EfficientNet.from_name("efficientnet-lite0")
     loaded.load_state_dict(torch.load(checkpoint, map_location="cpu"))
-    return loaded.eval()
+    return loaded.eval().to(memory_format=layout)
 
 
 model = load()
+x = (torch.rand(8, 3, 224, 224) * 2 - 1).to(memory_format=layout)
+if use_ort:
+    import numpy as np
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from models import ort_session
+    from timing import measure
+    path = os.path.join(root, "Benchmarks", "out", "models", "efficientnet-lite0.onnx")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    torch.onnx.export(model, (x,), path, opset_version=17, dynamo=False, input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+    session = ort_session(path)
+    feed = {"input": x.contiguous().numpy()}
+    rates = [8 / t for t in measure(lambda: session.run(None, feed), repeats)]
+    print(f"RESULT W4 efficientnet-lite0-b8 images/s {statistics.median(rates)} {min(rates)} {max(rates)}")
+    sys.exit(0)
 load_ms = []
 for _ in range(repeats):
     start = time.perf_counter()
@@ -36,7 +56,6 @@ for _ in range(repeats):
     load_ms.append(1e3 * (time.perf_counter() - start))
 print(f"RESULT W4 efficientnet-lite0-load ms {statistics.median(load_ms)} {min(load_ms)} {max(load_ms)}")
 
-x = torch.rand(8, 3, 224, 224) * 2 - 1
 with torch.no_grad():
     model(x)
     times = []
@@ -47,7 +66,7 @@ with torch.no_grad():
 rates = [8 / t for t in times]
 print(f"RESULT W4 efficientnet-lite0-b8 images/s {statistics.median(rates)} {min(rates)} {max(rates)}")
 
-images = torch.rand(512, 3, 224, 224) * 2 - 1
+images = (torch.rand(512, 3, 224, 224) * 2 - 1).to(memory_format=layout)
 labels = torch.randint(0, 10, (512,))
 for p in model.parameters():
     p.requires_grad_(False)

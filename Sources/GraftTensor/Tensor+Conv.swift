@@ -83,9 +83,9 @@ extension Tensor {
 /// One convolution's shapes and the GEMMs that compute it.
 ///
 /// With a batch at least as large as the thread count, each thread takes whole images (its own
-/// im2col buffer, single-threaded GEMM): no hand-offs between graft's and OpenBLAS's threads.
-/// Otherwise images go one at a time with threaded GEMM. Every output element is computed the
-/// same way in both cases, so the thread count never changes a bit.
+/// im2col buffer, its GEMMs on that thread). Otherwise images go one at a time, each GEMM split
+/// over the threads. GEMMs are cut into the same blocks either way (see `BLAS.sgemm`), so the
+/// thread count never changes a bit.
 struct ConvPlan: Sendable {
     let batch: Int, groups: Int, outPerGroup: Int
     let geometry: WindowGeometry
@@ -102,7 +102,7 @@ struct ConvPlan: Sendable {
             withExtendedLifetime(buffer) { body(range, buffer?.pointer) }
         }
         if Threads.prefersOuterParallelism(units: batch) {
-            Threads.withSingleThreadedBLAS { Threads.parallelFor(batch, grain: 1, run) }
+            Threads.parallelFor(batch, grain: 1, run)
         } else {
             run(0..<batch)
         }
@@ -137,6 +137,10 @@ struct ConvPlan: Sendable {
         nonisolated(unsafe) let (x, weight, bias, y) = (x, weight, bias, y)
         if isDepthwise {
             Depthwise.forward(x, weight, bias, y, planes: batch * groups, depthwiseGeometry)
+            return
+        }
+        if batchesImages {
+            forwardBatched(x: x, weight: weight, bias: bias, y: y)
             return
         }
         if let winograd = winogradForward {
@@ -194,6 +198,10 @@ struct ConvPlan: Sendable {
                 }
             }
             withExtendedLifetime(partials) {}
+            return
+        }
+        if batchesImages {
+            backwardBatched(x: x, weight: weight, dy: dy, dx: dx, dw: dw)
             return
         }
         let partials = dw != nil ? Storage(uninitializedCount: batch * weightCount) : nil

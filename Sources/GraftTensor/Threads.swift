@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// The engine's thread count: a setting shared by OpenBLAS and graft's own kernels.
+/// The engine's thread count: graft's own kernels and its GEMM blocks (OpenBLAS itself runs single-threaded).
 ///
 /// Work is split into chunks whose boundaries depend only on the problem size, never on the
 /// thread count, and every chunk writes its own outputs: results are bit-identical from run
@@ -16,19 +16,13 @@ public enum Threads {
     /// Threads used by GEMM and by graft's kernels.
     public static var count: Int { current.load(ordering: .relaxed) }
 
-    /// Sets the thread count for OpenBLAS and graft's kernels.
+    /// Sets the thread count for graft's kernels (GEMM included: OpenBLAS itself stays single-threaded).
     public static func set(_ count: Int) throws(TensorError) {
         guard (1...256).contains(count) else {
             throw .invalidArgument(op: "threads", reason: "thread count must be in 1...256, got \(count)")
         }
-        // NOTE: re-telling OpenBLAS the same count while another thread is inside a GEMM is not safe.
-        guard count != current.load(ordering: .relaxed) else { return }
         current.store(count, ordering: .relaxed)
-        BLAS.setThreadCount(count)
     }
-
-    /// Applies the current setting to OpenBLAS (its own default may differ).
-    static let configureBLAS: Void = { BLAS.setThreadCount(count) }()
 
     /// Calls `body` on disjoint ranges covering `0..<total`, each at least `grain` long, in
     /// parallel when the thread count allows. Chunk boundaries depend only on `total` and `grain`.
@@ -57,18 +51,9 @@ public enum Threads {
     @TaskLocal static var isInsideParallelRegion = false
 
     /// Whether work split into `units` independent pieces (images of a batch) should run one piece per
-    /// thread with single-threaded BLAS inside, rather than one piece at a time with threaded BLAS.
+    /// thread, each piece's GEMMs on its own thread, rather than one piece at a time with every thread in each GEMM.
     static func prefersOuterParallelism(units: Int) -> Bool {
         count > 1 && units >= count && !isInsideParallelRegion
-    }
-
-    /// Runs `body` with OpenBLAS limited to one thread, so that graft's own threads can each
-    /// call GEMM on their own piece of work; restores the setting afterwards.
-    static func withSingleThreadedBLAS<R>(_ body: () -> R) -> R {
-        _ = configureBLAS
-        BLAS.setThreadCount(1)
-        defer { BLAS.setThreadCount(count) }
-        return body()
     }
 
     @inline(__always) private static func chunkRange(_ chunk: Int, chunks: Int, total: Int) -> Range<Int> {

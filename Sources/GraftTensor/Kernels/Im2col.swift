@@ -33,10 +33,13 @@ struct WindowGeometry: Sendable, Equatable {
 }
 
 /// Unfolds image patches into columns ([C·KH·KW, OH·OW]) and folds them back, for conv as GEMM.
+/// `rowStride` (default OH·OW) places one image's columns inside a wider matrix that holds several
+/// images side by side, [C·KH·KW, images·OH·OW], so that one GEMM covers them all.
 enum Im2col {
     /// col[(c, i, j), (oh, ow)] = x[c, oh·sh − pt + i·dh, ow·sw − pl + j·dw], zero outside the image.
-    static func unfold(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: WindowGeometry) {
+    static func unfold(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: WindowGeometry, rowStride: Int? = nil) {
         nonisolated(unsafe) let x = x, col = col
+        let rowStride = rowStride ?? g.outputPlane
         let rows = g.patchSize
         Threads.parallelFor(rows, grain: Swift.max(1, Elementwise.grain / Swift.max(g.outputPlane, 1))) { range in
             for row in range {
@@ -44,7 +47,7 @@ enum Im2col {
                 let i = (row / g.kernelWidth) % g.kernelHeight
                 let j = row % g.kernelWidth
                 let plane = x + c * g.inputPlane
-                let out = col + row * g.outputPlane
+                let out = col + row * rowStride
                 let columnOffset = j * g.dilationWidth
                 let valid = g.validColumns(offset: columnOffset)
                 for oh in 0..<g.outputHeight {
@@ -71,15 +74,16 @@ enum Im2col {
 
     /// dx[c, ih, iw] += Σ col[(c, i, j), (oh, ow)] over the windows that read (ih, iw); the exact adjoint
     /// of `unfold`. Parallel over channels, so every element is summed in one fixed order.
-    static func fold(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: WindowGeometry) {
+    static func fold(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: WindowGeometry, rowStride: Int? = nil) {
         nonisolated(unsafe) let col = col, dx = dx
+        let rowStride = rowStride ?? g.outputPlane
         let perChannel = g.kernelHeight * g.kernelWidth
         Threads.parallelFor(g.channels, grain: Swift.max(1, Elementwise.grain / Swift.max(perChannel * g.outputPlane, 1))) { range in
             for c in range {
                 let plane = dx + c * g.inputPlane
                 for i in 0..<g.kernelHeight {
                     for j in 0..<g.kernelWidth {
-                        let row = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * g.outputPlane
+                        let row = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowStride
                         let columnOffset = j * g.dilationWidth
                         let valid = g.validColumns(offset: columnOffset)
                         for oh in 0..<g.outputHeight {

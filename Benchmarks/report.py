@@ -1,0 +1,149 @@
+"""The report of Benchmarks/compare.sh: graft against every peer and against the best of them, as
+ratios from one run; issue 13's targets met or missed; and, when both a quiet and a contended run
+exist, how far each ratio moved under contention (the target: within 15 %).
+
+Usage: python3 Benchmarks/report.py OUT MODE    (reads OUT/MODE/*.txt, RESULT lines)
+"""
+import os
+import statistics
+import sys
+
+PEERS = [("c", "C cblas"), ("torch", "PyTorch"), ("torch-tcmalloc", "PyTorch+tcmalloc"),
+         ("torch-tcmalloc-cl", "PyTorch+tc+CL"), ("onnxruntime", "onnxruntime"), ("keras", "Keras+oneDNN")]
+LOWER_IS_BETTER = {"ms", "s", "MB"}
+# (workload, case prefix, unit, peer: "best" or a peer file, bound, "max" (ratio ≤ bound) or "min" (≥ bound))
+TARGETS = [
+    ("W2", "conv-forward", "ms", "best", 1.0, "max"),
+    ("W2", "conv-forward-backward", "ms", "best", 1.0, "max"),
+    ("W3", "mnist-cnn-train", "images/s", "best", 1.0, "min"),
+    ("W4", "efficientnet-lite0-b8", "images/s", "onnxruntime", 1.0, "min"),
+    ("W4", "efficientnet-lite0-load", "ms", "torch", 1.0, "max"),
+    ("W5", "frozen-backbone", "s", "torch-tcmalloc", 0.8, "max"),
+    ("W6", "resnet18-step-b32-64px", "ms", "best", 1.0, "max"),
+    ("W10", "resnet50-b8", "images/s", "onnxruntime", 1.0, "min"),
+    ("W10", "mobilenet_v3_large-b8", "images/s", "onnxruntime", 1.0, "min"),
+    ("W10", "convnext_tiny-b8", "images/s", "onnxruntime", 1.0, "min"),
+]
+
+
+def load(folder, name):
+    """Median of the per-run medians, for each (workload, case, unit)."""
+    runs = {}
+    path = os.path.join(folder, f"{name}.txt")
+    if not os.path.exists(path):
+        return {}
+    for line in open(path):
+        if line.startswith("RESULT "):
+            _, workload, case, unit, median, _low, _high = line.split()
+            runs.setdefault((workload, case, unit), []).append(float(median))
+    return {key: statistics.median(values) for key, values in runs.items()}
+
+
+def ratio(value, other, unit):
+    """graft/peer: time and memory (≤ 1 is better) or rate (≥ 1 is better)."""
+    return value / other if other else float("nan")
+
+
+def best_peer(results, key):
+    unit = key[2]
+    present = [(results[f][key], f) for f, _ in PEERS if key in results[f]]
+    if not present or unit == "accuracy":
+        return None
+    return min(present) if unit in LOWER_IS_BETTER else max(present)
+
+
+def results_of(out, mode):
+    folder = os.path.join(out, mode)
+    results = {f: load(folder, f) for f, _ in PEERS}
+    graft = load(folder, "graft")
+    # W9's PyTorch row builds the model and loads the state dict; "-prebuilt" loads into a model built beforehand.
+    if ("W9", "resnet50-load-pth", "ms") in graft:
+        graft[("W9", "resnet50-load-pth-prebuilt", "ms")] = graft[("W9", "resnet50-load-pth", "ms")]
+    return graft, results
+
+
+def describe(unit):
+    if unit in ("ms", "s"):
+        return "time: ≤ 1 is faster"
+    if unit == "MB":
+        return "memory: ≤ 1 is leaner"
+    if unit == "accuracy":
+        return "graft − peer, points"
+    return "rate: ≥ 1 is faster"
+
+
+def table(graft, results, mode):
+    names = dict(PEERS)
+    print(f"\n{mode} run: graft against each peer (ratio graft/peer) and against the best peer")
+    print(f"{'workload':<36}{'graft':>12}  {'peer':<18}{'peer value':>12}{'ratio':>8}")
+    for key, value in graft.items():
+        workload, case, unit = key
+        rows = [(names[f], results[f][key]) for f, _ in PEERS if key in results[f]]
+        if workload == "W5" and unit == "s":
+            rows += [(names[f] + " naive", results[f][("W5", "frozen-backbone-naive", "s")])
+                     for f, _ in PEERS if ("W5", "frozen-backbone-naive", "s") in results[f]]
+        if not rows:
+            continue
+        label = f"{workload} {case}"
+        for peer, other in rows:
+            if unit == "accuracy":
+                shown = f"{100 * (value - other):+8.1f}"
+            else:
+                shown = f"{ratio(value, other, unit):8.2f}"
+            print(f"{label:<36}{value:>9.4g} {unit:<3}{peer:<18}{other:>12.4g}{shown}")
+            label = ""
+        best = best_peer(results, key)
+        if best:
+            print(f"{'':<36}{'':>13}{'→ best: ' + names[best[1]]:<26}{'':>4}{ratio(value, best[0], unit):8.2f}   ({describe(unit)})")
+
+
+def target_ratio(graft, results, target):
+    workload, case, unit, peer, _bound, _kind = target
+    key = (workload, case, unit)
+    if key not in graft:
+        return None
+    if peer == "best":
+        best = best_peer(results, key)
+        return ratio(graft[key], best[0], unit) if best else None
+    return ratio(graft[key], results[peer][key], unit) if key in results[peer] else None
+
+
+def targets(graft, results):
+    print("\nissue 13's targets (one run, ratios)")
+    names = dict(PEERS, best="the best peer")
+    for target in TARGETS:
+        workload, case, unit, peer, bound, kind = target
+        r = target_ratio(graft, results, target)
+        if r is None:
+            continue
+        met = r <= bound if kind == "max" else r >= bound
+        sign = "≤" if kind == "max" else "≥"
+        print(f"  {workload} {case:<28} {r:6.2f} vs {names[peer]:<18} target {sign} {bound:.1f}: {'met' if met else 'MISSED'}")
+
+
+def contention(out):
+    quiet, contended = results_of(out, "quiet"), results_of(out, "contended")
+    if not quiet[0] or not contended[0]:
+        return
+    print("\nratio to the best peer, quiet run vs contended run (target: within 15 % of the quiet value)")
+    for key in quiet[0]:
+        if key not in contended[0] or key[2] == "accuracy":
+            continue
+        q, c = best_peer(quiet[1], key), best_peer(contended[1], key)
+        if not q or not c:
+            continue
+        rq, rc = ratio(quiet[0][key], q[0], key[2]), ratio(contended[0][key], c[0], key[2])
+        change = rc / rq - 1
+        print(f"  {key[0]} {key[1]:<32} quiet {rq:6.2f}  contended {rc:6.2f}  {100 * change:+6.1f} %  {'ok' if abs(change) <= 0.15 else 'OUTSIDE 15 %'}")
+
+
+def main():
+    out, mode = sys.argv[1], sys.argv[2]
+    graft, results = results_of(out, mode)
+    table(graft, results, mode)
+    targets(graft, results)
+    contention(out)
+
+
+if __name__ == "__main__":
+    main()
