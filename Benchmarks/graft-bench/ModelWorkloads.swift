@@ -104,3 +104,16 @@ func resnetTrainingStep(_ options: Options) throws {
     }
     reportTime("W6", "resnet18-step-b32-64px", seconds: times)
 }
+
+/// DW: depthwise convolutions of EfficientNet-Lite0's shapes at batch 8 (forward, inference), GFLOP/s.
+func depthwiseShapes(_ options: Options) throws {
+    let generator = Generator(seed: 7)
+    for (channels, size, kernel, stride) in [(32, 112, 3, 1), (96, 112, 3, 2), (144, 56, 3, 1), (240, 28, 5, 1), (672, 14, 5, 2), (1152, 7, 3, 1)] {
+        let x = try Tensor.randomUniform([8, channels, size, size], low: -1, high: 1, generator: generator)
+        let w = try Tensor.randomNormal([channels, 1, kernel, kernel], std: 0.1, generator: generator)
+        let pad = Padding2D(kernel / 2, kernel / 2)
+        let out = (size + 2 * (kernel / 2) - kernel) / stride + 1
+        let times = try measure(repeats: options.repeats) { _ = try withoutGradients { try x.conv2d(w, stride: (stride, stride), padding: pad, groups: channels) } }
+        report("DW", "c\(channels)-\(size)px-k\(kernel)-s\(stride)", seconds: times, flops: 2.0 * 8 * Double(channels * out * out * kernel * kernel))
+    }
+}

@@ -146,6 +146,7 @@ do {
         case "W4": try efficientNetInference(options)
         case "W5": try frozenBackbone(options)
         case "W6": try resnetTrainingStep(options)
+        case "DW": try depthwiseShapes(options)
         case "W9": try modelLoading(options)
         case "W10": try modelInference(options)
         default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W4, W5, W6, W7, W8, W9, W10, DATA)")

@@ -154,9 +154,14 @@ public final class Model {
     /// is released once its last consumer in the range has run, except those at or after `keep`.
     func run(_ values: inout [Tensor?], from start: Int, through end: Int, _ context: ForwardContext, keeping kept: Set<Int> = []) throws(ModelError) {
         guard start <= end else { return }
-        var lastUse = [Int](repeating: -1, count: nodes.count)
-        for index in start...end { for input in nodes[index].inputs { lastUse[input] = Swift.max(lastUse[input], index) } }
+        var lastUse = [Int](repeating: -1, count: nodes.count), uses = [Int](repeating: 0, count: nodes.count)
         for index in start...end {
+            for input in nodes[index].inputs { lastUse[input] = Swift.max(lastUse[input], index); uses[input] += 1 }
+        }
+        var fusedAhead = Set<Int>()  // later nodes whose output a fused group has computed already
+        var index = start
+        while index <= end {
+            if fusedAhead.contains(index) { index += 1; continue }
             if context.shouldStop() { throw .interrupted(what: "the forward pass", done: index - start, total: end - start + 1) }
             let node = nodes[index]
             var inputs: [Tensor] = []
@@ -166,8 +171,19 @@ public final class Model {
                 }
                 inputs.append(value)
             }
-            do { values[index] = try node.layer.forward(inputs, context) } catch { throw .tensor(layer: node.name, error: error) }
+            do {
+                // A convolution with its BatchNorm and activation as one pass (InferenceFusion.swift), when it
+                // qualifies; nodes between them (other branches) still run in order.
+                if let group = fusedGroup(at: index, uses: uses, end: end, kept: kept, context),
+                   let fused = try runFused(group, input: inputs[0]) {
+                    values[group.last] = fused
+                    fusedAhead.formUnion([group.batchNorm, group.activation].compactMap { $0 })
+                } else {
+                    values[index] = try node.layer.forward(inputs, context)
+                }
+            } catch { throw .tensor(layer: node.name, error: error) }
             for input in node.inputs where lastUse[input] == index && !kept.contains(input) && input != end { values[input] = nil }
+            index += 1
         }
     }
 }

@@ -55,10 +55,15 @@ public func withoutGradients<R, E: Error>(_ body: () throws(E) -> R) throws(E) -
 }
 
 extension Tensor {
+    /// Whether an op on `inputs` would join the gradient graph: recording is on and an input requires a gradient.
+    public static func wouldRecord(_ inputs: [Tensor]) -> Bool {
+        GradMode.isEnabled && inputs.contains { $0.node != nil }
+    }
+
     /// `self`, an op's result, joined to the graph if any input requires a gradient and
     /// recording is on. The pullback is kept only in that case.
     func recorded(from inputs: [Tensor], _ pullback: @escaping Pullback) -> Tensor {
-        guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return self }
+        guard Tensor.wouldRecord(inputs) else { return self }
         let node = GradNode(shape: shape, inputs: inputs.map(\.node), pullback: pullback)
         return Tensor(shape: shape, storage: storage, node: node)
     }

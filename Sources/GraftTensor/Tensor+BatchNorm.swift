@@ -39,20 +39,18 @@ extension Tensor {
                 rv[c] = (1 - momentum) * rv[c] + momentum * Float(squares / Double(perChannel - 1))
             }
         } else {
-            for c in 0..<channels {
-                mean[c] = runningMean.storage.pointer[c]
-                invStd[c] = 1 / (runningVar.storage.pointer[c] + epsilon).squareRoot()
-            }
+            (mean, invStd) = Tensor.runningStatistics(runningMean, runningVar, epsilon: epsilon)
         }
         let gamma = weight.map { w in (0..<channels).map { w.storage.pointer[$0] } } ?? [Float](repeating: 1, count: channels)
         let beta = bias.map { b in (0..<channels).map { b.storage.pointer[$0] } } ?? [Float](repeating: 0, count: channels)
+        let (scale, shift) = Tensor.normalizingAffine(gamma: gamma, beta: beta, mean: mean, invStd: invStd)
         let y = Tensor(uninitializedShape: shape)
-        let out = y.storage.pointer
-        for n in 0..<batch {
-            for c in 0..<channels {
-                let scale = gamma[c] * invStd[c], shift = beta[c] - mean[c] * scale
-                let p = x + (n * channels + c) * inner, q = out + (n * channels + c) * inner
-                for i in 0..<inner { q[i] = p[i] * scale + shift }
+        nonisolated(unsafe) let (source, out) = (UnsafePointer(x), y.storage.pointer)
+        Threads.parallelFor(batch * channels, grain: Swift.max(1, Elementwise.grain / Swift.max(inner, 1))) { planes in
+            for plane in planes {
+                let c = plane % channels
+                let (p, q) = (source + plane * inner, out + plane * inner)
+                for i in 0..<inner { q[i] = p[i] * scale[c] + shift[c] }
             }
         }
         let x0 = detached()
@@ -90,5 +88,32 @@ extension Tensor {
             }
             return [dx] + (hasWeight ? [Tensor(dgamma)] : []) + (hasBias ? [Tensor(dbeta)] : [])
         }
+    }
+
+    /// The running statistics as mean and inverse standard deviation 1/√(σ² + ε), per channel.
+    static func runningStatistics(_ runningMean: Tensor, _ runningVar: Tensor, epsilon: Float) -> (mean: [Float], invStd: [Float]) {
+        let count = runningMean.count
+        return ((0..<count).map { runningMean.storage.pointer[$0] },
+                (0..<count).map { 1 / (runningVar.storage.pointer[$0] + epsilon).squareRoot() })
+    }
+
+    /// Batch normalization as y = x·scale + shift per channel: scale = γ·σ⁻¹, shift = β − μ·scale.
+    static func normalizingAffine(gamma: [Float], beta: [Float], mean: [Float], invStd: [Float]) -> (scale: [Float], shift: [Float]) {
+        let scale = (0..<gamma.count).map { gamma[$0] * invStd[$0] }
+        return (scale, (0..<gamma.count).map { beta[$0] - mean[$0] * scale[$0] })
+    }
+
+    /// The per-channel map y = x·scale + shift that `batchNorm(…, training: false)` applies, computed the
+    /// same way, so that a convolution can apply it as it writes its output (inference fusion) with the same bits.
+    public static func batchNormInferenceAffine(weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
+                                                epsilon: Float) throws(TensorError) -> (scale: [Float], shift: [Float]) {
+        let channels = runningMean.count
+        for t in [weight, bias, Optional(runningVar)] where t != nil && t?.shape != [channels] {
+            throw .shapeMismatch(op: "batchNorm", shapes: [runningMean.shape, t?.shape ?? []], reason: "every statistic and parameter must be [\(channels)]")
+        }
+        let (mean, invStd) = runningStatistics(runningMean, runningVar, epsilon: epsilon)
+        let gamma = weight.map { w in (0..<channels).map { w.storage.pointer[$0] } } ?? [Float](repeating: 1, count: channels)
+        let beta = bias.map { b in (0..<channels).map { b.storage.pointer[$0] } } ?? [Float](repeating: 0, count: channels)
+        return normalizingAffine(gamma: gamma, beta: beta, mean: mean, invStd: invStd)
     }
 }

@@ -45,6 +45,48 @@ extension Tensor {
     /// and an optional bias [O]. Lowered to im2col and one GEMM per image and group.
     public func conv2d(_ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: Padding2D = .zero,
                        dilation: (Int, Int) = (1, 1), groups: Int = 1) throws(TensorError) -> Tensor {
+        let plan = try convolutionPlan(weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let y = Tensor(uninitializedShape: plan.outputShape)
+        plan.forward(x: storage.pointer, weight: weight.storage.pointer, bias: bias?.storage.pointer, y: y.storage.pointer)
+
+        let (x0, w0, inputShape, weightShape) = (detached(), weight.detached(), shape, weight.shape)
+        let (needX, needW, needB) = (requiresGrad, weight.requiresGrad, bias?.requiresGrad ?? false)
+        // dX = col2im(Wᵀ·dY), dW = Σₙ dY·colᵀ, db = Σ dY over batch and space
+        return y.recorded(from: [self, weight] + (bias.map { [$0] } ?? [])) { g throws(TensorError) in
+            let dx = needX ? Tensor(shape: inputShape, storage: Storage(count: inputShape.reduce(1, *), repeating: 0)) : nil
+            let dw = needW ? Tensor(uninitializedShape: weightShape) : nil
+            plan.backward(x: x0.storage.pointer, weight: w0.storage.pointer, dy: g.storage.pointer,
+                          dx: dx?.storage.pointer, dw: dw?.storage.pointer)
+            let db = needB ? try g.sum(axes: [0, 2, 3]) : nil
+            return [dx, dw, db]
+        }
+    }
+
+    /// Inference only: `conv2d(…)` with `epilogue` applied to every output as the convolution writes
+    /// it — a folded BatchNorm's affine map, then a clamp (a fused ReLU, ReLU6 or clip) — the same bits
+    /// as running `batchNorm(…, training: false)` and the activation after `conv2d`, in one pass over
+    /// memory. It has no derivative: it throws when an input would need a gradient.
+    public func conv2dInference(_ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: Padding2D = .zero,
+                                dilation: (Int, Int) = (1, 1), groups: Int = 1, epilogue: ConvEpilogue) throws(TensorError) -> Tensor {
+        let inputs = [self, weight] + (bias.map { [$0] } ?? [])
+        guard !Tensor.wouldRecord(inputs) else {
+            throw .invalidArgument(op: "conv2dInference", reason: "an input requires a gradient; use conv2d")
+        }
+        let plan = try convolutionPlan(weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        if let scale = epilogue.scale, scale.count != weight.shape[0] || epilogue.shift?.count != weight.shape[0] {
+            throw .shapeMismatch(op: "conv2dInference", shapes: [weight.shape, [scale.count]], reason: "the epilogue needs a scale and a shift per output channel")
+        }
+        guard epilogue.low <= epilogue.high else {
+            throw .invalidArgument(op: "conv2dInference", reason: "clamp low \(epilogue.low) is above high \(epilogue.high)")
+        }
+        let y = Tensor(uninitializedShape: plan.outputShape)
+        plan.forward(x: storage.pointer, weight: weight.storage.pointer, bias: bias?.storage.pointer, y: y.storage.pointer, epilogue: epilogue)
+        return y
+    }
+
+    /// Checks a convolution's operands and plans it.
+    private func convolutionPlan(_ weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: Padding2D,
+                                 dilation: (Int, Int), groups: Int) throws(TensorError) -> ConvPlan {
         guard weight.rank == 4 else {
             throw .shapeMismatch(op: "conv2d", shapes: [shape, weight.shape], reason: "weight must be [out, in/groups, kh, kw]")
         }
@@ -62,20 +104,35 @@ extension Tensor {
             throw .shapeMismatch(op: "conv2d", shapes: [weight.shape, bias.shape], reason: "bias must be [\(outChannels)]")
         }
         geometry.channels = channels / groups
-        let plan = ConvPlan(batch: batch, groups: groups, outPerGroup: outChannels / groups, geometry: geometry)
-        let y = Tensor(uninitializedShape: [batch, outChannels, geometry.outputHeight, geometry.outputWidth])
-        plan.forward(x: storage.pointer, weight: weight.storage.pointer, bias: bias?.storage.pointer, y: y.storage.pointer)
+        return ConvPlan(batch: batch, groups: groups, outPerGroup: outChannels / groups, geometry: geometry)
+    }
+}
 
-        let (x0, w0, inputShape, weightShape) = (detached(), weight.detached(), shape, weight.shape)
-        let (needX, needW, needB) = (requiresGrad, weight.requiresGrad, bias?.requiresGrad ?? false)
-        // dX = col2im(Wᵀ·dY), dW = Σₙ dY·colᵀ, db = Σ dY over batch and space
-        return y.recorded(from: [self, weight] + (bias.map { [$0] } ?? [])) { g throws(TensorError) in
-            let dx = needX ? Tensor(shape: inputShape, storage: Storage(count: inputShape.reduce(1, *), repeating: 0)) : nil
-            let dw = needW ? Tensor(uninitializedShape: weightShape) : nil
-            plan.backward(x: x0.storage.pointer, weight: w0.storage.pointer, dy: g.storage.pointer,
-                          dx: dx?.storage.pointer, dw: dw?.storage.pointer)
-            let db = needB ? try g.sum(axes: [0, 2, 3]) : nil
-            return [dx, dw, db]
+/// What a convolution does to each output value as it writes it, for inference fusion: a per-channel
+/// affine map y = x·scale + shift (a BatchNorm in inference mode, from `Tensor.batchNormInferenceAffine`),
+/// then a clamp to `low…high` (ReLU 0…∞, ReLU6 0…6, a clip), computed as `batchNorm` and `clamp` do.
+public struct ConvEpilogue: Sendable {
+    public var scale: [Float]?, shift: [Float]?
+    public var low: Float, high: Float
+
+    public init(scale: [Float]? = nil, shift: [Float]? = nil, low: Float = -.infinity, high: Float = .infinity) {
+        (self.scale, self.shift, self.low, self.high) = (scale, shift, low, high)
+    }
+
+    var clamps: Bool { low > -.infinity || high < .infinity }
+
+    /// Applies the map to `count` values of output channel `channel`.
+    @inline(__always)
+    func apply(_ p: UnsafeMutablePointer<Float>, count: Int, channel: Int) {
+        if let scale, let shift {
+            let (s, t) = (scale[channel], shift[channel])
+            if clamps {
+                for i in 0..<count { p[i] = Swift.min(Swift.max(p[i] * s + t, low), high) }
+            } else {
+                for i in 0..<count { p[i] = p[i] * s + t }
+            }
+        } else if clamps {
+            for i in 0..<count { p[i] = Swift.min(Swift.max(p[i], low), high) }
         }
     }
 }
@@ -90,6 +147,7 @@ struct ConvPlan: Sendable {
     let batch: Int, groups: Int, outPerGroup: Int
     let geometry: WindowGeometry
 
+    var outputShape: [Int] { [batch, groups * outPerGroup, geometry.outputHeight, geometry.outputWidth] }
     var patch: Int { geometry.patchSize }
     var plane: Int { geometry.outputPlane }
     var inputPerGroup: Int { geometry.channels * geometry.inputPlane }
@@ -133,14 +191,16 @@ struct ConvPlan: Sendable {
         return g
     }
 
-    func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    /// y = conv(x) (+ bias), then `epilogue` on every value when given (inference fusion).
+    func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                 epilogue: ConvEpilogue? = nil) {
         nonisolated(unsafe) let (x, weight, bias, y) = (x, weight, bias, y)
         if isDepthwise {
-            Depthwise.forward(x, weight, bias, y, planes: batch * groups, depthwiseGeometry)
+            Depthwise.forward(x, weight, bias, y, planes: batch * groups, depthwiseGeometry, epilogue: epilogue)
             return
         }
         if batchesImages {
-            forwardBatched(x: x, weight: weight, bias: bias, y: y)
+            forwardBatched(x: x, weight: weight, bias: bias, y: y, epilogue: epilogue)
             return
         }
         if let winograd = winogradForward {
@@ -151,6 +211,9 @@ struct ConvPlan: Sendable {
                 for n in images {
                     Winograd.convolve(winograd, x: x + n * inputPerGroup, u: transformed, bias: bias,
                                       y: y + n * outPerGroup * plane, scratch: scratch)
+                    if let epilogue {
+                        for o in 0..<outPerGroup { epilogue.apply(y + (n * outPerGroup + o) * plane, count: plane, channel: o) }
+                    }
                 }
             }
             withExtendedLifetime(u) {}
@@ -173,6 +236,9 @@ struct ConvPlan: Sendable {
                             let b = bias[group * outPerGroup + o], row = output + o * plane
                             for i in 0..<plane { row[i] += b }
                         }
+                    }
+                    if let epilogue {
+                        for o in 0..<outPerGroup { epilogue.apply(output + o * plane, count: plane, channel: group * outPerGroup + o) }
                     }
                 }
             }

@@ -41,9 +41,9 @@ extension ConvPlan {
     }
 
     /// Copies between an NCHW tensor's rows (image, group, channel) and the chunk's matrix
-    /// [outPerGroup, count·plane]: `toMatrix` gathers, otherwise it scatters adding `bias`.
+    /// [outPerGroup, count·plane]: `toMatrix` gathers, otherwise it scatters adding `bias` (then the epilogue).
     private func transfer(_ tensor: UnsafeMutablePointer<Float>, _ matrix: UnsafeMutablePointer<Float>, first: Int, count: Int,
-                          group: Int, toMatrix: Bool, bias: UnsafePointer<Float>? = nil) {
+                          group: Int, toMatrix: Bool, bias: UnsafePointer<Float>? = nil, epilogue: ConvEpilogue? = nil) {
         nonisolated(unsafe) let (tensor, matrix, bias) = (tensor, matrix, bias)
         let (width, plane, outPerGroup, groups) = (count * plane, plane, outPerGroup, groups)
         Threads.parallelFor(count * outPerGroup, grain: Swift.max(1, Elementwise.grain / Swift.max(plane, 1))) { rows in
@@ -56,13 +56,15 @@ extension ConvPlan {
                 } else {
                     let b = bias?[group * outPerGroup + o] ?? 0
                     for p in 0..<plane { row[p] = block[p] + b }
+                    epilogue?.apply(row, count: plane, channel: group * outPerGroup + o)
                 }
             }
         }
     }
 
-    /// y = W·col (+ bias), a chunk of images per GEMM.
-    func forwardBatched(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    /// y = W·col (+ bias, then the epilogue), a chunk of images per GEMM.
+    func forwardBatched(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                        epilogue: ConvEpilogue?) {
         let chunk = imagesPerChunk
         let col = Storage(uninitializedCount: patch * chunk * plane)
         let out = Storage(uninitializedCount: outPerGroup * chunk * plane)
@@ -72,7 +74,7 @@ extension ConvPlan {
                 unfold(x, first: first, count: count, group: group, into: col.pointer)
                 BLAS.sgemm(m: outPerGroup, n: width, k: patch, weight + group * weightPerGroup, lda: patch,
                            col.pointer, ldb: width, out.pointer, ldc: width)
-                transfer(y, out.pointer, first: first, count: count, group: group, toMatrix: false, bias: bias)
+                transfer(y, out.pointer, first: first, count: count, group: group, toMatrix: false, bias: bias, epilogue: epilogue)
             }
         }
         withExtendedLifetime((col, out)) {}

@@ -1,0 +1,106 @@
+import GraftData
+import Testing
+@testable import GraftModels
+@testable import GraftNN
+import GraftTensor
+
+/// Inference fusion (InferenceFusion.swift): a convolution with its BatchNorm and activation runs as
+/// one pass wherever nothing needs a gradient, with the same bits as the layers run one by one.
+@Suite("Inference fusion")
+struct InferenceFusionTests {
+    /// A model with BatchNorm statistics, γ and β drawn at random (fresh ones are almost the identity).
+    static func model(_ name: String, input: [Int], seed: UInt64) throws -> Model {
+        let generator = Generator(seed: seed)
+        let model = try Architecture.named(name).build(classes: 10, inputShape: input, generator: generator)
+        for node in model.nodes {
+            guard let norm = node.layer as? BatchNorm else { continue }
+            let statistics = try Tensor.randomNormal([norm.channels], std: 0.3, generator: generator)
+            norm.runningMean.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = statistics.scalars[i] } }
+            norm.runningVar.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0.5 + abs(statistics.scalars[i]) } }
+            try norm.weight?.assign(try Tensor.randomUniform([norm.channels], low: 0.5, high: 1.5, generator: generator), name: node.name)
+            try norm.bias?.assign(try Tensor.randomNormal([norm.channels], std: 0.2, generator: generator), name: node.name)
+        }
+        return model
+    }
+
+    /// How many groups a pass over the whole model would fuse.
+    static func groups(_ model: Model, training: Bool) -> Int {
+        var uses = [Int](repeating: 0, count: model.nodes.count)
+        for node in model.nodes { for input in node.inputs { uses[input] += 1 } }
+        let context = ForwardContext(training: training)
+        return model.nodes.indices.dropFirst().filter {
+            model.fusedGroup(at: $0, uses: uses, end: model.nodes.count - 1, kept: [], context) != nil
+        }.count
+    }
+
+    /// (architecture, expected fused groups): Conv-BN-ReLU and Conv-BN (ResNet), Conv-BN-ReLU6 with
+    /// depthwise convolutions and "same" padding (EfficientNet-Lite0, MobileNetV2), Conv-ReLU (the MNIST CNN).
+    static let models: [(String, [Int], Int)] = [
+        ("resnet18", [3, 48, 48], 20), ("efficientnet-lite0", [3, 64, 64], 49), ("mobilenetv2", [3, 64, 64], 52), ("mnist-cnn", [1, 28, 28], 2),
+    ]
+
+    @Test(arguments: 0..<4)
+    func predictGivesTheSameBitsAsLayerByLayer(_ row: Int) throws {
+        let (name, input, expectedGroups) = Self.models[row]
+        let model = try Self.model(name, input: input, seed: UInt64(row + 5))
+        #expect(Self.groups(model, training: false) == expectedGroups, "\(name)")
+        let x = try Tensor.randomUniform([3] + input, low: -1, high: 1, generator: Generator(seed: 2))
+        let fused = try model.predict(x)
+        let plain = try Model.$fusesInference.withValue(false) { try model.predict(x) }
+        #expect(fused.scalars.map(\.bitPattern) == plain.scalars.map(\.bitPattern), "\(name)")
+        // An intermediate output someone asks for is still there (the pass stops at it, unfused).
+        let bnIndex = try #require(model.nodes.firstIndex { $0.layer is Conv2d })
+        let partial = try withoutGradients { try model.forward(x, ForwardContext(training: false), through: bnIndex) }
+        let partialPlain = try Model.$fusesInference.withValue(false) {
+            try withoutGradients { try model.forward(x, ForwardContext(training: false), through: bnIndex) }
+        }
+        #expect(partial.scalars.map(\.bitPattern) == partialPlain.scalars.map(\.bitPattern))
+    }
+
+    /// The Keras emotion model has a branch between a convolution and its BatchNorm (a pooling of the
+    /// other path runs in between): the fused group is computed early, the branch still runs in order.
+    @Test func aBranchBetweenConvolutionAndBatchNormStillRuns() throws {
+        let model = try ModelFiles.load(try ExampleFiles.locate("models/fer-emotion.h5"))
+        #expect(Self.groups(model, training: false) == 6)  // its six Conv2d layers (separable convolutions run as they are)
+        let x = try Tensor.randomUniform([2, 1, 64, 64], low: -1, high: 1, generator: Generator(seed: 6))
+        let fused = try model.predict(x)
+        let plain = try Model.$fusesInference.withValue(false) { try model.predict(x) }
+        #expect(fused.scalars.map(\.bitPattern) == plain.scalars.map(\.bitPattern))
+    }
+
+    @Test func trainingFusesOnlyTheFrozenLayers() throws {
+        let model = try Self.model("resnet18", input: [3, 32, 32], seed: 3)
+        // Everything trains: BatchNorm on batch statistics, nothing fuses.
+        #expect(Self.groups(model, training: true) == 0)
+        // A frozen backbone: its BatchNorms are in inference mode and fuse; the gradient still reaches the head.
+        try model.setTrainable(false, ["all"])
+        try model.setTrainable(true, ["fc"])
+        #expect(Self.groups(model, training: true) == 20)
+        let x = try Tensor.randomUniform([4, 3, 32, 32], low: -1, high: 1, generator: Generator(seed: 4))
+        let labels = [0, 1, 2, 3]
+        func step() throws -> (loss: [UInt32], grad: [UInt32]) {
+            let fc = try #require(model.trainableParameters.first { $0.key == "fc.weight" }?.parameter)
+            fc.zeroGrad()
+            let loss = try model.forward(x, ForwardContext(training: true, generator: Generator(seed: 1))).crossEntropy(labels: labels)
+            try loss.backward()
+            return (loss.scalars.map(\.bitPattern), try #require(fc.grad).scalars.map(\.bitPattern))
+        }
+        let fused = try step()
+        let plain = try Model.$fusesInference.withValue(false) { try step() }
+        #expect(fused.loss == plain.loss)
+        #expect(fused.grad == plain.grad)
+        // Unfreezing the last block: its BatchNorms keep their statistics (inference mode) but their γ, β
+        // and the convolutions need gradients, so those groups run layer by layer and the gradient arrives.
+        try model.setTrainable(true, ["layer4"])
+        let layer4 = try #require(model.trainableParameters.first { $0.key == "layer4.1.conv2.weight" }?.parameter)
+        func layer4Gradient() throws -> [UInt32] {
+            layer4.zeroGrad()
+            let loss = try model.forward(x, ForwardContext(training: true, generator: Generator(seed: 1))).crossEntropy(labels: labels)
+            try loss.backward()
+            return try #require(layer4.grad).scalars.map(\.bitPattern)
+        }
+        let gradient = try layer4Gradient()
+        #expect(gradient == (try Model.$fusesInference.withValue(false) { try layer4Gradient() }))
+        #expect(gradient.contains { $0 != 0 })
+    }
+}
