@@ -75,9 +75,12 @@ def describe(unit):
 def table(graft, results, mode):
     names = dict(PEERS)
     print(f"\n{mode} run: graft against each peer (ratio graft/peer) and against the best peer")
-    print(f"{'workload':<36}{'graft':>12}  {'peer':<18}{'peer value':>12}{'ratio':>8}")
+    print(f"{'workload':<36}{'graft':>10} {'unit':<9}{'peer':<22}{'peer value':>11}{'ratio':>8}")
     for key, value in graft.items():
         workload, case, unit = key
+        # One figure a workload: W1's rate, every other workload's time (their GFLOP/s say the same).
+        if (unit == "GFLOP/s") != (workload == "W1"):
+            continue
         rows = [(names[f], results[f][key]) for f, _ in PEERS if key in results[f]]
         if workload == "W5" and unit == "s":
             rows += [(names[f] + " naive", results[f][("W5", "frozen-backbone-naive", "s")])
@@ -90,11 +93,11 @@ def table(graft, results, mode):
                 shown = f"{100 * (value - other):+8.1f}"
             else:
                 shown = f"{ratio(value, other, unit):8.2f}"
-            print(f"{label:<36}{value:>9.4g} {unit:<3}{peer:<18}{other:>12.4g}{shown}")
+            print(f"{label:<36}{value:>10.4g} {unit:<9}{peer:<22}{other:>11.4g}{shown}")
             label = ""
         best = best_peer(results, key)
         if best:
-            print(f"{'':<36}{'':>13}{'→ best: ' + names[best[1]]:<26}{'':>4}{ratio(value, best[0], unit):8.2f}   ({describe(unit)})")
+            print(f"{'':<36}{'':>20}{'→ best: ' + names[best[1]]:<33}{ratio(value, best[0], unit):8.2f}   ({describe(unit)})")
 
 
 def target_ratio(graft, results, target):
@@ -127,7 +130,7 @@ def contention(out):
         return
     print("\nratio to the best peer, quiet run vs contended run (target: within 15 % of the quiet value)")
     for key in quiet[0]:
-        if key not in contended[0] or key[2] == "accuracy":
+        if key not in contended[0] or key[2] == "accuracy" or (key[2] == "GFLOP/s") != (key[0] == "W1"):
             continue
         q, c = best_peer(quiet[1], key), best_peer(contended[1], key)
         if not q or not c:

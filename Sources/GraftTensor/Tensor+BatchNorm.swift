@@ -25,18 +25,27 @@ extension Tensor {
         var mean = [Float](repeating: 0, count: channels), invStd = [Float](repeating: 0, count: channels)
         let x = storage.pointer
         if training {
-            for c in 0..<channels {
-                var total = 0.0
-                for n in 0..<batch { let p = x + (n * channels + c) * inner; for i in 0..<inner { total += Double(p[i]) } }
-                let m = total / Double(perChannel)
-                var squares = 0.0
-                for n in 0..<batch { let p = x + (n * channels + c) * inner; for i in 0..<inner { let d = Double(p[i]) - m; squares += d * d } }
-                let variance = squares / Double(perChannel)
-                mean[c] = Float(m)
-                invStd[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
-                let rm = runningMean.storage.pointer, rv = runningVar.storage.pointer
-                rm[c] = (1 - momentum) * rm[c] + momentum * Float(m)
-                rv[c] = (1 - momentum) * rv[c] + momentum * Float(squares / Double(perChannel - 1))
+            // Channels in parallel: each channel's sums run in one fixed order on one thread.
+            nonisolated(unsafe) let (rm, rv, source) = (runningMean.storage.pointer, runningVar.storage.pointer, UnsafePointer(x))
+            let momentum = momentum, epsilon = epsilon
+            mean.withUnsafeMutableBufferPointer { meanBuffer in
+                invStd.withUnsafeMutableBufferPointer { invStdBuffer in
+                    nonisolated(unsafe) let (meanOut, invStdOut) = (meanBuffer, invStdBuffer)
+                    Threads.parallelFor(channels, grain: Swift.max(1, Elementwise.grain / perChannel)) { range in
+                        for c in range {
+                            var total = 0.0
+                            for n in 0..<batch { let p = source + (n * channels + c) * inner; for i in 0..<inner { total += Double(p[i]) } }
+                            let m = total / Double(perChannel)
+                            var squares = 0.0
+                            for n in 0..<batch { let p = source + (n * channels + c) * inner; for i in 0..<inner { let d = Double(p[i]) - m; squares += d * d } }
+                            let variance = squares / Double(perChannel)
+                            meanOut[c] = Float(m)
+                            invStdOut[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
+                            rm[c] = (1 - momentum) * rm[c] + momentum * Float(m)
+                            rv[c] = (1 - momentum) * rv[c] + momentum * Float(squares / Double(perChannel - 1))
+                        }
+                    }
+                }
             }
         } else {
             (mean, invStd) = Tensor.runningStatistics(runningMean, runningVar, epsilon: epsilon)
@@ -61,27 +70,34 @@ extension Tensor {
         return y.recorded(from: inputs) { g in
             let dx = Tensor(uninitializedShape: x0.shape)
             var dgamma = [Float](repeating: 0, count: channels), dbeta = [Float](repeating: 0, count: channels)
-            let gp = g.storage.pointer, xp = x0.storage.pointer, dp = dx.storage.pointer
-            for c in 0..<channels {
-                var sumG = 0.0, sumGX = 0.0
-                for n in 0..<batch {
-                    let o = (n * channels + c) * inner
-                    for i in 0..<inner {
-                        let xhat = Double((xp[o + i] - mean[c]) * invStd[c])
-                        sumG += Double(gp[o + i]); sumGX += Double(gp[o + i]) * xhat
-                    }
-                }
-                dgamma[c] = Float(sumGX); dbeta[c] = Float(sumG)
-                let k = gamma[c] * invStd[c]
-                let meanG = Float(sumG / Double(perChannel)), meanGX = Float(sumGX / Double(perChannel))
-                for n in 0..<batch {
-                    let o = (n * channels + c) * inner
-                    for i in 0..<inner {
-                        if training {
-                            let xhat = (xp[o + i] - mean[c]) * invStd[c]
-                            dp[o + i] = k * (gp[o + i] - meanG - xhat * meanGX)
-                        } else {
-                            dp[o + i] = k * gp[o + i]
+            nonisolated(unsafe) let (gp, xp, dp) = (UnsafePointer(g.storage.pointer), UnsafePointer(x0.storage.pointer), dx.storage.pointer)
+            dgamma.withUnsafeMutableBufferPointer { dgammaBuffer in
+                dbeta.withUnsafeMutableBufferPointer { dbetaBuffer in
+                    nonisolated(unsafe) let (dgammaOut, dbetaOut) = (dgammaBuffer, dbetaBuffer)
+                    Threads.parallelFor(channels, grain: Swift.max(1, Elementwise.grain / perChannel)) { range in
+                        for c in range {
+                            var sumG = 0.0, sumGX = 0.0
+                            for n in 0..<batch {
+                                let o = (n * channels + c) * inner
+                                for i in 0..<inner {
+                                    let xhat = Double((xp[o + i] - mean[c]) * invStd[c])
+                                    sumG += Double(gp[o + i]); sumGX += Double(gp[o + i]) * xhat
+                                }
+                            }
+                            dgammaOut[c] = Float(sumGX); dbetaOut[c] = Float(sumG)
+                            let k = gamma[c] * invStd[c]
+                            let meanG = Float(sumG / Double(perChannel)), meanGX = Float(sumGX / Double(perChannel))
+                            for n in 0..<batch {
+                                let o = (n * channels + c) * inner
+                                for i in 0..<inner {
+                                    if training {
+                                        let xhat = (xp[o + i] - mean[c]) * invStd[c]
+                                        dp[o + i] = k * (gp[o + i] - meanG - xhat * meanGX)
+                                    } else {
+                                        dp[o + i] = k * gp[o + i]
+                                    }
+                                }
+                            }
                         }
                     }
                 }
