@@ -75,9 +75,9 @@ bench() { .build/release/graft-bench "$@" --repeats "$repeats" --threads 2 --mod
 torch_variants() {
     local layout="$1"; shift
     "$python" "$@" >> "$results/torch.txt"
-    LD_PRELOAD="$tcmalloc" "$python" "$@" >> "$results/torch-tcmalloc.txt"
+    GRAFT_PEER_VARIANT=tcmalloc LD_PRELOAD="$tcmalloc" "$python" "$@" >> "$results/torch-tcmalloc.txt"
     if [[ "$layout" == layout ]]; then
-        GRAFT_PEER_CHANNELS_LAST=1 LD_PRELOAD="$tcmalloc" "$python" "$@" >> "$results/torch-tcmalloc-cl.txt"
+        GRAFT_PEER_VARIANT=tcmalloc-cl GRAFT_PEER_CHANNELS_LAST=1 LD_PRELOAD="$tcmalloc" "$python" "$@" >> "$results/torch-tcmalloc-cl.txt"
     fi
 }
 # OpenBLAS's small-GEMM speed differs from one process to the next (seen at n = 512: 1.3 or 2.5 ms,
