@@ -70,11 +70,12 @@ public final class Optimizer {
             guard let grad = parameter.grad else { continue }
             let lr = rate * rateScales[index]
             let wd = weightDecay
-            let g = grad.scalars
-            var m = first[index] ?? [Float](repeating: 0, count: g.count)
-            var v = second[index] ?? [Float](repeating: 0, count: g.count)
             let isFirstStep = first[index] == nil
-            parameter.update { p in
+            // The moments leave their slots while they change, so each is updated in place (no copy on write).
+            var m = first[index] ?? [Float](repeating: 0, count: grad.count)
+            var v = second[index] ?? (usesSecondMoment ? [Float](repeating: 0, count: grad.count) : [])
+            (first[index], second[index]) = (nil, nil)
+            grad.withUnsafeBufferPointer { g in parameter.update { p in
                 switch kind {
                 case let .sgd(momentum, nesterov):
                     for i in 0..<p.count {
@@ -110,10 +111,16 @@ public final class Optimizer {
                         }
                     }
                 }
-            }
+            } }
             first[index] = m
             second[index] = v
         }
+    }
+
+    /// Adam, AdamW and RMSprop keep a second moment; SGD does not.
+    private var usesSecondMoment: Bool {
+        if case .sgd = kind { return false }
+        return true
     }
 
     public func zeroGrad() { for parameter in parameters { parameter.zeroGrad() } }
