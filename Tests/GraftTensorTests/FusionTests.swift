@@ -91,3 +91,21 @@ struct DepthwiseTests {
         }
     }
 }
+
+/// More padding on the left than a window can use: the first valid column lies past the output. Every
+/// convolution path must stay inside its rows (it wrote past them before) and match the zero-padded input.
+@Suite("Windows over tiny inputs")
+struct TinyWindowTests {
+    @Test(arguments: [1, 2])
+    func asymmetricPaddingWiderThanTheInput(_ groups: Int) throws {
+        let generator = Generator(seed: 31)
+        let x = try Tensor.randomNormal([2, 2, 1, 1], generator: generator)
+        let w = try Tensor.randomNormal([2, 2 / groups, 3, 3], generator: generator)
+        let padding = Padding2D(top: 2, bottom: 0, left: 2, right: 0)
+        let y = try x.conv2d(w, padding: padding, groups: groups)
+        let padded = try x.padded([(0, 0), (0, 0), (2, 0), (2, 0)])
+        let reference = try padded.conv2d(w, groups: groups)
+        #expect(y.shape == [2, 2, 1, 1])
+        #expect(y.scalars == reference.scalars)
+    }
+}

@@ -22,7 +22,9 @@ struct WindowGeometry: Sendable, Equatable {
     @inline(__always)
     func validColumns(offset: Int) -> Range<Int> {
         // smallest ow with ow·s − pl + off ≥ 0, and smallest ow with ow·s − pl + off ≥ width
-        let low = Swift.max(0, ceilDiv(padLeft - offset, strideWidth))
+        // NOTE: with more padding on the left than the window can use (a tiny input, asymmetric padding), the first
+        // valid column lies past the output: clamp it, or callers zero-filling up to it would write past the row.
+        let low = Swift.min(outputWidth, Swift.max(0, ceilDiv(padLeft - offset, strideWidth)))
         let high = Swift.min(outputWidth, Swift.max(0, ceilDiv(width + padLeft - offset, strideWidth)))
         return low..<Swift.max(low, high)
     }
@@ -50,18 +52,27 @@ enum Im2col {
                 let out = col + row * rowStride
                 let columnOffset = j * g.dilationWidth
                 let valid = g.validColumns(offset: columnOffset)
+                // Narrow rows (a CNN's late stages: 7, 4, 2 columns) copy value by value: a library call per
+                // handful of floats costs more than the copy.
+                let narrow = g.outputWidth < 16
                 for oh in 0..<g.outputHeight {
                     let line = out + oh * g.outputWidth
                     let ih = oh * g.strideHeight - g.padTop + i * g.dilationHeight
                     guard ih >= 0 && ih < g.height else {
-                        line.initialize(repeating: 0, count: g.outputWidth)
+                        if narrow { for ow in 0..<g.outputWidth { line[ow] = 0 } } else { line.initialize(repeating: 0, count: g.outputWidth) }
+                        continue
+                    }
+                    let source = plane + ih * g.width - g.padLeft + columnOffset
+                    if narrow {
+                        for ow in 0..<valid.lowerBound { line[ow] = 0 }
+                        for ow in valid { line[ow] = source[ow * g.strideWidth] }
+                        for ow in valid.upperBound..<g.outputWidth { line[ow] = 0 }
                         continue
                     }
                     if valid.lowerBound > 0 { line.initialize(repeating: 0, count: valid.lowerBound) }
                     if valid.upperBound < g.outputWidth {
                         (line + valid.upperBound).initialize(repeating: 0, count: g.outputWidth - valid.upperBound)
                     }
-                    let source = plane + ih * g.width - g.padLeft + columnOffset
                     if g.strideWidth == 1 {
                         (line + valid.lowerBound).update(from: source + valid.lowerBound, count: valid.count)
                     } else {
