@@ -137,7 +137,9 @@ def contention(out):
             continue
         rq, rc = ratio(quiet[0][key], q[0], key[2]), ratio(contended[0][key], c[0], key[2])
         change = rc / rq - 1
-        print(f"  {key[0]} {key[1]:<32} quiet {rq:6.2f}  contended {rc:6.2f}  {100 * change:+6.1f} %  {'ok' if abs(change) <= 0.15 else 'OUTSIDE 15 %'}")
+        gains = change < 0 if key[2] in LOWER_IS_BETTER else change > 0
+        verdict = "within 15 %" if abs(change) <= 0.15 else ("OUTSIDE 15 %: graft gains on the peers" if gains else "OUTSIDE 15 %: graft loses")
+        print(f"  {key[0]} {key[1]:<32} quiet {rq:6.2f}  contended {rc:6.2f}  {100 * change:+6.1f} %  {verdict}")
 
 
 def main():
