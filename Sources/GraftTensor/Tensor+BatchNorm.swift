@@ -50,8 +50,7 @@ extension Tensor {
         } else {
             (mean, invStd) = Tensor.runningStatistics(runningMean, runningVar, epsilon: epsilon)
         }
-        let gamma = weight.map { w in (0..<channels).map { w.storage.pointer[$0] } } ?? [Float](repeating: 1, count: channels)
-        let beta = bias.map { b in (0..<channels).map { b.storage.pointer[$0] } } ?? [Float](repeating: 0, count: channels)
+        let (gamma, beta) = (Tensor.perChannel(weight, or: 1, channels), Tensor.perChannel(bias, or: 0, channels))
         let (scale, shift) = Tensor.normalizingAffine(gamma: gamma, beta: beta, mean: mean, invStd: invStd)
         let y = Tensor(uninitializedShape: shape)
         nonisolated(unsafe) let (source, out) = (UnsafePointer(x), y.storage.pointer)
@@ -106,6 +105,11 @@ extension Tensor {
         }
     }
 
+    /// γ or β as an array, or `value` for every channel when the layer has none.
+    static func perChannel(_ t: Tensor?, or value: Float, _ channels: Int) -> [Float] {
+        t.map { t in (0..<channels).map { t.storage.pointer[$0] } } ?? [Float](repeating: value, count: channels)
+    }
+
     /// The running statistics as mean and inverse standard deviation 1/√(σ² + ε), per channel.
     static func runningStatistics(_ runningMean: Tensor, _ runningVar: Tensor, epsilon: Float) -> (mean: [Float], invStd: [Float]) {
         let count = runningMean.count
@@ -128,8 +132,7 @@ extension Tensor {
             throw .shapeMismatch(op: "batchNorm", shapes: [runningMean.shape, t?.shape ?? []], reason: "every statistic and parameter must be [\(channels)]")
         }
         let (mean, invStd) = runningStatistics(runningMean, runningVar, epsilon: epsilon)
-        let gamma = weight.map { w in (0..<channels).map { w.storage.pointer[$0] } } ?? [Float](repeating: 1, count: channels)
-        let beta = bias.map { b in (0..<channels).map { b.storage.pointer[$0] } } ?? [Float](repeating: 0, count: channels)
+        let (gamma, beta) = (Tensor.perChannel(weight, or: 1, channels), Tensor.perChannel(bias, or: 0, channels))
         return normalizingAffine(gamma: gamma, beta: beta, mean: mean, invStd: invStd)
     }
 }
