@@ -39,6 +39,12 @@ public enum Normalization: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Normalizes one sample of `channels` planes in place.
+    /// Per-channel mean and standard deviation for `channels` channels.
+    public func meanAndStd(channels: Int) -> (mean: [Float], std: [Float]) {
+        let pairs = (0..<channels).map(parameters(channel:))
+        return (pairs.map(\.0), pairs.map(\.1))
+    }
+
     public func apply(_ sample: UnsafeMutablePointer<Float>, channels: Int, plane: Int) {
         if self == .unit { return }
         for c in 0..<channels {

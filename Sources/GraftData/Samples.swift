@@ -29,6 +29,10 @@ public struct Samples: Sendable {
     }
 
     public var count: Int { labels.count }
+    /// The stored values when they are bytes (images: value = byte / 255).
+    public var storedBytes: [UInt8]? { if case let .bytes(b) = values { return b } else { return nil } }
+    /// The stored values when they are floats (arrays, tables).
+    public var storedFloats: [Float]? { if case let .floats(f) = values { return f } else { return nil } }
     public var sampleSize: Int { sampleShape.reduce(1, *) }
     public var isImage: Bool { sampleShape.count == 3 }
 

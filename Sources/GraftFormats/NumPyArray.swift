@@ -144,20 +144,32 @@ public struct NumPyArray: Sendable, Equatable {
 
     /// The bytes of a `.npy` file (version 1.0, little-endian, C order, header padded to 64 bytes).
     public func encoded() -> Data {
-        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        let descr = integers != nil ? "<i8" : "<f4"
-        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
-        let unpadded = 10 + header.utf8.count + 1
-        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
-        var data = Data(Self.magic + [1, 0])
-        let length = UInt16(header.utf8.count)
-        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
-        data.append(contentsOf: Array(header.utf8))
+        var data = Self.header(descr: integers != nil ? "<i8" : "<f4", shape: shape)
         if let integers {
             for v in integers { withUnsafeBytes(of: Int64(v).littleEndian) { data.append(contentsOf: $0) } }
         } else {
             for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         }
+        return data
+    }
+
+    /// The bytes of a uint8 `.npy` file (images as graft stores them: value = byte / 255).
+    public static func encoded(shape: [Int], bytes: [UInt8]) -> Data {
+        var data = header(descr: "|u1", shape: shape)
+        data.append(contentsOf: bytes)
+        return data
+    }
+
+    /// Magic, version 1.0 and the header dictionary, padded so the data starts at a multiple of 64.
+    static func header(descr: String, shape: [Int]) -> Data {
+        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
+        let unpadded = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        var data = Data(magic + [1, 0])
+        let length = UInt16(header.utf8.count)
+        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+        data.append(contentsOf: Array(header.utf8))
         return data
     }
 }

@@ -29,6 +29,8 @@ public final class Shell: @unchecked Sendable {
     public var interruptRequested: () -> Bool = { false }
     /// The last training run's epochs (for the chart and the transcript).
     public internal(set) var lastTraining: [EpochRecord] = []
+    /// Each model's last training command as a recipe (what `export pytorch` writes as train.py).
+    public internal(set) var recipes: [String: TrainingRecipe] = [:]
     /// Receives charts for transcripts (nil: charts only as text).
     public var chartSink: ((String, [EpochRecord]) -> Void)?
     /// Receives every other picture for transcripts: a title, a file name (`lr-find.svg`,
@@ -239,6 +241,7 @@ struct WorkspaceSnapshot {
     let generator: Generator
     let generatorState: Generator.State
     let lastTraining: [EpochRecord]
+    let recipes: [String: TrainingRecipe]
     let modelState: ModelState?
     let threads: Int
 
@@ -253,6 +256,7 @@ struct WorkspaceSnapshot {
         generator = shell.generator
         generatorState = shell.generator.state
         lastTraining = shell.lastTraining
+        recipes = shell.recipes
         modelState = shell.currentModel.flatMap { shell.models[$0] }?.saveState()
         threads = Threads.count
     }
@@ -269,6 +273,7 @@ struct WorkspaceSnapshot {
         shell.generator = generator
         generator.state = generatorState
         shell.lastTraining = lastTraining
+        shell.recipes = recipes
         if Threads.count != threads { try? Threads.set(threads) }
     }
 }

@@ -76,6 +76,8 @@ public struct TrainingResult: Sendable {
     public var stoppedAtStep: Int? = nil
     /// Each epoch's last batch of one sample was dropped (BatchNorm on batch statistics needs two).
     public var droppedSingleSample = false
+    /// The run as a recipe phase: what trained, in which modes, in which order, with which losses.
+    public var phase: TrainingPhase? = nil
 }
 
 /// The trainer's state that a failed command must put back (the optimizer and its moments).
@@ -131,6 +133,9 @@ public final class Trainer {
             throw .invalidArgument(what: "train", reason: "\(data.name) has 1 training sample, and BatchNorm in training mode needs at least 2")
         }
         prepareOptimizer(trainable, options: options, log: log)
+        var phase = TrainingPhase(options: options, trainable: model.trainableParameters.map(\.key),
+                                  trainMode: model.nodes.filter { $0.layer.mode(training: true) == "train" }.map(\.name),
+                                  head: model.nodes.filter(\.isHead).map(\.name), orders: [], stepLosses: [], epochs: [], batchesPerEpoch: 0)
         let frozenBefore = frozenDigests()
         let trainableBefore = headParameters == nil ? [:] : trainableDigests()
 
@@ -159,6 +164,7 @@ public final class Trainer {
             log.record(.message("dropping the last batch of each epoch: \(data.train.count) samples in batches of \(options.batchSize) leave 1, and BatchNorm in training mode needs more than one"))
         }
         let totalSteps = batchesPerEpoch * options.epochs
+        phase.batchesPerEpoch = batchesPerEpoch
         let warmupSteps = options.warmupEpochs * batchesPerEpoch
         var records: [EpochRecord] = []
         var stopped: String? = nil
@@ -175,6 +181,7 @@ public final class Trainer {
                 batches = try Batches(data.train, batchSize: options.batchSize, normalization: normalization, shuffle: generator,
                                       augmentation: options.augmentation)
             } catch { throw .data(error) }
+            phase.orders.append(Array(batches.order.prefix(batchesPerEpoch * options.batchSize)))
             var lossSum = 0.0, correct = 0, seen = 0
             var rate = options.learningRate
             var batchIndex = 0
@@ -221,6 +228,7 @@ public final class Trainer {
                 optimizer?.step(rate: rate)
                 optimizer?.zeroGrad()
                 step += 1
+                phase.stepLosses.append(lossValue)
                 lossSum += Double(lossValue) * Double(batch.labels.count)
                 correct += Evaluation.correct(logits, batch.labels, topK: 1)
                 seen += batch.labels.count
@@ -290,9 +298,10 @@ public final class Trainer {
         } else {
             log.record(.message("frozen: \(changed.count) of \(frozenBefore.count) frozen tensors CHANGED: \(changed.prefix(5).joined(separator: ", "))"))
         }
+        phase.epochs = records
         return TrainingResult(epochs: records, stoppedEarly: stopped, seconds: seconds,
                               imagesPerSecond: Double(imagesSeen) / Swift.max(seconds - cacheSeconds, 1e-9), usedCache: cache != nil,
-                              cacheSeconds: cacheSeconds, steps: step, stoppedAtStep: stoppedAtStep, droppedSingleSample: dropSingle)
+                              cacheSeconds: cacheSeconds, steps: step, stoppedAtStep: stoppedAtStep, droppedSingleSample: dropSingle, phase: phase)
     }
 
     /// A training batch's logits: through the whole model, or from its cached features.

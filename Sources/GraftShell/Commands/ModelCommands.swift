@@ -130,7 +130,35 @@ extension CommandTable {
             let bytes = try ModelFiles.save(model, to: path)
             shell.print("saved \(shell.currentModel ?? model.name) to \(path) (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MB)")
         },
+        CommandSpec(["export", "pytorch"], arguments: [.init("dir", .path)], options: [
+            .init("data", .choice(["yes", "no"]), default: "yes", "also write the current dataset's splits as data/*.npy"),
+        ], summary: "Write the current model and its last training recipe as a PyTorch project in DIR: model.py (plain torch.nn, graft's layer names, so state_dict keys match), weights.safetensors, train.py (the recipe; one process or torchrun with DDP; --deterministic replays graft's sample order), the data, README.md. A layer PyTorch cannot express is refused before anything is written.",
+           example: "export pytorch runs/transfer", recording: .stateChange) { shell, command in
+            try exportPyTorch(shell, command)
+        },
     ]
+
+    static func exportPyTorch(_ shell: Shell, _ command: ParsedCommand) throws {
+        let model = try shell.model()
+        let modelName = shell.currentModel ?? model.name
+        let recipe = shell.recipes[modelName]
+        var dataset: Dataset? = nil
+        if command.string("data") != "no" {
+            dataset = recipe.flatMap { shell.datasets[$0.dataset] } ?? (try? shell.dataset())
+        }
+        let dir = NSString(string: command.argument("dir") ?? "").expandingTildeInPath
+        let project = PyTorchProject(model: model, recipe: recipe, dataset: dataset, seed: shell.seed, graftVersion: graftVersion)
+        let written: PyTorchProject.Written
+        do { written = try project.write(to: dir) } catch let refusal as PyTorchExporter.Refusal {
+            throw ShellError("cannot export \(modelName) to PyTorch: \(refusal.description); nothing was written")
+        }
+        shell.print("exported \(modelName) to \(dir): \(written.files.filter { !$0.hasPrefix("data/") && !$0.hasPrefix(".") }.joined(separator: ", "))"
+            + (dataset.map { ", data/ (\($0.name): \($0.train.count) train" + ($0.validation.map { ", \($0.count) val" } ?? "") + ($0.test.map { ", \($0.count) test" } ?? "") + ")" } ?? "")
+            + String(format: ", %.1f MB", Double(written.bytes) / 1_048_576))
+        shell.print(recipe.map { "recipe: \($0.command) on \($0.dataset) (\($0.phases.count) phase\($0.phases.count == 1 ? "" : "s"))" }
+            ?? "recipe: none yet (train.py uses train's defaults on the current trainable set)")
+        shell.print("run: python \(dir)/train.py, or torchrun --nproc-per-node=N \(dir)/train.py")
+    }
 
     static func setTrainable(_ shell: Shell, _ command: ParsedCommand, _ trainable: Bool) throws {
         let model = try shell.model()

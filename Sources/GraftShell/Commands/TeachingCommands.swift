@@ -471,6 +471,7 @@ extension CommandTable {
             combined += result.epochs.map { $0.renumbered($0.epoch + offset) }
         }
         shell.lastTraining = combined
+        shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: phases.compactMap(\.result.phase))
         if combined.count > 1 {
             let boundary = phases.count == 2 ? phases[0].result.epochs.count + 1 : nil
             shell.print(Charts.text(combined, marks: boundary.map { [$0: "phase 2: backbone unfrozen"] } ?? [:]))

@@ -73,6 +73,9 @@ extension CommandTable {
             let result = try trainer.fit(data, options: o, generator: shell.generator, log: ShellTrainingLog(shell: shell),
                                          shouldStop: shell.interruptRequested)
             shell.lastTraining = result.epochs
+            if let phase = result.phase {
+                shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: [phase])
+            }
             if result.epochs.count > 1 { shell.print(Charts.text(result.epochs)) }
             shell.chartSink?("\(modelName) on \(data.name)", result.epochs)
             shell.print(timing(result))

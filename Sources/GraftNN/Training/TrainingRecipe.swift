@@ -1,0 +1,36 @@
+/// What one run of ``Trainer/fit`` did, in the terms another framework needs to do it again: its
+/// options, which parameters trained, which layers ran in training mode, the sample order of every
+/// epoch and the loss of every step (what `export pytorch` writes and its check compares).
+public struct TrainingPhase: Sendable {
+    public var options: TrainingOptions
+    /// Keys of the parameters the optimizer updated (`head.fc.weight`).
+    public var trainable: [String]
+    /// Layers in training mode while it ran (BatchNorm on batch statistics, active dropout).
+    public var trainMode: [String]
+    /// Layers graft added as the head (they take `lr`, the rest `backbone-lr`).
+    public var head: [String]
+    /// The training split's sample indices, in the order each epoch visited them.
+    public var orders: [[Int]]
+    /// The loss of every optimizer step, in order.
+    public var stepLosses: [Float]
+    public var epochs: [EpochRecord]
+    /// Steps per epoch (a last batch of one sample is dropped when BatchNorm trains).
+    public var batchesPerEpoch: Int
+
+    public init(options: TrainingOptions, trainable: [String], trainMode: [String], head: [String], orders: [[Int]] = [],
+                stepLosses: [Float] = [], epochs: [EpochRecord] = [], batchesPerEpoch: Int = 0) {
+        (self.options, self.trainable, self.trainMode, self.head) = (options, trainable, trainMode, head)
+        (self.orders, self.stepLosses, self.epochs, self.batchesPerEpoch) = (orders, stepLosses, epochs, batchesPerEpoch)
+    }
+}
+
+/// A model's last training command: one phase (`train`), or two (`fine-tune`), on one dataset.
+public struct TrainingRecipe: Sendable {
+    public var command: String
+    public var dataset: String
+    public var phases: [TrainingPhase]
+
+    public init(command: String, dataset: String, phases: [TrainingPhase]) {
+        (self.command, self.dataset, self.phases) = (command, dataset, phases)
+    }
+}
