@@ -14,7 +14,7 @@ struct Graft: ParsableCommand {
         plain lines when standard input is a pipe (echo summary | graft). Inside, type 'help'.
         """,
         version: graftVersion,
-        subcommands: [Shell_.self, Run.self],
+        subcommands: [Shell_.self, Run.self, ExportPyTorch.self],
         defaultSubcommand: Shell_.self)
 
     static func main() {
@@ -137,5 +137,36 @@ struct Run: ParsableCommand {
             shell.print("recorded the figures into \(file)")
         }
         if !report.succeeded { throw ExitCode(1) }
+    }
+}
+
+struct ExportPyTorch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-pytorch",
+        abstract: "Replay a session, then export its current model and last training recipe as a PyTorch project (as 'export pytorch DIR' does).",
+        discussion: "DIR gets model.py, weights.safetensors, train.py (run it with python, or with torchrun for DistributedDataParallel), data/ and README.md.")
+
+    @Argument(help: "The session script (.graft).") var session: String
+    @Argument(help: "The folder to write (new, empty, or an earlier export).") var dir: String
+    @Option(help: "Also write the dataset's splits as data/*.npy (yes or no).") var data = "yes"
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try common.apply()
+        let shell = Shell(seed: common.seed, output: StandardOutput())
+        Interrupt.install()
+        shell.interruptRequested = { Interrupt.requested }
+        var runner = ScriptRunner(shell: shell, verify: false, keepGoing: false, echo: false)
+        let report = try runner.run(path: session)
+        guard report.succeeded else {
+            shell.print(report.summary)
+            throw ExitCode(1)
+        }
+        let quoted = "\"" + dir.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        let outcome = shell.execute("export pytorch \(quoted) data=\(data)")
+        if let error = outcome.error {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

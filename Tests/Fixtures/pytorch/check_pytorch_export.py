@@ -1,0 +1,258 @@
+"""The check of `export pytorch` (run by scripts/check-pytorch-export.sh, in CI):
+
+1. Every built-in architecture, the shipped models (PyTorch, Keras, ONNX) and, when a zoo was built
+   (.build/zoo, scripts/check-zoo.sh), every file in it: graft exports the model; the generated
+   model.py loads weights.safetensors with strict=True and gives graft's outputs on a fixed batch to
+   1e-5 relative (max |Δ| over max |graft's output|).
+2. Two recipes, end to end: the quickstart's transfer step (a frozen MNIST CNN, a new dense head) and
+   EfficientNet-Lite0's head-only then last-block fine-tune on a few hundred digits:
+   (a) model.py with the exported weights gives graft's outputs to 1e-5 relative;
+   (b) one epoch of `train.py --deterministic` from the weights graft started from gives graft's loss at
+       every step to 1e-4 relative;
+   (c) `torchrun --nproc-per-node=2 train.py` (gloo, two processes) runs to the end: with --deterministic
+       its test accuracy is within a point of the single process's; with DistributedSampler's shuffled
+       shares within five points of one process shuffled alike (different orders, one short epoch);
+   (d) the weights it writes load back into graft, whose `eval` gives the loss and accuracy PyTorch printed.
+
+    python check_pytorch_export.py GRAFT [--all] [--work DIR]
+
+Without --all, one architecture per family at its smallest variant (what CI runs); --all takes every one.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+OUTPUT_TOLERANCE = 1e-5
+LOSS_TOLERANCE = 1e-4
+failures = []
+
+
+def check(condition, message):
+    print(("ok    " if condition else "FAIL  ") + message, flush=True)
+    if not condition:
+        failures.append(message)
+
+
+def graft_run(graft, script, path):
+    with open(path, "w") as f:
+        f.write(script)
+    done = subprocess.run([graft, "run", path], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        print(done.stdout[-4000:], done.stderr[-2000:])
+        raise SystemExit(f"graft failed on {path}")
+    return done.stdout
+
+
+def load_project(folder):
+    """The exported GraftModel with its weights, loaded strictly."""
+    name = "graft_export_" + re.sub(r"\W", "_", folder)
+    spec = importlib.util.spec_from_file_location(name, os.path.join(folder, "model.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.GraftModel()
+    model.load_state_dict(load_file(os.path.join(folder, "weights.safetensors")), strict=True)
+    return model.eval()
+
+
+def relative(got, want):
+    return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-12))
+
+
+def compare_outputs(folder, inputs, graft_output, label):
+    model = load_project(folder)
+    with torch.no_grad():
+        got = model(torch.from_numpy(np.load(inputs))).numpy()
+    want = np.load(graft_output)
+    if got.shape != want.shape:
+        check(False, f"{label}: output {got.shape}, graft {want.shape}")
+        return None
+    difference = relative(got, want)
+    check(difference <= OUTPUT_TOLERANCE, f"{label}: model.py (strict load) vs graft, max relative difference {difference:.2e}")
+    return difference
+
+
+# --- 1. architectures and model files ---------------------------------------------------------------
+
+FAMILIES = ["mnist-cnn", "resnet18", "resnext50_32x4d", "wide_resnet50_2", "mobilenetv2", "efficientnet-lite0", "efficientnet_b0",
+            "efficientnet_v2_s", "mobilenet_v3_small", "mobilenet_v3_large", "convnext_tiny", "regnet_x_400mf", "regnet_y_400mf",
+            "densenet121", "vgg11_bn", "alexnet", "squeezenet1_1", "mnasnet0_5", "shufflenet_v2_x0_5", "googlenet", "inception_v3"]
+
+
+def architectures(graft, work, every):
+    names = FAMILIES
+    if every:
+        listing = subprocess.run([graft, "run", "-"], input="new ?\n", capture_output=True, text=True).stdout
+        names = re.search(r"known: ([^)]*)\)", listing).group(1).split(", ")
+    rng = np.random.default_rng(3)
+    np.save(f"{work}/x_mnist.npy", rng.uniform(-1, 1, (2, 1, 28, 28)).astype(np.float32))
+    np.save(f"{work}/x_rgb.npy", rng.uniform(-1, 1, (2, 3, 96, 96)).astype(np.float32))
+    for name in names:
+        folder = f"{work}/arch-{name}"
+        x = f"{work}/x_mnist.npy" if name == "mnist-cnn" else f"{work}/x_rgb.npy"
+        shape = "" if name == "mnist-cnn" else " input=3x96x96"
+        started = time.time()
+        graft_run(graft, f'seed 5\nnew {name} as m classes=7{shape}\npredict "{x}" save="{folder}.out.npy"\nexport pytorch "{folder}" data=no\n',
+                  f"{folder}.graft")
+        compare_outputs(folder, x, f"{folder}.out.npy", f"new {name} ({time.time() - started:.1f} s)")
+        shutil.rmtree(folder)
+
+
+SHIPPED = [("Examples/models/efficientnet-lite0.pth", (1, 3, 224, 224)), ("Examples/models/fer-emotion.h5", (2, 1, 48, 48)),
+           ("Examples/models/ppocr-cls.onnx", (2, 3, 48, 192))]
+
+
+def model_files(graft, work):
+    rng = np.random.default_rng(11)
+    entries = [(os.path.join(ROOT, path), shape, None) for path, shape in SHIPPED]
+    zoo = os.path.join(ROOT, ".build", "zoo")
+    known = set()
+    known_path = os.path.join(ROOT, "Tests", "Fixtures", "zoo", "known_misses.txt")
+    if os.path.exists(known_path):
+        for line in open(known_path):
+            parts = line.split()
+            if len(parts) >= 2 and not line.startswith("#"):
+                known.add((parts[0], parts[1]))
+    if os.path.isdir(zoo):
+        for manifest in sorted(n for n in os.listdir(zoo) if n.startswith("manifest") and n.endswith(".json")):
+            for entry in json.load(open(os.path.join(zoo, manifest))):
+                if (f"{entry['framework']}:{entry['model']}", entry["format"]) in known:
+                    continue
+                entries.append((os.path.join(zoo, entry["file"]), None, os.path.join(zoo, entry["input"])))
+    for index, (path, shape, given) in enumerate(entries):
+        x = given or f"{work}/file{index}.npy"
+        if given is None:
+            np.save(x, rng.uniform(-1, 1, shape).astype(np.float32))
+        folder = f"{work}/file{index}"
+        graft_run(graft, f'load "{path}" as m\npredict "{x}" save="{folder}.out.npy"\nexport pytorch "{folder}" data=no\n', f"{folder}.graft")
+        compare_outputs(folder, x, f"{folder}.out.npy", os.path.relpath(path, ROOT))
+        shutil.rmtree(folder)
+
+
+# --- 2. recipes: (a)–(d) ---------------------------------------------------------------------------
+
+QUICKSTART = """seed 42
+set threads=2
+new mnist-cnn as base classes=5
+data mnist digits=0-4 as low
+train epochs=5 batch=64 lr=0.01
+data mnist digits=5-9 as high
+# The quickstart's transfer step; dropout1 (which the frozen convolutions feed) is frozen too, so
+# graft's run makes no random draws that PyTorch's generator could not make the same.
+freeze conv1 conv2 dropout1
+head classes=5
+save model "{w}/start.safetensors"
+train epochs=1 batch=64 lr=0.01
+predict "{w}/fixed.npy" save="{w}/graft_fixed.npy"
+export pytorch "{w}/project"
+"""
+
+LITE0 = """seed 7
+set threads=2
+load Examples/models/efficientnet-lite0.pth input=3x96x96 as lite0
+data mnist per-class=30 size=96 channels=3 as digits
+head classes=10
+save model "{w}/start.safetensors"
+# Head alone (phase 1), then the last block, the head convolution and its BatchNorm with the head
+# (phase 2, discriminative rates, pretrained BatchNorm on its running statistics): Adam, one-cycle.
+fine-tune epochs=1 freeze-epochs=1 unfreeze=_blocks.15,_conv_head,_bn1 lr=0.002 batch=30
+predict "{w}/fixed.npy" save="{w}/graft_fixed.npy"
+export pytorch "{w}/project"
+"""
+
+
+def metrics(folder):
+    lines = [json.loads(line) for line in open(os.path.join(folder, "metrics.jsonl"))]
+    return [l for l in lines if not l.get("final")], next(l for l in lines if l.get("final"))
+
+
+def recipe(graft, work, name, script, fixed_shape, dataset):
+    w = f"{work}/{name}"
+    shutil.rmtree(w, ignore_errors=True)
+    os.makedirs(w)
+    np.save(f"{w}/fixed.npy", np.random.default_rng(23).uniform(-1, 1, fixed_shape).astype(np.float32))
+    started = time.time()
+    graft_run(graft, script.format(w=w), f"{w}/session.graft")
+    print(f"== {name}: graft session and export {time.time() - started:.1f} s")
+    project = f"{w}/project"
+    # (a) outputs
+    compare_outputs(project, f"{w}/fixed.npy", f"{w}/graft_fixed.npy", f"{name} (a) exported model and weights")
+    # (b) step losses, one process, graft's sample order
+    python, torchrun = sys.executable, os.path.join(os.path.dirname(sys.executable), "torchrun")
+    started = time.time()
+    subprocess.run([python, f"{project}/train.py", "--deterministic", "--weights", f"{w}/start.safetensors", "--out", f"{w}/single"],
+                   check=True, cwd=w)
+    single_seconds = time.time() - started
+    graft_losses = [l for phase in json.load(open(f"{project}/graft_run.json"))["phases"] for l in phase["step_losses"]]
+    epochs, single_final = metrics(f"{w}/single")
+    torch_losses = [l for record in epochs for l in record["step_losses"]]
+    worst = max((abs(a - b) / abs(b) for a, b in zip(torch_losses, graft_losses)), default=float("inf"))
+    check(len(torch_losses) == len(graft_losses) and worst <= LOSS_TOLERANCE,
+          f"{name} (b) train.py --deterministic: {len(torch_losses)} steps (graft {len(graft_losses)}), "
+          f"max relative loss difference {worst:.2e} ({single_seconds:.1f} s)")
+    # (c) two processes: in graft's order (each takes half of every global batch: the single run's arithmetic),
+    # and in the usual DDP pipeline (DistributedSampler's shuffled shares), beside one process shuffled alike.
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    finals = {}
+    for run, command in (("ddp-deterministic", [torchrun, "--nproc-per-node=2", "--master-port=29517", f"{project}/train.py", "--deterministic"]),
+                         ("ddp", [torchrun, "--nproc-per-node=2", "--master-port=29518", f"{project}/train.py"]),
+                         ("shuffled", [python, f"{project}/train.py"])):
+        started = time.time()
+        subprocess.run(command + ["--weights", f"{w}/start.safetensors", "--out", f"{w}/{run}"], check=True, cwd=w, env=env)
+        finals[run] = (metrics(f"{w}/{run}")[1], time.time() - started)
+    (deterministic, seconds), (ddp, ddp_seconds), (shuffled, _) = finals["ddp-deterministic"], finals["ddp"], finals["shuffled"]
+    gap = abs(deterministic["test_accuracy"] - single_final["test_accuracy"]) * 100
+    check(gap <= 1.0, f"{name} (c) torchrun --nproc-per-node=2 --deterministic: test accuracy {deterministic['test_accuracy']:.4f} vs one "
+                      f"process {single_final['test_accuracy']:.4f} ({gap:.2f} points; {seconds:.1f} s)")
+    gap = abs(ddp["test_accuracy"] - shuffled["test_accuracy"]) * 100
+    check(gap <= 5.0, f"{name} (c) torchrun --nproc-per-node=2 with DistributedSampler: test accuracy {ddp['test_accuracy']:.4f}, one "
+                      f"process shuffled {shuffled['test_accuracy']:.4f} ({gap:.2f} points, orders differ; {ddp_seconds:.1f} s)")
+    ddp_final = ddp
+    # (d) back into graft
+    for run, final in (("single", single_final), ("ddp-deterministic", deterministic), ("ddp", ddp_final)):
+        text = graft_run(graft, f'load "{w}/{run}/weights.safetensors" as back\n{dataset}\neval\n', f"{w}/back-{run}.graft")
+        found = re.search(r"loss ([\d.]+)\s+accuracy ([\d.]+)", text.split("> eval")[-1])
+        loss, accuracy = float(found.group(1)), float(found.group(2))
+        check(abs(loss - final["test_loss"]) <= 1e-4 * max(1, final["test_loss"]) + 5e-5 and abs(accuracy - final["test_accuracy"]) < 5e-5,
+              f"{name} (d) {run} weights in graft: eval loss {loss:.4f} accuracy {accuracy:.4f}, PyTorch printed "
+              f"{final['test_loss']:.4f} {final['test_accuracy']:.4f}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("graft")
+    parser.add_argument("--all", action="store_true")
+    parser.add_argument("--work", default=os.path.join(ROOT, ".build", "pytorch-export"))
+    parser.add_argument("--only", choices=["architectures", "files", "recipes"])
+    args = parser.parse_args()
+    graft = os.path.abspath(args.graft)
+    work = os.path.abspath(args.work)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    torch.set_num_threads(2)
+    started = time.time()
+    if args.only in (None, "recipes"):
+        recipe(graft, work, "quickstart-transfer", QUICKSTART, (4, 1, 28, 28), "data mnist digits=5-9 as high")
+        recipe(graft, work, "lite0-fine-tune", LITE0, (2, 3, 96, 96), "data mnist per-class=30 size=96 channels=3 as digits")
+    if args.only in (None, "architectures"):
+        architectures(graft, work, args.all)
+    if args.only in (None, "files"):
+        model_files(graft, work)
+    print(f"== export check took {time.time() - started:.0f} s; {len(failures)} failure(s)")
+    for failure in failures:
+        print("  " + failure)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
