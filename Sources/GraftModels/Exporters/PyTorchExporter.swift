@@ -23,6 +23,16 @@ public enum PyTorchExporter {
         "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu", "zero_grad",
     ]
 
+    /// Attributes of the modules `model.py` builds (`weight`, `stride`, …): no layer held by another may have one as its name.
+    static let layerAttributes: Set<String> = [
+        "weight", "bias", "in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "padding_mode", "eps",
+        "momentum", "affine", "track_running_stats", "running_mean", "running_var", "num_batches_tracked", "num_features", "in_features",
+        "out_features", "p", "inplace", "pad", "kind", "op", "scalar", "constant", "layer_scale", "axis", "target", "trailing", "order",
+        "scale", "offset", "low", "high", "keepdim", "axes", "start", "end", "step", "crop", "depthwise_weight", "pointwise_weight",
+        "output_size", "ceil_mode", "count_include_pad", "count_pad", "dim", "negative_slope", "min_val", "max_val", "start_dim",
+        "end_dim", "approximate", "divisor_override", "return_indices", "transposed", "output_padding", "mean", "inverse_std",
+    ]
+
     static let pythonKeywords: Set<String> = [
         "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
         "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
@@ -68,6 +78,9 @@ public enum PyTorchExporter {
             "        if name not in root._modules:",
             "            root.add_module(name, Block())",
             "        root = root._modules[name]",
+            "    if isinstance(root._modules.get(last), Block):  # layers under this name came first: they move into it",
+            "        for name, child in root._modules.pop(last)._modules.items():",
+            "            module.add_module(name, child)",
             "    root.add_module(last, module)",
             "", "",
             "class GraftModel(Block):",
@@ -96,8 +109,10 @@ public enum PyTorchExporter {
             if let bad = segments.first(where: { $0.isEmpty || reservedNames.contains($0) || $0.hasPrefix("_") && isPrivateModuleAttribute($0) }) {
                 throw Refusal(description: "layer \(node.name) cannot be a PyTorch submodule: " + (bad.isEmpty ? "its name has an empty part" : "'\(bad)' is an attribute every nn.Module has"))
             }
-            for end in 1..<segments.count where names.contains(segments[0..<end].joined(separator: ".")) {
-                throw Refusal(description: "layer \(node.name) cannot be a PyTorch submodule: layer \(segments[0..<end].joined(separator: ".")) has its prefix as a name, and a PyTorch module path is either a layer or a block of layers")
+            // A layer may hold others (ConvNeXt's `features.1.0` is a LayerScale holding `features.1.0.block`):
+            // their names must not be the layer's own attributes.
+            for end in 1..<segments.count where names.contains(segments[0..<end].joined(separator: ".")) && layerAttributes.contains(segments[end]) {
+                throw Refusal(description: "layer \(node.name) cannot be a PyTorch submodule of layer \(segments[0..<end].joined(separator: ".")): '\(segments[end])' is one of its attributes")
             }
             guard let layer = node.layer as? any PyTorchExportable else {
                 throw Refusal(description: "layer \(node.name) (\(node.layer.kind)) has no PyTorch equivalent")
@@ -121,11 +136,15 @@ public enum PyTorchExporter {
     }
 
     /// `self.layer1[0].conv1`: identifiers as attributes, numbers and other names as keys.
-    static func access(_ name: String) -> String {
-        var expression = "self"
+    /// `leaves` are the layer names: a name under a layer (not a Block) is reached through `_modules`.
+    static func access(_ name: String, leaves: Set<String> = []) -> String {
+        var expression = "self", path: [String] = []
         for segment in name.split(separator: ".", omittingEmptySubsequences: false).map(String.init) {
+            defer { path.append(segment) }
             if isIdentifier(segment) && !pythonKeywords.contains(segment) {
                 expression += ".\(segment)"
+            } else if leaves.contains(path.joined(separator: ".")) {
+                expression += "._modules[\(Py.string(segment))]"
             } else if let number = Int(segment), String(number) == segment, number >= 0 {
                 expression += "[\(number)]"
             } else {
@@ -146,6 +165,7 @@ public enum PyTorchExporter {
         for (index, node) in model.nodes.enumerated() { for input in node.inputs { lastUse[input] = max(lastUse[input], index) } }
         let output = model.nodes.count - 1
         lastUse[output] = Int.max
+        let leaves = Set(model.nodes.dropFirst().map(\.name))
         var variable = [Int: String](), free: [String] = [], counter = 0
         variable[0] = "x"
         var lines: [String] = []
@@ -165,7 +185,7 @@ public enum PyTorchExporter {
                 name = "x\(counter)"
             }
             variable[index] = name
-            lines.append("\(name) = \(access(node.name))(\(arguments.joined(separator: ", ")))  # \(node.layer.kind)")
+            lines.append("\(name) = \(access(node.name, leaves: leaves))(\(arguments.joined(separator: ", ")))  # \(node.layer.kind)")
         }
         lines.append("return \(variable[output] ?? "x")")
         return lines
