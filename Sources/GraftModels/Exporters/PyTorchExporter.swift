@@ -53,7 +53,7 @@ public enum PyTorchExporter {
             helper.needs.forEach(include)
             helpers.append(helper)
         }
-        modules.values.flatMap(\.helpers).sorted { $0.rawValue < $1.rawValue }.forEach(include)
+        modules.values.flatMap(\.module.helpers).sorted { $0.rawValue < $1.rawValue }.forEach(include)
         var lines = ["\"\"\"" + header, "", "Every layer is a submodule under graft's dotted name, so state_dict keys are graft's:",
                      "    model = GraftModel(); model.load_state_dict(safetensors.torch.load_file(\"weights.safetensors\"), strict=True)",
                      "\"\"\"", "import math", "", "import torch", "import torch.nn.functional as F", "from torch import nn", "", ""]
@@ -90,37 +90,55 @@ public enum PyTorchExporter {
             "        super().__init__()",
         ]
         for (index, node) in model.nodes.enumerated().dropFirst() {
-            guard let module = modules[index] else { continue }
-            lines.append("        put(self, \(Py.string(node.name)), \(module.constructor))")
+            guard let (path, module) = modules[index] else { continue }
+            lines.append("        put(self, \(Py.string(path)), \(module.constructor))" + (path == node.name ? "" : "  # graft's \(node.name)"))
         }
         lines.append("")
         lines.append("    def forward(self, x, logits=False):")
         lines.append("        \"\"\"x: [N, \(model.inputShape.map(String.init).joined(separator: ", "))]. logits=True stops before a final softmax (what losses take).\"\"\"")
-        lines += forwardLines(model).map { "        " + $0 }
+        lines += forwardLines(model, paths: modules.mapValues(\.path)).map { "        " + $0 }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Each layer's module, by node index; refuses names PyTorch cannot register and kinds it cannot express.
-    static func modules(_ model: Model) throws -> [Int: PyTorchModule] {
-        var modules: [Int: PyTorchModule] = [:]
+    /// Each layer's module path and module, by node index; refuses names PyTorch cannot register and
+    /// kinds it cannot express. The path is graft's name; a layer without parameters or buffers whose
+    /// name PyTorch cannot take (it holds no state_dict key) gets that name with `_` for `.` instead.
+    static func modules(_ model: Model) throws -> [Int: (path: String, module: PyTorchModule)] {
+        var modules: [Int: (path: String, module: PyTorchModule)] = [:]
         let names = Set(model.nodes.dropFirst().map(\.name))
+        var taken = names
         for (index, node) in model.nodes.enumerated().dropFirst() {
-            let segments = node.name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            if let bad = segments.first(where: { $0.isEmpty || reservedNames.contains($0) || $0.hasPrefix("_") && isPrivateModuleAttribute($0) }) {
-                throw Refusal(description: "layer \(node.name) cannot be a PyTorch submodule: " + (bad.isEmpty ? "its name has an empty part" : "'\(bad)' is an attribute every nn.Module has"))
-            }
-            // A layer may hold others (ConvNeXt's `features.1.0` is a LayerScale holding `features.1.0.block`):
-            // their names must not be the layer's own attributes.
-            for end in 1..<segments.count where names.contains(segments[0..<end].joined(separator: ".")) && layerAttributes.contains(segments[end]) {
-                throw Refusal(description: "layer \(node.name) cannot be a PyTorch submodule of layer \(segments[0..<end].joined(separator: ".")): '\(segments[end])' is one of its attributes")
-            }
             guard let layer = node.layer as? any PyTorchExportable else {
                 throw Refusal(description: "layer \(node.name) (\(node.layer.kind)) has no PyTorch equivalent")
             }
-            modules[index] = try layer.pytorchModule(PyTorchNode(name: node.name, inputShapes: node.inputs.map { model.nodes[$0].outputShape },
-                                                                 outputShape: node.outputShape))
+            var path = node.name
+            if let problem = registrationProblem(node.name, names: names) {
+                guard node.layer.parameters.isEmpty && node.layer.buffers.isEmpty else {
+                    throw Refusal(description: "layer \(node.name) cannot be a PyTorch submodule: \(problem)")
+                }
+                path = "layer_" + node.name.replacingOccurrences(of: ".", with: "_")
+                while taken.contains(path) { path += "_" }
+                taken.insert(path)
+            }
+            let module = try layer.pytorchModule(PyTorchNode(name: node.name, inputShapes: node.inputs.map { model.nodes[$0].outputShape },
+                                                             outputShape: node.outputShape))
+            modules[index] = (path, module)
         }
         return modules
+    }
+
+    /// Why PyTorch cannot register a module under this dotted name, or nil.
+    static func registrationProblem(_ name: String, names: Set<String>) -> String? {
+        let segments = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if let bad = segments.first(where: { $0.isEmpty || reservedNames.contains($0) || $0.hasPrefix("_") && isPrivateModuleAttribute($0) }) {
+            return bad.isEmpty ? "its name has an empty part" : "'\(bad)' is an attribute every nn.Module has"
+        }
+        // A layer may hold others (ConvNeXt's `features.1.0` is a LayerScale holding `features.1.0.block`):
+        // their names must not be the layer's own attributes.
+        for end in 1..<segments.count where names.contains(segments[0..<end].joined(separator: ".")) && layerAttributes.contains(segments[end]) {
+            return "'\(segments[end])' is an attribute of layer \(segments[0..<end].joined(separator: "."))"
+        }
+        return nil
     }
 
     /// nn.Module's own underscore attributes (`_modules`, `_parameters`, …): names that start with one
@@ -160,12 +178,12 @@ public enum PyTorchExporter {
     }
 
     /// The forward pass in graft's order; a value's variable is reused once its last reader has run.
-    static func forwardLines(_ model: Model) -> [String] {
+    static func forwardLines(_ model: Model, paths: [Int: String]) -> [String] {
         var lastUse = [Int](repeating: -1, count: model.nodes.count)
         for (index, node) in model.nodes.enumerated() { for input in node.inputs { lastUse[input] = max(lastUse[input], index) } }
         let output = model.nodes.count - 1
         lastUse[output] = Int.max
-        let leaves = Set(model.nodes.dropFirst().map(\.name))
+        let leaves = Set(paths.values)
         var variable = [Int: String](), free: [String] = [], counter = 0
         variable[0] = "x"
         var lines: [String] = []
@@ -185,7 +203,7 @@ public enum PyTorchExporter {
                 name = "x\(counter)"
             }
             variable[index] = name
-            lines.append("\(name) = \(access(node.name, leaves: leaves))(\(arguments.joined(separator: ", ")))  # \(node.layer.kind)")
+            lines.append("\(name) = \(access(paths[index] ?? node.name, leaves: leaves))(\(arguments.joined(separator: ", ")))  # \(node.layer.kind)")
         }
         lines.append("return \(variable[output] ?? "x")")
         return lines
