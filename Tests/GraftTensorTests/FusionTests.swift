@@ -109,3 +109,118 @@ struct TinyWindowTests {
         #expect(y.scalars == reference.scalars)
     }
 }
+
+/// The convolution paths that run several images per GEMM give each image the gradients it gets alone
+/// (batch 1 takes the per-image path): input, weight and bias gradients, strided and padded.
+@Suite("Convolution gradients, images batched")
+struct BatchedConvolutionGradientTests {
+    /// (input, weight shape, stride, padding, groups)
+    static let cases: [([Int], [Int], Int, Int, Int)] = [
+        ([5, 16, 8, 8], [24, 16, 3, 3], 2, 1, 1),
+        ([5, 16, 8, 8], [24, 16, 1, 1], 2, 0, 1),
+        ([4, 8, 6, 6], [10, 8, 3, 3], 1, 1, 1),
+        ([3, 8, 7, 7], [8, 4, 3, 3], 2, 1, 2),
+        ([20, 64, 8, 8], [64, 64, 3, 3], 1, 1, 1),
+        ([20, 64, 8, 8], [128, 64, 3, 3], 2, 1, 1),
+    ]
+
+    @Test(arguments: 0..<6)
+    func batchedEqualsOneImageAtATime(_ row: Int) throws {
+        let (input, weightShape, stride, pad, groups) = Self.cases[row]
+        let generator = Generator(seed: UInt64(row + 11))
+        let x = try Tensor.randomNormal(input, generator: generator).requiringGrad()
+        let w = try Tensor.randomNormal(weightShape, std: 0.3, generator: generator).requiringGrad()
+        let seed = try Tensor.randomNormal(try x.conv2d(w, stride: (stride, stride), padding: Padding2D(pad, pad), groups: groups).shape, generator: generator)
+        try x.conv2d(w, stride: (stride, stride), padding: Padding2D(pad, pad), groups: groups).backward(seed: seed)
+        let (batchedX, batchedW) = (try #require(x.grad).scalars, try #require(w.grad).scalars)
+        var weightSum = [Float](repeating: 0, count: w.count)
+        for image in 0..<input[0] {
+            let xi = try x.sliced(axis: 0, start: image, end: image + 1).copied().requiringGrad()
+            let wi = w.copied().requiringGrad()
+            let yi = try xi.conv2d(wi, stride: (stride, stride), padding: Padding2D(pad, pad), groups: groups)
+            try yi.backward(seed: try seed.sliced(axis: 0, start: image, end: image + 1).copied())
+            let expected = try #require(xi.grad).scalars, size = expected.count
+            let got = Array(batchedX[image * size..<(image + 1) * size])
+            let error = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
+            #expect(error <= 1e-4 * (1 + (expected.map(abs).max() ?? 0)), "case \(row), image \(image): input gradient off by \(error)")
+            for (i, g) in try #require(wi.grad).scalars.enumerated() { weightSum[i] += g }
+        }
+        let error = zip(batchedW, weightSum).map { abs($0 - $1) }.max() ?? 0
+        #expect(error <= 1e-4 * (1 + (weightSum.map(abs).max() ?? 0)), "case \(row): weight gradient off by \(error)")
+    }
+}
+
+/// BatchNorm in training mode against the closed form computed in Double, on the shapes of a
+/// ResNet-18 at 32×32 (the per-channel work splits differently by plane size).
+@Suite("BatchNorm training gradients")
+struct BatchNormTrainingGradientTests {
+    @Test(arguments: [[20, 64, 16, 16], [20, 64, 8, 8], [20, 128, 4, 4], [3, 5, 7, 7], [20, 512, 1, 1]])
+    func matchesTheClosedForm(_ shape: [Int]) throws {
+        let generator = Generator(seed: 5)
+        let (n, c, plane) = (shape[0], shape[1], shape[2] * shape[3])
+        let x = try Tensor.randomNormal(shape, std: 2, generator: generator).requiringGrad()
+        let gamma = try Tensor.randomNormal([c], generator: generator).requiringGrad()
+        let beta = try Tensor.randomNormal([c], generator: generator).requiringGrad()
+        let dy = try Tensor.randomNormal(shape, generator: generator)
+        let y = try x.batchNorm(weight: gamma, bias: beta, runningMean: try Tensor.zeros([c]), runningVar: try Tensor.ones([c]), training: true)
+        try y.backward(seed: dy)
+        let (xs, dys, g) = (x.scalars.map(Double.init), dy.scalars.map(Double.init), gamma.scalars.map(Double.init))
+        let dx = try #require(x.grad).scalars
+        var worst = 0.0
+        for channel in 0..<c {
+            let indices = (0..<n).flatMap { i in (0..<plane).map { (i * c + channel) * plane + $0 } }
+            let count = Double(indices.count)
+            let mean = indices.reduce(0) { $0 + xs[$1] } / count
+            let variance = indices.reduce(0) { $0 + (xs[$1] - mean) * (xs[$1] - mean) } / count
+            let inverse = 1 / (variance + 1e-5).squareRoot()
+            let meanDy = indices.reduce(0) { $0 + dys[$1] } / count
+            let meanDyXhat = indices.reduce(0) { $0 + dys[$1] * (xs[$1] - mean) * inverse } / count
+            for i in indices {
+                let expected = g[channel] * inverse * (dys[i] - meanDy - (xs[i] - mean) * inverse * meanDyXhat)
+                worst = max(worst, abs(Double(dx[i]) - expected) / (1 + abs(expected)))
+            }
+        }
+        #expect(worst < 1e-4, "input gradient off by \(worst) (relative) for \(shape)")
+    }
+}
+
+/// Convolution gradients against a direct Double computation, on ResNet-18's shapes at 32×32.
+@Suite("Convolution gradients against the definition")
+struct ConvolutionDefinitionTests {
+    @Test(arguments: [([4, 64, 8, 8], [64, 64, 3, 3], 1, 1), ([4, 16, 8, 8], [16, 16, 3, 3], 1, 1), ([2, 64, 16, 16], [64, 64, 3, 3], 1, 1),
+                      ([4, 64, 8, 8], [128, 64, 3, 3], 2, 1), ([3, 3, 32, 32], [64, 3, 7, 7], 2, 3), ([20, 64, 8, 8], [128, 64, 1, 1], 2, 0),
+                      ([20, 64, 8, 8], [64, 64, 3, 3], 1, 1)])
+    func matchesTheDefinition(_ input: [Int], _ weightShape: [Int], _ stride: Int, _ pad: Int) throws {
+        let generator = Generator(seed: 9)
+        let x = try Tensor.randomNormal(input, generator: generator).requiringGrad()
+        let w = try Tensor.randomNormal(weightShape, std: 0.1, generator: generator).requiringGrad()
+        let y = try x.conv2d(w, stride: (stride, stride), padding: Padding2D(pad, pad))
+        let dy = try Tensor.randomNormal(y.shape, generator: generator)
+        try y.backward(seed: dy)
+        let (n, cin, h, wd) = (input[0], input[1], input[2], input[3])
+        let (cout, k) = (weightShape[0], weightShape[2])
+        let (oh, ow) = (y.shape[2], y.shape[3])
+        let (xs, ws, dys) = (x.scalars.map(Double.init), w.scalars.map(Double.init), dy.scalars.map(Double.init))
+        var dx = [Double](repeating: 0, count: xs.count), dw = [Double](repeating: 0, count: ws.count)
+        var forward = [Double](repeating: 0, count: dys.count)
+        for b in 0..<n { for o in 0..<cout { for i in 0..<oh { for j in 0..<ow {
+            let out = ((b * cout + o) * oh + i) * ow + j
+            for c in 0..<cin { for p in 0..<k { for q in 0..<k {
+                let (r, s) = (i * stride - pad + p, j * stride - pad + q)
+                guard r >= 0, r < h, s >= 0, s < wd else { continue }
+                let xi = ((b * cin + c) * h + r) * wd + s, wi = ((o * cin + c) * k + p) * k + q
+                forward[out] += xs[xi] * ws[wi]
+                dx[xi] += ws[wi] * dys[out]
+                dw[wi] += xs[xi] * dys[out]
+            } } }
+        } } } }
+        func worst(_ got: [Float], _ want: [Double]) -> Double {
+            let scale = want.map(abs).max() ?? 1
+            return zip(got, want).map { abs(Double($0) - $1) }.max().map { $0 / scale } ?? 0
+        }
+        #expect(worst(y.scalars, forward) < 1e-5, "forward \(input) \(weightShape)")
+        let (inputError, weightError) = (worst(try #require(x.grad).scalars, dx), worst(try #require(w.grad).scalars, dw))
+        #expect(inputError < 1e-5, "input gradient \(input) \(weightShape): \(inputError)")
+        #expect(weightError < 1e-5, "weight gradient \(input) \(weightShape): \(weightError)")
+    }
+}

@@ -4,8 +4,9 @@
    (.build/zoo, scripts/check-zoo.sh), every file in it: graft exports the model; the generated
    model.py loads weights.safetensors with strict=True and gives graft's outputs on a fixed batch to
    1e-5 relative (max |Δ| over max |graft's output|).
-2. Two recipes, end to end: the quickstart's transfer step (a frozen MNIST CNN, a new dense head) and
-   EfficientNet-Lite0's head-only then last-block fine-tune on a few hundred digits:
+2. Recipes, end to end: the quickstart's transfer step (a frozen MNIST CNN, a new dense head),
+   EfficientNet-Lite0's head-only then last-block fine-tune on a few hundred digits, and a recipe with
+   every other option ((b) and (d) only); an augmented run must finish and load back:
    (a) model.py with the exported weights gives graft's outputs to 1e-5 relative;
    (b) one epoch of `train.py --deterministic` from the weights graft started from gives graft's loss at
        every step to 1e-4 relative;
@@ -170,13 +171,39 @@ predict "{w}/fixed.npy" save="{w}/graft_fixed.npy"
 export pytorch "{w}/project"
 """
 
+# Every other option of the recipe, with BatchNorm in training mode (EfficientNet-Lite0's last block and head
+# convolution unfrozen with bn=train): discriminative rates, AdamW with weight decay, a step schedule after
+# warm-up, clipping, label smoothing, a held-out validation split with early stopping and best-weights restore.
+# (A fresh network is a poor subject for step-by-step parity: with batch statistics, a value that float
+# rounding puts on the other side of a ReLU's kink changes a gradient, and training amplifies it.)
+OPTIONS = """seed 11
+set threads=2
+load Examples/models/efficientnet-lite0.pth input=3x64x64 as lite0
+data mnist per-class=20 size=64 channels=3 as digits
+head classes=10
+freeze all
+unfreeze head _blocks.15 _conv_head _bn1 bn=train
+save model "{w}/start.safetensors"
+train epochs=3 batch=20 lr=0.01 backbone-lr=0.001 optimizer=adamw wd=0.01 schedule=step step=1 gamma=0.5 warmup=1 clip=0.5 smoothing=0.1 val=0.2 patience=1
+predict "{w}/fixed.npy" save="{w}/graft_fixed.npy"
+export pytorch "{w}/project"
+"""
+
+# Augmentation has no deterministic twin (the draws differ): train.py must run it to the end.
+AUGMENT = """seed 4
+new mnist-cnn as m classes=5
+data mnist digits=0-4 per-class=20 as d
+train epochs=1 batch=25 augment=flip,crop=0.7,rotate=10,shift=0.1,brightness=0.2,contrast=0.2,saturation=0.2
+export pytorch "{w}/project"
+"""
+
 
 def metrics(folder):
     lines = [json.loads(line) for line in open(os.path.join(folder, "metrics.jsonl"))]
     return [l for l in lines if not l.get("final")], next(l for l in lines if l.get("final"))
 
 
-def recipe(graft, work, name, script, fixed_shape, dataset):
+def recipe(graft, work, name, script, fixed_shape, dataset, processes=True):
     w = f"{work}/{name}"
     shutil.rmtree(w, ignore_errors=True)
     os.makedirs(w)
@@ -200,6 +227,9 @@ def recipe(graft, work, name, script, fixed_shape, dataset):
     check(len(torch_losses) == len(graft_losses) and worst <= LOSS_TOLERANCE,
           f"{name} (b) train.py --deterministic: {len(torch_losses)} steps (graft {len(graft_losses)}), "
           f"max relative loss difference {worst:.2e} ({single_seconds:.1f} s)")
+    if not processes:
+        check_back(graft, w, name, dataset, [("single", single_final)])
+        return
     # (c) two processes: in graft's order (each takes half of every global batch: the single run's arithmetic),
     # and in the usual DDP pipeline (DistributedSampler's shuffled shares), beside one process shuffled alike.
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -218,14 +248,32 @@ def recipe(graft, work, name, script, fixed_shape, dataset):
     check(gap <= 5.0, f"{name} (c) torchrun --nproc-per-node=2 with DistributedSampler: test accuracy {ddp['test_accuracy']:.4f}, one "
                       f"process shuffled {shuffled['test_accuracy']:.4f} ({gap:.2f} points, orders differ; {ddp_seconds:.1f} s)")
     ddp_final = ddp
-    # (d) back into graft
-    for run, final in (("single", single_final), ("ddp-deterministic", deterministic), ("ddp", ddp_final)):
+    check_back(graft, w, name, dataset, [("single", single_final), ("ddp-deterministic", deterministic), ("ddp", ddp_final)])
+
+
+def check_back(graft, w, name, dataset, runs):
+    """(d): the weights train.py wrote, loaded by graft, evaluated on the test split."""
+    for run, final in runs:
         text = graft_run(graft, f'load "{w}/{run}/weights.safetensors" as back\n{dataset}\neval\n', f"{w}/back-{run}.graft")
         found = re.search(r"loss ([\d.]+)\s+accuracy ([\d.]+)", text.split("> eval")[-1])
         loss, accuracy = float(found.group(1)), float(found.group(2))
         check(abs(loss - final["test_loss"]) <= 1e-4 * max(1, final["test_loss"]) + 5e-5 and abs(accuracy - final["test_accuracy"]) < 5e-5,
               f"{name} (d) {run} weights in graft: eval loss {loss:.4f} accuracy {accuracy:.4f}, PyTorch printed "
               f"{final['test_loss']:.4f} {final['test_accuracy']:.4f}")
+
+
+def augmented(graft, work):
+    w = f"{work}/augment"
+    os.makedirs(w, exist_ok=True)
+    graft_run(graft, AUGMENT.format(w=w), f"{w}/session.graft")
+    started = time.time()
+    done = subprocess.run([sys.executable, f"{w}/project/train.py", "--out", f"{w}/run"], cwd=w, capture_output=True, text=True)
+    ran = done.returncode == 0 and os.path.exists(f"{w}/run/weights.safetensors")
+    if not ran:
+        print(done.stdout[-2000:], done.stderr[-3000:])
+    check(ran, f"augment: train.py with every augmentation (torchvision v2) runs to the end ({time.time() - started:.1f} s)")
+    if ran:
+        check_back(graft, w, "augment", "data mnist digits=0-4 per-class=20 as d", [("run", metrics(f"{w}/run")[1])])
 
 
 def main():
@@ -244,6 +292,8 @@ def main():
     if args.only in (None, "recipes"):
         recipe(graft, work, "quickstart-transfer", QUICKSTART, (4, 1, 28, 28), "data mnist digits=5-9 as high")
         recipe(graft, work, "lite0-fine-tune", LITE0, (2, 3, 96, 96), "data mnist per-class=30 size=96 channels=3 as digits")
+        recipe(graft, work, "options-lite0", OPTIONS, (2, 3, 64, 64), "data mnist per-class=20 size=64 channels=3 as digits", processes=False)
+        augmented(graft, work)
     if args.only in (None, "architectures"):
         architectures(graft, work, args.all)
     if args.only in (None, "files"):

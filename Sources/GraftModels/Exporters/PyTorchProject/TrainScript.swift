@@ -214,6 +214,11 @@ def main():
     if args.deterministic and os.path.exists(os.path.join(HERE, "graft_run.json")):
         with open(os.path.join(HERE, "graft_run.json")) as f:
             graft_run = json.load(f)
+    random_layers = [name for phase in RECIPE["phases"] for name in phase["train_mode"]
+                     if isinstance(model.get_submodule(name), torch.nn.Dropout) or type(model.get_submodule(name)).__name__ == "DropPath"]
+    if args.deterministic and rank == 0 and (random_layers or any(phase["augment"] for phase in RECIPE["phases"])):
+        print("note: graft's run drew random numbers (" + (f"dropout in {', '.join(random_layers[:3])}" if random_layers else "augmentation")
+              + "); --deterministic leaves them out, so its losses follow graft's only where graft's did not depend on them", flush=True)
     os.makedirs(args.out, exist_ok=True)
     metrics = open(os.path.join(args.out, "metrics.jsonl"), "w") if rank == 0 else None
 
