@@ -363,6 +363,27 @@ struct ExecutableTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["m.safetensors", "s.graft"])
     }
 
+    @Test func exportPyTorchReplaysTheSessionThenExports() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-export-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = folder.appendingPathComponent("s.graft")
+        try "seed 2\nnew mnist-cnn classes=3\ndata mnist digits=0-2 per-class=10\nfreeze conv1\ntrain epochs=1 batch=10\n".write(to: script, atomically: true, encoding: .utf8)
+        let target = folder.appendingPathComponent("out dir").path
+        let result = try run(["export-pytorch", script.path, target])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("recipe: train epochs=1 batch=10 on mnist (1 phase)"), "\(result.output)")
+        for file in ["model.py", "weights.safetensors", "train.py", "README.md", "graft_run.json", "data/train_x.npy"] {
+            #expect(FileManager.default.fileExists(atPath: "\(target)/\(file)"), "\(file)")
+        }
+        let train = try String(contentsOfFile: "\(target)/train.py", encoding: .utf8)
+        #expect(train.contains(#""trainable": ["conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]"#), "\(train.prefix(2500))")
+        // A session that fails exports nothing and exits non-zero.
+        try "new nothing\n".write(to: script, atomically: true, encoding: .utf8)
+        let failed = try run(["export-pytorch", script.path, folder.appendingPathComponent("never").path])
+        #expect(failed.status != 0 && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("never").path))
+    }
+
     @Test func transcriptWithChartsAndExitCodes() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-transcript-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
