@@ -1,9 +1,10 @@
 """The check of `export pytorch` (run by scripts/check-pytorch-export.sh, in CI):
 
 1. Every built-in architecture, the shipped models (PyTorch, Keras, ONNX) and, when a zoo was built
-   (.build/zoo, scripts/check-zoo.sh), every file in it: graft exports the model; the generated
-   model.py loads weights.safetensors with strict=True and gives graft's outputs on a fixed batch to
-   1e-5 relative (max |Δ| over max |graft's output|).
+   (.build/zoo, scripts/check-zoo.sh), one file of each graph in it (each framework's model, and its ONNX
+   export): graft exports the model; the generated model.py loads weights.safetensors with strict=True and
+   gives graft's outputs on a fixed batch to 1e-5 relative (max |Δ| over max |graft's output|; for a zoo
+   model whose own float32 noise floor is higher, four times that floor, the zoo check's rule).
 2. Recipes, end to end: the quickstart's transfer step (a frozen MNIST CNN, a new dense head),
    EfficientNet-Lite0's head-only then last-block fine-tune on a few hundred digits, and a recipe with
    every other option ((b) and (d) only); an augmented run must finish and load back:
@@ -70,7 +71,7 @@ def relative(got, want):
     return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-12))
 
 
-def compare_outputs(folder, inputs, graft_output, label):
+def compare_outputs(folder, inputs, graft_output, label, noisy=False):
     model = load_project(folder)
     with torch.no_grad():
         got = model(torch.from_numpy(np.load(inputs))).numpy()
@@ -79,7 +80,15 @@ def compare_outputs(folder, inputs, graft_output, label):
         check(False, f"{label}: output {got.shape}, graft {want.shape}")
         return None
     difference = relative(got, want)
-    check(difference <= OUTPUT_TOLERANCE, f"{label}: model.py (strict load) vs graft, max relative difference {difference:.2e}")
+    tolerance, note = OUTPUT_TOLERANCE, ""
+    if difference > OUTPUT_TOLERANCE and noisy:
+        # A deep model's own float32 noise floor (PyTorch float32 against float64) can exceed 1e-5, as the
+        # zoo check found; there, four times it (the zoo check's rule).
+        with torch.no_grad():
+            exact = model.double()(torch.from_numpy(np.load(inputs)).double()).numpy()
+        noise = relative(got, exact)
+        tolerance, note = max(OUTPUT_TOLERANCE, 4 * noise), f", noise {noise:.0e}"
+    check(difference <= tolerance, f"{label}: model.py (strict load) vs graft, max relative difference {difference:.2e}{note}")
     return difference
 
 
@@ -126,9 +135,15 @@ def model_files(graft, work):
                 known.add((parts[0], parts[1]))
     if os.path.isdir(zoo):
         for manifest in sorted(n for n in os.listdir(zoo) if n.startswith("manifest") and n.endswith(".json")):
+            seen = set()
             for entry in json.load(open(os.path.join(zoo, manifest))):
                 if (f"{entry['framework']}:{entry['model']}", entry["format"]) in known:
                     continue
+                # One file per graph graft builds: a framework's formats other than ONNX give the same graph.
+                graph = (entry["framework"], entry["model"], entry["format"] == "onnx")
+                if graph in seen:
+                    continue
+                seen.add(graph)
                 entries.append((os.path.join(zoo, entry["file"]), None, os.path.join(zoo, entry["input"])))
     for index, (path, shape, given) in enumerate(entries):
         x = given or f"{work}/file{index}.npy"
@@ -136,7 +151,7 @@ def model_files(graft, work):
             np.save(x, rng.uniform(-1, 1, shape).astype(np.float32))
         folder = f"{work}/file{index}"
         graft_run(graft, f'load "{path}" as m\npredict "{x}" save="{folder}.out.npy"\nexport pytorch "{folder}" data=no\n', f"{folder}.graft")
-        compare_outputs(folder, x, f"{folder}.out.npy", os.path.relpath(path, ROOT))
+        compare_outputs(folder, x, f"{folder}.out.npy", os.path.relpath(path, ROOT), noisy=given is not None)
         shutil.rmtree(folder)
 
 

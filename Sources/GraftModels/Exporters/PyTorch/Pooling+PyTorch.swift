@@ -9,3 +9,9 @@ extension ReduceMean: PyTorchExportable {
         PyTorchModule("ReduceMean(\(Py.ints(axes)), keepdim=\(Py.bool(keepDims)))", helpers: [.reduceMean])
     }
 }
+
+extension GlobalPool2d: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("GlobalPool2d(\(Py.string(function == .max ? "max" : "avg"))\(keepsDimensions ? ", keepdim=True" : ""))", helpers: [.globalPool2d])
+    }
+}
