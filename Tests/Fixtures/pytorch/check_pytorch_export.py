@@ -291,6 +291,27 @@ def augmented(graft, work):
         check_back(graft, w, "augment", "data mnist digits=0-4 per-class=20 as d", [("run", metrics(f"{w}/run")[1])])
 
 
+def image_folder(graft, work):
+    """train.py --image-folder: torchvision's ImageFolder with graft's resize and crop, to the end."""
+    w = f"{work}/image-folder"
+    os.makedirs(w, exist_ok=True)
+    folder = os.path.join(ROOT, "Tests", "Fixtures", "data", "split_folder")
+    graft_run(graft, f'seed 1\ndata images "{folder}" size=16 as f\nnew resnet18 classes=2 input=3x16x16\ntrain epochs=1 batch=4\n'
+                     f'export pytorch "{w}/project"\n', f"{w}/session.graft")
+    done = subprocess.run([sys.executable, f"{w}/project/train.py", "--image-folder", folder, "--out", f"{w}/run"], cwd=w,
+                          capture_output=True, text=True)
+    check(done.returncode == 0 and os.path.exists(f"{w}/run/weights.safetensors"), "image folder: train.py --image-folder runs to the end")
+    sys.path.insert(0, f"{w}/project")
+    spec = importlib.util.spec_from_file_location("exported_train", f"{w}/project/train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.path.pop(0)
+    theirs = np.stack([x.numpy() for x, _ in module.load_image_folder(folder)["train"]]).astype(int)
+    ours = np.load(f"{w}/project/data/train_x.npy").astype(int)
+    levels = max(min(int(np.abs(a - b).max()) for b in ours) for a in theirs)
+    check(levels <= 1, f"image folder: torchvision's Resize + CenterCrop within {levels} level(s) of 255 of graft's pixels")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("graft")
@@ -309,6 +330,7 @@ def main():
         recipe(graft, work, "lite0-fine-tune", LITE0, (2, 3, 96, 96), "data mnist per-class=30 size=96 channels=3 as digits")
         recipe(graft, work, "options-lite0", OPTIONS, (2, 3, 64, 64), "data mnist per-class=20 size=64 channels=3 as digits", processes=False)
         augmented(graft, work)
+        image_folder(graft, work)
     if args.only in (None, "architectures"):
         architectures(graft, work, args.all)
     if args.only in (None, "files"):
