@@ -147,6 +147,9 @@ public struct NumPyArray: Sendable, Equatable {
         var data = Self.header(descr: integers != nil ? "<i8" : "<f4", shape: shape)
         if let integers {
             for v in integers { withUnsafeBytes(of: Int64(v).littleEndian) { data.append(contentsOf: $0) } }
+        } else if 1.littleEndian == 1 {
+            // Whole arrays at once on little-endian hosts (an exported dataset can be hundreds of MB).
+            values.withUnsafeBytes { data.append(contentsOf: $0) }
         } else {
             for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         }

@@ -39,11 +39,6 @@ public enum PyTorchExporter {
         "return", "try", "while", "with", "yield",
     ]
 
-    /// Checks that every layer can be written, and returns why not for the first that cannot.
-    public static func check(_ model: Model) throws {
-        _ = try modules(model)
-    }
-
     /// `model.py` for the model.
     public static func source(_ model: Model, header: String) throws -> String {
         let modules = try modules(model)

@@ -133,9 +133,7 @@ public final class Trainer {
             throw .invalidArgument(what: "train", reason: "\(data.name) has 1 training sample, and BatchNorm in training mode needs at least 2")
         }
         prepareOptimizer(trainable, options: options, log: log)
-        var phase = TrainingPhase(options: options, trainable: model.trainableParameters.map(\.key),
-                                  trainMode: model.nodes.filter { $0.layer.mode(training: true) == "train" }.map(\.name),
-                                  head: model.nodes.filter(\.isHead).map(\.name), orders: [], stepLosses: [], epochs: [], batchesPerEpoch: 0)
+        var phase = TrainingPhase(options: options, model: model)
         let frozenBefore = frozenDigests()
         let trainableBefore = headParameters == nil ? [:] : trainableDigests()
 

@@ -24,6 +24,16 @@ public struct TrainingPhase: Sendable {
     }
 }
 
+extension TrainingPhase {
+    /// A phase about to run on `model` as it stands: its trainable parameters, the layers in training
+    /// mode and its head; orders, losses and epochs are filled in as it runs.
+    public init(options: TrainingOptions, model: Model) {
+        self.init(options: options, trainable: model.trainableParameters.map(\.key),
+                  trainMode: model.nodes.filter { $0.layer.mode(training: true) == "train" }.map(\.name),
+                  head: model.nodes.filter(\.isHead).map(\.name))
+    }
+}
+
 /// A model's last training command: one phase (`train`), or two (`fine-tune`), on one dataset.
 public struct TrainingRecipe: Sendable {
     public var command: String

@@ -35,7 +35,7 @@ public struct PyTorchProject {
         // Everything that can fail on the model or the data fails here, before a file is written.
         let modelSource = try PyTorchExporter.source(model, header: "\(model.name): \(model.architecture), exported by graft \(graftVersion).")
         if let dataset { try checkData(dataset) }
-        let phases = recipe?.phases ?? [defaultPhase()]
+        let phases = recipe?.phases ?? [TrainingPhase(options: TrainingOptions(), model: model)]  // train's defaults, as the model stands
 
         let fm = FileManager.default
         let parent = destination.deletingLastPathComponent()
@@ -119,13 +119,6 @@ public struct PyTorchProject {
         let shape = [samples.count] + samples.sampleShape
         if let bytes = samples.storedBytes { return NumPyArray.encoded(shape: shape, bytes: bytes) }
         return NumPyArray(shape: shape, values: samples.storedFloats ?? []).encoded()
-    }
-
-    /// What `train` would do now, for a model that has not trained yet: its defaults, on the current trainable set.
-    func defaultPhase() -> TrainingPhase {
-        TrainingPhase(options: TrainingOptions(), trainable: model.trainableParameters.map(\.key),
-                      trainMode: model.nodes.filter { $0.layer.mode(training: true) == "train" }.map(\.name),
-                      head: model.nodes.filter(\.isHead).map(\.name), orders: [], stepLosses: [], epochs: [], batchesPerEpoch: 0)
     }
 
     var normalization: Normalization? { model.normalization ?? dataset?.normalization }
