@@ -9,6 +9,13 @@ let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+/// The AVX-512 micro-kernel of graft's own GEMM: only this module is compiled for AVX-512, and it
+/// runs only after a run-time check (it computes the same bits as the AVX2 kernel).
+let wideKernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mavx512f"]),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
+
 let package = Package(
     name: "graft",
     platforms: [.macOS(.v15)],
@@ -31,7 +38,8 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
 
         // The layers of the design, dependencies pointing one way.
-        .target(name: "GraftTensor", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
+        .target(name: "GraftWideKernels", swiftSettings: wideKernelSettings),
+        .target(name: "GraftTensor", dependencies: ["CBLAS", "GraftWideKernels"], swiftSettings: kernelSettings),
         .target(name: "GraftNN", dependencies: ["GraftTensor", "GraftData"], swiftSettings: kernelSettings),
         .target(name: "GraftFormats", dependencies: ["GraftTensor", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "GraftModels", dependencies: ["GraftNN", "GraftFormats"]),

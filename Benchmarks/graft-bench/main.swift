@@ -8,6 +8,7 @@ import GraftTensor
 //     RESULT <workload> <case> <unit> <median> <min> <max>
 // Options: --repeats N, --threads N, --verbose, --models DIR (W9, W10's files), --blas-core (print
 // OpenBLAS's kernel set, after graft's own choice where OpenBLAS fell back to generic kernels).
+// --numerics portable|native (graft's own GEMM, the default, or OpenBLAS's kernels for this CPU).
 
 struct Options {
     var workloads: [String] = []
@@ -16,6 +17,7 @@ struct Options {
     var verbose = false
     var modelsDirectory = "Benchmarks/out/models"
     var peakLoad: String?
+    var numerics = Numerics.portable
 
     init(_ arguments: [String]) {
         var rest = arguments[...]
@@ -27,6 +29,7 @@ struct Options {
             case "--models": modelsDirectory = rest.popFirst() ?? modelsDirectory
             case "--peak-load": peakLoad = rest.popFirst()
             case "--blas-core": print(EngineInfo.blasCoreName); exit(0)
+            case "--numerics": numerics = rest.popFirst().flatMap(Numerics.init(rawValue:)) ?? numerics
             default: workloads.append(argument.uppercased())
             }
         }
@@ -130,11 +133,12 @@ BLASCore.relaunchIfNeeded()
 let options = Options(Array(CommandLine.arguments.dropFirst()))
 do {
     try Threads.set(options.threads)
+    Numerics.current = options.numerics
     if let path = options.peakLoad {
         try printPeakOfLoad(path)
         exit(0)
     }
-    print("graft-bench: \(options.threads) threads, \(options.repeats) repeats after one warm-up, median (min, max)")
+    print("graft-bench: numerics \(Numerics.label)\(Numerics.wideKernels ? ", AVX-512" : ""), \(options.threads) threads, \(options.repeats) repeats after one warm-up, median (min, max)")
     for workload in options.workloads {
         switch workload {
         case "W1": try gemm(options)

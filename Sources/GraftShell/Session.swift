@@ -12,18 +12,29 @@ public struct SessionRecord: Sendable {
     }
     public private(set) var entries: [Entry] = []
     public let started: Date
+    /// The numerics the session started in (later `set numerics=` lines are among its commands).
+    public let numerics: Numerics
 
-    public init(started: Date = Date()) { self.started = started }
+    public init(started: Date = Date(), numerics: Numerics = Numerics.current) {
+        self.started = started
+        self.numerics = numerics
+    }
 
     mutating func append(_ line: String, figures: [String]) { entries.append(Entry(line: line, figures: figures)) }
 
-    /// The script: a header comment (version, date, seed, threads, machine fingerprint), then one
+    /// How a session header names numerics: `portable-avx2`, or `native (blas Zen)` with OpenBLAS's kernel set.
+    static func label(_ numerics: Numerics) -> String {
+        numerics == .portable ? Numerics.portableLabel : "native (blas \(MachineFingerprint.blasCore))"
+    }
+
+    /// The script: a header comment (version, date, seed, threads, numerics, machine fingerprint), then one
     /// command per line with `#=>` lines under the commands that produced figures.
     public func script(seed: UInt64, threads: Int) -> String {
         let date = ISO8601DateFormatter().string(from: started).prefix(10)
         var lines = [
             "# graft session, written by graft \(graftVersion) on \(date)",
             "# seed \(seed), threads \(threads)",
+            "# numerics \(Self.label(numerics))",
             "# machine: \(MachineFingerprint.current)",
             "# replay: graft run FILE (add --verify to check the figures under #=>)",
         ]
@@ -31,6 +42,7 @@ public struct SessionRecord: Sendable {
         let commands = entries.map(\.line)
         if !commands.contains(where: { $0.hasPrefix("seed ") }) { lines.append("seed \(seed)") }
         if !commands.contains(where: { $0.hasPrefix("set threads=") }) { lines.append("set threads=\(threads)") }
+        if numerics != .portable { lines.append("set numerics=\(numerics.rawValue)") }
         for entry in entries {
             lines.append(entry.line)
             lines += entry.figures.map { "#=> " + $0 }
@@ -39,7 +51,8 @@ public struct SessionRecord: Sendable {
     }
 }
 
-/// What decides whether two runs give identical digits: the CPU, the BLAS kernel set, graft's version.
+/// What decides whether two runs in native numerics give identical digits: the CPU, the BLAS kernel
+/// set, graft's version. (In portable numerics only graft's version does: see `Numerics`.)
 public enum MachineFingerprint {
     public static var current: String {
         "\(cpuModel) | blas \(blasCore) | graft \(graftVersion)"

@@ -79,6 +79,7 @@ public final class Shell: @unchecked Sendable {
     }
 
     private var figures: [String] = []
+    private var figureScales: [[String: FigureScale]] = []
 
     public init(seed: UInt64 = 42, output: OutputSink = StandardOutput(), commands: [CommandSpec] = CommandTable.all) {
         self.seed = seed
@@ -94,7 +95,12 @@ public final class Shell: @unchecked Sendable {
 
     /// Records a figure for the current command (`accuracy 0.9380 loss 0.2012`): printed nowhere by
     /// itself, saved under the command as `#=>`, compared on verified replays.
-    public func figure(_ text: String) { figures.append(text) }
+    /// `scales` says what its numbers are over (samples of an accuracy, the standard error of a loss),
+    /// for comparing them on a machine whose rounding differs.
+    public func figure(_ text: String, scales: [String: FigureScale] = [:]) {
+        figures.append(text)
+        figureScales.append(scales)
+    }
 
     // MARK: Running lines
 
@@ -104,6 +110,8 @@ public final class Shell: @unchecked Sendable {
         /// The figures the command produced.
         public let figures: [String]
         public let error: ShellError?
+        /// What each figure's numbers are over, by name (see ``FigureScale``).
+        public var scales: [[String: FigureScale]] = []
         public var succeeded: Bool { error == nil }
     }
 
@@ -112,6 +120,7 @@ public final class Shell: @unchecked Sendable {
     @discardableResult
     public func execute(_ line: String) -> Outcome {
         figures = []
+        figureScales = []
         let parsed: ParsedCommand?
         do { parsed = try parser.parse(line) } catch { return Outcome(command: nil, figures: [], error: error) }
         guard let parsed else { return Outcome(command: nil, figures: [], error: nil) }
@@ -132,7 +141,7 @@ public final class Shell: @unchecked Sendable {
         case _ where changedNothing: break
         case .stateChange, .figures: session.append(recordedLine ?? canonical(line), figures: produced)
         }
-        return Outcome(command: parsed, figures: produced, error: nil)
+        return Outcome(command: parsed, figures: produced, error: nil, scales: figureScales)
     }
 
     /// Set by a command that must be recorded differently from how it was typed (an interrupted
@@ -244,6 +253,7 @@ struct WorkspaceSnapshot {
     let recipes: [String: TrainingRecipe]
     let modelState: ModelState?
     let threads: Int
+    let numerics: Numerics
 
     init(_ shell: Shell) {
         models = shell.models
@@ -259,6 +269,7 @@ struct WorkspaceSnapshot {
         recipes = shell.recipes
         modelState = shell.currentModel.flatMap { shell.models[$0] }?.saveState()
         threads = Threads.count
+        numerics = Numerics.current
     }
 
     func restore(_ shell: Shell) {
@@ -275,5 +286,6 @@ struct WorkspaceSnapshot {
         shell.lastTraining = lastTraining
         shell.recipes = recipes
         if Threads.count != threads { try? Threads.set(threads) }
+        Numerics.current = numerics
     }
 }

@@ -141,7 +141,7 @@ public struct ConvEpilogue: Sendable {
 ///
 /// With a batch at least as large as the thread count, each thread takes whole images (its own
 /// im2col buffer, its GEMMs on that thread). Otherwise images go one at a time, each GEMM split
-/// over the threads. GEMMs are cut into the same blocks either way (see `BLAS.sgemm`), so the
+/// over the threads. GEMMs give the same bits either way (see `GEMM.sgemm`), so the
 /// thread count never changes a bit.
 struct ConvPlan: Sendable {
     let batch: Int, groups: Int, outPerGroup: Int
@@ -229,7 +229,7 @@ struct ConvPlan: Sendable {
                         columns = UnsafePointer(col)
                     }
                     let output = y + (n * groups + group) * outPerGroup * plane
-                    BLAS.sgemm(m: outPerGroup, n: plane, k: patch, weight + group * weightPerGroup, lda: patch,
+                    GEMM.sgemm(m: outPerGroup, n: plane, k: patch, weight + group * weightPerGroup, lda: patch,
                                columns, ldb: plane, output, ldc: plane)
                     if let bias {
                         for o in 0..<outPerGroup {
@@ -296,7 +296,7 @@ struct ConvPlan: Sendable {
                             columns = UnsafePointer(col)
                         }
                         // dW_g(n) = dY [out, plane] · colᵀ [plane, patch]
-                        BLAS.sgemm(transposeB: true, m: outPerGroup, n: patch, k: plane, gradient, lda: plane,
+                        GEMM.sgemm(transposeB: true, m: outPerGroup, n: patch, k: plane, gradient, lda: plane,
                                    columns, ldb: plane, slots + n * weightCount + group * weightPerGroup, ldc: patch)
                     }
                     if let dx, winograd == nil {
@@ -304,11 +304,11 @@ struct ConvPlan: Sendable {
                         let kernel = weight + group * weightPerGroup
                         if let col {
                             // dcol = W_gᵀ [patch, out] · dY [out, plane], folded back onto the image
-                            BLAS.sgemm(transposeA: true, m: patch, n: plane, k: outPerGroup, kernel, lda: patch,
+                            GEMM.sgemm(transposeA: true, m: patch, n: plane, k: outPerGroup, kernel, lda: patch,
                                        gradient, ldb: plane, col, ldc: plane)
                             Im2col.fold(col, target, geometry)
                         } else {
-                            BLAS.sgemm(transposeA: true, m: patch, n: plane, k: outPerGroup, kernel, lda: patch,
+                            GEMM.sgemm(transposeA: true, m: patch, n: plane, k: outPerGroup, kernel, lda: patch,
                                        gradient, ldb: plane, beta: 1, target, ldc: plane)
                         }
                     }

@@ -15,7 +15,7 @@ extension Tensor {
         let rows = count / Swift.max(inFeatures, 1)
         let outShape = Array(shape.dropLast()) + [outFeatures]
         let y = Tensor(uninitializedShape: outShape)
-        BLAS.sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures, storage.pointer, lda: Swift.max(inFeatures, 1),
+        GEMM.sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures, storage.pointer, lda: Swift.max(inFeatures, 1),
                    weight.storage.pointer, ldb: Swift.max(inFeatures, 1), y.storage.pointer, ldc: Swift.max(outFeatures, 1))
         if let bias {
             let (out, b) = (y.storage.pointer, bias.storage.pointer)
@@ -28,13 +28,13 @@ extension Tensor {
             var dx: Tensor? = nil, dw: Tensor? = nil
             if needX {
                 let t = Tensor(uninitializedShape: inputShape)
-                BLAS.sgemm(m: rows, n: inFeatures, k: outFeatures, g.storage.pointer, lda: Swift.max(outFeatures, 1),
+                GEMM.sgemm(m: rows, n: inFeatures, k: outFeatures, g.storage.pointer, lda: Swift.max(outFeatures, 1),
                            w0.storage.pointer, ldb: Swift.max(inFeatures, 1), t.storage.pointer, ldc: Swift.max(inFeatures, 1))
                 dx = t
             }
             if needW {
                 let t = Tensor(uninitializedShape: [outFeatures, inFeatures])
-                BLAS.sgemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, g.storage.pointer, lda: Swift.max(outFeatures, 1),
+                GEMM.sgemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, g.storage.pointer, lda: Swift.max(outFeatures, 1),
                            x0.storage.pointer, ldb: Swift.max(inFeatures, 1), t.storage.pointer, ldc: Swift.max(inFeatures, 1))
                 dw = t
             }

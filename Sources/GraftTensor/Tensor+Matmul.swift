@@ -28,7 +28,7 @@ extension Tensor {
         if b.rank == 2 {
             // [..., m, k] × [k, n]: the batch folds into the rows of one GEMM.
             let rows = a.count / Swift.max(k, 1)
-            BLAS.sgemm(m: k == 0 ? y.count / Swift.max(n, 1) : rows, n: n, k: k, pa, lda: Swift.max(k, 1), pb, ldb: Swift.max(n, 1),
+            GEMM.sgemm(m: k == 0 ? y.count / Swift.max(n, 1) : rows, n: n, k: k, pa, lda: Swift.max(k, 1), pb, ldb: Swift.max(n, 1),
                        py, ldc: Swift.max(n, 1))
             return
         }
@@ -38,7 +38,7 @@ extension Tensor {
         let stridesB = broadcastStrides(Array(b.shape.dropLast(2)), to: batchShape)
         for index in 0..<batches {
             let (offsetA, offsetB) = stridedOffsets(index, shape: batchShape, stridesA, stridesB)
-            BLAS.sgemm(m: m, n: n, k: k, pa + offsetA * m * k, lda: Swift.max(k, 1), pb + offsetB * k * n, ldb: Swift.max(n, 1),
+            GEMM.sgemm(m: m, n: n, k: k, pa + offsetA * m * k, lda: Swift.max(k, 1), pb + offsetB * k * n, ldb: Swift.max(n, 1),
                        py + index * m * n, ldc: Swift.max(n, 1))
         }
     }

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// The engine's thread count: graft's own kernels and its GEMM blocks (OpenBLAS itself runs single-threaded).
+/// The engine's thread count: graft's own kernels and its GEMM (in native numerics OpenBLAS itself runs single-threaded on graft's blocks).
 ///
 /// Work is split into chunks whose boundaries depend only on the problem size, never on the
 /// thread count, and every chunk writes its own outputs: results are bit-identical from run
@@ -16,7 +16,7 @@ public enum Threads {
     /// Threads used by GEMM and by graft's kernels.
     public static var count: Int { current.load(ordering: .relaxed) }
 
-    /// Sets the thread count for graft's kernels (GEMM included: OpenBLAS itself stays single-threaded).
+    /// Sets the thread count for graft's kernels and GEMM.
     public static func set(_ count: Int) throws(TensorError) {
         guard (1...256).contains(count) else {
             throw .invalidArgument(op: "threads", reason: "thread count must be in 1...256, got \(count)")

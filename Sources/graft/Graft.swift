@@ -38,7 +38,7 @@ struct Graft: ParsableCommand {
 
 struct CommonOptions: ParsableArguments {
     @Option(help: "Seed of the session's generator.") var seed: UInt64 = 42
-    @Option(help: "Threads for OpenBLAS and graft's kernels (default: the cores).") var threads: Int?
+    @Option(help: "Threads for graft's kernels and GEMM (default: the cores).") var threads: Int?
 
     func apply() throws {
         if let threads { try Threads.set(threads) } else { try Threads.set(Threads.defaultCount) }
@@ -133,7 +133,7 @@ struct Run: ParsableCommand {
         shell.print(report.summary)
         try notebook?.write()
         if record && report.errors == 0 && file != "-" {
-            try ScriptRunner.rewrite(path: file, figures: produced)
+            try ScriptRunner.rewrite(path: file, figures: produced, numerics: shell.session.numerics)
             shell.print("recorded the figures into \(file)")
         }
         if !report.succeeded { throw ExitCode(1) }

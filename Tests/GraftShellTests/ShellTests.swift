@@ -92,19 +92,28 @@ struct ShellTests {
         #expect(report.failure?.hasPrefix("bad.graft:4: figure differs: got 'loss ") == true)
         // On another machine, figures within tolerance pass and say so.
         let runner = ScriptRunner(shell: shell, verify: true)
-        #expect(runner.compare("loss 0.2010 accuracy 0.9380 weights aa", "loss 0.2000 accuracy 0.9360 weights bb", sameMachine: false)
-                == .within("loss 0.2010 vs recorded 0.2000: within 5 %; accuracy 0.9380 vs recorded 0.9360: within 0.5 pt; weights digest differs (not compared across machines)"))
-        #expect(runner.compare("accuracy 0.9300", "accuracy 0.9400", sameMachine: false) == .different("accuracy 0.9300 vs recorded 0.9400: more than 0.5 pt apart"))
+        #expect(runner.compare("loss 0.2010 accuracy 0.9380 weights aa", "loss 0.2000 accuracy 0.9360 weights bb", exact: false)
+                == .within("loss 0.2010 vs recorded 0.2000: within 5 %; accuracy 0.9380 vs recorded 0.9360: within 0.5 pt (no sample count recorded); weights digest differs (not compared across machines)"))
+        #expect(runner.compare("accuracy 0.9300", "accuracy 0.9400", exact: false) == .different("accuracy 0.9300 vs recorded 0.9400: more than 0.5 pt apart (no sample count recorded)"))
+        // With what the figures are over: an accuracy as a count of samples (⌈√n/4⌉), a loss against its standard error.
+        let scales: [String: FigureScale] = ["accuracy": .samples(100), "loss": .standardError(0.004)]
+        #expect(runner.compare("loss 0.2010 accuracy 0.7900", "loss 0.2000 accuracy 0.8000", exact: false, scales: scales)
+                == .within("loss 0.2010 vs recorded 0.2000: 0.001 apart, bound 3 × its standard error 0.004 = 0.012; accuracy 0.7900 vs recorded 0.8000: 1 of 100 samples apart, bound ⌈√100/4⌉ = 3"))
+        #expect(runner.compare("accuracy 0.7600", "accuracy 0.8000", exact: false, scales: scales)
+                == .different("accuracy 0.7600 vs recorded 0.8000: 4 of 100 samples apart, bound ⌈√100/4⌉ = 3"))
+        #expect(runner.compare("loss 0.2200", "loss 0.2000", exact: false, scales: scales)
+                == .different("loss 0.2200 vs recorded 0.2000: 0.02 apart, bound 3 × its standard error 0.004 = 0.012"))
+        #expect(ScriptRunner.sampleBound(16) == 1 && ScriptRunner.sampleBound(500) == 6 && ScriptRunner.sampleBound(2000) == 12 && ScriptRunner.sampleBound(10_000) == 25)
         // The teaching commands' figures: rates within a factor of 2, other decimals within 5 %, sample lists not compared, counts exact.
-        #expect(runner.compare("steps 40 steep_lr 0.36 min_loss 0.5100", "steps 40 steep_lr 0.23 min_loss 0.5000", sameMachine: false)
+        #expect(runner.compare("steps 40 steep_lr 0.36 min_loss 0.5100", "steps 40 steep_lr 0.23 min_loss 0.5000", exact: false)
                 == .within("steep_lr 0.36 vs recorded 0.23: within a factor of 2; min_loss 0.5100 vs recorded 0.5000: within 5 %"))
-        #expect(runner.compare("steep_lr 0.5", "steep_lr 0.23", sameMachine: false) == .different("steep_lr 0.5 vs recorded 0.23: more than a factor of 2 apart"))
-        #expect(runner.compare("top sample 4 loss 3.0000 samples 4,9", "top sample 9 loss 3.0100 samples 9,4", sameMachine: false)
+        #expect(runner.compare("steep_lr 0.5", "steep_lr 0.23", exact: false) == .different("steep_lr 0.5 vs recorded 0.23: more than a factor of 2 apart"))
+        #expect(runner.compare("top sample 4 loss 3.0000 samples 4,9", "top sample 9 loss 3.0100 samples 9,4", exact: false)
                 == .within("sample differs (not compared across machines); loss 3.0000 vs recorded 3.0100: within 5 %; samples differs (not compared across machines)"))
-        #expect(runner.compare("class 3 p 0.9000 peak 1,2", "class 3 p 0.9100 peak 2,2", sameMachine: false)
+        #expect(runner.compare("class 3 p 0.9000 peak 1,2", "class 3 p 0.9100 peak 2,2", exact: false)
                 == .within("p 0.9000 vs recorded 0.9100: within 5 %; peak differs (not compared across machines)"))
-        #expect(runner.compare("maps 32 silent 7", "maps 32 silent 8", sameMachine: false) == .different("silent 7 vs recorded 8"))
-        #expect(runner.compare("accuracy 0.9380", "accuracy 0.9381", sameMachine: true) == .different("got 'accuracy 0.9380', recorded 'accuracy 0.9381'"))
+        #expect(runner.compare("maps 32 silent 7", "maps 32 silent 8", exact: false) == .different("silent 7 vs recorded 8"))
+        #expect(runner.compare("accuracy 0.9380", "accuracy 0.9381", exact: true) == .different("got 'accuracy 0.9380', recorded 'accuracy 0.9381'"))
     }
 
     @Test func scriptsStopAtTheFirstErrorWithFileAndLine() throws {
@@ -194,9 +203,11 @@ struct ExecutableTests {
 
     /// Runs graft (or `executable`) with `arguments` in `folder` (default: the repository): its exit
     /// status and its output and errors together.
-    func run(_ arguments: [String], input: String? = nil, executable: String? = nil, in folder: URL? = nil) throws -> (status: Int32, output: String) {
+    func run(_ arguments: [String], input: String? = nil, executable: String? = nil, in folder: URL? = nil,
+             environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable ?? binary)
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.arguments = arguments
         process.currentDirectoryURL = folder ?? repositoryRoot()
         let out = Pipe()

@@ -12,6 +12,9 @@ public struct EvaluationResult: Sendable {
     public let confusion: [[Int]]
     public let classNames: [String]
     public let count: Int
+    /// The standard error of `loss` as a mean over the samples (their losses' spread / √count): how
+    /// far another run whose rounding differs may land (replays on other machines compare with it).
+    public var lossStandardError: Double = 0
     /// Each sample's figures, in split order, when asked for (`keepSamples`).
     public var samples: [SampleOutcome] = []
 
@@ -58,6 +61,7 @@ public enum Evaluation {
         guard classes <= 4096 else { throw .invalidArgument(what: "eval", reason: "\(classes) classes are more than the 4,096 a confusion matrix is kept for") }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var lossSum = 0.0, correct = 0, correctTopK = 0
+        var sampleLossSum = 0.0, sampleLossSquares = 0.0
         var outcomes: [SampleOutcome] = []
         var batches: Batches
         do { batches = try Batches(samples, batchSize: batchSize, normalization: normalization) } catch { throw .data(error) }
@@ -73,7 +77,9 @@ public enum Evaluation {
             if let topK { correctTopK += Self.correct(logits, batch.labels, topK: topK) }
             let predicted = (try? logits.argmax(axis: 1).scalars.map { Int($0) }) ?? []
             for (label, guess) in zip(batch.labels, predicted) where label < classes && guess < classes { confusion[label][guess] += 1 }
-            if keepSamples { outcomes += Self.outcomes(logits, batch.labels, indices: batch.indices) }
+            let batchOutcomes = Self.outcomes(logits, batch.labels, indices: batch.indices)
+            for outcome in batchOutcomes { sampleLossSum += Double(outcome.loss); sampleLossSquares += Double(outcome.loss) * Double(outcome.loss) }
+            if keepSamples { outcomes += batchOutcomes }
             done += batch.labels.count
             let elapsed = Date().timeIntervalSince(start)
             log?.record(.progress(task: "evaluating", done: done, total: samples.count, secondsLeft: elapsed / Double(done) * Double(samples.count - done)))
@@ -84,7 +90,15 @@ public enum Evaluation {
         var result = EvaluationResult(loss: Float(lossSum / Double(samples.count)), accuracy: Float(correct) / n,
                                       topK: topK.map { ($0, Float(correctTopK) / n) }, confusion: confusion, classNames: names, count: samples.count)
         result.samples = outcomes
+        result.lossStandardError = Self.standardError(sum: sampleLossSum, squares: sampleLossSquares, count: samples.count)
         return result
+    }
+
+    /// The standard error of a mean of `count` values from their sum and sum of squares.
+    public static func standardError(sum: Double, squares: Double, count: Int) -> Double {
+        guard count > 1 else { return 0 }
+        let n = Double(count), mean = sum / n
+        return (Swift.max(0, squares / n - mean * mean) * n / (n - 1)).squareRoot() / n.squareRoot()
     }
 
     /// Per-row cross-entropy (log-sum-exp, in Double), the argmax (ties to the lower index) and the

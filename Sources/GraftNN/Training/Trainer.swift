@@ -181,6 +181,7 @@ public final class Trainer {
             } catch { throw .data(error) }
             phase.orders.append(Array(batches.order.prefix(batchesPerEpoch * options.batchSize)))
             var lossSum = 0.0, correct = 0, seen = 0
+            var batchLossSum = 0.0, batchLossSquares = 0.0, lossBatches = 0
             var rate = options.learningRate
             var batchIndex = 0
             while batchIndex < batchesPerEpoch, let batch = batches.next() {
@@ -228,6 +229,7 @@ public final class Trainer {
                 step += 1
                 phase.stepLosses.append(lossValue)
                 lossSum += Double(lossValue) * Double(batch.labels.count)
+                (batchLossSum, batchLossSquares, lossBatches) = (batchLossSum + Double(lossValue), batchLossSquares + Double(lossValue) * Double(lossValue), lossBatches + 1)
                 correct += Evaluation.correct(logits, batch.labels, topK: 1)
                 seen += batch.labels.count
                 imagesSeen += batch.labels.count
@@ -248,18 +250,23 @@ public final class Trainer {
                 }
             }
             var validationLoss: Float? = nil, validationAccuracy: Float? = nil
+            var validationSamples = 0, validationLossStandardError = 0.0
             if let validation = data.validation {
                 let result = try Evaluation.evaluate(model, validation, normalization: normalization, classNames: data.classNames,
                                                      batchSize: Swift.max(options.batchSize, 64))
                 validationLoss = result.loss
                 validationAccuracy = result.accuracy
+                (validationSamples, validationLossStandardError) = (result.count, result.lossStandardError)
             }
             let seconds = Date().timeIntervalSince(epochStart)
-            let record = EpochRecord(epoch: epoch, loss: Float(lossSum / Double(Swift.max(seen, 1))),
+            var record = EpochRecord(epoch: epoch, loss: Float(lossSum / Double(Swift.max(seen, 1))),
                                      accuracy: Float(correct) / Float(Swift.max(seen, 1)), validationLoss: validationLoss,
                                      validationAccuracy: validationAccuracy, learningRate: rate,
                                      backboneLearningRate: options.backboneLearningRate.map { rate * $0 / options.learningRate }, seconds: seconds,
                                      imagesPerSecond: Double(seen) / Swift.max(seconds, 1e-9))
+            record.samples = seen
+            record.lossStandardError = Evaluation.standardError(sum: batchLossSum, squares: batchLossSquares, count: lossBatches)
+            (record.validationSamples, record.validationLossStandardError) = (validationSamples, validationLossStandardError)
             records.append(record)
             log.record(.epoch(record, epochs: options.epochs))
             if let patience = options.patience, let current = validationLoss {

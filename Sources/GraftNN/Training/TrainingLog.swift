@@ -12,11 +12,21 @@ public struct EpochRecord: Sendable, Equatable {
     public var backboneLearningRate: Float? = nil
     public let seconds: Double
     public let imagesPerSecond: Double
+    /// Training samples the epoch's figures are over, and the standard error of its loss (the batch
+    /// losses' spread / √batches); the validation split's size and its loss's standard error. Replays
+    /// on machines whose rounding differs compare the figures against these.
+    public var samples = 0
+    public var lossStandardError = 0.0
+    public var validationSamples = 0
+    public var validationLossStandardError = 0.0
 
     /// The same record under another epoch number (runs in phases shown as one).
     public func renumbered(_ epoch: Int) -> EpochRecord {
-        EpochRecord(epoch: epoch, loss: loss, accuracy: accuracy, validationLoss: validationLoss, validationAccuracy: validationAccuracy,
-                    learningRate: learningRate, backboneLearningRate: backboneLearningRate, seconds: seconds, imagesPerSecond: imagesPerSecond)
+        var record = EpochRecord(epoch: epoch, loss: loss, accuracy: accuracy, validationLoss: validationLoss, validationAccuracy: validationAccuracy,
+                                 learningRate: learningRate, backboneLearningRate: backboneLearningRate, seconds: seconds, imagesPerSecond: imagesPerSecond)
+        (record.samples, record.lossStandardError) = (samples, lossStandardError)
+        (record.validationSamples, record.validationLossStandardError) = (validationSamples, validationLossStandardError)
+        return record
     }
 }
 

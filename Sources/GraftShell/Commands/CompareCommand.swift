@@ -106,7 +106,14 @@ extension CommandTable {
             var figure = "\(o.recipe.rawValue) trainable \(o.trainable) train_accuracy \(fixed(o.epochs.last?.accuracy ?? 0))"
             if let v = o.validation { figure += " val_accuracy \(fixed(v.accuracy)) val_loss \(fixed(v.loss))" }
             if let t = o.test { figure += " test_accuracy \(fixed(t.accuracy)) test_loss \(fixed(t.loss))" }
-            shell.figure(figure)
+            var scales: [String: FigureScale] = [:]
+            if let last = o.epochs.last { scales["train_accuracy"] = .samples(last.samples) }
+            for (prefix, result) in [("val", o.validation), ("test", o.test)] {
+                guard let result else { continue }
+                scales[prefix + "_accuracy"] = .samples(result.count)
+                scales[prefix + "_loss"] = .standardError(result.lossStandardError)
+            }
+            shell.figure(figure, scales: scales)
         }
         if let best = outcomes.max(by: { ($0.test ?? $0.validation)?.accuracy ?? 0 < ($1.test ?? $1.validation)?.accuracy ?? 0 }), hasTest || hasVal {
             shell.print("best on \(hasTest ? "test" : "val"): \(best.recipe.rawValue)")

@@ -13,26 +13,36 @@ extension CommandTable {
             shell.reseed(seed)
             shell.print("seed \(seed)")
         },
-        CommandSpec(["set"], options: [.init("threads", .int(1...64), "threads for OpenBLAS and graft's kernels"),
-                                       .init("memory", .int(1...1024), "the most memory (GB) one command may allocate")],
-                    summary: "Change a setting (with none, show the settings). Results are identical for a fixed thread count.",
+        CommandSpec(["set"], options: [.init("threads", .int(1...64), "threads for graft's kernels"),
+                                       .init("memory", .int(1...1024), "the most memory (GB) one command may allocate"),
+                                       .init("numerics", .choice(["portable", "native"]),
+                                             "portable: the same bits on every x86-64 CPU with AVX2 (graft's own GEMM); native: OpenBLAS's kernels for this CPU")],
+                    summary: "Change a setting (with none, show the settings). Results are identical for a fixed thread count; in portable numerics on every AVX2 machine.",
                     example: "set threads=2", recording: .stateChange) { shell, command in
+            var changed = false
             if let gigabytes = command.int("memory") {
                 shell.memoryLimit = gigabytes * 1_000_000_000
                 shell.print("memory limit \(gigabytes) GB")
-                if command.int("threads") == nil { return }
+                changed = true
             }
-            guard let threads = command.int("threads") else {
-                shell.print("threads \(Threads.count) (set threads=N)")
-                shell.print(String(format: "memory limit %.1f GB (set memory=GB)", Double(shell.memoryLimit) / 1e9))
-                shell.print("seed \(shell.seed) (seed N restarts the generator)")
-                shell.print("sessions folder \(shell.sessionsFolder) (where save session NAME writes)")
-                shell.print("current model \(shell.currentModel ?? "none"), current dataset \(shell.currentDataset ?? "none")")
-                shell.changedNothing = true
-                return
+            if let text = command.string("numerics"), let numerics = Numerics(rawValue: text) {
+                Numerics.current = numerics
+                shell.print("numerics \(Numerics.label)")
+                changed = true
             }
-            try Threads.set(threads)
-            shell.print("threads \(threads)")
+            if let threads = command.int("threads") {
+                try Threads.set(threads)
+                shell.print("threads \(threads)")
+                changed = true
+            }
+            if changed { return }
+            shell.print("threads \(Threads.count) (set threads=N)")
+            shell.print("numerics \(Numerics.label) (set numerics=portable|native; OpenBLAS's kernels here: \(EngineInfo.blasCoreName)\(Numerics.wideKernels ? ", graft's GEMM with AVX-512" : ""))")
+            shell.print(String(format: "memory limit %.1f GB (set memory=GB)", Double(shell.memoryLimit) / 1e9))
+            shell.print("seed \(shell.seed) (seed N restarts the generator)")
+            shell.print("sessions folder \(shell.sessionsFolder) (where save session NAME writes)")
+            shell.print("current model \(shell.currentModel ?? "none"), current dataset \(shell.currentDataset ?? "none")")
+            shell.changedNothing = true
         },
         CommandSpec(["save", "session"], arguments: [.init("path", .path)],
                     summary: "Write the session as a replayable script (header, commands, #=> figures), atomically. A bare name goes to Sessions/.",

@@ -480,7 +480,7 @@ extension CommandTable {
         for (index, (name, result)) in phases.enumerated() {
             var figure = name + (result.epochs.last.map { " " + epochFigure($0) } ?? "")
             if index == phases.count - 1 { figure += " weights \(Digest.of(model))" }
-            shell.figure(figure)
+            shell.figure(figure, scales: result.epochs.last.map(epochScales) ?? [:])
         }
     }
 }

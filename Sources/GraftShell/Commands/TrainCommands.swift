@@ -81,7 +81,7 @@ extension CommandTable {
             shell.print(timing(result))
             var figure = result.epochs.last.map { epochFigure($0) + " " } ?? ""
             if let step = result.stoppedAtStep { figure += "step \(step) " }
-            shell.figure(figure + "weights \(Digest.of(model))")
+            shell.figure(figure + "weights \(Digest.of(model))", scales: result.epochs.last.map(epochScales) ?? [:])
             if let step = result.stoppedAtStep, command.int("steps") != step {
                 // Interrupted: record the run up to the step it reached, so the session replays to these weights.
                 let line = shell.canonical(command.line).replacingOccurrences(of: #"\s+steps=\S+"#, with: "", options: .regularExpression) + " steps=\(step)"
@@ -106,7 +106,9 @@ extension CommandTable {
             var figure = "loss \(fixed(result.loss)) accuracy \(fixed(result.accuracy))"
             if let top = result.topK { figure += " top-\(top.k) \(fixed(top.accuracy))" }
             shell.print("\(data.name) \(splitName) (\(result.count) samples): " + figure.replacingOccurrences(of: " accuracy", with: "  accuracy").replacingOccurrences(of: " top-", with: "  top-"))
-            shell.figure(figure)
+            var scales: [String: FigureScale] = ["loss": .standardError(result.lossStandardError), "accuracy": .samples(result.count)]
+            if let top = result.topK { scales["top-\(top.k)"] = .samples(result.count) }
+            shell.figure(figure, scales: scales)
             if command.has("confusion") {
                 shell.print(confusionTable(result, classes: data.classes))
                 if let sink = shell.pictureSink {
@@ -237,6 +239,16 @@ extension CommandTable {
     }
 
     /// A run's last epoch as a figure: `epoch 5 loss 0.2012 accuracy 0.9380 [val_loss … val_accuracy …]`.
+    /// What an epoch figure's numbers are over (for replays whose rounding differs).
+    static func epochScales(_ record: EpochRecord) -> [String: FigureScale] {
+        var scales: [String: FigureScale] = ["accuracy": .samples(record.samples), "loss": .standardError(record.lossStandardError)]
+        if record.validationSamples > 0 {
+            scales["val_accuracy"] = .samples(record.validationSamples)
+            scales["val_loss"] = .standardError(record.validationLossStandardError)
+        }
+        return scales
+    }
+
     static func epochFigure(_ record: EpochRecord) -> String {
         var figure = "epoch \(record.epoch) loss \(fixed(record.loss)) accuracy \(fixed(record.accuracy))"
         if let vl = record.validationLoss, let va = record.validationAccuracy { figure += " val_loss \(fixed(vl)) val_accuracy \(fixed(va))" }

@@ -22,12 +22,7 @@ public enum BLASCore {
     }
 
     /// The CPU's feature flags (Linux's /proc/cpuinfo).
-    static var cpuFlags: Set<String> {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let value = line.split(separator: ":", maxSplits: 1).last else { return [] }
-        return Set(value.split(separator: " ").map(String.init))
-    }
+    static var cpuFlags: Set<String> { CPUFeatures.flags }
 
     /// Starts this program again with a better core type when OpenBLAS fell back to a generic one;
     /// returns (changing nothing) when that is not needed or not possible. Call first in `main`.

@@ -72,7 +72,7 @@ extension ConvPlan {
             let width = count * plane
             for group in 0..<groups {
                 unfold(x, first: first, count: count, group: group, into: col.pointer)
-                BLAS.sgemm(m: outPerGroup, n: width, k: patch, weight + group * weightPerGroup, lda: patch,
+                GEMM.sgemm(m: outPerGroup, n: width, k: patch, weight + group * weightPerGroup, lda: patch,
                            col.pointer, ldb: width, out.pointer, ldc: width)
                 transfer(y, out.pointer, first: first, count: count, group: group, toMatrix: false, bias: bias, epilogue: epilogue)
             }
@@ -95,12 +95,12 @@ extension ConvPlan {
                 if let dw {
                     unfold(x, first: first, count: count, group: group, into: col.pointer)
                     // dW_g (+)= dY [out, width] · colᵀ [width, patch]
-                    BLAS.sgemm(transposeB: true, m: outPerGroup, n: patch, k: width, gradient.pointer, lda: width,
+                    GEMM.sgemm(transposeB: true, m: outPerGroup, n: patch, k: width, gradient.pointer, lda: width,
                                col.pointer, ldb: width, beta: first == 0 ? 0 : 1, dw + group * weightPerGroup, ldc: patch)
                 }
                 if let dx {
                     // dcol = W_gᵀ [patch, out] · dY [out, width], folded back onto each image
-                    BLAS.sgemm(transposeA: true, m: patch, n: width, k: outPerGroup, kernel, lda: patch,
+                    GEMM.sgemm(transposeA: true, m: patch, n: width, k: outPerGroup, kernel, lda: patch,
                                gradient.pointer, ldb: width, col.pointer, ldc: width)
                     nonisolated(unsafe) let (dx, columns) = (dx, UnsafePointer(col.pointer))
                     Threads.parallelFor(count, grain: 1) { images in

@@ -64,7 +64,7 @@ enum Winograd {
     }
 
     /// Convolves one image x [in, H, W] into y [out, OH, OW] (overwritten), adding `bias` if given.
-    /// `scratch` holds `plan.scratchCount` floats. GEMMs run on the calling thread's BLAS setting.
+    /// `scratch` holds `plan.scratchCount` floats. GEMMs run through `GEMM.sgemm` (the numerics in force).
     static func convolve(_ plan: Plan, x: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                          y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let (cin, cout, tiles, tw) = (plan.inChannels, plan.outChannels, plan.tiles, plan.tileColumns)
@@ -136,7 +136,7 @@ enum Winograd {
         }
         // M_ξ = U_ξ [out, in] · V_ξ [in, tiles]
         for xi in 0..<16 {
-            BLAS.sgemm(m: cout, n: tiles, k: cin, u + xi * cout * cin, lda: cin, v + xi * cin * tiles, ldb: tiles,
+            GEMM.sgemm(m: cout, n: tiles, k: cin, u + xi * cout * cin, lda: cin, v + xi * cin * tiles, ldb: tiles,
                        m + xi * cout * tiles, ldc: tiles)
         }
         // Y = Aᵀ M A for every output channel and tile row: four output rows of tw values, then interleaved.

@@ -1,0 +1,231 @@
+import GraftWideKernels
+
+/// graft's own single-precision GEMM, the engine's portable numerics (see ``GEMM``).
+///
+/// C = op(A)·op(B) (`accumulate` false) or C + op(A)·op(B) (`accumulate` true). Every element of C
+/// is **one chain of fused multiply-adds over k in increasing order**, started from 0 or from C:
+///
+///     c ← c₀;  for p in 0..<k { c ← fma(a[i, p], b[p, j], c) }
+///
+/// Blocking (KC × MC × NB panels), the micro-tile's shape, the vector width (8 lanes with AVX2,
+/// 16 with AVX-512) and the split over threads only decide *which* outputs are computed together
+/// and when, never the order of one output's terms: between k-blocks the running sum waits in C
+/// itself, exactly as it was in the register. So the bits are a function of the operands alone, the
+/// same on every x86-64 CPU with AVX2 and FMA, for any thread count.
+///
+/// Layout follows BLIS: for each block of KC steps, B is packed into panels of `nr` columns
+/// (k-major, zero-padded), each task packs its MC rows of A into panels of `mr` rows, and the
+/// micro-kernel multiplies one A panel by one B panel into an `mr` × `nr` tile of C.
+enum PortableGEMM {
+    /// Steps of k per packed block (a B micro-panel of KC × nr floats stays in L1).
+    static let kc = 256
+    /// Rows of C per task (an A block of MC × KC floats stays in L2); a multiple of both tiles' rows.
+    static let mc = 96
+    /// Columns of C per task.
+    static let nb = 256
+
+    /// Whether the 16-lane AVX-512 micro-kernel runs (when the CPU has it). It computes the same
+    /// chains as the 8-lane one, 32 columns at a time instead of 16: tests switch it off and compare.
+    static let wide = CPUFeatures.wideKernels
+
+    struct Tile {
+        let mr: Int, nr: Int
+        static let narrow = Tile(mr: 6, nr: 16)
+        static let wide = Tile(mr: WideGEMM.mr, nr: WideGEMM.nr)
+        static let largest = Swift.max(narrow.mr * narrow.nr, wide.mr * wide.nr)
+    }
+
+    static func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                      _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                      accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int, wide: Bool = PortableGEMM.wide) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            if !accumulate { for row in 0..<m { (c + row * ldc).initialize(repeating: 0, count: n) } }
+            return
+        }
+        let tile = wide ? Tile.wide : Tile.narrow
+        let rowBlocks = (m + mc - 1) / mc
+        let colBlocks = (n + nb - 1) / nb
+        let panelsB = (n + tile.nr - 1) / tile.nr
+        let packedB = Storage(uninitializedCount: panelsB * tile.nr * kc)
+        let large = Double(m) * Double(n) * Double(k) >= Double(1 << 19)
+        nonisolated(unsafe) let (a, b, c, pb) = (a, b, c, packedB.pointer)
+        var p0 = 0
+        while p0 < k {
+            let depth = Swift.min(kc, k - p0)
+            let first = p0
+            let add = accumulate || p0 > 0
+            // Pack op(B)[p0..<p0+depth, 0..<n] into k-major panels of nr columns.
+            let packPanels: (Range<Int>) -> Void = { panels in
+                for panel in panels {
+                    packB(transposeB, b, ldb, k0: first, depth: depth, j0: panel * tile.nr, columns: Swift.min(tile.nr, n - panel * tile.nr),
+                          nr: tile.nr, into: pb + panel * tile.nr * depth)
+                }
+            }
+            // Tasks run row block by row block, so a thread packs each A block once for its run of column blocks.
+            let tasks = rowBlocks * colBlocks
+            let compute: (Range<Int>) -> Void = { range in
+                // The A block, then one tile of scratch for partial tiles.
+                let packedA = Storage(uninitializedCount: mc * depth + Tile.largest)
+                let pa = packedA.pointer
+                var packedRows = -1
+                for task in range {
+                    let rowBlock = task / colBlocks, colBlock = task % colBlocks
+                    let i0 = rowBlock * mc, rows = Swift.min(mc, m - i0)
+                    if packedRows != rowBlock {
+                        packA(transposeA, a, lda, i0: i0, rows: rows, k0: first, depth: depth, mr: tile.mr, into: pa)
+                        packedRows = rowBlock
+                    }
+                    let j0 = colBlock * nb, columns = Swift.min(nb, n - j0)
+                    macroKernel(tile, rows: rows, columns: columns, depth: depth, pa, pb + (j0 / tile.nr) * tile.nr * depth,
+                                c + i0 * ldc + j0, ldc: ldc, accumulate: add, scratch: pa + mc * depth)
+                }
+                withExtendedLifetime(packedA) {}
+            }
+            if large {
+                Threads.parallelFor(panelsB, grain: 4, packPanels)
+                Threads.parallelFor(tasks, grain: 1, compute)
+            } else {
+                packPanels(0..<panelsB)
+                compute(0..<tasks)
+            }
+            p0 += depth
+        }
+        withExtendedLifetime(packedB) {}
+    }
+
+    /// One task's rows × columns of C: every B panel (outer, so it stays in L1) against every A panel.
+    @inline(__always)
+    private static func macroKernel(_ tile: Tile, rows: Int, columns: Int, depth: Int, _ a: UnsafePointer<Float>,
+                                    _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                                    scratch: UnsafeMutablePointer<Float>) {
+        let (mr, nr) = (tile.mr, tile.nr)
+        do {
+            var j = 0
+            while j < columns {
+                let width = Swift.min(nr, columns - j)
+                let panelB = b + (j / nr) * nr * depth
+                var i = 0
+                while i < rows {
+                    let height = Swift.min(mr, rows - i)
+                    let panelA = a + (i / mr) * mr * depth
+                    let target = c + i * ldc + j
+                    if width == nr, height == mr {
+                        microKernel(tile, depth, panelA, panelB, target, ldc, accumulate)
+                    } else {
+                        // A partial tile runs in scratch; the padding lanes compute zeros and are dropped.
+                        if accumulate {
+                            for r in 0..<height { for q in 0..<width { scratch[r * nr + q] = target[r * ldc + q] } }
+                        }
+                        microKernel(tile, depth, panelA, panelB, scratch, nr, accumulate)
+                        for r in 0..<height { for q in 0..<width { target[r * ldc + q] = scratch[r * nr + q] } }
+                    }
+                    i += mr
+                }
+                j += nr
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func microKernel(_ tile: Tile, _ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+        if tile.nr == Tile.narrow.nr {
+            tile6x16(depth, a, b, c, ldc, accumulate)
+        } else {
+            WideGEMM.tile(depth, a, b, c, ldc, accumulate)
+        }
+    }
+
+    /// Rows i0..<i0+rows, steps k0..<k0+depth of op(A), as panels of `mr` rows: panel[p·mr + r]; rows past the end are zeros.
+    static func packA(_ transposed: Bool, _ a: UnsafePointer<Float>, _ lda: Int, i0: Int, rows: Int, k0: Int, depth: Int,
+                      mr: Int, into out: UnsafeMutablePointer<Float>) {
+        var i = 0
+        var panel = out
+        while i < rows {
+            let height = Swift.min(mr, rows - i)
+            if transposed {
+                // op(A)[r, p] = A[p, r]: each step's mr values are contiguous.
+                for p in 0..<depth {
+                    let source = a + (k0 + p) * lda + i0 + i, destination = panel + p * mr
+                    for r in 0..<height { destination[r] = source[r] }
+                    for r in height..<mr { destination[r] = 0 }
+                }
+            } else {
+                // Gather one step from each of the panel's rows (each row is read in order).
+                let source = a + (i0 + i) * lda + k0
+                for p in 0..<depth {
+                    let destination = panel + p * mr
+                    for r in 0..<height { destination[r] = source[r * lda + p] }
+                    for r in height..<mr { destination[r] = 0 }
+                }
+            }
+            panel += mr * depth
+            i += mr
+        }
+    }
+
+    /// Steps k0..<k0+depth, columns j0..<j0+columns of op(B), as one k-major panel of `nr` columns (zero-padded).
+    static func packB(_ transposed: Bool, _ b: UnsafePointer<Float>, _ ldb: Int, k0: Int, depth: Int, j0: Int, columns: Int,
+                      nr: Int, into panel: UnsafeMutablePointer<Float>) {
+        if transposed {
+            // op(B)[p, q] = B[q, p]: read each column's run of k, write it strided.
+            for q in 0..<columns {
+                let source = b + (j0 + q) * ldb + k0
+                for p in 0..<depth { panel[p * nr + q] = source[p] }
+            }
+            if columns < nr { for p in 0..<depth { for q in columns..<nr { panel[p * nr + q] = 0 } } }
+        } else if columns == nr {
+            for p in 0..<depth {
+                (panel + p * nr).update(from: b + (k0 + p) * ldb + j0, count: nr)
+            }
+        } else {
+            for p in 0..<depth {
+                let source = b + (k0 + p) * ldb + j0, destination = panel + p * nr
+                for q in 0..<columns { destination[q] = source[q] }
+                for q in columns..<nr { destination[q] = 0 }
+            }
+        }
+    }
+
+    /// The 8-lane micro-kernel: a 6 × 16 tile of C in twelve AVX2 registers.
+    @inline(__always)
+    static func tile6x16(_ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+        var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+        if accumulate {
+            c00 = Lanes.load(c, 0); c01 = Lanes.load(c, 8)
+            c10 = Lanes.load(c, ldc); c11 = Lanes.load(c, ldc &+ 8)
+            c20 = Lanes.load(c, 2 &* ldc); c21 = Lanes.load(c, 2 &* ldc &+ 8)
+            c30 = Lanes.load(c, 3 &* ldc); c31 = Lanes.load(c, 3 &* ldc &+ 8)
+            c40 = Lanes.load(c, 4 &* ldc); c41 = Lanes.load(c, 4 &* ldc &+ 8)
+            c50 = Lanes.load(c, 5 &* ldc); c51 = Lanes.load(c, 5 &* ldc &+ 8)
+        }
+        var pa = a, pb = b
+        for _ in 0..<depth {
+            let b0 = Lanes.load(pb, 0), b1 = Lanes.load(pb, 8)
+            var x = SIMD8<Float>(repeating: pa[0])
+            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = SIMD8<Float>(repeating: pa[1])
+            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = SIMD8<Float>(repeating: pa[2])
+            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = SIMD8<Float>(repeating: pa[3])
+            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = SIMD8<Float>(repeating: pa[4])
+            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = SIMD8<Float>(repeating: pa[5])
+            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            pa += 6
+            pb += 16
+        }
+        Lanes.store(c00, c, 0); Lanes.store(c01, c, 8)
+        Lanes.store(c10, c, ldc); Lanes.store(c11, c, ldc &+ 8)
+        Lanes.store(c20, c, 2 &* ldc); Lanes.store(c21, c, 2 &* ldc &+ 8)
+        Lanes.store(c30, c, 3 &* ldc); Lanes.store(c31, c, 3 &* ldc &+ 8)
+        Lanes.store(c40, c, 4 &* ldc); Lanes.store(c41, c, 4 &* ldc &+ 8)
+        Lanes.store(c50, c, 5 &* ldc); Lanes.store(c51, c, 5 &* ldc &+ 8)
+    }
+}

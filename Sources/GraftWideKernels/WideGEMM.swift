@@ -1,0 +1,77 @@
+/// The AVX-512 micro-kernel of graft's portable GEMM, in a module of its own: only this module is
+/// compiled for AVX-512 (`-mavx512f`), and its entry point is never inlined into code that runs
+/// without the run-time check (`PortableGEMM.wide` in GraftTensor).
+///
+/// It computes an 8 × 32 tile of C with the same chains as the AVX2 kernel's 6 × 16 tiles: each
+/// output starts from 0 or from C and adds `a[i, p]·b[p, j]` for p = 0, 1, … with one fused
+/// multiply-add each. The wider registers only hold more independent outputs.
+public enum WideGEMM {
+    /// Rows and columns of the tile.
+    public static let mr = 8, nr = 32
+
+    /// C[0..<8, 0..<32] (row stride `ldc`) ← (accumulate ? C : 0) + A-panel · B-panel over `depth`
+    /// steps; the panels are k-major: a[p·8 + r], b[p·32 + q].
+    @inline(never)
+    public static func tile(_ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+        var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+        var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
+        var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
+        var c60 = SIMD16<Float>(), c61 = SIMD16<Float>(), c70 = SIMD16<Float>(), c71 = SIMD16<Float>()
+        if accumulate {
+            c00 = load(c, 0); c01 = load(c, 16)
+            c10 = load(c, ldc); c11 = load(c, ldc &+ 16)
+            c20 = load(c, 2 &* ldc); c21 = load(c, 2 &* ldc &+ 16)
+            c30 = load(c, 3 &* ldc); c31 = load(c, 3 &* ldc &+ 16)
+            c40 = load(c, 4 &* ldc); c41 = load(c, 4 &* ldc &+ 16)
+            c50 = load(c, 5 &* ldc); c51 = load(c, 5 &* ldc &+ 16)
+            c60 = load(c, 6 &* ldc); c61 = load(c, 6 &* ldc &+ 16)
+            c70 = load(c, 7 &* ldc); c71 = load(c, 7 &* ldc &+ 16)
+        }
+        var pa = a, pb = b
+        for _ in 0..<depth {
+            let b0 = load(pb, 0), b1 = load(pb, 16)
+            var x = SIMD16<Float>(repeating: pa[0])
+            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: pa[1])
+            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: pa[2])
+            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: pa[3])
+            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: pa[4])
+            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: pa[5])
+            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: pa[6])
+            c60 = c60.addingProduct(x, b0); c61 = c61.addingProduct(x, b1)
+            x = SIMD16<Float>(repeating: pa[7])
+            c70 = c70.addingProduct(x, b0); c71 = c71.addingProduct(x, b1)
+            pa += 8
+            pb += 32
+        }
+        store(c00, c, 0); store(c01, c, 16)
+        store(c10, c, ldc); store(c11, c, ldc &+ 16)
+        store(c20, c, 2 &* ldc); store(c21, c, 2 &* ldc &+ 16)
+        store(c30, c, 3 &* ldc); store(c31, c, 3 &* ldc &+ 16)
+        store(c40, c, 4 &* ldc); store(c41, c, 4 &* ldc &+ 16)
+        store(c50, c, 5 &* ldc); store(c51, c, 5 &* ldc &+ 16)
+        store(c60, c, 6 &* ldc); store(c61, c, 6 &* ldc &+ 16)
+        store(c70, c, 7 &* ldc); store(c71, c, 7 &* ldc &+ 16)
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>, _ offset: Int) -> SIMD16<Float> {
+        UnsafeRawPointer(p + offset).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafeMutablePointer<Float>, _ offset: Int) -> SIMD16<Float> {
+        UnsafeRawPointer(p + offset).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    private static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ offset: Int) {
+        UnsafeMutableRawPointer(p + offset).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+}
