@@ -114,6 +114,12 @@ let gradientCases: [GradientCase] = [
     GradientCase("crossEntropy", "label smoothing 0.1", inputs: { [try uniform([3, 4], -2, 2)] }) {
         try $0[0].crossEntropy(labels: [3, 0, 1], labelSmoothing: 0.1)
     },
+    GradientCase("crossEntropy", "class weights", inputs: { [try uniform([4, 3], -2, 2)] }) {
+        try $0[0].crossEntropy(labels: [0, 2, 1, 2], classWeights: [0.5, 2, 1.25])
+    },
+    GradientCase("crossEntropy", "class weights with smoothing 0.2 and a zero weight", inputs: { [try uniform([3, 4], -2, 2)] }) {
+        try $0[0].crossEntropy(labels: [3, 0, 1], labelSmoothing: 0.2, classWeights: [1.5, 0, 0.75, 3])
+    },
     GradientCase("meanSquaredError", inputs: { [try uniform([2, 3]), try uniform([2, 3], seed: 2)] }) { try $0[0].meanSquaredError($0[1]) },
     GradientCase("gather", "repeated indices, axis 1", inputs: { [try uniform([2, 4, 3])] }) { try $0[0].gather([3, 0, 3], axis: 1) },
 ]

@@ -60,19 +60,20 @@ struct ReferenceTests {
     }
 
     /// Runs `apply` on the case's inputs as leaves, checks the output, backpropagates the recorded upstream gradient, checks every input's gradient.
-    func check(_ name: String, _ apply: (Case, [String: Tensor]) throws -> Tensor) throws {
+    func check(_ name: String, atol: Float = 1e-5, rtol: Float = 1e-4, gradientAtol: Float = 1e-4,
+               _ apply: (Case, [String: Tensor]) throws -> Tensor) throws {
         let c = try #require(Self.cases[name], "fixture case \(name) missing: rerun make_fixtures.py")
         let leaves = c.inputs.mapValues { $0.requiringGrad() }
         let output = try apply(c, leaves)
-        Self.expectClose(output, c.output, "\(name) output")
+        Self.expectClose(output, c.output, "\(name) output", atol: atol, rtol: rtol)
         try output.backward(seed: c.upstream)
         for (input, expected) in c.grads {
-            Self.expectClose(leaves[input]?.grad, expected, "\(name) gradient of \(input)", atol: 1e-4)
+            Self.expectClose(leaves[input]?.grad, expected, "\(name) gradient of \(input)", atol: gradientAtol)
         }
     }
 
     @Test func fixtureFileLoads() {
-        #expect(Self.cases.count == 25)
+        #expect(Self.cases.count == 27)
     }
 
     @Test(arguments: ["conv2d_stride2_pad1_bias", "conv2d_groups2_dilation2", "conv2d_depthwise_same_stride2",
@@ -116,6 +117,17 @@ struct ReferenceTests {
     func crossEntropy(_ name: String) throws {
         try check(name) { c, x in
             try x["logits"]!.crossEntropy(labels: c.param("labels") ?? [], labelSmoothing: Float(c.param("label_smoothing") as Double? ?? 0))
+        }
+    }
+
+    /// PyTorch's CrossEntropyLoss(weight=, label_smoothing=): loss and gradient.
+    @Test(arguments: ["cross_entropy_weighted_smoothing0.0", "cross_entropy_weighted_smoothing0.2"])
+    func weightedCrossEntropy(_ name: String) throws {
+        // The loss to 1e-6 (relative), its gradient to 1e-6.
+        try check(name, atol: 0, rtol: 1e-6, gradientAtol: 1e-6) { c, x in
+            let weights = (c.param("class_weights") as [Double]?)?.map(Float.init)
+            return try x["logits"]!.crossEntropy(labels: c.param("labels") ?? [], labelSmoothing: Float(c.param("label_smoothing") as Double? ?? 0),
+                                                 classWeights: weights)
         }
     }
 

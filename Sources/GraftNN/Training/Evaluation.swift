@@ -18,6 +18,23 @@ public struct EvaluationResult: Sendable {
     /// Each sample's figures, in split order, when asked for (`keepSamples`).
     public var samples: [SampleOutcome] = []
 
+    /// The mean of the recalls of the classes present in the split (scikit-learn's `balanced_accuracy_score`).
+    public var balancedAccuracy: Float {
+        let present = confusion.indices.filter { confusion[$0].reduce(0, +) > 0 }
+        guard !present.isEmpty else { return 0 }
+        let recalls = perClass
+        return present.reduce(Float(0)) { $0 + recalls[$1].recall } / Float(present.count)
+    }
+
+    /// The mean F1 over the classes that occur as a label or a prediction (scikit-learn's
+    /// `f1_score(average="macro")`, 0 for a class never predicted correctly).
+    public var macroF1: Float {
+        let occurring = confusion.indices.filter { c in confusion[c].reduce(0, +) > 0 || confusion.contains { $0[c] > 0 } }
+        guard !occurring.isEmpty else { return 0 }
+        let scores = perClass
+        return occurring.reduce(Float(0)) { $0 + scores[$1].f1 } / Float(occurring.count)
+    }
+
     /// Precision, recall and F1 per class (0 where undefined).
     public var perClass: [(precision: Float, recall: Float, f1: Float)] {
         confusion.indices.map { c in

@@ -19,6 +19,9 @@ public struct TrainingOptions: Sendable {
     /// Clip the global gradient norm to this value.
     public var clipNorm: Float? = nil
     public var labelSmoothing: Float = 0
+    /// Weights of the classes in the loss (`class-weights=`), as PyTorch's `CrossEntropyLoss(weight=)`
+    /// and Keras's `class_weight`; nil: every sample counts the same.
+    public var classWeights: ClassWeights? = nil
     /// Hold out this stratified fraction of the training split for validation.
     public var validationFraction: Double? = nil
     /// Stop after this many epochs without a better validation loss (needs validation).
@@ -103,6 +106,20 @@ public final class Trainer {
         optimizerKey = state.key
     }
 
+    /// The loss's per-class weights for `data`'s training split (nil: unweighted).
+    func resolvedClassWeights(_ rule: ClassWeights?, _ data: Dataset) throws(ModelError) -> [Float]? {
+        guard let rule else { return nil }
+        let counts = data.train.classCounts(classes: data.classes)
+        let weights = rule.weights(counts: counts)
+        if let weights, weights.count != data.classes {
+            throw .invalidArgument(what: "class-weights", reason: "\(data.name) has \(data.classes) classes, \(weights.count) weights given")
+        }
+        if let weights, !zip(weights, counts).contains(where: { $0 > 0 && $1 > 0 }) {
+            throw .invalidArgument(what: "class-weights", reason: "every class present in \(data.name)'s training split weighs 0")
+        }
+        return weights
+    }
+
     /// Trains for `options.epochs` epochs on `data.train` (minus a validation split if asked).
     /// `shouldStop` (Ctrl-C) is polled between batches and between the layers of a batch's forward
     /// and backward passes; a batch stopped part-way is undone (see ``fit``'s loop), so the model
@@ -132,8 +149,17 @@ public final class Trainer {
         if dropSingle && data.train.count == 1 {
             throw .invalidArgument(what: "train", reason: "\(data.name) has 1 training sample, and BatchNorm in training mode needs at least 2")
         }
+        let classWeights = try resolvedClassWeights(options.classWeights, data)
+        if let classWeights, let rule = options.classWeights {
+            let shown = zip(data.classNames.count == classWeights.count ? data.classNames : classWeights.indices.map(String.init), classWeights)
+                .map { "\($0) \(String(format: "%.4g", Double($1)))" }.joined(separator: ", ")
+            log.record(.message("class weights (\(rule.description)): \(shown)"))
+        } else if options.classWeights == .auto {
+            log.record(.message("class weights (auto): none, the classes are balanced within 1.5×"))
+        }
         prepareOptimizer(trainable, options: options, log: log)
         var phase = TrainingPhase(options: options, model: model)
+        phase.classWeights = classWeights
         let frozenBefore = frozenDigests()
         let trainableBefore = headParameters == nil ? [:] : trainableDigests()
 
@@ -208,7 +234,7 @@ public final class Trainer {
                     break training
                 }
                 let loss: Tensor
-                do { loss = try logits.crossEntropy(labels: batch.labels, labelSmoothing: options.labelSmoothing) } catch {
+                do { loss = try logits.crossEntropy(labels: batch.labels, labelSmoothing: options.labelSmoothing, classWeights: classWeights) } catch {
                     throw .tensor(layer: model.nodes[model.nodes.count - 1].name, error: error)
                 }
                 let lossValue = (try? loss.item()) ?? .nan

@@ -16,6 +16,8 @@ public struct TrainingPhase: Sendable {
     public var epochs: [EpochRecord]
     /// Steps per epoch (a last batch of one sample is dropped when BatchNorm trains).
     public var batchesPerEpoch: Int
+    /// The loss's class weights as resolved on the training split (nil: unweighted).
+    public var classWeights: [Float]? = nil
 
     public init(options: TrainingOptions, trainable: [String], trainMode: [String], head: [String], orders: [[Int]] = [],
                 stepLosses: [Float] = [], epochs: [EpochRecord] = [], batchesPerEpoch: Int = 0) {

@@ -105,8 +105,13 @@ extension CommandTable {
                                                  log: ShellTrainingLog(shell: shell), shouldStop: shell.interruptRequested)
             var figure = "loss \(fixed(result.loss)) accuracy \(fixed(result.accuracy))"
             if let top = result.topK { figure += " top-\(top.k) \(fixed(top.accuracy))" }
-            shell.print("\(data.name) \(splitName) (\(result.count) samples): " + figure.replacingOccurrences(of: " accuracy", with: "  accuracy").replacingOccurrences(of: " top-", with: "  top-"))
-            var scales: [String: FigureScale] = ["loss": .standardError(result.lossStandardError), "accuracy": .samples(result.count)]
+            figure += " balanced_accuracy \(fixed(result.balancedAccuracy)) macro_f1 \(fixed(result.macroF1))"
+            shell.print("\(data.name) \(splitName) (\(result.count) samples): " + figure.replacingOccurrences(of: " accuracy", with: "  accuracy")
+                .replacingOccurrences(of: " top-", with: "  top-").replacingOccurrences(of: " balanced_accuracy", with: "  balanced_accuracy").replacingOccurrences(of: " macro_f1", with: "  macro_f1"))
+            // A balanced accuracy moves by 1/(C·n_c) per sample of class c: counted against the smallest class.
+            let classCounts = result.confusion.map { $0.reduce(0, +) }.filter { $0 > 0 }
+            var scales: [String: FigureScale] = ["loss": .standardError(result.lossStandardError), "accuracy": .samples(result.count),
+                                                 "balanced_accuracy": .samples(classCounts.count * (classCounts.min() ?? 0))]
             if let top = result.topK { scales["top-\(top.k)"] = .samples(result.count) }
             shell.figure(figure, scales: scales)
             if command.has("confusion") {
@@ -153,6 +158,7 @@ extension CommandTable {
             .init("warmup", .int(0...1000), default: "0", "epochs of linear warm-up"),
             .init("clip", .float(1e-6...1e6), "clip the global gradient norm"),
             .init("smoothing", .float(0...0.99), default: "0", "label smoothing"),
+            .init("class-weights", .text, "weigh the loss by class: balanced (n / (C·n_c)), auto (balanced when the classes differ by more than 1.5×) or w0,w1,… (PyTorch's CrossEntropyLoss(weight=), Keras's class_weight)"),
             .init("val", .float(0.05...0.5), "hold out this fraction of the training split for validation"),
             .init("patience", .int(1...1000), "stop after this many epochs without a better val_loss (restores the best)"),
             .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
@@ -187,6 +193,12 @@ extension CommandTable {
         o.warmupEpochs = command.int("warmup") ?? 0
         o.clipNorm = command.float("clip").map(Float.init)
         o.labelSmoothing = Float(command.float("smoothing") ?? 0)
+        if let text = command.string("class-weights") {
+            guard let weights = ClassWeights(text) else {
+                throw command.error("class-weights takes balanced, auto or one non-negative number per class (0.5,2,1), got '\(text)'", at: "class-weights")
+            }
+            o.classWeights = weights
+        }
         o.patience = command.int("patience")
         o.cache = CacheMode(rawValue: command.string("cache") ?? "auto") ?? .auto
         if let augment = command.string("augment") { o.augmentation = try augmentation(augment, command) }

@@ -58,8 +58,8 @@ enum GEMM {
 
 /// The CPU's features that decide which kernels may run (Linux's /proc/cpuinfo: the kernel lists
 /// a feature only when the operating system supports its registers).
-enum CPUFeatures {
-    static let flags: Set<String> = {
+public enum CPUFeatures {
+    public static let flags: Set<String> = {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
               let value = line.split(separator: ":", maxSplits: 1).last else { return [] }

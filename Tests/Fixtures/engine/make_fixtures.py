@@ -100,6 +100,16 @@ activations = {
 for name, fn in activations.items():
     case(f"activation_{name}", {}, {"x": array(4, 9, low=-7, high=8)}, lambda x, fn=fn: fn(x))
 
+# Class weights (CrossEntropyLoss(weight=)), with and without smoothing; a class weighing 0 among them.
+weighted_labels = [int(v) for v in rng.integers(0, 4, size=7)]
+class_weights = [0.5, 2.0, 0.0, 1.25]
+for smoothing in (0.0, 0.2):
+    case(f"cross_entropy_weighted_smoothing{smoothing}",
+         {"labels": weighted_labels, "label_smoothing": smoothing, "class_weights": class_weights},
+         {"logits": array(7, 4, low=-3, high=3)},
+         lambda logits, s=smoothing: F.cross_entropy(logits, torch.tensor(weighted_labels),
+                                                     weight=torch.tensor(class_weights), label_smoothing=s))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
 with open(path + ".tmp", "w") as f:
     json.dump({"generator": "Tests/Fixtures/engine/make_fixtures.py", "torch": torch.__version__,

@@ -168,6 +168,7 @@ public struct PyTorchProject {
                 ("backbone_lr", o.backboneLearningRate.map(PyLiteral.float) ?? .none),
                 ("optimizer", optimizer), ("weight_decay", .float(o.weightDecay)), ("schedule", schedule), ("warmup_epochs", .int(o.warmupEpochs)),
                 ("clip_norm", o.clipNorm.map(PyLiteral.float) ?? .none), ("label_smoothing", .float(o.labelSmoothing)),
+                ("class_weights", phase.classWeights.map { .list($0.map(PyLiteral.float)) } ?? .none),
                 ("patience", o.patience.map(PyLiteral.int) ?? .none), ("restore_best", .bool(o.restoreBest)),
                 ("augment", .dict(augment)),
                 ("trainable", Set(phase.trainable) == all ? .string("all") : .list(phase.trainable.map(PyLiteral.string))),
@@ -233,7 +234,7 @@ public struct PyTorchProject {
         |---|---|
         | `model.py` | the graph as plain `torch.nn` code; every layer is a submodule under graft's name, so `state_dict` keys are graft's |
         | `weights.safetensors` | the weights and BatchNorm statistics graft had (`safetensors.torch.load_file`, then `load_state_dict(…, strict=True)`) |
-        | `train.py` | the recipe: frozen parameters, BatchNorm modes, head, optimizer, schedule and warm-up, discriminative rates, label smoothing, clipping, epochs, global batch, augmentation, early stopping, seed |
+        | `train.py` | the recipe: frozen parameters, BatchNorm modes, head, optimizer, schedule and warm-up, discriminative rates, label smoothing, class weights, clipping, epochs, global batch, augmentation, early stopping, seed |
         | `data/` | the splits graft trained and tested on, as it held them (images as bytes, value = byte / 255) |
         | `graft_run.json` | graft's own run: the sample order of each epoch and the loss of each step |
 

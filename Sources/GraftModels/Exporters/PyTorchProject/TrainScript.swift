@@ -239,6 +239,9 @@ def main():
             optimizer, lambda step: rate_factor(phase["schedule"], step, total, steps_per_epoch, warmup))
         dataset = Samples(train_split, None if args.deterministic else augmentation(phase["augment"]))
         orders = (graft_run.get("phases") or [{}] * (index + 1))[index].get("orders", []) if graft_run else []
+        # graft's class weights, resolved on its training split (CrossEntropyLoss(weight=)).
+        weights = phase.get("class_weights")
+        class_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
         best, waited = None, 0
         for epoch in range(phase["epochs"]):
             started = time.time()
@@ -257,7 +260,7 @@ def main():
             for x, y in plan:
                 x, y = x.to(device), y.to(device)
                 logits = net(x, logits=True)
-                loss = F.cross_entropy(logits, y, label_smoothing=phase["label_smoothing"])
+                loss = F.cross_entropy(logits, y, weight=class_weights, label_smoothing=phase["label_smoothing"])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if phase["clip_norm"] is not None:
