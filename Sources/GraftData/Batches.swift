@@ -19,8 +19,9 @@ public struct Batches: Sequence, IteratorProtocol {
     let generator: Generator?
     private var position = 0
 
+    /// `order` (indices into `samples`, repeats allowed) replaces the shuffled pass: a sampler's draws.
     public init(_ samples: Samples, batchSize: Int, normalization: Normalization = .unit, shuffle generator: Generator? = nil,
-                augmentation: Augmentation = .none) throws(DataError) {
+                augmentation: Augmentation = .none, order drawn: [Int]? = nil) throws(DataError) {
         guard batchSize > 0 else { throw .invalidArgument(what: "batch", reason: "batch size must be positive, got \(batchSize)") }
         guard augmentation.isNone || samples.isImage else {
             throw .invalidArgument(what: "augmentation", reason: "only image samples can be augmented")
@@ -33,13 +34,20 @@ public struct Batches: Sequence, IteratorProtocol {
         self.normalization = try normalization.validated(channels: samples.isImage ? samples.sampleShape[0] : 1)
         self.augmentation = augmentation
         self.generator = generator
-        var order = Array(0..<samples.count)
-        generator?.shuffle(&order)
-        self.order = order
+        if let drawn {
+            guard drawn.allSatisfy({ (0..<samples.count).contains($0) }) else {
+                throw .invalidArgument(what: "order", reason: "an index is outside the \(samples.count) samples")
+            }
+            self.order = drawn
+        } else {
+            var order = Array(0..<samples.count)
+            generator?.shuffle(&order)
+            self.order = order
+        }
     }
 
     /// Number of batches in the pass.
-    public var batchCount: Int { (samples.count + batchSize - 1) / batchSize }
+    public var batchCount: Int { (order.count + batchSize - 1) / batchSize }
 
     public mutating func next() -> Batch? {
         guard position < order.count else { return nil }

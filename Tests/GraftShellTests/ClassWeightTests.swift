@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import GraftShell
 @testable import GraftNN
+import GraftTensor
 
 /// `train … class-weights=`: the rules, what the trainer says, refusals, the recipe PyTorch gets,
 /// and eval's balanced accuracy and macro F1.
@@ -36,6 +37,23 @@ struct ClassWeightTests {
         let weighted = b.execute("train epochs=1 batch=20 class-weights=3,1,1,1,0.5").figures.first ?? ""
         #expect(plain.split(separator: " ").last != weighted.split(separator: " ").last)
         #expect(b.recipes.values.first?.phases.first?.classWeights == [3, 1, 1, 1, 0.5])
+    }
+
+    /// sampler=balanced draws like WeightedRandomSampler(1 / count, n, replacement=True): a class of
+    /// 10 among 1,000 samples fills about half of each epoch.
+    @Test func balancedSamplerDrawsClassesEvenly() throws {
+        let labels = [Int](repeating: 0, count: 990) + [Int](repeating: 1, count: 10)
+        let draws = Trainer.balancedDraws(labels, Generator(seed: 9))
+        #expect(draws.count == 1000 && draws.allSatisfy { (0..<1000).contains($0) })
+        let rare = draws.filter { labels[$0] == 1 }.count
+        #expect((440...560).contains(rare), "\(rare) of 1000 draws from the rare class")
+        #expect(Trainer.balancedDraws(labels, Generator(seed: 9)) == draws)
+        let (shell, _) = makeShell()
+        for line in ["new mnist-cnn classes=5", "data mnist digits=0-4 per-class=8", "train epochs=1 batch=20 sampler=balanced class-weights=auto"] {
+            #expect(shell.execute(line).succeeded, "\(line)")
+        }
+        #expect(shell.recipes.values.first?.phases.first?.options.sampler == .balanced)
+        #expect(shell.session.entries.last?.line.contains("sampler=balanced") == true)
     }
 
     @Test func evalReportsBalancedAccuracyAndMacroF1() throws {

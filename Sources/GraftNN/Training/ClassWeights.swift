@@ -45,3 +45,8 @@ public enum ClassWeights: Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// How a training epoch orders its samples (`train … sampler=shuffle|balanced`).
+public enum Sampler: String, Sendable, Equatable {
+    case shuffle, balanced
+}

@@ -22,6 +22,9 @@ public struct TrainingOptions: Sendable {
     /// Weights of the classes in the loss (`class-weights=`), as PyTorch's `CrossEntropyLoss(weight=)`
     /// and Keras's `class_weight`; nil: every sample counts the same.
     public var classWeights: ClassWeights? = nil
+    /// `balanced`: each epoch draws as many samples as the split holds, with replacement, each with
+    /// probability ∝ 1 / (its class's count) (PyTorch's `WeightedRandomSampler`); `shuffle`: a permutation.
+    public var sampler = Sampler.shuffle
     /// Hold out this stratified fraction of the training split for validation.
     public var validationFraction: Double? = nil
     /// Stop after this many epochs without a better validation loss (needs validation).
@@ -104,6 +107,29 @@ public final class Trainer {
     public func restore(_ state: TrainerState) {
         optimizer = state.optimizer?.copy()
         optimizerKey = state.key
+    }
+
+    /// An epoch of `WeightedRandomSampler(1 / count[label], n, replacement=True)` draws from the session's generator.
+    static func balancedDraws(_ labels: [Int], _ generator: Generator) -> [Int] {
+        var counts: [Int: Int] = [:]
+        for label in labels { counts[label, default: 0] += 1 }
+        var cumulative: [Double] = []
+        cumulative.reserveCapacity(labels.count)
+        var total = 0.0
+        for label in labels {
+            total += 1 / Double(counts[label] ?? 1)
+            cumulative.append(total)
+        }
+        return (0..<labels.count).map { _ in
+            let u = generator.nextDouble() * total
+            // The first index whose cumulative weight exceeds u.
+            var (low, high) = (0, cumulative.count - 1)
+            while low < high {
+                let middle = (low + high) / 2
+                if cumulative[middle] > u { high = middle } else { low = middle + 1 }
+            }
+            return low
+        }
     }
 
     /// The loss's per-class weights for `data`'s training split (nil: unweighted).
@@ -203,7 +229,8 @@ public final class Trainer {
             var batches: Batches
             do {
                 batches = try Batches(data.train, batchSize: options.batchSize, normalization: normalization, shuffle: generator,
-                                      augmentation: options.augmentation)
+                                      augmentation: options.augmentation,
+                                      order: options.sampler == .balanced ? Self.balancedDraws(data.train.labels, generator) : nil)
             } catch { throw .data(error) }
             phase.orders.append(Array(batches.order.prefix(batchesPerEpoch * options.batchSize)))
             var lossSum = 0.0, correct = 0, seen = 0

@@ -158,6 +158,7 @@ extension CommandTable {
             .init("warmup", .int(0...1000), default: "0", "epochs of linear warm-up"),
             .init("clip", .float(1e-6...1e6), "clip the global gradient norm"),
             .init("smoothing", .float(0...0.99), default: "0", "label smoothing"),
+            .init("sampler", .choice(["shuffle", "balanced"]), default: "shuffle", "each epoch's samples: a shuffled pass, or draws with replacement ∝ 1/class count (PyTorch's WeightedRandomSampler)"),
             .init("class-weights", .text, "weigh the loss by class: balanced (n / (C·n_c)), auto (balanced when the classes differ by more than 1.5×) or w0,w1,… (PyTorch's CrossEntropyLoss(weight=), Keras's class_weight)"),
             .init("val", .float(0.05...0.5), "hold out this fraction of the training split for validation"),
             .init("patience", .int(1...1000), "stop after this many epochs without a better val_loss (restores the best)"),
@@ -193,6 +194,7 @@ extension CommandTable {
         o.warmupEpochs = command.int("warmup") ?? 0
         o.clipNorm = command.float("clip").map(Float.init)
         o.labelSmoothing = Float(command.float("smoothing") ?? 0)
+        o.sampler = Sampler(rawValue: command.string("sampler") ?? "shuffle") ?? .shuffle
         if let text = command.string("class-weights") {
             guard let weights = ClassWeights(text) else {
                 throw command.error("class-weights takes balanced, auto or one non-negative number per class (0.5,2,1), got '\(text)'", at: "class-weights")

@@ -209,6 +209,20 @@ predict "{w}/fixed.npy" save="{w}/graft_fixed.npy"
 export pytorch "{w}/project"
 """
 
+# Imbalance: class weights with label smoothing (CrossEntropyLoss(weight=, label_smoothing=)) and the
+# balanced sampler (graft's draws replayed in --deterministic; WeightedRandomSampler otherwise).
+IMBALANCE = """seed 13
+set threads=2
+new mnist-cnn as m classes=5
+data mnist digits=0-4 per-class=30 as d
+freeze conv1 conv2 dropout1
+head classes=5
+save model "{w}/start.safetensors"
+train epochs=2 batch=25 lr=0.02 class-weights=1,2,0.5,1,3 smoothing=0.1 sampler=balanced
+predict "{w}/fixed.npy" save="{w}/graft_fixed.npy"
+export pytorch "{w}/project"
+"""
+
 # Augmentation has no deterministic twin (the draws differ): train.py must run it to the end.
 AUGMENT = """seed 4
 new mnist-cnn as m classes=5
@@ -338,6 +352,7 @@ def main():
     if args.only in (None, "recipes"):
         recipe(graft, work, "quickstart-transfer", QUICKSTART, (4, 1, 28, 28), "data mnist digits=5-9 as high")
         recipe(graft, work, "lite0-fine-tune", LITE0, (2, 3, 96, 96), "data mnist per-class=30 size=96 channels=3 as digits", sampler=args.all)
+        recipe(graft, work, "imbalance", IMBALANCE, (4, 1, 28, 28), "data mnist digits=0-4 per-class=30 as d", processes=False)
         recipe(graft, work, "options-lite0", OPTIONS, (2, 3, 64, 64), "data mnist per-class=20 size=64 channels=3 as digits", processes=False)
         augmented(graft, work)
         image_folder(graft, work)

@@ -169,6 +169,7 @@ public struct PyTorchProject {
                 ("optimizer", optimizer), ("weight_decay", .float(o.weightDecay)), ("schedule", schedule), ("warmup_epochs", .int(o.warmupEpochs)),
                 ("clip_norm", o.clipNorm.map(PyLiteral.float) ?? .none), ("label_smoothing", .float(o.labelSmoothing)),
                 ("class_weights", phase.classWeights.map { .list($0.map(PyLiteral.float)) } ?? .none),
+                ("sampler", .string(o.sampler.rawValue)),
                 ("patience", o.patience.map(PyLiteral.int) ?? .none), ("restore_best", .bool(o.restoreBest)),
                 ("augment", .dict(augment)),
                 ("trainable", Set(phase.trainable) == all ? .string("all") : .list(phase.trainable.map(PyLiteral.string))),

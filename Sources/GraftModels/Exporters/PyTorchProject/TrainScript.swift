@@ -3,6 +3,7 @@
 enum TrainScript {
     static let body = #"""
 import argparse
+import collections
 import json
 import math
 import os
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, default_collate
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, WeightedRandomSampler, default_collate
 
 from model import GraftModel
 
@@ -181,7 +182,11 @@ def batches(n, phase, epoch, args, rank, world, graft_orders):
         order = graft_orders[epoch] if epoch < len(graft_orders) else list(range(n))
     else:
         generator = torch.Generator().manual_seed(args.seed * 1000 + epoch)
-        order = torch.randperm(n, generator=generator).tolist()
+        if phase.get("sampler") == "balanced":
+            # graft's sampler=balanced: n draws with replacement, each ∝ 1 / its class's count.
+            order = list(WeightedRandomSampler(phase["sample_weights"], n, replacement=True, generator=generator))
+        else:
+            order = torch.randperm(n, generator=generator).tolist()
     steps = phase["steps_per_epoch"] if phase["steps_per_epoch"] else math.ceil(n / batch)
     for step in range(steps):
         indices = order[step * batch:(step + 1) * batch]
@@ -238,6 +243,10 @@ def main():
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: rate_factor(phase["schedule"], step, total, steps_per_epoch, warmup))
         dataset = Samples(train_split, None if args.deterministic else augmentation(phase["augment"]))
+        if phase.get("sampler") == "balanced":
+            labels = [int(dataset.items[1][i]) if isinstance(dataset.items, tuple) else int(dataset.items[i][1]) for i in range(n)]
+            counts = collections.Counter(labels)
+            phase["sample_weights"] = [1.0 / counts[label] for label in labels]
         orders = (graft_run.get("phases") or [{}] * (index + 1))[index].get("orders", []) if graft_run else []
         # graft's class weights, resolved on its training split (CrossEntropyLoss(weight=)).
         weights = phase.get("class_weights")
@@ -246,8 +255,9 @@ def main():
         for epoch in range(phase["epochs"]):
             started = time.time()
             set_modes(model, phase, args.deterministic)
-            if not args.deterministic and distributed:
-                # The usual DDP input pipeline: every process its DistributedSampler share of each epoch.
+            if not args.deterministic and distributed and phase.get("sampler") != "balanced":
+                # The usual DDP input pipeline: every process its DistributedSampler share of each epoch
+                # (with sampler=balanced, every process takes its share of the same weighted draws instead).
                 sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=args.seed)
                 sampler.set_epoch(epoch)
                 loader = DataLoader(dataset, batch_size=max(phase["batch_size"] // world, 1), sampler=sampler,
