@@ -46,6 +46,12 @@ public struct Batches: Sequence, IteratorProtocol {
         }
     }
 
+    /// Moves past the first `batches` batches without reading them or drawing anything (a run
+    /// resumed part-way through an epoch).
+    public mutating func skip(_ batches: Int) {
+        position = Swift.min(order.count, position + Swift.max(0, batches) * batchSize)
+    }
+
     /// Number of batches in the pass.
     public var batchCount: Int { (order.count + batchSize - 1) / batchSize }
 

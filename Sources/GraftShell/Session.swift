@@ -22,6 +22,9 @@ public struct SessionRecord: Sendable {
 
     mutating func append(_ line: String, figures: [String]) { entries.append(Entry(line: line, figures: figures)) }
 
+    /// Forgets the commands after the first `count` (those a failed command ran on its way).
+    mutating func truncate(to count: Int) { if entries.count > count { entries.removeLast(entries.count - count) } }
+
     /// How a session header names numerics: `portable-avx2`, or `native (blas Zen)` with OpenBLAS's kernel set.
     static func label(_ numerics: Numerics) -> String {
         numerics == .portable ? Numerics.portableLabel : "native (blas \(MachineFingerprint.blasCore))"

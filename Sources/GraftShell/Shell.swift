@@ -80,6 +80,11 @@ public final class Shell: @unchecked Sendable {
 
     private var figures: [String] = []
     private var figureScales: [[String: FigureScale]] = []
+    /// The running command's figures so far (a command that runs others keeps its own across them).
+    var pendingFigures: ([String], [[String: FigureScale]]) {
+        get { (figures, figureScales) }
+        set { (figures, figureScales) = newValue }
+    }
 
     public init(seed: UInt64 = 42, output: OutputSink = StandardOutput(), commands: [CommandSpec] = CommandTable.all) {
         self.seed = seed
@@ -254,6 +259,8 @@ struct WorkspaceSnapshot {
     let modelState: ModelState?
     let threads: Int
     let numerics: Numerics
+    /// Commands recorded so far (a command that runs others, as `train resume=` may, records them).
+    let sessionEntries: Int
 
     init(_ shell: Shell) {
         models = shell.models
@@ -270,6 +277,7 @@ struct WorkspaceSnapshot {
         modelState = shell.currentModel.flatMap { shell.models[$0] }?.saveState()
         threads = Threads.count
         numerics = Numerics.current
+        sessionEntries = shell.session.entries.count
     }
 
     func restore(_ shell: Shell) {
@@ -287,5 +295,6 @@ struct WorkspaceSnapshot {
         shell.recipes = recipes
         if Threads.count != threads { try? Threads.set(threads) }
         Numerics.current = numerics
+        shell.session.truncate(to: sessionEntries)
     }
 }

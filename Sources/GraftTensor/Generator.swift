@@ -37,8 +37,13 @@ public final class Generator {
     /// Where the generator stands, to put it back when a command fails (so a session that skipped
     /// the failed command draws the same numbers as one that never ran it).
     public struct State: Sendable, Equatable {
-        let words: [UInt64]
-        let spareNormal: Double?
+        public let words: [UInt64]
+        public let spareNormal: Double?
+
+        /// A state saved elsewhere (a checkpoint); four words, as ``state`` gives them.
+        public init(words: [UInt64], spareNormal: Double?) {
+            (self.words, self.spareNormal) = (words, spareNormal)
+        }
     }
 
     public var state: State {

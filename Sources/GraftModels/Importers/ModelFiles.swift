@@ -11,9 +11,14 @@ public enum ModelFiles {
 
     /// Saves weights, buffers and the graph description (structure, class names, trainable flags,
     /// preprocessing) as safetensors, atomically. Returns the bytes written.
+    /// `optimizer` and `checkpoint` travel in the same file (safetensors only): `save model
+    /// optimizer=yes` and training checkpoints.
     @discardableResult
-    public static func save(_ model: Model, to path: String) throws -> Int {
+    public static func save(_ model: Model, to path: String, optimizer: SavedOptimizer? = nil, checkpoint: Checkpoint? = nil) throws -> Int {
         if path.lowercased().hasSuffix(".onnx") {
+            if optimizer != nil || checkpoint != nil {
+                throw ModelError.invalidArgument(what: "save model", reason: "an ONNX file cannot carry the optimizer's state; save PATH.safetensors")
+            }
             let data = try ONNXExporter.encode(model)
             try writeAtomically(data, to: URL(fileURLWithPath: path))
             return data.count
@@ -25,8 +30,10 @@ public enum ModelFiles {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let graph = String(decoding: try encoder.encode(description), as: UTF8.self)
-        let state = StateDict(tensors: model.parameters.map { ($0.key, $0.parameter.value) } + model.buffers.map { ($0.key, $0.tensor) },
+        var state = StateDict(tensors: model.parameters.map { ($0.key, $0.parameter.value) } + model.buffers.map { ($0.key, $0.tensor) },
                               metadata: [formatKey: formatVersion, graphKey: graph, "graft.version": "1"])
+        try optimizer?.encode(into: &state)
+        try checkpoint?.encode(into: &state)
         let data = try SafeTensors.encode(state)
         try writeAtomically(data, to: URL(fileURLWithPath: path))
         return data.count
@@ -53,13 +60,25 @@ public enum ModelFiles {
     /// Loads a model file. graft's own safetensors rebuild exactly; other safetensors files map onto
     /// the built-in architecture `architecture` by parameter names.
     public static func load(_ path: String, architecture: String? = nil, inputShape: [Int]? = nil) throws -> Model {
-        let (model, graftFile) = try read(path, architecture: architecture, inputShape: inputShape)
+        try open(path, architecture: architecture, inputShape: inputShape).model
+    }
+
+    /// What a graft file carries besides the model.
+    public struct TrainingExtras {
+        public var optimizer: SavedOptimizer? = nil
+        public var checkpoint: Checkpoint? = nil
+    }
+
+    /// ``load``, with the optimizer state and checkpoint a graft file may carry.
+    public static func open(_ path: String, architecture: String? = nil, inputShape: [Int]? = nil) throws -> (model: Model, extras: TrainingExtras) {
+        var extras = TrainingExtras()
+        let (model, graftFile) = try read(path, architecture: architecture, inputShape: inputShape, extras: &extras)
         if !graftFile {
             // Pretrained elsewhere: its BatchNorms keep their statistics when unfrozen (bn=train opts out).
             for node in model.nodes { (node.layer as? BatchNorm)?.keepsStatistics = true }
         }
         if let inputShape, inputShape != model.inputShape { try model.setInputShape(inputShape) }
-        return model
+        return (model, extras)
     }
 
     /// Files people mistake for models, by their magic bytes.
@@ -70,19 +89,22 @@ public enum ModelFiles {
     ]
 
     /// The model read from `path`, and whether it is a graft file (whose flags it restores exactly).
-    static func read(_ path: String, architecture: String?, inputShape: [Int]?) throws -> (Model, Bool) {
+    static func read(_ path: String, architecture: String?, inputShape: [Int]?, extras: inout TrainingExtras) throws -> (Model, Bool) {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "no such file or unreadable")
         }
-        return try read(data, path: path, architecture: architecture, inputShape: inputShape)
+        return try read(data, path: path, architecture: architecture, inputShape: inputShape, extras: &extras)
     }
 
     /// A model file's bytes as `load` reads them (`path` chooses the reader by extension and names
     /// the file in messages); for the fuzz targets.
-    public static func load(_ data: Data, path: String) throws -> Model { try read(data, path: path, architecture: nil, inputShape: nil).0 }
+    public static func load(_ data: Data, path: String) throws -> Model {
+        var extras = TrainingExtras()
+        return try read(data, path: path, architecture: nil, inputShape: nil, extras: &extras).0
+    }
 
-    static func read(_ data: Data, path: String, architecture: String?, inputShape: [Int]?) throws -> (Model, Bool) {
+    static func read(_ data: Data, path: String, architecture: String?, inputShape: [Int]?, extras: inout TrainingExtras) throws -> (Model, Bool) {
         if let other = otherFormats.first(where: { data.starts(with: $0.magic) }) {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(URL(fileURLWithPath: path).lastPathComponent) is \(other.name), not a model file (load reads .safetensors, .pth/.pt, .h5, .keras, .onnx)")
         }
@@ -109,7 +131,7 @@ public enum ModelFiles {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
             }
         }
-        let state: StateDict
+        var state: StateDict
         do {
             if PyTorchCheckpoint.isLegacy(data) || PyTorchCheckpoint.isZip(data) || lower.hasSuffix(".pth") || lower.hasSuffix(".pt") {
                 state = try PyTorchCheckpoint.read(data, name: path)
@@ -122,6 +144,8 @@ public enum ModelFiles {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
         }
         if state.metadata[formatKey] == formatVersion, let graph = state.metadata[graphKey] {
+            extras.optimizer = try SavedOptimizer.decode(from: &state, path: path)
+            extras.checkpoint = try Checkpoint.decode(from: &state, path: path)
             let description: GraphDescription
             do { description = try JSONDecoder().decode(GraphDescription.self, from: Data(graph.utf8)) } catch {
                 throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "its graph description is not valid")

@@ -57,6 +57,28 @@ public final class Optimizer {
         return copy
     }
 
+    /// The per-parameter state, by position in ``parameters``: the momentum buffer or first moment,
+    /// and the second moment (nil: the parameter has not been stepped yet).
+    public var moments: (first: [[Float]?], second: [[Float]?]) { (first, second) }
+
+    /// Puts back a saved state (`save model optimizer=yes`, a checkpoint): a step count and each
+    /// parameter's moments, which must have its size.
+    public func restore(steps: Int, first: [[Float]?], second: [[Float]?]) throws(ModelError) {
+        guard steps >= 0, first.count == parameters.count, second.count == parameters.count else {
+            throw .invalidArgument(what: "optimizer state", reason: "it is for \(first.count) tensors, the optimizer has \(parameters.count)")
+        }
+        for (index, parameter) in parameters.enumerated() {
+            let count = parameter.value.count
+            if let m = first[index], m.count != count {
+                throw .invalidArgument(what: "optimizer state", reason: "tensor \(index)'s first moment has \(m.count) values, the parameter \(count)")
+            }
+            if let v = second[index], v.count != count && !(v.isEmpty && !usesSecondMoment) {
+                throw .invalidArgument(what: "optimizer state", reason: "tensor \(index)'s second moment has \(v.count) values, the parameter \(count)")
+            }
+        }
+        (self.steps, self.first, self.second) = (steps, first, second)
+    }
+
     /// Whether this optimizer was built for exactly these parameters (by identity).
     public func covers(_ set: [Parameter]) -> Bool {
         set.count == parameters.count && zip(set, parameters).allSatisfy { $0 === $1 }

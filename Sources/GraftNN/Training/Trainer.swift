@@ -109,6 +109,17 @@ public final class Trainer {
         optimizerKey = state.key
     }
 
+    /// Takes a saved optimizer (its moments put back) as this trainer's: the next run with the same
+    /// optimizer settings over the same trainable set continues with it.
+    public func adopt(_ optimizer: Optimizer, from source: String? = nil) {
+        self.optimizer = optimizer
+        optimizerKey = (optimizer.kind, optimizer.weightDecay)
+        adoptedFrom = source
+    }
+
+    /// Where the optimizer came from when it was read from a file, until the next run says what became of it.
+    private var adoptedFrom: String?
+
     /// An epoch of `WeightedRandomSampler(1 / count[label], n, replacement=True)` draws from the session's generator.
     static func balancedDraws(_ labels: [Int], _ generator: Generator) -> [Int] {
         var counts: [Int: Int] = [:]
@@ -151,9 +162,15 @@ public final class Trainer {
     /// and backward passes; a batch stopped part-way is undone (see ``fit``'s loop), so the model
     /// stands at a batch boundary whenever it returns. Stopped before the first step, nothing changed
     /// and `interrupted` is thrown.
+    ///
+    /// `checkpoint` writes the run's state as it goes (see ``CheckpointPolicy``); `resume` continues
+    /// from such a state (the model's tensors and the optimizer already put back by the caller, the
+    /// generator put back here), so the run ends where one that never stopped ends, bit for bit.
     public func fit(_ data: Dataset, options: TrainingOptions, generator: Generator, log: TrainingLog,
-                    shouldStop: @escaping () -> Bool = { false }) throws(ModelError) -> TrainingResult {
+                    shouldStop: @escaping () -> Bool = { false }, resume: TrainingProgress? = nil,
+                    checkpoint: CheckpointPolicy? = nil) throws(ModelError) -> TrainingResult {
         let options = try options.validated()
+        if let resume { generator.state = resume.generator }
         if options.patience != nil && options.validationFraction == nil && data.validation == nil {
             throw .invalidArgument(what: "patience", reason: "early stopping needs a validation split (val=F)")
         }
@@ -223,20 +240,58 @@ public final class Trainer {
         var epochsWithoutImprovement = 0
         var step = 0
         var imagesSeen = 0
-        training: for epoch in 1...options.epochs {
+        var firstEpoch = 1
+        if let resume {
+            guard resume.batchesPerEpoch == batchesPerEpoch, resume.epochs == options.epochs, !resume.finished,
+                  resume.epoch <= options.epochs, resume.orders.count == resume.epoch - (resume.batch == 0 ? 1 : 0) else {
+                throw .invalidArgument(what: "resume", reason: "the checkpoint (\(resume.position), \(resume.batchesPerEpoch) batches an epoch) does not fit this run (\(options.epochs) epochs of \(batchesPerEpoch) batches)")
+            }
+            (step, records, imagesSeen, epochsWithoutImprovement) = (resume.step, resume.records, resume.imagesSeen, resume.epochsWithoutImprovement)
+            (phase.orders, phase.stepLosses) = (resume.orders, resume.stepLosses)
+            if let loss = resume.bestLoss { best = (loss, resume.bestSnapshot) }
+            firstEpoch = resume.epoch
+            log.record(.message("resuming at \(resume.position)"))
+        }
+        /// The run's state now, standing at a batch boundary of `epoch` (`batch` of its batches done).
+        func progress(epoch: Int, batch: Int, order: [Int], sums: (Double, Int, Int, Double, Double, Int), finished: Bool = false) -> TrainingProgress {
+            var p = TrainingProgress(epoch: epoch, batch: batch, batchesPerEpoch: batchesPerEpoch, epochs: options.epochs, step: step, generator: generator.state)
+            if batch > 0 { p.order = order }
+            (p.lossSum, p.correct, p.seen, p.batchLossSum, p.batchLossSquares, p.lossBatches) = sums
+            (p.imagesSeen, p.records, p.orders, p.stepLosses) = (imagesSeen, records, phase.orders, phase.stepLosses)
+            (p.bestLoss, p.bestSnapshot, p.epochsWithoutImprovement) = (best?.loss, best?.snapshot ?? [], epochsWithoutImprovement)
+            p.finished = finished
+            return p
+        }
+        func write(_ p: TrainingProgress) throws(ModelError) {
+            guard let checkpoint else { return }
+            do { try checkpoint.write(p) } catch let error as ModelError { throw error } catch {
+                throw .invalidArgument(what: "checkpoint", reason: "\(error)")
+            }
+        }
+        var stoppedAt: TrainingProgress? = nil
+        training: for epoch in firstEpoch...options.epochs {
             let epochStart = Date()
             let snapshot = stateSnapshot()
             var batches: Batches
+            // Resumed part-way through this epoch: its order and sums as they stood.
+            let partial = resume.flatMap { $0.epoch == epoch && $0.batch > 0 ? $0 : nil }
             do {
-                batches = try Batches(data.train, batchSize: options.batchSize, normalization: normalization, shuffle: generator,
-                                      augmentation: options.augmentation,
-                                      order: options.sampler == .balanced ? Self.balancedDraws(data.train.labels, generator) : nil)
+                if let partial {
+                    batches = try Batches(data.train, batchSize: options.batchSize, normalization: normalization, shuffle: generator,
+                                          augmentation: options.augmentation, order: partial.order)
+                    batches.skip(partial.batch)
+                } else {
+                    batches = try Batches(data.train, batchSize: options.batchSize, normalization: normalization, shuffle: generator,
+                                          augmentation: options.augmentation,
+                                          order: options.sampler == .balanced ? Self.balancedDraws(data.train.labels, generator) : nil)
+                    phase.orders.append(Array(batches.order.prefix(batchesPerEpoch * options.batchSize)))
+                }
             } catch { throw .data(error) }
-            phase.orders.append(Array(batches.order.prefix(batchesPerEpoch * options.batchSize)))
-            var lossSum = 0.0, correct = 0, seen = 0
-            var batchLossSum = 0.0, batchLossSquares = 0.0, lossBatches = 0
+            var lossSum = partial?.lossSum ?? 0, correct = partial?.correct ?? 0, seen = partial?.seen ?? 0
+            var batchLossSum = partial?.batchLossSum ?? 0, batchLossSquares = partial?.batchLossSquares ?? 0, lossBatches = partial?.lossBatches ?? 0
             var rate = options.learningRate
-            var batchIndex = 0
+            var batchIndex = partial?.batch ?? 0
+            var sums: (Double, Int, Int, Double, Double, Int) { (lossSum, correct, seen, batchLossSum, batchLossSquares, lossBatches) }
             while batchIndex < batchesPerEpoch, let batch = batches.next() {
                 batchIndex += 1
                 rate = options.schedule.rate(base: options.learningRate, step: step, total: totalSteps,
@@ -248,9 +303,10 @@ public final class Trainer {
                     Self.copyValues(boundary.buffers, into: model.buffers.map(\.tensor))
                     generator.state = boundary.generator
                     for parameter in trainable { parameter.zeroGrad() }
-                    guard step > 0 else { throw .interrupted(what: "training", done: 0, total: totalSteps) }
+                    guard step > (resume?.step ?? 0) else { throw .interrupted(what: "training", done: 0, total: totalSteps) }
                     stopped = "interrupted at epoch \(epoch), inside batch \(batchIndex)/\(batchesPerEpoch) (step \(step)); the weights are those after step \(step)"
                     stoppedAtStep = step
+                    stoppedAt = progress(epoch: epoch, batch: batchIndex - 1, order: batches.order, sums: sums)
                 }
                 let logits: Tensor
                 let context = ForwardContext(training: true, generator: generator, shouldStop: shouldStop)
@@ -294,11 +350,13 @@ public final class Trainer {
                 if let limit = options.stepLimit, step >= limit {
                     stopped = "stopped after step \(step) (steps=\(limit)), at epoch \(epoch), batch \(batchIndex)/\(batchesPerEpoch)"
                     stoppedAtStep = step
+                    stoppedAt = progress(epoch: epoch, batch: batchIndex, order: batches.order, sums: sums)
                     break training
                 }
                 if shouldStop() {
                     stopped = "interrupted at epoch \(epoch), batch \(batchIndex)/\(batchesPerEpoch) (step \(step)); the weights are those after that batch"
                     stoppedAtStep = step
+                    stoppedAt = progress(epoch: epoch, batch: batchIndex, order: batches.order, sums: sums)
                     break training
                 }
             }
@@ -334,12 +392,23 @@ public final class Trainer {
                     epochsWithoutImprovement = 0
                 }
             }
+            if let checkpoint, epoch < options.epochs, epoch % checkpoint.every == 0 {
+                try write(progress(epoch: epoch + 1, batch: 0, order: [], sums: (0, 0, 0, 0, 0, 0)))
+            }
         }
+        let failed = stopped != nil && stoppedAt == nil && !stopped!.hasPrefix("early stopping")
+        // Stopped part-way: the checkpoint holds the weights reached, before any best epoch is put back.
+        if let stoppedAt { try write(stoppedAt) }
         if let best, options.restoreBest, options.patience != nil {
             restore(best.snapshot)
             log.record(.message(String(format: "restored the weights of the best epoch (val_loss %.4f)", best.loss)))
         }
         if let stopped { log.record(.message("stopped: \(stopped)")) }
+        // Stopped part-way: where it stood; ended (every epoch, or early stopping): the end. A loss
+        // that became NaN writes nothing (the weights went back to the start of its epoch).
+        if stoppedAt == nil && !failed {
+            try write(progress(epoch: records.count + 1, batch: 0, order: [], sums: (0, 0, 0, 0, 0, 0), finished: true))
+        }
         let seconds = Date().timeIntervalSince(start)
         let changed = frozenDigests().filter { frozenBefore[$0.key] != $0.value }.map(\.key).sorted()
         if let headParameters {
@@ -420,9 +489,15 @@ public final class Trainer {
     /// Keeps the optimizer when it covers exactly the trainable set with the same settings; otherwise builds a new one and says so.
     private func prepareOptimizer(_ trainable: [Parameter], options: TrainingOptions, log: TrainingLog) {
         let sameSettings = optimizerKey.map { $0.0 == options.optimizer && $0.1 == options.weightDecay } ?? false
+        defer { adoptedFrom = nil }
         if let optimizer, optimizer.covers(trainable), sameSettings {
             applyRateScales(optimizer, options: options)
+            if let adoptedFrom { log.record(.message("optimizer: \(options.optimizer) continues with the state saved in \(adoptedFrom) (after \(optimizer.steps) steps)")) }
             return
+        }
+        if let adoptedFrom, let optimizer {
+            let why = !optimizer.covers(trainable) ? "it is for another trainable set" : "it is \(optimizer.kind) with wd \(optimizer.weightDecay), this run \(options.optimizer) with wd \(options.weightDecay)"
+            log.record(.message("optimizer: the state saved in \(adoptedFrom) is not used: \(why)"))
         }
         let previous = optimizer?.parameters.count
         let fresh = Optimizer(options.optimizer, parameters: trainable, weightDecay: options.weightDecay)

@@ -20,6 +20,12 @@ public struct EpochRecord: Sendable, Equatable {
     public var validationSamples = 0
     public var validationLossStandardError = 0.0
 
+    public init(epoch: Int, loss: Float, accuracy: Float, validationLoss: Float?, validationAccuracy: Float?, learningRate: Float,
+                backboneLearningRate: Float? = nil, seconds: Double, imagesPerSecond: Double) {
+        (self.epoch, self.loss, self.accuracy, self.validationLoss, self.validationAccuracy) = (epoch, loss, accuracy, validationLoss, validationAccuracy)
+        (self.learningRate, self.backboneLearningRate, self.seconds, self.imagesPerSecond) = (learningRate, backboneLearningRate, seconds, imagesPerSecond)
+    }
+
     /// The same record under another epoch number (runs in phases shown as one).
     public func renumbered(_ epoch: Int) -> EpochRecord {
         var record = EpochRecord(epoch: epoch, loss: loss, accuracy: accuracy, validationLoss: validationLoss, validationAccuracy: validationAccuracy,

@@ -93,7 +93,7 @@ extension CommandTable {
         ], takesName: true, summary: "Load a model: .safetensors (graft's or others'), PyTorch .pth/.pt, Keras .h5, ONNX .onnx.",
            example: "load Examples/models/efficientnet-lite0.pth as lite", recording: .stateChange) { shell, command in
             let path = NSString(string: command.argument("path") ?? "").expandingTildeInPath
-            let model = try ModelFiles.load(path, architecture: command.string("arch"), inputShape: command.shape("input"))
+            let (model, extras) = try ModelFiles.open(path, architecture: command.string("arch"), inputShape: command.shape("input"))
             if let labels = command.string("labels") {
                 let names = labels.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
                 guard names.count == model.outputShape.last else {
@@ -108,6 +108,15 @@ extension CommandTable {
             shell.print("\(name): loaded \(path): \(ModelFiles.formatName(path)), \(model.architecture), \(model.nodes.count - 1) layers, \(grouped(model.parameterCount)) parameters"
                 + (statistics > 0 ? " + \(grouped(statistics)) BatchNorm statistics" : "")
                 + ", input \(model.describedInputShape), \(model.classNames.count) classes")
+            if let saved = extras.optimizer {
+                do { shell.trainer(for: name)?.adopt(try saved.optimizer(for: model), from: path) } catch {
+                    throw ShellError("cannot load \(path): \(error)")
+                }
+                shell.print("\(name): the file carries the optimizer's state (\(saved.description)): the next train with optimizer=\(saved.kind.description.split(separator: " ").first ?? "") and wd=\(CommandParser.format(Double(saved.weightDecay))) on the same trainable layers continues with it")
+            }
+            if let checkpoint = extras.checkpoint {
+                shell.print("\(name): the file is a checkpoint of '\(checkpoint.command)' at \(checkpoint.progress.position)" + (checkpoint.progress.finished ? "" : "; 'train resume=\(path)' continues that run"))
+            }
         },
         CommandSpec(["copy"], arguments: [.init("model", .model, required: false)], takesName: true,
                     summary: "Copy a model (weights, flags, head and all) under a new name, e.g. to compare transfer with training from scratch.",
@@ -122,13 +131,21 @@ extension CommandTable {
             shell.print("\(name): a copy of \(command.argument("model") ?? source.name) (\(grouped(copy.parameterCount)) parameters)"
                 + (shell.currentModel == name ? "" : "; the current model is still \(current ?? ""): 'use \(name)' to switch"))
         },
-        CommandSpec(["save", "model"], arguments: [.init("path", .path)],
-                    summary: "Save the current model atomically: PATH.safetensors keeps everything (weights, graph, class names, trainable flags, BatchNorm modes, preprocessing) to load back; PATH.onnx exports it (opset 17) to run elsewhere.",
+        CommandSpec(["save", "model"], arguments: [.init("path", .path)], options: [
+            .init("optimizer", .choice(["yes", "no"]), default: "no", "also keep the optimizer's state (moments, step count), so that a later train continues with it"),
+        ], summary: "Save the current model atomically: PATH.safetensors keeps everything (weights, graph, class names, trainable flags, BatchNorm modes, preprocessing) to load back; PATH.onnx exports it (opset 17) to run elsewhere.",
                     example: "save model transfer.safetensors", recording: .stateChange) { shell, command in
             let model = try shell.model()
             let path = command.argument("path") ?? ""
-            let bytes = try ModelFiles.save(model, to: path)
-            shell.print("saved \(shell.currentModel ?? model.name) to \(path) (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MB)")
+            var optimizer: SavedOptimizer? = nil
+            if command.string("optimizer") == "yes" {
+                guard let state = shell.trainer(for: shell.currentModel ?? "")?.optimizer else {
+                    throw command.error("\(shell.currentModel ?? model.name) has no optimizer state yet: it has not been trained in this session", at: "optimizer")
+                }
+                optimizer = try SavedOptimizer(state, model: model)
+            }
+            let bytes = try ModelFiles.save(model, to: path, optimizer: optimizer)
+            shell.print("saved \(shell.currentModel ?? model.name) to \(path) (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MB" + (optimizer.map { "; optimizer: \($0.description)" } ?? "") + ")")
         },
         CommandSpec(["export", "pytorch"], arguments: [.init("dir", .path)], options: [
             .init("data", .choice(["yes", "no"]), default: "yes", "also write the current dataset's splits as data/*.npy"),

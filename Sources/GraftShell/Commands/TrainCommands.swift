@@ -53,11 +53,13 @@ extension CommandTable {
         ] + fitOptions(.train) + [
             .init("backbone-lr", .float(0...10), "a lower rate for every layer outside the head (discriminative rates)"),
             .init("steps", .int(1...1_000_000_000), "stop right after this many optimizer steps (how an interrupted run is recorded)"),
-        ], flags: ["dry-run"], summary: "Train the current model's trainable layers on the training split; prints each epoch, a chart, and the frozen-weights check. 'dry-run' measures a batch or two and says what the run would take — time split into the frozen forward and the trainable forward+backward, whether features are cached and what that saves, peak memory — and changes nothing.",
+        ] + checkpointOptions, flags: ["dry-run"], summary: "Train the current model's trainable layers on the training split; prints each epoch, a chart, and the frozen-weights check. 'dry-run' measures a batch or two and says what the run would take — time split into the frozen forward and the trainable forward+backward, whether features are cached and what that saves, peak memory — and changes nothing. checkpoint=DIR writes the run's state every N epochs (every=), when it stops and when it ends; resume=DIR|FILE continues such a run to the bits of one that never stopped.",
            example: "train epochs=5 lr=0.01 batch=64", recording: .figures) { shell, command in
+            if command.string("resume") != nil { return try resumeTraining(shell, command) }
             let modelName = shell.currentModel ?? ""
             let model = try shell.model()
             let (datasets, generator) = (shell.datasets, shell.generator.state)
+            let session = Checkpoints.sessionLines(shell)
             let data = try trainingData(shell, command)
             var o = try trainingOptions(command, .train)
             o.epochs = command.int("epochs") ?? 5
@@ -70,24 +72,15 @@ extension CommandTable {
                 shell.changedNothing = true
                 return
             }
-            let result = try trainer.fit(data, options: o, generator: shell.generator, log: ShellTrainingLog(shell: shell),
-                                         shouldStop: shell.interruptRequested)
-            shell.lastTraining = result.epochs
-            if let phase = result.phase {
-                shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: [phase])
-            }
-            if result.epochs.count > 1 { shell.print(Charts.text(result.epochs)) }
-            shell.chartSink?("\(modelName) on \(data.name)", result.epochs)
-            shell.print(timing(result))
-            var figure = result.epochs.last.map { epochFigure($0) + " " } ?? ""
-            if let step = result.stoppedAtStep { figure += "step \(step) " }
-            shell.figure(figure + "weights \(Digest.of(model))", scales: result.epochs.last.map(epochScales) ?? [:])
-            if let step = result.stoppedAtStep, command.int("steps") != step {
-                // Interrupted: record the run up to the step it reached, so the session replays to these weights.
-                let line = shell.canonical(command.line).replacingOccurrences(of: #"\s+steps=\S+"#, with: "", options: .regularExpression) + " steps=\(step)"
-                shell.recordedLine = line
-                shell.print("interrupted after step \(step): the model keeps the weights reached; recorded as '\(line)' so the session replays to them")
-            }
+            let log = ShellTrainingLog(shell: shell)
+            let runLine = Checkpoints.runCommand(shell.canonical(command.line))
+            let template = Checkpoint(run: Checkpoints.runName(session: session, command: runLine), command: runLine, phase: 1, model: modelName,
+                                      dataset: data.name, session: session, numerics: SessionRecord.label(Numerics.current), graftVersion: graftVersion,
+                                      startGenerator: generator, dataDigest: Checkpoints.dataDigest(data),
+                                      progress: TrainingProgress(epoch: 1, batch: 0, batchesPerEpoch: 1, epochs: o.epochs, step: 0, generator: generator))
+            let policy = try checkpointPolicy(command, template: template, model: model, trainer: trainer, log: log)
+            let result = try trainer.fit(data, options: o, generator: shell.generator, log: log, shouldStop: shell.interruptRequested, checkpoint: policy)
+            report(shell, command, result, model: model, data: data, recordedAs: shell.canonical(command.line))
         },
         CommandSpec(["eval"], options: [
             .init("on", .text, "dataset (default: the current one)"),
@@ -132,6 +125,85 @@ extension CommandTable {
             try predict(shell, command)
         },
     ]
+
+    /// The options that make a run resumable, declared once for `train` and `fine-tune`.
+    static let checkpointOptions: [CommandSpec.Option] = [
+        .init("checkpoint", .text, "write the run's state (weights, BatchNorm statistics, optimizer, schedule, generator, split, order) to step-N.safetensors files in this folder, atomically"),
+        .init("every", .int(1...100_000), default: "1", "checkpoint=: after every N epochs (and when the run stops or ends)"),
+        .init("keep", .int(1...100_000), "checkpoint=: keep only the newest K checkpoints of the run"),
+        .init("resume", .text, "continue the run a checkpoint (a file, or a folder's newest) stands in, with its options; only steps= may be added"),
+    ]
+
+    /// `checkpoint=`'s policy for a run (nil without one).
+    static func checkpointPolicy(_ command: ParsedCommand, template: Checkpoint, model: Model, trainer: Trainer, log: TrainingLog) throws -> CheckpointPolicy? {
+        guard let folder = command.string("checkpoint").map({ NSString(string: $0).expandingTildeInPath }) else {
+            if command.string("every") != nil || command.string("keep") != nil {
+                throw command.error("every= and keep= belong to checkpoint=DIR", at: command.string("every") != nil ? "every" : "keep")
+            }
+            return nil
+        }
+        return try Checkpoints.policy(folder: folder, every: command.int("every") ?? 1, keep: command.int("keep"), template: template,
+                                      model: model, trainer: trainer, log: log)
+    }
+
+    /// `train resume=DIR|FILE [steps=N]`: the checkpoint's command, from where it stood.
+    static func resumeTraining(_ shell: Shell, _ command: ParsedCommand) throws {
+        if let other = command.options.keys.sorted().first(where: { !["resume", "steps"].contains($0) }) {
+            throw command.error("resume= continues the run with the options it was started with; leave out \(other)= (only steps= may be added)", at: other)
+        }
+        if command.has("dry-run") { throw command.error("resume= and dry-run do not go together") }
+        let path = try Checkpoints.resolve(NSString(string: command.string("resume") ?? "").expandingTildeInPath)
+        let saved = try Checkpoints.open(path, for: "train")
+        let original = try Checkpoints.standAtStart(shell, saved.checkpoint, path: path)
+        let model = try shell.model()
+        guard let trainer = shell.trainer(for: saved.checkpoint.model) else { throw ShellError("no model yet") }
+        let data = try trainingData(shell, original)
+        var o = try trainingOptions(original, .train)
+        o.epochs = original.int("epochs") ?? 5
+        o.backboneLearningRate = original.float("backbone-lr").map(Float.init)
+        o.stepLimit = command.int("steps")
+        // The model may not have been the current one when the command started: its state is put back here on failure.
+        let (modelState, trainerState) = (model.saveState(), trainer.saveState())
+        let result: TrainingResult
+        do {
+            try Checkpoints.restore(shell, saved, into: model, data: data, trainer: trainer)
+            shell.print("resume: \(path): '\(saved.checkpoint.command)' at \(saved.checkpoint.progress.position)")
+            let log = ShellTrainingLog(shell: shell)
+            let policy = try checkpointPolicy(original, template: saved.checkpoint, model: model, trainer: trainer, log: log)
+            result = try trainer.fit(data, options: o, generator: shell.generator, log: log, shouldStop: shell.interruptRequested,
+                                     resume: saved.checkpoint.progress, checkpoint: policy)
+        } catch {
+            model.restore(modelState)
+            trainer.restore(trainerState)
+            throw error
+        }
+        report(shell, original, result, model: model, data: data, recordedAs: "train resume=\(path)" + (command.int("steps").map { " steps=\($0)" } ?? ""))
+    }
+
+    /// What a finished `train` shows and keeps: the recipe, the chart, the timing, the figure, and
+    /// (stopped part-way) the line that replays to the weights reached.
+    static func report(_ shell: Shell, _ command: ParsedCommand, _ result: TrainingResult, model: Model, data: Dataset, recordedAs line: String) {
+        let modelName = shell.currentModel ?? model.name
+        shell.lastTraining = result.epochs
+        if let phase = result.phase {
+            shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: [phase])
+        }
+        if result.epochs.count > 1 { shell.print(Charts.text(result.epochs)) }
+        shell.chartSink?("\(modelName) on \(data.name)", result.epochs)
+        shell.print(timing(result))
+        var figure = result.epochs.last.map { epochFigure($0) + " " } ?? ""
+        if let step = result.stoppedAtStep { figure += "step \(step) " }
+        shell.figure(figure + "weights \(Digest.of(model))", scales: result.epochs.last.map(epochScales) ?? [:])
+        let asked = line.range(of: #"\ssteps=(\d+)"#, options: .regularExpression).flatMap { Int(line[$0].split(separator: "=").last ?? "") }
+        if let step = result.stoppedAtStep, asked != step {
+            // Interrupted: record the run up to the step it reached, so the session replays to these weights.
+            let recorded = line.replacingOccurrences(of: #"\s+steps=\S+"#, with: "", options: .regularExpression) + " steps=\(step)"
+            shell.recordedLine = recorded
+            shell.print("interrupted after step \(step): the model keeps the weights reached; recorded as '\(recorded)' so the session replays to them")
+        } else if line != shell.canonical(command.line) {
+            shell.recordedLine = line
+        }
+    }
 
     /// The defaults a training command starts from: `train` is Keras's `fit` (SGD at 0.01, constant
     /// rate); `fine-tune` is fastai's `fine_tune` (Adam at 0.002, one-cycle).
