@@ -243,7 +243,7 @@ public final class Trainer {
         var firstEpoch = 1
         if let resume {
             guard resume.batchesPerEpoch == batchesPerEpoch, resume.epochs == options.epochs, !resume.finished,
-                  resume.epoch <= options.epochs, resume.orders.count == resume.epoch - (resume.batch == 0 ? 1 : 0) else {
+                  resume.epoch <= options.epochs, resume.orders.count == resume.epoch - (resume.order.isEmpty ? 1 : 0) else {
                 throw .invalidArgument(what: "resume", reason: "the checkpoint (\(resume.position), \(resume.batchesPerEpoch) batches an epoch) does not fit this run (\(options.epochs) epochs of \(batchesPerEpoch) batches)")
             }
             (step, records, imagesSeen, epochsWithoutImprovement) = (resume.step, resume.records, resume.imagesSeen, resume.epochsWithoutImprovement)
@@ -255,7 +255,7 @@ public final class Trainer {
         /// The run's state now, standing at a batch boundary of `epoch` (`batch` of its batches done).
         func progress(epoch: Int, batch: Int, order: [Int], sums: (Double, Int, Int, Double, Double, Int), finished: Bool = false) -> TrainingProgress {
             var p = TrainingProgress(epoch: epoch, batch: batch, batchesPerEpoch: batchesPerEpoch, epochs: options.epochs, step: step, generator: generator.state)
-            if batch > 0 { p.order = order }
+            p.order = order
             (p.lossSum, p.correct, p.seen, p.batchLossSum, p.batchLossSquares, p.lossBatches) = sums
             (p.imagesSeen, p.records, p.orders, p.stepLosses) = (imagesSeen, records, phase.orders, phase.stepLosses)
             (p.bestLoss, p.bestSnapshot, p.epochsWithoutImprovement) = (best?.loss, best?.snapshot ?? [], epochsWithoutImprovement)
@@ -274,7 +274,7 @@ public final class Trainer {
             let snapshot = stateSnapshot()
             var batches: Batches
             // Resumed part-way through this epoch: its order and sums as they stood.
-            let partial = resume.flatMap { $0.epoch == epoch && $0.batch > 0 ? $0 : nil }
+            let partial = resume.flatMap { $0.epoch == epoch && !$0.order.isEmpty ? $0 : nil }
             do {
                 if let partial {
                     batches = try Batches(data.train, batchSize: options.batchSize, normalization: normalization, shuffle: generator,
@@ -292,13 +292,16 @@ public final class Trainer {
             var rate = options.learningRate
             var batchIndex = partial?.batch ?? 0
             var sums: (Double, Int, Int, Double, Double, Int) { (lossSum, correct, seen, batchLossSum, batchLossSquares, lossBatches) }
-            while batchIndex < batchesPerEpoch, let batch = batches.next() {
+            while batchIndex < batchesPerEpoch {
+                // Before the batch's augmentation draws: a batch stopped part-way is undone to here.
+                let drawn = generator.state
+                guard let batch = batches.next() else { break }
                 batchIndex += 1
                 rate = options.schedule.rate(base: options.learningRate, step: step, total: totalSteps,
                                              stepsPerEpoch: batchesPerEpoch, warmup: warmupSteps)
                 // Ctrl-C inside the batch: what the batch touched so far — BatchNorm statistics,
                 // dropout draws from the session's generator, partial gradients — is put back.
-                let boundary = (generator: generator.state, buffers: model.buffers.map { $0.tensor.copied() })
+                let boundary = (generator: drawn, buffers: model.buffers.map { $0.tensor.copied() })
                 func stopInsideBatch() throws(ModelError) {
                     Self.copyValues(boundary.buffers, into: model.buffers.map(\.tensor))
                     generator.state = boundary.generator

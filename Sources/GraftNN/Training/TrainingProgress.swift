@@ -13,7 +13,7 @@ public struct TrainingProgress {
     public var epochs: Int
     /// Optimizer steps taken so far.
     public var step: Int
-    /// The running epoch's sample order (empty when `batch` is 0).
+    /// The running epoch's sample order, once drawn (empty: the epoch has not started).
     public var order: [Int] = []
     /// The running epoch's sums so far: loss × samples, correct, samples; batch losses and their squares.
     public var lossSum = 0.0, correct = 0, seen = 0
@@ -39,7 +39,7 @@ public struct TrainingProgress {
     /// What a message calls it: `epoch 2 of 5 done`, `epoch 3 of 5, batch 4 of 10`.
     public var position: String {
         if finished { return "the end of the run (\(records.count) epoch\(records.count == 1 ? "" : "s"), step \(step))" }
-        if batch == 0 { return "epoch \(epoch - 1) of \(epochs) done (step \(step))" }
+        if order.isEmpty { return "epoch \(epoch - 1) of \(epochs) done (step \(step))" }
         return "epoch \(epoch) of \(epochs), batch \(batch) of \(batchesPerEpoch) (step \(step))"
     }
 }

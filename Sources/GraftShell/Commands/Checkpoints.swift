@@ -149,11 +149,15 @@ enum Checkpoints {
 
     /// Puts the checkpoint's weights, buffers and optimizer into `model` and its trainer, after
     /// checking that `model` is the model the run trained (graph, flags, modes) and `data` its data.
-    static func restore(_ shell: Shell, _ saved: (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer), into model: Model,
-                        data: Dataset, trainer: Trainer) throws {
+    static func checkModel(_ model: Model, _ saved: (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer)) throws {
         guard (try? GraphDescription(model)) == (try? GraphDescription(saved.model)) else {
             throw ShellError("resume: model \(saved.checkpoint.model) is not the one the checkpoint's run trained (its layers, trainable flags or modes differ)")
         }
+    }
+
+    static func restore(_ shell: Shell, _ saved: (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer), into model: Model,
+                        data: Dataset, trainer: Trainer) throws {
+        try checkModel(model, saved)
         guard dataDigest(data) == saved.checkpoint.dataDigest else {
             throw ShellError("resume: dataset \(data.name) is not the data the checkpoint's run trained on (its samples, labels or split differ)")
         }

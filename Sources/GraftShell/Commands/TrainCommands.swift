@@ -157,6 +157,7 @@ extension CommandTable {
         let original = try Checkpoints.standAtStart(shell, saved.checkpoint, path: path)
         let model = try shell.model()
         guard let trainer = shell.trainer(for: saved.checkpoint.model) else { throw ShellError("no model yet") }
+        try Checkpoints.checkModel(model, saved)
         let data = try trainingData(shell, original)
         var o = try trainingOptions(original, .train)
         o.epochs = original.int("epochs") ?? 5
