@@ -131,6 +131,34 @@ struct ResumeTests {
         #expect(text.contains("weights \(expected)"), "\(text.suffix(400))")
     }
 
+    @Test func fineTuneResumesInEitherPhase_toTheSameBitsAndTheSameRecipe() throws {
+        let line = "fine-tune epochs=3 freeze-epochs=2 batch=20 val=0.2"
+        let (whole, _) = shell()
+        #expect(whole.execute("head classes=4 hidden=16").succeeded)
+        #expect(whole.execute(line).succeeded)
+        let expected = Digest.of(try whole.model())
+        let recipe = try #require(whole.recipes["cnn"])
+        let folder = Self.folder("fine-tune")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (first, _) = shell()
+        #expect(first.execute("head classes=4 hidden=16").succeeded)
+        #expect(first.execute(line + " checkpoint=\(folder)").succeeded)
+        #expect(Digest.of(try first.model()) == expected)
+        // Phase 1 has 4 steps an epoch; phase 2's files go on from the command's step 8.
+        #expect(Checkpoints.files(in: folder).map(\.step) == [4, 8, 12, 16, 20])
+        // Inside phase 1, at its end, inside phase 2: each in a fresh shell.
+        for step in [4, 8, 16] {
+            let (fresh, _) = makeShell(seed: 2)
+            let outcome = fresh.execute("fine-tune resume=\(folder)/\(Checkpoints.fileName(step: step))")
+            #expect(outcome.succeeded, "\(outcome.error?.message ?? "")")
+            #expect(Digest.of(try fresh.model()) == expected, "from step \(step)")
+            #expect(outcome.figures == whole.session.entries.last?.figures, "from step \(step)")
+            let resumed = try #require(fresh.recipes["cnn"])
+            #expect(resumed.phases.map(\.stepLosses) == recipe.phases.map(\.stepLosses) && resumed.phases.map(\.orders) == recipe.phases.map(\.orders))
+            #expect(resumed.phases.map(\.trainable) == recipe.phases.map(\.trainable) && resumed.phases.map(\.options.epochs) == recipe.phases.map(\.options.epochs))
+        }
+    }
+
     @Test func everyAndKeep() throws {
         let folder = Self.folder("keep")
         defer { try? FileManager.default.removeItem(atPath: folder) }

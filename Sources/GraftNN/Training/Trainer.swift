@@ -86,6 +86,14 @@ public struct TrainingResult: Sendable {
     public var phase: TrainingPhase? = nil
 }
 
+extension TrainingResult {
+    /// A phase that ran before a checkpoint, as a result (a resumed `fine-tune` shows and records it).
+    public static func finished(_ phase: TrainingPhase) -> TrainingResult {
+        TrainingResult(epochs: phase.epochs, stoppedEarly: nil, seconds: 0, imagesPerSecond: 0, usedCache: false,
+                       steps: phase.stepLosses.count, phase: phase)
+    }
+}
+
 /// The trainer's state that a failed command must put back (the optimizer and its moments).
 public struct TrainerState {
     let optimizer: Optimizer?
@@ -144,7 +152,7 @@ public final class Trainer {
     }
 
     /// The loss's per-class weights for `data`'s training split (nil: unweighted).
-    func resolvedClassWeights(_ rule: ClassWeights?, _ data: Dataset) throws(ModelError) -> [Float]? {
+    public func resolvedClassWeights(_ rule: ClassWeights?, _ data: Dataset) throws(ModelError) -> [Float]? {
         guard let rule else { return nil }
         let counts = data.train.classCounts(classes: data.classes)
         let weights = rule.weights(counts: counts)

@@ -38,7 +38,7 @@ public struct TrainingProgress {
 
     /// What a message calls it: `epoch 2 of 5 done`, `epoch 3 of 5, batch 4 of 10`.
     public var position: String {
-        if finished { return "the end of the run (\(records.count) epoch\(records.count == 1 ? "" : "s"), step \(step))" }
+        if finished { return "its end (\(records.count) epoch\(records.count == 1 ? "" : "s"), step \(step))" }
         if order.isEmpty { return "epoch \(epoch - 1) of \(epochs) done (step \(step))" }
         return "epoch \(epoch) of \(epochs), batch \(batch) of \(batchesPerEpoch) (step \(step))"
     }

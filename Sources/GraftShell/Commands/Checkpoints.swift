@@ -88,14 +88,17 @@ enum Checkpoints {
 
     /// The policy `fit` calls: each checkpoint written atomically, then all but the newest `keep` of
     /// this run's removed.
+    /// `stepOffset`: steps of the command's earlier phases (files are named by the command's step);
+    /// `ended` gives what a phase that ends adds to the finished phases (`fine-tune`'s first).
     static func policy(folder: String, every: Int, keep: Int?, template: Checkpoint, model: Model, trainer: Trainer,
-                       log: TrainingLog) throws -> CheckpointPolicy {
+                       log: TrainingLog, stepOffset: Int = 0, ended: ((TrainingProgress) throws -> [TrainingPhase])? = nil) throws -> CheckpointPolicy {
         try prepare(folder, run: template.run)
         return CheckpointPolicy(every: every) { progress in
             var checkpoint = template
             checkpoint.progress = progress
+            if progress.finished, let ended { checkpoint.completed += try ended(progress) }
             let optimizer = try trainer.optimizer.map { try SavedOptimizer($0, model: model) }
-            let path = folder + "/" + fileName(step: progress.step)
+            let path = folder + "/" + fileName(step: stepOffset + progress.step)
             try ModelFiles.save(model, to: path, optimizer: optimizer, checkpoint: checkpoint)
             log.record(.message("checkpoint: \(path) (\(progress.position))"))
             if let keep {
@@ -115,7 +118,8 @@ enum Checkpoints {
     }
 
     /// Opens a checkpoint for `command` (`train` or `fine-tune`).
-    static func open(_ path: String, for command: String) throws -> (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer) {
+    /// `morePhases`: the command goes on after the checkpoint's phase ends (`fine-tune`'s phase 1), so an ended phase still continues.
+    static func open(_ path: String, for command: String, morePhases: (Checkpoint) -> Bool = { _ in false }) throws -> (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer) {
         let (model, extras) = try ModelFiles.open(path)
         guard let checkpoint = extras.checkpoint else {
             throw ShellError("resume: \(path) is a model file without a run's checkpoint (load it with 'load \(path)')")
@@ -123,7 +127,7 @@ enum Checkpoints {
         guard checkpoint.command.split(separator: " ").first.map(String.init) == command else {
             throw ShellError("resume: \(path) is a checkpoint of '\(checkpoint.command)'; continue it with '\(checkpoint.command.split(separator: " ").first ?? "") resume=\(path)'")
         }
-        guard !checkpoint.progress.finished else {
+        guard !checkpoint.progress.finished || morePhases(checkpoint) else {
             throw ShellError("resume: \(path) is \(checkpoint.progress.position): nothing is left to continue (load it with 'load \(path)')")
         }
         guard let optimizer = extras.optimizer else { throw ShellError("resume: \(path) carries no optimizer state") }

@@ -1,6 +1,7 @@
 import Foundation
 import GraftData
 import GraftFormats
+import GraftModels
 import GraftNN
 import GraftTensor
 
@@ -15,7 +16,7 @@ extension CommandTable {
             .init("backbone-lr", .float(0...10), "phase 2's rate for the unfrozen backbone (default lr/20: a tenth of phase 2's head rate lr/2)"),
             .init("bn", .choice(["infer", "train"]), default: "infer",
                   "pretrained BatchNorm in phase 2: keep normalizing with its running statistics (infer, the Keras guide's rule) or update them (train)"),
-        ] + fitOptions(.fineTune), flags: ["dry-run"],
+        ] + fitOptions(.fineTune) + checkpointOptions.filter { $0.name != "steps" }, flags: ["dry-run"],
         summary: "Transfer learning's two phases in one command (fastai's fine_tune, the Keras guide's recipe): phase 1 trains the head with the backbone frozen at lr; phase 2 unfreezes the backbone (or unfreeze=SELECTOR) and trains the head at lr/2 and the backbone at backbone-lr (default lr/20), pretrained BatchNorm kept in inference mode. Adam and one-cycle by default. 'dry-run' says what each phase would take and changes nothing.",
         example: "fine-tune epochs=3 freeze-epochs=1 lr=0.002 unfreeze=layer4", recording: .figures) { shell, command in
             try fineTune(shell, command)
@@ -254,26 +255,49 @@ extension CommandTable {
         var headRate: Float
         var backboneRate: Float
 
+        /// Where a resumed `fine-tune` picks up: in `phase`, from `progress` (nil: at the phase's start, the
+        /// one before having ended at the checkpoint), with the phases finished before it; `restore` puts
+        /// the checkpoint's weights and optimizer in once the phase's trainable set stands.
+        struct Continuation {
+            var phase: Int
+            /// The phase whose trainable set the checkpoint's model has (`phase`, or the one before when that ended there).
+            var checkpointPhase: Int
+            var progress: TrainingProgress?
+            var completed: [TrainingPhase]
+            var restore: () throws -> Void
+        }
+
         /// Sets the trainable set of each phase (the `head` layers alone, then with `selectors`) and
-        /// trains; an interrupt fails the whole run (the shell puts everything back).
-        func run(_ model: Model, head: [String], trainer: Trainer, data: Dataset, shell: Shell, generator: Generator) throws -> [(name: String, result: TrainingResult)] {
+        /// trains; an interrupt fails the whole run (the shell puts everything back; a checkpoint
+        /// written at the stop continues it). `checkpoints` gives each phase's policy, from the phase,
+        /// the steps before it and the phases finished before it.
+        func run(_ model: Model, head: [String], trainer: Trainer, data: Dataset, shell: Shell, generator: Generator,
+                 checkpoints: ((Int, Int, [TrainingPhase]) throws -> CheckpointPolicy?)? = nil, checkpointFolder: String? = nil,
+                 continuing: Continuation? = nil) throws -> [(name: String, result: TrainingResult)] {
             let log = ShellTrainingLog(shell: shell)
             let rate = { (value: Float) in String(format: "%g", Double(value)) }
             // BatchNorm that trained on batch statistics before (a fresh one) goes on doing so once
             // unfrozen; pretrained ones keep their statistics (unless bn=train).
             let freshNorms = model.nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.keepsStatistics && !$0.isFrozen }
+            var phases: [(name: String, result: TrainingResult)] = continuing.map { c in c.completed.enumerated().map { ("phase \($0.offset + 1)", TrainingResult.finished($0.element)) } } ?? []
             func run(_ phase: Int, _ options: TrainingOptions) throws -> TrainingResult {
-                let result = try trainer.fit(data, options: options, generator: generator, log: log, shouldStop: shell.interruptRequested)
+                let resume = continuing?.phase == phase ? continuing?.progress : nil
+                let done = phases.map(\.result.phase).compactMap { $0 }
+                let policy = try checkpoints?(phase, done.reduce(0) { $0 + $1.stepLosses.count }, done)
+                let result = try trainer.fit(data, options: options, generator: generator, log: log, shouldStop: shell.interruptRequested,
+                                             resume: resume, checkpoint: policy)
                 if result.stoppedAtStep != nil {
-                    throw ShellError("fine-tune was interrupted in phase \(phase) (after step \(result.steps)); nothing changed: the model is as it was before the command")
+                    let note = policy == nil ? "" : "; the checkpoint written at the stop continues it: fine-tune resume=\(checkpointFolder ?? "DIR")"
+                    throw ShellError("fine-tune was interrupted in phase \(phase) (after step \(result.steps)); nothing changed: the model is as it was before the command" + note)
                 }
                 shell.print("phase \(phase): " + timing(result))
                 return result
             }
-            var phases: [(name: String, result: TrainingResult)] = []
+            let skip = { (phase: Int) in (continuing?.phase ?? 1) > phase }
             try model.setTrainable(false, ["all"])
             try model.setTrainable(true, head)
-            if freezeEpochs > 0 {
+            if continuing?.checkpointPhase == 1 && freezeEpochs > 0 { try continuing?.restore() }
+            if freezeEpochs > 0 && !skip(1) {
                 shell.print("phase 1 of 2 — the head alone, the backbone frozen: \(freezeEpochs) epoch\(freezeEpochs == 1 ? "" : "s") at lr \(rate(base.learningRate)); trainable params \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))")
                 var options = base
                 options.epochs = freezeEpochs
@@ -288,6 +312,7 @@ extension CommandTable {
             options.epochs = epochs
             options.learningRate = headRate
             options.backboneLearningRate = backboneRate
+            if continuing?.checkpointPhase == 2 { try continuing?.restore() }
             phases.append(("phase 2", try run(2, options)))
             return phases
         }
@@ -413,7 +438,37 @@ extension CommandTable {
 
     /// `fine-tune`: see its summary. The trainable set is the recipe's: the head alone in phase 1;
     /// the head and what `unfreeze=` names in phase 2 (every other layer frozen), which it stays at.
-    static func fineTune(_ shell: Shell, _ command: ParsedCommand) throws {
+    static func fineTune(_ shell: Shell, _ typed: ParsedCommand) throws {
+        // resume=: the checkpoint's command, run from where it stood.
+        var command = typed
+        var resumed: (path: String, saved: (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer), model: Model, state: ModelState, trainer: (Trainer, TrainerState)?)? = nil
+        let startGenerator = shell.generator.state
+        let session = Checkpoints.sessionLines(shell)
+        if typed.string("resume") != nil {
+            if let other = typed.options.keys.sorted().first(where: { $0 != "resume" }) {
+                throw typed.error("resume= continues the run with the options it was started with; leave out \(other)=", at: other)
+            }
+            if typed.has("dry-run") { throw typed.error("resume= and dry-run do not go together") }
+            let path = try Checkpoints.resolve(NSString(string: typed.string("resume") ?? "").expandingTildeInPath)
+            let saved = try Checkpoints.open(path, for: "fine-tune", morePhases: { $0.phase == 1 })
+            command = try Checkpoints.standAtStart(shell, saved.checkpoint, path: path)
+            let model = try shell.model()
+            resumed = (path, saved, model, model.saveState(), shell.trainer(for: saved.checkpoint.model).map { ($0, $0.saveState()) })
+        }
+        do { try fineTune(shell, command, resumed: resumed.map { ($0.path, $0.saved) }, startGenerator: resumed == nil ? startGenerator : resumed!.saved.checkpoint.startGenerator,
+                          session: resumed?.saved.checkpoint.session ?? session) } catch {
+            // The model a resume trains need not have been the current one: put it back here.
+            if let resumed {
+                resumed.model.restore(resumed.state)
+                if let (trainer, state) = resumed.trainer { trainer.restore(state) }
+            }
+            throw error
+        }
+        if let resumed { shell.recordedLine = "fine-tune resume=\(resumed.path)" }
+    }
+
+    static func fineTune(_ shell: Shell, _ command: ParsedCommand, resumed: (path: String, saved: (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer))?,
+                         startGenerator: Generator.State, session: [String]) throws {
         let modelName = shell.currentModel ?? ""
         let model = try shell.model()
         let head = model.nodes.filter(\.isHead).map(\.name)
@@ -462,7 +517,38 @@ extension CommandTable {
             shell.changedNothing = true
             return
         }
-        let phases = try recipe.run(model, head: head, trainer: trainer, data: data, shell: shell, generator: shell.generator)
+        // Checkpoints: each phase's own, named by the command's step; phase 1's end adds it to the finished phases.
+        let log = ShellTrainingLog(shell: shell)
+        let runLine = Checkpoints.runCommand(shell.canonical(command.line))
+        var phaseOne = base
+        phaseOne.epochs = freezeEpochs
+        let checkpoints = { (phase: Int, offset: Int, done: [TrainingPhase]) throws -> CheckpointPolicy? in
+            let template = Checkpoint(run: Checkpoints.runName(session: session, command: runLine), command: runLine, phase: phase, model: modelName,
+                                      dataset: data.name, session: session, numerics: SessionRecord.label(Numerics.current), graftVersion: graftVersion,
+                                      startGenerator: startGenerator, dataDigest: Checkpoints.dataDigest(data),
+                                      progress: TrainingProgress(epoch: 1, batch: 0, batchesPerEpoch: 1, epochs: 1, step: 0, generator: startGenerator), completed: done)
+            return try checkpointPolicy(command, template: template, model: model, trainer: trainer, log: log, stepOffset: offset, ended: phase == 2 ? nil : { p in
+                var ended = TrainingPhase(options: phaseOne, model: model)
+                (ended.orders, ended.stepLosses, ended.epochs, ended.batchesPerEpoch) = (p.orders, p.stepLosses, p.records, p.batchesPerEpoch)
+                ended.classWeights = try trainer.resolvedClassWeights(phaseOne.classWeights, data)
+                return [ended]
+            })
+        }
+        let continuation = resumed.map { r in
+            let atEnd = r.saved.checkpoint.progress.finished
+            return FineTuneRecipe.Continuation(
+                phase: atEnd ? r.saved.checkpoint.phase + 1 : r.saved.checkpoint.phase, checkpointPhase: r.saved.checkpoint.phase,
+                progress: atEnd ? nil : r.saved.checkpoint.progress,
+                completed: r.saved.checkpoint.completed.map { var done = $0; done.options = phaseOne; return done },
+                restore: {
+                    try Checkpoints.restore(shell, r.saved, into: model, data: data, trainer: trainer)
+                    shell.print("resume: \(r.path): '\(r.saved.checkpoint.command)' in phase \(r.saved.checkpoint.phase) at \(r.saved.checkpoint.progress.position)")
+                    // A phase that ended at the checkpoint: the next starts from the generator where it stood.
+                    if atEnd { shell.generator.state = r.saved.checkpoint.progress.generator }
+                })
+        }
+        let phases = try recipe.run(model, head: head, trainer: trainer, data: data, shell: shell, generator: shell.generator,
+                                    checkpoints: checkpoints, checkpointFolder: command.string("checkpoint"), continuing: continuation)
 
         // One curve over both phases, epochs numbered on.
         var combined: [EpochRecord] = []

@@ -135,7 +135,8 @@ extension CommandTable {
     ]
 
     /// `checkpoint=`'s policy for a run (nil without one).
-    static func checkpointPolicy(_ command: ParsedCommand, template: Checkpoint, model: Model, trainer: Trainer, log: TrainingLog) throws -> CheckpointPolicy? {
+    static func checkpointPolicy(_ command: ParsedCommand, template: Checkpoint, model: Model, trainer: Trainer, log: TrainingLog,
+                                 stepOffset: Int = 0, ended: ((TrainingProgress) throws -> [TrainingPhase])? = nil) throws -> CheckpointPolicy? {
         guard let folder = command.string("checkpoint").map({ NSString(string: $0).expandingTildeInPath }) else {
             if command.string("every") != nil || command.string("keep") != nil {
                 throw command.error("every= and keep= belong to checkpoint=DIR", at: command.string("every") != nil ? "every" : "keep")
@@ -143,7 +144,7 @@ extension CommandTable {
             return nil
         }
         return try Checkpoints.policy(folder: folder, every: command.int("every") ?? 1, keep: command.int("keep"), template: template,
-                                      model: model, trainer: trainer, log: log)
+                                      model: model, trainer: trainer, log: log, stepOffset: stepOffset, ended: ended)
     }
 
     /// `train resume=DIR|FILE [steps=N]`: the checkpoint's command, from where it stood.
