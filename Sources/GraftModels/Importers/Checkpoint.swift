@@ -103,14 +103,8 @@ public struct Checkpoint {
     /// The checkpoint a file carries (nil: none), its tensors taken out of `state`. Every count and
     /// index is checked here or where it is used (``Trainer/fit`` checks the progress against its run).
     static func decode(from state: inout StateDict, path: String) throws(ModelError) -> Checkpoint? {
-        let tensors = Dictionary(state.tensors.filter { $0.name.hasPrefix(prefix) }.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
-        state.tensors.removeAll { $0.name.hasPrefix(prefix) }
-        guard let text = state.metadata[metadataKey] else {
-            if tensors.isEmpty { return nil }
-            throw .invalidArgument(what: "cannot load \(path)", reason: "it holds checkpoint tensors but no '\(metadataKey)' description")
-        }
+        guard let (c, tensors) = try state.takeSection(Contents.self, prefix: prefix, metadataKey: metadataKey, path: path, what: "checkpoint") else { return nil }
         let bad = { (why: String) in ModelError.invalidArgument(what: "cannot load \(path)", reason: "its checkpoint is not valid: \(why)") }
-        guard let c = try? JSONDecoder().decode(Contents.self, from: Data(text.utf8)) else { throw bad("its description is not graft's") }
         guard c.format == format else { throw bad("format '\(c.format)', this graft reads \(format)") }
         guard c.startGenerator.count == 4, c.generator.count == 4, c.sums.count == 3, c.counts.count == 4 else { throw bad("a generator or sum has the wrong number of words") }
         guard c.epochs >= 1, c.batchesPerEpoch >= 1, (1...c.epochs + 1).contains(c.epoch), (0...c.batchesPerEpoch).contains(c.batch), c.step >= 0,

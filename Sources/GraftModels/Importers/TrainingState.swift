@@ -73,14 +73,8 @@ public struct SavedOptimizer {
 
     /// The optimizer state a file carries (nil: none), its tensors taken out of `state`.
     static func decode(from state: inout StateDict, path: String) throws(ModelError) -> SavedOptimizer? {
-        let tensors = Dictionary(state.tensors.filter { $0.name.hasPrefix(prefix) }.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
-        state.tensors.removeAll { $0.name.hasPrefix(prefix) }
-        guard let text = state.metadata[metadataKey] else {
-            if tensors.isEmpty { return nil }
-            throw .invalidArgument(what: "cannot load \(path)", reason: "it holds optimizer tensors but no '\(metadataKey)' description")
-        }
+        guard let (settings, tensors) = try state.takeSection(Settings.self, prefix: prefix, metadataKey: metadataKey, path: path, what: "optimizer state") else { return nil }
         let bad = { (why: String) in ModelError.invalidArgument(what: "cannot load \(path)", reason: "its optimizer state is not valid: \(why)") }
-        guard let settings = try? JSONDecoder().decode(Settings.self, from: Data(text.utf8)) else { throw bad("its description is not graft's") }
         guard settings.steps >= 0 else { throw bad("a negative step count") }
         guard Set(settings.keys).count == settings.keys.count else { throw bad("a key appears twice") }
         let h = settings.hyperparameters.map(Float.init(bitPattern:))
@@ -103,5 +97,24 @@ public struct SavedOptimizer {
 
     init(kind: OptimizerKind, weightDecay: Float, steps: Int, keys: [String], first: [[Float]?], second: [[Float]?]) {
         (self.kind, self.weightDecay, self.steps, self.keys, self.first, self.second) = (kind, weightDecay, steps, keys, first, second)
+    }
+}
+
+extension StateDict {
+    /// A part a graft file may carry beside the model (the optimizer's state, a checkpoint): its
+    /// tensors, named under `prefix` and taken out of the state dict, and its JSON description under
+    /// `metadataKey`, decoded; nil when the file has neither.
+    mutating func takeSection<Description: Decodable>(_ type: Description.Type, prefix: String, metadataKey: String, path: String,
+                                                     what: String) throws(ModelError) -> (Description, [String: Tensor])? {
+        let tensors = Dictionary(self.tensors.filter { $0.name.hasPrefix(prefix) }.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
+        self.tensors.removeAll { $0.name.hasPrefix(prefix) }
+        guard let text = metadata[metadataKey] else {
+            if tensors.isEmpty { return nil }
+            throw .invalidArgument(what: "cannot load \(path)", reason: "it holds \(what) tensors but no '\(metadataKey)' description")
+        }
+        guard let description = try? JSONDecoder().decode(Description.self, from: Data(text.utf8)) else {
+            throw .invalidArgument(what: "cannot load \(path)", reason: "its \(what) is not valid: its description is not graft's")
+        }
+        return (description, tensors)
     }
 }
