@@ -107,7 +107,13 @@ public struct Checkpoint {
         let bad = { (why: String) in ModelError.invalidArgument(what: "cannot load \(path)", reason: "its checkpoint is not valid: \(why)") }
         guard c.format == format else { throw bad("format '\(c.format)', this graft reads \(format)") }
         guard c.startGenerator.count == 4, c.generator.count == 4, c.sums.count == 3, c.counts.count == 4 else { throw bad("a generator or sum has the wrong number of words") }
-        guard c.epochs >= 1, c.batchesPerEpoch >= 1, (1...c.epochs + 1).contains(c.epoch), (0...c.batchesPerEpoch).contains(c.batch), c.step >= 0,
+        let limit = 1 << 48  // far above any run, far below overflow
+        guard (1...100_000).contains(c.epochs), (1...limit).contains(c.batchesPerEpoch), c.step < limit, c.counts.allSatisfy({ $0 < limit }),
+              c.records.allSatisfy({ (1...c.epochs).contains($0.epoch) && (0..<limit).contains($0.samples) && (0..<limit).contains($0.validationSamples) }),
+              c.completed.allSatisfy({ $0.epochs.allSatisfy { (1...100_000).contains($0.epoch) && (0..<limit).contains($0.samples) && (0..<limit).contains($0.validationSamples) } && (0..<limit).contains($0.batchesPerEpoch) }) else {
+            throw bad("a count is out of range")
+        }
+        guard (1...c.epochs + 1).contains(c.epoch), (0...c.batchesPerEpoch).contains(c.batch), c.step >= 0,
               c.counts.allSatisfy({ $0 >= 0 }), c.records.count <= c.epochs, c.stepLosses.count == c.step, c.bestTensors >= 0, c.phase >= 1 else {
             throw bad("its position (epoch \(c.epoch) of \(c.epochs), batch \(c.batch) of \(c.batchesPerEpoch), step \(c.step)) does not add up")
         }

@@ -75,7 +75,7 @@ public struct SavedOptimizer {
     static func decode(from state: inout StateDict, path: String) throws(ModelError) -> SavedOptimizer? {
         guard let (settings, tensors) = try state.takeSection(Settings.self, prefix: prefix, metadataKey: metadataKey, path: path, what: "optimizer state") else { return nil }
         let bad = { (why: String) in ModelError.invalidArgument(what: "cannot load \(path)", reason: "its optimizer state is not valid: \(why)") }
-        guard settings.steps >= 0 else { throw bad("a negative step count") }
+        guard (0..<(1 << 48)).contains(settings.steps) else { throw bad("the step count \(settings.steps) is out of range") }
         guard Set(settings.keys).count == settings.keys.count else { throw bad("a key appears twice") }
         let h = settings.hyperparameters.map(Float.init(bitPattern:))
         guard h.allSatisfy(\.isFinite) else { throw bad("a setting is not a finite number") }

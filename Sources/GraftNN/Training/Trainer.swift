@@ -254,6 +254,14 @@ public final class Trainer {
                   resume.epoch <= options.epochs, resume.orders.count == resume.epoch - (resume.order.isEmpty ? 1 : 0) else {
                 throw .invalidArgument(what: "resume", reason: "the checkpoint (\(resume.position), \(resume.batchesPerEpoch) batches an epoch) does not fit this run (\(options.epochs) epochs of \(batchesPerEpoch) batches)")
             }
+            let samples = 0..<data.train.count
+            guard (resume.orders + [resume.order]).allSatisfy({ $0.allSatisfy(samples.contains) }) else {
+                throw .invalidArgument(what: "resume", reason: "the checkpoint's sample order names samples outside the \(data.train.count) of \(data.name)'s training split")
+            }
+            let current = stateSnapshot()
+            if resume.bestLoss != nil, resume.bestSnapshot.count != current.count || zip(resume.bestSnapshot, current).contains(where: { $0.shape != $1.shape }) {
+                throw .invalidArgument(what: "resume", reason: "the checkpoint's best weights (\(resume.bestSnapshot.count) tensors) are not this model's (\(current.count))")
+            }
             (step, records, imagesSeen, epochsWithoutImprovement) = (resume.step, resume.records, resume.imagesSeen, resume.epochsWithoutImprovement)
             (phase.orders, phase.stepLosses) = (resume.orders, resume.stepLosses)
             if let loss = resume.bestLoss { best = (loss, resume.bestSnapshot) }
