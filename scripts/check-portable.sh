@@ -19,7 +19,7 @@ families=()
 if [[ -n "${OPENBLAS_CORETYPE:-}" ]]; then
     families=("$OPENBLAS_CORETYPE")
 else
-    has sse3 && families+=(Prescott)
+    has pni && families+=(Prescott)  # SSE3 is "pni" in /proc/cpuinfo
     has sse4_2 && families+=(Nehalem)
     has avx && families+=(Sandybridge)
     has avx2 fma && families+=(Haswell Zen)

@@ -15,7 +15,7 @@ struct PortableNumericsTests {
 
     /// OpenBLAS 0.3.21's kernel families and the CPU features each needs (its `dynamic.c`).
     static let families: [(name: String, needs: [String])] = [
-        ("Prescott", ["sse3"]), ("Nehalem", ["sse4_2"]), ("Sandybridge", ["avx"]),
+        ("Prescott", ["pni"]) /* SSE3, as /proc/cpuinfo names it */, ("Nehalem", ["sse4_2"]), ("Sandybridge", ["avx"]),
         ("Haswell", ["avx2", "fma"]), ("Zen", ["avx2", "fma"]),
         ("SkylakeX", ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]),
         ("Cooperlake", ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16"]),
