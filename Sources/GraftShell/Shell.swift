@@ -152,6 +152,8 @@ public final class Shell: @unchecked Sendable {
     /// Set by a command that must be recorded differently from how it was typed (an interrupted
     /// `train` is recorded with the step it stopped at, so that the session replays to its weights).
     var recordedLine: String?
+    /// Set while a `resume=` rebuilds the model and data from a checkpoint's session: no checkpoints are written.
+    var rebuildingFromCheckpoint = false
     /// Set by a command that only showed something this time (`set` with no setting, a `dry-run`):
     /// it is not recorded.
     var changedNothing = false

@@ -221,12 +221,44 @@ struct ResumeTests {
             #expect(outcome.error?.message.contains(message) == true, "\(replace): \(outcome.error?.message ?? "")")
             try FileManager.default.removeItem(atPath: bad)
         }
+        // JSON nested far deeper than any description: refused, not a stack overflow.
+        var deep = original
+        deep.metadata["graft.checkpoint"] = String(repeating: "[", count: 200_000)
+        let nested = folder + "/nested.safetensors"
+        try SafeTensors.encode(deep).write(to: URL(fileURLWithPath: nested))
+        #expect(shell.execute("train resume=\(nested)").error?.message.contains("is not valid") == true)
+        try FileManager.default.removeItem(atPath: nested)
         // An order index outside the split, or a batch count that is not the run's: refused when resuming.
         var state = original
         state.metadata["graft.checkpoint"] = json.replacingOccurrences(of: #""order":\[\d+"#, with: "\"order\":[999999", options: .regularExpression)
         let bad = folder + "/bad.safetensors"
         try SafeTensors.encode(state).write(to: URL(fileURLWithPath: bad))
         #expect(shell.execute("train resume=\(bad)").error != nil)
+    }
+
+    /// A checkpoint's session comes from a file: rebuilding from it writes nothing and reaches no other file.
+    @Test func rebuildingFromACheckpointsSessionWritesNoFiles() throws {
+        let folder = Self.folder("writes")
+        let written = [folder + "-model.safetensors", folder + "-session.graft", folder + "-filters.png", folder + "-export"]
+        defer { for path in [folder] + written { try? FileManager.default.removeItem(atPath: path) } }
+        let (shell, _) = shell()
+        #expect(shell.execute("train epochs=2 batch=40 checkpoint=\(folder) steps=1").succeeded)
+        let path = try #require(Checkpoints.files(in: folder).last).path
+        var state = try SafeTensors.read(try Data(contentsOf: URL(fileURLWithPath: path)), name: path)
+        let json = try #require(state.metadata["graft.checkpoint"])
+        var contents = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let session = try #require(contents["session"] as? [String])
+        contents["session"] = session + ["save model \(written[0])", "save session \(written[1])", "filters save=\(written[2])",
+                                         "export pytorch \(written[3])", "replay \(path)", "quit"]
+        state.metadata["graft.checkpoint"] = String(decoding: try JSONSerialization.data(withJSONObject: contents), as: UTF8.self)
+        let edited = folder + "/step-00000001.safetensors"
+        try SafeTensors.encode(state).write(to: URL(fileURLWithPath: edited))
+        let (fresh, _) = makeShell()
+        let outcome = fresh.execute("train resume=\(edited)")
+        #expect(outcome.succeeded, "\(outcome.error?.message ?? "")")
+        for file in written { #expect(!FileManager.default.fileExists(atPath: file), "\(file)") }
+        #expect(!fresh.quitRequested)
+        #expect(fresh.session.entries.map(\.line).contains("filters"))
     }
 
     @Test func saveModelWithTheOptimizer_continuesWithItsMoments() throws {

@@ -117,9 +117,11 @@ enum Checkpoints {
         return newest.path
     }
 
+    typealias Saved = (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer)
+
     /// Opens a checkpoint for `command` (`train` or `fine-tune`).
     /// `morePhases`: the command goes on after the checkpoint's phase ends (`fine-tune`'s phase 1), so an ended phase still continues.
-    static func open(_ path: String, for command: String, morePhases: (Checkpoint) -> Bool = { _ in false }) throws -> (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer) {
+    static func open(_ path: String, for command: String, morePhases: (Checkpoint) -> Bool = { _ in false }) throws -> Saved {
         let (model, extras) = try ModelFiles.open(path)
         guard let checkpoint = extras.checkpoint else {
             throw ShellError("resume: \(path) is a model file without a run's checkpoint (load it with 'load \(path)')")
@@ -134,33 +136,71 @@ enum Checkpoints {
         return (model, checkpoint, optimizer)
     }
 
-    /// Makes the shell stand where the checkpoint's command started: the model and dataset it names
-    /// (rebuilt from the checkpoint's session when this shell lacks them), current, the generator as
-    /// it was. Returns the command as parsed.
-    static func standAtStart(_ shell: Shell, _ checkpoint: Checkpoint, path: String) throws -> ParsedCommand {
-        if shell.models[checkpoint.model] == nil || shell.datasets[checkpoint.dataset] == nil {
-            shell.print("resume: rebuilding model \(checkpoint.model) and dataset \(checkpoint.dataset) from the \(checkpoint.session.count) session commands the checkpoint recorded before its run")
-            try shell.replayNested(checkpoint.session, source: path)
+    /// A `resume=` about to run: the checkpoint opened, the shell standing where the checkpoint's
+    /// command started — the model and dataset it names (rebuilt from the checkpoint's session when
+    /// this shell lacks them) current, the generator as it was — and that command parsed.
+    struct Resumption {
+        let path: String
+        let saved: Saved
+        let command: ParsedCommand
+        let model: Model
+        let trainer: Trainer
+        private let state: (ModelState, TrainerState)
+
+        /// `typed` may add only the options in `extra` to `resume=`.
+        init(_ shell: Shell, _ typed: ParsedCommand, for name: String, extra: Set<String> = [], morePhases: (Checkpoint) -> Bool = { _ in false }) throws {
+            if let other = typed.options.keys.sorted().first(where: { $0 != "resume" && !extra.contains($0) }) {
+                throw typed.error("resume= continues the run with the options it was started with; leave out \(other)=" + (extra.isEmpty ? "" : " (only \(extra.sorted().map { $0 + "=" }.joined(separator: ", ")) may be added)"), at: other)
+            }
+            if typed.has("dry-run") { throw typed.error("resume= and dry-run do not go together") }
+            path = try resolve(NSString(string: typed.string("resume") ?? "").expandingTildeInPath)
+            saved = try open(path, for: name, morePhases: morePhases)
+            let checkpoint = saved.checkpoint
+            if shell.models[checkpoint.model] == nil || shell.datasets[checkpoint.dataset] == nil {
+                shell.print("resume: rebuilding model \(checkpoint.model) and dataset \(checkpoint.dataset) from the \(checkpoint.session.count) session commands the checkpoint recorded before its run")
+                try shell.replayNested(checkpoint.session)
+            }
+            guard let model = shell.models[checkpoint.model], let trainer = shell.trainer(for: checkpoint.model) else {
+                throw ShellError("resume: the checkpoint's session did not make model \(checkpoint.model)")
+            }
+            guard shell.datasets[checkpoint.dataset] != nil else { throw ShellError("resume: the checkpoint's session did not make dataset \(checkpoint.dataset)") }
+            (shell.currentModel, shell.currentDataset) = (checkpoint.model, checkpoint.dataset)
+            shell.generator.state = checkpoint.startGenerator
+            guard let parsed = try shell.parser.parse(checkpoint.command) else { throw ShellError("resume: the checkpoint's command is empty") }
+            (command, self.model, self.trainer, state) = (parsed, model, trainer, (model.saveState(), trainer.saveState()))
         }
-        guard let model = shell.models[checkpoint.model] else { throw ShellError("resume: the checkpoint's session did not make model \(checkpoint.model)") }
-        guard shell.datasets[checkpoint.dataset] != nil else { throw ShellError("resume: the checkpoint's session did not make dataset \(checkpoint.dataset)") }
-        (shell.currentModel, shell.currentDataset) = (checkpoint.model, checkpoint.dataset)
-        _ = model
-        shell.generator.state = checkpoint.startGenerator
-        guard let parsed = try shell.parser.parse(checkpoint.command) else { throw ShellError("resume: the checkpoint's command is empty") }
-        return parsed
+
+        /// Runs the resumed command; on failure puts the model and its trainer back here (the model
+        /// need not have been the current one, which is all the shell's own rollback covers).
+        func run<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch {
+                model.restore(state.0)
+                trainer.restore(state.1)
+                throw error
+            }
+        }
+    }
+
+    /// A run's checkpoint before it has a position: what every one of its files shares.
+    static func template(_ shell: Shell, session: [String], command: ParsedCommand, phase: Int, model: String, data: Dataset,
+                         startGenerator: Generator.State, completed: [TrainingPhase] = []) -> Checkpoint {
+        let line = runCommand(shell.canonical(command.line))
+        return Checkpoint(run: runName(session: session, command: line), command: line, phase: phase, model: model, dataset: data.name,
+                          session: session, numerics: SessionRecord.label(Numerics.current), graftVersion: graftVersion,
+                          startGenerator: startGenerator, dataDigest: dataDigest(data),
+                          progress: TrainingProgress(epoch: 1, batch: 0, batchesPerEpoch: 1, epochs: 1, step: 0, generator: startGenerator),
+                          completed: completed)
     }
 
     /// Puts the checkpoint's weights, buffers and optimizer into `model` and its trainer, after
     /// checking that `model` is the model the run trained (graph, flags, modes) and `data` its data.
-    static func checkModel(_ model: Model, _ saved: (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer)) throws {
+    static func checkModel(_ model: Model, _ saved: Saved) throws {
         guard (try? GraphDescription(model)) == (try? GraphDescription(saved.model)) else {
             throw ShellError("resume: model \(saved.checkpoint.model) is not the one the checkpoint's run trained (its layers, trainable flags or modes differ)")
         }
     }
 
-    static func restore(_ shell: Shell, _ saved: (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer), into model: Model,
-                        data: Dataset, trainer: Trainer) throws {
+    static func restore(_ saved: Saved, into model: Model, data: Dataset, trainer: Trainer) throws {
         try checkModel(model, saved)
         guard dataDigest(data) == saved.checkpoint.dataDigest else {
             throw ShellError("resume: dataset \(data.name) is not the data the checkpoint's run trained on (its samples, labels or split differ)")
@@ -172,15 +212,26 @@ enum Checkpoints {
 }
 
 extension Shell {
-    /// Runs `lines` here as part of the command running now (each recorded as it succeeds), and stops
-    /// at the first that fails; the running command's figures and recording are kept.
-    func replayNested(_ lines: [String], source: String) throws {
+    /// Runs a checkpoint's session here, to rebuild the model and the data its run started from, as
+    /// part of the command running now (each line recorded as it succeeds); stops at the first that
+    /// fails, keeping the running command's figures and recording. The lines come from a file, so
+    /// they may only rebuild: what writes files or reaches beyond this shell is left out — `save`,
+    /// `export`, `replay`, `quit` lines are skipped, `save=` options dropped, and checkpoints are not
+    /// written while it runs.
+    func replayNested(_ lines: [String]) throws {
         let saved = (figures: pendingFigures, recorded: recordedLine, nothing: changedNothing)
-        defer { (pendingFigures, recordedLine, changedNothing) = saved }
+        rebuildingFromCheckpoint = true
+        defer {
+            (pendingFigures, recordedLine, changedNothing) = saved
+            rebuildingFromCheckpoint = false
+        }
         for (index, line) in lines.enumerated() {
-            let outcome = execute(line)
+            let words = line.split(separator: " ").map(String.init)
+            if let first = words.first, ["save", "export", "replay", "quit", "help", "history"].contains(first) { continue }
+            let kept = line.replacingOccurrences(of: #"\s+save=\S+"#, with: "", options: .regularExpression)
+            let outcome = execute(kept)
             if let error = outcome.error {
-                throw ShellError("resume: command \(index + 1) of the checkpoint's session ('\(line)') failed: \(error.message)")
+                throw ShellError("resume: command \(index + 1) of the checkpoint's session ('\(kept)') failed: \(error.message)")
             }
         }
     }

@@ -439,36 +439,16 @@ extension CommandTable {
     /// `fine-tune`: see its summary. The trainable set is the recipe's: the head alone in phase 1;
     /// the head and what `unfreeze=` names in phase 2 (every other layer frozen), which it stays at.
     static func fineTune(_ shell: Shell, _ typed: ParsedCommand) throws {
+        guard typed.string("resume") != nil else {
+            return try fineTune(shell, typed, resumed: nil, startGenerator: shell.generator.state, session: Checkpoints.sessionLines(shell))
+        }
         // resume=: the checkpoint's command, run from where it stood.
-        var command = typed
-        var resumed: (path: String, saved: (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer), model: Model, state: ModelState, trainer: (Trainer, TrainerState)?)? = nil
-        let startGenerator = shell.generator.state
-        let session = Checkpoints.sessionLines(shell)
-        if typed.string("resume") != nil {
-            if let other = typed.options.keys.sorted().first(where: { $0 != "resume" }) {
-                throw typed.error("resume= continues the run with the options it was started with; leave out \(other)=", at: other)
-            }
-            if typed.has("dry-run") { throw typed.error("resume= and dry-run do not go together") }
-            let path = try Checkpoints.resolve(NSString(string: typed.string("resume") ?? "").expandingTildeInPath)
-            let saved = try Checkpoints.open(path, for: "fine-tune", morePhases: { $0.phase == 1 })
-            command = try Checkpoints.standAtStart(shell, saved.checkpoint, path: path)
-            let model = try shell.model()
-            resumed = (path, saved, model, model.saveState(), shell.trainer(for: saved.checkpoint.model).map { ($0, $0.saveState()) })
-        }
-        do { try fineTune(shell, command, resumed: resumed.map { ($0.path, $0.saved) }, startGenerator: resumed == nil ? startGenerator : resumed!.saved.checkpoint.startGenerator,
-                          session: resumed?.saved.checkpoint.session ?? session) } catch {
-            // The model a resume trains need not have been the current one: put it back here.
-            if let resumed {
-                resumed.model.restore(resumed.state)
-                if let (trainer, state) = resumed.trainer { trainer.restore(state) }
-            }
-            throw error
-        }
-        if let resumed { shell.recordedLine = "fine-tune resume=\(resumed.path)" }
+        let r = try Checkpoints.Resumption(shell, typed, for: "fine-tune", morePhases: { $0.phase == 1 })
+        try r.run { try fineTune(shell, r.command, resumed: r, startGenerator: r.saved.checkpoint.startGenerator, session: r.saved.checkpoint.session) }
+        shell.recordedLine = "fine-tune resume=\(r.path)"
     }
 
-    static func fineTune(_ shell: Shell, _ command: ParsedCommand, resumed: (path: String, saved: (model: Model, checkpoint: Checkpoint, optimizer: SavedOptimizer))?,
-                         startGenerator: Generator.State, session: [String]) throws {
+    static func fineTune(_ shell: Shell, _ command: ParsedCommand, resumed: Checkpoints.Resumption?, startGenerator: Generator.State, session: [String]) throws {
         let modelName = shell.currentModel ?? ""
         let model = try shell.model()
         let head = model.nodes.filter(\.isHead).map(\.name)
@@ -519,20 +499,18 @@ extension CommandTable {
         }
         // Checkpoints: each phase's own, named by the command's step; phase 1's end adds it to the finished phases.
         let log = ShellTrainingLog(shell: shell)
-        let runLine = Checkpoints.runCommand(shell.canonical(command.line))
         var phaseOne = base
         phaseOne.epochs = freezeEpochs
         let checkpoints = { (phase: Int, offset: Int, done: [TrainingPhase]) throws -> CheckpointPolicy? in
-            let template = Checkpoint(run: Checkpoints.runName(session: session, command: runLine), command: runLine, phase: phase, model: modelName,
-                                      dataset: data.name, session: session, numerics: SessionRecord.label(Numerics.current), graftVersion: graftVersion,
-                                      startGenerator: startGenerator, dataDigest: Checkpoints.dataDigest(data),
-                                      progress: TrainingProgress(epoch: 1, batch: 0, batchesPerEpoch: 1, epochs: 1, step: 0, generator: startGenerator), completed: done)
-            return try checkpointPolicy(command, template: template, model: model, trainer: trainer, log: log, stepOffset: offset, ended: phase == 2 ? nil : { p in
+            try checkpointPolicy(shell, command, model: model, trainer: trainer, log: log, stepOffset: offset, ended: phase == 2 ? nil : { p in
                 var ended = TrainingPhase(options: phaseOne, model: model)
                 (ended.orders, ended.stepLosses, ended.epochs, ended.batchesPerEpoch) = (p.orders, p.stepLosses, p.records, p.batchesPerEpoch)
                 ended.classWeights = try trainer.resolvedClassWeights(phaseOne.classWeights, data)
                 return [ended]
-            })
+            }) {
+                Checkpoints.template(shell, session: session, command: command, phase: phase, model: modelName, data: data,
+                                     startGenerator: startGenerator, completed: done)
+            }
         }
         let continuation = resumed.map { r in
             let atEnd = r.saved.checkpoint.progress.finished
@@ -541,7 +519,7 @@ extension CommandTable {
                 progress: atEnd ? nil : r.saved.checkpoint.progress,
                 completed: r.saved.checkpoint.completed.map { var done = $0; done.options = phaseOne; return done },
                 restore: {
-                    try Checkpoints.restore(shell, r.saved, into: model, data: data, trainer: trainer)
+                    try Checkpoints.restore(r.saved, into: model, data: data, trainer: trainer)
                     shell.print("resume: \(r.path): '\(r.saved.checkpoint.command)' in phase \(r.saved.checkpoint.phase) at \(r.saved.checkpoint.progress.position)")
                     // A phase that ended at the checkpoint: the next starts from the generator where it stood.
                     if atEnd { shell.generator.state = r.saved.checkpoint.progress.generator }

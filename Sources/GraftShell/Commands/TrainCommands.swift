@@ -73,14 +73,11 @@ extension CommandTable {
                 return
             }
             let log = ShellTrainingLog(shell: shell)
-            let runLine = Checkpoints.runCommand(shell.canonical(command.line))
-            let template = Checkpoint(run: Checkpoints.runName(session: session, command: runLine), command: runLine, phase: 1, model: modelName,
-                                      dataset: data.name, session: session, numerics: SessionRecord.label(Numerics.current), graftVersion: graftVersion,
-                                      startGenerator: generator, dataDigest: Checkpoints.dataDigest(data),
-                                      progress: TrainingProgress(epoch: 1, batch: 0, batchesPerEpoch: 1, epochs: o.epochs, step: 0, generator: generator))
-            let policy = try checkpointPolicy(command, template: template, model: model, trainer: trainer, log: log)
+            let policy = try checkpointPolicy(shell, command, model: model, trainer: trainer, log: log) {
+                Checkpoints.template(shell, session: session, command: command, phase: 1, model: modelName, data: data, startGenerator: generator)
+            }
             let result = try trainer.fit(data, options: o, generator: shell.generator, log: log, shouldStop: shell.interruptRequested, checkpoint: policy)
-            report(shell, command, result, model: model, data: data, recordedAs: shell.canonical(command.line))
+            report(shell, command, result, model: model, data: data, asked: o.stepLimit, recordedAs: shell.canonical(command.line))
         },
         CommandSpec(["eval"], options: [
             .init("on", .text, "dataset (default: the current one)"),
@@ -134,57 +131,47 @@ extension CommandTable {
         .init("resume", .text, "continue the run a checkpoint (a file, or a folder's newest) stands in, with its options; only steps= may be added"),
     ]
 
-    /// `checkpoint=`'s policy for a run (nil without one).
-    static func checkpointPolicy(_ command: ParsedCommand, template: Checkpoint, model: Model, trainer: Trainer, log: TrainingLog,
-                                 stepOffset: Int = 0, ended: ((TrainingProgress) throws -> [TrainingPhase])? = nil) throws -> CheckpointPolicy? {
+    /// `checkpoint=`'s policy for a run (nil without one, and while a resume rebuilds a checkpoint's
+    /// session). `template` is asked for only when checkpoints are written (it digests the data).
+    static func checkpointPolicy(_ shell: Shell, _ command: ParsedCommand, model: Model, trainer: Trainer, log: TrainingLog,
+                                 stepOffset: Int = 0, ended: ((TrainingProgress) throws -> [TrainingPhase])? = nil,
+                                 template: () throws -> Checkpoint) throws -> CheckpointPolicy? {
         guard let folder = command.string("checkpoint").map({ NSString(string: $0).expandingTildeInPath }) else {
             if command.string("every") != nil || command.string("keep") != nil {
                 throw command.error("every= and keep= belong to checkpoint=DIR", at: command.string("every") != nil ? "every" : "keep")
             }
             return nil
         }
-        return try Checkpoints.policy(folder: folder, every: command.int("every") ?? 1, keep: command.int("keep"), template: template,
+        if shell.rebuildingFromCheckpoint { return nil }
+        return try Checkpoints.policy(folder: folder, every: command.int("every") ?? 1, keep: command.int("keep"), template: try template(),
                                       model: model, trainer: trainer, log: log, stepOffset: stepOffset, ended: ended)
     }
 
     /// `train resume=DIR|FILE [steps=N]`: the checkpoint's command, from where it stood.
     static func resumeTraining(_ shell: Shell, _ command: ParsedCommand) throws {
-        if let other = command.options.keys.sorted().first(where: { !["resume", "steps"].contains($0) }) {
-            throw command.error("resume= continues the run with the options it was started with; leave out \(other)= (only steps= may be added)", at: other)
-        }
-        if command.has("dry-run") { throw command.error("resume= and dry-run do not go together") }
-        let path = try Checkpoints.resolve(NSString(string: command.string("resume") ?? "").expandingTildeInPath)
-        let saved = try Checkpoints.open(path, for: "train")
-        let original = try Checkpoints.standAtStart(shell, saved.checkpoint, path: path)
-        let model = try shell.model()
-        guard let trainer = shell.trainer(for: saved.checkpoint.model) else { throw ShellError("no model yet") }
-        try Checkpoints.checkModel(model, saved)
-        let data = try trainingData(shell, original)
-        var o = try trainingOptions(original, .train)
-        o.epochs = original.int("epochs") ?? 5
-        o.backboneLearningRate = original.float("backbone-lr").map(Float.init)
+        let r = try Checkpoints.Resumption(shell, command, for: "train", extra: ["steps"])
+        try Checkpoints.checkModel(r.model, r.saved)
+        let data = try trainingData(shell, r.command)
+        var o = try trainingOptions(r.command, .train)
+        o.epochs = r.command.int("epochs") ?? 5
+        o.backboneLearningRate = r.command.float("backbone-lr").map(Float.init)
         o.stepLimit = command.int("steps")
-        // The model may not have been the current one when the command started: its state is put back here on failure.
-        let (modelState, trainerState) = (model.saveState(), trainer.saveState())
-        let result: TrainingResult
-        do {
-            try Checkpoints.restore(shell, saved, into: model, data: data, trainer: trainer)
-            shell.print("resume: \(path): '\(saved.checkpoint.command)' at \(saved.checkpoint.progress.position)")
+        let result = try r.run {
+            try Checkpoints.restore(r.saved, into: r.model, data: data, trainer: r.trainer)
+            shell.print("resume: \(r.path): '\(r.saved.checkpoint.command)' at \(r.saved.checkpoint.progress.position)")
             let log = ShellTrainingLog(shell: shell)
-            let policy = try checkpointPolicy(original, template: saved.checkpoint, model: model, trainer: trainer, log: log)
-            result = try trainer.fit(data, options: o, generator: shell.generator, log: log, shouldStop: shell.interruptRequested,
-                                     resume: saved.checkpoint.progress, checkpoint: policy)
-        } catch {
-            model.restore(modelState)
-            trainer.restore(trainerState)
-            throw error
+            let policy = try checkpointPolicy(shell, r.command, model: r.model, trainer: r.trainer, log: log) { r.saved.checkpoint }
+            return try r.trainer.fit(data, options: o, generator: shell.generator, log: log, shouldStop: shell.interruptRequested,
+                                     resume: r.saved.checkpoint.progress, checkpoint: policy)
         }
-        report(shell, original, result, model: model, data: data, recordedAs: "train resume=\(path)" + (command.int("steps").map { " steps=\($0)" } ?? ""))
+        report(shell, r.command, result, model: r.model, data: data, asked: o.stepLimit,
+               recordedAs: "train resume=\(r.path)" + (o.stepLimit.map { " steps=\($0)" } ?? ""))
     }
 
     /// What a finished `train` shows and keeps: the recipe, the chart, the timing, the figure, and
     /// (stopped part-way) the line that replays to the weights reached.
-    static func report(_ shell: Shell, _ command: ParsedCommand, _ result: TrainingResult, model: Model, data: Dataset, recordedAs line: String) {
+    /// `asked`: the run's `steps=`, if any.
+    static func report(_ shell: Shell, _ command: ParsedCommand, _ result: TrainingResult, model: Model, data: Dataset, asked: Int?, recordedAs line: String) {
         let modelName = shell.currentModel ?? model.name
         shell.lastTraining = result.epochs
         if let phase = result.phase {
@@ -196,7 +183,6 @@ extension CommandTable {
         var figure = result.epochs.last.map { epochFigure($0) + " " } ?? ""
         if let step = result.stoppedAtStep { figure += "step \(step) " }
         shell.figure(figure + "weights \(Digest.of(model))", scales: result.epochs.last.map(epochScales) ?? [:])
-        let asked = line.range(of: #"\ssteps=(\d+)"#, options: .regularExpression).flatMap { Int(line[$0].split(separator: "=").last ?? "") }
         if let step = result.stoppedAtStep, asked != step {
             // Interrupted: record the run up to the step it reached, so the session replays to these weights.
             let recorded = line.replacingOccurrences(of: #"\s+steps=\S+"#, with: "", options: .regularExpression) + " steps=\(step)"
