@@ -87,7 +87,7 @@ public struct Checkpoint {
             format: Self.format, run: run, command: command, phase: phase, model: model, dataset: dataset, session: session,
             numerics: numerics, graft: graftVersion, startGenerator: startGenerator.words, startSpare: startGenerator.spareNormal?.bitPattern,
             dataDigest: dataDigest, epoch: p.epoch, batch: p.batch, batchesPerEpoch: p.batchesPerEpoch, epochs: p.epochs, step: p.step,
-            order: p.order, sums: [p.lossSum, p.batchLossSum, p.batchLossSquares].map(\.bitPattern), counts: [p.correct, p.seen, p.lossBatches, p.imagesSeen],
+            order: p.order, sums: [p.sums.lossSum, p.sums.batchLossSum, p.sums.batchLossSquares].map(\.bitPattern), counts: [p.sums.correct, p.sums.seen, p.sums.lossBatches, p.imagesSeen],
             records: p.records.map(Record.init), orders: p.orders, stepLosses: p.stepLosses.map(\.bitPattern),
             bestLoss: p.bestLoss?.bitPattern, bestTensors: p.bestSnapshot.count, epochsWithoutImprovement: p.epochsWithoutImprovement,
             generator: p.generator.words, spare: p.generator.spareNormal?.bitPattern, finished: p.finished,
@@ -126,8 +126,8 @@ public struct Checkpoint {
         var p = TrainingProgress(epoch: c.epoch, batch: c.batch, batchesPerEpoch: c.batchesPerEpoch, epochs: c.epochs, step: c.step,
                                  generator: Generator.State(words: c.generator, spareNormal: c.spare.map(Double.init(bitPattern:))))
         p.order = c.order
-        (p.lossSum, p.batchLossSum, p.batchLossSquares) = (Double(bitPattern: c.sums[0]), Double(bitPattern: c.sums[1]), Double(bitPattern: c.sums[2]))
-        (p.correct, p.seen, p.lossBatches, p.imagesSeen) = (c.counts[0], c.counts[1], c.counts[2], c.counts[3])
+        (p.sums.lossSum, p.sums.batchLossSum, p.sums.batchLossSquares) = (Double(bitPattern: c.sums[0]), Double(bitPattern: c.sums[1]), Double(bitPattern: c.sums[2]))
+        (p.sums.correct, p.sums.seen, p.sums.lossBatches, p.imagesSeen) = (c.counts[0], c.counts[1], c.counts[2], c.counts[3])
         (p.records, p.orders, p.stepLosses) = (c.records.map(\.record), c.orders, c.stepLosses.map(Float.init(bitPattern:)))
         (p.bestLoss, p.bestSnapshot, p.epochsWithoutImprovement, p.finished) = (c.bestLoss.map(Float.init(bitPattern:)), best, c.epochsWithoutImprovement, c.finished)
         let completed = c.completed.map { phase in

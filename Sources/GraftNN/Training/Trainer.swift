@@ -269,10 +269,9 @@ public final class Trainer {
             log.record(.message("resuming at \(resume.position)"))
         }
         /// The run's state now, standing at a batch boundary of `epoch` (`batch` of its batches done).
-        func progress(epoch: Int, batch: Int, order: [Int], sums: (Double, Int, Int, Double, Double, Int), finished: Bool = false) -> TrainingProgress {
+        func progress(epoch: Int, batch: Int, order: [Int] = [], sums: EpochSums = EpochSums(), finished: Bool = false) -> TrainingProgress {
             var p = TrainingProgress(epoch: epoch, batch: batch, batchesPerEpoch: batchesPerEpoch, epochs: options.epochs, step: step, generator: generator.state)
-            p.order = order
-            (p.lossSum, p.correct, p.seen, p.batchLossSum, p.batchLossSquares, p.lossBatches) = sums
+            (p.order, p.sums) = (order, sums)
             (p.imagesSeen, p.records, p.orders, p.stepLosses) = (imagesSeen, records, phase.orders, phase.stepLosses)
             (p.bestLoss, p.bestSnapshot, p.epochsWithoutImprovement) = (best?.loss, best?.snapshot ?? [], epochsWithoutImprovement)
             p.finished = finished
@@ -285,6 +284,7 @@ public final class Trainer {
             }
         }
         var stoppedAt: TrainingProgress? = nil
+        var diverged = false
         training: for epoch in firstEpoch...options.epochs {
             let epochStart = Date()
             let snapshot = stateSnapshot()
@@ -303,11 +303,9 @@ public final class Trainer {
                     phase.orders.append(Array(batches.order.prefix(batchesPerEpoch * options.batchSize)))
                 }
             } catch { throw .data(error) }
-            var lossSum = partial?.lossSum ?? 0, correct = partial?.correct ?? 0, seen = partial?.seen ?? 0
-            var batchLossSum = partial?.batchLossSum ?? 0, batchLossSquares = partial?.batchLossSquares ?? 0, lossBatches = partial?.lossBatches ?? 0
+            var sums = partial?.sums ?? EpochSums()
             var rate = options.learningRate
             var batchIndex = partial?.batch ?? 0
-            var sums: (Double, Int, Int, Double, Double, Int) { (lossSum, correct, seen, batchLossSum, batchLossSquares, lossBatches) }
             while batchIndex < batchesPerEpoch {
                 // Before the batch's augmentation draws: a batch stopped part-way is undone to here.
                 let drawn = generator.state
@@ -343,6 +341,7 @@ public final class Trainer {
                 guard lossValue.isFinite else {
                     restore(snapshot)
                     optimizer = nil
+                    diverged = true
                     let cause = Self.firstNonFinite(batch).map { "the input holds \($0)" } ?? "try a lower lr"
                     stopped = "loss became \(lossValue) at epoch \(epoch), batch \(batchIndex); restored the weights from the start of epoch \(epoch) (\(cause))"
                     break training
@@ -356,15 +355,12 @@ public final class Trainer {
                 optimizer?.zeroGrad()
                 step += 1
                 phase.stepLosses.append(lossValue)
-                lossSum += Double(lossValue) * Double(batch.labels.count)
-                (batchLossSum, batchLossSquares, lossBatches) = (batchLossSum + Double(lossValue), batchLossSquares + Double(lossValue) * Double(lossValue), lossBatches + 1)
-                correct += Evaluation.correct(logits, batch.labels, topK: 1)
-                seen += batch.labels.count
+                sums.add(loss: lossValue, samples: batch.labels.count, correct: Evaluation.correct(logits, batch.labels, topK: 1))
                 imagesSeen += batch.labels.count
                 let elapsed = Date().timeIntervalSince(epochStart)
                 log.record(.batch(epoch: epoch, epochs: options.epochs, batch: batchIndex, batches: batchesPerEpoch,
-                                  loss: Float(lossSum / Double(seen)), accuracy: Float(correct) / Float(seen),
-                                  imagesPerSecond: Double(seen) / Swift.max(elapsed, 1e-9),
+                                  loss: Float(sums.lossSum / Double(sums.seen)), accuracy: Float(sums.correct) / Float(sums.seen),
+                                  imagesPerSecond: Double(sums.seen) / Swift.max(elapsed, 1e-9),
                                   secondsLeft: elapsed / Double(batchIndex) * Double(batchesPerEpoch - batchIndex)))
                 if let limit = options.stepLimit, step >= limit {
                     stopped = "stopped after step \(step) (steps=\(limit)), at epoch \(epoch), batch \(batchIndex)/\(batchesPerEpoch)"
@@ -389,13 +385,13 @@ public final class Trainer {
                 (validationSamples, validationLossStandardError) = (result.count, result.lossStandardError)
             }
             let seconds = Date().timeIntervalSince(epochStart)
-            var record = EpochRecord(epoch: epoch, loss: Float(lossSum / Double(Swift.max(seen, 1))),
-                                     accuracy: Float(correct) / Float(Swift.max(seen, 1)), validationLoss: validationLoss,
+            var record = EpochRecord(epoch: epoch, loss: Float(sums.lossSum / Double(Swift.max(sums.seen, 1))),
+                                     accuracy: Float(sums.correct) / Float(Swift.max(sums.seen, 1)), validationLoss: validationLoss,
                                      validationAccuracy: validationAccuracy, learningRate: rate,
                                      backboneLearningRate: options.backboneLearningRate.map { rate * $0 / options.learningRate }, seconds: seconds,
-                                     imagesPerSecond: Double(seen) / Swift.max(seconds, 1e-9))
-            record.samples = seen
-            record.lossStandardError = Evaluation.standardError(sum: batchLossSum, squares: batchLossSquares, count: lossBatches)
+                                     imagesPerSecond: Double(sums.seen) / Swift.max(seconds, 1e-9))
+            record.samples = sums.seen
+            record.lossStandardError = Evaluation.standardError(sum: sums.batchLossSum, squares: sums.batchLossSquares, count: sums.lossBatches)
             (record.validationSamples, record.validationLossStandardError) = (validationSamples, validationLossStandardError)
             records.append(record)
             log.record(.epoch(record, epochs: options.epochs))
@@ -412,10 +408,9 @@ public final class Trainer {
                 }
             }
             if let checkpoint, epoch < options.epochs, epoch % checkpoint.every == 0 {
-                try write(progress(epoch: epoch + 1, batch: 0, order: [], sums: (0, 0, 0, 0, 0, 0)))
+                try write(progress(epoch: epoch + 1, batch: 0))
             }
         }
-        let failed = stopped != nil && stoppedAt == nil && !stopped!.hasPrefix("early stopping")
         // Stopped part-way: the checkpoint holds the weights reached, before any best epoch is put back.
         if let stoppedAt { try write(stoppedAt) }
         if let best, options.restoreBest, options.patience != nil {
@@ -425,8 +420,8 @@ public final class Trainer {
         if let stopped { log.record(.message("stopped: \(stopped)")) }
         // Stopped part-way: where it stood; ended (every epoch, or early stopping): the end. A loss
         // that became NaN writes nothing (the weights went back to the start of its epoch).
-        if stoppedAt == nil && !failed {
-            try write(progress(epoch: records.count + 1, batch: 0, order: [], sums: (0, 0, 0, 0, 0, 0), finished: true))
+        if stoppedAt == nil && !diverged {
+            try write(progress(epoch: records.count + 1, batch: 0, finished: true))
         }
         let seconds = Date().timeIntervalSince(start)
         let changed = frozenDigests().filter { frozenBefore[$0.key] != $0.value }.map(\.key).sorted()

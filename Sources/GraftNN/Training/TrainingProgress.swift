@@ -15,9 +15,8 @@ public struct TrainingProgress {
     public var step: Int
     /// The running epoch's sample order, once drawn (empty: the epoch has not started).
     public var order: [Int] = []
-    /// The running epoch's sums so far: loss × samples, correct, samples; batch losses and their squares.
-    public var lossSum = 0.0, correct = 0, seen = 0
-    public var batchLossSum = 0.0, batchLossSquares = 0.0, lossBatches = 0
+    /// The running epoch's sums so far.
+    public var sums = EpochSums()
     public var imagesSeen = 0
     /// The epochs finished, and what the recipe keeps: each epoch's order and every step's loss.
     public var records: [EpochRecord] = []
@@ -41,6 +40,24 @@ public struct TrainingProgress {
         if finished { return "its end (\(records.count) epoch\(records.count == 1 ? "" : "s"), step \(step))" }
         if order.isEmpty { return "epoch \(epoch - 1) of \(epochs) done (step \(step))" }
         return "epoch \(epoch) of \(epochs), batch \(batch) of \(batchesPerEpoch) (step \(step))"
+    }
+}
+
+/// What an epoch's figures are summed from as its batches go by.
+public struct EpochSums: Sendable, Equatable {
+    /// Loss × samples, correct predictions, samples.
+    public var lossSum = 0.0, correct = 0, seen = 0
+    /// Each batch's loss and its square, and the batches (for the loss's standard error).
+    public var batchLossSum = 0.0, batchLossSquares = 0.0, lossBatches = 0
+
+    public init() {}
+
+    mutating func add(loss: Float, samples: Int, correct right: Int) {
+        let value = Double(loss)
+        lossSum += value * Double(samples)
+        (batchLossSum, batchLossSquares, lossBatches) = (batchLossSum + value, batchLossSquares + value * value, lossBatches + 1)
+        correct += right
+        seen += samples
     }
 }
 
