@@ -210,6 +210,7 @@ struct ResumeTests {
             ("\"epoch\":1", "\"epoch\":-5", "does not add up"),
             ("\"format\":\"graft-checkpoint-1\"", "\"format\":\"x\"", "format 'x'"),
             ("\"generator\":[", "\"generator\":[1,", "wrong number of words"),
+            ("\"model\":\"cnn\"", "\"model\":\"cnn\\u001b[2J\"", "holds a control character"),
         ]
         for (find, replace, message) in edits {
             #expect(json.contains(find), "\(find)")

@@ -106,6 +106,11 @@ public struct Checkpoint {
         guard let (c, tensors) = try state.takeSection(Contents.self, prefix: prefix, metadataKey: metadataKey, path: path, what: "checkpoint") else { return nil }
         let bad = { (why: String) in ModelError.invalidArgument(what: "cannot load \(path)", reason: "its checkpoint is not valid: \(why)") }
         guard c.format == format else { throw bad("format '\(c.format)', this graft reads \(format)") }
+        // Its text reaches the terminal and is run as commands: no control characters (escape sequences, newlines).
+        let texts = [c.run, c.command, c.model, c.dataset, c.numerics, c.graft] + c.session + c.completed.flatMap { $0.trainable + $0.trainMode + $0.head }
+        if texts.contains(where: { $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) {
+            throw bad("a name or command holds a control character")
+        }
         guard c.startGenerator.count == 4, c.generator.count == 4, c.sums.count == 3, c.counts.count == 4 else { throw bad("a generator or sum has the wrong number of words") }
         let limit = 1 << 48  // far above any run, far below overflow
         guard (1...100_000).contains(c.epochs), (1...limit).contains(c.batchesPerEpoch), c.step < limit, c.counts.allSatisfy({ $0 < limit }),

@@ -12,9 +12,12 @@ enum Checkpoints {
     /// Checkpoint files are named by the step they stand at, so a folder sorts in run order.
     static func fileName(step: Int) -> String { String(format: "step-%08d.safetensors", step) }
 
-    static func isCheckpointName(_ name: String) -> Bool {
-        name.hasPrefix("step-") && name.hasSuffix(".safetensors") && Int(name.dropFirst(5).dropLast(12)) != nil
+    /// The step a checkpoint file's name gives (nil: not a name graft gives checkpoints).
+    static func step(ofName name: String) -> Int? {
+        name.hasPrefix("step-") && name.hasSuffix(".safetensors") ? Int(name.dropFirst(5).dropLast(12)) : nil
     }
+
+    static func isCheckpointName(_ name: String) -> Bool { step(ofName: name) != nil }
 
     /// Names one run: its session before the command and the command (without `steps=` and `resume=`,
     /// which only say where it stops and where it starts).
@@ -55,7 +58,7 @@ enum Checkpoints {
     /// The checkpoints in `folder`, by step (only files named as graft names them).
     static func files(in folder: String) -> [(step: Int, path: String)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return names.filter(isCheckpointName).compactMap { name in Int(name.dropFirst(5).dropLast(12)).map { ($0, folder + "/" + name) } }.sorted { $0.step < $1.step }
+        return names.compactMap { name in step(ofName: name).map { ($0, folder + "/" + name) } }.sorted { $0.step < $1.step }
     }
 
     /// The run a checkpoint file belongs to, read from its header alone (nil: not a checkpoint).

@@ -16,7 +16,7 @@ extension CommandTable {
             .init("backbone-lr", .float(0...10), "phase 2's rate for the unfrozen backbone (default lr/20: a tenth of phase 2's head rate lr/2)"),
             .init("bn", .choice(["infer", "train"]), default: "infer",
                   "pretrained BatchNorm in phase 2: keep normalizing with its running statistics (infer, the Keras guide's rule) or update them (train)"),
-        ] + fitOptions(.fineTune) + checkpointOptions.filter { $0.name != "steps" }, flags: ["dry-run"],
+        ] + fitOptions(.fineTune) + checkpointOptions, flags: ["dry-run"],
         summary: "Transfer learning's two phases in one command (fastai's fine_tune, the Keras guide's recipe): phase 1 trains the head with the backbone frozen at lr; phase 2 unfreezes the backbone (or unfreeze=SELECTOR) and trains the head at lr/2 and the backbone at backbone-lr (default lr/20), pretrained BatchNorm kept in inference mode. Adam and one-cycle by default. 'dry-run' says what each phase would take and changes nothing.",
         example: "fine-tune epochs=3 freeze-epochs=1 lr=0.002 unfreeze=layer4", recording: .figures) { shell, command in
             try fineTune(shell, command)
