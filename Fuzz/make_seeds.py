@@ -5,6 +5,9 @@ numpy, onnx and safetensors, e.g. the zoo's virtual environment):
 
 Fuzz/corpus/onnx/tiny.onnx: Conv → Relu → GlobalAveragePool → Flatten → Gemm on 1×3×8×8.
 Fuzz/corpus/safetensors/tiny.safetensors: a graft file (graph description included) of Dense(4, 2).
+Fuzz/corpus/safetensors/st_checkpoint.safetensors: that Dense(4, 2) carrying an optimizer state and a
+checkpoint, their JSON taken from a real `train … checkpoint=` run (keys renamed to fc.*), so the
+fuzzer starts inside both decoders.
 The other seeds are copies of test fixtures (see Fuzz/README.md).
 """
 import json
