@@ -6,8 +6,8 @@ import GraftShell
 /// save, replay, data from folders, predict on files, set) are absent from its command table, and
 /// those that could run for minutes on legitimate input are held small: `new` builds only
 /// mnist-cnn at inputs of 8×8 to 12×12, `data mnist` at most 3 digits a class at those sizes,
-/// `train` at most 2 epochs. What is left is the interpreter: lines, comments, `#=>` figures and their
-/// comparison, transactions, selectors, heads, copies and names.
+/// `train` at most 2 epochs, without checkpoints or resume (they are files). What is left is the
+/// interpreter: lines, comments, `#=>` figures and their comparison, transactions, selectors, heads, copies and names.
 enum ScriptTarget {
     static let allowed: Set<String> = ["help", "models", "use", "history", "seed", "summary", "show", "freeze", "unfreeze",
                                        "head", "copy", "new", "data mnist", "data info", "train", "eval", "quit"]
@@ -30,6 +30,9 @@ enum ScriptTarget {
         case "train":
             return limited(spec) { command in
                 guard (command.int("epochs") ?? 5) <= 2 else { throw ShellError("fuzzing: train runs at most 2 epochs") }
+                guard command.string("checkpoint") == nil, command.string("resume") == nil else {
+                    throw ShellError("fuzzing: train touches no files (no checkpoint= or resume=)")
+                }
             }
         default:
             return spec
