@@ -35,7 +35,7 @@ extension Trainer {
     /// Every parameter, buffer, gradient, the generator and the trainer's optimizer are as before.
     public func estimate(_ data: Dataset, options: TrainingOptions, generator: Generator) throws(ModelError) -> CostEstimate {
         let options = try options.validated()
-        try checkCompatible(data)
+        try checkCompatible(data, classes: options.classMatching)
         try checkSplits(data)
         let trainable = model.trainableParameters.map(\.parameter)
         guard !trainable.isEmpty else {

@@ -7,6 +7,7 @@ import GraftTensor
 /// fastai smooths it, stop once it diverges, then put everything back.
 public struct LRFinderOptions: Sendable {
     public var start: Float = 1e-7
+    public var classMatching = ClassMatching.names
     public var end: Float = 10
     /// Steps to take (nil: one pass over the training split, at least 20 and at most 100; past the
     /// end of a pass the data is reshuffled and the next pass goes on).
@@ -49,7 +50,7 @@ extension Trainer {
             throw .invalidArgument(what: "lr-find", reason: "needs 0 < start < end, got start \(options.start), end \(options.end)")
         }
         guard (1...65_536).contains(options.batchSize) else { throw .invalidArgument(what: "batch", reason: "must be 1–65536, got \(options.batchSize)") }
-        try checkCompatible(data)
+        try checkCompatible(data, classes: options.classMatching)
         try checkSplits(data)
         let trainable = model.trainableParameters.map(\.parameter)
         guard !trainable.isEmpty else {

@@ -8,6 +8,8 @@ public enum CacheMode: String, Sendable { case auto, on, off }
 /// What `train` does: Keras's `fit` and fastai's `fine_tune` knobs.
 public struct TrainingOptions: Sendable {
     public var epochs = 5
+    /// How the dataset's classes must agree with the model's outputs (`classes=`).
+    public var classMatching = ClassMatching.names
     public var learningRate: Float = 0.01
     public var batchSize = 32
     public var optimizer = OptimizerKind.sgd(momentum: 0.9, nesterov: false)
@@ -182,7 +184,7 @@ public final class Trainer {
         if options.patience != nil && options.validationFraction == nil && data.validation == nil {
             throw .invalidArgument(what: "patience", reason: "early stopping needs a validation split (val=F)")
         }
-        try checkCompatible(data)
+        try checkCompatible(data, classes: options.classMatching)
         let trainable = model.trainableParameters.map(\.parameter)
         guard !trainable.isEmpty else {
             throw .invalidArgument(what: "train", reason: "no trainable parameters; unfreeze some layers first (unfreeze last=1)")
@@ -487,17 +489,27 @@ public final class Trainer {
     }
 
     /// The dataset's samples must have the model's input shape and no more classes than its outputs.
-    public func checkCompatible(_ data: Dataset) throws(ModelError) {
+    public func checkCompatible(_ data: Dataset, classes matching: ClassMatching = .names) throws(ModelError) {
         guard model.accepts(data.sampleShape) else {
             let hint = data.sampleShape.count == 3 && model.inputShape.count == 3
                 ? " (load the data with size=\(model.inputShape[1]) and \(model.inputShape[0]) channel\(model.inputShape[0] == 1 ? "" : "s"), or build the model with input=\(data.sampleShape.map(String.init).joined(separator: "x")))"
                 : ""
             throw .shapeMismatch(layer: model.name, reason: "dataset \(data.name) has samples \(data.sampleShape.map(String.init).joined(separator: "×")), the model expects \(model.inputShape.map(String.init).joined(separator: "×"))" + hint)
         }
+        if matching == .any { return }
         let outputs = model.outputShape.last ?? 0
-        guard model.outputShape.count == 1, data.classes <= outputs else {
-            throw .shapeMismatch(layer: model.name, reason: "dataset \(data.name) has \(data.classes) classes, the model outputs \(outputs) (graft a new head: head classes=\(data.classes))")
+        let fix = "graft a new head for them (head classes=\(data.classes)), or say classes=index to train and score label i as output i"
+        guard model.outputShape.count == 1, matching == .index ? data.classes <= outputs : data.classes == outputs else {
+            throw .shapeMismatch(layer: model.name, reason: "dataset \(data.name) has \(data.classes) classes (\(listedNames(data.classNames))), the model outputs \(outputs)"
+                                 + (model.classNames.count == outputs && outputs > 0 ? " (\(listedNames(model.classNames)))" : "") + ": " + (matching == .index ? "graft a new head for them (head classes=\(data.classes))" : fix))
         }
+        if matching == .names, ClassMatching.named(data.classNames), ClassMatching.named(model.classNames), data.classNames != model.classNames {
+            throw .shapeMismatch(layer: model.name, reason: "dataset \(data.name) has the classes \(listedNames(data.classNames)), the model's are \(listedNames(model.classNames)): " + fix)
+        }
+    }
+
+    private func listedNames(_ names: [String]) -> String {
+        names.count <= 6 ? names.joined(separator: ", ") : names.prefix(6).joined(separator: ", ") + " and \(names.count - 6) more"
     }
 
     /// Keeps the optimizer when it covers exactly the trainable set with the same settings; otherwise builds a new one and says so.
@@ -617,5 +629,20 @@ public enum Digest {
 extension String {
     func leftPadded(to width: Int, with pad: Character) -> String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}
+
+/// How a dataset's labels must agree with a model's outputs before it trains or is scored on them.
+public enum ClassMatching: String, Sendable, CaseIterable {
+    /// As many classes, and the same names where both have names (the default).
+    case names
+    /// Label i is output i; the dataset may have fewer classes (`classes=index`).
+    case index
+    /// Only the sample shape must fit (showing activations, predicting one sample).
+    case any
+
+    /// True unless the names are the placeholders `0, 1, …` that a model or dataset without names carries.
+    static func named(_ names: [String]) -> Bool {
+        !names.isEmpty && names != (0..<names.count).map(String.init)
     }
 }

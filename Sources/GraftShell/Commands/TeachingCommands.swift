@@ -32,6 +32,7 @@ extension CommandTable {
             .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
             .init("on", .text, "dataset (default: the current one)"),
             .init("save", .text, "also write the plot to FILE.svg or FILE.png"),
+            classesOption,
         ], summary: "The learning-rate range test (fastai's lr_find): one step per batch at a rate rising exponentially from start to end, the loss smoothed (β 0.98), stopping when it passes 4× its minimum; prints the curve and two suggested rates (steepest descent, and minimum/10). Nothing changes: the weights, BatchNorm statistics, optimizer and generator are put back.",
         example: "lr-find steps=100 save=lr.png", recording: .figures) { shell, command in
             try lrFind(shell, command)
@@ -41,6 +42,7 @@ extension CommandTable {
             .init("split", .choice(["test", "val", "train"]), default: "test", "which split"),
             .init("columns", .int(1...20), default: "5", "images per row of the grid"),
             .init("save", .text, "also write the grid to FILE.png"),
+            classesOption,
         ], summary: "The K samples (default 9) the current model gets most wrong — highest loss first — with true and predicted class and probabilities, as a table and an image grid (fastai's plot_top_losses).",
         example: "top-losses 9 save=losses.png", recording: .figures) { shell, command in
             let k = try count(command.argument("k"), default: 9, range: 1...1000, what: "top-losses K")
@@ -54,6 +56,7 @@ extension CommandTable {
             .init("min", .int(1...1_000_000), default: "1", "show pairs confused at least this many times"),
             .init("on", .text, "dataset (default: the current one)"),
             .init("split", .choice(["test", "val", "train"]), default: "test", "which split"),
+            classesOption,
         ], summary: "The (true, predicted) class pairs the current model confuses most often, most first (fastai's most_confused).",
         example: "most-confused min=2", recording: .figures) { shell, command in
             let (model, data, splitName, samples) = try evaluationInputs(shell, command)
@@ -330,7 +333,7 @@ extension CommandTable {
         let model = try shell.model()
         let data = try shell.dataset(command.string("on"))
         let (name, samples) = try split(data, command)
-        try Trainer(model: model).checkCompatible(data)
+        try Trainer(model: model).checkCompatible(data, classes: classMatching(command))
         return (model, data, name, samples)
     }
 
@@ -378,6 +381,7 @@ extension CommandTable {
         o.optimizer = optimizer(command, default: "adam")
         o.weightDecay = Float(command.float("wd") ?? 0)
         o.cache = CacheMode(rawValue: command.string("cache") ?? "auto") ?? .auto
+        o.classMatching = classMatching(command)
         guard let trainer = shell.trainer(for: modelName) else { throw ShellError("no model yet") }
         let digest = Digest.of(model)
         let result = try trainer.findLearningRate(data, options: o, generator: shell.generator, log: ShellTrainingLog(shell: shell),

@@ -84,12 +84,13 @@ extension CommandTable {
             .init("split", .choice(["test", "val", "train"]), default: "test", "which split"),
             .init("top", .int(1...1000), "also report top-K accuracy"),
             .init("losses", .int(1...1000), "also show the K samples with the highest loss (as top-losses K does)"),
+            classesOption,
         ], flags: ["confusion"], summary: "Loss and accuracy (and top-K) of the current model on a split; 'confusion' adds the confusion matrix and per-class precision/recall/F1.",
            example: "eval top=5 confusion", recording: .figures) { shell, command in
             let model = try shell.model()
             let data = try shell.dataset(command.string("on"))
             let (splitName, samples) = try split(data, command)
-            try Trainer(model: model).checkCompatible(data)
+            try Trainer(model: model).checkCompatible(data, classes: classMatching(command))
             let result = try Evaluation.evaluate(model, samples, normalization: model.normalization ?? data.normalization,
                                                  classNames: data.classNames, topK: command.int("top"), keepSamples: command.int("losses") != nil,
                                                  log: ShellTrainingLog(shell: shell), shouldStop: shell.interruptRequested)
@@ -225,8 +226,15 @@ extension CommandTable {
             .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
             .init("augment", .text, "training augmentation, comma-separated, each with an optional magnitude: flip, crop[=MIN-AREA], rotate[=DEGREES], shift[=FRACTION], brightness[=X], contrast[=X], saturation[=X] (torchvision's meanings)"),
             .init("on", .text, "dataset to train on (default: the current one)"),
+            classesOption,
         ]
     }
+
+    /// `classes=`, declared once for every command that trains on or scores a dataset.
+    static let classesOption = CommandSpec.Option("classes", .choice(["names", "index"]), default: "names",
+        "names: the dataset must have the model's classes (count, and names where both have them); index: label i is output i, the dataset may have fewer")
+
+    static func classMatching(_ command: ParsedCommand) -> ClassMatching { ClassMatching(rawValue: command.string("classes") ?? "names") ?? .names }
 
     /// `optimizer=`, `momentum=` and `nesterov=` as an optimizer (RMSprop without momentum unless given).
     static func optimizer(_ command: ParsedCommand, default name: String) -> OptimizerKind {
@@ -262,6 +270,7 @@ extension CommandTable {
             o.classWeights = weights
         }
         o.patience = command.int("patience")
+        o.classMatching = classMatching(command)
         o.cache = CacheMode(rawValue: command.string("cache") ?? "auto") ?? .auto
         if let augment = command.string("augment") { o.augmentation = try augmentation(augment, command) }
         return o
@@ -274,7 +283,7 @@ extension CommandTable {
         let model = try shell.model()
         let dataName = command.string("on") ?? shell.currentDataset ?? ""
         var data = try shell.dataset(command.string("on"))
-        try Trainer(model: model).checkCompatible(data)  // before splitting, so a mismatch says only that
+        try Trainer(model: model).checkCompatible(data, classes: classMatching(command))  // before splitting, so a mismatch says only that
         if let fraction = command.float("val") {
             let previous = data.heldOutFraction
             data = try data.withValidation(fraction: fraction, generator: shell.generator)
@@ -409,7 +418,7 @@ extension CommandTable {
             let data = try shell.dataset(dataset)
             guard let samples = data.test ?? Optional(data.train) else { throw ShellError("\(data.name) has no samples") }
             guard (0..<samples.count).contains(index) else { throw ShellError("sample \(index) is outside 0…\(samples.count - 1) of \(data.name)'s \(data.test == nil ? "train" : "test") split") }
-            try Trainer(model: model).checkCompatible(data)
+            try Trainer(model: model).checkCompatible(data, classes: .any)
             let values = normalized(samples.tensor(index: index), shape: samples.sampleShape, model.normalization ?? data.normalization)
             return ModelInput(batch: try Tensor(shape: [1] + samples.sampleShape, scalars: values), image: samples.isImage ? samples.image(index) : nil,
                               label: (samples.labels[index], data.classNames[samples.labels[index]]))

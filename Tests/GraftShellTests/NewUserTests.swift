@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import GraftShell
+@testable import GraftNN
+import GraftFormats
+
+/// A folder of drawn shapes (a filled circle, square or triangle on a plain background, RGB PNGs):
+/// what a new user brings to graft. `classes` are the subfolders; each holds `perClass` images.
+func makeShapesFolder(_ root: URL, classes: [String] = ["circle", "square", "triangle"], perClass: Int = 6, size: Int = 32) throws {
+    for (c, name) in classes.enumerated() {
+        let folder = root.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for i in 0..<perClass {
+            var pixels = [UInt8](repeating: 0, count: size * size * 3)
+            let centre = Double(size) / 2 + Double(i % 3) - 1, radius = Double(size) * (0.25 + 0.03 * Double(i % 4))
+            for y in 0..<size {
+                for x in 0..<size {
+                    let (dx, dy) = (Double(x) - centre, Double(y) - centre)
+                    let inside: Bool
+                    switch c % 3 {
+                    case 0: inside = dx * dx + dy * dy <= radius * radius
+                    case 1: inside = abs(dx) <= radius && abs(dy) <= radius
+                    default: inside = dy <= radius && dy >= -radius && abs(dx) <= (dy + radius) / 2
+                    }
+                    let base = (y * size + x) * 3
+                    let colour: [UInt8] = inside ? [UInt8(200 + 10 * (i % 5)), 60, UInt8(40 * c)] : [20, 30, UInt8(50 + 5 * i)]
+                    for k in 0..<3 { pixels[base + k] = colour[k] }
+                }
+            }
+            try PNGEncoder.encode(width: size, height: size, channels: 3, pixels: pixels)
+                .write(to: folder.appendingPathComponent(String(format: "%@_%03d.png", name, i)))
+        }
+    }
+}
+
+func temporaryFolder(_ tag: String) throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-\(tag)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
+}
+
+/// Runs `lines`, expecting each to succeed; a failure shows its line and error, not the whole outcome.
+func run(_ shell: Shell, _ lines: String..., sourceLocation: SourceLocation = #_sourceLocation) {
+    for line in lines {
+        let outcome = shell.execute(line)
+        #expect(outcome.succeeded, "\(line): \(outcome.error?.message ?? "")", sourceLocation: sourceLocation)
+    }
+}
+
+/// Issue 24: what a new user hit in an afternoon. Each test failed before its fix.
+@Suite("What a new user hit", .serialized)
+struct NewUserTests {
+    /// Item 4: a model is not trained or scored on a dataset with other classes, silently.
+    @Test func datasetsWithOtherClassesAreRefusedByName() throws {
+        let root = try temporaryFolder("classes")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeShapesFolder(root.appendingPathComponent("shapes"))
+        try makeShapesFolder(root.appendingPathComponent("mixed"), classes: ["a", "b"])
+        try makeShapesFolder(root.appendingPathComponent("renamed"), classes: ["disc", "box", "wedge"])
+        let (shell, _) = makeShell()
+        run(shell, "new mnist-cnn classes=3 input=3x32x32", "data images \(root.path)/shapes size=32 split=0.34", "head", "train epochs=1 batch=6",
+            "data images \(root.path)/mixed size=32 split=0.34")
+        let entries = shell.session.entries.count
+        let error = shell.execute("train epochs=1").error?.message
+        #expect(error == "mnist-cnn: dataset mixed has 2 classes (a, b), the model outputs 3 (circle, square, triangle): graft a new head for them (head classes=2), or say classes=index to train and score label i as output i")
+        for line in ["eval", "top-losses 3", "most-confused", "lr-find steps=3", "fine-tune epochs=1"] {
+            #expect(shell.execute(line).error?.message == error, "\(line)")
+        }
+        #expect(shell.session.entries.count == entries)
+        run(shell, "eval classes=index", "data images \(root.path)/renamed size=32 split=0.34")
+        #expect(shell.execute("eval").error?.message == "mnist-cnn: dataset renamed has the classes box, disc, wedge, the model's are circle, square, triangle: graft a new head for them (head classes=3), or say classes=index to train and score label i as output i")
+        run(shell, "train epochs=1 batch=6 classes=index", "predict 0")  // one sample is shown whatever its classes
+        run(shell, "head", "train epochs=1 batch=6")
+    }
+}
