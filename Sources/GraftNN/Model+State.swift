@@ -12,6 +12,9 @@ public struct ModelState {
     let parameters: [(parameter: Parameter, values: [Float], trainable: Bool)]
     let buffers: [(tensor: Tensor, values: [Float])]
     let flags: [(layer: Layer, flags: [String: Bool])]
+
+    /// Bytes the copied weights and buffers hold.
+    public var bytes: Int { 4 * (parameters.reduce(0) { $0 + $1.values.count } + buffers.reduce(0) { $0 + $1.values.count }) }
 }
 
 extension Model {

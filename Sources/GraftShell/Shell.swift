@@ -134,6 +134,8 @@ public final class Shell: @unchecked Sendable {
         changedNothing = false
         // A command is a transaction: if it fails, everything it may have touched is put back.
         let before = parsed.spec.recording == .never ? nil : WorkspaceSnapshot(self)
+        depth += 1
+        defer { depth -= 1 }
         do {
             try parsed.spec.run(self, parsed)
         } catch {
@@ -144,9 +146,41 @@ public final class Shell: @unchecked Sendable {
         switch parsed.spec.recording {
         case .never: break
         case _ where changedNothing: break
-        case .stateChange, .figures: session.append(recordedLine ?? canonical(line), figures: produced)
+        case .stateChange, .figures:
+            let recorded = recordedLine ?? canonical(line)
+            session.append(recorded, figures: produced)
+            if depth == 1, let before { keepForUndo(recorded, before) }
         }
         return Outcome(command: parsed, figures: produced, error: nil, scales: figureScales)
+    }
+
+    /// How many `execute` calls are running (a replay runs its lines inside its own).
+    private var depth = 0
+
+    /// What `undo` can go back to: the workspace before each of the last recorded commands typed
+    /// (or replayed) at the top level, newest last.
+    var undoable: [(line: String, before: WorkspaceSnapshot)] = []
+    /// How many commands `undo` keeps (fewer when their snapshots would take more than a quarter of
+    /// the memory limit).
+    static let undoDepth = 5
+
+    private func keepForUndo(_ line: String, _ snapshot: WorkspaceSnapshot) {
+        undoable.append((line, snapshot))
+        if undoable.count > Self.undoDepth { undoable.removeFirst(undoable.count - Self.undoDepth) }
+        while undoable.count > 1, undoable.reduce(0, { $0 + $1.before.bytes }) > memoryLimit / 4 { undoable.removeFirst() }
+    }
+
+    /// Puts the workspace back as it was before the last `count` recorded commands and removes them
+    /// from the session; returns their lines, newest first.
+    func undo(_ count: Int) -> [String] {
+        var undone: [String] = []
+        for _ in 0..<count {
+            guard let (line, before) = undoable.popLast() else { break }
+            before.restore(self)
+            undone.append(line)
+        }
+        savedEntries = min(savedEntries, session.entries.count)
+        return undone
     }
 
     /// Set by a command that must be recorded differently from how it was typed (an interrupted
@@ -263,6 +297,9 @@ struct WorkspaceSnapshot {
     let numerics: Numerics
     /// Commands recorded so far (a command that runs others, as `train resume=` may, records them).
     let sessionEntries: Int
+
+    /// Bytes the copied weights and buffers hold.
+    var bytes: Int { modelState?.bytes ?? 0 }
 
     init(_ shell: Shell) {
         models = shell.models

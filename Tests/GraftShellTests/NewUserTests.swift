@@ -72,4 +72,53 @@ struct NewUserTests {
         run(shell, "train epochs=1 batch=6 classes=index", "predict 0")  // one sample is shown whatever its classes
         run(shell, "head", "train epochs=1 batch=6")
     }
+
+    /// Item 5: a run whose loss grew by orders of magnitude says so, and `undo` goes back.
+    @Test func divergenceIsNamedAndUndoGoesBack() throws {
+        let (shell, output) = makeShell()
+        run(shell, "new mnist-cnn classes=5", "data mnist digits=0-4 per-class=20", "train epochs=1 batch=20")
+        let model = try #require(shell.models["mnist-cnn"])
+        let trained = Digest.of(model), entries = shell.session.entries.map(\.line), generator = shell.generator.state
+        _ = output.take()
+        run(shell, "train epochs=3 lr=10 batch=10")
+        let printed = output.take()
+        #expect(printed.contains("warning: the loss grew from ") && printed.contains("'undo' puts the workspace back as before this run, 'lr-find' suggests a rate"), "\(printed)")
+        #expect(Digest.of(model) != trained)
+        run(shell, "undo")
+        #expect(Digest.of(model) == trained && shell.generator.state == generator && shell.session.entries.map(\.line) == entries)
+        #expect(output.take().contains("undone: train epochs=3 lr=10 batch=10"))
+        // The same run again gives the same weights as the first time (the generator went back too).
+        run(shell, "train epochs=3 lr=10 batch=10")
+        let again = Digest.of(model)
+        run(shell, "undo", "train epochs=3 lr=10 batch=10")
+        #expect(Digest.of(model) == again)
+        // undo N: a head, a freeze and a run, back to the trained model; a normal run gives no warning.
+        run(shell, "undo", "head classes=5 hidden=8", "freeze conv1")
+        _ = output.take()
+        run(shell, "train epochs=1 batch=20")
+        #expect(!output.take().contains("warning: the loss grew"))
+        run(shell, "undo 3")
+        #expect(Digest.of(model) == trained && model.trainableParameterCount == model.parameterCount && shell.session.entries.map(\.line) == entries)
+        // Five commands are kept: the first one has gone.
+        run(shell, "undo 2")
+        #expect(shell.session.entries.map(\.line) == ["new mnist-cnn classes=5"] && shell.currentDataset == nil)
+        #expect(shell.execute("undo").error?.message == "nothing more to undo: graft keeps the last 5 commands that changed the workspace")
+        #expect(shell.execute("undo 9").error != nil)
+        let (fresh, _) = makeShell()
+        #expect(fresh.execute("undo").error?.message == "nothing to undo: no command has changed the workspace yet")
+    }
+
+    /// Item 8: the rate counts the whole run's time, caching included.
+    @Test func theTrainingRateCountsTheWholeRun() throws {
+        let (shell, output) = makeShell()
+        run(shell, "new mnist-cnn classes=5", "data mnist digits=0-4 per-class=20", "freeze conv1 conv2")
+        _ = output.take()
+        run(shell, "train epochs=2 batch=20")
+        let line = try #require(output.take().split(separator: "\n").first { $0.hasPrefix("trained 2 epochs in ") })
+        let numbers = line.split(whereSeparator: { " ()".contains($0) }).compactMap { Double($0) }
+        // trained 2 epochs in S s (caching C s + training T s) (R images/s)
+        #expect(line.contains("caching"), "\(line)")
+        let (seconds, rate) = (numbers[1], numbers[4])
+        #expect(abs(rate * seconds - 200) <= 0.06 * 200 + rate * 0.006, "\(line)")
+    }
 }

@@ -74,6 +74,7 @@ public struct TrainingResult: Sendable {
     /// Why it stopped before the last epoch, if it did (`interrupted`, `early stopping`, `loss became NaN`).
     public let stoppedEarly: String?
     public let seconds: Double
+    /// Training samples seen (every epoch) over the whole run's seconds, caching included.
     public let imagesPerSecond: Double
     public let usedCache: Bool
     /// Seconds spent computing cached features (included in `seconds`).
@@ -443,7 +444,7 @@ public final class Trainer {
         }
         phase.epochs = records
         return TrainingResult(epochs: records, stoppedEarly: stopped, seconds: seconds,
-                              imagesPerSecond: Double(imagesSeen) / Swift.max(seconds - cacheSeconds, 1e-9), usedCache: cache != nil,
+                              imagesPerSecond: Double(imagesSeen) / Swift.max(seconds, 1e-9), usedCache: cache != nil,
                               cacheSeconds: cacheSeconds, steps: step, stoppedAtStep: stoppedAtStep, droppedSingleSample: dropSingle, phase: phase)
     }
 

@@ -67,6 +67,22 @@ extension CommandTable {
             shell.savedEntries = shell.session.entries.count
             shell.print("saved \(shell.session.entries.count) commands to \(path)")
         },
+        CommandSpec(["undo"], arguments: [.init("n", .text, required: false)],
+                    summary: "Go back to the workspace before the last command (or the last N, up to \(Shell.undoDepth)): weights, optimizer, datasets, generator, current model; the commands leave the session. Files they wrote are kept.",
+                    example: "undo 2", recording: .never) { shell, command in
+            let n = try count(command.argument("n"), default: 1, range: 1...Shell.undoDepth, what: "undo N")
+            guard !shell.undoable.isEmpty else {
+                throw ShellError(shell.session.entries.isEmpty ? "nothing to undo: no command has changed the workspace yet"
+                                 : "nothing more to undo: graft keeps the last \(Shell.undoDepth) commands that changed the workspace")
+            }
+            let kept = shell.undoable.count
+            let undone = shell.undo(n)
+            for line in undone { shell.print("undone: \(line)") }
+            let wrote = undone.filter { $0.hasPrefix("save ") || $0.hasPrefix("export ") }
+            if !wrote.isEmpty { shell.print("the files \(wrote.count == 1 ? "it" : "they") wrote are kept") }
+            if n > kept { shell.print("only \(kept) command\(kept == 1 ? " was" : "s were") kept for undo") }
+            shell.print("the session has \(shell.session.entries.count) command\(shell.session.entries.count == 1 ? "" : "s"); current model \(shell.currentModel ?? "none"), dataset \(shell.currentDataset ?? "none")")
+        },
         CommandSpec(["replay"], arguments: [.init("path", .path)], flags: ["verify"],
                     summary: "Run a saved session here, line by line ('verify' checks the figures under #=>); stops at the first error.",
                     example: "replay Sessions/quickstart.graft verify", recording: .never) { shell, command in

@@ -181,6 +181,7 @@ extension CommandTable {
         if result.epochs.count > 1 { shell.print(Charts.text(result.epochs)) }
         shell.chartSink?("\(modelName) on \(data.name)", result.epochs)
         shell.print(timing(result))
+        if let warning = divergence(result) { shell.print(warning) }
         var figure = result.epochs.last.map { epochFigure($0) + " " } ?? ""
         if let step = result.stoppedAtStep { figure += "step \(step) " }
         shell.figure(figure + "weights \(Digest.of(model))", scales: result.epochs.last.map(epochScales) ?? [:])
@@ -311,6 +312,16 @@ extension CommandTable {
         }
         lines.append("peak memory: about \(mb(e.peakBytes)) (weights \(mb(e.weightBytes)), gradients \(mb(e.gradientBytes)), optimizer state \(mb(e.optimizerBytes)), activations \(mb(e.activationBytes))" + (e.cached ? ", cached features \(mb(e.cacheBytes))" : "") + ", data \(mb(e.dataBytes)))")
         return lines.joined(separator: "\n")
+    }
+
+    /// A warning when an epoch's loss grew orders of magnitude (100×) above where the run started
+    /// (its first step's loss, taken before any update), nil otherwise.
+    static func divergence(_ result: TrainingResult) -> String? {
+        guard let start = result.phase?.stepLosses.first, let peak = result.epochs.max(by: { $0.loss < $1.loss }), let last = result.epochs.last else { return nil }
+        guard start > 0, peak.loss.isFinite, peak.loss > 100 * start, peak.loss > 1 else { return nil }
+        let end = peak.epoch == last.epoch ? "" : String(format: ", and ended at %.4g", Double(last.loss))
+        return String(format: "warning: the loss grew from %.4g to %.4g in epoch %d (%.0f×)%@ — the learning rate is too high for this model: 'undo' puts the workspace back as before this run, 'lr-find' suggests a rate",
+                      Double(start), Double(peak.loss), peak.epoch, Double(peak.loss / start), end)
     }
 
     /// What a training run printed last: `trained 5 epochs in 3.20 s (…)`.
