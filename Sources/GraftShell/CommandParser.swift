@@ -35,6 +35,7 @@ public struct CommandParser: Sendable {
         var arguments: [String: [String]] = [:]
         var options: [String: String] = [:]
         var columns: [String: (Int, Int)] = [:]
+        var paths: [(column: Int, width: Int, key: String?, value: String)] = []
         var flags = Set<String>()
         var name: String? = nil
         var positional = 0
@@ -58,6 +59,7 @@ public struct CommandParser: Sendable {
                 try check(value, against: option, token: token)
                 options[key] = value
                 columns[key] = (token.column, token.width)
+                if case .path = option.kind { paths.append((token.column, token.width, key, value)) }
             case let .word(word):
                 if spec.flags.contains(word) {
                     flags.insert(word)
@@ -69,6 +71,7 @@ public struct CommandParser: Sendable {
                 } else if positional < spec.arguments.count {
                     let argument = spec.arguments[positional]
                     arguments[argument.name, default: []].append(word)
+                    if argument.kind == .path { paths.append((token.column, token.width, nil, word)) }
                     if !argument.variadic { positional += 1 }
                 } else {
                     let hint = nearest(word, in: spec.flags).map { "; did you mean '\($0)'?" } ?? " (usage: \(spec.usage))"
@@ -79,7 +82,9 @@ public struct CommandParser: Sendable {
         if let missing = spec.arguments.first(where: { $0.required && arguments[$0.name] == nil }) {
             throw ShellError("'\(spec.name)' needs \(missing.name.uppercased()) (usage: \(spec.usage))")
         }
-        return ParsedCommand(spec: spec, line: line, arguments: arguments, options: options, flags: flags, name: name, optionColumns: columns)
+        var parsed = ParsedCommand(spec: spec, line: line, arguments: arguments, options: options, flags: flags, name: name, optionColumns: columns)
+        parsed.pathTokens = paths
+        return parsed
     }
 
     /// 10.0 → "10", 1e-08 → "1e-08".
@@ -102,7 +107,7 @@ public struct CommandParser: Sendable {
             guard values.contains(value) else {
                 throw fail("\(option.name) must be one of \(values.joined(separator: ", ")), got '\(value)'" + (nearest(value, in: values).map { "; did you mean '\($0)'?" } ?? ""))
             }
-        case .text:
+        case .text, .path:
             guard !value.isEmpty else { throw fail("\(option.name) needs a value") }
         case .intList:
             let parts = value.split(separator: ",", omittingEmptySubsequences: false)

@@ -21,6 +21,8 @@ public struct CommandSpec: Sendable {
         case float(ClosedRange<Double>)
         case choice([String])
         case text
+        /// A file or folder (resolved like a path argument: see ``SessionFiles``).
+        case path
         /// Comma-separated positive integers (`hidden=256,64`).
         case intList
         /// `CxHxW` (`input=3x64x64`).
@@ -45,6 +47,7 @@ public struct CommandSpec: Sendable {
             case .float: return "X"
             case let .choice(values): return values.joined(separator: "|")
             case .text: return "NAME"
+            case .path: return "PATH"
             case .intList: return "N[,N…]"
             case .shape: return "CxHxW"
             case .size: return "N|HxW"
@@ -132,6 +135,9 @@ public struct ParsedCommand: Sendable {
     public let name: String?
     /// Where each option's token is, for carets in execution errors.
     let optionColumns: [String: (Int, Int)]
+    /// The tokens that name files (path arguments, path options): where they are, for `save
+    /// session` to write them relative to the session's folder.
+    var pathTokens: [(column: Int, width: Int, key: String?, value: String)] = []
 
     public func argument(_ name: String) -> String? { arguments[name]?.first }
     public func has(_ flag: String) -> Bool { flags.contains(flag) }

@@ -54,6 +54,7 @@ public struct Completer {
                 if ["at", "layers"].contains(key) { values = layerNames() }
                 if key == "on" { values = shell.datasets.keys.sorted() }
                 if key == "arch" { values = Architecture.allCases.map(\.rawValue) }
+            case .path: return (Self.paths(matching: typed).map { "\(key)=" + Self.quotedIfNeeded($0) }, true)
             default: break
             }
             return (values.filter { $0.hasPrefix(typed) }.map { "\(key)=\($0)" }, false)

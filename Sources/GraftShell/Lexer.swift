@@ -64,4 +64,13 @@ public enum Lexer {
         }
         return tokens
     }
+
+    /// `text` as one token that reads back as `text`: bare when it can be, else in double quotes
+    /// with `"` and `\` escaped (a newline or other control character cannot be typed on a line: nil).
+    public static func quoted(_ text: String) -> String? {
+        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
+        let plain = !text.isEmpty && !text.contains(where: { " \t\"'#=\\".contains($0) })
+        if plain { return text }
+        return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
 }

@@ -67,6 +67,9 @@ public struct ScriptRunner {
         guard shell.replaying.count < Self.maxReplayDepth else { throw ShellError("replay: replays nest deeper than \(Self.maxReplayDepth) (\(chain))") }
         shell.replaying.append(identity)
         defer { shell.replaying.removeLast() }
+        // The script's relative paths are its folder's.
+        if path != "-" { shell.files.folders.append(URL(fileURLWithPath: shell.resolve(path)).deletingLastPathComponent().path) }
+        defer { if path != "-" { shell.files.folders.removeLast() } }
         let text: String
         if path == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)

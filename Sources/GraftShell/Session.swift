@@ -9,6 +9,8 @@ public struct SessionRecord: Sendable {
     public struct Entry: Sendable {
         public let line: String
         public let figures: [String]
+        /// The folder the line's relative paths were resolved against when it ran.
+        public var folder: String = FileManager.default.currentDirectoryPath
     }
     public private(set) var entries: [Entry] = []
     public let started: Date
@@ -20,7 +22,7 @@ public struct SessionRecord: Sendable {
         self.numerics = numerics
     }
 
-    mutating func append(_ line: String, figures: [String]) { entries.append(Entry(line: line, figures: figures)) }
+    mutating func append(_ line: String, figures: [String], folder: String) { entries.append(Entry(line: line, figures: figures, folder: folder)) }
 
     /// Forgets the commands after the first `count` (those a failed command ran on its way).
     mutating func truncate(to count: Int) { if entries.count > count { entries.removeLast(entries.count - count) } }
@@ -32,7 +34,8 @@ public struct SessionRecord: Sendable {
 
     /// The script: a header comment (version, date, seed, threads, numerics, machine fingerprint), then one
     /// command per line with `#=>` lines under the commands that produced figures.
-    public func script(seed: UInt64, threads: Int) -> String {
+    /// `line` gives each entry's line as the file holds it (paths relative to the file's folder).
+    public func script(seed: UInt64, threads: Int, line: (Entry) -> String = { $0.line }) -> String {
         let date = ISO8601DateFormatter().string(from: started).prefix(10)
         var lines = [
             "# graft session, written by graft \(graftVersion) on \(date)",
@@ -47,7 +50,7 @@ public struct SessionRecord: Sendable {
         if !commands.contains(where: { $0.hasPrefix("set threads=") }) { lines.append("set threads=\(threads)") }
         if numerics != .portable { lines.append("set numerics=\(numerics.rawValue)") }
         for entry in entries {
-            lines.append(entry.line)
+            lines.append(line(entry))
             lines += entry.figures.map { "#=> " + $0 }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -23,6 +23,8 @@ public final class Shell: @unchecked Sendable {
     /// The seed the session started from (what a saved session replays from).
     public let initialSeed: UInt64
     public internal(set) var session = SessionRecord()
+    /// What this shell wrote, and where relative paths resolve (see ``SessionFiles``).
+    var files = SessionFiles()
     /// Commands run so far (the notebook cell number).
     public internal(set) var cell = 0
     /// Set by the interrupt handler (Ctrl-C); long commands poll it and stop cleanly.
@@ -148,7 +150,7 @@ public final class Shell: @unchecked Sendable {
         case _ where changedNothing: break
         case .stateChange, .figures:
             let recorded = recordedLine ?? canonical(line)
-            session.append(recorded, figures: produced)
+            session.append(recorded, figures: produced, folder: pathBase)
             if depth == 1, let before { keepForUndo(recorded, before) }
         }
         return Outcome(command: parsed, figures: produced, error: nil, scales: figureScales)

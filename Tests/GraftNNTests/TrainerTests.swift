@@ -198,7 +198,7 @@ struct TrainerTests {
                 == "resnet18: dataset mnist has samples 1×28×28, the model expects 3×224×224 (load the data with size=224 and 3 channels, or build the model with input=1x28x28)")
         let small = try Architecture.mnistCNN.build(classes: 3, generator: generator)
         #expect(Fixture.message { try Trainer(model: small).fit(data, options: options(), generator: generator, log: RecordingTrainingLog()) }
-                == "mnist-cnn: dataset mnist has 5 classes, the model outputs 3 (graft a new head: head classes=5)")
+                == "mnist-cnn: dataset mnist has 5 classes (0, 1, 2, 3, 4), the model outputs 3 (0, 1, 2): graft a new head for them (head classes=5), or say classes=index to train and score label i as output i")
         var bad = options()
         bad.patience = 2
         #expect(Fixture.message { try Trainer(model: small).fit(data, options: bad, generator: generator, log: RecordingTrainingLog()) }

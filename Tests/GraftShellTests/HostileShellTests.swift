@@ -109,7 +109,7 @@ struct HostileShellTests {
         #expect(shell.execute("new mnist-cnn classes=3").succeeded)
         #expect(shell.execute("data mnist digits=0-2 per-class=5").succeeded)
         #expect(shell.execute("head classes=100000").succeeded)
-        let eval = shell.execute("eval confusion")
+        let eval = shell.execute("eval confusion classes=index")
         #expect(eval.succeeded, "\(eval.error?.message ?? "")")
     }
 }

@@ -121,4 +121,73 @@ struct NewUserTests {
         let (seconds, rate) = (numbers[1], numbers[4])
         #expect(abs(rate * seconds - 200) <= 0.06 * 200 + rate * 0.006, "\(line)")
     }
+
+    /// Item 3: a replay never destroys what it did not write: the same export is left as it is
+    /// (with train.py's out/ beside it), a file with other bytes is kept and the new one goes beside it.
+    @Test func replaysKeepFilesTheyDidNotWrite() throws {
+        let root = try temporaryFolder("keep")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let lines = ["new mnist-cnn classes=5", "data mnist digits=0-4 per-class=10", "train epochs=1 batch=25", "export pytorch export1", "save model m.safetensors"]
+        let session = root.appendingPathComponent("s.graft")
+        try (lines.joined(separator: "\n") + "\n").write(to: session, atomically: true, encoding: .utf8)
+        let (first, _) = makeShell()
+        run(first, "replay \(session.path)")
+        let m = root.appendingPathComponent("m.safetensors"), out = root.appendingPathComponent("export1/out")
+        // What train.py and the user did afterwards: a result inside the export, another model file as m.
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: root.appendingPathComponent("export1/weights.safetensors"), to: out.appendingPathComponent("weights.safetensors"))
+        let (other, _) = makeShell()
+        other.mode = .interactive  // at the prompt, save model replaces the file
+        run(other, "new mnist-cnn classes=4", "save model \(m.path)")
+        let theirs = try Data(contentsOf: m)
+        try (lines + ["load export1/out/weights.safetensors as back", "load m.safetensors as again"]).joined(separator: "\n").write(to: session, atomically: true, encoding: .utf8)
+        let (second, output) = makeShell()
+        run(second, "replay \(session.path)")
+        let printed = output.take()
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("weights.safetensors").path))
+        #expect(try Data(contentsOf: m) == theirs)
+        let beside = root.appendingPathComponent("m-2.safetensors")
+        #expect(printed.contains("note: m.safetensors exists and this run did not write it, so it was kept; this run's is \(beside.path), beside it"), "\(printed)")
+        let model = try #require(second.models["mnist-cnn"])
+        #expect(Digest.of(try #require(second.models["again"])) == Digest.of(model))
+        #expect(Digest.of(try #require(second.models["back"])) == Digest.of(model))
+        // Replayed again, nothing new is written: the files this session wrote hold the same bytes.
+        let (third, thirdOutput) = makeShell()
+        run(third, "replay \(session.path)")
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("m-3.safetensors").path))
+        _ = thirdOutput.take()
+        // At the prompt, an export never removes a folder's other files.
+        let (typing, _) = makeShell()
+        typing.mode = .interactive
+        run(typing, "new mnist-cnn classes=5")
+        #expect(typing.execute("export pytorch \(root.path)/export1").error?.message
+                == "export pytorch: \(root.path)/export1 holds files graft did not write (out); give a new or empty folder (nothing was written)")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("weights.safetensors").path))
+    }
+
+    /// Item 6: a session's relative paths are its own folder's, from wherever it is replayed, and
+    /// `save session` writes them relative to where the session goes.
+    @Test func sessionPathsAreTheSessionsFolders() throws {
+        let root = try temporaryFolder("paths")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeShapesFolder(root.appendingPathComponent("shapes"))
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("sessions"), withIntermediateDirectories: true)
+        let (shell, _) = makeShell()
+        FileManager.default.changeCurrentDirectoryPath(root.path)
+        defer { FileManager.default.changeCurrentDirectoryPath(repositoryRoot().path) }
+        run(shell, "new mnist-cnn classes=3 input=3x32x32", "data images shapes size=32 split=0.34", "train epochs=1 batch=6",
+            "save model shapes.safetensors", "predict shapes/circle/circle_001.png top=1", "save session sessions/s.graft")
+        let text = try String(contentsOf: root.appendingPathComponent("sessions/s.graft"), encoding: .utf8)
+        #expect(text.contains("\ndata images ../shapes size=32 split=0.34\n") && text.contains("\nsave model ../shapes.safetensors\n")
+                && text.contains("\npredict ../shapes/circle/circle_001.png top=1\n"), "\(text)")
+        FileManager.default.changeCurrentDirectoryPath(repositoryRoot().path)
+        let (replayed, output) = makeShell()
+        run(replayed, "replay \(root.path)/sessions/s.graft verify")
+        #expect(output.take().contains("figures: "))
+        // Paths with spaces and quotes are written as tokens that read back.
+        #expect(Lexer.quoted("my \"photos\"/a b.png") == #""my \"photos\"/a b.png""#)
+        #expect(try Lexer.tokens(Lexer.quoted("my \"photos\"/a\\b c.png")!).first?.word == "my \"photos\"/a\\b c.png")
+        #expect(Lexer.quoted("bad\nname") == nil)
+        #expect(Shell.relativePath("/a/b/c.png", from: "/a/d") == "../b/c.png" && Shell.relativePath("/a/b", from: "/a/b") == ".")
+    }
 }

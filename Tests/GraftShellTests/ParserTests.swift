@@ -46,7 +46,7 @@ struct ParserTests {
         #expect(train.help.contains("  passes over the training split (default 5) [1–10000]\n"))
         #expect(train.help.hasSuffix("example: train epochs=5 lr=0.01 batch=64"))
         let eval = try #require(CommandTable.all.first { $0.name == "eval" })
-        #expect(eval.usage == "eval [confusion] [on=NAME] [split=test|val|train] [top=N] [losses=N]")
+        #expect(eval.usage == "eval [confusion] [on=NAME] [split=test|val|train] [top=N] [losses=N] [classes=names|index]")
     }
 
     @Test func longestCommandWinsAndArgumentsLandInPlace() throws {

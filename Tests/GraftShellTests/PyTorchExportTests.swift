@@ -144,7 +144,7 @@ struct PyTorchExportTests {
 
     @Test func aFailedCommandKeepsTheRecipeItFound() throws {
         let (shell, _) = makeShell(seed: 5)
-        for line in ["new mnist-cnn", "data mnist digits=0-4 per-class=10", "train epochs=1 batch=25"] { #expect(shell.execute(line).succeeded) }
+        for line in ["new mnist-cnn classes=5", "data mnist digits=0-4 per-class=10", "train epochs=1 batch=25"] { #expect(shell.execute(line).succeeded) }
         let before = shell.recipes.mapValues(\.command)
         #expect(!shell.execute("train epochs=1 batch=25 on=nothing").succeeded)
         #expect(shell.recipes.mapValues(\.command) == before)

@@ -282,7 +282,7 @@ struct TeachingTests {
         #expect(shell.execute("top-losses split=val").error?.message == "mnist has no val split (make one with train val=F)")
         #expect(shell.execute("top-losses save=\(folder.path)/grid.svg").error?.message == "save= takes a .png file name, got '\(folder.path)/grid.svg'")
         #expect(shell.execute("data mnist digits=0-4 per-class=3").succeeded)
-        #expect(shell.execute("most-confused").error?.message == "mnist-cnn: dataset mnist has 5 classes, the model outputs 3 (graft a new head: head classes=5)")
+        #expect(shell.execute("most-confused").error?.message == "mnist-cnn: dataset mnist has 5 classes (0, 1, 2, 3, 4), the model outputs 3 (0, 1, 2): graft a new head for them (head classes=5), or say classes=index to train and score label i as output i")
     }
 
     @Test func halfBlocksDrawTwoPixelsACell() throws {

@@ -15,13 +15,18 @@ public enum ModelFiles {
     /// optimizer=yes` and training checkpoints.
     @discardableResult
     public static func save(_ model: Model, to path: String, optimizer: SavedOptimizer? = nil, checkpoint: Checkpoint? = nil) throws -> Int {
+        let data = try encoded(model, for: path, optimizer: optimizer, checkpoint: checkpoint)
+        try writeAtomically(data, to: URL(fileURLWithPath: path))
+        return data.count
+    }
+
+    /// The bytes ``save(_:to:optimizer:checkpoint:)`` writes to `path` (its extension picks the format).
+    public static func encoded(_ model: Model, for path: String, optimizer: SavedOptimizer? = nil, checkpoint: Checkpoint? = nil) throws -> Data {
         if path.lowercased().hasSuffix(".onnx") {
             if optimizer != nil || checkpoint != nil {
                 throw ModelError.invalidArgument(what: "save model", reason: "an ONNX file cannot carry the optimizer's state; save PATH.safetensors")
             }
-            let data = try ONNXExporter.encode(model)
-            try writeAtomically(data, to: URL(fileURLWithPath: path))
-            return data.count
+            return try ONNXExporter.encode(model)
         }
         guard path.lowercased().hasSuffix(".safetensors") else {
             throw ModelError.invalidArgument(what: "save model", reason: "graft saves PATH.safetensors (everything, to load back) or PATH.onnx (to run elsewhere)")
@@ -34,9 +39,7 @@ public enum ModelFiles {
                               metadata: [formatKey: formatVersion, graphKey: graph, "graft.version": "1"])
         try optimizer?.encode(into: &state)
         try checkpoint?.encode(into: &state)
-        let data = try SafeTensors.encode(state)
-        try writeAtomically(data, to: URL(fileURLWithPath: path))
-        return data.count
+        return try SafeTensors.encode(state)
     }
 
     /// The format a path's file is read as, for messages.

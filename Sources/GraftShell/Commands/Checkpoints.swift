@@ -34,7 +34,8 @@ enum Checkpoints {
 
     /// The session so far as commands (what `save session` would write, without comments and figures).
     static func sessionLines(_ shell: Shell) -> [String] {
-        shell.session.script(seed: shell.initialSeed, threads: Threads.count).split(separator: "\n").map(String.init)
+        // Paths made absolute: a fresh shell may rebuild from it in any folder.
+        shell.session.script(seed: shell.initialSeed, threads: Threads.count) { shell.relocated($0.line, from: $0.folder, to: nil) }.split(separator: "\n").map(String.init)
             .filter { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
     }
 
@@ -156,7 +157,7 @@ enum Checkpoints {
                 throw typed.error("resume= continues the run with the options it was started with; leave out \(other)=" + (extra.isEmpty ? "" : " (only \(extra.sorted().map { $0 + "=" }.joined(separator: ", ")) may be added)"), at: other)
             }
             if typed.has("dry-run") { throw typed.error("resume= and dry-run do not go together") }
-            path = try resolve(NSString(string: typed.string("resume") ?? "").expandingTildeInPath)
+            path = try resolve(shell.resolve(typed.string("resume") ?? ""))
             saved = try open(path, for: name, morePhases: morePhases)
             let checkpoint = saved.checkpoint
             if shell.models[checkpoint.model] == nil || shell.datasets[checkpoint.dataset] == nil {

@@ -30,7 +30,7 @@ extension CommandTable {
             .init("split", .float(0.05...0.95), "hold out this fraction as the test split (when there is no test folder)"),
         ], takesName: true, summary: "An image folder: DIR/<class>/*.png|jpg, or DIR/train|val|test/<class>/…; unreadable files are skipped and listed.",
            example: "data images ~/photos size=224 split=0.2 as pets", recording: .stateChange) { shell, command in
-            let directory = NSString(string: command.argument("dir") ?? "").expandingTildeInPath
+            let directory = shell.resolve(command.argument("dir") ?? "")
             let channels = command.int("channels") ?? 3
             guard channels != 2 else { throw command.error("channels must be 1 or 3", at: "channels") }
             let size = command.size("size")
@@ -50,7 +50,7 @@ extension CommandTable {
             .init("split", .float(0.05...0.95), "hold out this fraction as the test split"),
         ], takesName: true, summary: "A CSV table of numbers with a label column (names or integers); a non-numeric first row is a header.",
            example: "data csv iris.csv label=-1 split=0.2", recording: .stateChange) { shell, command in
-            var data = try Tabular.loadCSV(NSString(string: command.argument("path") ?? "").expandingTildeInPath, labelColumn: command.int("label") ?? -1)
+            var data = try Tabular.loadCSV(shell.resolve(command.argument("path") ?? ""), labelColumn: command.int("label") ?? -1)
             if let fraction = command.float("split") { data = try data.heldOut(fraction: fraction) }
             shell.store(dataset: data, as: command.name ?? data.name)
             printLoaded(shell, data)
@@ -59,8 +59,8 @@ extension CommandTable {
             .init("split", .float(0.05...0.95), "hold out this fraction as the test split"),
         ], takesName: true, summary: "Features [N, …] and integer labels [N] from two NumPy .npy files (images as N×C×H×W in [0, 1]).",
            example: "data npy x.npy y.npy split=0.2 as arrays", recording: .stateChange) { shell, command in
-            var data = try Tabular.loadArrays(features: NSString(string: command.argument("features") ?? "").expandingTildeInPath,
-                                              labels: NSString(string: command.argument("labels") ?? "").expandingTildeInPath)
+            var data = try Tabular.loadArrays(features: shell.resolve(command.argument("features") ?? ""),
+                                              labels: shell.resolve(command.argument("labels") ?? ""))
             if let fraction = command.float("split") { data = try data.heldOut(fraction: fraction) }
             shell.store(dataset: data, as: command.name ?? data.name)
             printLoaded(shell, data)

@@ -92,8 +92,8 @@ extension CommandTable {
             .init("normalize", .choice(["unit", "symmetric", "imagenet"]), "how the model expects pixels in [0, 1] to be scaled"),
         ], takesName: true, summary: "Load a model: .safetensors (graft's or others'), PyTorch .pth/.pt, Keras .h5, ONNX .onnx.",
            example: "load Examples/models/efficientnet-lite0.pth as lite", recording: .stateChange) { shell, command in
-            let path = NSString(string: command.argument("path") ?? "").expandingTildeInPath
-            let (model, extras) = try ModelFiles.open(path, architecture: command.string("arch"), inputShape: command.shape("input"))
+            let path = command.argument("path") ?? ""
+            let (model, extras) = try ModelFiles.open(shell.resolve(path), architecture: command.string("arch"), inputShape: command.shape("input"))
             if let labels = command.string("labels") {
                 let names = labels.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
                 guard names.count == model.outputShape.last else {
@@ -144,8 +144,9 @@ extension CommandTable {
                 }
                 optimizer = try SavedOptimizer(state, model: model)
             }
-            let bytes = try ModelFiles.save(model, to: path, optimizer: optimizer)
-            shell.print("saved \(shell.currentModel ?? model.name) to \(path) (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MB" + (optimizer.map { "; optimizer: \($0.description)" } ?? "") + ")")
+            let data = try ModelFiles.encoded(model, for: path, optimizer: optimizer)
+            let written = try shell.write(data, to: path)
+            shell.print("saved \(shell.currentModel ?? model.name) to \(shell.shown(path, written)) (\(String(format: "%.1f", Double(data.count) / 1_048_576)) MB" + (optimizer.map { "; optimizer: \($0.description)" } ?? "") + ")")
         },
         CommandSpec(["export", "pytorch"], arguments: [.init("dir", .path)], options: [
             .init("data", .choice(["yes", "no"]), default: "yes", "also write the current dataset's splits as data/*.npy"),
@@ -163,10 +164,26 @@ extension CommandTable {
         if command.string("data") != "no" {
             dataset = recipe.flatMap { shell.datasets[$0.dataset] } ?? (try? shell.dataset())
         }
-        let dir = NSString(string: command.argument("dir") ?? "").expandingTildeInPath
+        let given = command.argument("dir") ?? ""
+        let resolved = shell.resolve(given)
         let project = PyTorchProject(model: model, recipe: recipe, dataset: dataset, seed: shell.seed, graftVersion: graftVersion)
         let written: PyTorchProject.Written
-        do { written = try project.write(to: dir) } catch let refusal as PyTorchExporter.Refusal {
+        var dir = given
+        do {
+            if shell.keepsExistingFiles, FileManager.default.fileExists(atPath: resolved), !shell.files.written.contains(resolved) {
+                // A replay keeps what it did not write: the same project is left as it is (with
+                // whatever else the folder holds); another goes beside it.
+                let staged = try project.stage(beside: URL(fileURLWithPath: resolved))
+                let target = shell.destination(for: resolved, same: staged.matches)
+                if target.write { try staged.place(at: target.path) } else { staged.discard() }
+                shell.wrote(target.path, for: resolved, given: given)
+                dir = shell.shown(given, target.path)
+                written = staged.written
+            } else {
+                written = try project.write(to: resolved)
+                shell.wrote(resolved, for: resolved, given: given)
+            }
+        } catch let refusal as PyTorchExporter.Refusal {
             throw ShellError("cannot export \(modelName) to PyTorch: \(refusal.description); nothing was written")
         }
         shell.print("exported \(modelName) to \(dir): \(written.files.filter { !$0.hasPrefix("data/") && !$0.hasPrefix(".") }.joined(separator: ", "))"

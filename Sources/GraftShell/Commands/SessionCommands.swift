@@ -52,18 +52,22 @@ extension CommandTable {
             guard !path.hasSuffix("/"), !["", ".", ".."].contains(name) else {
                 throw ShellError("cannot save the session as '\(path)': give a file name (save session NAME.graft)")
             }
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder),
-               isFolder.boolValue || (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) != .typeRegular {
-                throw ShellError("cannot save the session as '\(path)': it exists and is not a regular file")
-            }
             if !path.contains("/") {
                 // A bare name goes to the sessions folder, made when missing; any other folder must exist.
                 try FileManager.default.createDirectory(atPath: shell.sessionsFolder, withIntermediateDirectories: true)
                 path = shell.sessionsFolder + "/" + path
             }
             if !path.hasSuffix(".graft") { path += ".graft" }
-            try writeAtomically(Data(shell.session.script(seed: shell.initialSeed, threads: Threads.count).utf8), to: URL(fileURLWithPath: path))
+            let file = command.argument("path")?.contains("/") == true ? shell.resolve(path) : URL(fileURLWithPath: path).standardizedFileURL.path
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: file, isDirectory: &isFolder),
+               isFolder.boolValue || (try? FileManager.default.attributesOfItem(atPath: file)[.type] as? FileAttributeType) != .typeRegular {
+                throw ShellError("cannot save the session as '\(path)': it exists and is not a regular file")
+            }
+            // Relative paths in it are written relative to its own folder (where a replay resolves them).
+            let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
+            let script = shell.session.script(seed: shell.initialSeed, threads: Threads.count) { shell.relocated($0.line, from: $0.folder, to: folder) }
+            try writeAtomically(Data(script.utf8), to: URL(fileURLWithPath: file))
             shell.savedEntries = shell.session.entries.count
             shell.print("saved \(shell.session.entries.count) commands to \(path)")
         },
@@ -86,7 +90,7 @@ extension CommandTable {
         CommandSpec(["replay"], arguments: [.init("path", .path)], flags: ["verify"],
                     summary: "Run a saved session here, line by line ('verify' checks the figures under #=>); stops at the first error.",
                     example: "replay Sessions/quickstart.graft verify", recording: .never) { shell, command in
-            let path = NSString(string: command.argument("path") ?? "").expandingTildeInPath
+            let path = shell.resolve(command.argument("path") ?? "")
             let report = try ScriptRunner(shell: shell, verify: command.has("verify"), echo: true).run(path: path)
             shell.print(report.summary)
             if !report.succeeded { throw ShellError(report.failure ?? "replay failed") }

@@ -31,7 +31,7 @@ extension CommandTable {
             .init("wd", .float(0...1), default: "0", "weight decay"),
             .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
             .init("on", .text, "dataset (default: the current one)"),
-            .init("save", .text, "also write the plot to FILE.svg or FILE.png"),
+            .init("save", .path, "also write the plot to FILE.svg or FILE.png"),
             classesOption,
         ], summary: "The learning-rate range test (fastai's lr_find): one step per batch at a rate rising exponentially from start to end, the loss smoothed (β 0.98), stopping when it passes 4× its minimum; prints the curve and two suggested rates (steepest descent, and minimum/10). Nothing changes: the weights, BatchNorm statistics, optimizer and generator are put back.",
         example: "lr-find steps=100 save=lr.png", recording: .figures) { shell, command in
@@ -41,13 +41,13 @@ extension CommandTable {
             .init("on", .text, "dataset (default: the current one)"),
             .init("split", .choice(["test", "val", "train"]), default: "test", "which split"),
             .init("columns", .int(1...20), default: "5", "images per row of the grid"),
-            .init("save", .text, "also write the grid to FILE.png"),
+            .init("save", .path, "also write the grid to FILE.png"),
             classesOption,
         ], summary: "The K samples (default 9) the current model gets most wrong — highest loss first — with true and predicted class and probabilities, as a table and an image grid (fastai's plot_top_losses).",
         example: "top-losses 9 save=losses.png", recording: .figures) { shell, command in
             let k = try count(command.argument("k"), default: 9, range: 1...1000, what: "top-losses K")
             let (model, data, splitName, samples) = try evaluationInputs(shell, command)
-            let save = try command.string("save").map { try picturePath($0, command, formats: ["png"]) }
+            let save = try command.string("save").map { try picturePath(shell, $0, command, formats: ["png"]) }
             let result = try Evaluation.evaluate(model, samples, normalization: model.normalization ?? data.normalization, classNames: data.classNames,
                                                  keepSamples: true, log: ShellTrainingLog(shell: shell), shouldStop: shell.interruptRequested)
             try showTopLosses(shell, result, k: k, data: data, samples: samples, split: splitName, columns: command.int("columns") ?? 5, save: save)
@@ -83,7 +83,7 @@ extension CommandTable {
         },
         CommandSpec(["filters"], arguments: [.init("layer", .layer, required: false)], options: [
             .init("max", .int(1...1024), default: "64", "show at most this many filters"),
-            .init("save", .text, "also write the grid to FILE.png"),
+            .init("save", .path, "also write the grid to FILE.png"),
         ], summary: "A convolution's kernels as an image grid (default: the first convolution), each scaled to its own range: in colour when the layer reads three channels, else averaged over its input channels.",
         example: "filters conv1 save=filters.png", recording: .figures) { shell, command in
             try filters(shell, command)
@@ -92,7 +92,7 @@ extension CommandTable {
             .init("on", .text, "the input: an image file, a .npy array, or test sample number N (default 0)"),
             .init("data", .text, "dataset for a sample number (default: the current one)"),
             .init("max", .int(1...1024), default: "32", "show at most this many feature maps"),
-            .init("save", .text, "also write the grid to FILE.png"),
+            .init("save", .path, "also write the grid to FILE.png"),
         ], summary: "The feature maps a layer computes for one input, as a grid (each map scaled to its own range, dark to bright), with each map's mean and maximum.",
         example: "activations layer1 on=Examples/images/chelsea.png", recording: .figures) { shell, command in
             try activations(shell, command)
@@ -101,7 +101,7 @@ extension CommandTable {
             .init("class", .text, "the class to explain, by name or number (default: the predicted one)"),
             .init("layer", .text, "the layer whose feature maps are weighed (default: the last with a spatial output)"),
             .init("data", .text, "dataset for a sample number (default: the current one)"),
-            .init("save", .text, "also write the picture to FILE.png"),
+            .init("save", .path, "also write the picture to FILE.png"),
         ], summary: "Grad-CAM: where in the input the class score comes from — the layer's feature maps weighed by the mean gradient of the class's logit, summed, through a ReLU, blended over the image as a heat map. INPUT is an image file or a test sample number.",
         example: "cam Examples/images/chelsea.png class=281", recording: .figures) { shell, command in
             try classActivationMap(shell, command)
@@ -123,7 +123,7 @@ extension CommandTable {
         guard let conv = model.nodes[index].layer as? Conv2d else {
             throw ShellError("'\(model.nodes[index].name)' is a \(model.nodes[index].layer.kind), not a convolution; filters shows convolution kernels (here: \(listed(convolutions.map { model.nodes[$0].name })))")
         }
-        let save = try command.string("save").map { try picturePath($0, command, formats: ["png"]) }
+        let save = try command.string("save").map { try picturePath(shell, $0, command, formats: ["png"]) }
         let weight = conv.weight.value.scalars
         let (out, perGroup, kh, kw) = (conv.outChannels, conv.inChannels / conv.groups, conv.kernel.0, conv.kernel.1)
         let shown = min(out, command.int("max") ?? 64)
@@ -163,7 +163,7 @@ extension CommandTable {
         guard shape.count == 3 else {
             throw ShellError("'\(model.nodes[index].name)' has output \(shape.map(String.init).joined(separator: "×")), not feature maps (channels × height × width); layers with them: \(listed(spatial))")
         }
-        let save = try command.string("save").map { try picturePath($0, command, formats: ["png"]) }
+        let save = try command.string("save").map { try picturePath(shell, $0, command, formats: ["png"]) }
         let input = try modelInput(shell, command.string("on") ?? "0", dataset: command.string("data"))
         guard input.batch.shape.first == 1 else { throw command.error("activations takes one input, got a batch of \(input.batch.shape.first ?? 0)", at: "on") }
         let maps = try model.activations(input.batch, at: index)
@@ -206,7 +206,7 @@ extension CommandTable {
             guard let last = model.lastSpatialNode else { throw ShellError("\(model.name) has no layer with feature maps (channels × height × width), so there is no map to draw") }
             layer = last
         }
-        let save = try command.string("save").map { try picturePath($0, command, formats: ["png"]) }
+        let save = try command.string("save").map { try picturePath(shell, $0, command, formats: ["png"]) }
         let input = try modelInput(shell, command.argument("input") ?? "", dataset: command.string("data"))
         guard input.batch.shape.first == 1 else { throw ShellError("cam takes one input, got a batch of \(input.batch.shape.first ?? 0)") }
         let outputs = model.outputShape.last ?? 0
@@ -371,7 +371,7 @@ extension CommandTable {
         let modelName = shell.currentModel ?? ""
         let model = try shell.model()
         let data = try shell.dataset(command.string("on"))
-        let savePath = try command.string("save").map { try picturePath($0, command) }
+        let savePath = try command.string("save").map { try picturePath(shell, $0, command) }
         var o = LRFinderOptions()
         o.start = Float(command.float("start") ?? 1e-7)
         o.end = Float(command.float("end") ?? 10)
@@ -415,8 +415,8 @@ extension CommandTable {
     }
 
     /// A `save=` path for a picture: .png or .svg, its folder existing.
-    static func picturePath(_ text: String, _ command: ParsedCommand, formats: [String] = ["png", "svg"]) throws -> String {
-        let path = NSString(string: text).expandingTildeInPath
+    static func picturePath(_ shell: Shell, _ text: String, _ command: ParsedCommand, formats: [String] = ["png", "svg"]) throws -> String {
+        let path = shell.resolve(text)
         let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
         guard formats.contains(ext) else { throw command.error("save= takes a \(formats.map { "." + $0 }.joined(separator: " or ")) file name, got '\(text)'", at: "save") }
         var isFolder: ObjCBool = false
@@ -424,7 +424,7 @@ extension CommandTable {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
             throw command.error("save=\(text): no folder \(folder)", at: "save")
         }
-        return path
+        return text
     }
 
     /// Hands a picture to the transcript (SVG when it has one, else PNG) and writes it to `save`.
@@ -432,8 +432,8 @@ extension CommandTable {
         if let save {
             let data = save.lowercased().hasSuffix(".svg") ? Data((svg ?? "").utf8) : try png()
             guard !(save.lowercased().hasSuffix(".svg") && svg == nil) else { throw ShellError("this picture has no SVG form; save it as .png") }
-            try writeAtomically(data, to: URL(fileURLWithPath: save))
-            shell.print("wrote \(save) (\(data.count / 1024 + 1) KB)")
+            let written = try shell.write(data, to: save)
+            shell.print("wrote \(shell.shown(save, written)) (\(data.count / 1024 + 1) KB)")
         }
         if let sink = shell.pictureSink {
             if let svg { sink(title, name + ".svg", Data(svg.utf8)) } else { sink(title, name + ".png", try png()) }

@@ -116,7 +116,7 @@ extension CommandTable {
         },
         CommandSpec(["predict"], arguments: [.init("input", .path)], options: [
             .init("top", .int(1...100), default: "5", "how many classes to show"),
-            .init("save", .text, "save the model's raw output for the input as .npy"),
+            .init("save", .path, "save the model's raw output for the input as .npy"),
             .init("on", .text, "dataset for an index (default: the current one)"),
         ], summary: "Classify an image file, a .npy array in graft's layout (N×C×H×W, preprocessed), or test sample number N.",
            example: "predict Examples/images/chelsea.png top=3", recording: .figures) { shell, command in
@@ -126,10 +126,10 @@ extension CommandTable {
 
     /// The options that make a run resumable, declared once for `train` and `fine-tune`.
     static let checkpointOptions: [CommandSpec.Option] = [
-        .init("checkpoint", .text, "write the run's state (weights, BatchNorm statistics, optimizer, schedule, generator, split, order) to step-N.safetensors files in this folder, atomically"),
+        .init("checkpoint", .path, "write the run's state (weights, BatchNorm statistics, optimizer, schedule, generator, split, order) to step-N.safetensors files in this folder, atomically"),
         .init("every", .int(1...100_000), default: "1", "checkpoint=: after every N epochs (and when the run stops or ends)"),
         .init("keep", .int(1...100_000), "checkpoint=: keep only the newest K checkpoints of the run"),
-        .init("resume", .text, "continue the run a checkpoint (a file, or a folder's newest) stands in, with its options; only steps= may be added"),
+        .init("resume", .path, "continue the run a checkpoint (a file, or a folder's newest) stands in, with its options; only steps= may be added"),
     ]
 
     /// `checkpoint=`'s policy for a run (nil without one, and while a resume rebuilds a checkpoint's
@@ -137,7 +137,7 @@ extension CommandTable {
     static func checkpointPolicy(_ shell: Shell, _ command: ParsedCommand, model: Model, trainer: Trainer, log: TrainingLog,
                                  stepOffset: Int = 0, ended: ((TrainingProgress) throws -> [TrainingPhase])? = nil,
                                  template: () throws -> Checkpoint) throws -> CheckpointPolicy? {
-        guard let folder = command.string("checkpoint").map({ NSString(string: $0).expandingTildeInPath }) else {
+        guard let folder = command.string("checkpoint").map(shell.resolve) else {
             if command.string("every") != nil || command.string("keep") != nil {
                 throw command.error("every= and keep= belong to checkpoint=DIR", at: command.string("every") != nil ? "every" : "keep")
             }
@@ -435,7 +435,7 @@ extension CommandTable {
                               label: (samples.labels[index], data.classNames[samples.labels[index]]))
         }
         if input.lowercased().hasSuffix(".npy") {
-            let array = try Tabular.readNumPy(NSString(string: input).expandingTildeInPath)
+            let array = try Tabular.readNumPy(shell.resolve(input))
             let shape = array.shape.count == model.inputShape.count ? [1] + array.shape : array.shape
             do { _ = try model.nodeShapes(forInput: Array(shape.dropFirst())) } catch {
                 throw ShellError("\(input) holds \(formatShape(array.shape)); the model takes [N,\(model.inputShape.map(String.init).joined(separator: ","))]: \(error)")
@@ -448,7 +448,7 @@ extension CommandTable {
         }
         guard model.inputShape.count == 3 else { throw ShellError("the model takes \(formatShape(model.inputShape)) inputs, not images") }
         let (channels, height, width) = (model.inputShape[0], model.inputShape[1], model.inputShape[2])
-        var image = try Image.load(NSString(string: input).expandingTildeInPath).converted(toChannels: channels)
+        var image = try Image.load(shell.resolve(input)).converted(toChannels: channels)
         // The ImageNet evaluation recipe at the model's size: shorter side to size/0.875, centre crop.
         if height == width {
             image = try image.resizedAndCenterCropped(resize: Int((Double(height) / 0.875).rounded()), crop: height)
@@ -473,8 +473,8 @@ extension CommandTable {
         let (batch, label) = (prepared.batch, prepared.label)
         if let path = command.string("save") {
             let raw = try model.predict(batch)
-            try writeAtomically(NumPyArray(shape: raw.shape, values: raw.scalars).encoded(), to: URL(fileURLWithPath: NSString(string: path).expandingTildeInPath))
-            shell.print("saved the output \(formatShape(raw.shape)) to \(path)")
+            let written = try shell.write(NumPyArray(shape: raw.shape, values: raw.scalars).encoded(), to: path)
+            shell.print("saved the output \(formatShape(raw.shape)) to \(shell.shown(path, written))")
         }
         let probabilities = try Evaluation.probabilities(model, batch)
         if probabilities.scalars.contains(where: { !$0.isFinite }) {

@@ -28,10 +28,51 @@ public struct PyTorchProject {
         public let bytes: Int
     }
 
-    /// Writes the project into `folder` (which must not exist, or be empty, or hold an earlier export).
+    /// The names an export writes at its top level: anything else in a folder is someone else's.
+    static let ownNames: Set<String> = ["model.py", "weights.safetensors", "train.py", "data", "graft_run.json", "README.md", marker]
+
+    /// Writes the project into `folder` (which must not exist, or be empty, or hold an earlier
+    /// export and nothing else), replacing an earlier export only once the new one is whole.
     public func write(to folder: String) throws -> Written {
         let destination = URL(fileURLWithPath: folder).standardizedFileURL
         try checkDestination(destination)
+        let staged = try stage(beside: destination)
+        try staged.place(at: destination.path)
+        return staged.written
+    }
+
+    /// A project written whole into a hidden folder beside where it is going.
+    public struct Staged {
+        public let folder: URL
+        public let written: Written
+
+        /// True when `other` holds every file of this project with the same bytes (other files may be there too).
+        public func matches(_ other: String) -> Bool {
+            written.files.allSatisfy { name in
+                guard let mine = try? Data(contentsOf: folder.appendingPathComponent(name)),
+                      let theirs = try? Data(contentsOf: URL(fileURLWithPath: other).appendingPathComponent(name)) else { return false }
+                return mine == theirs
+            }
+        }
+
+        /// Moves the project to `destination`; an earlier export there is replaced only once the new one is whole.
+        public func place(at destination: String) throws {
+            do { try PyTorchProject.replace(URL(fileURLWithPath: destination), with: folder) } catch {
+                discard()
+                throw ModelError.invalidArgument(what: "export pytorch", reason: "cannot write \(destination): \(error.localizedDescription)")
+            }
+        }
+
+        public func discard() { try? FileManager.default.removeItem(at: folder) }
+    }
+
+    /// Writes the project whole into a hidden folder beside `destination` (whose parent must exist).
+    /// Everything that can fail on the model or the data fails before a file is written.
+    public func stage(beside destination: URL) throws -> Staged {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: destination.deletingLastPathComponent().path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ModelError.invalidArgument(what: "export pytorch", reason: "folder \(destination.deletingLastPathComponent().path) does not exist")
+        }
         // Everything that can fail on the model or the data fails here, before a file is written.
         let modelSource = try PyTorchExporter.source(model, header: "\(model.name): \(model.architecture), exported by graft \(graftVersion).")
         if let dataset { try checkData(dataset) }
@@ -65,12 +106,11 @@ public struct PyTorchProject {
             if let recipe { try put("graft_run.json", try runRecord(recipe)) }
             try put("README.md", Data(readme(phases).utf8))
             try put(Self.marker, Data("written by graft \(graftVersion)\n".utf8))
-            try replace(destination, with: staging)
         } catch {
             try? fm.removeItem(at: staging)
             throw error
         }
-        return Written(files: files.map(\.0), bytes: files.reduce(0) { $0 + $1.1 })
+        return Staged(folder: staging, written: Written(files: files.map(\.0), bytes: files.reduce(0) { $0 + $1.1 }))
     }
 
     // MARK: Checks
@@ -78,14 +118,13 @@ public struct PyTorchProject {
     func checkDestination(_ url: URL) throws {
         let fm = FileManager.default
         var isFolder: ObjCBool = false
-        guard fm.fileExists(atPath: url.deletingLastPathComponent().path, isDirectory: &isFolder), isFolder.boolValue else {
-            throw ModelError.invalidArgument(what: "export pytorch", reason: "folder \(url.deletingLastPathComponent().path) does not exist")
-        }
         guard fm.fileExists(atPath: url.path, isDirectory: &isFolder) else { return }
         guard isFolder.boolValue else { throw ModelError.invalidArgument(what: "export pytorch", reason: "\(url.path) is a file, not a folder") }
         let contents = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
-        guard contents.isEmpty || contents.contains(Self.marker) else {
-            throw ModelError.invalidArgument(what: "export pytorch", reason: "\(url.path) holds files graft did not write; give a new or empty folder (nothing was written)")
+        let foreign = contents.filter { !Self.ownNames.contains($0) }.sorted()
+        guard contents.isEmpty || (contents.contains(Self.marker) && foreign.isEmpty) else {
+            let which = foreign.isEmpty ? "" : " (\(foreign.prefix(3).joined(separator: ", "))\(foreign.count > 3 ? " and \(foreign.count - 3) more" : ""))"
+            throw ModelError.invalidArgument(what: "export pytorch", reason: "\(url.path) holds files graft did not write\(which); give a new or empty folder (nothing was written)")
         }
     }
 
@@ -96,7 +135,7 @@ public struct PyTorchProject {
     }
 
     /// Moves the staged folder into place; an earlier export there is replaced only once the new one is whole.
-    func replace(_ destination: URL, with staging: URL) throws {
+    static func replace(_ destination: URL, with staging: URL) throws {
         let fm = FileManager.default
         if fm.fileExists(atPath: destination.path) {
             let old = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).old-\(getpid())")
