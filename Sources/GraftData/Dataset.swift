@@ -15,6 +15,8 @@ public struct Dataset: Sendable {
     /// The fraction of the training samples that ``withValidation(fraction:generator:)`` held out
     /// as the validation split (nil: no split, or the source's own `val/` folder).
     public var heldOutFraction: Double? = nil
+    /// How an image file became one of its samples (nil: not made from image files).
+    public var imageTransform: ImageTransform? = nil
 
     public init(name: String, classNames: [String], train: Samples, validation: Samples? = nil, test: Samples? = nil,
                 normalization: Normalization = .unit, skipped: [String] = []) {

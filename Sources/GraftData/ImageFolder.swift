@@ -90,8 +90,10 @@ public enum ImageFolder {
             guard test == nil else { throw .invalidArgument(what: "split", reason: "\(root) already has a test folder") }
             (train, test) = try train.stratifiedSplit(fraction: testFraction, classes: classNames.count, generator: Generator(seed: splitSeed))
         }
-        return Dataset(name: name ?? rootURL.lastPathComponent, classNames: classNames, train: train, validation: validation,
-                       test: test, skipped: skipped)
+        var data = Dataset(name: name ?? rootURL.lastPathComponent, classNames: classNames, train: train, validation: validation,
+                           test: test, skipped: skipped)
+        data.imageTransform = .folder(channels: channels, height: height, width: width)
+        return data
     }
 
     /// Visible subfolders, sorted.
@@ -124,10 +126,10 @@ public enum ImageFolder {
         nonisolated(unsafe) let slots = results
         let work: @Sendable (Int) -> Void = { index in
             do throws(DataError) {
-                let loaded = try Image.load(paths[index]).converted(toChannels: channels)
-                let image: Image
-                if let width { image = try loaded.resized(height: size, width: width) } else { image = try loaded.resizedAndCenterCropped(resize: size, crop: size) }
-                slots[index] = .success(image.pixels.map { UInt8((Swift.min(Swift.max($0, 0), 1) * 255).rounded()) })
+                var transform = ImageTransform.folder(channels: channels, height: size, width: width)
+                transform.eightBit = false  // rounded here, once
+                let image = try transform.apply(try Image.load(paths[index]))
+                slots[index] = .success(image.pixels.map(ImageTransform.byte))
             } catch {
                 if case let .unreadable(_, why) = error {
                     slots[index] = .failure(Failure(reason: why))

@@ -98,7 +98,9 @@ public enum MNIST {
             guard let generator else { throw .invalidArgument(what: "per-class", reason: "drawing a subset needs the session's generator") }
             train = try train.limited(perClass: perClass, classes: digits.count, generator: generator)
         }
-        return Dataset(name: name, classNames: digits.map(String.init), train: train, test: pick(testIndices))
+        var data = Dataset(name: name, classNames: digits.map(String.init), train: train, test: pick(testIndices))
+        data.imageTransform = ImageTransform(channels: 1, height: 28, width: 28, resize: nil, eightBit: true)
+        return data
     }
 
     /// Parses a digit selection: `0-4`, `5-9`, `1,3,5`, `7`.

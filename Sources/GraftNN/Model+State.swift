@@ -9,6 +9,7 @@ public struct ModelState {
     let name: String, architecture: String
     let classNames: [String]
     let normalization: Normalization?
+    var preprocessing: ImageTransform? = nil
     let parameters: [(parameter: Parameter, values: [Float], trainable: Bool)]
     let buffers: [(tensor: Tensor, values: [Float])]
     let flags: [(layer: Layer, flags: [String: Bool])]
@@ -20,10 +21,12 @@ public struct ModelState {
 extension Model {
     /// A copy of the model's state (see ``ModelState``).
     public func saveState() -> ModelState {
-        ModelState(model: self, nodes: nodes, name: name, architecture: architecture, classNames: classNames, normalization: normalization,
+        var state = ModelState(model: self, nodes: nodes, name: name, architecture: architecture, classNames: classNames, normalization: normalization,
                    parameters: nodes.flatMap { $0.layer.parameters.map { ($0.parameter, $0.parameter.value.scalars, $0.parameter.trainable) } },
                    buffers: nodes.flatMap { $0.layer.buffers.map { ($0.tensor, $0.tensor.scalars) } },
                    flags: nodes.map { ($0.layer, $0.layer.flags) })
+        state.preprocessing = preprocessing
+        return state
     }
 
     /// Puts back a state saved from this model: its graph, weights, buffers and flags.
@@ -34,6 +37,7 @@ extension Model {
         architecture = state.architecture
         classNames = state.classNames
         normalization = state.normalization
+        preprocessing = state.preprocessing
         for (parameter, values, trainable) in state.parameters {
             parameter.trainable = trainable
             parameter.zeroGrad()

@@ -29,6 +29,16 @@ public final class Model {
     public var classNames: [String]
     /// How inputs in [0, 1] must be normalized for this model (nil: the caller decides).
     public var normalization: Normalization?
+    /// How an image file becomes an input (nil: ImageNet's evaluation recipe at ``inputShape``):
+    /// the training data's transform once the model has trained on images (see ``imageTransform``).
+    public var preprocessing: ImageTransform?
+
+    /// The transform `predict FILE`, `cam`, `activations` and exports apply to an image file.
+    public var imageTransform: ImageTransform? {
+        if let preprocessing { return preprocessing }
+        guard inputShape.count == 3 else { return nil }
+        return .evaluation(channels: inputShape[0], height: inputShape[1], width: inputShape[2])
+    }
 
     init(nodes: [Node], name: String, architecture: String, classNames: [String], normalization: Normalization? = nil) {
         self.nodes = nodes

@@ -27,13 +27,20 @@ extension Shell {
 
     /// `path` as a file: `~` expanded, made absolute against ``pathBase``, and (in a replay that
     /// wrote it beside an existing file) the file the run wrote.
+    /// At the prompt a relative path stays relative (the current folder is its base, and messages
+    /// show it as typed).
     func resolve(_ path: String) -> String {
         let expanded = NSString(string: path).expandingTildeInPath
-        let absolute = expanded.hasPrefix("/") ? expanded : URL(fileURLWithPath: pathBase).appendingPathComponent(expanded).standardizedFileURL.path
-        if let moved = files.beside[absolute] { return moved }
+        let full = absolute(expanded)
+        if let moved = files.beside[full] { return moved }
         // A file inside a folder that was written beside (an export's weights).
-        for (old, new) in files.beside where absolute.hasPrefix(old + "/") { return new + absolute.dropFirst(old.count) }
-        return absolute
+        for (old, new) in files.beside where full.hasPrefix(old + "/") { return new + full.dropFirst(old.count) }
+        return files.folders.isEmpty ? expanded : full
+    }
+
+    /// `path` made absolute against ``pathBase`` (how written files are told apart).
+    func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path).standardizedFileURL.path : URL(fileURLWithPath: pathBase).appendingPathComponent(path).standardizedFileURL.path
     }
 
     /// `path` as a message shows it: as the user gave it, or the file written beside it.
@@ -47,14 +54,15 @@ extension Shell {
     /// Where a command that makes `path` (resolved) writes: `path` itself, unless a replay would
     /// replace something it did not write in this run; then the first of `path`, `NAME-2.EXT`, …
     /// that is free or already holds what would be written (`same`: then `write` is false).
-    func destination(for path: String, same: (String) -> Bool) -> (path: String, write: Bool) {
+    func destination(for given: String, same: (String) -> Bool) -> (path: String, write: Bool) {
         let fm = FileManager.default
+        let path = absolute(given)
         let url = URL(fileURLWithPath: path)
         let ext = url.pathExtension, stem = url.deletingPathExtension().lastPathComponent, folder = url.deletingLastPathComponent()
         var candidate = path
         for n in 2... {
-            guard keepsExistingFiles, fm.fileExists(atPath: candidate), !files.written.contains(candidate) else { return (candidate, true) }
-            if same(candidate) { return (candidate, false) }
+            guard keepsExistingFiles, fm.fileExists(atPath: candidate), !files.written.contains(candidate) else { return (candidate == path ? given : candidate, true) }
+            if same(candidate) { return (candidate == path ? given : candidate, false) }
             candidate = folder.appendingPathComponent(stem + "-\(n)" + (ext.isEmpty ? "" : "." + ext)).path
         }
         return (path, true)
@@ -62,22 +70,23 @@ extension Shell {
 
     /// Notes that `resolved` (what the session named `given`) was written at `actual`.
     func wrote(_ actual: String, for resolved: String, given: String) {
-        files.written.insert(actual)
+        files.written.insert(absolute(actual))
         if actual != resolved {
-            files.beside[resolved] = actual
+            files.beside[absolute(resolved)] = actual
             print("note: \(given) exists and this run did not write it, so it was kept; this run's is \(actual), beside it (later lines naming \(given) read that)")
         } else {
-            files.beside[resolved] = nil
+            files.beside[absolute(resolved)] = nil
         }
     }
 
     /// Writes `data` to the file a command named `given`, atomically and by the rules above;
     /// returns the path written (or already holding these bytes).
+    /// `same` tells whether a file's bytes count as what would be written (default: equal bytes).
     @discardableResult
-    func write(_ data: Data, to given: String) throws -> String {
+    func write(_ data: Data, to given: String, same: @escaping (Data, Data) -> Bool = { $0 == $1 }) throws -> String {
         let resolved = resolve(given)
         let original = files.beside.first { $0.value == resolved }?.key ?? resolved
-        let target = destination(for: original, same: { (try? Data(contentsOf: URL(fileURLWithPath: $0))) == data })
+        let target = destination(for: original, same: { (try? Data(contentsOf: URL(fileURLWithPath: $0))).map { same($0, data) } ?? false })
         if target.write { try writeAtomically(data, to: URL(fileURLWithPath: target.path)) }
         wrote(target.path, for: original, given: given)
         return target.path

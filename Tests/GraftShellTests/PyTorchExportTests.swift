@@ -123,6 +123,7 @@ struct PyTorchExportTests {
         try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: false)
         try Data("mine".utf8).write(to: URL(fileURLWithPath: "\(foreign)/notes.txt"))
         defer { try? FileManager.default.removeItem(atPath: foreign) }
+        shell.mode = .interactive  // a replay would write beside it instead (NewUserTests)
         let refused = shell.execute("export pytorch \(foreign)")
         #expect(refused.error?.message.contains("holds files graft did not write") == true, "\(refused.error?.message ?? "")")
         #expect(try FileManager.default.contentsOfDirectory(atPath: foreign) == ["notes.txt"])

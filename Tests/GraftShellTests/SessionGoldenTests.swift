@@ -48,8 +48,7 @@ struct SessionGoldenTests {
     func replaysToItsGolden(_ relative: String) throws {
         let (shell, output) = makeShell()
         let path = "Sessions/" + relative
-        let script = try String(contentsOfFile: path, encoding: .utf8)
-        let report = ScriptRunner(shell: shell, verify: true, echo: true).run(text: script, name: path)
+        let report = try ScriptRunner(shell: shell, verify: true, echo: true).run(path: path)
         shell.print(report.summary)
         #expect(report.succeeded, "\(report.failure ?? "")")
         let actual = Self.normalize(output.take())

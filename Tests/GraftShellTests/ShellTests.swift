@@ -136,6 +136,7 @@ struct ShellTests {
         }
         let path = folder.appendingPathComponent("keep.graft").path
         try "old contents\n".write(toFile: path, atomically: false, encoding: .utf8)
+        shell.mode = .interactive  // at the prompt, save session replaces the file it names
         #expect(shell.execute("new mnist-cnn").succeeded)
         // A folder that cannot be written: the save fails, the old file stays whole.
         chmod(folder.path, 0o555)
@@ -347,11 +348,12 @@ struct ExecutableTests {
             """
         let text = try run(["-rm", "sh", "-c", shell, binary], executable: unshare, in: folder).output
         try #require(!text.contains("unshare: "), "no mount namespace here: \(text)")
-        #expect(text.contains("error: cannot save \(folder.path)/full/m.safetensors: No space left on device (nothing was changed)"), "\(text)")
-        #expect(text.contains("error: cannot save \(folder.path)/ro/m.safetensors: Read-only file system (nothing was changed)"), "\(text)")
-        #expect(text.contains("error: cannot save \(folder.path)/ro/s.graft: Read-only file system (nothing was changed)"), "\(text)")
-        // The session is small: it fits the full disk's last free pages, and replaces the old one whole.
-        #expect(text.contains("full: m.safetensors s.graft previous "), "\(text)")
+        // A replay keeps the files it did not write: it writes beside them (m-2, s-2), and fails cleanly where it cannot.
+        #expect(text.contains("error: cannot save \(folder.path)/full/m-2.safetensors: No space left on device (nothing was changed)"), "\(text)")
+        #expect(text.contains("error: cannot save \(folder.path)/ro/m-2.safetensors: Read-only file system (nothing was changed)"), "\(text)")
+        #expect(text.contains("error: cannot save \(folder.path)/ro/s-2.graft: Read-only file system (nothing was changed)"), "\(text)")
+        // The session is small: it fits the full disk's last free pages, beside the old one.
+        #expect(text.contains("full: m.safetensors s-2.graft s.graft previous previous "), "\(text)")
         #expect(text.contains("ro: m.safetensors s.graft previous previous "), "\(text)")
     }
 
@@ -362,14 +364,15 @@ struct ExecutableTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let target = folder.appendingPathComponent("m.safetensors")
         try Data("previous version".utf8).write(to: target)
-        // A temporary file a killed save left behind (its process, pid 2^22 + 1, is gone).
-        let stale = folder.appendingPathComponent(".m.safetensors.4194305.tmp")
+        // A temporary file a killed save left behind (its process, pid 2^22 + 1, is gone). The replay
+        // keeps m.safetensors (it did not write it) and saves beside it, as m-2.safetensors.
+        let stale = folder.appendingPathComponent(".m-2.safetensors.4194305.tmp")
         try Data(count: 100).write(to: stale)
         let script = folder.appendingPathComponent("s.graft")
         try "new resnet18 classes=10\nsave model \(target.path)\n".write(to: script, atomically: true, encoding: .utf8)
         let (status, text) = try run(["-c", "trap '' XFSZ; ulimit -f 1024; exec \"$0\" run \"$1\"", binary, script.path], executable: "/bin/sh")
         #expect(status != 0)
-        #expect(text.contains("error: cannot save \(target.path): File too large (nothing was changed)"), "\(text)")
+        #expect(text.contains("error: cannot save \(folder.path)/m-2.safetensors: File too large (nothing was changed)"), "\(text)")
         #expect(try String(contentsOf: target, encoding: .utf8) == "previous version")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["m.safetensors", "s.graft"])
     }

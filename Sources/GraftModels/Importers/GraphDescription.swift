@@ -79,6 +79,8 @@ public struct GraphDescription: Codable, Sendable, Equatable {
     public var layerFlags: [String: [String: Bool]]?
     /// `unit`, `symmetric`, `imagenet`, or per-channel mean and std.
     public var normalization: NormalizationDescription?
+    /// How image files become inputs (graft 0.3 and later; absent: ImageNet's evaluation recipe).
+    public var preprocessing: ImageTransform?
 
     public struct NormalizationDescription: Codable, Sendable, Equatable {
         public let preset: String?
@@ -92,6 +94,7 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         }
         architecture = model.architecture
         classNames = model.classNames
+        preprocessing = model.preprocessing
         frozen = model.parameters.filter { !$0.parameter.trainable }.map(\.key)
         frozenLayers = nil
         var flags: [String: [String: Bool]] = [:]
@@ -141,6 +144,13 @@ public struct GraphDescription: Codable, Sendable, Equatable {
             else if let mean = n.mean, let std = n.std { normalizationValue = .custom(mean: mean, std: std) }
         }
         let model = builder.build(name: name, architecture: architecture, classNames: classNames, normalization: normalizationValue)
+        if let preprocessing {
+            guard [1, 3].contains(preprocessing.channels), (1...8192).contains(preprocessing.height), (1...8192).contains(preprocessing.width),
+                  (preprocessing.resize.map { (1...16384).contains($0) } ?? true), preprocessing.sampleShape == model.inputShape else {
+                throw .invalidArgument(what: "graph description", reason: "its preprocessing (\(preprocessing.description) to \(formatShape(preprocessing.sampleShape))) does not fit the input \(formatShape(model.inputShape))")
+            }
+            model.preprocessing = preprocessing
+        }
         let frozenKeys = Set(frozen)
         for (key, parameter) in model.parameters where frozenKeys.contains(key) { parameter.trainable = false }
         if let layerFlags {

@@ -90,7 +90,7 @@ extension Dataset {
                 var image = try Image(channels: samples.sampleShape[0], height: samples.sampleShape[1], width: samples.sampleShape[2],
                                       pixels: samples.tensor(index: index)).converted(toChannels: channels)
                 image = try image.resized(height: height, width: width)
-                bytes += image.pixels.map { UInt8((Swift.min(Swift.max($0, 0), 1) * 255).rounded()) }
+                bytes += image.pixels.map(ImageTransform.byte)
             }
             return Samples(sampleShape: [channels, height, width], labels: samples.labels, bytes: bytes)
         }
@@ -98,6 +98,7 @@ extension Dataset {
         copy.train = try convert(train)
         copy.validation = try validation.map(convert)
         copy.test = try test.map(convert)
+        copy.imageTransform = imageTransform.map { _ in ImageTransform(channels: channels, height: height, width: width, resize: nil, eightBit: true) }
         return copy
     }
 

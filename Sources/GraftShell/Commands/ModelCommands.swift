@@ -170,7 +170,7 @@ extension CommandTable {
         let written: PyTorchProject.Written
         var dir = given
         do {
-            if shell.keepsExistingFiles, FileManager.default.fileExists(atPath: resolved), !shell.files.written.contains(resolved) {
+            if shell.keepsExistingFiles, FileManager.default.fileExists(atPath: resolved), !shell.files.written.contains(shell.absolute(resolved)) {
                 // A replay keeps what it did not write: the same project is left as it is (with
                 // whatever else the folder holds); another goes beside it.
                 let staged = try project.stage(beside: URL(fileURLWithPath: resolved))

@@ -67,9 +67,11 @@ extension CommandTable {
             // Relative paths in it are written relative to its own folder (where a replay resolves them).
             let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
             let script = shell.session.script(seed: shell.initialSeed, threads: Threads.count) { shell.relocated($0.line, from: $0.folder, to: folder) }
-            try writeAtomically(Data(script.utf8), to: URL(fileURLWithPath: file))
+            // The same commands and figures count as the same session (its header has the date and machine).
+            let commands = { (data: Data) in String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.hasPrefix("# ") } }
+            let written = try shell.write(Data(script.utf8), to: file) { commands($0) == commands($1) }
             shell.savedEntries = shell.session.entries.count
-            shell.print("saved \(shell.session.entries.count) commands to \(path)")
+            shell.print("saved \(shell.session.entries.count) commands to \(written == file ? path : written)")
         },
         CommandSpec(["undo"], arguments: [.init("n", .text, required: false)],
                     summary: "Go back to the workspace before the last command (or the last N, up to \(Shell.undoDepth)): weights, optimizer, datasets, generator, current model; the commands leave the session. Files they wrote are kept.",
