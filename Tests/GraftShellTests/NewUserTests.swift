@@ -190,4 +190,35 @@ struct NewUserTests {
         #expect(Lexer.quoted("bad\nname") == nil)
         #expect(Shell.relativePath("/a/b/c.png", from: "/a/d") == "../b/c.png" && Shell.relativePath("/a/b", from: "/a/b") == ".")
     }
+
+    /// Item 1: a model trained on images at a size takes image files as its training data was made
+    /// (size, crop, 8-bit pixels, normalization): `predict FILE` sees what `predict N` sees, and the
+    /// size is in `summary`, `load`, the saved file and the ONNX export.
+    @Test func trainingSetsTheModelsPreprocessing() throws {
+        let root = try temporaryFolder("size")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeShapesFolder(root.appendingPathComponent("shapes"), size: 40)
+        let (shell, output) = makeShell()
+        run(shell, "new resnet18 classes=3", "data images \(root.path)/shapes size=32")
+        _ = output.take()
+        run(shell, "train epochs=1 batch=6")
+        #expect(output.take().contains("preprocessing: resnet18 now takes 3×32×32 (it was 3×224×224): image files are RGB, shorter side to 32, central 32×32, 8-bit, normalized imagenet, as the samples of shapes were"))
+        // undo puts the input size back with the weights.
+        run(shell, "undo")
+        #expect(shell.models["resnet18"]?.inputShape == [3, 224, 224] && shell.models["resnet18"]?.preprocessing == nil)
+        run(shell, "train epochs=1 batch=6")
+        // Sample 2 of the training split is circle_002.png: the same logits, bit for bit.
+        run(shell, "predict 2 save=\(root.path)/a.npy", "predict \(root.path)/shapes/circle/circle_002.png save=\(root.path)/b.npy")
+        #expect(try Data(contentsOf: root.appendingPathComponent("a.npy")) == Data(contentsOf: root.appendingPathComponent("b.npy")))
+        _ = output.take()
+        run(shell, "cam \(root.path)/shapes/circle/circle_002.png", "cam 2")
+        let maps = output.take().split(separator: "\n").filter { $0.hasPrefix("Grad-CAM") }.map { $0.split(separator: "(").last ?? "" }
+        #expect(maps.count == 2 && maps[0] == maps[1], "\(maps)")
+        run(shell, "summary", "save model \(root.path)/r.safetensors", "save model \(root.path)/r.onnx")
+        #expect(output.take().contains("preprocessing: image files RGB, shorter side to 32, central 32×32, 8-bit (its training data's); normalization imagenet"))
+        run(shell, "load \(root.path)/r.safetensors as back", "load \(root.path)/r.onnx as exported")
+        #expect(output.take().contains("back: preprocessing: image files RGB, shorter side to 32, central 32×32, 8-bit (its training data's); normalization imagenet"))
+        #expect(shell.models["back"]?.preprocessing == shell.models["resnet18"]?.preprocessing && shell.models["back"]?.inputShape == [3, 32, 32])
+        #expect(shell.models["exported"]?.inputShape == [3, 32, 32])
+    }
 }

@@ -68,7 +68,13 @@ extension CommandTable {
         CommandSpec(["data", "info"], arguments: [.init("name", .dataset, required: false)],
                     summary: "A dataset's shape, splits, per-class counts, normalization and memory.",
                     example: "data info mnist", recording: .never) { shell, command in
-            shell.print(try shell.dataset(command.argument("name")).summary)
+            let data = try shell.dataset(command.argument("name"))
+            shell.print(data.summary)
+            // What training and scoring really apply: the model's own normalization wins over the data's.
+            if let model = try? shell.model(), let own = model.normalization, own != data.normalization {
+                shell.print("  the current model \(shell.currentModel ?? model.name) normalizes its inputs with \(own) (its own, used when training and scoring it on \(data.name))")
+            }
+            if let transform = data.imageTransform { shell.print("  images: \(transform.description)") }
         },
     ]
 

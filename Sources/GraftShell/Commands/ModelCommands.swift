@@ -40,6 +40,7 @@ extension CommandTable {
             } else {
                 shell.print(model.summary())
             }
+            if let line = preprocessingLine(model) { shell.print(line) }
         },
         CommandSpec(["show"], arguments: [.init("layer", .layer)], summary: "Look inside one layer: settings, inputs, parameters with statistics, buffers.",
                     example: "show layer4.1.conv2", recording: .never) { shell, command in
@@ -108,6 +109,7 @@ extension CommandTable {
             shell.print("\(name): loaded \(path): \(ModelFiles.formatName(path)), \(model.architecture), \(model.nodes.count - 1) layers, \(grouped(model.parameterCount)) parameters"
                 + (statistics > 0 ? " + \(grouped(statistics)) BatchNorm statistics" : "")
                 + ", input \(model.describedInputShape), \(model.classNames.count) classes")
+            if let line = preprocessingLine(model) { shell.print("\(name): " + line) }
             if let saved = extras.optimizer {
                 do { shell.trainer(for: name)?.adopt(try saved.optimizer(for: model), from: path) } catch {
                     throw ShellError("cannot load \(path): \(error)")
@@ -155,6 +157,13 @@ extension CommandTable {
             try exportPyTorch(shell, command)
         },
     ]
+
+    /// How image files become the model's inputs, as `summary` and `load` show it (nil: not an image model).
+    static func preprocessingLine(_ model: Model) -> String? {
+        guard let transform = model.imageTransform else { return nil }
+        let source = model.preprocessing == nil ? " (ImageNet's evaluation recipe at its input size)" : " (its training data's)"
+        return "preprocessing: image files \(transform.description)\(source); normalization \(model.normalization.map(\.description) ?? "none given (the data's)")"
+    }
 
     static func exportPyTorch(_ shell: Shell, _ command: ParsedCommand) throws {
         let model = try shell.model()

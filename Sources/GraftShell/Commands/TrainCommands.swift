@@ -77,7 +77,7 @@ extension CommandTable {
                 Checkpoints.template(shell, session: session, command: command, phase: 1, model: modelName, data: data, startGenerator: generator)
             }
             let result = try trainer.fit(data, options: o, generator: shell.generator, log: log, shouldStop: shell.interruptRequested, checkpoint: policy)
-            report(shell, command, result, model: model, data: data, asked: o.stepLimit, recordedAs: shell.canonical(command.line))
+            try report(shell, command, result, model: model, data: data, asked: o.stepLimit, recordedAs: shell.canonical(command.line))
         },
         CommandSpec(["eval"], options: [
             .init("on", .text, "dataset (default: the current one)"),
@@ -165,15 +165,16 @@ extension CommandTable {
             return try r.trainer.fit(data, options: o, generator: shell.generator, log: log, shouldStop: shell.interruptRequested,
                                      resume: r.saved.checkpoint.progress, checkpoint: policy)
         }
-        report(shell, r.command, result, model: r.model, data: data, asked: o.stepLimit,
+        try report(shell, r.command, result, model: r.model, data: data, asked: o.stepLimit,
                recordedAs: "train resume=\(r.path)" + (o.stepLimit.map { " steps=\($0)" } ?? ""))
     }
 
     /// What a finished `train` shows and keeps: the recipe, the chart, the timing, the figure, and
     /// (stopped part-way) the line that replays to the weights reached.
     /// `asked`: the run's `steps=`, if any.
-    static func report(_ shell: Shell, _ command: ParsedCommand, _ result: TrainingResult, model: Model, data: Dataset, asked: Int?, recordedAs line: String) {
+    static func report(_ shell: Shell, _ command: ParsedCommand, _ result: TrainingResult, model: Model, data: Dataset, asked: Int?, recordedAs line: String) throws {
         let modelName = shell.currentModel ?? model.name
+        try adoptTrainingInput(shell, model, data)
         shell.lastTraining = result.epochs
         if let phase = result.phase {
             shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: [phase])
@@ -192,6 +193,20 @@ extension CommandTable {
             shell.print("interrupted after step \(step): the model keeps the weights reached; recorded as '\(recorded)' so the session replays to them")
         } else if line != shell.canonical(command.line) {
             shell.recordedLine = line
+        }
+    }
+
+    /// A model trained on image samples takes them as they were made: their size becomes its input
+    /// size, their transform and normalization its preprocessing (what `predict FILE`, `cam`,
+    /// `activations`, `save model` and the exports use). Said when the input size changes.
+    static func adoptTrainingInput(_ shell: Shell, _ model: Model, _ data: Dataset) throws {
+        guard let transform = data.imageTransform, transform.sampleShape == data.sampleShape, data.sampleShape.count == 3 else { return }
+        let before = model.inputShape
+        if data.sampleShape != before { try model.setInputShape(data.sampleShape) }
+        model.preprocessing = transform
+        if model.normalization == nil { model.normalization = data.normalization }
+        if data.sampleShape != before {
+            shell.print("preprocessing: \(shell.currentModel ?? model.name) now takes \(data.sampleShape.map(String.init).joined(separator: "×")) (it was \(before.map(String.init).joined(separator: "×"))): image files are \(transform.description), normalized \(model.normalization ?? data.normalization), as the samples of \(data.name) were")
         }
     }
 
@@ -446,15 +461,10 @@ extension CommandTable {
             }
             return ModelInput(batch: try Tensor(shape: shape, scalars: array.values), image: nil, label: nil)
         }
-        guard model.inputShape.count == 3 else { throw ShellError("the model takes \(formatShape(model.inputShape)) inputs, not images") }
-        let (channels, height, width) = (model.inputShape[0], model.inputShape[1], model.inputShape[2])
-        var image = try Image.load(shell.resolve(input)).converted(toChannels: channels)
-        // The ImageNet evaluation recipe at the model's size: shorter side to size/0.875, centre crop.
-        if height == width {
-            image = try image.resizedAndCenterCropped(resize: Int((Double(height) / 0.875).rounded()), crop: height)
-        } else {
-            image = try image.resized(height: height, width: width)
-        }
+        guard let transform = model.imageTransform else { throw ShellError("the model takes \(formatShape(model.inputShape)) inputs, not images") }
+        let (channels, height, width) = (transform.channels, transform.height, transform.width)
+        // The model's preprocessing: its training data's, or ImageNet's evaluation recipe at its size.
+        let image = try transform.apply(try Image.load(shell.resolve(input)))
         let normalization = model.normalization ?? (try? shell.dataset())?.normalization ?? .unit
         return ModelInput(batch: try Tensor(shape: [1, channels, height, width], scalars: normalized(image.pixels, shape: model.inputShape, normalization)),
                           image: image, label: nil)
