@@ -113,3 +113,65 @@ struct ONNXExportTests {
         #expect(try roundTrip(model, input: try Tensor.randomUniform([2, 3, 8, 8], low: -3, high: 3, generator: generator)) <= 1e-4)
     }
 }
+
+/// torch.onnx.export's external data (`model.onnx` + `model.onnx.data`), made here from graft's own
+/// export by moving each initializer's bytes into a side file, as the dynamo exporter lays them out.
+@Suite("ONNX external data")
+struct ONNXExternalDataTests {
+    /// Writes `model` as FOLDER/m.onnx with its initializers' bytes in FOLDER/`location`; `edit`
+    /// changes each external reference (to make hostile ones).
+    func write(_ model: Model, in folder: URL, location: String = "m.onnx.data",
+               edit: (inout [String: String], Int) -> Void = { _, _ in }) throws -> String {
+        var proto = try Onnx_ModelProto(serializedBytes: try ONNXExporter.encode(model))
+        var side = Data()
+        for index in proto.graph.initializer.indices {
+            var tensor = proto.graph.initializer[index]
+            var entries = ["location": location, "offset": String(side.count), "length": String(tensor.rawData.count)]
+            edit(&entries, index)
+            side.append(tensor.rawData)
+            side.append(Data(count: (64 - side.count % 64) % 64))  // aligned, as torch writes them
+            tensor.rawData = Data()
+            tensor.dataLocation = .external
+            tensor.externalData = entries.sorted { $0.key < $1.key }.map { key, value in
+                var entry = Onnx_StringStringEntryProto()
+                (entry.key, entry.value) = (key, value)
+                return entry
+            }
+            proto.graph.initializer[index] = tensor
+        }
+        try side.write(to: folder.appendingPathComponent("m.onnx.data"))
+        let path = folder.appendingPathComponent("m.onnx")
+        try proto.serializedData().write(to: path)
+        return path.path
+    }
+
+    @Test func initializersInASideFileLoadAndMatch() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-external-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let generator = Generator(seed: 5)
+        let model = try Architecture.resnet18.build(classes: 4, inputShape: [3, 32, 32], generator: generator)
+        let input = try Tensor.randomUniform([2, 3, 32, 32], generator: generator)
+        let back = try ModelFiles.load(try write(model, in: folder))
+        #expect(maxDifference(try back.predict(input), try model.predict(input)) <= 1e-4)
+        #expect(back.parameterCount == model.parameterCount)
+
+        func refusal(_ location: String = "m.onnx.data", edit: @escaping (inout [String: String], Int) -> Void = { _, _ in }) throws -> String {
+            let path = try write(model, in: folder, location: location, edit: edit)
+            do { _ = try ModelFiles.load(path); return "loaded" } catch { return "\(error)" }
+        }
+        #expect(try refusal("../m.onnx.data").contains("must be a file in the model's folder (no absolute path, no '..')"))
+        #expect(try refusal("/etc/passwd").contains("must be a file in the model's folder"))
+        #expect(try refusal("missing.data").contains("'missing.data': no such file beside the model"))
+        #expect(try refusal("bad\nname").contains("must be a file in the model's folder"))
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("graft-outside-\(UUID().uuidString)")
+        try Data(count: 1 << 20).write(to: outside)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("link.data"), withDestinationURL: outside)
+        #expect(try refusal("link.data").contains("'link.data' leads out of the model's folder (a symlink)"))
+        #expect(try refusal { entries, index in if index == 3 { entries["offset"] = "9223372036854775800" } }.contains("lie past the end of 'm.onnx.data'"))
+        #expect(try refusal { entries, index in if index == 3 { entries["length"] = "-4" } }.contains("length '-4' is not a size"))
+        #expect(try refusal { entries, index in if index == 3 { entries["length"] = "4" } }.contains("raw data holds 4 bytes"))
+        #expect(try refusal { entries, index in if index == 0 { entries["location"] = nil } }.contains("names no location"))
+    }
+}

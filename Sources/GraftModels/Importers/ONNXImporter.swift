@@ -79,8 +79,10 @@ public enum ONNXImporter {
         }
         guard graph.node.count <= 100_000 else { throw Failure(description: "more than 100,000 nodes") }
         var values: [String: Value] = [:]
+        var external = ONNXExternalData(modelPath: name)
         for index in 0..<file.initializerCount {
-            let initializer = try file.initializer(index)
+            let stored = try file.initializer(index)
+            let initializer = try external.resolved(stored, what: "initializer '\(stored.name)'")
             values[initializer.name] = .constant(try tensor(initializer, what: "initializer '\(initializer.name)'"))
         }
         let inputs = graph.input.filter { values[$0.name] == nil }
@@ -184,7 +186,7 @@ public enum ONNXImporter {
             count = p
         }
         let type = proto.dataType
-        if proto.dataLocation == .external { throw Failure(description: "\(what): external data is not supported") }
+        if proto.dataLocation == .external { throw Failure(description: "\(what): external data is read only for initializers") }
         if !proto.rawData.isEmpty {
             let sizes: [Int32: Int] = [1: 4, 11: 8, 10: 2, 16: 2, 6: 4, 7: 8, 2: 1, 3: 1, 5: 2, 9: 1]
             guard let size = sizes[type] else { throw Failure(description: "\(what): data type \(type) is not supported") }

@@ -205,6 +205,7 @@ enum Checkpoints {
     }
 
     static func restore(_ saved: Saved, into model: Model, data: Dataset, trainer: Trainer) throws {
+        try CommandTable.adoptInput(model, data)  // as the run did when it started
         try checkModel(model, saved)
         guard dataDigest(data) == saved.checkpoint.dataDigest else {
             throw ShellError("resume: dataset \(data.name) is not the data the checkpoint's run trained on (its samples, labels or split differ)")

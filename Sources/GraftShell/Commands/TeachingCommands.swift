@@ -501,6 +501,7 @@ extension CommandTable {
             shell.changedNothing = true
             return
         }
+        try adoptTrainingInput(shell, model, data)
         // Checkpoints: each phase's own, named by the command's step; phase 1's end adds it to the finished phases.
         let log = ShellTrainingLog(shell: shell)
         var phaseOne = base
@@ -540,7 +541,6 @@ extension CommandTable {
         }
         shell.lastTraining = combined
         shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: phases.compactMap(\.result.phase))
-        try adoptTrainingInput(shell, model, data)
         if combined.count > 1 {
             let boundary = phases.count == 2 ? phases[0].result.epochs.count + 1 : nil
             shell.print(Charts.text(combined, marks: boundary.map { [$0: "phase 2: backbone unfrozen"] } ?? [:]))

@@ -72,6 +72,7 @@ extension CommandTable {
                 shell.changedNothing = true
                 return
             }
+            try adoptTrainingInput(shell, model, data)
             let log = ShellTrainingLog(shell: shell)
             let policy = try checkpointPolicy(shell, command, model: model, trainer: trainer, log: log) {
                 Checkpoints.template(shell, session: session, command: command, phase: 1, model: modelName, data: data, startGenerator: generator)
@@ -151,6 +152,7 @@ extension CommandTable {
     /// `train resume=DIR|FILE [steps=N]`: the checkpoint's command, from where it stood.
     static func resumeTraining(_ shell: Shell, _ command: ParsedCommand) throws {
         let r = try Checkpoints.Resumption(shell, command, for: "train", extra: ["steps"])
+        try adoptInput(r.model, try shell.dataset(r.command.string("on")))
         try Checkpoints.checkModel(r.model, r.saved)
         let data = try trainingData(shell, r.command)
         var o = try trainingOptions(r.command, .train)
@@ -174,7 +176,6 @@ extension CommandTable {
     /// `asked`: the run's `steps=`, if any.
     static func report(_ shell: Shell, _ command: ParsedCommand, _ result: TrainingResult, model: Model, data: Dataset, asked: Int?, recordedAs line: String) throws {
         let modelName = shell.currentModel ?? model.name
-        try adoptTrainingInput(shell, model, data)
         shell.lastTraining = result.epochs
         if let phase = result.phase {
             shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: [phase])
@@ -200,14 +201,22 @@ extension CommandTable {
     /// size, their transform and normalization its preprocessing (what `predict FILE`, `cam`,
     /// `activations`, `save model` and the exports use). Said when the input size changes.
     static func adoptTrainingInput(_ shell: Shell, _ model: Model, _ data: Dataset) throws {
-        guard let transform = data.imageTransform, transform.sampleShape == data.sampleShape, data.sampleShape.count == 3 else { return }
         let before = model.inputShape
-        if data.sampleShape != before { try model.setInputShape(data.sampleShape) }
-        model.preprocessing = transform
-        if model.normalization == nil { model.normalization = data.normalization }
+        guard try adoptInput(model, data), let transform = model.preprocessing else { return }
         if data.sampleShape != before {
             shell.print("preprocessing: \(shell.currentModel ?? model.name) now takes \(data.sampleShape.map(String.init).joined(separator: "×")) (it was \(before.map(String.init).joined(separator: "×"))): image files are \(transform.description), normalized \(model.normalization ?? data.normalization), as the samples of \(data.name) were")
         }
+    }
+
+    /// ``adoptTrainingInput(_:_:_:)`` without a word (a resume puts the model where its run had it).
+    /// False when the data was not made from image files.
+    @discardableResult
+    static func adoptInput(_ model: Model, _ data: Dataset) throws -> Bool {
+        guard let transform = data.imageTransform, transform.sampleShape == data.sampleShape, data.sampleShape.count == 3 else { return false }
+        if data.sampleShape != model.inputShape { try model.setInputShape(data.sampleShape) }
+        model.preprocessing = transform
+        if model.normalization == nil { model.normalization = data.normalization }
+        return true
     }
 
     /// The defaults a training command starts from: `train` is Keras's `fit` (SGD at 0.01, constant
