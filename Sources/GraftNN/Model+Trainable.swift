@@ -12,6 +12,19 @@ public enum LayerSelector {
         let names = model.nodes.map(\.name)
         let all = Array(model.nodes.indices.dropFirst())  // never the input
         if selector == "all" { return all }
+        if selector == "head" || selector == "backbone" {
+            // The head: the layers `head` grafted, or else those after the last global pooling or
+            // flatten (where `head` would cut); the backbone: everything before it.
+            let grafted = all.filter { model.nodes[$0].isHead }
+            let cut = grafted.isEmpty ? model.defaultCutPoint : (grafted.min() ?? 1) - 1
+            guard let cut else {
+                throw .badSelector(selector: selector, reason: "this model has no grafted head and no global pooling or flatten to tell its head from its backbone; name layers, or use last=N")
+            }
+            let head = grafted.isEmpty ? all.filter { $0 > cut } : grafted
+            let picked = selector == "head" ? head : all.filter { !head.contains($0) }
+            guard !picked.isEmpty else { throw .badSelector(selector: selector, reason: "this model's \(selector) has no layers") }
+            return picked
+        }
         if selector.hasPrefix("type=") {
             let kind = selector.dropFirst(5).lowercased()
             let matched = all.filter { model.nodes[$0].layer.kind.lowercased().hasPrefix(kind) }

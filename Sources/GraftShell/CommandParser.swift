@@ -51,7 +51,8 @@ public struct CommandParser: Sendable {
                     continue
                 }
                 guard let option = spec.options.first(where: { $0.name == key }) else {
-                    let hint = nearest(key, in: spec.options.map(\.name)).map { "; did you mean '\($0)='?" }
+                    let alias = Self.aliases[key.lowercased()].flatMap { name in spec.options.contains { $0.name == name } ? name : nil }
+                    let hint = (alias ?? nearest(key, in: spec.options.map(\.name))).map { "; did you mean '\($0)='?" }
                         ?? (spec.options.isEmpty ? " ('\(spec.name)' takes no options)" : " (options: \(spec.options.map { $0.name + "=" }.joined(separator: " ")))")
                     throw ShellError("unknown option '\(key)' for '\(spec.name)'" + hint, column: token.column, width: key.count)
                 }
@@ -86,6 +87,20 @@ public struct CommandParser: Sendable {
         parsed.pathTokens = paths
         return parsed
     }
+
+    /// What Keras, PyTorch and fastai call graft's options, for "did you mean" when one is typed.
+    static let aliases: [String: String] = [
+        "learning_rate": "lr", "learning-rate": "lr", "learningrate": "lr", "base_lr": "lr", "max_lr": "lr",
+        "batch_size": "batch", "batch-size": "batch", "batchsize": "batch", "bs": "batch",
+        "weight_decay": "wd", "weight-decay": "wd", "decay": "wd",
+        "num_epochs": "epochs", "n_epochs": "epochs", "nb_epoch": "epochs", "epoch": "epochs",
+        "label_smoothing": "smoothing", "label-smoothing": "smoothing",
+        "validation_split": "val", "valid_pct": "val", "validation": "val",
+        "class_weight": "class-weights", "class_weights": "class-weights", "weights": "class-weights",
+        "early_stopping": "patience", "scheduler": "schedule", "lr_scheduler": "schedule", "opt": "optimizer",
+        "clipnorm": "clip", "clip_grad_norm": "clip", "max_norm": "clip", "freeze_epochs": "freeze-epochs",
+        "image_size": "size", "img_size": "size", "input_size": "input", "num_classes": "classes", "n_classes": "classes",
+    ]
 
     /// 10.0 → "10", 1e-08 → "1e-08".
     static func format(_ value: Double) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import GraftNN
 import GraftFormats
 
 /// The files a session reads and writes: one place that turns the paths commands are given into
@@ -117,5 +118,16 @@ extension Shell {
         while common < min(target.count, base.count), target[common] == base[common] { common += 1 }
         let parts = Array(repeating: "..", count: base.count - common) + target[common...]
         return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+
+    /// "; did you mean 'r18.pth'?" when `path` does not exist and its folder holds a name close to it.
+    func nearbyName(_ path: String) -> String? {
+        let resolved = resolve(path)
+        guard !FileManager.default.fileExists(atPath: resolved) else { return nil }
+        let url = URL(fileURLWithPath: resolved)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path),
+              let near = nearest(url.lastPathComponent, in: names.filter { !$0.hasPrefix(".") }) else { return nil }
+        let folder = (path as NSString).deletingLastPathComponent
+        return "; did you mean '\(folder.isEmpty ? near : folder + "/" + near)'?"
     }
 }

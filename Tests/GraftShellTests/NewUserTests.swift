@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import GraftShell
 @testable import GraftNN
-import GraftFormats
+@testable import GraftFormats
+import GraftModels
 
 /// A folder of drawn shapes (a filled circle, square or triangle on a plain background, RGB PNGs):
 /// what a new user brings to graft. `classes` are the subfolders; each holds `perClass` images.
@@ -220,5 +221,32 @@ struct NewUserTests {
         #expect(output.take().contains("back: preprocessing: image files RGB, shorter side to 32, central 32×32, 8-bit (its training data's); normalization imagenet"))
         #expect(shell.models["back"]?.preprocessing == shell.models["resnet18"]?.preprocessing && shell.models["back"]?.inputShape == [3, 32, 32])
         #expect(shell.models["exported"]?.inputShape == [3, 32, 32])
+    }
+
+    /// Item 10: errors that carry the help a user needs.
+    @Test func errorsSayWhatToDoInstead() throws {
+        let root = try temporaryFolder("help")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (shell, _) = makeShell()
+        run(shell, "new mnist-cnn classes=3", "save model \(root.path)/r18.safetensors")
+        #expect(shell.execute("load \(root.path)/r19.safetensors").error?.message == "cannot load \(root.path)/r19.safetensors: no such file; did you mean '\(root.path)/r18.safetensors'?")
+        try makeShapesFolder(root.appendingPathComponent("shapes"))
+        #expect(shell.execute("data images \(root.path)/shape").error?.message == "cannot read \(root.path)/shape: no such folder; did you mean '\(root.path)/shapes'?")
+        #expect(shell.execute("train learning_rate=0.01").error?.message.hasPrefix("unknown option 'learning_rate' for 'train'; did you mean 'lr='?") == true)
+        #expect(shell.execute("train batch_size=8").error?.message.hasPrefix("unknown option 'batch_size' for 'train'; did you mean 'batch='?") == true)
+        #expect(shell.execute("new vit_b_16").error?.message
+                == "architecture: 'vit_b_16' is not a built-in architecture ('models' lists the \(Architecture.allCases.count); closest: vgg11, vgg11_bn, vgg13, vgg13_bn); a checkpoint of it loads with 'load FILE'")
+        // backbone and head are selectors: before a head is grafted (after the last pooling), and after.
+        run(shell, "freeze backbone")
+        let model = try shell.model()
+        #expect(model.parameters.filter { $0.parameter.trainable }.map(\.key).allSatisfy { $0.hasPrefix("fc") } && model.trainableParameterCount < model.parameterCount)
+        run(shell, "unfreeze all", "head classes=3 hidden=8", "freeze head")
+        #expect(model.nodes.filter(\.isHead).allSatisfy { $0.layer.parameters.allSatisfy { !$0.parameter.trainable } })
+        #expect(model.nodes.filter { !$0.isHead }.allSatisfy { $0.layer.parameters.allSatisfy(\.parameter.trainable) })
+        // A whole pickled model: how to save its weights instead.
+        var pickled = PickleMachine(bytes: [0x80, 0x02, 0x63] + Array("torchvision.models.resnet\nResNet\n".utf8) + [0x2e], source: "whole.pth", file: "whole.pth")
+        do { _ = try pickled.load { $0 }; Issue.record("a pickled class loaded") } catch {
+            #expect("\(error)".contains("save them with torch.save(model.state_dict(), 'model.pth')"), "\(error)")
+        }
     }
 }

@@ -63,8 +63,13 @@ public struct Architecture: Sendable, Hashable, CustomStringConvertible {
         let aliases: [String: String] = ["mobilenet_v2": "mobilenetv2", "mobilenet-v2": "mobilenetv2", "efficientnet_lite0": "efficientnet-lite0", "mnist_cnn": "mnist-cnn"]
         if let alias = aliases[lower].flatMap({ byName[$0] }) { return alias }
         if let dashed = byName[lower.replacingOccurrences(of: "-", with: "_")] { return dashed }
-        throw .invalidArgument(what: "architecture", reason: "unknown '\(name)'"
-            + (nearest(name, in: allCases.map(\.rawValue)).map { "; did you mean '\($0)'?" } ?? " (known: \(allCases.map(\.rawValue).joined(separator: ", ")))"))
+        let names = allCases.map(\.rawValue)
+        if let near = nearest(name, in: names) { throw .invalidArgument(what: "architecture", reason: "unknown '\(name)'; did you mean '\(near)'?") }
+        // The few whose names start most like it (its family), not the whole list.
+        let shared = { (other: String) in zip(lower, other).prefix { $0 == $1 }.count }
+        let best = names.map(shared).max() ?? 0
+        let closest = best == 0 ? "" : "; closest: " + names.filter { shared($0) == best }.prefix(4).joined(separator: ", ")
+        throw .invalidArgument(what: "architecture", reason: "'\(name)' is not a built-in architecture ('models' lists the \(names.count)\(closest)); a checkpoint of it loads with 'load FILE'")
     }
 
     /// A freshly initialized model.

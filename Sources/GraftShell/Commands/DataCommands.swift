@@ -31,6 +31,7 @@ extension CommandTable {
         ], takesName: true, summary: "An image folder: DIR/<class>/*.png|jpg, or DIR/train|val|test/<class>/…; unreadable files are skipped and listed.",
            example: "data images ~/photos size=224 split=0.2 as pets", recording: .stateChange) { shell, command in
             let directory = shell.resolve(command.argument("dir") ?? "")
+            if let hint = shell.nearbyName(command.argument("dir") ?? "") { throw ShellError("cannot read \(command.argument("dir") ?? ""): no such folder" + hint) }
             let channels = command.int("channels") ?? 3
             guard channels != 2 else { throw command.error("channels must be 1 or 3", at: "channels") }
             let size = command.size("size")

@@ -94,6 +94,7 @@ extension CommandTable {
         ], takesName: true, summary: "Load a model: .safetensors (graft's or others'), PyTorch .pth/.pt, Keras .h5, ONNX .onnx.",
            example: "load Examples/models/efficientnet-lite0.pth as lite", recording: .stateChange) { shell, command in
             let path = command.argument("path") ?? ""
+            if let hint = shell.nearbyName(path) { throw ShellError("cannot load \(path): no such file" + hint) }
             let (model, extras) = try ModelFiles.open(shell.resolve(path), architecture: command.string("arch"), inputShape: command.shape("input"))
             if let labels = command.string("labels") {
                 let names = labels.split(separator: ",", omittingEmptySubsequences: false).map(String.init)

@@ -470,6 +470,7 @@ extension CommandTable {
             }
             return ModelInput(batch: try Tensor(shape: shape, scalars: array.values), image: nil, label: nil)
         }
+        if let hint = shell.nearbyName(input) { throw ShellError("cannot read \(input): no such file" + hint) }
         guard let transform = model.imageTransform else { throw ShellError("the model takes \(formatShape(model.inputShape)) inputs, not images") }
         let (channels, height, width) = (transform.channels, transform.height, transform.width)
         // The model's preprocessing: its training data's, or ImageNet's evaluation recipe at its size.

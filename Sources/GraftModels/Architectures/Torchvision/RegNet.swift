@@ -26,7 +26,7 @@ enum RegNet {
     ]
 
     static let architectures = variants.map { v in
-        Architecture(v.name, "RegNet\(v.se ? "Y" : "X")-\(v.name.split(separator: "_").last.map { $0.uppercased().replacingOccurrences(of: "_", with: ".") } ?? ""), torchvision's layout and parameter names",
+        Architecture(v.name, "RegNet\(v.se ? "Y" : "X")-\(v.name.split(separator: "_").dropFirst(2).joined(separator: ".").uppercased()), torchvision's layout and parameter names",
                      anchor: "stem.0.weight") { classes, input, _, generator throws(ModelError) in try build(v, classes: classes, input: input, generator: generator) }
     }
 
