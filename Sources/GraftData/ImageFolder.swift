@@ -97,7 +97,7 @@ public enum ImageFolder {
     }
 
     /// Visible subfolders, sorted.
-    static func subfolders(of folder: URL) -> [String] {
+    public static func subfolders(of folder: URL) -> [String] {
         let items = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: [.isDirectoryKey],
                                                                    options: [.skipsHiddenFiles])) ?? []
         return items.filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }
@@ -105,7 +105,7 @@ public enum ImageFolder {
     }
 
     /// Image files (by extension) directly in `folder`, sorted by name.
-    static func imageFiles(in folder: URL) -> [String] {
+    public static func imageFiles(in folder: URL) -> [String] {
         let items = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil,
                                                                    options: [.skipsHiddenFiles])) ?? []
         return items.filter { extensions.contains($0.pathExtension.lowercased()) }.map(\.path).sorted()

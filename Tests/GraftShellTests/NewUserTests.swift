@@ -249,4 +249,35 @@ struct NewUserTests {
             #expect("\(error)".contains("save them with torch.save(model.state_dict(), 'model.pth')"), "\(error)")
         }
     }
+
+    /// Items 12, 11 and 8: `predict FOLDER` with file names and a CSV; a class with one image is
+    /// named when the data loads; a model without class names says how to give them.
+    @Test func predictAFolderAndWarnAboutTinyClasses() throws {
+        let root = try temporaryFolder("folder")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeShapesFolder(root.appendingPathComponent("shapes"), perClass: 4)
+        try makeShapesFolder(root.appendingPathComponent("tiny"), classes: ["many", "onlyone"], perClass: 1)
+        let (shell, output) = makeShell()
+        run(shell, "new mnist-cnn classes=3 input=3x32x32", "data images \(root.path)/shapes size=32", "train epochs=1 batch=6")
+        _ = output.take()
+        run(shell, "predict \(root.path)/shapes save=\(root.path)/preds.csv")
+        let printed = output.take()
+        #expect(printed.contains("circle/circle_000.png  ") && printed.contains("triangle/triangle_003.png  ") && printed.contains("12 images: "), "\(printed)")
+        let csv = try String(contentsOf: root.appendingPathComponent("preds.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 13 && csv[0] == "file,circle,square,triangle" && csv[1].hasPrefix("circle/circle_000.png,"))
+        // Sample 0 and the first file agree (the same preprocessing).
+        let first = try #require(Double(csv[1].split(separator: ",")[1]))
+        let outcome = shell.execute("predict 0 top=3")
+        #expect(outcome.figures.first?.hasPrefix("top ") == true)
+        #expect(first >= 0 && first <= 1)
+        #expect(shell.execute("predict \(root.path)/shapes save=\(root.path)/p.npy").error?.message.contains("give a .csv file name") == true)
+        #expect(CSV.field("a,b") == "\"a,b\"" && CSV.field("say \"hi\"") == "\"say \"\"hi\"\"\"" && CSV.field("=cmd()") == "'=cmd()" && CSV.field("x\u{7}y") == "x?y"
+                && CSV.field("two\nlines") == "\"two\nlines\"" && CSV.field("`tick`") == "`tick`")
+        run(shell, "data images \(root.path)/tiny size=32")
+        #expect(output.take().contains("warning: class onlyone has 1 training image: too few to learn it"))
+        run(shell, "new mnist-cnn as plain classes=3 input=3x32x32", "data images \(root.path)/shapes size=32 as shapes2")
+        _ = output.take()
+        run(shell, "predict \(root.path)/shapes/circle/circle_000.png on=tiny")
+        #expect(output.take().contains("the model carries no class names, so classes show as numbers: load it with labels=NAME,NAME,… to name its 3 outputs"))
+    }
 }

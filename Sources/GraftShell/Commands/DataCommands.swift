@@ -84,6 +84,12 @@ extension CommandTable {
         shell.print("\(shell.currentDataset ?? data.name): \(data.classes) classes (\(listed(data.classNames, limit: 10))), samples \(data.sampleShape.map(String.init).joined(separator: "×")), \(splits.joined(separator: ", "))"
             + String(format: ", %.1f MB", Double(data.memoryBytes) / 1_048_576)
             + (data.skipped.isEmpty ? "" : ", \(data.skipped.count) file\(data.skipped.count == 1 ? "" : "s") skipped"))
+        // A class too small to learn from or to score on is worth a word before anyone trains on it.
+        let train = data.train.classCounts(classes: data.classes), test = data.test?.classCounts(classes: data.classes)
+        for (c, name) in data.classNames.enumerated() where train[c] < 2 || test?[c] == 0 {
+            shell.print("warning: class \(name) has \(train[c]) training image\(train[c] == 1 ? "" : "s")" + (test.map { ", \($0[c]) test" } ?? "")
+                        + (train[c] < 2 ? ": too few to learn it" : ": it is never scored"))
+        }
     }
 }
 

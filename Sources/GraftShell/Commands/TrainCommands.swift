@@ -117,9 +117,9 @@ extension CommandTable {
         },
         CommandSpec(["predict"], arguments: [.init("input", .path)], options: [
             .init("top", .int(1...100), default: "5", "how many classes to show"),
-            .init("save", .path, "save the model's raw output for the input as .npy"),
+            .init("save", .path, "save the model's raw output for the input as .npy (for a folder: each image's class probabilities as .csv)"),
             .init("on", .text, "dataset for an index (default: the current one)"),
-        ], summary: "Classify an image file, a .npy array in graft's layout (N×C×H×W, preprocessed), or test sample number N.",
+        ], summary: "Classify an image file, every image in a folder (a table by file name; save=F.csv keeps every class's probability), a .npy array in graft's layout (N×C×H×W, preprocessed), or test sample number N.",
            example: "predict Examples/images/chelsea.png top=3", recording: .figures) { shell, command in
             try predict(shell, command)
         },
@@ -480,6 +480,42 @@ extension CommandTable {
                           image: image, label: nil)
     }
 
+    /// `predict FOLDER`: every image in it (and in its subfolders, as `data images` reads them), a
+    /// row each — file, best class and its probability — and with `save=F.csv`, a table of every class's.
+    static func predictFolder(_ shell: Shell, _ command: ParsedCommand, folder: String, names: [String]) throws {
+        let model = try shell.model()
+        let root = URL(fileURLWithPath: shell.resolve(folder))
+        let files = ImageFolder.imageFiles(in: root) + ImageFolder.subfolders(of: root).flatMap { ImageFolder.imageFiles(in: root.appendingPathComponent($0)) }
+        guard !files.isEmpty else { throw ShellError("\(folder) holds no images (.png, .jpg) in it or in its subfolders") }
+        guard files.count <= 100_000 else { throw ShellError("\(folder) holds \(files.count) images; predict takes at most 100,000 at once") }
+        if let save = command.string("save"), !save.lowercased().hasSuffix(".csv") {
+            throw command.error("save= for a folder writes a table: give a .csv file name, got '\(save)'", at: "save")
+        }
+        let relative = files.map { String($0.dropFirst(root.path.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+        let width = min(60, max(4, relative.map(\.count).max() ?? 4))
+        shell.print("file".padding(toLength: width, withPad: " ", startingAt: 0) + "  class  probability")
+        var csv = ["file," + names.map(CSV.field).joined(separator: ",")]
+        var counts: [String: Int] = [:]
+        for (path, name) in zip(files, relative) {
+            if shell.interruptRequested() { throw ShellError("interrupted after \(csv.count - 1) of \(files.count) images; nothing was saved") }
+            let prepared = try modelInput(shell, path, dataset: nil)
+            let probabilities = try Evaluation.probabilities(model, prepared.batch)
+            guard let best = Evaluation.top(probabilities, k: 1, classNames: names).first?.top.first, probabilities.scalars.allSatisfy(\.isFinite) else {
+                throw ShellError("the model's output holds NaN or an infinity for \(name)")
+            }
+            counts[best.name, default: 0] += 1
+            let shown = name.count > width ? "…" + name.suffix(width - 1) : name.padding(toLength: width, withPad: " ", startingAt: 0)
+            shell.print(shown + "  " + best.name + "  " + fixed(best.probability))
+            csv.append(CSV.field(name) + "," + probabilities.scalars.map { String(format: "%.6f", Double($0)) }.joined(separator: ","))
+        }
+        shell.print("\(files.count) image\(files.count == 1 ? "" : "s"): " + counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        shell.figure("images \(files.count) " + counts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))
+        if let save = command.string("save") {
+            let written = try shell.write(Data((csv.joined(separator: "\n") + "\n").utf8), to: save)
+            shell.print("wrote \(shell.shown(save, written)) (\(files.count) rows, a column per class)")
+        }
+    }
+
     static func predict(_ shell: Shell, _ command: ParsedCommand) throws {
         let model = try shell.model()
         let input = command.argument("input") ?? ""
@@ -489,6 +525,13 @@ extension CommandTable {
         var names = model.classNames
         if names.isEmpty || names == (0..<names.count).map(String.init),
            let data = try? shell.dataset(command.string("on")), data.classes == outputs { names = data.classNames }
+        var isFolder: ObjCBool = false
+        if Int(input) == nil, FileManager.default.fileExists(atPath: shell.resolve(input), isDirectory: &isFolder), isFolder.boolValue {
+            return try predictFolder(shell, command, folder: input, names: names)
+        }
+        if names == (0..<outputs).map(String.init), outputs > 1 {
+            shell.print("(the model carries no class names, so classes show as numbers: load it with labels=NAME,NAME,… to name its \(outputs) outputs)")
+        }
         let prepared = try modelInput(shell, input, dataset: command.string("on"))
         let (batch, label) = (prepared.batch, prepared.label)
         if let path = command.string("save") {
