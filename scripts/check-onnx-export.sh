@@ -34,13 +34,13 @@ save model $work/resnet.onnx
 new mobilenetv2 as mobile classes=4 input=3x32x32 width=0.5
 predict $work/mobile_input.npy save=$work/mobile_graft.npy
 save model $work/mobile.onnx
-load Examples/models/efficientnet-lite0.pth as lite
+load $PWD/Examples/models/efficientnet-lite0.pth as lite
 predict $work/lite_input.npy save=$work/lite_graft.npy
 save model $work/lite.onnx
-load Examples/models/fer-emotion.h5 as emotion
+load $PWD/Examples/models/fer-emotion.h5 as emotion
 predict $work/emotion_input.npy save=$work/emotion_graft.npy
 save model $work/emotion.onnx
-load Examples/models/ppocr-cls.onnx as ocr input=3x48x192
+load $PWD/Examples/models/ppocr-cls.onnx as ocr input=3x48x192
 predict $work/ocr_input.npy save=$work/ocr_graft.npy
 save model $work/ocr.onnx
 GRAFT

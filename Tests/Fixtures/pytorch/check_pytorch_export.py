@@ -120,8 +120,10 @@ def architectures(graft, work, every, names=None):
         shutil.rmtree(folder)
 
 
-SHIPPED = [("Examples/models/efficientnet-lite0.pth", (1, 3, 224, 224)), ("Examples/models/fer-emotion.h5", (2, 1, 48, 48)),
-           ("Examples/models/ppocr-cls.onnx", (2, 3, 48, 192))]
+# Absolute: a session's relative paths are its own folder's, and these sessions are written in work folders.
+EXAMPLES = os.path.abspath("Examples/models")
+SHIPPED = [(f"{EXAMPLES}/efficientnet-lite0.pth", (1, 3, 224, 224)), (f"{EXAMPLES}/fer-emotion.h5", (2, 1, 48, 48)),
+           (f"{EXAMPLES}/ppocr-cls.onnx", (2, 3, 48, 192))]
 
 
 def model_files(graft, work, every):
@@ -180,7 +182,7 @@ export pytorch "{w}/project"
 
 LITE0 = """seed 7
 set threads=2
-load Examples/models/efficientnet-lite0.pth input=3x96x96 as lite0
+load {examples}/efficientnet-lite0.pth input=3x96x96 as lite0
 data mnist per-class=30 size=96 channels=3 as digits
 head classes=10
 save model "{w}/start.safetensors"
@@ -198,7 +200,7 @@ export pytorch "{w}/project"
 # rounding puts on the other side of a ReLU's kink changes a gradient, and training amplifies it.)
 OPTIONS = """seed 11
 set threads=2
-load Examples/models/efficientnet-lite0.pth input=3x64x64 as lite0
+load {examples}/efficientnet-lite0.pth input=3x64x64 as lite0
 data mnist per-class=20 size=64 channels=3 as digits
 head classes=10
 freeze all
@@ -243,7 +245,7 @@ def recipe(graft, work, name, script, fixed_shape, dataset, processes=True, samp
     os.makedirs(w)
     np.save(f"{w}/fixed.npy", np.random.default_rng(23).uniform(-1, 1, fixed_shape).astype(np.float32))
     started = time.time()
-    graft_run(graft, script.format(w=w), f"{w}/session.graft")
+    graft_run(graft, script.format(w=w, examples=EXAMPLES), f"{w}/session.graft")
     print(f"== {name}: graft session and export {time.time() - started:.1f} s")
     project = f"{w}/project"
     # (a) outputs
@@ -304,7 +306,7 @@ def check_back(graft, w, name, dataset, runs):
 def augmented(graft, work):
     w = f"{work}/augment"
     os.makedirs(w, exist_ok=True)
-    graft_run(graft, AUGMENT.format(w=w), f"{w}/session.graft")
+    graft_run(graft, AUGMENT.format(w=w, examples=EXAMPLES), f"{w}/session.graft")
     started = time.time()
     done = subprocess.run([sys.executable, f"{w}/project/train.py", "--out", f"{w}/run"], cwd=w, capture_output=True, text=True)
     ran = done.returncode == 0 and os.path.exists(f"{w}/run/weights.safetensors")

@@ -23,6 +23,8 @@ TOLERANCE = 1e-4
 
 
 def run_graft(graft, zoo, entry, work):
+    # Absolute paths: a session's relative paths are its own folder's (work's), not the current one's.
+    zoo, work = os.path.abspath(zoo), os.path.abspath(work)
     output = os.path.join(work, entry["file"] + ".out.npy")
     script = os.path.join(work, entry["file"] + ".graft")
     with open(script, "w") as f:
