@@ -294,7 +294,7 @@ public struct PickleMachine {
             let hint = module.hasPrefix("torch") || module.hasPrefix("torchvision") || module.hasPrefix("timm") || module.hasPrefix("__main__") || name.first?.isUppercase == true
                 ? "; this looks like a whole model saved with torch.save(model): graft reads weights, so save them with torch.save(model.state_dict(), 'model.pth') (or safetensors' save_file(model.state_dict(), 'model.safetensors')) and load that"
                 : ""
-            throw .refused(file: file, reason: "pickle global '\(module).\(name)' is not allowed (graft runs no code from a file)" + hint)
+            throw .refused(file: file, reason: "pickle global '\(module).\(name)' is not allowed" + hint)
         }
     }
 

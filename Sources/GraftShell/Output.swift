@@ -32,3 +32,15 @@ public final class TeeOutput: OutputSink {
     public var isTerminal: Bool { sinks.contains { $0.isTerminal } }
     public func write(_ text: String) { for sink in sinks { sink.write(text) } }
 }
+
+/// The escaping function for text from files (file and folder names, names inside models) that
+/// reaches the terminal: control characters (escape sequences, carriage returns, bells) are shown
+/// as `?`, so a name cannot move the cursor, recolour the screen or hide a line.
+enum Terminal {
+    static func visible(_ text: String) -> String {
+        String(text.unicodeScalars.map { scalar -> Character in
+            let category = scalar.properties.generalCategory
+            return category == .control || category == .format && scalar.value >= 0x202A && scalar.value <= 0x202E ? "?" : Character(scalar)
+        })
+    }
+}

@@ -273,6 +273,7 @@ struct NewUserTests {
         #expect(shell.execute("predict \(root.path)/shapes save=\(root.path)/p.npy").error?.message.contains("give a .csv file name") == true)
         #expect(CSV.field("a,b") == "\"a,b\"" && CSV.field("say \"hi\"") == "\"say \"\"hi\"\"\"" && CSV.field("=cmd()") == "'=cmd()" && CSV.field("x\u{7}y") == "x?y"
                 && CSV.field("two\nlines") == "\"two\nlines\"" && CSV.field("`tick`") == "`tick`")
+        #expect(Terminal.visible("a\u{1B}[2Jb\rc\u{202E}d") == "a?[2Jb?c?d" && Terminal.visible("naïve ✓") == "naïve ✓")
         run(shell, "data images \(root.path)/tiny size=32")
         #expect(output.take().contains("warning: class onlyone has 1 training image: too few to learn it"))
         run(shell, "new mnist-cnn as plain classes=3 input=3x32x32", "data images \(root.path)/shapes size=32 as shapes2")

@@ -87,7 +87,7 @@ extension CommandTable {
         // A class too small to learn from or to score on is worth a word before anyone trains on it.
         let train = data.train.classCounts(classes: data.classes), test = data.test?.classCounts(classes: data.classes)
         for (c, name) in data.classNames.enumerated() where train[c] < 2 || test?[c] == 0 {
-            shell.print("warning: class \(name) has \(train[c]) training image\(train[c] == 1 ? "" : "s")" + (test.map { ", \($0[c]) test" } ?? "")
+            shell.print("warning: class \(Terminal.visible(name)) has \(train[c]) training image\(train[c] == 1 ? "" : "s")" + (test.map { ", \($0[c]) test" } ?? "")
                         + (train[c] < 2 ? ": too few to learn it" : ": it is never scored"))
         }
     }

@@ -492,20 +492,21 @@ extension CommandTable {
             throw command.error("save= for a folder writes a table: give a .csv file name, got '\(save)'", at: "save")
         }
         let relative = files.map { String($0.dropFirst(root.path.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
-        let width = min(60, max(4, relative.map(\.count).max() ?? 4))
+        let visible = relative.map(Terminal.visible)
+        let width = min(60, max(4, visible.map(\.count).max() ?? 4))
         shell.print("file".padding(toLength: width, withPad: " ", startingAt: 0) + "  class  probability")
         var csv = ["file," + names.map(CSV.field).joined(separator: ",")]
         var counts: [String: Int] = [:]
-        for (path, name) in zip(files, relative) {
+        for ((path, name), shownName) in zip(zip(files, relative), visible) {
             if shell.interruptRequested() { throw ShellError("interrupted after \(csv.count - 1) of \(files.count) images; nothing was saved") }
             let prepared = try modelInput(shell, path, dataset: nil)
             let probabilities = try Evaluation.probabilities(model, prepared.batch)
             guard let best = Evaluation.top(probabilities, k: 1, classNames: names).first?.top.first, probabilities.scalars.allSatisfy(\.isFinite) else {
-                throw ShellError("the model's output holds NaN or an infinity for \(name)")
+                throw ShellError("the model's output holds NaN or an infinity for \(shownName)")
             }
             counts[best.name, default: 0] += 1
-            let shown = name.count > width ? "…" + name.suffix(width - 1) : name.padding(toLength: width, withPad: " ", startingAt: 0)
-            shell.print(shown + "  " + best.name + "  " + fixed(best.probability))
+            let shown = shownName.count > width ? "…" + shownName.suffix(width - 1) : shownName.padding(toLength: width, withPad: " ", startingAt: 0)
+            shell.print(shown + "  " + Terminal.visible(best.name) + "  " + fixed(best.probability))
             csv.append(CSV.field(name) + "," + probabilities.scalars.map { String(format: "%.6f", Double($0)) }.joined(separator: ","))
         }
         shell.print("\(files.count) image\(files.count == 1 ? "" : "s"): " + counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
