@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 graft="${1:-.build/debug/graft}"
-work=.build/onnx-check
+work="$PWD/.build/onnx-check"  # absolute: the session written there resolves its paths against its own folder
 rm -rf "$work" && mkdir -p "$work"
 if ! .build/onnx-venv/bin/python -c "import onnxruntime, numpy" 2>/dev/null; then
     python3 -m venv .build/onnx-venv
