@@ -96,13 +96,14 @@ struct LineChart {
         return abs(value) >= 1000 || (abs(value) < 0.01 && value != 0) ? String(format: "%.2g", value) : String(format: "%.3g", value)
     }
 
-    /// Tick positions: whole decades on a log axis, about `count` round numbers otherwise.
+    /// Tick positions: whole decades on a log axis (counted down from the last, so the axis is
+    /// labelled up to where the run went), about `count` round numbers otherwise.
     static func ticks(_ range: ClosedRange<Double>, log: Bool, count: Int) -> [Double] {
         if log {
             let first = Foundation.ceil(range.lowerBound - 1e-9), last = Foundation.floor(range.upperBound + 1e-9)
             guard first <= last else { return [range.lowerBound, range.upperBound] }
             let every = Swift.max(1, Int(((last - first) / Double(count)).rounded(.up)))
-            return stride(from: first, through: last, by: Double(every)).map { $0 }
+            return stride(from: last, through: first, by: -Double(every)).reversed()
         }
         let raw = (range.upperBound - range.lowerBound) / Double(Swift.max(count, 1))
         let magnitude = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))

@@ -281,4 +281,11 @@ struct NewUserTests {
         run(shell, "predict \(root.path)/shapes/circle/circle_000.png on=tiny")
         #expect(output.take().contains("the model carries no class names, so classes show as numbers: load it with labels=NAME,NAME,… to name its 3 outputs"))
     }
+
+    /// Item 9 (part): the lr-find chart's log axis is labelled up to where the run went (3.79: 1e0).
+    @Test func aLogAxisIsLabelledToItsEnd() {
+        let ticks = LineChart.ticks(log10(1e-7)...log10(3.79), log: true, count: 5)
+        #expect(ticks.last == 0 && ticks.first.map { $0 >= -7 } == true && ticks.count <= 6, "\(ticks)")
+        #expect(LineChart.ticks(-7...(-2), log: true, count: 5).last == -2)
+    }
 }
