@@ -1,9 +1,9 @@
 /// Arithmetic on numbers a file supplies — offsets, lengths, counts, strides, element counts ×
 /// sizes. Any of them may be 2^63 − 1: a sum or product is either checked here or provably small
 /// (the readers say which), so an overflow is a malformed file and never a trap.
-enum Checked {
+public enum Checked {
     /// Whether `length` bytes from `offset` lie inside `count` bytes, whatever the values.
-    static func fits(_ offset: Int, _ length: Int, in count: Int) -> Bool {
+    public static func fits(_ offset: Int, _ length: Int, in count: Int) -> Bool {
         offset >= 0 && length >= 0 && offset <= count && length <= count - offset
     }
 

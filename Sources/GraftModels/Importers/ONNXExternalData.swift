@@ -42,8 +42,8 @@ struct ONNXExternalData {
         }
         let offset = try number("offset") ?? 0
         let length = try number("length") ?? (size - min(offset, size))
-        let (end, overflow) = offset.addingReportingOverflow(length)
-        guard !overflow, end <= size else { throw fail("bytes \(offset)..<\(offset &+ length) lie past the end of '\(shown)' (\(size) bytes)") }
+        guard Checked.fits(offset, length, in: size) else { throw fail("bytes \(offset)..<\(offset &+ length) lie past the end of '\(shown)' (\(size) bytes)") }
+        let end = offset + length  // ≤ size: checked above
         if mapped[file.path] == nil {
             do { mapped[file.path] = try Data(contentsOf: file, options: .alwaysMapped) } catch { throw fail("'\(shown)' cannot be read") }
         }

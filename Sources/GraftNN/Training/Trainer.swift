@@ -643,7 +643,7 @@ public enum ClassMatching: String, Sendable, CaseIterable {
     case any
 
     /// True unless the names are the placeholders `0, 1, …` that a model or dataset without names carries.
-    static func named(_ names: [String]) -> Bool {
+    public static func named(_ names: [String]) -> Bool {
         !names.isEmpty && names != (0..<names.count).map(String.init)
     }
 }

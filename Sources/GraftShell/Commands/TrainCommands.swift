@@ -524,13 +524,13 @@ extension CommandTable {
         let outputs = model.outputShape.last ?? 1
         // A model without class names of its own (0, 1, 2 …) shows the dataset's when they fit.
         var names = model.classNames
-        if names.isEmpty || names == (0..<names.count).map(String.init),
+        if !ClassMatching.named(names),
            let data = try? shell.dataset(command.string("on")), data.classes == outputs { names = data.classNames }
         var isFolder: ObjCBool = false
         if Int(input) == nil, FileManager.default.fileExists(atPath: shell.resolve(input), isDirectory: &isFolder), isFolder.boolValue {
             return try predictFolder(shell, command, folder: input, names: names)
         }
-        if names == (0..<outputs).map(String.init), outputs > 1 {
+        if !ClassMatching.named(names), outputs > 1 {
             shell.print("(the model carries no class names, so classes show as numbers: load it with labels=NAME,NAME,… to name its \(outputs) outputs)")
         }
         let prepared = try modelInput(shell, input, dataset: command.string("on"))
