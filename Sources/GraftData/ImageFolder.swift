@@ -54,15 +54,16 @@ public enum ImageFolder {
         }
         func decode(_ files: [(String, Int)], in folder: URL, required: Bool) throws(DataError) -> Samples {
             let decoded = decodeAll(files.map(\.0), size: size, width: width, channels: channels)
-            var bytes: [UInt8] = [], labels: [Int] = []
+            var bytes: [UInt8] = [], labels: [Int] = [], sources: [String] = []
             bytes.reserveCapacity(files.count * channels * height * sampleWidth)
             for ((path, label), result) in zip(files, decoded) {
+                let relative = path.hasPrefix(root) ? String(path.dropFirst(root.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/")) : path
                 switch result {
                 case let .success(pixels):
                     bytes += pixels
                     labels.append(label)
+                    sources.append(relative)
                 case let .failure(error):
-                    let relative = path.hasPrefix(root) ? String(path.dropFirst(root.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/")) : path
                     skipped.append("skipped \(relative): \(error.reason)")
                 }
             }
@@ -70,7 +71,7 @@ public enum ImageFolder {
                 .classCounts(classes: classNames.count).firstIndex(of: 0) {
                 throw .empty(path: folder.appendingPathComponent(classNames[empty]).path, reason: "class '\(classNames[empty])' has no readable images")
             }
-            return Samples(sampleShape: [channels, height, sampleWidth], labels: labels, bytes: bytes)
+            return Samples(sampleShape: [channels, height, sampleWidth], labels: labels, bytes: bytes).named(sources)
         }
         // Every split is listed before any image is decoded, to say what they will take: their
         // pixels at the target size, twice (decoded, then gathered into one buffer).

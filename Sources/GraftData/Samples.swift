@@ -12,11 +12,26 @@ public struct Samples: Sendable {
     public let sampleShape: [Int]
     public let labels: [Int]
     let values: Values
+    /// Where each sample came from, when it was an image file: its path relative to the dataset's
+    /// folder (`circle/circle_004.png`). Kept through subsets, splits and concatenation.
+    public internal(set) var sources: [String]?
 
-    init(sampleShape: [Int], labels: [Int], values: Values) {
+    init(sampleShape: [Int], labels: [Int], values: Values, sources: [String]? = nil) {
         self.sampleShape = sampleShape
         self.labels = labels
         self.values = values
+        self.sources = sources.flatMap { $0.count == labels.count ? $0 : nil }
+    }
+
+    /// The same samples, each named by the file it came from (`sources`, one per sample).
+    public func named(_ sources: [String]) -> Samples {
+        Samples(sampleShape: sampleShape, labels: labels, values: values, sources: sources)
+    }
+
+    /// The file sample `index` came from, if it came from one.
+    public func source(_ index: Int) -> String? {
+        guard let sources, sources.indices.contains(index) else { return nil }
+        return sources[index]
     }
 
     /// Images quantized to bytes: `pixels` holds `labels.count` samples of `sampleShape`, values in [0, 1].
@@ -64,23 +79,25 @@ public struct Samples: Sendable {
     public func subset(_ indices: [Int]) -> Samples {
         let size = sampleSize
         let picked = indices.map { labels[$0] }
+        let named = sources.map { all in indices.map { all[$0] } }
         switch values {
         case let .bytes(b):
             var out = [UInt8](); out.reserveCapacity(indices.count * size)
             for i in indices { out.append(contentsOf: b[(i * size)..<((i + 1) * size)]) }
-            return Samples(sampleShape: sampleShape, labels: picked, values: .bytes(out))
+            return Samples(sampleShape: sampleShape, labels: picked, values: .bytes(out), sources: named)
         case let .floats(f):
             var out = [Float](); out.reserveCapacity(indices.count * size)
             for i in indices { out.append(contentsOf: f[(i * size)..<((i + 1) * size)]) }
-            return Samples(sampleShape: sampleShape, labels: picked, values: .floats(out))
+            return Samples(sampleShape: sampleShape, labels: picked, values: .floats(out), sources: named)
         }
     }
 
     /// These samples followed by `other`'s (same sample shape; bytes stay bytes when both are).
     public func appending(_ other: Samples) -> Samples {
+        let named = sources.flatMap { mine in other.sources.map { mine + $0 } }
         switch (values, other.values) {
-        case let (.bytes(a), .bytes(b)): return Samples(sampleShape: sampleShape, labels: labels + other.labels, values: .bytes(a + b))
-        case let (.floats(a), .floats(b)): return Samples(sampleShape: sampleShape, labels: labels + other.labels, values: .floats(a + b))
+        case let (.bytes(a), .bytes(b)): return Samples(sampleShape: sampleShape, labels: labels + other.labels, values: .bytes(a + b), sources: named)
+        case let (.floats(a), .floats(b)): return Samples(sampleShape: sampleShape, labels: labels + other.labels, values: .floats(a + b), sources: named)
         default:
             var values = [Float](repeating: 0, count: (count + other.count) * sampleSize)
             values.withUnsafeMutableBufferPointer { out in
@@ -88,7 +105,7 @@ public struct Samples: Sendable {
                 for i in 0..<count { write(i, into: base + i * sampleSize) }
                 for i in 0..<other.count { other.write(i, into: base + (count + i) * sampleSize) }
             }
-            return Samples(sampleShape: sampleShape, labels: labels + other.labels, values: .floats(values))
+            return Samples(sampleShape: sampleShape, labels: labels + other.labels, values: .floats(values), sources: named)
         }
     }
 

@@ -38,8 +38,14 @@ extension Model {
         classNames = state.classNames
         normalization = state.normalization
         preprocessing = state.preprocessing
-        for (parameter, values, trainable) in state.parameters {
-            parameter.trainable = trainable
+        for (parameter, _, trainable) in state.parameters { parameter.trainable = trainable }
+        putValues(of: state)
+        for (layer, flags) in state.flags { layer.flags = flags }
+    }
+
+    /// Puts back the weights and buffers of a state (nothing else).
+    func putValues(of state: ModelState) {
+        for (parameter, values, _) in state.parameters {
             parameter.zeroGrad()
             parameter.update { buffer in
                 guard buffer.count == values.count else { return }
@@ -49,6 +55,25 @@ extension Model {
         for (tensor, values) in state.buffers where tensor.count == values.count {
             tensor.withUnsafeMutableBufferPointer { buffer in for i in buffer.indices { buffer[i] = values[i] } }
         }
-        for (layer, flags) in state.flags { layer.flags = flags }
+    }
+}
+
+extension Model {
+    /// True when `state` was saved from this model as it stands now: the same layers holding the same
+    /// parameter objects (surgery since, such as a new head, makes it false).
+    public func hasSameParameters(as state: ModelState) -> Bool {
+        guard state.model === self, state.nodes.map(\.name) == nodes.map(\.name) else { return false }
+        let current = nodes.flatMap { $0.layer.parameters.map(\.parameter) }
+        return current.count == state.parameters.count
+            && zip(current, state.parameters).allSatisfy { $0 === $1.parameter && $0.value.count == $1.values.count }
+    }
+
+    /// Runs `body` with the weights and buffers of `state` (saved from this model, with the same
+    /// parameters: ``hasSameParameters(as:)``), then puts this model's own back.
+    public func withWeights<T>(of state: ModelState, _ body: () throws -> T) rethrows -> T {
+        let now = saveState()
+        putValues(of: state)
+        defer { putValues(of: now) }
+        return try body()
     }
 }

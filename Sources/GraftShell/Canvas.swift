@@ -19,6 +19,24 @@ struct Canvas {
 
     let width: Int, height: Int
     private(set) var pixels: [UInt8]
+    /// Every text drawn and the box its glyphs take (for the check that no two overlap).
+    private(set) var labels: [(text: String, x: Int, y: Int, width: Int, height: Int)] = []
+
+    /// Pairs of texts whose glyph boxes overlap.
+    var overlappingLabels: [(String, String)] {
+        var pairs: [(String, String)] = []
+        for (i, a) in labels.enumerated() {
+            for b in labels[(i + 1)...] where a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height {
+                pairs.append((a.text, b.text))
+            }
+        }
+        return pairs
+    }
+
+    /// Texts that do not lie wholly inside the picture.
+    var clippedLabels: [String] {
+        labels.filter { $0.x < 0 || $0.y < 0 || $0.x + $0.width > width || $0.y + $0.height > height }.map(\.text)
+    }
 
     init(width: Int, height: Int, background: Colour = .white) {
         self.width = max(1, width)
@@ -63,6 +81,7 @@ struct Canvas {
     mutating func text(_ text: String, x: Int, y: Int, _ c: Colour = .black, scale: Int = 1, anchor: Anchor = .start) {
         let w = Self.textWidth(text, scale: scale)
         var left = anchor == .start ? x : anchor == .middle ? x - w / 2 : x - w
+        if !text.isEmpty { labels.append((text, left, y, w - scale, 7 * scale)) }
         for character in text {
             let glyph = Self.glyph(character)
             for row in 0..<7 {

@@ -232,12 +232,15 @@ struct LineChart {
     }
 
     /// The chart as PNG, laid out as the SVG is (1.5× its size for legibility in the 5×7 font).
-    func png() throws -> Data {
+    func png() throws -> Data { try canvas().png() }
+
+    /// The PNG's raster (its texts kept for the check that none overlap).
+    func canvas() -> Canvas {
         let (w, h, left, right, top, bottom) = (900, 500, 90, 30, 78, 64)
         let plotW = w - left - right, plotH = h - top - bottom
         var canvas = Canvas(width: w, height: h)
         canvas.text(title, x: left, y: 12, scale: 2)
-        guard let (xr, yr) = ranges else { return try canvas.png() }
+        guard let (xr, yr) = ranges else { return canvas }
         let yPad = (yr.upperBound - yr.lowerBound) * 0.05
         let y0 = yr.lowerBound - yPad, y1 = yr.upperBound + yPad
         func pxRaw(_ v: Double) -> Int { left + Int((Double(plotW) * (v - xr.lowerBound) / (xr.upperBound - xr.lowerBound)).rounded()) }
@@ -273,7 +276,7 @@ struct LineChart {
             canvas.text(mark.label, x: legendX + 8, y: 49, colour)
             legendX += 32 + Canvas.textWidth(mark.label)
         }
-        return try canvas.png()
+        return canvas
     }
 }
 

@@ -43,4 +43,12 @@ enum Terminal {
             return category == .control || category == .format && scalar.value >= 0x202A && scalar.value <= 0x202E ? "?" : Character(scalar)
         })
     }
+
+    /// `text` in at most `width` characters: whole when it fits, else its start and its end around
+    /// "…" (a file name's end tells files apart: `triangle_…004.png`).
+    static func fitted(_ text: String, width: Int) -> String {
+        guard text.count > width, width > 1 else { return text.count > width ? String(text.prefix(width)) : text }
+        let tail = (width - 1) / 2 + (width - 1) % 2, head = width - 1 - tail
+        return String(text.prefix(head)) + "…" + String(text.suffix(tail))
+    }
 }

@@ -71,17 +71,23 @@ enum Pictures {
     }
 
     /// Thumbnails side by side with a caption under each, for the terminal.
-    static func terminalStrip(_ tiles: [Tile], width: Int = 16) throws -> String {
+    /// Each column is as wide as its longest caption (up to `captionWidth`; longer ones keep their
+    /// start and end), the image centred in it.
+    static func terminalStrip(_ tiles: [Tile], width: Int = 16, captionWidth: Int = 24) throws -> String {
         let blocks = try tiles.map { try halfBlocks($0.image, width: width) }
+        let columns = tiles.map { max(width, min(captionWidth, $0.caption.map(\.count).max() ?? 0)) }
         let rows = blocks.map(\.count).max() ?? 0
         var lines: [String] = []
         for row in 0..<rows {
-            lines.append(blocks.map { row < $0.count ? $0[row] : String(repeating: " ", count: width) }.joined(separator: "  "))
+            lines.append(zip(blocks, columns).map { block, column in
+                let pad = (column - width) / 2
+                return String(repeating: " ", count: pad) + (row < block.count ? block[row] : String(repeating: " ", count: width)) + String(repeating: " ", count: column - width - pad)
+            }.joined(separator: "  "))
         }
         for line in 0..<(tiles.map(\.caption.count).max() ?? 0) {
-            lines.append(tiles.map { tile in
-                let text = line < tile.caption.count ? String(tile.caption[line].prefix(width)) : ""
-                return text.padding(toLength: width, withPad: " ", startingAt: 0)
+            lines.append(zip(tiles, columns).map { tile, column in
+                let text = line < tile.caption.count ? Terminal.fitted(tile.caption[line], width: column) : ""
+                return text.padding(toLength: column, withPad: " ", startingAt: 0)
             }.joined(separator: "  "))
         }
         return lines.joined(separator: "\n")
@@ -134,19 +140,27 @@ enum Pictures {
     static func confusion(_ matrix: [[Int]], names: [String], title: String) -> Canvas {
         let n = min(matrix.count, names.count, 60)
         let label = min(14, names.prefix(n).map(\.count).max() ?? 1)
+        let shown = names.prefix(n).map { Terminal.fitted($0, width: label) }
         let countWidth = max(3, String(matrix.prefix(n).flatMap { $0.prefix(n) }.max() ?? 0).count)
-        let cell = max(28, Canvas.textWidth(String(repeating: "0", count: countWidth)) + 8)
-        let left = 24 + Canvas.textWidth(String(repeating: "m", count: label)) + 8, top = 64
+        let countCell = max(28, Canvas.textWidth(String(repeating: "0", count: countWidth)) + 8)
+        // Columns as wide as their names when the picture stays under 1600 pixels; else numbered,
+        // the rows saying which number is which class.
+        let named = max(countCell, Canvas.textWidth(String(repeating: "m", count: label)) + 8)
+        let numbered = 24 + Canvas.textWidth(String(repeating: "m", count: label + 3)) + 8 + n * named > 1600
+        let cell = numbered ? max(countCell, Canvas.textWidth(String(n)) + 8) : named
+        let rowNames = numbered ? shown.enumerated().map { "\($1) \($0 + 1)" } : shown
+        let columnNames = numbered ? (1...max(1, n)).map(String.init) : shown
+        let left = 24 + Canvas.textWidth(String(repeating: "m", count: rowNames.map(\.count).max() ?? 1)) + 8, top = 64
         var canvas = Canvas(width: max(left + n * cell + 24, Canvas.textWidth(title, scale: 2) + 24), height: top + n * cell + 40)
         canvas.text(title, x: 12, y: 10, scale: 2)
         canvas.text("predicted class", x: left + n * cell / 2, y: 36, anchor: .middle)
         canvas.text("true", x: 12, y: top - 12)
         for column in 0..<n {
-            canvas.text(String(names[column].prefix(label)), x: left + column * cell + cell / 2, y: top - 12, anchor: .middle)
+            canvas.text(columnNames[column], x: left + column * cell + cell / 2, y: top - 12, anchor: .middle)
         }
         for row in 0..<n {
             let total = max(1, matrix[row].prefix(n).reduce(0, +))
-            canvas.text(String(names[row].prefix(label)), x: left - 6, y: top + row * cell + cell / 2 - 3, anchor: .end)
+            canvas.text(rowNames[row], x: left - 6, y: top + row * cell + cell / 2 - 3, anchor: .end)
             for column in 0..<n {
                 let share = Float(matrix[row][column]) / Float(total)
                 let shade = Canvas.Colour(r: UInt8(255 - share * 225), g: UInt8(255 - share * 175), b: UInt8(255 - share * 75))

@@ -4,6 +4,7 @@ import Testing
 @testable import GraftNN
 @testable import GraftFormats
 import GraftModels
+import GraftData
 
 /// A folder of drawn shapes (a filled circle, square or triangle on a plain background, RGB PNGs):
 /// what a new user brings to graft. `classes` are the subfolders; each holds `perClass` images.
@@ -164,6 +165,88 @@ struct NewUserTests {
         #expect(typing.execute("export pytorch \(root.path)/export1").error?.message
                 == "export pytorch: \(root.path)/export1 holds files graft did not write (out); give a new or empty folder (nothing was written)")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("weights.safetensors").path))
+    }
+
+    /// Item 7: the export holds the weights its recorded training started from, and `train.py`
+    /// starts from them; the README says which file is which. A model changed since its training
+    /// (a new head) exports only its present weights, and the README says why.
+    @Test func theExportStartsWhereTheTrainingStarted() throws {
+        let root = try temporaryFolder("initial")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (shell, _) = makeShell()
+        run(shell, "new mnist-cnn classes=5", "data mnist digits=0-4 per-class=10", "head classes=5", "save model \(root.path)/start.safetensors",
+            "fine-tune epochs=1 freeze-epochs=1 batch=25", "export pytorch \(root.path)/e")
+        let trained = Digest.of(try #require(shell.models["mnist-cnn"]))
+        run(shell, "load \(root.path)/e/initial.safetensors as initial", "load \(root.path)/start.safetensors as start", "load \(root.path)/e/weights.safetensors as final")
+        let (initial, start, final) = (try #require(shell.models["initial"]), try #require(shell.models["start"]), try #require(shell.models["final"]))
+        #expect(Digest.of(initial) == Digest.of(start))
+        #expect(Digest.of(final) == trained && trained != Digest.of(start))
+        let readme = try String(contentsOf: root.appendingPathComponent("e/README.md"), encoding: .utf8)
+        #expect(readme.contains("| `initial.safetensors` | the weights the recorded training started from: `train.py` starts from these"), "\(readme)")
+        #expect(readme.contains("\n| `train.py` |") && readme.contains("`--weights weights.safetensors` trains on from where graft ended"))
+        let script = try String(contentsOf: root.appendingPathComponent("e/train.py"), encoding: .utf8)
+        #expect(script.contains(#"initial = os.path.join(HERE, "initial.safetensors")"#))
+        // A new head since: the trained parameters are gone, so only the present weights go out.
+        run(shell, "use mnist-cnn", "head classes=3", "export pytorch \(root.path)/after")
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("after/initial.safetensors").path))
+        let after = try String(contentsOf: root.appendingPathComponent("after/README.md"), encoding: .utf8)
+        #expect(after.contains("the model changed after its recorded training") && !after.contains("initial.safetensors"), "\(after)")
+    }
+
+    /// Item 9: no two labels of a picture overlap or run off it: the confusion matrix of the shapes
+    /// (whose headers were drawn over each other), one of 40 long class names (numbered columns), the
+    /// lr-find chart with its marks, a grid of top-losses captions.
+    @Test func picturesKeepTheirLabelsApart() throws {
+        func check(_ canvas: Canvas, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(canvas.overlappingLabels.isEmpty, "\(what): \(canvas.overlappingLabels)", sourceLocation: sourceLocation)
+            #expect(canvas.clippedLabels.isEmpty, "\(what): \(canvas.clippedLabels)", sourceLocation: sourceLocation)
+        }
+        let shapes = Pictures.confusion([[5, 1, 0], [0, 6, 0], [2, 0, 4]], names: ["circle", "square", "triangle"], title: "resnet18 on shapes test: confusion matrix")
+        check(shapes, "shapes")
+        #expect(shapes.labels.contains { $0.text == "triangle" && $0.y == 52 })
+        let names = (0..<40).map { "class_with_a_long_name_\($0)" }
+        let many = Pictures.confusion((0..<40).map { r in (0..<40).map { $0 == r ? 120 : ($0 + r) % 7 } }, names: names, title: "forty classes")
+        check(many, "forty classes")
+        #expect(many.width <= 1700 && many.labels.contains { $0.text == "40" } && many.labels.contains { $0.text == "class_…_name_0 1" })
+        let rates = (0..<100).map { 1e-7 * pow(10, Double($0) * log10(3.79 / 1e-7) / 99) }
+        let chart = LineChart(title: "resnet18 on shapes: learning-rate range test", xTitle: "learning rate (log scale)", yTitle: "loss (smoothed)",
+                              series: [.init(name: "smoothed loss", colour: "#d62728", points: rates.map { (x: $0, y: 1 + 1e3 * $0) })],
+                              logX: true, marks: [.init(x: 1e-3, label: "steep 0.001"), .init(x: 3e-2, label: "minimum/10 0.03")])
+        check(chart.canvas(), "lr-find")
+        let tiles = (0..<10).map { i in
+            Pictures.Tile(image: Image(channels: 3, height: 32, width: 32, pixels: [Float](repeating: 0.5, count: 3 * 32 * 32)),
+                          caption: ["triangle_00\(i).png", "square / triangle", "loss 1.23 p 0.66"])
+        }
+        check(try Pictures.grid(tiles, columns: 5, title: "top 10 losses on shapes test: predicted / true, loss, probability"), "top-losses")
+    }
+
+    /// Items 11 and 12: samples made from image files are named by their files (top-losses'
+    /// table, captions and terminal strip, most-confused, predict N), captions are not cut short.
+    @Test func samplesAreNamedByTheirFiles() throws {
+        let root = try temporaryFolder("files")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeShapesFolder(root.appendingPathComponent("shapes"))
+        let (shell, output) = makeShell()
+        run(shell, "new mnist-cnn classes=3 input=3x32x32", "data images \(root.path)/shapes size=32 split=0.5", "train epochs=1 batch=6")
+        let data = try shell.dataset()
+        let test = try #require(data.test)
+        #expect(test.sources?.count == test.count && data.train.sources?.count == data.train.count)
+        #expect(Set((test.sources ?? []) + (data.train.sources ?? [])).count == 18 && test.source(0)?.hasPrefix("circle/circle_") == true)
+        _ = output.take()
+        run(shell, "predict 1")
+        #expect(output.take().hasPrefix("sample 1 of shapes: \(test.source(1) ?? "?")\n"))
+        run(shell, "top-losses 4")
+        let table = output.take()
+        #expect(table.contains("p(true)  file\n") && (0..<test.count).contains { table.contains("  " + (test.source($0) ?? "?") + "\n") }, "\(table)")
+        run(shell, "most-confused")
+        let confused = output.take()
+        let pairs = confused.split(separator: "\n").filter { $0.contains(" → ") && !$0.hasPrefix("true") }
+        #expect(!pairs.isEmpty && pairs.allSatisfy { $0.contains(".png") }, "\(confused)")
+        // The terminal strip's captions are whole (they were cut at 16 characters: "#30: square / tr").
+        let tile = Pictures.Tile(image: test.image(0), caption: ["triangle_004.png", "square / triangle", "loss 1.23 p 0.66"])
+        let strip = try Pictures.terminalStrip([tile, tile])
+        #expect(strip.contains("square / triangle  square / triangle") && strip.contains("triangle_004.png"), "\(strip)")
+        #expect(Terminal.fitted("a_very_long_file_name_0042.png", width: 16) == "a_very_…0042.png" && Terminal.fitted("short.png", width: 16) == "short.png")
     }
 
     /// Item 6: a session's relative paths are its own folder's, from wherever it is replayed, and

@@ -37,12 +37,15 @@ extension TrainingPhase {
 }
 
 /// A model's last training command: one phase (`train`), or two (`fine-tune`), on one dataset.
-public struct TrainingRecipe: Sendable {
+public struct TrainingRecipe {
     public var command: String
     public var dataset: String
     public var phases: [TrainingPhase]
+    /// The model as the command found it (after its input was set to the data's): the weights the
+    /// recorded training started from. nil when the run resumed from a checkpoint.
+    public var start: ModelState?
 
-    public init(command: String, dataset: String, phases: [TrainingPhase]) {
-        (self.command, self.dataset, self.phases) = (command, dataset, phases)
+    public init(command: String, dataset: String, phases: [TrainingPhase], start: ModelState? = nil) {
+        (self.command, self.dataset, self.phases, self.start) = (command, dataset, phases, start)
     }
 }

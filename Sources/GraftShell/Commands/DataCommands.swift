@@ -105,7 +105,8 @@ extension Dataset {
                 image = try image.resized(height: height, width: width)
                 bytes += image.pixels.map(ImageTransform.byte)
             }
-            return Samples(sampleShape: [channels, height, width], labels: samples.labels, bytes: bytes)
+            let resized = Samples(sampleShape: [channels, height, width], labels: samples.labels, bytes: bytes)
+            return samples.sources.map(resized.named) ?? resized
         }
         var copy = self
         copy.train = try convert(train)

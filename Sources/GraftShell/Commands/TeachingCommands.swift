@@ -61,7 +61,7 @@ extension CommandTable {
         example: "most-confused min=2", recording: .figures) { shell, command in
             let (model, data, splitName, samples) = try evaluationInputs(shell, command)
             let result = try Evaluation.evaluate(model, samples, normalization: model.normalization ?? data.normalization, classNames: data.classNames,
-                                                 log: ShellTrainingLog(shell: shell), shouldStop: shell.interruptRequested)
+                                                 keepSamples: samples.sources != nil, log: ShellTrainingLog(shell: shell), shouldStop: shell.interruptRequested)
             let minimum = command.int("min") ?? 1
             var pairs: [(truth: Int, guess: Int, count: Int)] = []
             for (truth, row) in result.confusion.enumerated() {
@@ -74,8 +74,16 @@ extension CommandTable {
             if !pairs.isEmpty {
                 let width = max(10, pairs.map { names[$0.truth].count + names[$0.guess].count + 3 }.max() ?? 0)
                 shell.print("true → predicted".padding(toLength: width, withPad: " ", startingAt: 0) + "  count")
+                // Samples made from image files: the first few files of each pair.
+                var files: [String: [String]] = [:]
+                for outcome in result.samples where outcome.label != outcome.predicted {
+                    guard let source = samples.source(outcome.index) else { continue }
+                    files["\(outcome.label)>\(outcome.predicted)", default: []].append(Terminal.visible(source))
+                }
                 for pair in pairs.prefix(50) {
-                    shell.print("\(names[pair.truth]) → \(names[pair.guess])".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(pair.count).leftPadded(5))
+                    let these = files["\(pair.truth)>\(pair.guess)"] ?? []
+                    shell.print("\(names[pair.truth]) → \(names[pair.guess])".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(pair.count).leftPadded(5)
+                                + (these.isEmpty ? "" : "  " + these.prefix(3).joined(separator: ", ") + (these.count > 3 ? ", …" : "")))
                 }
                 if pairs.count > 50 { shell.print("… and \(pairs.count - 50) more pairs") }
             }
@@ -346,16 +354,20 @@ extension CommandTable {
         let name = { (i: Int) in i < names.count ? names[i] : String(i) }
         shell.print("top \(worst.count) losses on \(data.name) \(split) (\(result.count) samples; loss \(fixed(result.loss)) on average):")
         let width = max(9, worst.map { max(name($0.label).count, name($0.predicted).count) }.max() ?? 0)
-        shell.print("   #  sample  " + "true".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + "predicted".padding(toLength: width, withPad: " ", startingAt: 0) + "  probability     loss  p(true)")
+        // Samples made from image files are named by their file, relative to the dataset's folder.
+        let file = { (i: Int) in samples.source(i).map(Terminal.visible) }
+        shell.print("   #  sample  " + "true".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + "predicted".padding(toLength: width, withPad: " ", startingAt: 0)
+                    + "  probability     loss  p(true)" + (samples.sources == nil ? "" : "  file"))
         for (rank, s) in worst.enumerated() {
             shell.print(String(rank + 1).leftPadded(4) + "  " + String(s.index).leftPadded(6) + "  " + name(s.label).padding(toLength: width, withPad: " ", startingAt: 0)
                 + "  " + name(s.predicted).padding(toLength: width, withPad: " ", startingAt: 0) + "  " + fixed(s.predictedProbability).leftPadded(11)
-                + "  " + fixed(s.loss).leftPadded(7) + "  " + fixed(s.trueProbability).leftPadded(7))
+                + "  " + fixed(s.loss).leftPadded(7) + "  " + fixed(s.trueProbability).leftPadded(7) + (file(s.index).map { "  " + $0 } ?? ""))
         }
         if samples.isImage, !worst.isEmpty {
             let tiles = worst.map { s in
                 Pictures.Tile(image: samples.image(s.index),
-                              caption: ["#\(s.index): \(name(s.predicted)) / \(name(s.label))", "loss \(String(format: "%.2f", s.loss)) p \(String(format: "%.2f", s.predictedProbability))"],
+                              caption: [file(s.index).map { ($0 as NSString).lastPathComponent } ?? "#\(s.index)", "\(name(s.predicted)) / \(name(s.label))",
+                                        "loss \(String(format: "%.2f", s.loss)) p \(String(format: "%.2f", s.predictedProbability))"],
                               captionColour: s.predicted == s.label ? .black : Canvas.Colour(hex: "#c00000"))
             }
             if shell.output.isTerminal { shell.print(try Pictures.terminalStrip(Array(tiles.prefix(8)))) }
@@ -530,6 +542,7 @@ extension CommandTable {
                     if atEnd { shell.generator.state = r.saved.checkpoint.progress.generator }
                 })
         }
+        let start = resumed == nil ? model.saveState() : nil
         let phases = try recipe.run(model, head: head, trainer: trainer, data: data, shell: shell, generator: shell.generator,
                                     checkpoints: checkpoints, checkpointFolder: command.string("checkpoint"), continuing: continuation)
 
@@ -540,7 +553,7 @@ extension CommandTable {
             combined += result.epochs.map { $0.renumbered($0.epoch + offset) }
         }
         shell.lastTraining = combined
-        shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: phases.compactMap(\.result.phase))
+        shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: phases.compactMap(\.result.phase), start: start)
         if combined.count > 1 {
             let boundary = phases.count == 2 ? phases[0].result.epochs.count + 1 : nil
             shell.print(Charts.text(combined, marks: boundary.map { [$0: "phase 2: backbone unfrozen"] } ?? [:]))

@@ -77,8 +77,9 @@ extension CommandTable {
             let policy = try checkpointPolicy(shell, command, model: model, trainer: trainer, log: log) {
                 Checkpoints.template(shell, session: session, command: command, phase: 1, model: modelName, data: data, startGenerator: generator)
             }
+            let start = model.saveState()
             let result = try trainer.fit(data, options: o, generator: shell.generator, log: log, shouldStop: shell.interruptRequested, checkpoint: policy)
-            try report(shell, command, result, model: model, data: data, asked: o.stepLimit, recordedAs: shell.canonical(command.line))
+            try report(shell, command, result, model: model, data: data, asked: o.stepLimit, recordedAs: shell.canonical(command.line), start: start)
         },
         CommandSpec(["eval"], options: [
             .init("on", .text, "dataset (default: the current one)"),
@@ -174,11 +175,13 @@ extension CommandTable {
     /// What a finished `train` shows and keeps: the recipe, the chart, the timing, the figure, and
     /// (stopped part-way) the line that replays to the weights reached.
     /// `asked`: the run's `steps=`, if any.
-    static func report(_ shell: Shell, _ command: ParsedCommand, _ result: TrainingResult, model: Model, data: Dataset, asked: Int?, recordedAs line: String) throws {
+    /// `start`: the model as the run found it (nil for a resumed run).
+    static func report(_ shell: Shell, _ command: ParsedCommand, _ result: TrainingResult, model: Model, data: Dataset, asked: Int?,
+                       recordedAs line: String, start: ModelState? = nil) throws {
         let modelName = shell.currentModel ?? model.name
         shell.lastTraining = result.epochs
         if let phase = result.phase {
-            shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: [phase])
+            shell.recipes[modelName] = TrainingRecipe(command: shell.canonical(command.line), dataset: data.name, phases: [phase], start: start)
         }
         if result.epochs.count > 1 { shell.print(Charts.text(result.epochs)) }
         shell.chartSink?("\(modelName) on \(data.name)", result.epochs)
@@ -455,6 +458,7 @@ extension CommandTable {
             guard (0..<samples.count).contains(index) else { throw ShellError("sample \(index) is outside 0…\(samples.count - 1) of \(data.name)'s \(data.test == nil ? "train" : "test") split") }
             try Trainer(model: model).checkCompatible(data, classes: .any)
             let values = normalized(samples.tensor(index: index), shape: samples.sampleShape, model.normalization ?? data.normalization)
+            if let source = samples.source(index) { shell.print("sample \(index) of \(data.name): \(Terminal.visible(source))") }
             return ModelInput(batch: try Tensor(shape: [1] + samples.sampleShape, scalars: values), image: samples.isImage ? samples.image(index) : nil,
                               label: (samples.labels[index], data.classNames[samples.labels[index]]))
         }

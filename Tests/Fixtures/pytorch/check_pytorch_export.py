@@ -9,8 +9,9 @@
    EfficientNet-Lite0's head-only then last-block fine-tune on a few hundred digits, and a recipe with
    every other option ((b) and (d) only); an augmented run must finish and load back:
    (a) model.py with the exported weights gives graft's outputs to 1e-5 relative;
-   (b) one epoch of `train.py --deterministic` from the weights graft started from gives graft's loss at
-       every step to 1e-4 relative;
+   (b) the export's initial.safetensors is the weights graft's training started from, and one epoch of
+       `train.py --deterministic` (which starts from it by default) gives graft's loss at every step to
+       1e-4 relative;
    (c) `torchrun --nproc-per-node=2 train.py` (gloo, two processes) runs to the end: with --deterministic
        its test accuracy is within a point of the single process's; with DistributedSampler's shuffled
        shares within five points of one process shuffled alike (different orders, one short epoch);
@@ -250,11 +251,16 @@ def recipe(graft, work, name, script, fixed_shape, dataset, processes=True, samp
     project = f"{w}/project"
     # (a) outputs
     compare_outputs(project, f"{w}/fixed.npy", f"{w}/graft_fixed.npy", f"{name} (a) exported model and weights")
-    # (b) step losses, one process, graft's sample order
+    # (b) the export's initial.safetensors holds the weights graft's training started from (the session
+    # saved them just before), and train.py starts from it by default; step losses, one process, graft's order
+    initial, start = load_file(f"{project}/initial.safetensors"), load_file(f"{w}/start.safetensors")
+    differing = sorted(k for k in start if k not in initial or not torch.equal(initial[k], start[k]))
+    check(initial.keys() == start.keys() and not differing,
+          f"{name} (b) initial.safetensors is the weights training started from ({len(initial)} tensors"
+          + (f"; differ: {', '.join(differing[:3])}" if differing else "") + ")")
     python, torchrun = sys.executable, os.path.join(os.path.dirname(sys.executable), "torchrun")
     started = time.time()
-    subprocess.run([python, f"{project}/train.py", "--deterministic", "--weights", f"{w}/start.safetensors", "--out", f"{w}/single"],
-                   check=True, cwd=w)
+    subprocess.run([python, f"{project}/train.py", "--deterministic", "--out", f"{w}/single"], check=True, cwd=w)
     single_seconds = time.time() - started
     graft_losses = [l for phase in json.load(open(f"{project}/graft_run.json"))["phases"] for l in phase["step_losses"]]
     epochs, single_final = metrics(f"{w}/single")
@@ -276,7 +282,7 @@ def recipe(graft, work, name, script, fixed_shape, dataset, processes=True, samp
                  ("shuffled", [python, f"{project}/train.py"])]
     for run, command in runs:
         started = time.time()
-        subprocess.run(command + ["--weights", f"{w}/start.safetensors", "--out", f"{w}/{run}"], check=True, cwd=w, env=env)
+        subprocess.run(command + ["--out", f"{w}/{run}"], check=True, cwd=w, env=env)
         finals[run] = (metrics(f"{w}/{run}")[1], time.time() - started)
     deterministic, seconds = finals["ddp-deterministic"]
     gap = abs(deterministic["test_accuracy"] - single_final["test_accuracy"]) * 100

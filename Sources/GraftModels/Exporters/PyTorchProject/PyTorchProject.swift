@@ -29,7 +29,7 @@ public struct PyTorchProject {
     }
 
     /// The names an export writes at its top level: anything else in a folder is someone else's.
-    static let ownNames: Set<String> = ["model.py", "weights.safetensors", "train.py", "data", "graft_run.json", "README.md", marker]
+    static let ownNames: Set<String> = ["model.py", "weights.safetensors", "initial.safetensors", "train.py", "data", "graft_run.json", "README.md", marker]
 
     /// Writes the project into `folder` (which must not exist, or be empty, or hold an earlier
     /// export and nothing else), replacing an earlier export only once the new one is whole.
@@ -94,6 +94,10 @@ public struct PyTorchProject {
             try put("model.py", Data(modelSource.utf8))
             let weights = staging.appendingPathComponent("weights.safetensors").path
             files.append(("weights.safetensors", try ModelFiles.save(model, to: weights)))
+            if let start {
+                let initial = staging.appendingPathComponent("initial.safetensors").path
+                files.append(("initial.safetensors", try model.withWeights(of: start) { try ModelFiles.save(model, to: initial) }))
+            }
             try put("train.py", Data(trainScript(phases).utf8))
             if let dataset {
                 try fm.createDirectory(at: staging.appendingPathComponent("data"), withIntermediateDirectories: false)
@@ -161,6 +165,10 @@ public struct PyTorchProject {
     }
 
     var normalization: Normalization? { model.normalization ?? dataset?.normalization }
+
+    /// The weights the recorded training started from, when the model still has the parameters it
+    /// trained (a new head since then, or a resumed run, leaves only the final weights).
+    var start: ModelState? { recipe?.start.flatMap { model.hasSameParameters(as: $0) ? $0 : nil } }
 
     func recipeLiteral(_ phases: [TrainingPhase]) -> PyLiteral {
         let channels = model.inputShape.count == 3 ? model.inputShape[0] : 1
@@ -260,6 +268,20 @@ public struct PyTorchProject {
         return try JSONSerialization.data(withJSONObject: ["command": recipe.command, "dataset": recipe.dataset, "phases": phases], options: [.sortedKeys])
     }
 
+    /// Which weights `train.py` starts from, as the README says it.
+    var startNote: String {
+        if start != nil {
+            return "`train.py` starts from `initial.safetensors`, the weights graft's recorded training started from, and so repeats graft's run; `--weights weights.safetensors` trains on from where graft ended instead."
+        }
+        if recipe?.start != nil {
+            return "`train.py` starts from `weights.safetensors`: the model changed after its recorded training (its parameters are not the ones that trained), so only its present weights are exported, and the recipe trains them further."
+        }
+        if recipe != nil {
+            return "`train.py` starts from `weights.safetensors`: the recorded training resumed from a checkpoint, whose starting weights graft does not have, so the recipe trains on from where graft ended."
+        }
+        return "`train.py` starts from `weights.safetensors`, the weights graft has now (nothing was trained yet)."
+    }
+
     func readme(_ phases: [TrainingPhase]) -> String {
         let command = recipe.map { "`\($0.command)` on `\($0.dataset)`" } ?? "none yet: `train.py` uses `train`'s defaults on the current trainable set"
         let trainable = model.trainableParameterCount, total = model.parameterCount
@@ -273,8 +295,8 @@ public struct PyTorchProject {
         | file | what it holds |
         |---|---|
         | `model.py` | the graph as plain `torch.nn` code; every layer is a submodule under graft's name, so `state_dict` keys are graft's |
-        | `weights.safetensors` | the weights and BatchNorm statistics graft had (`safetensors.torch.load_file`, then `load_state_dict(…, strict=True)`) |
-        | `train.py` | the recipe: frozen parameters, BatchNorm modes, head, optimizer, schedule and warm-up, discriminative rates, label smoothing, class weights, clipping, epochs, global batch, augmentation, early stopping, seed |
+        | `weights.safetensors` | the weights and BatchNorm statistics graft had when it exported: the end of its training (`safetensors.torch.load_file`, then `load_state_dict(…, strict=True)`) |
+        \(start != nil ? "| `initial.safetensors` | the weights the recorded training started from: `train.py` starts from these, so it does graft's run again |\n" : "")| `train.py` | the recipe: frozen parameters, BatchNorm modes, head, optimizer, schedule and warm-up, discriminative rates, label smoothing, class weights, clipping, epochs, global batch, augmentation, early stopping, seed |
         | `data/` | the splits graft trained and tested on, as it held them (images as bytes, value = byte / 255) |
         | `graft_run.json` | graft's own run: the sample order of each epoch and the loss of each step |
 
@@ -289,6 +311,8 @@ public struct PyTorchProject {
         python train.py --deterministic                   # graft's sample order, dropout and augmentation off
         python train.py --image-folder /data/photos       # train/, val/, test/ of class folders instead of data/
         ```
+
+        \(startNote)
 
         The batch size in the recipe is global: each of N processes takes 1/N of every batch. Rank 0 writes
         `out/metrics.jsonl` (one line per epoch, with every step's loss) and `out/weights.safetensors`,

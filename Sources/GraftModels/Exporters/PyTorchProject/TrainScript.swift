@@ -25,7 +25,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def arguments():
     parser = argparse.ArgumentParser(description="Train the exported model as graft's session did.")
-    parser.add_argument("--weights", default=os.path.join(HERE, "weights.safetensors"), help="starting weights (default: the exported ones)")
+    initial = os.path.join(HERE, "initial.safetensors")
+    parser.add_argument("--weights", default=initial if os.path.exists(initial) else os.path.join(HERE, "weights.safetensors"),
+                        help="starting weights (default: initial.safetensors, those graft's recorded training started from, "
+                             "when the export has them; else weights.safetensors, graft's final ones)")
     parser.add_argument("--data", default=os.path.join(HERE, "data"), help="folder of train_x.npy, train_y.npy (and val_, test_) arrays")
     parser.add_argument("--image-folder", help="instead of arrays: a folder with train/ (and val/, test/) of one subfolder per class")
     parser.add_argument("--out", default=os.path.join(HERE, "out"), help="where rank 0 writes metrics.jsonl and weights.safetensors")
