@@ -25,7 +25,8 @@ public final class Shell: @unchecked Sendable {
     public internal(set) var session = SessionRecord()
     /// What this shell wrote, and where relative paths resolve (see ``SessionFiles``).
     var files = SessionFiles()
-    /// Commands run so far (the notebook cell number).
+    /// Lines run so far, blank lines and comments aside (the notebook cell number): commands that
+    /// succeeded, failed or did not parse alike.
     public internal(set) var cell = 0
     /// Set by the interrupt handler (Ctrl-C); long commands poll it and stop cleanly.
     public var interruptRequested: () -> Bool = { false }
@@ -129,7 +130,12 @@ public final class Shell: @unchecked Sendable {
         figures = []
         figureScales = []
         let parsed: ParsedCommand?
-        do { parsed = try parser.parse(line) } catch { return Outcome(command: nil, figures: [], error: error) }
+        // One rule for the cell number: every line that is not blank or a comment takes one, whether
+        // it runs, fails, or does not parse (as a notebook numbers every cell it ran).
+        do { parsed = try parser.parse(line) } catch {
+            cell += 1
+            return Outcome(command: nil, figures: [], error: error)
+        }
         guard let parsed else { return Outcome(command: nil, figures: [], error: nil) }
         cell += 1
         recordedLine = nil

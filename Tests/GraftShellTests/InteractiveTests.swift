@@ -99,6 +99,8 @@ struct InteractiveTests {
         #expect(try waitFor("unknown option 'epocs' for 'train'; did you mean 'epochs='?"))
         // The caret sits under 'epocs': after the 20-character prompt and "train ".
         #expect(try screen().contains("\n" + String(repeating: " ", count: 26) + "^^^^^\n"))
+        // A line that does not parse takes a cell, as a failing command does (one rule).
+        #expect(try waitFor("graft[mnist-cnn]:3>"))
 
         // Emacs keys: C-a moves to the start of the line.
         try keys("ummary", "C-a", "s", "Enter")
@@ -112,7 +114,7 @@ struct InteractiveTests {
 
         // History: Up brings back the previous command.
         try keys("Up", "Enter")
-        #expect(try waitFor("graft[mnist-cnn]:5>"))
+        #expect(try waitFor("graft[mnist-cnn]:6>"))
 
         // Option values complete after '=' without repeating the option; names are listed once.
         try keys("train optimizer=rms", "Tab")

@@ -249,6 +249,38 @@ struct NewUserTests {
         #expect(Terminal.fitted("a_very_long_file_name_0042.png", width: 16) == "a_very_…0042.png" && Terminal.fitted("short.png", width: 16) == "short.png")
     }
 
+    /// Item 11: Ctrl-C during `compare` keeps the recipes that finished and says which did not run;
+    /// the session records the command with those alone, which replays to the same figures.
+    @Test func ctrlCInCompareKeepsTheRecipesThatFinished() throws {
+        let (shell, output) = makeShell()
+        run(shell, "new mnist-cnn classes=5", "data mnist digits=0-4 per-class=10")
+        shell.interruptRequested = { output.text.contains("── fine-tune") }
+        let outcome = shell.execute("compare epochs=1 batch=25")
+        #expect(outcome.succeeded, "\(outcome.error?.message ?? "")")
+        #expect(output.text.contains("interrupted in fine-tune: kept what finished (feature-extract); not run: fine-tune, scratch"), "\(output.text)")
+        #expect(shell.models["mnist-cnn-feature-extract"] != nil && shell.models["mnist-cnn-fine-tune"] == nil && shell.currentModel == "mnist-cnn")
+        #expect(shell.session.entries.last?.line == "compare feature-extract epochs=1 batch=25")
+        let (again, _) = makeShell()
+        run(again, "new mnist-cnn classes=5", "data mnist digits=0-4 per-class=10")
+        #expect(again.execute("compare feature-extract epochs=1 batch=25").figures == outcome.figures && !outcome.figures.isEmpty)
+        // Interrupted in its first recipe, nothing finished: nothing changes.
+        let (first, firstOutput) = makeShell()
+        run(first, "new mnist-cnn classes=5", "data mnist digits=0-4 per-class=10")
+        first.interruptRequested = { firstOutput.text.contains("── feature-extract") }
+        #expect(first.execute("compare epochs=1 batch=25").error != nil && first.models.count == 1)
+    }
+
+    /// Item 11: one rule for the cell number: a line that does not parse takes a cell as a failing
+    /// command does (the prompt showed the same number again after a parse error).
+    @Test func everyLineRunTakesACell() {
+        let (shell, _) = makeShell()
+        run(shell, "new mnist-cnn")
+        #expect(shell.cell == 1)
+        #expect(shell.execute("train epochs=").error != nil && shell.cell == 2)        // does not parse
+        #expect(shell.execute("freeze nothing_here").error != nil && shell.cell == 3)  // parses, fails
+        #expect(shell.execute("# a comment").succeeded && shell.execute("   ").succeeded && shell.cell == 3)
+    }
+
     /// Item 6: a session's relative paths are its own folder's, from wherever it is replayed, and
     /// `save session` writes them relative to where the session goes.
     @Test func sessionPathsAreTheSessionsFolders() throws {

@@ -91,7 +91,7 @@ struct PyTorchExportTests {
         let outcome = shell.execute("export pytorch \(target)")
         #expect(outcome.succeeded, "\(outcome.error?.message ?? "")")
         let text = output.take()
-        #expect(text.contains("exported base to \(target): model.py, weights.safetensors, train.py, graft_run.json, README.md, data/ (low: 80 train, 20 val, 500 test)"), "\(text)")
+        #expect(text.contains("exported base to \(target): model.py, weights.safetensors, initial.safetensors, train.py, graft_run.json, README.md, data/ (low: 80 train, 20 val, 500 test)"), "\(text)")
         #expect(text.contains("recipe: train epochs=2 batch=16 lr=0.05 smoothing=0.1 clip=1 schedule=cosine warmup=1 val=0.2 on low (1 phase)"))
 
         let train = try String(contentsOfFile: "\(target)/train.py", encoding: .utf8)

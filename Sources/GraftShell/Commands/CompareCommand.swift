@@ -84,9 +84,20 @@ extension CommandTable {
         }
         shell.print("compare on \(data.name): \(recipes.map(\.rawValue).joined(separator: ", ")) — \(epochs) epoch\(epochs == 1 ? "" : "s") each, \(data.train.count) training samples, Adam at lr \(String(format: "%g", Double(lr))) one-cycle, batch \(batch), seed \(seed)")
         var outcomes: [RecipeOutcome] = []
-        for recipe in recipes {
+        for (index, recipe) in recipes.enumerated() {
             shell.print("\n── \(recipe.rawValue): \(recipe.summary)")
-            outcomes.append(try run(recipe, base: base, data: data, epochs: epochs, lr: lr, batch: batch, seed: seed, shell: shell))
+            do {
+                outcomes.append(try run(recipe, base: base, data: data, epochs: epochs, lr: lr, batch: batch, seed: seed, shell: shell))
+            } catch where shell.interruptRequested() && !outcomes.isEmpty {
+                // Ctrl-C: the recipes that finished are kept (each ran from the same seed, so the
+                // session records the command with them alone, and it replays to their figures).
+                let finished = outcomes.map(\.recipe.rawValue), dropped = recipes[index...].map(\.rawValue)
+                shell.print("interrupted in \(recipe.rawValue): kept what finished (\(finished.joined(separator: ", "))); not run: \(dropped.joined(separator: ", "))")
+                shell.recordedLine = (["compare"] + finished + ["epochs", "lr", "batch", "per-class", "on"].compactMap { name in
+                    command.options[name].map { "\(name)=\($0)" }
+                }).joined(separator: " ")
+                break
+            }
         }
 
         // The table, every cell a figure.

@@ -366,8 +366,9 @@ extension CommandTable {
         if samples.isImage, !worst.isEmpty {
             let tiles = worst.map { s in
                 Pictures.Tile(image: samples.image(s.index),
-                              caption: [file(s.index).map { ($0 as NSString).lastPathComponent } ?? "#\(s.index)", "\(name(s.predicted)) / \(name(s.label))",
-                                        "loss \(String(format: "%.2f", s.loss)) p \(String(format: "%.2f", s.predictedProbability))"],
+                              caption: (file(s.index).map { [($0 as NSString).lastPathComponent, "\(name(s.predicted)) / \(name(s.label))"] }
+                                        ?? ["#\(s.index): \(name(s.predicted)) / \(name(s.label))"])
+                                        + ["loss \(String(format: "%.2f", s.loss)) p \(String(format: "%.2f", s.predictedProbability))"],
                               captionColour: s.predicted == s.label ? .black : Canvas.Colour(hex: "#c00000"))
             }
             if shell.output.isTerminal { shell.print(try Pictures.terminalStrip(Array(tiles.prefix(8)))) }

@@ -144,9 +144,10 @@ def model_files(graft, work, every):
             for entry in json.load(open(os.path.join(zoo, manifest))):
                 if (f"{entry['framework']}:{entry['model']}", entry["format"]) in known:
                     continue
-                # One file per graph graft builds: a framework's formats other than ONNX give the same graph.
-                graph = (entry["framework"], entry["model"], entry["format"] == "onnx")
-                if graph in seen:
+                # One file per graph graft builds: a framework's formats other than ONNX give the same graph;
+                # each ONNX exporter (TorchScript's, dynamo's) its own.
+                graph = (entry["framework"], entry["model"], entry["format"] if entry["format"].startswith("onnx") else "")
+                if graph in seen or not entry.get("file"):
                     continue
                 # CI: tf-keras builds Keras 3's graphs again, except where it writes arithmetic as TFOpLambda.
                 if not every and entry["framework"] == "tfkeras" and not re.search("MobileNetV3|RegNet", entry["model"]):
