@@ -30,7 +30,7 @@ echo "replayed in $(( $(date +%s) - start )) s"
 missing=0
 while read -r file; do
     [[ -s "$out/$file" ]] || { echo "missing picture: $file"; missing=1; }
-done < <(grep -o '](\([^)]*\.\(png\|svg\)\))' "$out/$name.md" | sed 's/^](//; s/)$//')
+done < <(grep -o '](<\?\([^)>]*\.\(png\|svg\)\)>\?)' "$out/$name.md" | sed 's/^](<\?//; s/>\?)$//')
 [[ $missing -eq 0 ]] || exit 1
 
 # The page in a browser: a copy that counts its images once they have loaded (or failed).

@@ -31,6 +31,13 @@ public struct ImageTransform: Codable, Sendable, Equatable {
 
     public var sampleShape: [Int] { [channels, height, width] }
 
+    /// True when this transform (as read from a file) is one graft can apply and makes inputs of
+    /// `inputShape`: grey or RGB, sides within 8192 (a shorter side within 16384).
+    public func fits(_ inputShape: [Int]) -> Bool {
+        [1, 3].contains(channels) && (1...8192).contains(height) && (1...8192).contains(width)
+            && (resize.map { (1...16384).contains($0) } ?? true) && sampleShape == inputShape
+    }
+
     /// `image` made into an input of ``sampleShape`` (values in [0, 1]).
     public func apply(_ image: Image) throws(DataError) -> Image {
         let converted = try image.converted(toChannels: channels)

@@ -1,4 +1,5 @@
 @preconcurrency import Foundation
+import GraftFormats
 
 /// Where the shell's output goes: the terminal, a captured string (tests), a transcript.
 public protocol OutputSink: AnyObject {
@@ -33,15 +34,18 @@ public final class TeeOutput: OutputSink {
     public func write(_ text: String) { for sink in sinks { sink.write(text) } }
 }
 
-/// The escaping function for text from files (file and folder names, names inside models) that
-/// reaches the terminal: control characters (escape sequences, carriage returns, bells) are shown
-/// as `?`, so a name cannot move the cursor, recolour the screen or hide a line.
+/// The escaping function for text from files (file and folder names, names inside models, class
+/// names) that reaches the terminal: controls (escape sequences, newlines, carriage returns, bells),
+/// separators and bidirectional overrides are shown as escapes (`\x1b`, `\x0a`, `\u202e`), so a name
+/// cannot move the cursor, recolour the screen, retitle the window, hide a line or forge one.
 enum Terminal {
     static func visible(_ text: String) -> String {
-        String(text.unicodeScalars.map { scalar -> Character in
-            let category = scalar.properties.generalCategory
-            return category == .control || category == .format && scalar.value >= 0x202A && scalar.value <= 0x202E ? "?" : Character(scalar)
-        })
+        guard text.unicodeScalars.contains(where: { $0.escaped != nil }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if let escape = scalar.escaped { out += escape } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
     }
 
     /// `text` in at most `width` characters: whole when it fits, else its start and its end around

@@ -67,15 +67,16 @@ public final class Transcript {
     }
 
     public func write() throws {
-        var markdown = "# \(title)\n\nTranscript written by graft \(graftVersion). Each cell is a command and its output.\n"
+        // Commands, output and titles hold names from files: each goes through Markdown's escaping.
+        var markdown = "# \(Markdown.text(title))\n\nTranscript written by graft \(graftVersion). Each cell is a command and its output.\n"
         var pictures: [(String, Data)] = []
         for block in blocks {
             switch block {
-            case let .command(number, text): markdown += "\n**[\(number)]** `\(text)`\n"
-            case let .output(text): markdown += "\n```text\n\(text)\n```\n"
+            case let .command(number, text): markdown += "\n**[\(number)]** \(Markdown.code(text))\n"
+            case let .output(text): markdown += "\n" + Markdown.codeBlock(text, info: "text") + "\n"
             case .failed: markdown += "\n*(this command failed)*\n"
             case let .picture(title, file, data):
-                markdown += "\n![\(title)](\(assets.lastPathComponent)/\(file))\n"
+                markdown += "\n![\(Markdown.text(title))](\(Markdown.destination(assets.lastPathComponent + "/" + file)))\n"
                 pictures.append((file, data))
             }
         }

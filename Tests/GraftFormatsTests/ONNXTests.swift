@@ -175,3 +175,61 @@ struct ONNXExternalDataTests {
         #expect(try refusal { entries, index in if index == 0 { entries["location"] = nil } }.contains("names no location"))
     }
 }
+
+/// Operators the dynamo exporter writes that the TorchScript one did not (opset 18+).
+@Suite("ONNX opset 20")
+struct ONNXOpset20Tests {
+    /// A graph of one `Gelu` node on [N, 5] (with `approximate` when given).
+    func geluGraph(approximate: String?) throws -> String {
+        func info(_ name: String) -> Onnx_ValueInfoProto {
+            var value = Onnx_ValueInfoProto()
+            value.name = name
+            var type = Onnx_TypeProto.Tensor()
+            type.elemType = 1
+            var shape = Onnx_TensorShapeProto()
+            var batch = Onnx_TensorShapeProto.Dimension(); batch.dimParam = "N"
+            var features = Onnx_TensorShapeProto.Dimension(); features.dimValue = 5
+            shape.dim = [batch, features]
+            type.shape = shape
+            value.type.tensorType = type
+            return value
+        }
+        var node = Onnx_NodeProto()
+        (node.opType, node.name, node.input, node.output) = ("Gelu", "node_gelu", ["x"], ["y"])
+        if let approximate {
+            var attribute = Onnx_AttributeProto()
+            (attribute.name, attribute.type, attribute.s) = ("approximate", .string, Data(approximate.utf8))
+            node.attribute = [attribute]
+        }
+        var proto = Onnx_ModelProto()
+        proto.irVersion = 9
+        var opset = Onnx_OperatorSetIdProto(); opset.version = 20
+        proto.opsetImport = [opset]
+        (proto.graph.node, proto.graph.input, proto.graph.output) = ([node], [info("x")], [info("y")])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("graft-gelu-\(UUID().uuidString).onnx")
+        try proto.serializedData().write(to: path)
+        return path.path
+    }
+
+    /// Gelu (exact: x·Φ(x)) against the formula in Double; the tanh approximation refused by name.
+    @Test func geluLoadsAndMatchesTheExactForm() throws {
+        let path = try geluGraph(approximate: nil)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try ModelFiles.load(path)
+        let x: [Float] = [-3, -1.5, -0.25, 0, 0.5, 1, 2, 4, -0.01, 7]
+        let y = try model.predict(try Tensor(shape: [2, 5], scalars: x)).scalars
+        for (a, b) in zip(x, y) {
+            let want = 0.5 * Double(a) * (1 + Foundation.erf(Double(a) / 2.0.squareRoot()))
+            #expect(abs(Double(b) - want) <= 1e-6 * max(1, abs(want)), "gelu(\(a)) = \(b), want \(want)")
+        }
+        let named = try geluGraph(approximate: "none")
+        defer { try? FileManager.default.removeItem(atPath: named) }
+        #expect(try ModelFiles.load(named).predict(try Tensor(shape: [2, 5], scalars: x)).scalars == y)
+        let tanh = try geluGraph(approximate: "tanh")
+        defer { try? FileManager.default.removeItem(atPath: tanh) }
+        #expect(throws: (any Error).self) { try ModelFiles.load(tanh) }
+        do { _ = try ModelFiles.load(tanh) } catch {
+            #expect("\(error)".contains("Gelu 'node_gelu' with approximate='tanh' is not supported"), "\(error)")
+        }
+    }
+}

@@ -335,7 +335,9 @@ struct NewUserTests {
         run(shell, "load \(root.path)/r.safetensors as back", "load \(root.path)/r.onnx as exported")
         #expect(output.take().contains("back: preprocessing: image files RGB, shorter side to 32, central 32×32, 8-bit (its training data's); normalization imagenet"))
         #expect(shell.models["back"]?.preprocessing == shell.models["resnet18"]?.preprocessing && shell.models["back"]?.inputShape == [3, 32, 32])
-        #expect(shell.models["exported"]?.inputShape == [3, 32, 32])
+        // The ONNX export carries the preprocessing and normalization too (graft's metadata).
+        let exported = try #require(shell.models["exported"])
+        #expect(exported.inputShape == [3, 32, 32] && exported.preprocessing == shell.models["resnet18"]?.preprocessing && exported.normalization == .imagenet)
     }
 
     /// Item 10: errors that carry the help a user needs.
@@ -388,7 +390,7 @@ struct NewUserTests {
         #expect(shell.execute("predict \(root.path)/shapes save=\(root.path)/p.npy").error?.message.contains("give a .csv file name") == true)
         #expect(CSV.field("a,b") == "\"a,b\"" && CSV.field("say \"hi\"") == "\"say \"\"hi\"\"\"" && CSV.field("=cmd()") == "'=cmd()" && CSV.field("x\u{7}y") == "x?y"
                 && CSV.field("two\nlines") == "\"two\nlines\"" && CSV.field("`tick`") == "`tick`")
-        #expect(Terminal.visible("a\u{1B}[2Jb\rc\u{202E}d") == "a?[2Jb?c?d" && Terminal.visible("naïve ✓") == "naïve ✓")
+        #expect(Terminal.visible("a\u{1B}[2Jb\rc\u{202E}d") == #"a\x1b[2Jb\x0dc\u202ed"# && Terminal.visible("naïve ✓") == "naïve ✓")
         run(shell, "data images \(root.path)/tiny size=32")
         #expect(output.take().contains("warning: class onlyone has 1 training image: too few to learn it"))
         run(shell, "new mnist-cnn as plain classes=3 input=3x32x32", "data images \(root.path)/shapes size=32 as shapes2")

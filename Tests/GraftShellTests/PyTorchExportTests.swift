@@ -75,7 +75,7 @@ struct PyTorchExportTests {
         try free.add(try Dense(4, 3, generator: Generator(seed: 1)), name: "fc")
         try free.add(Activation(.relu), name: "act.training")
         let source = try PyTorchExporter.source(free.build(name: "ok", architecture: "test"), header: "t")
-        #expect(source.contains(#"put(self, "layer_act_training", nn.ReLU())  # graft's act.training"#), "\(source)")
+        #expect(source.contains(#"put(self, "layer_act_training", nn.ReLU())  # graft's name: "act.training""#), "\(source)")
     }
 
     @Test func theExportIsTheRecipeTheDataAndGraftsRun() throws {

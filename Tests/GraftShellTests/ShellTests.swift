@@ -409,7 +409,7 @@ struct ExecutableTests {
         #expect(result.status == 0, "\(result.output)")
         let markdown = try String(contentsOf: transcript, encoding: .utf8)
         #expect(markdown.contains("**[3]** `train epochs=2`"))
-        #expect(markdown.contains("![mnist-cnn on mnist: loss and accuracy per epoch](t.files/training-1.svg)"))
+        #expect(markdown.contains("![mnist-cnn on mnist: loss and accuracy per epoch](<t.files/training-1.svg>)"), "\(markdown)")
         let svg = try String(contentsOf: folder.appendingPathComponent("t.files/training-1.svg"), encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.contains("accuracy"))
 

@@ -52,10 +52,21 @@ public enum ONNXExporter {
         opsetImport.version = opset
         proto.opsetImport = [opsetImport]
         proto.graph = writer.graph
-        var metadata = Onnx_StringStringEntryProto()
-        metadata.key = "graft.classes"
-        metadata.value = model.classNames.joined(separator: "\n")
-        proto.metadataProps = [metadata]
+        func entry(_ key: String, _ value: String) -> Onnx_StringStringEntryProto {
+            var metadata = Onnx_StringStringEntryProto()
+            (metadata.key, metadata.value) = (key, value)
+            return metadata
+        }
+        proto.metadataProps = [entry("graft.classes", model.classNames.joined(separator: "\n"))]
+        // How image files become inputs, and how pixels are scaled: what graft's own files keep.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        if let preprocessing = model.preprocessing, let json = try? encoder.encode(preprocessing) {
+            proto.metadataProps.append(entry(ONNXImporter.preprocessingKey, String(decoding: json, as: UTF8.self)))
+        }
+        if let normalization = model.normalization, let json = try? encoder.encode(GraphDescription.NormalizationDescription(normalization)) {
+            proto.metadataProps.append(entry(ONNXImporter.normalizationKey, String(decoding: json, as: UTF8.self)))
+        }
         return try proto.serializedData()
     }
 }

@@ -39,7 +39,9 @@ public enum PyTorchExporter {
         "return", "try", "while", "with", "yield",
     ]
 
-    /// `model.py` for the model.
+    /// `model.py` for the model. `header` is graft's own text for the docstring: nothing from a file
+    /// goes into a docstring or comment except through ``Py/string(_:)`` (the model's name and
+    /// architecture are the constants `NAME` and `ARCHITECTURE`).
     public static func source(_ model: Model, header: String) throws -> String {
         let modules = try modules(model)
         var helpers: [PyTorchHelper] = []
@@ -53,6 +55,8 @@ public enum PyTorchExporter {
                      "    model = GraftModel(); model.load_state_dict(safetensors.torch.load_file(\"weights.safetensors\"), strict=True)",
                      "\"\"\"", "import math", "", "import torch", "import torch.nn.functional as F", "from torch import nn", "", ""]
         let free = model.freeInputAxes.isEmpty ? "" : "  # axes \(model.freeInputAxes.map(String.init).joined(separator: ", ")) may take other sizes"
+        lines.append("NAME = \(Py.string(model.name))")
+        lines.append("ARCHITECTURE = \(Py.string(model.architecture))")
         lines.append("INPUT_SHAPE = \(Py.ints(model.inputShape))  # one sample, channels first\(free)")
         lines.append("CLASSES = [" + model.classNames.map(Py.string).joined(separator: ", ") + "]")
         lines.append("")
@@ -79,14 +83,14 @@ public enum PyTorchExporter {
             "    root.add_module(last, module)",
             "", "",
             "class GraftModel(Block):",
-            "    \"\"\"\(model.name) (\(model.architecture)): \(model.nodes.count - 1) layers, \(model.parameterCount) parameters.\"\"\"",
+            "    \"\"\"The model NAME names (ARCHITECTURE): \(model.nodes.count - 1) layers, \(model.parameterCount) parameters.\"\"\"",
             "",
             "    def __init__(self):",
             "        super().__init__()",
         ]
         for (index, node) in model.nodes.enumerated().dropFirst() {
             guard let (path, module) = modules[index] else { continue }
-            lines.append("        put(self, \(Py.string(path)), \(module.constructor))" + (path == node.name ? "" : "  # graft's \(node.name)"))
+            lines.append("        put(self, \(Py.string(path)), \(module.constructor))" + (path == node.name ? "" : "  # graft's name: \(Py.string(node.name))"))
         }
         lines.append("")
         lines.append("    def forward(self, x, logits=False):")

@@ -86,6 +86,24 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         public let preset: String?
         public let mean: [Float]?
         public let std: [Float]?
+
+        init(preset: String?, mean: [Float]?, std: [Float]?) { (self.preset, self.mean, self.std) = (preset, mean, std) }
+
+        init(_ normalization: Normalization) {
+            switch normalization {
+            case .unit: self.init(preset: "unit", mean: nil, std: nil)
+            case .symmetric: self.init(preset: "symmetric", mean: nil, std: nil)
+            case .imagenet: self.init(preset: "imagenet", mean: nil, std: nil)
+            case let .custom(mean, std): self.init(preset: nil, mean: mean, std: std)
+            }
+        }
+
+        /// The normalization described (nil for an unknown preset or a partial custom one).
+        var value: Normalization? {
+            if let preset { return try? Normalization(name: preset) }
+            if let mean, let std { return .custom(mean: mean, std: std) }
+            return nil
+        }
     }
 
     public init(_ model: Model) throws(ModelError) {
@@ -103,13 +121,7 @@ public struct GraphDescription: Codable, Sendable, Equatable {
             if !on.isEmpty { flags[node.name] = on }
         }
         layerFlags = flags
-        switch model.normalization {
-        case nil: normalization = nil
-        case .unit?: normalization = NormalizationDescription(preset: "unit", mean: nil, std: nil)
-        case .symmetric?: normalization = NormalizationDescription(preset: "symmetric", mean: nil, std: nil)
-        case .imagenet?: normalization = NormalizationDescription(preset: "imagenet", mean: nil, std: nil)
-        case let .custom(mean, std)?: normalization = NormalizationDescription(preset: nil, mean: mean, std: std)
-        }
+        normalization = model.normalization.map(NormalizationDescription.init)
     }
 
     static func config(of layer: Layer) throws(ModelError) -> LayerConfig {
@@ -138,15 +150,9 @@ public struct GraphDescription: Codable, Sendable, Equatable {
             }
             index[node.name] = try builder.add(try node.layer.makeLayer(), name: node.name, inputs: inputs, head: node.head)
         }
-        var normalizationValue: Normalization? = nil
-        if let n = normalization {
-            if let preset = n.preset { normalizationValue = try? Normalization(name: preset) }
-            else if let mean = n.mean, let std = n.std { normalizationValue = .custom(mean: mean, std: std) }
-        }
-        let model = builder.build(name: name, architecture: architecture, classNames: classNames, normalization: normalizationValue)
+        let model = builder.build(name: name, architecture: architecture, classNames: classNames, normalization: normalization?.value)
         if let preprocessing {
-            guard [1, 3].contains(preprocessing.channels), (1...8192).contains(preprocessing.height), (1...8192).contains(preprocessing.width),
-                  (preprocessing.resize.map { (1...16384).contains($0) } ?? true), preprocessing.sampleShape == model.inputShape else {
+            guard preprocessing.fits(model.inputShape) else {
                 throw .invalidArgument(what: "graph description", reason: "its preprocessing (\(preprocessing.description) to \(formatShape(preprocessing.sampleShape))) does not fit the input \(formatShape(model.inputShape))")
             }
             model.preprocessing = preprocessing

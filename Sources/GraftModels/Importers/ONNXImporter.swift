@@ -1,4 +1,5 @@
 import Foundation
+import GraftData
 import GraftFormats
 import GraftNN
 import GraftTensor
@@ -160,8 +161,21 @@ public enum ONNXImporter {
            names.count == built.classNames.count {
             built.classNames = names
         }
+        // graft's own exports say how image files become inputs; a value that does not fit is ignored.
+        let decoder = JSONDecoder()
+        if let text = model.metadataProps.first(where: { $0.key == Self.normalizationKey })?.value, text.utf8.count < 4096,
+           let described = try? decoder.decode(GraphDescription.NormalizationDescription.self, from: Data(text.utf8)) {
+            built.normalization = described.value
+        }
+        if let text = model.metadataProps.first(where: { $0.key == Self.preprocessingKey })?.value, text.utf8.count < 4096,
+           let transform = try? decoder.decode(ImageTransform.self, from: Data(text.utf8)), transform.fits(built.inputShape) {
+            built.preprocessing = transform
+        }
         return built
     }
+
+    /// The metadata keys graft's ONNX export writes beside `graft.classes`.
+    static let preprocessingKey = "graft.preprocessing", normalizationKey = "graft.normalization"
 
     static func paddingMode(auto: String?, pads: [Int]?, name: String) throws -> PaddingMode {
         switch auto ?? "NOTSET" {

@@ -27,6 +27,7 @@ extension ONNXImporter {
         "LeakyRelu": leakyRelu,
         "HardSwish": activation(.hardswish),
         "Erf": activation(.erf),
+        "Gelu": gelu,
         "HardSigmoid": hardSigmoid,
         "Clip": clip,
         "Add": arithmetic,
@@ -375,6 +376,15 @@ extension ONNXImporter {
     }
 
 
+
+    /// Opset 20's Gelu (the dynamo exporter writes it): the exact form; the tanh approximation is refused by name.
+    static func gelu(_ c: NodeContext) throws -> Value {
+        let approximate = c.attribute("approximate").map { String(decoding: $0.s, as: UTF8.self) } ?? "none"
+        guard approximate == "none" else {
+            throw Failure(description: "Gelu '\(c.nodeName)' with approximate='\(approximate.prefix(40))' is not supported (only the exact form, 'none')")
+        }
+        return try c.add(Activation(.gelu), [try c.nodeInput(0)])
+    }
 
     static func hardSigmoid(_ c: NodeContext) throws -> Value {
         let result: Value

@@ -345,6 +345,65 @@ def image_folder(graft, work):
     check(levels <= 1, f"image folder: torchvision's Resize + CenterCrop within {levels} level(s) of 255 of graft's pixels")
 
 
+# Text that breaks out of a Python string, comment or docstring if written raw (issue 25).
+HOSTILE_LAYER = 'k""";__import__("os").system("touch PWNED5");"""'
+HOSTILE_NAMES = [HOSTILE_LAYER, "'''x''';__import__('os').system('touch PWNED6')", "back\\slash\\", "line\nbreak # not a comment",
+                 "nul\x00byte", "\u202eevil\u202c", "para\u2028graph", "esc\x1b[2J", "```\n<img src=x onerror=alert(1)>"]
+
+
+def hostile(graft, work):
+    """A graft file whose architecture, class names and layer names hold Python: the export imports
+    in Python without running any of it, and every name comes back exactly."""
+    import struct
+    w = f"{work}/hostile"
+    shutil.rmtree(w, ignore_errors=True)
+    os.makedirs(w)
+    graft_run(graft, f'new mnist-cnn as m classes={len(HOSTILE_NAMES)}\nsave model "{w}/plain.safetensors"\n', f"{w}/plain.graft")
+    data = open(f"{w}/plain.safetensors", "rb").read()
+    size = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + size])
+    graph = json.loads(header["__metadata__"]["graft.graph"])
+    graph["architecture"], graph["classNames"] = HOSTILE_NAMES[1] + HOSTILE_NAMES[8], HOSTILE_NAMES
+    renames = {"conv1": HOSTILE_LAYER, "relu1": HOSTILE_NAMES[3], "conv2": HOSTILE_NAMES[2] + "." + HOSTILE_NAMES[4]}
+    for node in graph["nodes"]:
+        node["inputs"] = [renames.get(i, i) for i in node["inputs"]]
+        node["name"] = renames.get(node["name"], node["name"])
+    header["__metadata__"]["graft.graph"] = json.dumps(graph)
+    tensors = {}
+    for key, value in header.items():
+        if key != "__metadata__":
+            layer, _, leaf = key.rpartition(".")
+            tensors[f"{renames.get(layer, layer)}.{leaf}"] = value
+    tensors["__metadata__"] = header["__metadata__"]
+    encoded = json.dumps(tensors).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    with open(f"{w}/hostile.safetensors", "wb") as f:
+        f.write(struct.pack("<Q", len(encoded)) + encoded + data[8 + size:])
+    graft_run(graft, f'load "{w}/hostile.safetensors" as m\ndata mnist per-class=5 as d\nhead classes=10\ntrain epochs=1 batch=25\n'
+                     f'export pytorch "{w}/project"\n', f"{w}/session.graft")
+    probe = ("import json, model, torch; from safetensors.torch import load_file\n"
+             "m = model.GraftModel(); m.load_state_dict(load_file('weights.safetensors'), strict=True); m.eval()\n"
+             "y = m(torch.zeros(1, 1, 28, 28))\n"
+             "print(json.dumps({'architecture': model.ARCHITECTURE, 'keys': sorted(m.state_dict()), 'shape': list(y.shape)}))\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=f"{w}/project", capture_output=True, text=True)
+    ran = [name for name in ("PWNED5", "PWNED6") for folder in (w, f"{w}/project", ROOT) if os.path.exists(os.path.join(folder, name))]
+    check(done.returncode == 0 and not ran, f"hostile names: model.py imports and runs, and none of the names ran as code (ran: {ran or 'nothing'})"
+          + ("" if done.returncode == 0 else f"\n{done.stderr[-1500:]}"))
+    if done.returncode == 0:
+        got = json.loads(done.stdout.strip().splitlines()[-1])
+        check(got["architecture"] == graph["architecture"] and f"{HOSTILE_LAYER}.weight" in got["keys"]
+              and f"{HOSTILE_NAMES[2]}.{HOSTILE_NAMES[4]}.weight" in got["keys"] and got["shape"] == [1, 10],
+              "hostile names: the architecture and layer names come back exactly from model.py and the weights")
+    # The class names, before the new head: a second export of the file as it came.
+    graft_run(graft, f'load "{w}/hostile.safetensors" as m\nexport pytorch "{w}/as-sent" data=no\n', f"{w}/as-sent.graft")
+    done = subprocess.run([sys.executable, "-c", "import json, model; print(json.dumps(model.CLASSES))"], cwd=f"{w}/as-sent", capture_output=True, text=True)
+    check(done.returncode == 0 and json.loads(done.stdout.strip().splitlines()[-1]) == HOSTILE_NAMES,
+          "hostile names: the class names come back exactly from model.py")
+    done = subprocess.run([sys.executable, "train.py", "--help"], cwd=f"{w}/project", capture_output=True, text=True)
+    ran = [name for name in ("PWNED5", "PWNED6") for folder in (w, f"{w}/project", ROOT) if os.path.exists(os.path.join(folder, name))]
+    check(done.returncode == 0 and not ran, "hostile names: train.py (its RECIPE and docstring) imports without running a name")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("graft")
@@ -365,6 +424,7 @@ def main():
         recipe(graft, work, "options-lite0", OPTIONS, (2, 3, 64, 64), "data mnist per-class=20 size=64 channels=3 as digits", processes=False)
         augmented(graft, work)
         image_folder(graft, work)
+        hostile(graft, work)
     if args.only in (None, "architectures"):
         architectures(graft, work, args.all)
     if args.only in (None, "files"):

@@ -12,6 +12,7 @@ Each entry also records the reference's noise floor: how far its output moves wh
 one part in 10^7 (deep random networks amplify float32 rounding).
 """
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -235,8 +236,9 @@ def torch_entries(out, names, size, rng):
             # decomposed by torch.export), weights in a side file beside the graph (onnx external data).
             dynamo_file = f"torch_{constructor}_dynamo.onnx"
             try:
-                torch.onnx.export(model, (torch.from_numpy(x),), os.path.join(out, dynamo_file), dynamo=True, external_data=True,
-                                  input_names=["input"], output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim("N")}})
+                with contextlib.redirect_stdout(sys.stderr):  # its progress lines go to the log, with the rest
+                    torch.onnx.export(model, (torch.from_numpy(x),), os.path.join(out, dynamo_file), dynamo=True, external_data=True,
+                                      input_names=["input"], output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim("N")}})
                 entries.append(dict(base, format="onnx-dynamo", file=dynamo_file, parameters=None, statistics=None))
             except Exception as error:  # a model torch.export cannot trace is torch's gap, not graft's: said, not hidden
                 print(f"torch {constructor}: the dynamo exporter failed: {type(error).__name__}: {str(error)[:200]}", file=sys.stderr)

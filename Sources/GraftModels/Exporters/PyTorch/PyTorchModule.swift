@@ -1,3 +1,4 @@
+import GraftFormats
 import GraftNN
 
 /// A layer kind that writes itself as a `torch.nn` module of `model.py` (see ``PyTorchExporter``):
@@ -39,21 +40,31 @@ enum Py {
     static func ints(_ values: [Int]) -> String { "(" + values.map(String.init).joined(separator: ", ") + (values.count == 1 ? ",)" : ")") }
     static func bool(_ value: Bool) -> String { value ? "True" : "False" }
 
-    /// A string literal (double quotes, escaped).
+    /// The one escaping function for generated Python: any text as a string literal (double quotes).
+    /// Quotes (both kinds) and backslashes are escaped; every control (C0, DEL, C1), line or paragraph separator,
+    /// bidirectional override or other format character is written as an escape, so the literal is
+    /// one line of printable text that reads back as exactly `text` (and safe inside a comment).
     static func string(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
+            case "'": out += "\\'"
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F { out += String(format: "\\x%02x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                // \x1b, \u202e: Python reads these escapes as the characters themselves.
+                if let escape = scalar.escaped { out += escape } else { out.unicodeScalars.append(scalar) }
             }
         }
         return out + "\""
+    }
+
+    /// graft's own text for a docstring or comment, reduced to printable ASCII (it holds nothing from a file).
+    static func plain(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" }))
     }
 
     /// A pair as PyTorch takes it: one number when both are equal.

@@ -74,7 +74,7 @@ public struct PyTorchProject {
             throw ModelError.invalidArgument(what: "export pytorch", reason: "folder \(destination.deletingLastPathComponent().path) does not exist")
         }
         // Everything that can fail on the model or the data fails here, before a file is written.
-        let modelSource = try PyTorchExporter.source(model, header: "\(model.name): \(model.architecture), exported by graft \(graftVersion).")
+        let modelSource = try PyTorchExporter.source(model, header: "A model exported by graft \(Py.plain(graftVersion)) (NAME and ARCHITECTURE below say which).")
         if let dataset { try checkData(dataset) }
         let phases = recipe?.phases ?? [TrainingPhase(options: TrainingOptions(), model: model)]  // train's defaults, as the model stands
 
@@ -234,10 +234,11 @@ public struct PyTorchProject {
     }
 
     func trainScript(_ phases: [TrainingPhase]) -> String {
-        let command = recipe.map { "`\($0.command)` on \($0.dataset)" } ?? "none yet (train's defaults on the current trainable set)"
+        // Nothing from a file goes into the docstring: the names are in RECIPE, as string literals.
+        let command = recipe == nil ? "none yet (train's defaults on the current trainable set)" : "RECIPE[\"command\"], on RECIPE[\"data\"][\"name\"]"
         return """
         #!/usr/bin/env python3
-        \"\"\"Trains \(model.name) as graft's session did, with PyTorch: in one process, or in several with
+        \"\"\"Trains the model of model.py (RECIPE["model"]) as graft's session did, with PyTorch: in one process, or in several with
         DistributedDataParallel under torchrun (gloo on CPUs, nccl on GPUs; the global batch is split
         across the processes).
 
@@ -245,7 +246,7 @@ public struct PyTorchProject {
             torchrun --nproc-per-node=4 train.py             # four processes on this machine
             python train.py --deterministic                  # graft's sample order, no randomness
 
-        Written by graft \(graftVersion). The recipe is the session's last training command: \(command).
+        Written by graft \(Py.plain(graftVersion)). The recipe is the session's last training command: \(command).
         \"\"\"
 
         RECIPE = \(recipeLiteral(phases).rendered())
@@ -283,12 +284,13 @@ public struct PyTorchProject {
     }
 
     func readme(_ phases: [TrainingPhase]) -> String {
-        let command = recipe.map { "`\($0.command)` on `\($0.dataset)`" } ?? "none yet: `train.py` uses `train`'s defaults on the current trainable set"
+        // Names and commands come from files and sessions: each through Markdown's escaping.
+        let command = recipe.map { "\(Markdown.code($0.command)) on \(Markdown.code($0.dataset))" } ?? "none yet: `train.py` uses `train`'s defaults on the current trainable set"
         let trainable = model.trainableParameterCount, total = model.parameterCount
         return """
-        # \(model.name), exported from graft to PyTorch
+        # \(Markdown.text(model.name)), exported from graft to PyTorch
 
-        Written by graft \(graftVersion) (`export pytorch`). The model is \(model.architecture) with \(total) parameters
+        Written by graft \(Markdown.text(graftVersion)) (`export pytorch`). The model is \(Markdown.text(model.architecture)) with \(total) parameters
         (\(trainable) trainable when exported), input \(model.describedInputShape), \(model.classNames.count) classes.
         The recipe is the session's last training command: \(command).
 
