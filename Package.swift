@@ -40,7 +40,7 @@ let package = Package(
         // The layers of the design, dependencies pointing one way.
         .target(name: "GraftWideKernels", swiftSettings: wideKernelSettings),
         .target(name: "GraftTensor", dependencies: ["CBLAS", "GraftWideKernels"], swiftSettings: kernelSettings),
-        .target(name: "GraftNN", dependencies: ["GraftTensor", "GraftData"], swiftSettings: kernelSettings),
+        .target(name: "GraftNN", dependencies: ["GraftTensor", "GraftData", "GraftFormats"], swiftSettings: kernelSettings),
         .target(name: "GraftFormats", dependencies: ["GraftTensor", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "GraftModels", dependencies: ["GraftNN", "GraftFormats"]),
         .target(name: "GraftData", dependencies: ["GraftTensor", "GraftFormats", "CPNG", "CJPEG"], swiftSettings: kernelSettings),

@@ -1,3 +1,4 @@
+import GraftFormats
 import Foundation
 import GraftTensor
 
@@ -57,15 +58,16 @@ public struct Dataset: Sendable {
 
     /// What `data info` prints: shape, splits with per-class counts, normalization, memory.
     public var summary: String {
-        var lines = ["dataset \(name): \(train.count + (validation?.count ?? 0) + (test?.count ?? 0)) samples of \(sampleShape.map(String.init).joined(separator: "×")), \(classes) classes, normalization \(normalization)"]
-        let width = max(5, classNames.map(\.count).max() ?? 5)
+        let shown = classNames.map { TextTable.cell($0, limit: 40) }  // names from folders and files, escaped
+        var lines = ["dataset \(TextTable.cell(name)): \(train.count + (validation?.count ?? 0) + (test?.count ?? 0)) samples of \(sampleShape.map(String.init).joined(separator: "×")), \(classes) classes, normalization \(normalization)"]
+        let width = max(5, shown.map(\.count).max() ?? 5)
         let splits: [(String, Samples)] = [("train", train)] + (validation.map { [("val", $0)] } ?? []) + (test.map { [("test", $0)] } ?? [])
         if let heldOutFraction, validation != nil {
             lines.append(String(format: "  val: %g %% of the training samples, held out by train val=%g (stratified, from the session's seed)", heldOutFraction * 100, heldOutFraction))
         }
         lines.append("  " + "class".padding(toLength: width, withPad: " ", startingAt: 0) + splits.map { "  " + $0.0.leftPadded(to: 6) }.joined())
         let counts = splits.map { $0.1.classCounts(classes: classes) }
-        for (c, className) in classNames.enumerated() {
+        for (c, className) in shown.enumerated() {
             lines.append("  " + className.padding(toLength: width, withPad: " ", startingAt: 0) + counts.map { "  " + String($0[c]).leftPadded(to: 6) }.joined())
         }
         lines.append("  " + "total".padding(toLength: width, withPad: " ", startingAt: 0) + splits.map { "  " + String($0.1.count).leftPadded(to: 6) }.joined())

@@ -1,4 +1,5 @@
 import Foundation
+import GraftFormats
 import GraftTensor
 
 extension Model {
@@ -36,24 +37,16 @@ extension Model {
         var header = ["#", "name", "type", "output", "params", "trainable", "mode"]
         if showInputs { header.append("inputs") }
         var table = rows.map { row -> [String] in
-            var cells = [String(row.index), row.name, row.kind + (row.details.isEmpty ? "" : " (\(row.details))"),
+            var cells = [String(row.index), TextTable.cell(row.name), TextTable.cell(row.kind + (row.details.isEmpty ? "" : " (\(row.details))")),
                          row.outputShape.map(String.init).joined(separator: "×"), grouped(row.parameters), row.trainable, row.mode]
-            if showInputs { cells.append(row.inputs.joined(separator: ", ")) }
+            if showInputs { cells.append(TextTable.cell(row.inputs.map { TextTable.cell($0, limit: 24) }.joined(separator: ", "))) }
             return cells
         }
         table.insert(header, at: 0)
-        let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
-        let numeric: Set<Int> = [0, 4]
-        var lines = table.map { cells in
-            cells.enumerated().map { column, cell in
-                let pad = String(repeating: " ", count: widths[column] - cell.count)
-                return numeric.contains(column) ? pad + cell : cell + pad
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-        }
-        lines.insert(String(repeating: "─", count: widths.reduce(0, +) + 2 * (widths.count - 1)), at: 1)
+        var lines = TextTable.render(table, numeric: [0, 4])
         let total = parameterCount, trainable = trainableParameterCount
         lines.append("")
-        lines.append("model \(name) (\(architecture)): \(nodes.count - 1) layers, input \(describedInputShape)\(freeInputAxes.isEmpty ? "" : " (shapes shown for \(inputShape.map(String.init).joined(separator: "×")))"), output \(outputShape.map(String.init).joined(separator: "×"))" + (classNames.isEmpty ? "" : ", \(classNames.count) classes"))
+        lines.append("model \(TextTable.cell(name)) (\(TextTable.cell(architecture))): \(nodes.count - 1) layers, input \(describedInputShape)\(freeInputAxes.isEmpty ? "" : " (shapes shown for \(inputShape.map(String.init).joined(separator: "×")))"), output \(outputShape.map(String.init).joined(separator: "×"))" + (classNames.isEmpty ? "" : ", \(classNames.count) classes"))
         lines.append("total params: \(grouped(total)) (\(megabytes(total)))")
         lines.append("trainable params: \(grouped(trainable)) (\(megabytes(trainable)))")
         lines.append("non-trainable params: \(grouped(total - trainable)) (\(megabytes(total - trainable)))")

@@ -49,23 +49,80 @@ public final class Shell: @unchecked Sendable {
     public var mode = Mode.script
     /// How many session entries the last `save session` wrote.
     var savedEntries = 0
-    /// The most memory one command may ask for (`set memory=GB`): half the machine's, at most 8 GiB.
-    public var memoryLimit = min(8 << 30, Int(ProcessInfo.processInfo.physicalMemory / 2))
+    /// The most memory the workspace may hold (`set memory=GB`): what it keeps (models, datasets,
+    /// snapshots for undo) and what a command adds. Half the machine's, at most 8 GiB, and at most
+    /// half the address space the process may take (`ulimit -v`).
+    public var memoryLimit = Shell.defaultMemoryLimit
 
-    /// Refuses a command that would allocate more than ``memoryLimit``, and says so when it takes
-    /// over a gigabyte — before allocating anything.
+    static var defaultMemoryLimit: Int {
+        var limit = min(8 << 30, Int(ProcessInfo.processInfo.physicalMemory / 2))
+        var space = rlimit()
+        if getrlimit(Int32(RLIMIT_AS.rawValue), &space) == 0, space.rlim_cur < UInt64(Int.max) {  // RLIM_INFINITY is all ones
+            limit = min(limit, Int(space.rlim_cur) / 2)
+        }
+        return limit
+    }
+
+    /// Refuses a command that would take the workspace past ``memoryLimit``, and says so when it
+    /// takes over a gigabyte — before allocating anything.
     func reserve(_ bytes: Int, for what: String) throws {
         if let refusal = memoryRefusal(bytes, for: what) { throw ShellError(refusal) }
     }
 
     /// Why `bytes` for `what` is refused (nil: allowed; over a gigabyte, a note says so).
     func memoryRefusal(_ bytes: Int, for what: String) -> String? {
-        let gb = { (value: Int) in value >= 1_000_000_000 ? String(format: "%.1f GB", Double(value) / 1e9) : String(format: "%.0f MB", Double(value) / 1e6) }
         guard bytes <= memoryLimit else {
-            return "\(what) would take \(gb(bytes)), more than the memory limit of \(gb(memoryLimit)) (set memory=GB changes it)"
+            return "\(what) would take \(formatBytes(bytes)), more than the memory limit of \(formatBytes(memoryLimit)) (set memory=GB changes it)"
         }
-        if bytes > 1 << 30 { print("note: \(what) takes about \(gb(bytes))") }
+        let held = workspace.total
+        guard bytes <= memoryLimit - held else {
+            return "\(what) would take \(formatBytes(bytes)) with \(formatBytes(held)) held (\(workspace.description)), more than the memory limit of \(formatBytes(memoryLimit)) (drop something with 'undo', or set memory=GB)"
+        }
+        if bytes > 1 << 30 { print("note: \(what) takes about \(formatBytes(bytes))") }
         return nil
+    }
+
+    /// What the workspace holds in memory, by kind (`models` lists each model's).
+    struct Workspace {
+        var models = 0, datasets = 0, snapshots = 0, largest: (name: String, bytes: Int)? = nil, count = 0
+        var total: Int { models + datasets + snapshots }
+        var description: String {
+            var parts = ["models \(formatBytes(models))" + (count > 1 ? " in \(count)" : "") + (largest.map { count > 1 ? ", the largest \($0.name) \(formatBytes($0.bytes))" : "" } ?? "")]
+            if datasets > 0 { parts.append("datasets \(formatBytes(datasets))") }
+            if snapshots > 0 { parts.append("undo and recipes \(formatBytes(snapshots))") }
+            return parts.joined(separator: "; ")
+        }
+    }
+
+    /// Bytes a model's weights and buffers take.
+    static func bytes(of model: Model) -> Int {
+        (model.parameterCount + model.buffers.reduce(0) { $0 + $1.tensor.count }) * MemoryLayout<Float>.stride
+    }
+
+    var workspace: Workspace {
+        var w = Workspace()
+        var seen = Set<ObjectIdentifier>()
+        for (name, model) in models where seen.insert(ObjectIdentifier(model)).inserted {
+            let bytes = Self.bytes(of: model)
+            w.models += bytes
+            w.count += 1
+            if bytes > (w.largest?.bytes ?? -1) { w.largest = (name, bytes) }
+        }
+        w.datasets = datasets.values.reduce(0) { $0 + $1.memoryBytes }
+        w.snapshots = undoable.reduce(0) { $0 + $1.before.bytes } + recipes.values.reduce(0) { $0 + ($1.start?.bytes ?? 0) }
+        return w
+    }
+
+    /// Runs work that builds a model from sizes it was given (an architecture, a file) under an
+    /// allocation budget of what the memory limit leaves beside the workspace: a layer that would
+    /// take more is refused before it is allocated or mapped, naming what holds the memory.
+    func building<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        let held = workspace
+        let budget = AllocationBudget(limit: memoryLimit - held.total, held: held.total)
+        do { return try budget.run(body) } catch {
+            guard budget.refused else { throw error }
+            throw ShellError("\(what): \(error)" + (held.total > 0 ? "; the workspace holds \(held.description)" : ""))
+        }
     }
     /// The scripts being replayed, outermost first (a replay inside a replay is refused when it
     /// would loop, or nest deeper than ``ScriptRunner/maxReplayDepth``).
@@ -254,6 +311,16 @@ public final class Shell: @unchecked Sendable {
             throw ShellError("no dataset yet: load one with 'data mnist' or 'data images DIR'")
         }
         return data
+    }
+
+    /// A name for a model or dataset taken from a file or folder name: letters, digits, `-`, `_`
+    /// and `.` kept, anything else (spaces, quotes, controls) as `_`, at most 64 characters, so it
+    /// is one token later commands can use (`use NAME`) and shows as itself.
+    static func name(fromFile text: String) -> String {
+        let kept = String(String.UnicodeScalarView(text.unicodeScalars.prefix(64).map { scalar in
+            scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar) ? scalar : "_"
+        }))
+        return kept.isEmpty || kept.allSatisfy({ $0 == "." }) ? "data" : kept
     }
 
     /// A fresh name like `resnet18`, `resnet18-2`.

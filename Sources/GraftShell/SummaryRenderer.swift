@@ -1,4 +1,5 @@
 import Foundation
+import GraftFormats
 import GraftNN
 import GraftTensor
 
@@ -31,17 +32,10 @@ enum SummaryRenderer {
         var table = [["#", "block", "layers", "output", "params", "trainable", "mode"]]
         for (i, block) in blocks.enumerated() {
             let kinds = block.layers == 1 ? block.kinds[0] : "\(block.layers) layers"
-            table.append([String(i), block.name, kinds, block.output.map(String.init).joined(separator: "×"), grouped(block.parameters),
+            table.append([String(i), TextTable.cell(block.name), kinds, block.output.map(String.init).joined(separator: "×"), grouped(block.parameters),
                           merged(block.states), block.modes.subtracting(["-"]).sorted().joined(separator: "/").isEmpty ? "-" : block.modes.subtracting(["-"]).sorted().joined(separator: "/")])
         }
-        let widths = table[0].indices.map { c in table.map { $0[c].count }.max() ?? 0 }
-        var lines = table.map { cells in
-            cells.enumerated().map { c, cell in
-                let pad = String(repeating: " ", count: widths[c] - cell.count)
-                return c == 0 || c == 4 ? pad + cell : cell + pad
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-        }
-        lines.insert(String(repeating: "─", count: widths.reduce(0, +) + 2 * (widths.count - 1)), at: 1)
+        var lines = TextTable.render(table, numeric: [0, 4])
         let full = model.summary()
         lines.append("")
         lines += full.split(separator: "\n", omittingEmptySubsequences: false).drop { !$0.hasPrefix("model ") }.map(String.init)
@@ -52,12 +46,11 @@ enum SummaryRenderer {
     static func layer(_ model: Model, _ index: Int) -> String {
         let node = model.nodes[index]
         let layer = node.layer
-        var lines = ["\(node.name): \(layer.kind)" + (layer.details.isEmpty ? "" : " (\(layer.details))")]
-        let inputs = node.inputs.map { model.nodes[$0].name }
-        let consumers = model.nodes.filter { $0.inputs.contains(index) }.map(\.name)
-        lines.append("  input:  " + (inputs.isEmpty ? "-" : inputs.map { name in
-            let shape = model.nodes.first { $0.name == name }?.outputShape ?? []
-            return "\(name) (\(shape.map(String.init).joined(separator: "×")))"
+        // The name whole (escaped): the summary's table cuts long ones.
+        var lines = ["\(Terminal.visible(node.name)): \(layer.kind)" + (layer.details.isEmpty ? "" : " (\(layer.details))")]
+        let consumers = model.nodes.filter { $0.inputs.contains(index) }.map { TextTable.cell($0.name) }
+        lines.append("  input:  " + (node.inputs.isEmpty ? "-" : node.inputs.map { input in
+            "\(TextTable.cell(model.nodes[input].name)) (\(model.nodes[input].outputShape.map(String.init).joined(separator: "×")))"
         }.joined(separator: ", ")))
         lines.append("  output: \(node.outputShape.map(String.init).joined(separator: "×"))" + (consumers.isEmpty ? " (model output)" : " → " + listed(consumers)))
         if let state = layer.trainableState { lines.append("  trainable: \(state)" + (node.isHead ? " (head)" : "")) }
@@ -65,6 +58,7 @@ enum SummaryRenderer {
         let tensors: [(String, Tensor, String)] = layer.parameters.map { ($0.key, $0.parameter.value, $0.parameter.trainable ? "trainable" : "frozen") }
             + layer.buffers.map { ($0.key, $0.tensor, "buffer") }
         if !tensors.isEmpty {
+            let tensors = tensors.map { (TextTable.cell($0.0), $0.1, $0.2) }
             let width = tensors.map { $0.0.count }.max() ?? 0
             for (key, tensor, role) in tensors {
                 let values = tensor.scalars

@@ -15,7 +15,7 @@ extension Tensor {
     /// A tensor of `shape` whose elements `body` writes, every one, in row-major order: how readers
     /// decode a file's values straight into the tensor, without an intermediate array.
     public init(shape: [Int], writing body: (UnsafeMutableBufferPointer<Float>) -> Void) throws(TensorError) {
-        let storage = Storage(uninitializedCount: try checkedCount(shape, op: "tensor"))
+        let storage = Storage(uninitializedCount: try admittedCount(shape, op: "tensor"))
         body(storage.buffer)
         self.init(shape: shape, storage: storage)
     }
@@ -34,7 +34,7 @@ extension Tensor {
 
     /// Every element equal to `value`.
     public static func full(_ shape: [Int], _ value: Float) throws(TensorError) -> Tensor {
-        let count = try checkedCount(shape, op: "full")
+        let count = try admittedCount(shape, op: "full")
         return Tensor(shape: shape, storage: Storage(count: count, repeating: value))
     }
 
@@ -43,7 +43,7 @@ extension Tensor {
     /// Zeros whose memory is taken only when written (see `Storage(lazyZeroCount:)`): what random
     /// tensors are under a structure-only generator.
     static func lazyZeros(_ shape: [Int]) throws(TensorError) -> Tensor {
-        Tensor(shape: shape, storage: Storage(lazyZeroCount: try checkedCount(shape, op: "zeros")))
+        Tensor(shape: shape, storage: Storage(lazyZeroCount: try admittedCount(shape, op: "zeros")))
     }
     public static func ones(_ shape: [Int]) throws(TensorError) -> Tensor { try full(shape, 1) }
 

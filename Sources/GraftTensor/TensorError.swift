@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything a caller can get wrong when calling the engine: shapes, axes, arguments.
 ///
 /// Messages name the op first, then the shapes involved, then the reason:
@@ -11,6 +13,8 @@ public enum TensorError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidArgument(op: String, reason: String)
     /// `op` stopped part-way because its caller asked it to (Ctrl-C): its results are incomplete.
     case interrupted(op: String)
+    /// `op` would take `bytes` with `held` already held: past the ``MemoryCeiling`` of `limit`.
+    case memoryLimit(op: String, bytes: Int, held: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -23,8 +27,16 @@ public enum TensorError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(op): \(reason)"
         case let .interrupted(op):
             return "\(op): interrupted"
+        case let .memoryLimit(op, bytes, held, limit):
+            return "\(op): would take \(formatBytes(bytes)) with \(formatBytes(held)) held, more than the memory limit of \(formatBytes(limit)) (set memory=GB changes it)"
         }
     }
+}
+
+/// `17.2 GB`, `640 MB`: the spelling of sizes in messages (decimal units, as `set memory=GB`).
+public func formatBytes(_ bytes: Int) -> String {
+    if bytes == .max { return "more than 9 EB" }
+    return bytes >= 1_000_000_000 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.0f MB", Double(bytes) / 1e6)
 }
 
 /// `[32,784]`: the spelling of shapes in every message.

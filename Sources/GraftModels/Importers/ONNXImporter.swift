@@ -55,14 +55,18 @@ public enum ONNXImporter {
             return i
         }
         func attribute(_ key: String) -> Onnx_AttributeProto? { node.attribute.first { $0.name == key } }
-        func ints(_ key: String) -> [Int]? { attribute(key).map { $0.ints.map(Int.init) } }
+        /// An attribute's integers as the file gives them, saturated at ±2⁴⁰ where the file goes
+        /// beyond (Slice's "to the end" is INT64_MAX): every sum and difference the handlers make of
+        /// them and a rank stays far from overflowing, and each handler checks the range it needs.
+        func ints(_ key: String) -> [Int]? { attribute(key).map { $0.ints.map(Self.saturated) } }
+        static func saturated(_ value: Int64) -> Int { Int(Swift.max(-(1 << 40), Swift.min(1 << 40, value))) }
         /// A 2-D attribute (strides, dilations, kernel_shape): exactly two values, or `fallback` when absent.
         func pair(_ key: String, _ fallback: (Int, Int)) throws -> (Int, Int) {
             guard let values = ints(key) else { return fallback }
             guard values.count == 2 else { throw Failure(description: "\(op) '\(nodeName)': \(key) \(values) must have 2 values (graft imports 2-D \(op))") }
             return (values[0], values[1])
         }
-        func int(_ key: String, _ fallback: Int) -> Int { attribute(key).map { Int($0.i) } ?? fallback }
+        func int(_ key: String, _ fallback: Int) -> Int { attribute(key).map { Self.saturated($0.i) } ?? fallback }
         func float(_ key: String, _ fallback: Float) -> Float { attribute(key).map { $0.f } ?? fallback }
         /// Adds `layer` under the node's name.
         func add(_ layer: Layer, _ inputs: [Int]) throws -> Value { .node(try state.builder.add(layer, name: nodeName, inputs: inputs)) }

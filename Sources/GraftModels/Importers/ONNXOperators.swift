@@ -82,8 +82,9 @@ extension ONNXImporter {
         var dims = [Float(-1)] + c.shape(i).map(Float.init)
         if c.opset >= 15 {
             let start = c.int("start", 0), end = c.int("end", dims.count)
-            let s = start < 0 ? start + dims.count : start, e = min(end < 0 ? end + dims.count : end, dims.count)
-            dims = s < e ? Array(dims[s..<e]) : []
+            // As ONNX says: negative from the end, then clamped to 0…rank.
+            let (s, e) = sliceRange(start: start, end: end, size: dims.count)
+            dims = Array(dims[s..<e])
         }
         result = .constant(Tensor(dims))
         return result
@@ -216,7 +217,7 @@ extension ONNXImporter {
         let shape = c.shape(i)
         let axis = c.int("axis", -1)
         let a = axis < 0 ? axis + shape.count + 1 : axis
-        guard a >= 1, a == shape.count || shape.count == 1 else {
+        guard a >= 1, a == shape.count else {
             throw Failure(description: "LayerNormalization '\(c.nodeName)' over axes \(axis)… is not supported (graft normalizes one axis: the last)")
         }
         let scale = try c.constant(1)
@@ -292,13 +293,24 @@ extension ONNXImporter {
     static func reshape(_ c: NodeContext) throws -> Value {
         let result: Value
         let target = try c.constant(1).scalars.map { try integer($0, c) }
-        guard target.count <= 8, target.allSatisfy({ $0 >= -1 }) else { throw Failure(description: "Reshape '\(c.nodeName)': target \(target) is not a shape") }
+        guard target.count <= 8, target.allSatisfy({ $0 >= -1 }), target.filter({ $0 == -1 }).count <= 1 else {
+            throw Failure(description: "Reshape '\(c.nodeName)': target \(target) is not a shape")
+        }
+        // A 0 copies the input's size on that axis (allowzero=0): there must be one.
+        func copied(_ input: [Int]) throws -> [Int] {
+            try target.enumerated().map { axis, size in
+                guard size == 0 else { return size }
+                guard axis < input.count else {
+                    throw Failure(description: "Reshape '\(c.nodeName)': target \(target) copies axis \(axis) of a rank-\(input.count) input")
+                }
+                return input[axis]
+            }
+        }
         switch try c.value(0) {
         case let .constant(t):
-            result = .constant(try t.reshaped(target.enumerated().map { $0.element == 0 ? t.shape[$0.offset] : $0.element }))
+            result = .constant(try t.reshaped(try copied(t.shape)))
         case let .node(i):
-            let full = [-1] + c.shape(i)
-            let resolved = target.enumerated().map { $0.element == 0 && $0.offset < full.count ? full[$0.offset] : $0.element }
+            let resolved = try copied([-1] + c.shape(i))
             guard let first = resolved.first, first == -1 || first == 1 || target.first == 0 else {
                 throw Failure(description: "Reshape '\(c.nodeName)' to \(target) changes the batch axis")
             }

@@ -27,8 +27,8 @@ public final class BatchNorm: Layer, LayerKind {
 
     public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, scale: Bool = true, center: Bool = true,
                 kind: String = "BatchNorm2d") throws(ModelError) {
-        guard channels > 0, epsilon >= 0, (0...1).contains(momentum) else {
-            throw .invalidArgument(what: kind, reason: "needs channels > 0, epsilon ≥ 0, momentum in 0…1")
+        guard featuresFit(channels), epsilon >= 0, (0...1).contains(momentum) else {
+            throw .invalidArgument(what: kind, reason: "needs channels 1…\(featureLimit), epsilon ≥ 0, momentum in 0…1")
         }
         (self.channels, self.epsilon, self.momentum) = (channels, epsilon, momentum)
         do {

@@ -46,6 +46,14 @@ func elementCount(_ shape: [Int], layer: String) throws(ModelError) -> Int {
     return total
 }
 
+/// The most channels or features a layer takes (2³¹): a size read from a file above it is refused,
+/// so the arithmetic on sizes (fans, parameter counts, output shapes) cannot overflow; memory is
+/// the allocation budget's to refuse (see `AllocationBudget`).
+let featureLimit = 1 << 31
+
+/// Whether every channel or feature count is within 1…``featureLimit``.
+func featuresFit(_ counts: Int...) -> Bool { counts.allSatisfy { (1...featureLimit).contains($0) } }
+
 /// The largest kernel, stride, dilation or padding a layer takes: sizes read from a file stay far
 /// from overflowing the window arithmetic (no real model comes near it).
 let windowLimit = 1 << 16

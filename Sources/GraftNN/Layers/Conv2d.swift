@@ -56,8 +56,8 @@ public final class Conv2d: Layer, LayerKind {
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: PaddingMode = .valid,
                 dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true, generator: Generator, kind: String = "Conv2d") throws(ModelError) {
-        guard inChannels > 0, outChannels > 0, groups > 0, inChannels % groups == 0, outChannels % groups == 0 else {
-            throw .invalidArgument(what: kind, reason: "channels \(inChannels) → \(outChannels) must be positive and divisible by groups \(groups)")
+        guard featuresFit(inChannels, outChannels, groups), inChannels % groups == 0, outChannels % groups == 0 else {
+            throw .invalidArgument(what: kind, reason: "channels \(inChannels) → \(outChannels) must be 1…\(featureLimit) and divisible by groups \(groups)")
         }
         guard windowFits([kernel, stride, dilation], padding: padding) else {
             throw .invalidArgument(what: kind, reason: "kernel, stride and dilation must be 1…\(windowLimit), padding 0…\(windowLimit)")
@@ -67,7 +67,7 @@ public final class Conv2d: Layer, LayerKind {
         do {
             // He normal with fan_out = out/groups·kh·kw, as torchvision initializes ResNet and MobileNet.
             weight = Parameter(try Initializer.heNormal([outChannels, inChannels / groups, kernel.0, kernel.1],
-                                                        fanOut: outChannels / groups * kernel.0 * kernel.1, generator: generator))
+                                                        fanOut: Double(outChannels / groups) * Double(kernel.0 * kernel.1), generator: generator))
             self.bias = bias ? Parameter(try Tensor.zeros([outChannels])) : nil
         } catch { throw .tensor(layer: kind, error: error) }
         super.init(kind: kind)

@@ -13,8 +13,8 @@ public final class Dense: Layer, LayerKind {
     public let bias: Parameter?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: Generator, kind: String = "Linear") throws(ModelError) {
-        guard inFeatures > 0, outFeatures > 0 else {
-            throw .invalidArgument(what: kind, reason: "features must be positive, got \(inFeatures) → \(outFeatures)")
+        guard featuresFit(inFeatures, outFeatures) else {
+            throw .invalidArgument(what: kind, reason: "features must be 1…\(featureLimit), got \(inFeatures) → \(outFeatures)")
         }
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures

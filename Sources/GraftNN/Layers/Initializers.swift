@@ -5,13 +5,13 @@ import GraftTensor
 public enum Initializer {
     /// He (Kaiming) normal for ReLU networks with fan-out, torchvision's choice for ResNet and MobileNet convs:
     /// std = √(2 / fan_out), fan_out = out_channels · kh · kw / … (per group as PyTorch computes it).
-    public static func heNormal(_ shape: [Int], fanOut: Int, generator: Generator) throws(TensorError) -> Tensor {
-        try Tensor.randomNormal(shape, std: Float((2.0 / Double(Swift.max(fanOut, 1))).squareRoot()), generator: generator)
+    public static func heNormal(_ shape: [Int], fanOut: Double, generator: Generator) throws(TensorError) -> Tensor {
+        try Tensor.randomNormal(shape, std: Float((2.0 / Swift.max(fanOut, 1)).squareRoot()), generator: generator)
     }
 
     /// Glorot (Xavier) uniform, Keras's default for dense layers: U(−l, l), l = √(6 / (fan_in + fan_out)).
     public static func glorotUniform(_ shape: [Int], fanIn: Int, fanOut: Int, generator: Generator) throws(TensorError) -> Tensor {
-        let limit = Float((6.0 / Double(Swift.max(fanIn + fanOut, 1))).squareRoot())
+        let limit = Float((6.0 / Swift.max(Double(fanIn) + Double(fanOut), 1)).squareRoot())
         return try Tensor.randomUniform(shape, low: -limit, high: limit, generator: generator)
     }
 }

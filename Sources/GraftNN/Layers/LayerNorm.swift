@@ -20,8 +20,8 @@ public final class LayerNorm: Layer, LayerKind {
     public let weight: Parameter?, bias: Parameter?
 
     public init(_ channels: Int, epsilon: Float = 1e-5, scale: Bool = true, center: Bool = true, axis: Int = 0) throws(ModelError) {
-        guard channels > 0, epsilon >= 0, epsilon.isFinite, (0..<4).contains(axis) else {
-            throw .invalidArgument(what: "LayerNorm", reason: "needs channels > 0, a finite epsilon ≥ 0 and a sample axis 0…3")
+        guard featuresFit(channels), epsilon >= 0, epsilon.isFinite, (0..<4).contains(axis) else {
+            throw .invalidArgument(what: "LayerNorm", reason: "needs channels 1…\(featureLimit), a finite epsilon ≥ 0 and a sample axis 0…3")
         }
         (self.channels, self.epsilon, self.axis) = (channels, epsilon, axis)
         do {

@@ -21,15 +21,16 @@ public final class SeparableConv2d: Layer, LayerKind {
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: PaddingMode = .valid,
                 dilation: (Int, Int) = (1, 1), depthMultiplier: Int = 1, bias: Bool = true, generator: Generator) throws(ModelError) {
-        guard inChannels > 0, outChannels > 0, depthMultiplier > 0, windowFits([kernel, stride, dilation], padding: padding) else {
+        guard featuresFit(inChannels, outChannels, depthMultiplier), inChannels.multipliedReportingOverflow(by: depthMultiplier).partialValue <= featureLimit,
+              windowFits([kernel, stride, dilation], padding: padding) else {
             throw .invalidArgument(what: "SeparableConv2d", reason: "channels and multiplier must be positive, kernel, stride and dilation 1…\(windowLimit), padding 0…\(windowLimit)")
         }
         (self.inChannels, self.outChannels, self.depthMultiplier, self.kernel, self.stride, self.padding, self.dilation) =
             (inChannels, outChannels, depthMultiplier, kernel, stride, padding, dilation)
         let mid = inChannels * depthMultiplier
         do {
-            depthwiseWeight = Parameter(try Initializer.heNormal([mid, 1, kernel.0, kernel.1], fanOut: kernel.0 * kernel.1 * depthMultiplier, generator: generator))
-            pointwiseWeight = Parameter(try Initializer.heNormal([outChannels, mid, 1, 1], fanOut: outChannels, generator: generator))
+            depthwiseWeight = Parameter(try Initializer.heNormal([mid, 1, kernel.0, kernel.1], fanOut: Double(kernel.0 * kernel.1) * Double(depthMultiplier), generator: generator))
+            pointwiseWeight = Parameter(try Initializer.heNormal([outChannels, mid, 1, 1], fanOut: Double(outChannels), generator: generator))
             self.bias = bias ? Parameter(try Tensor.zeros([outChannels])) : nil
         } catch { throw .tensor(layer: "SeparableConv2d", error: error) }
         super.init(kind: "SeparableConv2d")

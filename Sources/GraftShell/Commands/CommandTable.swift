@@ -1,4 +1,6 @@
 import Foundation
+import GraftFormats
+import GraftNN
 
 /// Every command of the shell, in the order `help` lists them.
 public enum CommandTable {
@@ -9,6 +11,8 @@ public enum CommandTable {
 func fixed(_ value: Float, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", Double(value)) }
 
 /// Lists joined for messages: "a, b and 3 more".
+/// Names from files (layers, classes) as the terminal shows them: escaped and cut (``TextTable/cell(_:limit:)``).
 func listed(_ names: [String], limit: Int = 6) -> String {
-    names.count <= limit ? names.joined(separator: ", ") : names.prefix(limit).joined(separator: ", ") + " and \(names.count - limit) more"
+    let shown = names.prefix(limit).map { TextTable.cell($0, limit: 40) }
+    return names.count <= limit ? shown.joined(separator: ", ") : shown.joined(separator: ", ") + " and \(names.count - limit) more"
 }

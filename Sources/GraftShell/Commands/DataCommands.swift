@@ -43,7 +43,7 @@ extension CommandTable {
             }
             for line in data.skipped.prefix(20) { shell.print(line) }
             if data.skipped.count > 20 { shell.print("… and \(data.skipped.count - 20) more skipped") }
-            shell.store(dataset: data, as: command.name ?? URL(fileURLWithPath: directory).lastPathComponent)
+            shell.store(dataset: data, as: command.name ?? Shell.name(fromFile: URL(fileURLWithPath: directory).lastPathComponent))
             printLoaded(shell, data)
         },
         CommandSpec(["data", "csv"], arguments: [.init("path", .path)], options: [
@@ -53,7 +53,7 @@ extension CommandTable {
            example: "data csv iris.csv label=-1 split=0.2", recording: .stateChange) { shell, command in
             var data = try Tabular.loadCSV(shell.resolve(command.argument("path") ?? ""), labelColumn: command.int("label") ?? -1)
             if let fraction = command.float("split") { data = try data.heldOut(fraction: fraction) }
-            shell.store(dataset: data, as: command.name ?? data.name)
+            shell.store(dataset: data, as: command.name ?? Shell.name(fromFile: data.name))
             printLoaded(shell, data)
         },
         CommandSpec(["data", "npy"], arguments: [.init("features", .path), .init("labels", .path)], options: [
@@ -63,7 +63,7 @@ extension CommandTable {
             var data = try Tabular.loadArrays(features: shell.resolve(command.argument("features") ?? ""),
                                               labels: shell.resolve(command.argument("labels") ?? ""))
             if let fraction = command.float("split") { data = try data.heldOut(fraction: fraction) }
-            shell.store(dataset: data, as: command.name ?? data.name)
+            shell.store(dataset: data, as: command.name ?? Shell.name(fromFile: data.name))
             printLoaded(shell, data)
         },
         CommandSpec(["data", "info"], arguments: [.init("name", .dataset, required: false)],

@@ -37,16 +37,17 @@ extension CommandTable {
                 for name in shell.models.keys.sorted() {
                     guard let model = shell.models[name] else { continue }
                     let marker = name == shell.currentModel ? "*" : " "
-                    shell.print(" \(marker) \(name): \(model.architecture), \(grouped(model.parameterCount)) params (\(grouped(model.trainableParameterCount)) trainable), input \(model.describedInputShape), \(model.classNames.count) classes")
+                    shell.print(" \(marker) \(Terminal.visible(name)): \(Terminal.visible(model.architecture)), \(grouped(model.parameterCount)) params (\(grouped(model.trainableParameterCount)) trainable), input \(model.describedInputShape), \(model.classNames.count) classes, \(formatBytes(Shell.bytes(of: model)))")
                 }
             }
+            defer { shell.print("memory: \(formatBytes(shell.workspace.total)) held of the limit of \(formatBytes(shell.memoryLimit)) (\(shell.workspace.description))") }
             guard !shell.datasets.isEmpty else { return }
             shell.print("datasets:")
             for name in shell.datasets.keys.sorted() {
                 guard let data = shell.datasets[name] else { continue }
                 let marker = name == shell.currentDataset ? "*" : " "
                 let splits = [("train", Optional(data.train)), ("val", data.validation), ("test", data.test)].compactMap { split, samples in samples.map { "\(split) \($0.count)" } }
-                shell.print(" \(marker) \(name): \(data.classes) classes, samples \(data.sampleShape.map(String.init).joined(separator: "×")), \(splits.joined(separator: ", "))")
+                shell.print(" \(marker) \(Terminal.visible(name)): \(data.classes) classes, samples \(data.sampleShape.map(String.init).joined(separator: "×")), \(splits.joined(separator: ", ")), \(formatBytes(data.memoryBytes))")
             }
         },
         CommandSpec(["use"], arguments: [.init("name", .model)], summary: "Make a loaded model or dataset the current one.",
@@ -67,7 +68,7 @@ extension CommandTable {
                     example: "history", recording: .never) { shell, _ in
             if shell.session.entries.isEmpty { shell.print("the session is empty"); return }
             for (index, entry) in shell.session.entries.enumerated() {
-                shell.print(String(format: "%3d  ", index + 1) + entry.line)
+                shell.print(String(format: "%3d  ", index + 1) + Terminal.visible(entry.line))
             }
         },
         CommandSpec(["quit"], summary: "Leave graft (Ctrl-D does the same). With unsaved commands it asks once at a terminal, and says how to save them.",

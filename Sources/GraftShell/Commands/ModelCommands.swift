@@ -1,4 +1,5 @@
 import Foundation
+import GraftFormats
 import GraftData
 import GraftModels
 import GraftNN
@@ -15,8 +16,10 @@ extension CommandTable {
             let architecture = try Architecture.named(command.argument("arch") ?? "")
             // Built once without memory (lazy zeros, no draws) to know its size before allocating it.
             let build = { (generator: Generator) in
-                try architecture.build(classes: command.int("classes"), inputShape: command.shape("input"),
-                                       widthMultiplier: Float(command.float("width") ?? 1), generator: generator)
+                try shell.building("new \(architecture.rawValue)") {
+                    try architecture.build(classes: command.int("classes"), inputShape: command.shape("input"),
+                                           widthMultiplier: Float(command.float("width") ?? 1), generator: generator)
+                }
             }
             try shell.reserve(try build(.structureOnly()).parameterCount * MemoryLayout<Float>.size, for: "\(architecture.rawValue)'s parameters")
             let model = try build(shell.generator)
@@ -95,7 +98,9 @@ extension CommandTable {
            example: "load Examples/models/efficientnet-lite0.pth as lite", recording: .stateChange) { shell, command in
             let path = command.argument("path") ?? ""
             if let hint = shell.nearbyName(path) { throw ShellError("cannot load \(path): no such file" + hint) }
-            let (model, extras) = try ModelFiles.open(shell.resolve(path), architecture: command.string("arch"), inputShape: command.shape("input"))
+            let (model, extras) = try shell.building("cannot load \(path)") {
+                try ModelFiles.open(shell.resolve(path), architecture: command.string("arch"), inputShape: command.shape("input"))
+            }
             if let labels = command.string("labels") {
                 let names = labels.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
                 guard names.count == model.outputShape.last else {
@@ -104,10 +109,10 @@ extension CommandTable {
                 model.classNames = names
             }
             if let normalize = command.string("normalize") { model.normalization = try Normalization(name: normalize) }
-            let name = command.name ?? shell.uniqueName(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, in: Set(shell.models.keys))
+            let name = command.name ?? shell.uniqueName(Shell.name(fromFile: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent), in: Set(shell.models.keys))
             shell.store(model: model, as: name)
             let statistics = model.buffers.reduce(0) { $0 + $1.tensor.count }
-            shell.print("\(name): loaded \(path): \(ModelFiles.formatName(path)), \(model.architecture), \(model.nodes.count - 1) layers, \(grouped(model.parameterCount)) parameters"
+            shell.print("\(name): loaded \(Terminal.visible(path)): \(ModelFiles.formatName(path)), \(TextTable.cell(model.architecture)), \(model.nodes.count - 1) layers, \(grouped(model.parameterCount)) parameters"
                 + (statistics > 0 ? " + \(grouped(statistics)) BatchNorm statistics" : "")
                 + ", input \(model.describedInputShape), \(model.classNames.count) classes")
             if let line = preprocessingLine(model) { shell.print("\(name): " + line) }
@@ -126,7 +131,7 @@ extension CommandTable {
                     example: "copy base as fewshot", recording: .stateChange) { shell, command in
             guard let name = command.name else { throw ShellError("copy needs a new name: copy [MODEL] as NAME") }
             let source = try shell.model(command.argument("model"))
-            let copy = try ModelFiles.copy(source)
+            let copy = try shell.building("copy") { try ModelFiles.copy(source) }
             // The current model stays where it is: copying is not switching.
             let current = shell.currentModel
             shell.store(model: copy, as: name)

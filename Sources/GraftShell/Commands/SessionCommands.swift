@@ -14,7 +14,7 @@ extension CommandTable {
             shell.print("seed \(seed)")
         },
         CommandSpec(["set"], options: [.init("threads", .int(1...64), "threads for graft's kernels"),
-                                       .init("memory", .int(1...1024), "the most memory (GB) one command may allocate"),
+                                       .init("memory", .int(1...1024), "the most memory (GB) the workspace may hold: models, datasets, undo snapshots and what a command adds"),
                                        .init("numerics", .choice(["portable", "native"]),
                                              "portable: the same bits on every x86-64 CPU with AVX2 (graft's own GEMM); native: OpenBLAS's kernels for this CPU")],
                     summary: "Change a setting (with none, show the settings). Results are identical for a fixed thread count; in portable numerics on every AVX2 machine.",

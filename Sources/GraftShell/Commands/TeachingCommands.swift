@@ -68,7 +68,7 @@ extension CommandTable {
                 for (guess, count) in row.enumerated() where guess != truth && count >= minimum { pairs.append((truth, guess, count)) }
             }
             pairs.sort { ($0.count, $1.truth, $1.guess) > ($1.count, $0.truth, $0.guess) }
-            let names = result.classNames
+            let names = result.classNames.map { TextTable.cell($0, limit: 32) }
             let wrong = result.count - result.confusion.indices.reduce(0) { $0 + result.confusion[$1][$1] }
             shell.print("\(data.name) \(splitName): \(wrong) of \(result.count) samples misclassified; \(pairs.count) pair\(pairs.count == 1 ? "" : "s") confused at least \(minimum) time\(minimum == 1 ? "" : "s")")
             if !pairs.isEmpty {
@@ -233,7 +233,7 @@ extension CommandTable {
             }
         }
         let cam = try model.gradCAM(input.batch, at: layer, classIndex: target)
-        let name = { (i: Int) in i < names.count ? names[i] : String(i) }
+        let name = { (i: Int) in i < names.count ? TextTable.cell(names[i], limit: 32) : String(i) }
         let peak = cam.values.max() ?? 0
         let at = cam.values.firstIndex(of: peak) ?? 0
         shell.print("Grad-CAM of class \(name(cam.classIndex)) (p \(fixed(cam.probability))) through \(model.nodes[layer].name) (\(cam.weights.count) maps of \(cam.height)×\(cam.width))")
@@ -351,7 +351,7 @@ extension CommandTable {
                               columns: Int, save: String?) throws {
         let worst = result.samples.sorted { ($0.loss, $1.index) > ($1.loss, $0.index) }.prefix(k)
         let names = result.classNames
-        let name = { (i: Int) in i < names.count ? names[i] : String(i) }
+        let name = { (i: Int) in i < names.count ? TextTable.cell(names[i], limit: 32) : String(i) }
         shell.print("top \(worst.count) losses on \(data.name) \(split) (\(result.count) samples; loss \(fixed(result.loss)) on average):")
         let width = max(9, worst.map { max(name($0.label).count, name($0.predicted).count) }.max() ?? 0)
         // Samples made from image files are named by their file, relative to the dataset's folder.

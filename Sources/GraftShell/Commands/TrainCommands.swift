@@ -1,4 +1,5 @@
 import Foundation
+import GraftFormats
 import GraftData
 import GraftModels
 import GraftNN
@@ -422,7 +423,7 @@ extension CommandTable {
     }
 
     static func confusionTable(_ result: EvaluationResult, classes: Int) -> String {
-        let names = Array(result.classNames.prefix(classes))
+        let names = Array(result.classNames.prefix(classes)).map { TextTable.cell($0, limit: 32) }
         let width = max(5, names.map(\.count).max() ?? 0, String(result.count).count)
         var lines = ["confusion (rows: true class, columns: predicted)"]
         lines.append(String(repeating: " ", count: width) + "  " + names.map { $0.leftPadded(width) }.joined(separator: " "))
@@ -548,12 +549,13 @@ extension CommandTable {
         if probabilities.scalars.contains(where: { !$0.isFinite }) {
             throw ShellError("the model's output holds NaN or an infinity for \(input) (its weights or the input are not finite numbers)")
         }
-        let predictions = Evaluation.top(probabilities, k: min(top, outputs), classNames: names)
+        let predictions = Evaluation.top(probabilities, k: min(top, outputs), classNames: names.map { TextTable.cell($0, limit: 40) })
         for (row, prediction) in predictions.enumerated() {
             if predictions.count > 1 { shell.print("sample \(row):") }
             if let label {
                 // The names on both sides must be the same list, or both sides show indices.
-                shell.print("true class: " + (label.index < names.count && names[label.index] == label.name ? label.name : "\(label.index) (\(label.name) in the dataset)"))
+                let shown = TextTable.cell(label.name, limit: 40)
+                shell.print("true class: " + (label.index < names.count && names[label.index] == label.name ? shown : "\(label.index) (\(shown) in the dataset)"))
             }
             let width = prediction.top.map(\.name.count).max() ?? 0
             for entry in prediction.top {

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import GraftFormats
+@testable import GraftModels
+import GraftNN
+import GraftTensor
+
+/// Issue 25: every index, axis or count the ONNX importer reads from a node's attributes or
+/// constants is checked against the ranks and sizes it indexes. A property test over the shape
+/// operators with random ranks and values at the edges (0, −1, ±rank, ±(rank+1), ±2³¹, the ends of
+/// int64): each graph loads or is refused with an error — a trap would end the test process.
+@Suite("ONNX shape operators with hostile attributes")
+struct ONNXShapeOpsTests {
+    static func valueInfo(_ name: String, _ dims: [Int]) -> Onnx_ValueInfoProto {
+        var value = Onnx_ValueInfoProto()
+        value.name = name
+        var type = Onnx_TypeProto.Tensor()
+        type.elemType = 1
+        var shape = Onnx_TensorShapeProto()
+        shape.dim = dims.enumerated().map { index, size in
+            var d = Onnx_TensorShapeProto.Dimension()
+            if index == 0 { d.dimParam = "N" } else { d.dimValue = Int64(size) }
+            return d
+        }
+        type.shape = shape
+        value.type.tensorType = type
+        return value
+    }
+
+    static func ints(_ name: String, _ values: [Int64]) -> Onnx_TensorProto {
+        var t = Onnx_TensorProto()
+        (t.name, t.dataType, t.dims) = (name, 7, [Int64(values.count)])
+        t.rawData = values.withUnsafeBufferPointer { Data(buffer: $0) }
+        return t
+    }
+
+    static func attribute(_ name: String, int value: Int64) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        (a.name, a.type, a.i) = (name, .int, value)
+        return a
+    }
+
+    static func attribute(_ name: String, ints values: [Int64]) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        (a.name, a.type, a.ints) = (name, .ints, values)
+        return a
+    }
+
+    /// A graph of one node `op` on an input of `dims` (batch first), with `constants` as initializers.
+    static func graph(_ op: String, dims: [Int], attributes: [Onnx_AttributeProto] = [], constants: [Onnx_TensorProto] = [],
+                      outputs: Int = 1, opset: Int64 = 17) throws -> Data {
+        var node = Onnx_NodeProto()
+        (node.opType, node.name, node.input, node.attribute) = (op, "n", ["x"] + constants.map(\.name), attributes)
+        node.output = (0..<outputs).map { "y\($0)" }
+        if op == "LayerNormalization" {
+            var scale = Onnx_TensorProto()
+            (scale.name, scale.dataType, scale.dims, scale.floatData) = ("scale", 1, [Int64(dims.last ?? 1)], [Float](repeating: 1, count: dims.last ?? 1))
+            node.input = ["x", "scale"]
+            var model = try base(node, dims: dims, outputs: outputs, opset: opset)
+            model.graph.initializer.append(scale)
+            return try model.serializedData()
+        }
+        var model = try base(node, dims: dims, outputs: outputs, opset: opset)
+        model.graph.initializer += constants
+        return try model.serializedData()
+    }
+
+    static func base(_ node: Onnx_NodeProto, dims: [Int], outputs: Int, opset: Int64) throws -> Onnx_ModelProto {
+        var model = Onnx_ModelProto()
+        model.irVersion = 8
+        var set = Onnx_OperatorSetIdProto(); set.version = opset
+        model.opsetImport = [set]
+        model.graph.node = [node]
+        model.graph.input = [valueInfo("x", dims)]
+        model.graph.output = (0..<outputs).map { valueInfo("y\($0)", dims) }
+        return model
+    }
+
+    /// Loads `data` as an ONNX file: nil when it loads, else the error's text.
+    static func outcome(_ data: Data) -> String? {
+        do { _ = try ONNXImporter.load(data, name: "t.onnx", modelName: "t", inputShape: nil); return nil } catch { return "\(error)" }
+    }
+
+    @Test func randomAttributesAtTheEdgesLoadOrAreRefused() throws {
+        var generator = SplitMix(seed: 25)
+        let ops = ["Reshape", "Squeeze", "Unsqueeze", "Transpose", "Split", "ReduceMean", "Softmax", "LogSoftmax", "LayerNormalization",
+                   "Flatten", "Concat", "Slice", "Pad", "Gather", "Shape"]
+        var refused = 0, loaded = 0
+        for trial in 0..<600 {
+            let op = ops[trial % ops.count]
+            let rank = 2 + Int(generator.next() % 3)                 // input rank 2…4, batch first
+            let dims = [1] + (1..<rank).map { _ in 1 + Int(generator.next() % 5) }
+            func edge() -> Int64 {
+                let r = Int64(rank)
+                let pool: [Int64] = [0, -1, 1, 2, r, -r, r + 1, -r - 1, r - 1, 1 << 31 - 1, -(1 << 31), .max, .min, Int64(generator.next() % 7) - 3]
+                return pool[Int(generator.next() % UInt64(pool.count))]
+            }
+            func edges(_ n: Int) -> [Int64] { (0..<n).map { _ in edge() } }
+            let count = 1 + Int(generator.next() % 9)
+            let data: Data
+            switch op {
+            case "Reshape": data = try Self.graph(op, dims: dims, constants: [Self.ints("target", edges(count))])
+            case "Squeeze", "Unsqueeze", "ReduceMean":
+                data = trial % 2 == 0 ? try Self.graph(op, dims: dims, constants: [Self.ints("axes", edges(count))], opset: 18)
+                                      : try Self.graph(op, dims: dims, attributes: [Self.attribute("axes", ints: edges(count))], opset: 11)
+            case "Transpose": data = try Self.graph(op, dims: dims, attributes: [Self.attribute("perm", ints: edges(rank))])
+            case "Split": data = try Self.graph(op, dims: dims, attributes: [Self.attribute("axis", int: edge())],
+                                                constants: trial % 3 == 0 ? [Self.ints("split", edges(2))] : [], outputs: 2)
+            case "Slice": data = try Self.graph(op, dims: dims, constants: [Self.ints("starts", edges(count)), Self.ints("ends", edges(count)),
+                                                                             Self.ints("axes", edges(count)), Self.ints("steps", edges(count))])
+            case "Pad": data = try Self.graph(op, dims: dims, constants: [Self.ints("pads", edges(2 * rank))])
+            case "Gather": data = try Self.graph(op, dims: dims, attributes: [Self.attribute("axis", int: edge())], constants: [Self.ints("indices", edges(count))])
+            case "Shape": data = try Self.graph(op, dims: dims, attributes: [Self.attribute("start", int: edge()), Self.attribute("end", int: edge())])
+            case "Concat": data = try Self.graph(op, dims: dims, attributes: [Self.attribute("axis", int: edge())])
+            default: data = try Self.graph(op, dims: dims, attributes: [Self.attribute("axis", int: edge())])
+            }
+            if Self.outcome(data) == nil { loaded += 1 } else { refused += 1 }
+        }
+        // Both happen: the edges include valid values.
+        #expect(refused > 100 && loaded > 20, "refused \(refused), loaded \(loaded)")
+    }
+
+    /// The two reproducers of the report, and the corpus files made for them.
+    @Test func theReportedTrapsAreRefusedByName() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/malformed").standardizedFileURL
+        func refusal(_ file: String) throws -> String {
+            Self.outcome(try Data(contentsOf: corpus.appendingPathComponent(file))) ?? "loaded"
+        }
+        let reshape = try refusal("onnx_reshape_zeros.onnx"), norm = try refusal("onnx_layernorm_axis.onnx")
+        #expect(reshape.contains("Reshape 'reshape': target [0, 0, 0, 0, 0, 0, 0, 0] copies axis 4 of a rank-4 input"), "\(reshape)")
+        #expect(norm.contains("LayerNormalization 'norm' over axes 2147483647… is not supported"), "\(norm)")
+        #expect(try refusal("onnx_int64_axes.onnx") != "loaded")
+        // A 40,000-character name loads; the summary shows it cut, in lines of bounded length.
+        let long = try ONNXImporter.load(try Data(contentsOf: corpus.appendingPathComponent("onnx_long_name.onnx")), name: "l.onnx", modelName: "l", inputShape: nil)
+        let summary = long.summary()
+        #expect(summary.split(separator: "\n").allSatisfy { $0.count < 200 } && summary.contains("rrr…rrr"))
+    }
+}
+
+/// A small deterministic generator for the property tests.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

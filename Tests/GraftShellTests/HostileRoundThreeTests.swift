@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+@testable import GraftShell
+@testable import GraftNN
+@testable import GraftFormats
+import GraftData
+import GraftTensor
+
+/// Issue 25, from the shell: layers declared too big to build are refused within the memory limit,
+/// the workspace has a ceiling, names reach the terminal and transcripts escaped, and the whole
+/// malformed corpus is refused by a process whose address space is capped.
+@Suite("Hostile input, round three", .serialized)
+struct HostileRoundThreeTests {
+    static let corpus = repositoryRoot().appendingPathComponent("Tests/Fixtures/malformed").path
+
+    /// Graph descriptions that declare giants (a Dense of 2³¹ × 2, of 2⁶³−1 units, of 10⁹; a BatchNorm
+    /// of 10⁹ channels) are refused, by size or by the memory limit, before anything is allocated.
+    @Test func declaredGiantsAreRefusedWithinTheMemoryLimit() throws {
+        let (shell, _) = makeShell()
+        run(shell, "set memory=2")
+        let cases = [
+            ("st_dense_2g.safetensors", "memory limit of 2.0 GB"), ("st_dense_intmax.safetensors", "features must be 1…2147483648"),
+            ("st_dense_1e9.safetensors", "memory limit of 2.0 GB"), ("st_batchnorm_1e9.safetensors", "memory limit of 2.0 GB"),
+        ]
+        for (file, reason) in cases {
+            let error = shell.execute("load \(Self.corpus)/\(file)").error?.message ?? "loaded"
+            #expect(error.contains(reason), "\(file): \(error)")
+        }
+        #expect(shell.models.isEmpty)
+    }
+
+    /// The workspace has a ceiling: models are added until the limit, then refused by name, saying
+    /// what holds the memory; `models` shows each model's size.
+    @Test func theWorkspaceHasACeiling() throws {
+        let (shell, output) = makeShell()
+        run(shell, "set memory=1")
+        var refusal: String? = nil
+        for n in 0..<60 {
+            let outcome = shell.execute("new resnet18 as r\(n)")
+            if let error = outcome.error { refusal = error.message; break }
+        }
+        let message = try #require(refusal)
+        #expect(message.contains("more than the memory limit of 1.0 GB") && message.contains("the workspace holds models ") && message.contains("the largest r"), "\(message)")
+        #expect(shell.workspace.total <= 1_000_000_000)
+        _ = output.take()
+        run(shell, "models")
+        let listing = output.take()
+        #expect(listing.contains("classes, 47 MB") && listing.contains("memory: "), "\(listing)")
+    }
+
+    /// Names with every C0 control, DEL, C1 controls, bidi overrides and newlines reach the terminal
+    /// escaped: through summary, models, data info, eval's confusion matrix, top-losses, history.
+    @Test func namesReachTheTerminalEscaped() throws {
+        let hostile = (0..<32).map { "c\(String(UnicodeScalar(UInt8($0))))" } + ["del\u{7F}", "csi\u{9B}2J", "bidi\u{202E}txt", "nl\nfake row", "title\u{1B}]0;T\u{7}"]
+        var builder = try GraphBuilder(inputShape: [4])
+        try builder.add(try Dense(4, 6, generator: Generator(seed: 1)), name: hostile[27] + hostile[35])
+        try builder.add(Activation(.relu), name: hostile[36])
+        try builder.add(try Dense(6, hostile.count, generator: Generator(seed: 2)), name: "out" + hostile[34], head: true)
+        let (shell, output) = makeShell()
+        shell.store(model: builder.build(name: "m", architecture: "arch\u{1B}[2J", classNames: hostile), as: "m")
+        let samples = Samples(sampleShape: [4], labels: (0..<hostile.count).map { $0 }, floats: (0..<(4 * hostile.count)).map { Float($0 % 5) })
+        shell.store(dataset: Dataset(name: "d", classNames: hostile, train: samples, test: samples), as: "d")
+        _ = output.take()
+        run(shell, "summary", "models", "data info", "eval confusion", "top-losses 3", "most-confused", "history", "show outbidi\u{202E}txt")
+        let printed = output.take()
+        let raw = printed.unicodeScalars.filter { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) || (0x202A...0x202E).contains($0.value) }
+        let bad = printed.split(separator: "\n").filter { $0.unicodeScalars.contains { ($0.value < 0x20) || (0x7F...0x9F).contains($0.value) || (0x202A...0x202E).contains($0.value) } }
+        #expect(raw.isEmpty, "raw controls reached the terminal: \(bad.prefix(5).map(\.debugDescription))")
+        #expect(printed.contains(#"\x1b]0;T\x07"#) && printed.contains(#"bidi\u202etxt"#), "\(printed)")
+        #expect(!printed.contains("\nfake row"), "\(printed.split(separator: "\n").filter { $0.hasPrefix("fake row") })")
+    }
+
+    /// Markdown transcripts: output holding a code fence and HTML cannot close the block.
+    @Test func transcriptsCannotBeBrokenOutOf() throws {
+        let folder = try temporaryFolder("fence")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let transcript = try Transcript(path: folder.appendingPathComponent("t.md").path, title: "t ``` <b>")
+        transcript.begin()
+        transcript.sink.write("> summary\nrow\n```\n<img src=x onerror=alert(1)>\n````\nend\n")
+        transcript.cell(number: 1, command: "summary", failed: false)
+        try transcript.write()
+        let markdown = try String(contentsOf: folder.appendingPathComponent("t.md"), encoding: .utf8)
+        let lines = markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let open = try #require(lines.firstIndex { $0.hasPrefix("```") })
+        let fence = String(lines[open].prefix { $0 == "`" })
+        let close = try #require(lines[(open + 1)...].firstIndex { $0 == fence })
+        let inside = lines[(open + 1)..<close].joined(separator: "\n")
+        #expect(fence.count == 5 && inside.contains("<img src=x onerror=alert(1)>") && lines[(close + 1)...].allSatisfy { !$0.contains("<img") }, "\(markdown)")
+        #expect(lines[0] == "# t \\`\\`\\` &lt;b&gt;")
+    }
+
+    /// The whole malformed corpus, replayed by the graft executable with its address space capped at
+    /// 4 GiB (`ulimit -v`, as in a container): every file refused with an error, none kills the process.
+    @Test func theCorpusIsRefusedUnderAnAddressSpaceLimit() throws {
+        let binary = repositoryRoot().appendingPathComponent(".build/debug/graft").path
+        try #require(FileManager.default.isExecutableFile(atPath: binary))
+        // (onnx_long_name.onnx is a valid graph: it loads, and its summary is the test.)
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus).filter { !$0.hasSuffix(".py") && $0 != "onnx_long_name.onnx" }.sorted()
+        let folder = try temporaryFolder("ulimit")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = folder.appendingPathComponent("corpus.graft")
+        try files.map { "load \"\(Self.corpus)/\($0)\"" }.joined(separator: "\n").appending("\n").write(to: script, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -v 4194304 && exec \"$0\" run --keep-going \"$1\"", binary, script.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "graft ended by \(process.terminationReason) \(process.terminationStatus): \(text.suffix(2000))")
+        let refused = text.split(separator: "\n").filter { $0.contains(": error: ") }.count
+        #expect(refused == files.count && !text.contains("Fatal error"), "\(refused) of \(files.count) refused: \(text.suffix(3000))")
+    }
+}
