@@ -69,7 +69,10 @@ public enum ImageFolder {
             }
             if required, let empty = Samples(sampleShape: [channels, height, sampleWidth], labels: labels, bytes: bytes)
                 .classCounts(classes: classNames.count).firstIndex(of: 0) {
-                throw .empty(path: folder.appendingPathComponent(classNames[empty]).path, reason: "class '\(classNames[empty])' has no readable images")
+                // Say which files were skipped and why (a 30000×30000 PNG is refused by size, not silently).
+                let why = skipped.filter { $0.hasPrefix("skipped \(classNames[empty])/") || $0.contains("/\(classNames[empty])/") }.prefix(3).map { $0.replacingOccurrences(of: "skipped ", with: "") }
+                throw .empty(path: folder.appendingPathComponent(classNames[empty]).path,
+                             reason: "class '\(classNames[empty])' has no readable images" + (why.isEmpty ? "" : " (skipped " + why.joined(separator: "; ") + ")"))
             }
             return Samples(sampleShape: [channels, height, sampleWidth], labels: labels, bytes: bytes).named(sources)
         }

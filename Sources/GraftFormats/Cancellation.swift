@@ -6,8 +6,14 @@ import Synchronization
 public enum Cancellation {
     public static let flag = Atomic<Bool>(false)
 
+    /// A Ctrl-C for the work of one task alone (tests press it without reaching work running beside them).
+    @TaskLocal public static var pressedHere = false
+
+    /// Whether Ctrl-C was pressed (for the process, or for this task).
+    public static var requested: Bool { pressedHere || flag.load(ordering: .relaxed) }
+
     /// Throws `interrupted` when Ctrl-C was pressed.
     public static func check(_ file: String) throws(FormatError) {
-        if flag.load(ordering: .relaxed) { throw .interrupted(file: file) }
+        if requested { throw .interrupted(file: file) }
     }
 }

@@ -39,7 +39,7 @@ extension Model {
         var table = rows.map { row -> [String] in
             var cells = [String(row.index), TextTable.cell(row.name), TextTable.cell(row.kind + (row.details.isEmpty ? "" : " (\(row.details))")),
                          row.outputShape.map(String.init).joined(separator: "×"), grouped(row.parameters), row.trainable, row.mode]
-            if showInputs { cells.append(TextTable.cell(row.inputs.map { TextTable.cell($0, limit: 24) }.joined(separator: ", "))) }
+            if showInputs { cells.append(TextTable.cell(row.inputs.map { TextTable.cell($0) }.joined(separator: ", "), limit: 4 * TextTable.cellLimit)) }
             return cells
         }
         table.insert(header, at: 0)

@@ -1,4 +1,5 @@
 import GraftData
+import GraftFormats
 import GraftTensor
 
 /// A model: a directed acyclic graph of named layers, kept in topological (summary) order.
@@ -238,6 +239,9 @@ public struct GraphBuilder {
     /// the layer gets `kind_N` (`conv2d_3`).
     @discardableResult
     public mutating func add(_ layer: Layer, name: String? = nil, inputs: [Int]? = nil, head: Bool = false) throws(ModelError) -> Int {
+        // Ctrl-C stops a build between layers (a large architecture's draws take seconds); the
+        // model was never stored, so nothing changes.
+        if Cancellation.requested { throw .interrupted(what: "building the model", done: nodes.count - 1, total: 0) }
         let inputs = inputs ?? [last]
         let name = name ?? autoName(for: layer)
         guard !name.isEmpty, !names.contains(name) else {

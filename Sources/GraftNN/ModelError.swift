@@ -28,7 +28,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .badSelector(selector, reason): return "selector '\(selector)': \(reason)"
         case let .tensor(layer, error): return "\(layer): \(error)"
         case let .data(error): return error.description
-        case let .interrupted(what, done, total): return "interrupted while \(what) (\(done) of \(total)); nothing changed"
+        case let .interrupted(what, done, total):
+            return "interrupted while \(what) (\(done) \(total > 0 ? "of \(total)" : "layers built")); nothing changed"
         }
     }
 }

@@ -90,7 +90,7 @@ public final class LineEditor {
 /// long work polls it and stops cleanly (training stops after the current batch).
 public enum Interrupt {
     // The flag is the readers' (``Cancellation``), so Ctrl-C also stops a long load.
-    public static var requested: Bool { Cancellation.flag.load(ordering: .relaxed) }
+    public static var requested: Bool { Cancellation.requested }
     public static func reset() { Cancellation.flag.store(false, ordering: .relaxed) }
 
     /// Installs the SIGINT handler (without SA_RESTART, so a blocking read returns).

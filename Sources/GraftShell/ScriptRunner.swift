@@ -102,7 +102,7 @@ public struct ScriptRunner {
                 expected.append(String(lines[index].trimmingCharacters(in: .whitespaces).dropFirst(3)).trimmingCharacters(in: .whitespaces))
                 index += 1
             }
-            if echo { shell.print("> " + trimmed) }
+            if echo { shell.print("> " + Terminal.visible(trimmed)) }
             willRun?(number, trimmed)
             let outcome = shell.execute(trimmed)
             didRun?(number, trimmed, outcome)

@@ -28,7 +28,7 @@ public enum TensorError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .interrupted(op):
             return "\(op): interrupted"
         case let .memoryLimit(op, bytes, held, limit):
-            return "\(op): would take \(formatBytes(bytes)) with \(formatBytes(held)) held, more than the memory limit of \(formatBytes(limit)) (set memory=GB changes it)"
+            return "\(op): would take \(formatBytes(bytes))\(held >= 1_000_000 ? " with \(formatBytes(held)) held" : ""), more than the memory limit of \(formatBytes(limit)) (set memory=GB changes it)"
         }
     }
 }

@@ -70,6 +70,26 @@ struct HostileRoundThreeTests {
         #expect(!printed.contains("\nfake row"), "\(printed.split(separator: "\n").filter { $0.hasPrefix("fake row") })")
     }
 
+    /// Re-exporting into a folder graft exported earlier replaces only what it wrote there: a file
+    /// added beside the data, a note, a symlink make it refuse, naming them; nothing is removed.
+    @Test func aReExportKeepsWhatTheUserAdded() throws {
+        let folder = try temporaryFolder("reexport")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (shell, _) = makeShell()
+        shell.mode = .interactive
+        run(shell, "new mnist-cnn classes=5", "data mnist digits=0-4 per-class=10", "export pytorch \(folder.path)/e")
+        let marker = try String(contentsOf: folder.appendingPathComponent("e/.graft-export"), encoding: .utf8)
+        #expect(marker.contains("\ndata/train_x.npy\n") && marker.contains("\nmodel.py\n"))
+        run(shell, "export pytorch \(folder.path)/e")  // its own files only: replaced
+        let fm = FileManager.default
+        try Data("mine".utf8).write(to: folder.appendingPathComponent("e/data/mine.npy"))
+        try Data("notes".utf8).write(to: folder.appendingPathComponent("e/notes.txt"))
+        try fm.createSymbolicLink(atPath: folder.appendingPathComponent("e/link").path, withDestinationPath: "/etc")
+        let error = shell.execute("export pytorch \(folder.path)/e").error?.message ?? "exported"
+        #expect(error.contains("holds files graft did not write (data/mine.npy, link, notes.txt)"), "\(error)")
+        #expect(fm.fileExists(atPath: folder.appendingPathComponent("e/data/mine.npy").path) && fm.fileExists(atPath: folder.appendingPathComponent("e/notes.txt").path))
+    }
+
     /// Markdown transcripts: output holding a code fence and HTML cannot close the block.
     @Test func transcriptsCannotBeBrokenOutOf() throws {
         let folder = try temporaryFolder("fence")
@@ -112,5 +132,25 @@ struct HostileRoundThreeTests {
         #expect(process.terminationReason == .exit && process.terminationStatus == 1, "graft ended by \(process.terminationReason) \(process.terminationStatus): \(text.suffix(2000))")
         let refused = text.split(separator: "\n").filter { $0.contains(": error: ") }.count
         #expect(refused == files.count && !text.contains("Fatal error"), "\(refused) of \(files.count) refused: \(text.suffix(3000))")
+
+        // The fuzz targets' seed corpora (the fuzzers run under libFuzzer's malloc and RSS limits:
+        // AddressSanitizer's shadow memory rules out an address-space cap there), likewise: each file
+        // loads or is refused, and the process lives to the end.
+        let seeds = repositoryRoot().appendingPathComponent("Fuzz/corpus")
+        let models = try ["onnx", "safetensors", "pth", "hdf5", "keras"].flatMap { target in
+            try FileManager.default.contentsOfDirectory(atPath: seeds.appendingPathComponent(target).path).sorted().map { "\(seeds.path)/\(target)/\($0)" }
+        }
+        try models.map { "load \"\($0)\"" }.joined(separator: "\n").appending("\nmodels\n").write(to: script, atomically: true, encoding: .utf8)
+        let seeded = Process()
+        seeded.executableURL = URL(fileURLWithPath: "/bin/sh")
+        seeded.arguments = ["-c", "ulimit -v 4194304 && exec \"$0\" run --keep-going \"$1\"", binary, script.path]
+        let seededPipe = Pipe()
+        (seeded.standardOutput, seeded.standardError) = (seededPipe, seededPipe)
+        try seeded.run()
+        let seededText = String(decoding: seededPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        seeded.waitUntilExit()
+        let answered = seededText.split(separator: "\n").filter { $0.contains(": error: ") || $0.contains(": loaded ") }.count
+        #expect(seeded.terminationReason == .exit && answered == models.count && seededText.contains("loaded models:"),
+                "\(answered) of \(models.count) answered, ended by \(seeded.terminationReason): \(seededText.suffix(2000))")
     }
 }

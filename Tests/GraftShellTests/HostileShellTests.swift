@@ -70,7 +70,8 @@ struct HostileShellTests {
         #expect(shell.execute("set memory=1").succeeded)
         // mnist-cnn's dense layer grows with the input: 3×1400×1400 is 2.0 G parameters (8.0 GB).
         let model = shell.execute("new mnist-cnn input=3x1400x1400")
-        #expect(model.error?.message == "mnist-cnn's parameters would take 8.0 GB, more than the memory limit of 1.0 GB (set memory=GB changes it)")
+        // Refused by the allocation budget at the layer that would take it, before it is mapped.
+        #expect(model.error?.message == "new mnist-cnn: Linear: zeros: would take 8.0 GB, more than the memory limit of 1.0 GB (set memory=GB changes it)")
         #expect(shell.models.isEmpty)
         #expect(shell.execute("new mnist-cnn").succeeded)
         // Two hidden layers of 60,000 after the 4,608 flattened features: 3.9 G parameters, refused before either is built.

@@ -194,7 +194,10 @@ struct InteractiveTests {
         #expect(try waitFor("graft[resnet18]:9>"))
         let replaying = try interrupt("replay \(script.path)", after: 3, prompt: "graft[resnet18]:11>")
         #expect(try screen().contains("long.graft:1: interrupted (Ctrl-C); the script stops here, the lines after it were not run"))
-        for (what, seconds) in [("train", training), ("eval", evaluating), ("caching", caching), ("replay", replaying)] {
+        // Building a large architecture (its random draws take seconds) stops between layers.
+        let building = try interrupt("new wide_resnet101_2 as w", after: 0.8, prompt: "graft[resnet18]:12>")
+        #expect(try screen().contains(/error: interrupted while building the model \(\d+ layers built\); nothing changed/))
+        for (what, seconds) in [("train", training), ("eval", evaluating), ("caching", caching), ("replay", replaying), ("new", building)] {
             #expect(seconds < 2.5, "the prompt came back \(seconds) s after Ctrl-C during \(what)")
         }
         // Nothing was recorded, and the shell goes on.

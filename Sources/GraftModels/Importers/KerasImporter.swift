@@ -74,6 +74,9 @@ public enum KerasImporter {
     }
 
     static func json(_ text: String, what: String) throws -> [String: Any] {
+        if let depth = JSONDepth.beyond(text.utf8, limit: JSONDepth.limit) {
+            throw FormatError.malformed(format: format, where: what, reason: "nested \(depth)+ levels deep, more than graft reads (\(JSONDepth.limit)): a model of models that deep is not one graft opens")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw FormatError.malformed(format: format, where: what, reason: "not valid JSON")
         }

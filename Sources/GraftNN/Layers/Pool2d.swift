@@ -28,6 +28,11 @@ public final class Pool2d: Layer, LayerKind {
         guard windowFits([kernel, stride], padding: padding) else {
             throw .invalidArgument(what: function == .max ? "MaxPool2d" : "AvgPool2d", reason: "kernel and stride must be 1…\(windowLimit), padding 0…\(windowLimit)")
         }
+        // As PyTorch and ONNX Runtime require: a window never lies wholly in the padding.
+        if case let .explicit(p) = padding, max(p.top, p.bottom) > kernel.0 / 2 || max(p.left, p.right) > kernel.1 / 2 {
+            throw .invalidArgument(what: function == .max ? "MaxPool2d" : "AvgPool2d",
+                                   reason: "padding \(p.top),\(p.bottom),\(p.left),\(p.right) is more than half the kernel \(kernel.0)×\(kernel.1)")
+        }
         (self.function, self.kernel, self.stride, self.padding, self.countPadding, self.ceilMode) = (function, kernel, stride, padding, countPadding, ceilMode)
         super.init(kind: function == .max ? "MaxPool2d" : "AvgPool2d")
     }

@@ -94,7 +94,8 @@ extension Trainer {
         let bytes = { (shape: [Int]) in shape.reduce(1, *) * 4 }
         let trainedNodes = (plan?.firstTrained ?? 1)...model.logitsNode
         let prefixPeak = plan.map { p in (1..<p.firstTrained).map { bytes(shapes[$0]) }.max() ?? 0 } ?? 0
-        let activations = options.batchSize * (trainedNodes.reduce(0) { $0 + 2 * bytes(shapes[$1]) } + 2 * prefixPeak)
+        // A batch holds at most the training split (batch=8192 on 100 images is a batch of 100).
+        let activations = min(options.batchSize, max(1, data.train.count)) * (trainedNodes.reduce(0) { $0 + 2 * bytes(shapes[$1]) } + 2 * prefixPeak)
         let moments: Int
         switch options.optimizer {
         case .adam, .adamW: moments = 2

@@ -13,6 +13,6 @@ func fixed(_ value: Float, _ digits: Int = 4) -> String { String(format: "%.\(di
 /// Lists joined for messages: "a, b and 3 more".
 /// Names from files (layers, classes) as the terminal shows them: escaped and cut (``TextTable/cell(_:limit:)``).
 func listed(_ names: [String], limit: Int = 6) -> String {
-    let shown = names.prefix(limit).map { TextTable.cell($0, limit: 40) }
+    let shown = names.prefix(limit).map { TextTable.cell($0) }
     return names.count <= limit ? shown.joined(separator: ", ") : shown.joined(separator: ", ") + " and \(names.count - limit) more"
 }

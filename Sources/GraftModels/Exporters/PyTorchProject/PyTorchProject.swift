@@ -109,7 +109,9 @@ public struct PyTorchProject {
             }
             if let recipe { try put("graft_run.json", try runRecord(recipe)) }
             try put("README.md", Data(readme(phases).utf8))
-            try put(Self.marker, Data("written by graft \(graftVersion)\n".utf8))
+            // The marker lists every file the export wrote: a new export replaces a folder holding
+            // these and nothing else (a file added since, a symlink, is someone else's).
+            try put(Self.marker, Data(((["written by graft \(graftVersion)"] + files.map(\.0).sorted()).joined(separator: "\n") + "\n").utf8))
         } catch {
             try? fm.removeItem(at: staging)
             throw error
@@ -125,11 +127,34 @@ public struct PyTorchProject {
         guard fm.fileExists(atPath: url.path, isDirectory: &isFolder) else { return }
         guard isFolder.boolValue else { throw ModelError.invalidArgument(what: "export pytorch", reason: "\(url.path) is a file, not a folder") }
         let contents = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
-        let foreign = contents.filter { !Self.ownNames.contains($0) }.sorted()
+        let foreign = Self.foreignFiles(in: url)
         guard contents.isEmpty || (contents.contains(Self.marker) && foreign.isEmpty) else {
             let which = foreign.isEmpty ? "" : " (\(foreign.prefix(3).joined(separator: ", "))\(foreign.count > 3 ? " and \(foreign.count - 3) more" : ""))"
             throw ModelError.invalidArgument(what: "export pytorch", reason: "\(url.path) holds files graft did not write\(which); give a new or empty folder (nothing was written)")
         }
+    }
+
+    /// Files and links under `folder` (an earlier export) that the export did not write: not in its
+    /// marker's list (an older marker without one: not among the names an export writes). Links are
+    /// never followed; a folder of the export holding anything else makes it someone else's too.
+    static func foreignFiles(in folder: URL) -> [String] {
+        let markerText = (try? String(contentsOf: folder.appendingPathComponent(marker), encoding: .utf8)) ?? ""
+        let listed = Set(markerText.split(separator: "\n").dropFirst().map(String.init))
+        let old = Set(["train", "val", "test"].flatMap { ["data/\($0)_x.npy", "data/\($0)_y.npy"] })
+        var foreign: [String] = []
+        func walk(_ url: URL, _ prefix: String) {
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).sorted() {
+                let path = prefix + name, item = url.appendingPathComponent(name)
+                let type = (try? FileManager.default.attributesOfItem(atPath: item.path)[.type] as? FileAttributeType) ?? nil
+                if type == .typeDirectory, path == "data" {
+                    walk(item, "data/")
+                } else if type != .typeRegular || !(listed.isEmpty ? ownNames.contains(path) || old.contains(path) : listed.contains(path) || path == marker) {
+                    foreign.append(path)
+                }
+            }
+        }
+        walk(folder, "")
+        return foreign
     }
 
     func checkData(_ data: Dataset) throws {
