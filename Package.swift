@@ -52,7 +52,7 @@ let package = Package(
 
         // The fuzz targets (scripts/fuzz.sh builds them with libFuzzer and AddressSanitizer).
         .systemLibrary(name: "CFuzzer", path: "Sources/CFuzzer"),
-        .executableTarget(name: "graft-fuzz", dependencies: ["CFuzzer", "GraftShell", "GraftModels", "GraftData", "GraftFormats"], path: "Fuzz",
+        .executableTarget(name: "graft-fuzz", dependencies: ["CFuzzer", "GraftShell", "GraftModels", "GraftData", "GraftFormats", "GraftTensor"], path: "Fuzz",
                           exclude: ["corpus", "dict", "make_seeds.py"]),
 
         .executableTarget(name: "graft-bench", dependencies: ["GraftTensor", "GraftData", "GraftModels"], path: "Benchmarks/graft-bench",

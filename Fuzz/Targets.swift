@@ -4,6 +4,7 @@ import GraftData
 import GraftFormats
 import GraftModels
 import GraftShell
+import GraftTensor
 
 /// The targets: a name, and what is done with one input.
 nonisolated(unsafe) let targets: [String: (Data) -> Void] = [
@@ -20,6 +21,9 @@ nonisolated(unsafe) let targets: [String: (Data) -> Void] = [
     },
     "script": ScriptTarget.run,
 ]
+
+/// The budget every input runs under: 1 GB of tensors, fresh for each input.
+var fuzzBudget: AllocationBudget { AllocationBudget(limit: 1 << 30) }
 
 /// A shell for the command target: lines are parsed, never run.
 let fuzzShell = Shell(seed: 1, output: DiscardingOutput())

@@ -3,6 +3,7 @@ import GraftData
 import GraftFormats
 import GraftModels
 import GraftShell
+import GraftTensor
 
 // graft-fuzz: one libFuzzer target per reader of hostile input. Built by scripts/fuzz.sh with
 // -sanitize=fuzzer,address -DFUZZING, it runs libFuzzer on the target named by GRAFT_FUZZ_TARGET;
@@ -24,7 +25,9 @@ nonisolated(unsafe) let selectedTarget: (Data) -> Void = {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzOne(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
-    selectedTarget(bytes.map { Data(bytes: $0, count: count) } ?? Data())
+    // Under the allocation budget the shell gives a command (its memory limit): a description that
+    // declares giants is refused, not built (libFuzzer's malloc and RSS limits catch the rest).
+    fuzzBudget.run { selectedTarget(bytes.map { Data(bytes: $0, count: count) } ?? Data()) }
     return 0
 }
 
@@ -38,7 +41,7 @@ guard arguments.count >= 2, let target = targets[arguments[1]] else {
 }
 for path in arguments.dropFirst(2) {
     guard let data = FileManager.default.contents(atPath: path) else { print("graft-fuzz: cannot read \(path)"); exit(1) }
-    target(data)
+    fuzzBudget.run { target(data) }
     print("graft-fuzz \(arguments[1]): \(path) ok")
 }
 #endif

@@ -46,6 +46,7 @@ struct MalformedTests {
         ("onnx_layernorm_axis.onnx", "cannot load PATH: LayerNormalization 'norm' over axes 2147483647… is not supported (graft normalizes one axis: the last)"),
         ("onnx_int64_axes.onnx", "cannot load PATH: Permute: [-1099511627777, 1099511627775, 0] is not a permutation"),
         ("onnx_long_name.onnx", "loaded"),
+        ("onnx_external_escape.onnx", "cannot load PATH: initializer 'w': external data '../../etc/passwd' must be a file in the model's folder (no absolute path, no '..')"),
         ("st_dense_2g.safetensors", "Linear: zeros: would take 17.2 GB, more than the memory limit of 2.0 GB (set memory=GB changes it)"),
         ("st_dense_intmax.safetensors", "Linear: features must be 1…2147483648, got 4 → 9223372036854775807"),
         ("st_dense_1e9.safetensors", "Linear: zeros: would take 16.0 GB, more than the memory limit of 2.0 GB (set memory=GB changes it)"),

@@ -96,6 +96,18 @@ write("onnx_int64_axes.onnx", model(
      node("Softmax", ["t"], ["y"], "softmax", [attribute_int("axis", -2**63)])],
     [value_info("x", ["N", 3, 4, 4])], [value_info("y", ["N", 3, 4, 4])]), "onnx")
 
+# An initializer whose bytes live in a side file named outside the model's folder (external data):
+# a seed for the ONNX fuzz target, whose mutations reach the external-data checks.
+def tensor_external(name, dims, location, offset, length):
+    entries = b"".join(message(13, string(1, k) + string(2, v)) for k, v in [("location", location), ("offset", str(offset)), ("length", str(length))])
+    return b"".join(integer(1, d) for d in dims) + integer(2, 1) + string(8, name) + entries + integer(14, 1)
+
+
+write("onnx_external_escape.onnx", model(
+    [node("Gemm", ["x", "w"], ["y"], "gemm", [attribute_int("transB", 1)])],
+    [value_info("x", ["N", 4])], [value_info("y", ["N", 2])],
+    [tensor_external("w", [2, 4], "../../etc/passwd", 0, 32)]), "onnx")
+
 # A 40,000-character node name (summary must stay linear in it).
 write("onnx_long_name.onnx", model(
     [node("Relu", ["x"], ["y"], "r" * 40_000, [])],
