@@ -269,12 +269,17 @@ public final class Shell: @unchecked Sendable {
 
     /// Formats an error for the terminal: the caret line under the bad token (when known), then `error: …`.
     public func describe(_ error: ShellError, line: String, prefix: String = "", promptWidth: Int = 0) -> String {
+        // The line and the message may hold what a file held: shown escaped, the caret under the
+        // escaped token.
         var text = ""
         if let column = error.column {
-            text += String(repeating: " ", count: promptWidth) + line + "\n"
-            text += String(repeating: " ", count: promptWidth + column) + String(repeating: "^", count: min(error.width, max(1, line.count - column))) + "\n"
+            let shown = Terminal.visible(line)
+            let before = Terminal.visible(String(line.prefix(column))).count
+            let width = Terminal.visible(String(line.dropFirst(column).prefix(error.width))).count
+            text += String(repeating: " ", count: promptWidth) + shown + "\n"
+            text += String(repeating: " ", count: promptWidth + before) + String(repeating: "^", count: min(width, max(1, shown.count - before))) + "\n"
         }
-        return text + prefix + "error: " + error.message
+        return text + prefix + "error: " + Terminal.visible(error.message)
     }
 
     // MARK: Workspace helpers for commands

@@ -3,6 +3,7 @@ import Testing
 @testable import GraftShell
 @testable import GraftNN
 @testable import GraftFormats
+@testable import GraftModels
 import GraftData
 import GraftTensor
 
@@ -152,5 +153,60 @@ struct HostileRoundThreeTests {
         let answered = seededText.split(separator: "\n").filter { $0.contains(": error: ") || $0.contains(": loaded ") }.count
         #expect(seeded.terminationReason == .exit && answered == models.count && seededText.contains("loaded models:"),
                 "\(answered) of \(models.count) answered, ended by \(seeded.terminationReason): \(seededText.suffix(2000))")
+    }
+}
+
+/// Issue 25's misleading messages, each with what it now says.
+@Suite("Hostile input, round three: messages")
+struct HostileMessagesTests {
+    /// A pool whose padding exceeds half its kernel is refused when built (as PyTorch and ONNX
+    /// Runtime refuse it), not at the first `predict`.
+    @Test func aPoolPaddedPastHalfItsKernelIsRefusedAtLoad() {
+        #expect(throws: ModelError.self) { try Pool2d(.max, kernel: (2, 2), padding: .explicit(Padding2D(top: 2, bottom: 0, left: 0, right: 0))) }
+        #expect(throws: Never.self) { try Pool2d(.max, kernel: (3, 3), stride: (2, 2), padding: .explicit(Padding2D(top: 1, bottom: 1, left: 1, right: 1))) }
+    }
+
+    /// A config nested deeper than graft reads says so (it said "not valid JSON").
+    @Test func deepNestingIsNamed() {
+        let deep = String(repeating: "{\"a\":[", count: 600) + String(repeating: "]}", count: 600)
+        do { _ = try KerasImporter.json(deep, what: "config.json"); Issue.record("parsed") } catch {
+            #expect("\(error)".contains("nested 257+ levels deep, more than graft reads (256)"), "\(error)")
+        }
+        #expect(JSONDepth.beyond(Array(#"{"s": "[[[[[[[["}"#.utf8), limit: 2) == nil)
+    }
+
+    /// An image class whose every file is unreadable (a 30000×30000 PNG) names the file and why.
+    @Test func anEmptiedClassNamesWhatWasSkipped() throws {
+        let root = try temporaryFolder("skipped")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeShapesFolder(root, classes: ["ok"], perClass: 2)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("big"), withIntermediateDirectories: true)
+        // A PNG header that declares 30000×30000 (the decoder refuses it by its size before decoding).
+        var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+        for side in [30000, 30000] { png.append(contentsOf: withUnsafeBytes(of: UInt32(side).bigEndian, Array.init)) }
+        png.append(contentsOf: [8, 2, 0, 0, 0, 0, 0, 0, 0])
+        try png.write(to: root.appendingPathComponent("big/huge.png"))
+        let (shell, _) = makeShell()
+        let error = shell.execute("data images \(root.path) size=16").error?.message ?? "loaded"
+        #expect(error.contains("class 'big' has no readable images (skipped big/huge.png: "), "\(error)")
+    }
+
+    /// `dry-run` counts a batch of at most the training split (batch=8192 on 12 images is a batch of 12).
+    @Test func aDryRunCountsTheBatchItCanHave() throws {
+        let (shell, output) = makeShell()
+        run(shell, "new mnist-cnn classes=3", "data mnist digits=0-2 per-class=4")
+        _ = output.take()
+        run(shell, "train dry-run batch=8192")
+        let huge = output.take().split(separator: "\n").first { $0.contains("peak memory") }
+        run(shell, "train dry-run batch=12")
+        let actual = output.take().split(separator: "\n").first { $0.contains("peak memory") }
+        #expect(huge != nil && huge == actual, "\(huge ?? "") vs \(actual ?? "")")
+    }
+
+    /// A script's lines are echoed with controls escaped (a NUL was echoed raw).
+    @Test func aScriptsEchoEscapesControls() {
+        let (shell, output) = makeShell()
+        _ = ScriptRunner(shell: shell, keepGoing: true).run(text: "seed 1\u{0}2\n", name: "s.graft")
+        #expect(output.text.contains(#"> seed 1\x002"#) && !output.text.contains("\u{0}"), "\(output.text.debugDescription)")
     }
 }
