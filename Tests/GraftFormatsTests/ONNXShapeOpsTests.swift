@@ -120,6 +120,41 @@ struct ONNXShapeOpsTests {
         #expect(refused > 100 && loaded > 20, "refused \(refused), loaded \(loaded)")
     }
 
+    /// torch.export's `as_strided` of a contiguous value: a Range over the batch size, scaled by the
+    /// sample's size, offset by 0…size−1, indexes a Gather on the flattened value — the value itself
+    /// (ConvNeXt's classifier). Another view is refused by name.
+    @Test func asStridedOverTheBatchFoldsToAReshape() throws {
+        func graph(offsets: [Int64]) throws -> Data {
+            func node(_ op: String, _ inputs: [String], _ output: String, _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
+                var n = Onnx_NodeProto()
+                (n.opType, n.name, n.input, n.output, n.attribute) = (op, output, inputs, [output], attributes)
+                return n
+            }
+            var model = try Self.base(node("Identity", ["x"], "unused"), dims: [1, 4, 1, 1], outputs: 1, opset: 18)
+            var offsetTensor = Self.ints("offsets", offsets)
+            offsetTensor.dims = [1, 4, 1, 1]
+            model.graph.initializer = [Self.ints("flat", [-1]), Self.ints("zero", [0]), Self.ints("one", [1]), Self.ints("size", [4]),
+                                       Self.ints("axes", [1, 2, 3]), Self.ints("first", [0]), offsetTensor]
+            for name in ["zero", "one", "size"] { if let k = model.graph.initializer.firstIndex(where: { $0.name == name }) { model.graph.initializer[k].dims = [] } }
+            model.graph.node = [
+                node("Reshape", ["x", "flat"], "flattened"),
+                node("Shape", ["x"], "shape", [Self.attribute("end", int: 1)]),
+                node("Squeeze", ["shape", "first"], "batch"),
+                node("Range", ["zero", "batch", "one"], "n"),
+                node("Mul", ["n", "size"], "scaled"),
+                node("Unsqueeze", ["scaled", "axes"], "column"),
+                node("Add", ["column", "offsets"], "indices"),
+                node("Gather", ["flattened", "indices"], "y0", [Self.attribute("axis", int: 0)]),
+            ]
+            return try model.serializedData()
+        }
+        let model = try ONNXImporter.load(try graph(offsets: [0, 1, 2, 3]), name: "s.onnx", modelName: "s", inputShape: nil)
+        let x = try Tensor(shape: [3, 4, 1, 1], scalars: (0..<12).map(Float.init))
+        #expect(try model.predict(x).scalars == x.scalars)
+        let other = Self.outcome(try graph(offsets: [1, 0, 2, 3])) ?? "loaded"
+        #expect(other.contains("Gather 'y0': an as_strided view other than the value itself is not supported"), "\(other)")
+    }
+
     /// The two reproducers of the report, and the corpus files made for them.
     @Test func theReportedTrapsAreRefusedByName() throws {
         let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/malformed").standardizedFileURL

@@ -15,6 +15,15 @@ public enum ONNXImporter {
     enum Value {
         case constant(Tensor)
         case node(Int)
+        /// Indices that depend on the batch: sample n's are `n · scale + offsets` (`offsets` has a
+        /// batch axis of 1). What torch.export writes for `as_strided` (a `Range` over the batch
+        /// size, scaled and offset), which a `Gather` on a flattened value folds into a Reshape.
+        case batchIndices(scale: Float, offsets: Tensor)
+    }
+
+    /// The refusal for batch indices anywhere but as an `as_strided` Gather's.
+    static func batchIndicesRefusal(_ c: NodeContext) -> Failure {
+        Failure(description: "\(c.op) '\(c.nodeName)' of indices over the batch is not supported (only as_strided's Gather of a flattened value)")
     }
 
     /// What the import builds: the graph so far and the weights to assign once it is complete.

@@ -48,7 +48,18 @@ extension ONNXImporter {
         "Sqrt": activation(.sqrt),
         "LayerNormalization": layerNormalization,
         "Split": split,
+        "Range": range,
     ]
+
+    /// Range(0, batch, 1), the batch as `Shape` gives it (−1): batch indices; a constant range folds.
+    static func range(_ c: NodeContext) throws -> Value {
+        let start = try c.constant(0).scalars.first ?? 0, limit = try c.constant(1).scalars.first ?? 0, delta = try c.constant(2).scalars.first ?? 1
+        if start == 0, limit == -1, delta == 1 { return .batchIndices(scale: 1, offsets: try Tensor(shape: [1], scalars: [0])) }
+        guard start.isFinite, limit.isFinite, delta.isFinite, delta != 0, ((limit - start) / delta) <= Float(1 << 20) else {
+            throw Failure(description: "Range '\(c.nodeName)' from \(start) to \(limit) by \(delta) is not a range graft folds")
+        }
+        return .constant(try Tensor.arange(start, limit, step: delta))
+    }
 
     static func constant(_ c: NodeContext) throws -> Value {
         let result: Value
@@ -92,6 +103,16 @@ extension ONNXImporter {
 
     static func gather(_ c: NodeContext) throws -> Value {
         let result: Value
+        // as_strided with contiguous strides: sample n's flattened values at n · count + 0…count−1,
+        // which is the value itself in the offsets' shape.
+        if case let .node(i) = try c.value(0), case let .batchIndices(scale, offsets) = try c.value(1), c.int("axis", 0) == 0 {
+            let count = c.shape(i).reduce(1, *)
+            guard c.shape(i).count == 1, scale == Float(count), offsets.shape.first == 1, offsets.count == count,
+                  offsets.scalars.enumerated().allSatisfy({ Float($0.offset) == $0.element }) else {
+                throw Failure(description: "Gather '\(c.nodeName)': an as_strided view other than the value itself is not supported")
+            }
+            return try c.add(try Reshape(Array(offsets.shape.dropFirst())), [i])
+        }
         let data = try c.constant(0), indices = try c.constant(1)
         let raw = c.int("axis", 0)
         guard raw >= -data.rank, raw < data.rank else { throw Failure(description: "Gather '\(c.nodeName)': axis \(raw) of a rank-\(data.rank) constant") }
@@ -133,6 +154,8 @@ extension ONNXImporter {
                 t = try t.sliced(axis: a, start: s, end: e, step: steps[k])
             }
             return .constant(t)
+        case .batchIndices:
+            throw batchIndicesRefusal(c)
         case let .node(i):
             var current = i
             let rank = c.shape(i).count + 1
@@ -241,7 +264,7 @@ extension ONNXImporter {
         }
         let rank: Int
         switch try c.value(0) {
-        case let .constant(t): rank = t.rank
+        case let .constant(t), let .batchIndices(_, t): rank = t.rank
         case let .node(i): rank = c.shape(i).count + 1
         }
         let outputRank = c.op == "Unsqueeze" ? rank + axes.count : rank
@@ -258,6 +281,12 @@ extension ONNXImporter {
                 s = s.enumerated().filter { !drop.contains($0.offset) }.map(\.element)
             }
             result = .constant(try t.reshaped(s))
+        case let .batchIndices(scale, t):
+            // The offsets take the new axes (the batch axis stays first).
+            guard c.op == "Unsqueeze", !axes.contains(0), !axes.contains(-outputRank) else { throw batchIndicesRefusal(c) }
+            var s = t.shape
+            for axis in axes.map({ $0 < 0 ? $0 + s.count + axes.count : $0 }).sorted() { s.insert(1, at: min(axis, s.count)) }
+            result = .batchIndices(scale: scale, offsets: try t.reshaped(s))
         case let .node(i):
             var s = [1] + c.shape(i)
             if c.op == "Unsqueeze" {
@@ -309,6 +338,8 @@ extension ONNXImporter {
         switch try c.value(0) {
         case let .constant(t):
             result = .constant(try t.reshaped(try copied(t.shape)))
+        case .batchIndices:
+            throw batchIndicesRefusal(c)
         case let .node(i):
             let resolved = try copied([-1] + c.shape(i))
             guard let first = resolved.first, first == -1 || first == 1 || target.first == 0 else {
@@ -448,6 +479,19 @@ extension ONNXImporter {
             case "Mul": result = .constant(try x * y)
             default: result = .constant(try x / y)
             }
+        case let (.batchIndices(scale, offsets), .constant(k)), let (.constant(k), .batchIndices(scale, offsets)):
+            // n · scale + offsets, times a whole number or plus constants.
+            if c.op == "Mul", k.count == 1, let factor = k.scalars.first, factor.isFinite, factor == factor.rounded(), Swift.abs(factor) < 16_777_216 {
+                result = .batchIndices(scale: scale * factor, offsets: offsets * factor)
+            } else if c.op == "Add" {
+                let sum = try offsets + k
+                guard sum.shape.first == 1 else { throw batchIndicesRefusal(c) }
+                result = .batchIndices(scale: scale, offsets: sum)
+            } else {
+                throw batchIndicesRefusal(c)
+            }
+        default:
+            throw batchIndicesRefusal(c)
         }
         return result
     }
