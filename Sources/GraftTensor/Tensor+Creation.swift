@@ -52,7 +52,12 @@ extension Tensor {
         guard step != 0, step.isFinite, start.isFinite, end.isFinite else {
             throw .invalidArgument(op: "arange", reason: "step must be finite and non-zero")
         }
-        let count = Swift.max(0, Int(((end - start) / step).rounded(.up)))
+        // The count is checked in Float before it becomes an Int (a huge or infinite quotient traps Int()).
+        let quotient = ((end - start) / step).rounded(.up)
+        guard quotient.isFinite, quotient <= Float(maximumElementCount) else {
+            throw .invalidArgument(op: "arange", reason: "\(start) to \(end) by \(step) has too many elements")
+        }
+        let count = Swift.max(0, Int(Swift.max(quotient, -1)))
         let result = try full([count], 0)
         for i in 0..<count { result.storage.pointer[i] = start + Float(i) * step }
         return result

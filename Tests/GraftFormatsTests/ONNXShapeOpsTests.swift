@@ -50,7 +50,8 @@ struct ONNXShapeOpsTests {
     static func graph(_ op: String, dims: [Int], attributes: [Onnx_AttributeProto] = [], constants: [Onnx_TensorProto] = [],
                       outputs: Int = 1, opset: Int64 = 17) throws -> Data {
         var node = Onnx_NodeProto()
-        (node.opType, node.name, node.input, node.attribute) = (op, "n", ["x"] + constants.map(\.name), attributes)
+        // Range reads constants alone; the rest read the input first.
+        (node.opType, node.name, node.input, node.attribute) = (op, "n", (op == "Range" ? [] : ["x"]) + constants.map(\.name), attributes)
         node.output = (0..<outputs).map { "y\($0)" }
         if op == "LayerNormalization" {
             var scale = Onnx_TensorProto()
@@ -83,7 +84,7 @@ struct ONNXShapeOpsTests {
 
     @Test func randomAttributesAtTheEdgesLoadOrAreRefused() throws {
         var generator = SplitMix(seed: 25)
-        let ops = ["Reshape", "Squeeze", "Unsqueeze", "Transpose", "Split", "ReduceMean", "Softmax", "LogSoftmax", "LayerNormalization",
+        let ops = ["Range", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Split", "ReduceMean", "Softmax", "LogSoftmax", "LayerNormalization",
                    "Flatten", "Concat", "Slice", "Pad", "Gather", "Shape"]
         var refused = 0, loaded = 0
         for trial in 0..<600 {
@@ -99,6 +100,15 @@ struct ONNXShapeOpsTests {
             let count = 1 + Int(generator.next() % 9)
             let data: Data
             switch op {
+            case "Range":
+                // Float constants: NaN, infinities and huge quotients among them.
+                func scalar(_ name: String) -> Onnx_TensorProto {
+                    let pool: [Float] = [0, 1, -1, .nan, .infinity, -.infinity, 3.0e38, -3.0e38, 1e-38, 7]
+                    var t = Onnx_TensorProto()
+                    (t.name, t.dataType, t.floatData) = (name, 1, [pool[Int(generator.next() % UInt64(pool.count))]])
+                    return t
+                }
+                data = try Self.graph(op, dims: dims, constants: [scalar("start"), scalar("limit"), scalar("delta")])
             case "Reshape": data = try Self.graph(op, dims: dims, constants: [Self.ints("target", edges(count))])
             case "Squeeze", "Unsqueeze", "ReduceMean":
                 data = trial % 2 == 0 ? try Self.graph(op, dims: dims, constants: [Self.ints("axes", edges(count))], opset: 18)
@@ -116,6 +126,12 @@ struct ONNXShapeOpsTests {
             }
             if Self.outcome(data) == nil { loaded += 1 } else { refused += 1 }
         }
+        // A Range of infinities is refused by name (its count became an Int before).
+        var infinite = Onnx_TensorProto()
+        (infinite.name, infinite.dataType, infinite.floatData) = ("limit", 1, [-.infinity])
+        var zero = infinite, one = infinite
+        (zero.name, zero.floatData, one.name, one.floatData) = ("start", [0], "delta", [1])
+        #expect(Self.outcome(try Self.graph("Range", dims: [1, 2], constants: [zero, infinite, one]))?.contains("is not a range graft folds") == true)
         // Both happen: the edges include valid values.
         #expect(refused > 100 && loaded > 20, "refused \(refused), loaded \(loaded)")
     }

@@ -55,7 +55,8 @@ extension ONNXImporter {
     static func range(_ c: NodeContext) throws -> Value {
         let start = try c.constant(0).scalars.first ?? 0, limit = try c.constant(1).scalars.first ?? 0, delta = try c.constant(2).scalars.first ?? 1
         if start == 0, limit == -1, delta == 1 { return .batchIndices(scale: 1, offsets: try Tensor(shape: [1], scalars: [0])) }
-        guard start.isFinite, limit.isFinite, delta.isFinite, delta != 0, ((limit - start) / delta) <= Float(1 << 20) else {
+        let count = (limit - start) / delta  // NaN and infinities are refused before anything becomes an Int
+        guard start.isFinite, limit.isFinite, delta.isFinite, delta != 0, count.isFinite, count <= Float(1 << 20) else {
             throw Failure(description: "Range '\(c.nodeName)' from \(start) to \(limit) by \(delta) is not a range graft folds")
         }
         return .constant(try Tensor.arange(start, limit, step: delta))
