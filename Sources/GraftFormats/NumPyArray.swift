@@ -177,8 +177,6 @@ public struct NumPyArray: Sendable, Equatable {
     }
 }
 
-/// Writes `data` to `url` atomically: a temporary file beside it, then a rename, so a crash
-/// mid-write leaves the old file whole.
 /// Writes `data` to `url` through a temporary file beside it and a rename, so the file is either the
 /// old one or the whole new one. Like `cp`, it never creates folders: a missing one is an error.
 public func writeAtomically(_ data: Data, to url: URL) throws {
@@ -222,12 +220,17 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
 }
 
 /// Removes `.NAME.PID.tmp` files that writers killed mid-save left in `folder` (their process is
-/// gone); a live process's temporary file is never touched.
-public func removeStaleTemporaries(in folder: URL) {
-    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
-    for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+/// gone); a live process's temporary file is never touched. Returns the paths it removed.
+@discardableResult
+public func removeStaleTemporaries(in folder: URL) -> [String] {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
+    var removed: [String] = []
+    for name in names.sorted() where name.hasPrefix(".") && name.hasSuffix(".tmp") {
         let parts = name.dropLast(4).split(separator: ".")
         guard parts.count >= 2, let pid = Int32(parts[parts.count - 1]), pid > 0, pid != getpid() else { continue }
-        if kill(pid, 0) != 0 && errno == ESRCH { unlink(folder.appendingPathComponent(name).path) }
+        let path = folder.appendingPathComponent(name).path
+        if kill(pid, 0) != 0 && errno == ESRCH && unlink(path) == 0 { removed.append(path) }
     }
+    return removed
 }
+

@@ -88,7 +88,12 @@ extension Shell {
         let resolved = resolve(given)
         let original = files.beside.first { $0.value == resolved }?.key ?? resolved
         let target = destination(for: original, same: { (try? Data(contentsOf: URL(fileURLWithPath: $0))).map { same($0, data) } ?? false })
-        if target.write { try writeAtomically(data, to: URL(fileURLWithPath: target.path)) }
+        if target.write {
+            // Temporary files that killed saves left in that folder go first, and the run says so.
+            let url = URL(fileURLWithPath: target.path)
+            if let note = staleTemporariesNote(removeStaleTemporaries(in: url.deletingLastPathComponent())) { print(note) }
+            try writeAtomically(data, to: url)
+        }
         wrote(target.path, for: original, given: given)
         return target.path
     }
@@ -130,4 +135,12 @@ extension Shell {
         let folder = (path as NSString).deletingLastPathComponent
         return "; did you mean '\(folder.isEmpty ? near : folder + "/" + near)'?"
     }
+}
+
+/// The note that announces ``removeStaleTemporaries(in:)``'s work (nil when it removed nothing).
+public func staleTemporariesNote(_ removed: [String]) -> String? {
+    guard !removed.isEmpty else { return nil }
+    let shown = removed.prefix(3).map { Terminal.visible($0) }.joined(separator: ", ")
+    let more = removed.count > 3 ? " and \(removed.count - 3) more" : ""
+    return "note: removed \(shown)\(more): temporary \(removed.count == 1 ? "file" : "files") of a save that was killed before it finished (the process is gone; the saved files are whole)"
 }

@@ -22,8 +22,8 @@ struct Graft: ParsableCommand {
         // Saves killed mid-write (power cut, kill -9) leave their temporary files; the next start
         // removes those of processes that are gone, here and in the sessions folder.
         let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        removeStaleTemporaries(in: here)
-        removeStaleTemporaries(in: here.appendingPathComponent("Sessions"))
+        let removed = removeStaleTemporaries(in: here) + removeStaleTemporaries(in: here.appendingPathComponent("Sessions"))
+        if let note = staleTemporariesNote(removed) { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         if ProcessInfo.processInfo.environment["GRAFT_PEAK_MEMORY"] != nil {
             // For memory tests: the process's peak resident memory, on standard error at exit.
             atexit {

@@ -31,6 +31,17 @@ struct MalformedTests {
         ("keras_unknown_class.keras", "cannot load PATH: layer 'fancy' of class FancyLayer is not supported"),
         ("keras_missing_variables.keras", "cannot load PATH: layer 'conv' (Conv2D) has no weights in the file (expected kernel, bias)"),
         ("keras_bomb.keras", "cannot load PATH: zip: entry 'config.json' of 268435456 bytes exceeds the limit of 67108864 bytes"),
+        // Issue 25: giants refused before anything is built, names that would escape the folder,
+        // a repeated entry, a million layers, 1,000 levels of nesting, calls that loop.
+        ("keras_dense_1e9.keras", "cannot load PATH: layer 'huge' (Dense) has no weights in the file (expected kernel, bias)"),
+        ("keras_conv_1e8.keras", "cannot load PATH: layer 'wide' (Conv2D) has no weights in the file (expected kernel, bias)"),
+        ("keras_dotdot_entry.keras", "cannot load PATH: zip: PATH entry '../escaped.h5': unsafe name"),
+        ("keras_absolute_entry.keras", "cannot load PATH: zip: PATH entry '/tmp/escaped.h5': unsafe name"),
+        ("keras_duplicate_entry.keras", "cannot load PATH: zip: PATH central directory: duplicate entry names"),
+        ("keras_million_layers.keras", "cannot load PATH: PATH: more than 10,000 layers"),
+        ("keras_nested_1000.keras", "cannot load PATH: keras: PATH config.json: nested 257+ levels deep, more than graft reads (256): a model of models that deep is not one graft opens"),
+        ("keras_cycle.keras", "cannot load PATH: layer 'a' reads 'b', which is not defined before it"),
+        ("keras_self_loop.keras", "cannot load PATH: layer 'a' reads 'a', which is not defined before it"),
         // 64-bit arithmetic on numbers from the file (these trapped before).
         ("pth_storage_overflow.pth", "cannot load PATH: pytorch: PATH tensor 'w': storage of 4611686018427387904 elements overflows"),
         ("pth_offset_overflow.pth", "cannot load PATH: pytorch: PATH tensor 'w': offset 4611686018427387904 and strides [4611686018427387904] overflow"),

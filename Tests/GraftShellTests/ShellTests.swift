@@ -373,6 +373,8 @@ struct ExecutableTests {
         let (status, text) = try run(["-c", "trap '' XFSZ; ulimit -f 1024; exec \"$0\" run \"$1\"", binary, script.path], executable: "/bin/sh")
         #expect(status != 0)
         #expect(text.contains("error: cannot save \(folder.path)/m-2.safetensors: File too large (nothing was changed)"), "\(text)")
+        // The stale temporary file is removed before the save, and the run says so.
+        #expect(text.contains("note: removed \(stale.path): temporary file of a save that was killed before it finished"), "\(text)")
         #expect(try String(contentsOf: target, encoding: .utf8) == "previous version")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["m.safetensors", "s.graft"])
     }

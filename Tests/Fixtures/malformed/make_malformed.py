@@ -169,4 +169,36 @@ write("keras_unknown_class.keras", keras_archive([("config.json", keras_config((
 write("keras_missing_variables.keras", keras_archive([("config.json", keras_config(conv)), ("model.weights.h5", hdf5)]))
 # A zip bomb: 256 MiB of spaces deflated to a few hundred KB, declared as config.json.
 write("keras_bomb.keras", keras_archive([("config.json", b" " * (256 << 20)), ("model.weights.h5", hdf5)], zipfile.ZIP_DEFLATED))
+
+# --- Issue 25: .keras archives that declare giants, escape by name, repeat entries, loop or nest ----
+dense_1e9 = ("Dense", "huge", {"units": 1000000000, "activation": "linear", "use_bias": True})
+conv_1e8 = ("Conv2D", "wide", {"filters": 100000000, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid", "use_bias": True, "activation": "linear"})
+write("keras_dense_1e9.keras", keras_archive([("config.json", keras_config(("Flatten", "flat", {}), dense_1e9)), ("model.weights.h5", hdf5)]))
+write("keras_conv_1e8.keras", keras_archive([("config.json", keras_config(conv_1e8)), ("model.weights.h5", hdf5)]))
+# Entries named to escape the folder: graft reads the zip in memory and refuses the names.
+write("keras_dotdot_entry.keras", keras_archive([("config.json", keras_config(conv)), ("../escaped.h5", hdf5), ("model.weights.h5", hdf5)]))
+write("keras_absolute_entry.keras", keras_archive([("config.json", keras_config(conv)), ("/tmp/escaped.h5", hdf5), ("model.weights.h5", hdf5)]))
+# Two entries named config.json (which one a reader takes would differ between readers).
+import warnings
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    write("keras_duplicate_entry.keras", keras_archive([("config.json", keras_config(conv)), ("config.json", keras_config(dense_1e9)), ("model.weights.h5", hdf5)]))
+# A million layers (a compact config: 30 MB of JSON deflated to a few hundred KB).
+relu = json.dumps({"class_name": "ReLU", "config": {}}).encode()
+many = b'{"class_name": "Sequential", "config": {"name": "m", "layers": [' + b", ".join([relu] * 1000000) + b"]}}"
+write("keras_million_layers.keras", keras_archive([("config.json", many), ("model.weights.h5", hdf5)], zipfile.ZIP_DEFLATED))
+# A Functional model nested 1,000 levels deep.
+# (Written as text: Python's json module recurses, and stops at this depth.)
+nested = json.dumps({"class_name": "InputLayer", "name": "input_layer", "config": {"name": "input_layer", "batch_shape": [None, 4]}, "inbound_nodes": []})
+opening = "".join(f'{{"class_name": "Functional", "name": "f{level}", "inbound_nodes": [], "config": {{"name": "f{level}", "layers": [' for level in range(1000))
+write("keras_nested_1000.keras", keras_archive([("config.json", (opening + nested + "]}}" * 1000).encode()), ("model.weights.h5", hdf5)]))
+# inbound_nodes that loop: a reads b, b reads a (and a layer that reads itself).
+def call(name, source):
+    return {"args": [{"class_name": "__keras_tensor__", "config": {"shape": [None, 4], "keras_history": [source, 0, 0]}}], "kwargs": {}}
+looped = [{"module": "keras.layers", "class_name": "InputLayer", "name": "input_layer", "config": {"name": "input_layer", "batch_shape": [None, 4]}, "inbound_nodes": []},
+          {"module": "keras.layers", "class_name": "ReLU", "name": "a", "config": {"name": "a"}, "inbound_nodes": [call("a", "b")]},
+          {"module": "keras.layers", "class_name": "ReLU", "name": "b", "config": {"name": "b"}, "inbound_nodes": [call("b", "a")]}]
+write("keras_cycle.keras", keras_archive([("config.json", json.dumps({"class_name": "Functional", "config": {"name": "m", "layers": looped, "output_layers": [["b", 0, 0]]}}).encode()), ("model.weights.h5", hdf5)]))
+looped[1]["inbound_nodes"] = [call("a", "a")]
+write("keras_self_loop.keras", keras_archive([("config.json", json.dumps({"class_name": "Functional", "config": {"name": "m", "layers": looped[:2], "output_layers": [["a", 0, 0]]}}).encode()), ("model.weights.h5", hdf5)]))
 print("wrote the malformed corpus to", here)
