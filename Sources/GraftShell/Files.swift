@@ -86,6 +86,12 @@ extension Shell {
     @discardableResult
     func write(_ data: Data, to given: String, same: @escaping (Data, Data) -> Bool = { $0 == $1 }) throws -> String {
         let resolved = resolve(given)
+        // A link at the target is refused at the prompt and in replays alike (never written through,
+        // never taken for a file this run may keep and write beside).
+        let entry = URL(fileURLWithPath: absolute(resolved))
+        if (try? FileManager.default.attributesOfItem(atPath: entry.path))?[.type] as? FileAttributeType == .typeSymbolicLink, let reason = writeRefusal(entry) {
+            throw FormatError.cannotWrite(path: given, reason: reason)
+        }
         let original = files.beside.first { $0.value == resolved }?.key ?? resolved
         let target = destination(for: original, same: { (try? Data(contentsOf: URL(fileURLWithPath: $0))).map { same($0, data) } ?? false })
         if target.write {

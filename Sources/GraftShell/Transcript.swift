@@ -81,8 +81,21 @@ public final class Transcript {
             }
         }
         if !pictures.isEmpty {
-            try FileManager.default.createDirectory(at: assets, withIntermediateDirectories: true)
-            for (file, data) in pictures { try writeAtomically(data, to: assets.appendingPathComponent(file)) }
+            // A picture that cannot be written takes back the ones this write made (and their folder, if it made it).
+            let made = !FileManager.default.fileExists(atPath: assets.path)
+            try makeFolder(assets)
+            var written: [URL] = []
+            do {
+                for (file, data) in pictures {
+                    let url = assets.appendingPathComponent(file)
+                    if !FileManager.default.fileExists(atPath: url.path) { written.append(url) }
+                    try writeAtomically(data, to: url)
+                }
+            } catch {
+                for url in written { try? FileManager.default.removeItem(at: url) }
+                if made { try? FileManager.default.removeItem(at: assets) }
+                throw error
+            }
         }
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
         try writeAtomically(Data(markdown.utf8), to: path)

@@ -110,6 +110,54 @@ struct HostileRoundThreeTests {
         #expect(lines[0] == "# t \\`\\`\\` &lt;b&gt;")
     }
 
+    /// Every writer refuses a symlink at its target (it is never followed out to what it names), at
+    /// the prompt and in a replay: `save model`, `save session`, a picture's `save=`, `export
+    /// pytorch` into a link to a folder, a `--transcript`, its pictures' folder and its `--html`. The
+    /// file and the folder the links name are unchanged and nothing is left beside them.
+    @Test func writersDoNotFollowASymlinkAtTheirTarget() throws {
+        let fm = FileManager.default
+        let folder = try temporaryFolder("links")
+        defer { try? fm.removeItem(at: folder) }
+        let outside = folder.appendingPathComponent("outside.txt"), elsewhere = folder.appendingPathComponent("elsewhere")
+        try Data("someone else's".utf8).write(to: outside)
+        try fm.createDirectory(at: elsewhere, withIntermediateDirectories: false)
+        for name in ["m.safetensors", "s.graft", "f.png", "t.md", "t.html", "dangling.safetensors"] {
+            try fm.createSymbolicLink(atPath: folder.appendingPathComponent(name).path, withDestinationPath: name.hasPrefix("dangling") ? folder.appendingPathComponent("nowhere").path : outside.path)
+        }
+        for name in ["e", "p.files"] { try fm.createSymbolicLink(atPath: folder.appendingPathComponent(name).path, withDestinationPath: elsewhere.path) }
+        let commands = ["save model \(folder.path)/m.safetensors", "save model \(folder.path)/dangling.safetensors", "save session \(folder.path)/s.graft",
+                        "filters conv1 save=\(folder.path)/f.png", "export pytorch \(folder.path)/e"]
+        for mode in [Shell.Mode.interactive, .script] {
+            let (shell, _) = makeShell()
+            shell.mode = mode
+            run(shell, "new mnist-cnn classes=3")
+            for command in commands {
+                let error = shell.execute(command).error?.message ?? "written"
+                #expect(error.contains("is a symbolic link (graft never writes through one"), "\(mode) \(command): \(error)")
+            }
+        }
+        let binary = repositoryRoot().appendingPathComponent(".build/debug/graft").path
+        let script = folder.appendingPathComponent("run.graft")
+        try "new mnist-cnn classes=3\nsummary\nfilters conv1\n".write(to: script, atomically: true, encoding: .utf8)
+        for flags in [["--transcript", folder.appendingPathComponent("t.md").path],
+                      ["--transcript", folder.appendingPathComponent("p.md").path],
+                      ["--transcript", folder.appendingPathComponent("u.md").path, "--html", folder.appendingPathComponent("t.html").path]] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["run", script.path] + flags
+            let pipe = Pipe()
+            (process.standardOutput, process.standardError) = (pipe, pipe)
+            try process.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus != 0 && text.contains("is a symbolic link (graft never writes through one"), "\(flags): \(text.suffix(500))")
+        }
+        #expect(try String(contentsOf: outside, encoding: .utf8) == "someone else's")
+        #expect(try fm.contentsOfDirectory(atPath: elsewhere.path).isEmpty && !fm.fileExists(atPath: folder.appendingPathComponent("nowhere").path))
+        let left = try fm.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(".") || $0.contains("-2") }
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     /// The whole malformed corpus, replayed by the graft executable with its address space capped at
     /// 4 GiB (`ulimit -v`, as in a container): every file refused with an error, none kills the process.
     @Test func theCorpusIsRefusedUnderAnAddressSpaceLimit() throws {

@@ -357,6 +357,45 @@ struct ExecutableTests {
         #expect(text.contains("ro: m.safetensors s.graft previous previous "), "\(text)")
     }
 
+    /// Every writer on a disk with no free page at all (a 1 MiB tmpfs filled up, in a mount namespace
+    /// of its own): `save model`, `save session`, a picture's `save=`, `export pytorch`, and the run's
+    /// `--transcript` (with its pictures' folder) and `--html` each fail with the system's reason; the
+    /// files that were there are whole and nothing else is left behind (no temporary file, no half
+    /// export, no empty folder).
+    @Test func everyWriterOnAFullDiskFailsCleanly() throws {
+        let unshare = "/usr/bin/unshare"
+        try #require(FileManager.default.isExecutableFile(atPath: unshare))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-packed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("packed"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = folder.appendingPathComponent("s.graft")
+        try """
+            new mnist-cnn classes=3
+            data mnist digits=0-2 per-class=4
+            filters conv1 save=packed/f.png
+            filters conv1
+            save model packed/m.safetensors
+            save session packed/s.graft
+            export pytorch packed/e
+            """.write(to: script, atomically: true, encoding: .utf8)
+        let shell = """
+            mount -t tmpfs -o size=1m tmpfs packed || exit 0
+            echo previous > packed/m.safetensors; echo previous > packed/s.graft
+            dd if=/dev/zero of=packed/filler bs=4k 2>/dev/null
+            "$0" run --keep-going s.graft --transcript packed/t.md --html packed/t.html
+            echo "status $?"
+            echo "packed: $(ls -A packed | tr '\n' ' ')$(cat packed/m.safetensors packed/s.graft | tr '\n' ' ')"
+            """
+        let text = try run(["-rm", "sh", "-c", shell, binary], executable: unshare, in: folder).output
+        try #require(!text.contains("unshare: ") && text.contains("packed: "), "no mount namespace here: \(text)")
+        for what in ["f.png", "m-2.safetensors", "s-2.graft"] {
+            #expect(text.contains("error: cannot save \(folder.path)/packed/\(what): No space left on device (nothing was changed)"), "\(what): \(text)")
+        }
+        #expect(text.contains("s.graft:7: error: export pytorch: cannot write \(folder.path)/packed/e: No space left on device (nothing was changed)"), "\(text)")
+        #expect(text.contains("No space left on device") && !text.contains("status 0"), "\(text)")
+        #expect(text.contains("packed: filler m.safetensors s.graft previous previous "), "\(text)")
+    }
+
     @Test func aSaveThatCannotBeWrittenLosesNothingAndLeavesNothing() throws {
         // A file-size limit of 1 MiB stands in for a full disk: the write fails part-way.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-full-\(UUID().uuidString)")

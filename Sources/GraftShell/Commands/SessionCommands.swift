@@ -59,11 +59,6 @@ extension CommandTable {
             }
             if !path.hasSuffix(".graft") { path += ".graft" }
             let file = command.argument("path")?.contains("/") == true ? shell.resolve(path) : URL(fileURLWithPath: path).standardizedFileURL.path
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: file, isDirectory: &isFolder),
-               isFolder.boolValue || (try? FileManager.default.attributesOfItem(atPath: file)[.type] as? FileAttributeType) != .typeRegular {
-                throw ShellError("cannot save the session as '\(path)': it exists and is not a regular file")
-            }
             // Relative paths in it are written relative to its own folder (where a replay resolves them).
             let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
             let script = shell.session.script(seed: shell.initialSeed, threads: Threads.count) { shell.relocated($0.line, from: $0.folder, to: folder) }

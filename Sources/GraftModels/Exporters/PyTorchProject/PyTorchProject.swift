@@ -69,6 +69,10 @@ public struct PyTorchProject {
     /// Writes the project whole into a hidden folder beside `destination` (whose parent must exist).
     /// Everything that can fail on the model or the data fails before a file is written.
     public func stage(beside destination: URL) throws -> Staged {
+        // A link is never written through or replaced (at the prompt and in replays alike).
+        if (try? FileManager.default.attributesOfItem(atPath: destination.path))?[.type] as? FileAttributeType == .typeSymbolicLink {
+            throw ModelError.invalidArgument(what: "export pytorch", reason: "\(destination.path) is a symbolic link (graft never writes through one); give a folder")
+        }
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: destination.deletingLastPathComponent().path, isDirectory: &isFolder), isFolder.boolValue else {
             throw ModelError.invalidArgument(what: "export pytorch", reason: "folder \(destination.deletingLastPathComponent().path) does not exist")
@@ -88,7 +92,7 @@ public struct PyTorchProject {
         var files: [(String, Int)] = []
         do {
             func put(_ name: String, _ data: Data) throws {
-                try data.write(to: staging.appendingPathComponent(name), options: .atomic)
+                try writeAtomically(data, to: staging.appendingPathComponent(name))
                 files.append((name, data.count))
             }
             try put("model.py", Data(modelSource.utf8))
@@ -114,6 +118,10 @@ public struct PyTorchProject {
             try put(Self.marker, Data(((["written by graft \(graftVersion)"] + files.map(\.0).sorted()).joined(separator: "\n") + "\n").utf8))
         } catch {
             try? fm.removeItem(at: staging)
+            // The staging folder's name is graft's business: the message names the destination.
+            if case let FormatError.cannotWrite(_, reason) = error {
+                throw ModelError.invalidArgument(what: "export pytorch", reason: "cannot write \(destination.path): \(reason)")
+            }
             throw error
         }
         return Staged(folder: staging, written: Written(files: files.map(\.0), bytes: files.reduce(0) { $0 + $1.1 }))
