@@ -24,7 +24,7 @@ extension Model {
     /// The fused group starting at `index`, when its nodes qualify in this pass: `uses` counts each
     /// node's consumers among the nodes that run; outputs in `kept` (and `end`) must stay visible.
     func fusedGroup(at index: Int, uses: [Int], end: Int, kept: Set<Int>, _ context: ForwardContext) -> FusedGroup? {
-        guard Model.fusesInference, nodes[index].layer is Conv2d else { return nil }
+        guard Model.fusesInference, nodes[index].layer is any FusesEpilogue else { return nil }
         /// The single consumer of `node`, when it takes `node` alone and the output of `node` may stay hidden.
         func onlyConsumer(of node: Int) -> Int? {
             guard node != end, !kept.contains(node), uses[node] == 1, node + 1 <= end else { return nil }
@@ -32,45 +32,26 @@ extension Model {
             return next
         }
         var batchNorm: Int?
-        if let next = onlyConsumer(of: index), let norm = nodes[next].layer as? BatchNorm, !(context.training && norm.trainsStatistics) {
+        if let next = onlyConsumer(of: index), let affine = nodes[next].layer as? any ChannelAffine, (try? affine.channelAffine(training: context.training)) != nil {
             batchNorm = next
         }
         var activation: Int?
-        if let next = onlyConsumer(of: batchNorm ?? index), clampBounds(of: nodes[next].layer) != nil {
+        if let next = onlyConsumer(of: batchNorm ?? index), nodes[next].layer.clampBounds != nil {
             activation = next
         }
         guard batchNorm != nil || activation != nil else { return nil }
         return FusedGroup(convolution: index, batchNorm: batchNorm, activation: activation)
     }
 
-    /// The bounds of an activation that clamps: ReLU 0…∞, ReLU6 0…6, a clip its own.
-    func clampBounds(of layer: Layer) -> (low: Float, high: Float)? {
-        if let activation = layer as? Activation {
-            switch activation.function {
-            case .relu: return (0, .infinity)
-            case .relu6: return (0, 6)
-            default: return nil
-            }
-        }
-        if let clamp = layer as? Clamp { return (clamp.low, clamp.high) }
-        return nil
-    }
-
     /// Runs a fused group on the convolution's input, or returns nil when an operand needs a
     /// gradient (the layers then run one by one and record it).
-    func runFused(_ group: FusedGroup, input x: Tensor) throws(TensorError) -> Tensor? {
-        guard let conv = nodes[group.convolution].layer as? Conv2d else { return nil }
-        let norm = group.batchNorm.flatMap { nodes[$0].layer as? BatchNorm }
-        let operands = [x, conv.weight.value] + [conv.bias?.value, norm?.weight?.value, norm?.bias?.value].compactMap { $0 }
-        guard !Tensor.wouldRecord(operands) else { return nil }
+    func runFused(_ group: FusedGroup, input x: Tensor, _ context: ForwardContext) throws(TensorError) -> Tensor? {
+        guard let conv = nodes[group.convolution].layer as? any FusesEpilogue else { return nil }
+        let affine = group.batchNorm.flatMap { nodes[$0].layer as? any ChannelAffine }
+        guard !Tensor.wouldRecord([x] + conv.fusionOperands + (affine?.affineOperands ?? [])) else { return nil }
         var epilogue = ConvEpilogue()
-        if let norm {
-            (epilogue.scale, epilogue.shift) = try Tensor.batchNormInferenceAffine(
-                weight: norm.weight?.value, bias: norm.bias?.value, runningMean: norm.runningMean, runningVar: norm.runningVar, epsilon: norm.epsilon)
-        }
-        if let bounds = group.activation.flatMap({ clampBounds(of: nodes[$0].layer) }) { (epilogue.low, epilogue.high) = bounds }
-        let pad = conv.padding.resolve(height: x.shape[2], width: x.shape[3], kernel: conv.kernel, stride: conv.stride, dilation: conv.dilation)
-        return try x.conv2dInference(conv.weight.value, bias: conv.bias?.value, stride: conv.stride, padding: pad, dilation: conv.dilation,
-                                     groups: conv.groups, epilogue: epilogue)
+        if let affine, let map = try affine.channelAffine(training: context.training) { (epilogue.scale, epilogue.shift) = map }
+        if let bounds = group.activation.flatMap({ nodes[$0].layer.clampBounds }) { (epilogue.low, epilogue.high) = bounds }
+        return try conv.forward(x, epilogue: epilogue)
     }
 }

@@ -71,9 +71,23 @@ open class Layer {
         return changed
     }
 
-    /// For layers with running statistics (BatchNorm): whether they normalize with them and leave
-    /// them unchanged while trainable. nil for every other layer.
-    open var keepsRunningStatistics: Bool? { nil }
+    // What the layer is to the rest of graft (with the protocols in LayerCapabilities.swift):
+    // asked by surgery, fusion, reinitialization, `predict` and the teaching commands.
+
+    /// The end of a feature extractor, where `head` cuts by default (global pooling, flatten).
+    open var isHeadBoundary: Bool { false }
+    /// Its outputs are learned combinations of its input features (dense, convolution): a classifier can be one.
+    open var mixesFeatures: Bool { false }
+    /// The identity in inference, random only in training (dropout, stochastic depth).
+    open var isIdentityInInference: Bool { false }
+    /// Clamps every value to `low…high` (ReLU, ReLU6, a clip): a preceding convolution can apply it.
+    open var clampBounds: (low: Float, high: Float)? { nil }
+    /// A normalization: reinitialized to scale 1 and shift 0 (not by fan-in).
+    open var isNormalization: Bool { false }
+    /// Its output is a probability distribution (a softmax).
+    open var outputsProbabilities: Bool { false }
+    /// Kernels `filters LAYER` can show (a convolution's).
+    open var filterBank: FilterBank? { nil }
 
     /// Number of learnable values.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.parameter.count } }

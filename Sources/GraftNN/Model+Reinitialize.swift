@@ -16,7 +16,7 @@ extension Model {
                 let shape = parameter.shape
                 let fresh: Tensor
                 do {
-                    if shape.count >= 2 || fanIn != nil && !(layer is BatchNorm) && !(layer is LayerNorm) {
+                    if shape.count >= 2 || fanIn != nil && !layer.isNormalization {
                         let bound = Float(1 / Double(Swift.max(fanIn ?? shape.dropFirst().reduce(1, *), 1)).squareRoot())
                         fresh = try Tensor.randomUniform(shape, low: -bound, high: bound, generator: generator)
                     } else {
@@ -30,7 +30,7 @@ extension Model {
                 let value: Float = key.contains("var") ? 1 : 0
                 tensor.withUnsafeMutableBufferPointer { buffer in for i in buffer.indices { buffer[i] = value } }
             }
-            if let norm = layer as? BatchNorm { norm.keepsStatistics = false }
+            if let norm = layer as? any RunningStatistics { norm.keepsStatistics = false }
         }
     }
 }

@@ -50,7 +50,7 @@ extension Model {
         lines.append("total params: \(grouped(total)) (\(megabytes(total)))")
         lines.append("trainable params: \(grouped(trainable)) (\(megabytes(trainable)))")
         lines.append("non-trainable params: \(grouped(total - trainable)) (\(megabytes(total - trainable)))")
-        let norms = nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.trainsStatistics }
+        let norms = statisticsLayers.filter { !$0.trainsStatistics }
         let frozenNorms = norms.filter(\.isFrozen).count
         let keptNorms = norms.count - frozenNorms
         if frozenNorms > 0 {

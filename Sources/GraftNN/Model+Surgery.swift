@@ -16,19 +16,19 @@ extension Model {
     /// stack goes; when the classifier comes first (fully convolutional: conv → pool → softmax), the
     /// cut is at the classifier's input.
     public var defaultCutPoint: Int? {
-        let lastPool = nodes.indices.last { nodes[$0].layer is GlobalPool2d || nodes[$0].layer is Flatten }
+        let lastPool = nodes.indices.last { nodes[$0].layer.isHeadBoundary }
         let classes = outputShape.first
         var classifier = nodes.count - 1
         while classifier > 0, nodes[classifier].inputs.count == 1 {
             let node = nodes[classifier], input = nodes[classifier].inputs[0]
             let keepsWidth = node.outputShape.first == classes && nodes[input].outputShape.first == classes
-            guard node.layer.parameters.isEmpty || (keepsWidth && !(node.layer is Dense || node.layer is Conv2d)) else { break }
+            guard node.layer.parameters.isEmpty || (keepsWidth && !node.layer.mixesFeatures) else { break }
             classifier = input
         }
         guard classifier > 0, !nodes[classifier].layer.parameters.isEmpty else { return lastPool }
         if let lastPool, lastPool < classifier { return lastPool }
         var cut = nodes[classifier].inputs.first ?? 0
-        while cut > 0, nodes[cut].layer is Dropout, nodes[cut].inputs.count == 1 { cut = nodes[cut].inputs[0] }
+        while cut > 0, nodes[cut].layer.isIdentityInInference, nodes[cut].inputs.count == 1 { cut = nodes[cut].inputs[0] }
         return cut > 0 ? cut : lastPool
     }
 

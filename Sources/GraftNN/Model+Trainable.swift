@@ -139,7 +139,7 @@ extension Model {
         for index in selected.sorted() {
             let layer = nodes[index].layer
             if layer.setTrainable(trainable, batchNormTrains: batchNormTrains) { changed.append(nodes[index].name) } else { unchanged += 1 }
-            if trainable, let keeps = layer.keepsRunningStatistics { if keeps { kept.append(nodes[index].name) } else { updating.append(nodes[index].name) } }
+            if trainable, let keeps = (layer as? any RunningStatistics)?.keepsStatistics { if keeps { kept.append(nodes[index].name) } else { updating.append(nodes[index].name) } }
         }
         return TrainableChange(changed: changed, unchanged: unchanged, trainableParameters: trainableParameterCount,
                                totalParameters: parameterCount, keptStatistics: kept, trainingStatistics: updating)

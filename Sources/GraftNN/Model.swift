@@ -51,9 +51,9 @@ public final class Model {
 
     public var inputShape: [Int] { nodes[0].outputShape }
     /// Sample axes the source left free (see ``Input/freeAxes``).
-    public var freeInputAxes: [Int] { (nodes[0].layer as? Input)?.freeAxes ?? [] }
+    public var freeInputAxes: [Int] { (nodes[0].layer as? any DeclaresInput)?.freeAxes ?? [] }
     /// The input shape as users read it: `3×224×224`, or `3×?×?` where it is free.
-    public var describedInputShape: String { (nodes[0].layer as? Input)?.described ?? inputShape.map(String.init).joined(separator: "×") }
+    public var describedInputShape: String { (nodes[0].layer as? any DeclaresInput)?.described ?? inputShape.map(String.init).joined(separator: "×") }
     public var outputShape: [Int] { nodes[nodes.count - 1].outputShape }
     /// True when every node takes exactly the previous one.
     public var isSequential: Bool { nodes.indices.dropFirst().allSatisfy { nodes[$0].inputs == [$0 - 1] } }
@@ -103,7 +103,7 @@ public final class Model {
     /// True when the output is a softmax over the classes (Keras `activation="softmax"`, an ONNX
     /// `Softmax` node): the output is probabilities, and losses must be taken on its input.
     public var endsInSoftmax: Bool {
-        guard nodes.count > 1, let last = nodes[nodes.count - 1].layer as? Activation, last.function == .softmax else { return false }
+        guard nodes.count > 1, nodes[nodes.count - 1].layer.outputsProbabilities else { return false }
         return nodes[nodes.count - 1].inputs.count == 1
     }
 
@@ -186,7 +186,7 @@ public final class Model {
                 // A convolution with its BatchNorm and activation as one pass (InferenceFusion.swift), when it
                 // qualifies; nodes between them (other branches) still run in order.
                 if let group = fusedGroup(at: index, uses: uses, end: end, kept: kept, context),
-                   let fused = try runFused(group, input: inputs[0]) {
+                   let fused = try runFused(group, input: inputs[0], context) {
                     values[group.last] = fused
                     fusedAhead.formUnion([group.batchNorm, group.activation].compactMap { $0 })
                 } else {
@@ -231,7 +231,7 @@ public struct GraphBuilder {
 
     public var input: Int { 0 }
     /// The input's free axes (see ``Input/freeAxes``).
-    public var freeInputAxes: [Int] { (nodes[0].layer as? Input)?.freeAxes ?? [] }
+    public var freeInputAxes: [Int] { (nodes[0].layer as? any DeclaresInput)?.freeAxes ?? [] }
     public var last: Int { nodes.count - 1 }
     public func shape(of node: Int) -> [Int] { nodes[node].outputShape }
 

@@ -154,6 +154,8 @@ struct DatasetTests {
         let before = DecodingTests.mappedBytes()
         for _ in 0..<40 { _ = try ImageFolder.load(Fixtures.path("folder"), size: 1024, channels: 3) }
         let grown = DecodingTests.mappedBytes() - before
-        #expect(grown < 150_000_000, "40 loads kept \(grown / 1_000_000) MB (440 MB when each leaked its images)")
+        // The measure is the whole process's mapped memory, and other suites run beside this one (168 MB
+        // was seen so, without a leak): the bound sits between that noise and the leak's 440 MB.
+        #expect(grown < 300_000_000, "40 loads kept \(grown / 1_000_000) MB (440 MB when each leaked its images)")
     }
 }

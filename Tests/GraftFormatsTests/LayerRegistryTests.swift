@@ -165,6 +165,31 @@ struct LayerRegistryTests {
         }
     }
 
+    /// The rest of graft asks a layer what it can do (LayerCapabilities.swift), never which kind it
+    /// is: no source file outside the places that construct layers — the layers themselves and the
+    /// registry, the importers, the architectures, and the per-kind exporters — tests or casts to a
+    /// concrete kind (`is Conv2d`, `as? BatchNorm`, `case let x as Dense`). A new kind gets the right
+    /// treatment everywhere by declaring its capabilities.
+    @Test func noCodeOutsideConstructorsNamesALayerKind() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Sources")
+        let allowed = ["GraftNN/Layers/", "GraftNN/Layer.swift", "GraftModels/Importers/", "GraftModels/Architectures/",
+                       "GraftModels/Exporters/ONNX/", "GraftModels/Exporters/PyTorch/"]
+        let names = LayerRegistry.kinds.map { String(describing: $0) }
+        #expect(names.contains("BatchNorm") && names.contains("Conv2d"))
+        let pattern = try Regex("\\b(as[?!]?|is) +(any +)?(\(names.joined(separator: "|")))\\b")
+        var found: [String] = []
+        let files = FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+        #expect(files.count > 100)
+        for file in files.sorted() where !allowed.contains(where: { file.hasPrefix($0) }) {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let code = line.components(separatedBy: "//").first ?? ""
+                if code.contains(pattern) { found.append("\(file):\(number + 1): \(line.trimmingCharacters(in: .whitespaces))") }
+            }
+        }
+        #expect(found.isEmpty, "ask the layer's capabilities instead:\n\(found.joined(separator: "\n"))")
+    }
+
     @Test func freeInputAxesSurviveADescriptionAndOtherSizesRun() throws {
         let sample = Sample(key: Conv2d.key, name: "free", make: { try Conv2d(2, 3, kernel: (3, 3), padding: .same, generator: Self.g) }, input: [2, 8, 8])
         let model = try Self.model(sample, freeInput: true)

@@ -78,7 +78,7 @@ public enum ModelFiles {
         let (model, graftFile) = try read(path, architecture: architecture, inputShape: inputShape, extras: &extras)
         if !graftFile {
             // Pretrained elsewhere: its BatchNorms keep their statistics when unfrozen (bn=train opts out).
-            for node in model.nodes { (node.layer as? BatchNorm)?.keepsStatistics = true }
+            for norm in model.statisticsLayers { norm.keepsStatistics = true }
         }
         if let inputShape, inputShape != model.inputShape { try model.setInputShape(inputShape) }
         return (model, extras)

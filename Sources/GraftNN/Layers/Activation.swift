@@ -89,6 +89,16 @@ public final class Activation: Layer, LayerKind {
         }
     }
 
+    public override var clampBounds: (low: Float, high: Float)? {
+        switch function {
+        case .relu: return (0, .infinity)
+        case .relu6: return (0, 6)
+        default: return nil
+        }
+    }
+
+    public override var outputsProbabilities: Bool { function == .softmax }
+
     public override var details: String {
         if case let .leakyRelu(slope) = function { return "slope \(slope)" }
         return ""

@@ -9,7 +9,7 @@ import GraftTensor
 /// Keras fine-tuning rule), until `unfreeze … bn=train` clears `keepsStatistics`.
 /// `momentum` is PyTorch's: running = (1 − momentum)·running + momentum·batch. γ (`weight`) and
 /// β (`bias`) are each optional, as Keras's `scale=False` and `center=False` make them.
-public final class BatchNorm: Layer, LayerKind {
+public final class BatchNorm: Layer, LayerKind, RunningStatistics, ChannelAffine {
     public struct Config: Codable, Sendable, Equatable {
         public var channels: Int, epsilon: Float, momentum: Float
         /// Both γ and β (graft 0.2's spelling; `scale` and `center` override it when present).
@@ -81,7 +81,14 @@ public final class BatchNorm: Layer, LayerKind {
         return super.setTrainable(trainable, batchNormTrains: batchNormTrains) || changed
     }
 
-    public override var keepsRunningStatistics: Bool? { keepsStatistics }
+    public override var isNormalization: Bool { true }
+
+    public func channelAffine(training: Bool) throws(TensorError) -> (scale: [Float], shift: [Float])? {
+        guard !(training && trainsStatistics) else { return nil }
+        return try Tensor.batchNormInferenceAffine(weight: weight?.value, bias: bias?.value, runningMean: runningMean, runningVar: runningVar, epsilon: epsilon)
+    }
+
+    public var affineOperands: [Tensor] { [weight?.value, bias?.value].compactMap { $0 } }
 
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
         guard let shape = inputs.first, !shape.isEmpty, shape[0] == channels else {

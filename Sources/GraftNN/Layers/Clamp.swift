@@ -20,5 +20,6 @@ public final class Clamp: Layer, LayerKind {
         try inputs[0].clamp(low, high)
     }
 
+    public override var clampBounds: (low: Float, high: Float)? { (low, high) }
     public override var details: String { "\(low)…\(high)" }
 }

@@ -34,7 +34,7 @@ public enum PaddingMode: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// 2-D convolution with weight [out, in/groups, kh, kw] (PyTorch's layout); depthwise when groups = in.
-public final class Conv2d: Layer, LayerKind {
+public final class Conv2d: Layer, LayerKind, FusesEpilogue {
     public struct Config: Codable, Sendable, Equatable {
         public var inChannels: Int, outChannels: Int
         public var kernel: [Int], stride: [Int]
@@ -98,6 +98,18 @@ public final class Conv2d: Layer, LayerKind {
         let x = inputs[0]
         let pad = padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, dilation: dilation)
         return try x.conv2d(weight.value, bias: bias?.value, stride: stride, padding: pad, dilation: dilation, groups: groups)
+    }
+
+    public func forward(_ x: Tensor, epilogue: ConvEpilogue) throws(TensorError) -> Tensor {
+        let pad = padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, dilation: dilation)
+        return try x.conv2dInference(weight.value, bias: bias?.value, stride: stride, padding: pad, dilation: dilation, groups: groups, epilogue: epilogue)
+    }
+
+    public var fusionOperands: [Tensor] { [weight.value, bias?.value].compactMap { $0 } }
+    public override var mixesFeatures: Bool { true }
+
+    public override var filterBank: FilterBank? {
+        FilterBank(weights: weight.value, outChannels: outChannels, inChannelsPerGroup: inChannels / groups, kernel: kernel)
     }
 
     public override var details: String {

@@ -46,5 +46,6 @@ public final class Dense: Layer, LayerKind {
         try inputs[0].linear(weight.value, bias: bias?.value)
     }
 
+    public override var mixesFeatures: Bool { true }
     public override var details: String { "\(inFeatures) → \(outFeatures)" }
 }

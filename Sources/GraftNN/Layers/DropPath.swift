@@ -33,5 +33,6 @@ public final class DropPath: Layer, LayerKind {
 
     public override func mode(training: Bool) -> String? { training && active ? "train" : "infer" }
     public override func isDeterministic(training: Bool) -> Bool { !(training && active) }
+    public override var isIdentityInInference: Bool { true }
     public override var details: String { "p \(p)" }
 }

@@ -8,6 +8,7 @@ public final class Flatten: Layer, LayerKind {
 
     public convenience init(config: Config) throws(ModelError) { self.init() }
     public var config: Config { Config() }
+    public override var isHeadBoundary: Bool { true }
 
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] { [try elementCount(inputs.first ?? [], layer: kind)] }
 

@@ -31,5 +31,6 @@ public final class GlobalPool2d: Layer, LayerKind {
         return keepsDimensions ? try pooled.reshaped(pooled.shape + [1, 1]) : pooled
     }
 
+    public override var isHeadBoundary: Bool { true }
     public override var details: String { keepsDimensions ? "keep dims" : "" }
 }

@@ -1,7 +1,7 @@
 import GraftTensor
 
 /// The model's input: declares the sample shape (without the batch axis).
-public final class Input: Layer, LayerKind {
+public final class Input: Layer, LayerKind, DeclaresInput {
     public struct Config: Codable, Sendable, Equatable {
         public var shape: [Int]
         /// Sample axes the source left free (an ONNX `N×3×H×W`, a Keras `(None, None, 3)`).

@@ -56,5 +56,6 @@ public final class LayerNorm: Layer, LayerKind {
         return y
     }
 
+    public override var isNormalization: Bool { true }
     public override var details: String { "eps \(epsilon)" + (axis == 0 ? "" : " axis \(axis)") }
 }

@@ -57,7 +57,7 @@ extension Trainer {
             throw .invalidArgument(what: "lr-find", reason: "no trainable parameters; unfreeze some layers first (unfreeze last=1)")
         }
         let normalization = model.normalization ?? data.normalization
-        let batchNormTrains = model.nodes.contains { ($0.layer as? BatchNorm)?.trainsStatistics == true }
+        let batchNormTrains = model.trainsSomeStatistics
         let perPass = batchNormTrains && data.train.count % options.batchSize == 1
             ? data.train.count / options.batchSize : (data.train.count + options.batchSize - 1) / options.batchSize
         guard perPass > 0 else { throw .invalidArgument(what: "lr-find", reason: "\(data.name) has too few samples for BatchNorm in training mode") }

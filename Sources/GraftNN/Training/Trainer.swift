@@ -198,7 +198,7 @@ public final class Trainer {
         try checkSplits(data)
         let headParameters = try backboneGroups(options)
         // BatchNorm on batch statistics cannot normalize a single sample: drop such a last batch.
-        let batchNormTrains = model.nodes.contains { ($0.layer as? BatchNorm)?.trainsStatistics == true }
+        let batchNormTrains = model.trainsSomeStatistics
         let dropSingle = batchNormTrains && data.train.count % options.batchSize == 1
         if dropSingle && data.train.count == 1 {
             throw .invalidArgument(what: "train", reason: "\(data.name) has 1 training sample, and BatchNorm in training mode needs at least 2")
@@ -593,7 +593,7 @@ public final class Trainer {
             for (key, parameter) in node.layer.parameters where !parameter.trainable {
                 digests["\(node.name).\(key)"] = Digest.of(parameter.value)
             }
-            if let norm = node.layer as? BatchNorm, !norm.trainsStatistics {
+            if let norm = node.layer as? any RunningStatistics, !norm.trainsStatistics {
                 for (key, tensor) in norm.buffers { digests["\(node.name).\(key)"] = Digest.of(tensor) }
             }
         }

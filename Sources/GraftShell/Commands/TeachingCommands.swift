@@ -125,15 +125,15 @@ extension CommandTable {
 
     static func filters(_ shell: Shell, _ command: ParsedCommand) throws {
         let model = try shell.model()
-        let convolutions = model.nodes.indices.filter { model.nodes[$0].layer is Conv2d }
+        let convolutions = model.nodes.indices.filter { model.nodes[$0].layer.filterBank != nil }
         guard let first = convolutions.first else { throw ShellError("\(model.name) has no convolution, so no filters to show") }
         let index = try command.argument("layer").map { try layerIndex($0, in: model, command) } ?? first
-        guard let conv = model.nodes[index].layer as? Conv2d else {
+        guard let bank = model.nodes[index].layer.filterBank else {
             throw ShellError("'\(model.nodes[index].name)' is a \(model.nodes[index].layer.kind), not a convolution; filters shows convolution kernels (here: \(listed(convolutions.map { model.nodes[$0].name })))")
         }
         let save = try command.string("save").map { try picturePath(shell, $0, command, formats: ["png"]) }
-        let weight = conv.weight.value.scalars
-        let (out, perGroup, kh, kw) = (conv.outChannels, conv.inChannels / conv.groups, conv.kernel.0, conv.kernel.1)
+        let weight = bank.weights.scalars
+        let (out, perGroup, kh, kw) = (bank.outChannels, bank.inChannelsPerGroup, bank.kernel.0, bank.kernel.1)
         let shown = min(out, command.int("max") ?? 64)
         let colour = perGroup == 3
         var tiles: [Pictures.Tile] = []
@@ -160,7 +160,7 @@ extension CommandTable {
         let title = "\(model.name) \(name): \(shown) of \(out) filters (\(kh)×\(kw)\(colour ? ", RGB" : ""))"
         try showPicture(shell, name: "filters", title: title, svg: nil,
                         png: { try Pictures.grid(tiles, columns: min(16, shown), side: max(kh, kw) * max(1, 48 / max(kh, kw)), title: title).png() }, save: save)
-        shell.figure("filters \(shown) of \(out) digest \(String(Digest.of(conv.weight.value), radix: 16))")
+        shell.figure("filters \(shown) of \(out) digest \(String(Digest.of(bank.weights), radix: 16))")
     }
 
     static func activations(_ shell: Shell, _ command: ParsedCommand) throws {
@@ -289,7 +289,7 @@ extension CommandTable {
             let rate = { (value: Float) in String(format: "%g", Double(value)) }
             // BatchNorm that trained on batch statistics before (a fresh one) goes on doing so once
             // unfrozen; pretrained ones keep their statistics (unless bn=train).
-            let freshNorms = model.nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.keepsStatistics && !$0.isFrozen }
+            let freshNorms = model.statisticsLayers.filter { !$0.keepsStatistics && !$0.isFrozen }
             var phases: [(name: String, result: TrainingResult)] = continuing.map { c in c.completed.enumerated().map { ("phase \($0.offset + 1)", TrainingResult.finished($0.element)) } } ?? []
             func run(_ phase: Int, _ options: TrainingOptions) throws -> TrainingResult {
                 let resume = continuing?.phase == phase ? continuing?.progress : nil
@@ -316,7 +316,7 @@ extension CommandTable {
             }
             try model.setTrainable(true, selectors, batchNormTrains: batchNormTrains)
             for norm in freshNorms where !norm.isFrozen { norm.keepsStatistics = false }
-            let norms = model.nodes.compactMap { $0.layer as? BatchNorm }.filter { !$0.isFrozen }
+            let norms = model.statisticsLayers.filter { !$0.isFrozen }
             let bnNote = norms.isEmpty ? "" : "; BatchNorm: \(norms.count - norms.filter(\.trainsStatistics).count) of \(norms.count) unfrozen keep their running statistics"
             shell.print("phase 2 of 2 — unfrozen \(selectors.joined(separator: ", ")): \(epochs) epoch\(epochs == 1 ? "" : "s"), head at lr \(rate(headRate)), backbone at \(rate(backboneRate)); trainable params \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))" + bnNote)
             var options = base

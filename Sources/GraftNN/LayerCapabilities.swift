@@ -1,0 +1,67 @@
+import GraftTensor
+
+// What a layer is to the rest of graft. The trainer, the LR finder, the summary, surgery,
+// reinitialization, inference fusion, loading and the teaching commands ask these; none of them
+// names a concrete layer kind (`LayerRegistryTests.noCodeOutsideConstructorsNamesALayerKind` holds
+// that). A new kind says what it is here, in its own file, and every one of those places treats it
+// right.
+
+/// A layer that keeps running statistics (BatchNorm): it normalizes with batch statistics and
+/// updates the running ones in a training pass, or keeps them (frozen, pretrained, Keras's
+/// fine-tuning rule) and normalizes with them.
+public protocol RunningStatistics: Layer {
+    /// Normalize with the running statistics and never update them, even while the scale and shift train.
+    var keepsStatistics: Bool { get set }
+    /// Whether a training pass would use (and update) batch statistics.
+    var trainsStatistics: Bool { get }
+    /// No parameter trains (or, without parameters, frozen by name).
+    var isFrozen: Bool { get }
+}
+
+/// A layer that is, in an inference pass, a per-channel affine map y = x·scale + shift over the
+/// channel axis (a BatchNorm on its running statistics): a preceding convolution can apply it as it
+/// writes each plane.
+public protocol ChannelAffine: Layer {
+    /// The map in a pass that is (`training`) or is not training; nil when the layer is not such a
+    /// map in that pass (a BatchNorm on batch statistics).
+    func channelAffine(training: Bool) throws(TensorError) -> (scale: [Float], shift: [Float])?
+    /// The tensors the map is made of (a fused pass runs only when none of them needs a gradient).
+    var affineOperands: [Tensor] { get }
+}
+
+/// A layer that can run with a fused epilogue (a convolution): the per-channel affine map and the
+/// clamp of the layers after it applied as it writes its output.
+public protocol FusesEpilogue: Layer {
+    /// The forward pass with `epilogue` applied (inference only: records nothing).
+    func forward(_ input: Tensor, epilogue: ConvEpilogue) throws(TensorError) -> Tensor
+    /// The tensors the pass reads besides its input.
+    var fusionOperands: [Tensor] { get }
+}
+
+/// The model's input layer: the shape it declares, and which axes are free (any size).
+public protocol DeclaresInput: Layer {
+    /// Axes (of [C, H, W]) that take any size.
+    var freeAxes: [Int] { get }
+    /// The declared shape as the summary shows it (`3×?×?`).
+    var described: String { get }
+}
+
+/// A convolution's kernels as `filters LAYER` shows them.
+public struct FilterBank {
+    /// [out, in / groups, kh, kw].
+    public let weights: Tensor
+    public let outChannels: Int, inChannelsPerGroup: Int
+    public let kernel: (Int, Int)
+
+    public init(weights: Tensor, outChannels: Int, inChannelsPerGroup: Int, kernel: (Int, Int)) {
+        (self.weights, self.outChannels, self.inChannelsPerGroup, self.kernel) = (weights, outChannels, inChannelsPerGroup, kernel)
+    }
+}
+
+extension Model {
+    /// The layers that keep running statistics, in graph order.
+    public var statisticsLayers: [any RunningStatistics] { nodes.compactMap { $0.layer as? any RunningStatistics } }
+
+    /// Whether a training pass would normalize some layer with batch statistics.
+    public var trainsSomeStatistics: Bool { statisticsLayers.contains { $0.trainsStatistics } }
+}
