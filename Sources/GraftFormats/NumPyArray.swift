@@ -5,7 +5,9 @@ import Foundation
 public struct NumPyArray: Sendable, Equatable {
     public enum DType: String, Sendable {
         case float32 = "f4", float64 = "f8", uint8 = "u1", int64 = "i8", int32 = "i4", bool = "b1"
-        var size: Int { switch self { case .float32, .int32: return 4; case .float64, .int64: return 8; case .uint8, .bool: return 1 } }
+        /// The element type it stores (decoded by ``ElementType``).
+        var element: ElementType { ElementType(numpy: rawValue) ?? .float32 }
+        var size: Int { element.size }
     }
 
     public let shape: [Int]
@@ -83,29 +85,13 @@ public struct NumPyArray: Sendable, Equatable {
         self.dtype = dtype
         var floats = [Float](repeating: 0, count: count)
         var ints: [Int]? = nil
+        let element = dtype.element
         bytes.withUnsafeBytes { raw in
             guard let start = raw.baseAddress, count > 0 else { return }
             let base = start + dataStart
-            func word<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
-                let v = (base + i * MemoryLayout<T>.size).loadUnaligned(as: T.self)
-                return bigEndian ? T(bigEndian: v) : T(littleEndian: v)
-            }
-            switch dtype {
-            case .float32: for i in 0..<count { floats[i] = Float(bitPattern: word(i, UInt32.self)) }
-            case .float64: for i in 0..<count { floats[i] = Float(Double(bitPattern: word(i, UInt64.self))) }
-            case .uint8, .bool:
-                var out = [Int](repeating: 0, count: count)
-                for i in 0..<count { out[i] = Int(base.load(fromByteOffset: i, as: UInt8.self)); floats[i] = Float(out[i]) }
-                ints = out
-            case .int32:
-                var out = [Int](repeating: 0, count: count)
-                for i in 0..<count { out[i] = Int(Int32(bitPattern: word(i, UInt32.self))); floats[i] = Float(out[i]) }
-                ints = out
-            case .int64:
-                var out = [Int](repeating: 0, count: count)
-                for i in 0..<count { out[i] = Int(Int64(bitPattern: word(i, UInt64.self))); floats[i] = Float(out[i]) }
-                ints = out
-            }
+            floats.withUnsafeMutableBufferPointer { element.decode(base, count: count, bigEndian: bigEndian, into: $0) }
+            // Integer arrays (labels) keep their exact values too (every one of these types fits an Int).
+            if element.isInteger { ints = (0..<count).map { element.integer(at: base, $0, bigEndian: bigEndian) ?? 0 } }
         }
         values = floats
         integers = ints

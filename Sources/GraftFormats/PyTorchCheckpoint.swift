@@ -35,16 +35,8 @@ public enum PyTorchCheckpoint {
         return .storage(type: typeName, key: key, count: count)
     }
 
-    /// Bytes per element of a storage type.
-    static func element(_ type: String) -> Int? {
-        switch type {
-        case "FloatStorage", "IntStorage": return 4
-        case "DoubleStorage", "LongStorage": return 8
-        case "HalfStorage", "BFloat16Storage", "ShortStorage": return 2
-        case "ByteStorage", "CharStorage", "BoolStorage": return 1
-        default: return nil
-        }
-    }
+    /// Bytes per element of a storage type (nil: a type graft does not read).
+    static func element(_ type: String) -> Int? { ElementType(torchStorage: type)?.size }
 
     /// The dict of tensors inside a loaded object: the top level, or under `state_dict`/`model`.
     static func tensors(in value: PickleValue, source: String) throws(FormatError) -> [(String, TensorReference)] {
@@ -164,7 +156,8 @@ public enum PyTorchCheckpoint {
     /// The storage's bytes run from `base` to `end` (the end of `storage` when nil).
     static func materialize(_ r: TensorReference, storage: Data, base: Int, end: Int? = nil, name: String, source: String) throws(FormatError) -> Tensor {
         func fail(_ reason: String) -> FormatError { .malformed(format: format, where: "\(source) tensor '\(name)'", reason: reason) }
-        guard let size = element(r.storageType) else { throw .unsupported(format: format, what: "storage type \(r.storageType)") }
+        guard let type = ElementType(torchStorage: r.storageType) else { throw .unsupported(format: format, what: "storage type \(r.storageType)") }
+        let size = type.size
         guard r.offset >= 0, r.shape.allSatisfy({ $0 >= 0 }), r.strides.allSatisfy({ $0 >= 0 }) else { throw fail("negative offset, size or stride") }
         var count = 1, last = r.offset
         for (dim, stride) in zip(r.shape, r.strides) {
@@ -183,23 +176,9 @@ public enum PyTorchCheckpoint {
         }
         func fill(_ values: UnsafeMutableBufferPointer<Float>) { storage.withUnsafeBytes { raw in
             guard let start = raw.baseAddress?.advanced(by: base), count > 0 else { return }
-            func read(_ index: Int) -> Float {
-                let p = start + index * size
-                switch r.storageType {
-                case "FloatStorage": return Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
-                case "DoubleStorage": return Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
-                case "HalfStorage": return Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))))
-                case "BFloat16Storage": return Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))) << 16)
-                case "LongStorage": return Float(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))
-                case "IntStorage": return Float(Int32(littleEndian: p.loadUnaligned(as: Int32.self)))
-                case "ShortStorage": return Float(Int16(littleEndian: p.loadUnaligned(as: Int16.self)))
-                case "CharStorage": return Float(p.load(as: Int8.self))
-                default: return Float(p.load(as: UInt8.self))
-                }
-            }
-            // A row-major float32 view (what a state dict holds): one copy.
-            if r.storageType == "FloatStorage", isRowMajor(r.shape, r.strides), littleEndianHost {
-                UnsafeMutableRawBufferPointer(values).copyMemory(from: UnsafeRawBufferPointer(start: start + r.offset * 4, count: count * 4))
+            // A row-major view (what a state dict holds): one decode of a contiguous run.
+            if isRowMajor(r.shape, r.strides) {
+                type.decode(start + r.offset * size, count: count, into: values)
                 return
             }
             // Otherwise walk the view in row-major order of its shape.
@@ -209,7 +188,7 @@ public enum PyTorchCheckpoint {
             // Positions stay between the offset and `last` (checked above): an axis steps forward only
             // while it has elements left, then goes back to its start.
             for i in 0..<count {
-                values[i] = read(position)
+                values[i] = type.float(at: start, position)
                 var axis = rank - 1
                 while axis >= 0 {
                     if index[axis] + 1 < r.shape[axis] {

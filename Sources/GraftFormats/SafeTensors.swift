@@ -25,18 +25,6 @@ public enum SafeTensors {
     /// The largest header accepted (the reference implementation's limit).
     public static let headerLimit = 100 << 20
 
-    enum DType: String {
-        case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64", i64 = "I64", i32 = "I32", u8 = "U8", bool = "BOOL"
-        var size: Int {
-            switch self {
-            case .f64, .i64: return 8
-            case .f32, .i32: return 4
-            case .f16, .bf16: return 2
-            case .u8, .bool: return 1
-            }
-        }
-    }
-
     public static func read(_ data: Data, name: String = "file") throws(FormatError) -> StateDict {
         func fail(_ place: String, _ reason: String) -> FormatError { .malformed(format: format, where: "\(name) \(place)", reason: reason) }
         guard data.count >= 8 else { throw fail("header", "file is truncated (\(data.count) bytes)") }
@@ -60,11 +48,11 @@ public enum SafeTensors {
         }
         let dataStart = 8 + headerLength
         let available = data.count - dataStart
-        var entries: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
+        var entries: [(name: String, dtype: ElementType, shape: [Int], begin: Int, end: Int)] = []
         for (key, value) in header where key != "__metadata__" {
             guard let info = value.object else { throw fail("tensor '\(key)'", "entry is not an object") }
             guard let dtypeName = info["dtype"]?.string else { throw fail("tensor '\(key)'", "no dtype") }
-            guard let dtype = DType(rawValue: dtypeName) else { throw FormatError.unsupported(format: format, what: "dtype \(dtypeName) of tensor '\(key)' in \(name)") }
+            guard let dtype = ElementType(safetensors: dtypeName) else { throw FormatError.unsupported(format: format, what: "dtype \(dtypeName) of tensor '\(key)' in \(name)") }
             guard let shapeValues = info["shape"]?.array else { throw fail("tensor '\(key)'", "no shape") }
             guard shapeValues.count <= 32 else { throw fail("tensor '\(key)'", "rank \(shapeValues.count) is above 32") }
             var shape: [Int] = [], count = 1
@@ -102,34 +90,18 @@ public enum SafeTensors {
             try Cancellation.check(name)
             let start = dataStart + entry.begin, count = (entry.end - entry.begin) / entry.dtype.size
             do {
-                tensors.append((entry.name, try Tensor(shape: entry.shape) { decode(data, from: start, into: $0, count: count, dtype: entry.dtype) }))
+                tensors.append((entry.name, try Tensor(shape: entry.shape) { out in
+                    data.withUnsafeBytes { raw in
+                        guard let base = raw.baseAddress else { return }
+                        entry.dtype.decode(base + start, count: count, into: out)
+                    }
+                }))
             } catch {
                 throw fail("tensor '\(entry.name)'", "\(error)")
             }
             MappedPages.release(data, start..<(dataStart + entry.end))
         }
         return StateDict(tensors: tensors, metadata: metadata)
-    }
-
-    static func decode(_ data: Data, from offset: Int, into out: UnsafeMutableBufferPointer<Float>, count: Int, dtype: DType) {
-        data.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress?.advanced(by: offset), count <= out.count else { return }
-            if dtype == .f32 && littleEndianHost {
-                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(start: base, count: 4 * count))
-                return
-            }
-            for i in 0..<count {
-                switch dtype {
-                case .f32: out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                case .f64: out[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-                case .f16: out[i] = Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-                case .bf16: out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
-                case .i64: out[i] = Float(Int64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
-                case .i32: out[i] = Float(Int32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
-                case .u8, .bool: out[i] = Float(base.load(fromByteOffset: i, as: UInt8.self))
-                }
-            }
-        }
     }
 
     /// The bytes of a safetensors file holding `state` (F32, in the given order, header padded to 8 bytes).

@@ -266,6 +266,17 @@ public final class HDF5File {
         let kind: Kind
         let size: Int
         let bigEndian: Bool
+
+        /// The element type its values decode as: integers and floats as they are; a dataset of
+        /// another class (an enum, h5py's booleans) as unsigned integers of its size; nil for sizes
+        /// no number has.
+        var element: ElementType? {
+            switch kind {
+            case let .integer(signed): return ElementType(hdf5Integer: size, signed: signed)
+            case .float: return ElementType(hdf5Float: size)
+            default: return ElementType(hdf5Integer: size, signed: false)
+            }
+        }
     }
 
     /// A datatype message. Numbers decode at the sizes HDF5 writers use (integers of 1, 2, 4 or 8
@@ -597,33 +608,16 @@ public final class HDF5File {
         let needed = try Checked.multiply(n, type.size, or: fail("data", "\(n) values of \(type.size) bytes overflow"))
         let enough = raw.withUnsafeBytes { $0.count >= needed }
         guard enough else { throw fail("data", "too short") }
+        guard let element = type.element else { throw fail("data", "values of \(type.size) bytes are not numbers graft reads") }
         do {
-            return try Tensor(shape: shape) { out in raw.withUnsafeBytes { Self.decode($0, type: type, into: out) } }
+            return try Tensor(shape: shape) { out in raw.withUnsafeBytes { Self.decode($0, type: element, bigEndian: type.bigEndian, into: out) } }
         } catch {
             throw fail("data", "\(error)")
         }
     }
 
-    private static func decode(_ raw: UnsafeRawBufferPointer, type: Datatype, into out: UnsafeMutableBufferPointer<Float>) {
-        if case .float = type.kind, type.size == 4, !type.bigEndian, littleEndianHost {
-            UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(4 * out.count)]))
-            return
-        }
-        for i in 0..<out.count {
-            var value: UInt64 = 0
-            for b in 0..<type.size {
-                let byte = raw[i * type.size + (type.bigEndian ? type.size - 1 - b : b)]
-                value |= UInt64(byte) << (8 * UInt64(b))
-            }
-            switch (type.kind, type.size) {
-            case (.float, 4): out[i] = Float(bitPattern: UInt32(truncatingIfNeeded: value))
-            case (.float, 8): out[i] = Float(Double(bitPattern: value))
-            case (.float, 2): out[i] = Float(Float16(bitPattern: UInt16(truncatingIfNeeded: value)))
-            case (.integer(true), let size):
-                let shift = UInt64(64 - 8 * size)
-                out[i] = Float(Int64(bitPattern: value << shift) >> Int64(shift))
-            default: out[i] = Float(value)
-            }
-        }
+    private static func decode(_ raw: UnsafeRawBufferPointer, type: ElementType, bigEndian: Bool, into out: UnsafeMutableBufferPointer<Float>) {
+        guard let base = raw.baseAddress else { return }
+        type.decode(base, count: out.count, bigEndian: bigEndian, into: out)
     }
 }

@@ -215,30 +215,12 @@ public enum ONNXImporter {
         let type = proto.dataType
         if proto.dataLocation == .external { throw Failure(description: "\(what): external data is read only for initializers") }
         if !proto.rawData.isEmpty {
-            let sizes: [Int32: Int] = [1: 4, 11: 8, 10: 2, 16: 2, 6: 4, 7: 8, 2: 1, 3: 1, 5: 2, 9: 1]
-            guard let size = sizes[type] else { throw Failure(description: "\(what): data type \(type) is not supported") }
-            guard proto.rawData.count == count * size else { throw Failure(description: "\(what): raw data holds \(proto.rawData.count) bytes, shape \(shape) needs \(count * size)") }
+            guard let element = ElementType(onnx: type) else { throw Failure(description: "\(what): data type \(type) is not supported") }
+            guard proto.rawData.count == count * element.size else { throw Failure(description: "\(what): raw data holds \(proto.rawData.count) bytes, shape \(shape) needs \(count * element.size)") }
             return try Tensor(shape: shape) { values in
                 proto.rawData.withUnsafeBytes { raw in
                     guard let base = raw.baseAddress else { return }
-                    if type == 1 && 1.littleEndian == 1 {
-                        UnsafeMutableRawBufferPointer(values).copyMemory(from: UnsafeRawBufferPointer(start: base, count: 4 * count))
-                        return
-                    }
-                    for i in 0..<count {
-                        let p = base + i * size
-                        switch type {
-                        case 1: values[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
-                        case 11: values[i] = Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
-                        case 10: values[i] = Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))))
-                        case 16: values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))) << 16)
-                        case 6: values[i] = Float(Int32(littleEndian: p.loadUnaligned(as: Int32.self)))
-                        case 7: values[i] = Float(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))
-                        case 5: values[i] = Float(Int16(littleEndian: p.loadUnaligned(as: Int16.self)))
-                        case 3: values[i] = Float(p.load(as: Int8.self))
-                        default: values[i] = Float(p.load(as: UInt8.self))
-                        }
-                    }
+                    element.decode(base, count: count, into: values)
                 }
             }
         }
