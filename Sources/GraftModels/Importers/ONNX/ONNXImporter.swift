@@ -135,15 +135,13 @@ public enum ONNXImporter {
             while usedNames.contains(nodeName) { nodeName += "_" }
             usedNames.insert(nodeName)
             let context = NodeContext(node: node, nodeName: nodeName, op: op, opset: opset, values: values, state: state)
-            if op == "Split" {
-                for (output, value) in zip(node.output, try splitOutputs(context)) where !output.isEmpty { values[output] = value }
-                continue
+            let results = try converter(op, opset: opset, node: nodeName).run(context)
+            if results.count == 1, let result = results.first {
+                // Outputs beyond the first (Dropout's mask) are never used: they take the same value.
+                for output in node.output where !output.isEmpty { values[output] = result }
+            } else {
+                for (output, value) in zip(node.output, results) where !output.isEmpty { values[output] = value }
             }
-            guard let handler = handlers[op] else { throw Failure(description: "unsupported op '\(op)' (node '\(nodeName)')") }
-            let result = try handler(context)
-            guard let output = node.output.first else { continue }
-            values[output] = result
-            for extra in node.output.dropFirst() where !extra.isEmpty { values[extra] = result }   // e.g. Dropout's mask, unused
         }
         guard let outputName = graph.output.first?.name, case let .node(outputIndex)? = values[outputName] else {
             throw Failure(description: "the graph's output is not computed from its input")

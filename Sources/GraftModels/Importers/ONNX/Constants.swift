@@ -1,0 +1,52 @@
+import Foundation
+import GraftFormats
+import GraftNN
+import GraftTensor
+
+/// Constants, identities and ranges: values that fold at import.
+extension ONNXImporter {
+    static let constantConverters: [Converter] = [
+        Converter("Constant", since: 1, constant),
+        Converter("Identity", since: 1, identity),
+        Converter("Dropout", since: 1, identity),
+        Converter("Cast", since: 1, cast),
+        Converter("Range", since: 11, range),
+    ]
+
+    static func constant(_ c: NodeContext) throws -> Value {
+        let result: Value
+        guard let attr = c.node.attribute.first else { throw Failure(description: "Constant '\(c.nodeName)' has no value") }
+        switch attr.name {
+        case "value": result = .constant(try tensor(attr.t, what: "Constant '\(c.nodeName)'"))
+        case "value_float": result = .constant(Tensor(attr.f))
+        case "value_floats": result = .constant(Tensor(attr.floats))
+        case "value_int": result = .constant(Tensor(Float(attr.i)))
+        case "value_ints": result = .constant(Tensor(attr.ints.map(Float.init)))
+        default: throw Failure(description: "Constant '\(c.nodeName)' with attribute \(attr.name) is not supported")
+        }
+        return result
+    }
+
+    static func identity(_ c: NodeContext) throws -> Value {
+        let result: Value
+        result = try c.value(0)
+        return result
+    }
+
+    static func cast(_ c: NodeContext) throws -> Value {
+        let result: Value
+        result = try c.value(0)
+        return result
+    }
+
+    /// Range(0, batch, 1), the batch as `Shape` gives it (−1): batch indices; a constant range folds.
+    static func range(_ c: NodeContext) throws -> Value {
+        let start = try c.constant(0).scalars.first ?? 0, limit = try c.constant(1).scalars.first ?? 0, delta = try c.constant(2).scalars.first ?? 1
+        if start == 0, limit == -1, delta == 1 { return .batchIndices(scale: 1, offsets: try Tensor(shape: [1], scalars: [0])) }
+        let count = (limit - start) / delta  // NaN and infinities are refused before anything becomes an Int
+        guard start.isFinite, limit.isFinite, delta.isFinite, delta != 0, count.isFinite, count <= Float(1 << 20) else {
+            throw Failure(description: "Range '\(c.nodeName)' from \(start) to \(limit) by \(delta) is not a range graft folds")
+        }
+        return .constant(try Tensor.arange(start, limit, step: delta))
+    }
+}

@@ -1,0 +1,292 @@
+import Foundation
+import GraftFormats
+import GraftNN
+import GraftTensor
+
+/// Shapes and layouts: Shape, Gather, Slice, Squeeze/Unsqueeze, Concat, Reshape, Flatten, Transpose,
+/// Split and Pad. Chains of them on constants or static shapes fold; on computed values they are layers.
+extension ONNXImporter {
+    static let shapeConverters: [Converter] = [
+        Converter("Shape", 1...14) { try shape($0, slicing: false) },
+        Converter("Shape", since: 15) { try shape($0, slicing: true) },
+        Converter("Gather", since: 1, gather),
+        Converter("Slice", 1...9) { try slice($0, fromInputs: false) },
+        Converter("Slice", since: 10) { try slice($0, fromInputs: true) },
+        Converter("Squeeze", 1...12) { try squeeze($0, axesFromInput: false) },
+        Converter("Squeeze", since: 13) { try squeeze($0, axesFromInput: true) },
+        Converter("Unsqueeze", 1...12) { try squeeze($0, axesFromInput: false) },
+        Converter("Unsqueeze", since: 13) { try squeeze($0, axesFromInput: true) },
+        Converter("Concat", since: 1, concat),
+        Converter("Reshape", since: 1, reshape),
+        Converter("Flatten", since: 1, flatten),
+        Converter("Transpose", since: 1, transpose),
+        Converter("Split", 1...12, outputs: { try splitOutputs($0, sizesFromInput: false) }),
+        Converter("Split", since: 13, outputs: { try splitOutputs($0, sizesFromInput: true) }),
+        Converter("Pad", 1...10) { try pad($0, fromInputs: false) },
+        Converter("Pad", since: 11) { try pad($0, fromInputs: true) },
+    ]
+
+    static func shape(_ c: NodeContext, slicing: Bool) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        var dims = [Float(-1)] + c.shape(i).map(Float.init)
+        if slicing {
+            let start = c.int("start", 0), end = c.int("end", dims.count)
+            // As ONNX says: negative from the end, then clamped to 0…rank.
+            let (s, e) = sliceRange(start: start, end: end, size: dims.count)
+            dims = Array(dims[s..<e])
+        }
+        result = .constant(Tensor(dims))
+        return result
+    }
+
+    static func gather(_ c: NodeContext) throws -> Value {
+        let result: Value
+        // as_strided with contiguous strides: sample n's flattened values at n · count + 0…count−1,
+        // which is the value itself in the offsets' shape.
+        if case let .node(i) = try c.value(0), case let .batchIndices(scale, offsets) = try c.value(1), c.int("axis", 0) == 0 {
+            let count = c.shape(i).reduce(1, *)
+            guard c.shape(i).count == 1, scale == Float(count), offsets.shape.first == 1, offsets.count == count,
+                  offsets.scalars.enumerated().allSatisfy({ Float($0.offset) == $0.element }) else {
+                throw Failure(description: "Gather '\(c.nodeName)': an as_strided view other than the value itself is not supported")
+            }
+            return try c.add(try Reshape(Array(offsets.shape.dropFirst())), [i])
+        }
+        let data = try c.constant(0), indices = try c.constant(1)
+        let raw = c.int("axis", 0)
+        guard raw >= -data.rank, raw < data.rank else { throw Failure(description: "Gather '\(c.nodeName)': axis \(raw) of a rank-\(data.rank) constant") }
+        let axis = raw < 0 ? raw + data.rank : raw
+        let size = data.shape[axis]
+        let picked = try indices.scalars.map { value -> Int in
+            let index = try integer(value, c)
+            guard index >= -size, index < size else { throw Failure(description: "Gather '\(c.nodeName)': index \(index) outside 0…\(size - 1)") }
+            return index < 0 ? index + size : index
+        }
+        var gathered = try data.gather(picked, axis: axis)
+        if indices.rank == 0 { var s = gathered.shape; s.remove(at: axis); gathered = try gathered.reshaped(s) }
+        result = .constant(gathered)
+        return result
+    }
+
+    /// A constant slice folds; a slice of a computed value along one sample axis is a Slice layer.
+    static func slice(_ c: NodeContext, fromInputs: Bool) throws -> Value {
+        func list(_ position: Int) throws -> [Int]? {
+            guard case let .constant(t)? = try c.optionalValue(position) else { return nil }
+            return try t.scalars.map { try integer($0, c) }
+        }
+        let starts = fromInputs ? try list(1) ?? [] : c.ints("starts") ?? []
+        let ends = fromInputs ? try list(2) ?? [] : c.ints("ends") ?? []
+        let axes = fromInputs ? try list(3) ?? Array(0..<starts.count) : c.ints("axes") ?? Array(0..<starts.count)
+        let steps = fromInputs ? try list(4) ?? [Int](repeating: 1, count: starts.count) : [Int](repeating: 1, count: starts.count)
+        guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count, !starts.isEmpty else {
+            throw Failure(description: "Slice '\(c.nodeName)': starts, ends, axes and steps differ in length")
+        }
+        switch try c.value(0) {
+        case let .constant(data):
+            var t = data
+            for (k, axis) in axes.enumerated() {
+                guard axis >= -t.rank, axis < t.rank else { throw Failure(description: "Slice '\(c.nodeName)': axis \(axis) of a rank-\(t.rank) constant") }
+                let a = axis < 0 ? axis + t.rank : axis
+                let size = t.shape[a]
+                let (s, e) = sliceRange(start: starts[k], end: ends[k], size: size)
+                guard steps[k] > 0 else { throw Failure(description: "Slice '\(c.nodeName)' with a negative step is not supported") }
+                t = try t.sliced(axis: a, start: s, end: e, step: steps[k])
+            }
+            return .constant(t)
+        case .batchIndices:
+            throw batchIndicesRefusal(c)
+        case let .node(i):
+            var current = i
+            let rank = c.shape(i).count + 1
+            for (k, axis) in axes.enumerated() {
+                guard axis >= -rank, axis < rank else { throw Failure(description: "Slice '\(c.nodeName)': axis \(axis) of a rank-\(rank) value") }
+                let a = axis < 0 ? axis + rank : axis
+                guard a > 0 else { throw Failure(description: "Slice '\(c.nodeName)' of the batch axis is not supported") }
+                let size = c.shape(current)[a - 1]
+                let (s, e) = sliceRange(start: starts[k], end: ends[k], size: size)
+                guard steps[k] > 0, e > s else { throw Failure(description: "Slice '\(c.nodeName)': an empty or reversed range is not supported") }
+                let layer = try Slice(axis: a - 1, start: s, end: e, step: steps[k])
+                current = try c.state.builder.add(layer, name: k == axes.count - 1 ? c.nodeName : "\(c.nodeName).\(k)", inputs: [current])
+            }
+            return .node(current)
+        }
+    }
+
+    /// ONNX's start and end of one axis (negative from the end), clamped to 0…size.
+    static func sliceRange(start: Int, end: Int, size: Int) -> (Int, Int) {
+        let s = Swift.max(0, Swift.min(size, start < 0 ? start + size : start))
+        return (s, Swift.max(s, Swift.min(size, end < 0 ? end + size : end)))
+    }
+
+    /// An integer from a float constant, or an error (NaN, infinities and huge values are not sizes).
+    static func integer(_ value: Float, _ c: NodeContext) throws -> Int {
+        guard value.isFinite, abs(value) < 9.0e15 else { throw Failure(description: "\(c.op) '\(c.nodeName)': \(value) is not an integer") }
+        return Int(value)
+    }
+
+    static func squeeze(_ c: NodeContext, axesFromInput: Bool) throws -> Value {
+        let result: Value
+        var axes = c.ints("axes") ?? []
+        if axesFromInput {
+            axes = []
+            if case let .constant(t)? = try c.optionalValue(1) { axes = try t.scalars.map { try integer($0, c) } }
+        }
+        let rank: Int
+        switch try c.value(0) {
+        case let .constant(t), let .batchIndices(_, t): rank = t.rank
+        case let .node(i): rank = c.shape(i).count + 1
+        }
+        let outputRank = c.op == "Unsqueeze" ? rank + axes.count : rank
+        guard axes.count <= 8, axes.allSatisfy({ $0 >= -outputRank && $0 < outputRank }) else {
+            throw Failure(description: "\(c.op) '\(c.nodeName)': axes \(axes) outside a rank-\(outputRank) value")
+        }
+        switch try c.value(0) {
+        case let .constant(t):
+            var s = t.shape
+            if c.op == "Unsqueeze" {
+                for axis in axes.map({ $0 < 0 ? $0 + s.count + axes.count : $0 }).sorted() { s.insert(1, at: min(axis, s.count)) }
+            } else {
+                let drop = Set(axes.isEmpty ? s.indices.filter { s[$0] == 1 } : axes.map { $0 < 0 ? $0 + s.count : $0 })
+                s = s.enumerated().filter { !drop.contains($0.offset) }.map(\.element)
+            }
+            result = .constant(try t.reshaped(s))
+        case let .batchIndices(scale, t):
+            // The offsets take the new axes (the batch axis stays first).
+            guard c.op == "Unsqueeze", !axes.contains(0), !axes.contains(-outputRank) else { throw batchIndicesRefusal(c) }
+            var s = t.shape
+            for axis in axes.map({ $0 < 0 ? $0 + s.count + axes.count : $0 }).sorted() { s.insert(1, at: min(axis, s.count)) }
+            result = .batchIndices(scale: scale, offsets: try t.reshaped(s))
+        case let .node(i):
+            var s = [1] + c.shape(i)
+            if c.op == "Unsqueeze" {
+                for axis in axes.map({ $0 < 0 ? $0 + s.count + axes.count : $0 }).sorted() { s.insert(1, at: min(axis, s.count)) }
+            } else {
+                let drop = Set(axes.isEmpty ? s.indices.dropFirst().filter { s[$0] == 1 } : axes.map { $0 < 0 ? $0 + s.count : $0 })
+                guard !drop.contains(0) else { throw Failure(description: "Squeeze '\(c.nodeName)' of the batch axis") }
+                s = s.enumerated().filter { !drop.contains($0.offset) }.map(\.element)
+            }
+            result = try c.add(try Reshape(Array(s.dropFirst())), [i])
+        }
+        return result
+    }
+
+    static func concat(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let axis = c.int("axis", 0)
+        let parts = try c.node.input.indices.map { try c.value($0) }
+        if parts.allSatisfy({ if case .constant = $0 { return true } else { return false } }) {
+            result = .constant(try Tensor.concatenate(parts.map { if case let .constant(t) = $0 { return t } else { return Tensor(0) } }, axis: axis))
+        } else {
+            let indices = try parts.map { part -> Int in
+                guard case let .node(i) = part else { throw Failure(description: "Concat '\(c.nodeName)' mixes constants and computed values") }
+                return i
+            }
+            let rank = c.shape(indices[0]).count + 1
+            guard axis == 1 || axis == 1 - rank else { throw Failure(description: "Concat '\(c.nodeName)' along axis \(axis) is not supported (only channels)") }
+            result = try c.add(Merge(.concatenate), indices)
+        }
+        return result
+    }
+
+    static func reshape(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let target = try c.constant(1).scalars.map { try integer($0, c) }
+        guard target.count <= 8, target.allSatisfy({ $0 >= -1 }), target.filter({ $0 == -1 }).count <= 1 else {
+            throw Failure(description: "Reshape '\(c.nodeName)': target \(target) is not a shape")
+        }
+        // A 0 copies the input's size on that axis (allowzero=0): there must be one.
+        func copied(_ input: [Int]) throws -> [Int] {
+            try target.enumerated().map { axis, size in
+                guard size == 0 else { return size }
+                guard axis < input.count else {
+                    throw Failure(description: "Reshape '\(c.nodeName)': target \(target) copies axis \(axis) of a rank-\(input.count) input")
+                }
+                return input[axis]
+            }
+        }
+        switch try c.value(0) {
+        case let .constant(t):
+            result = .constant(try t.reshaped(try copied(t.shape)))
+        case .batchIndices:
+            throw batchIndicesRefusal(c)
+        case let .node(i):
+            let resolved = try copied([-1] + c.shape(i))
+            guard let first = resolved.first, first == -1 || first == 1 || target.first == 0 else {
+                throw Failure(description: "Reshape '\(c.nodeName)' to \(target) changes the batch axis")
+            }
+            var rest = Array(resolved.dropFirst())
+            if first == -1 && target.first != 0 {
+                // [-1, …] with a -1 batch: the rest must be fully known.
+                guard !rest.contains(-1) else { throw Failure(description: "Reshape '\(c.nodeName)' to \(target) leaves two sizes free") }
+            }
+            if rest.isEmpty { rest = [c.shape(i).reduce(1, *)] }
+            // Where the input's height and width are free and the target ends in them (a channel
+            // shuffle of ShuffleNet, sizes read from Shape), they follow the input.
+            var trailing = 0
+            let input = c.shape(i)
+            if !c.state.builder.freeInputAxes.isEmpty, input.count >= 3, rest.count >= 3, rest.suffix(2) == input.suffix(2) { trailing = 2 }
+            result = try c.add(try Reshape(rest, trailing: trailing), [i])
+        }
+        return result
+    }
+
+    static func flatten(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        guard c.int("axis", 1) == 1 else { throw Failure(description: "Flatten '\(c.nodeName)' with axis \(c.int("axis", 1)) is not supported") }
+        result = try c.add(Flatten(), [i])
+        return result
+    }
+
+    static func transpose(_ c: NodeContext) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        guard let perm = c.ints("perm"), perm.first == 0 else { throw Failure(description: "Transpose '\(c.nodeName)' that moves the batch axis is not supported") }
+        result = try c.add(try Permute(perm.dropFirst().map { $0 - 1 }), [i])
+        return result
+    }
+
+    /// The outputs of a Split: consecutive ranges of one axis, sized by `split` (an input from opset
+    /// 13, an attribute before) or equal; one Slice layer each.
+    static func splitOutputs(_ c: NodeContext, sizesFromInput: Bool) throws -> [Value] {
+        let i = try c.nodeInput(0)
+        let shape = c.shape(i)
+        let axis = c.int("axis", 0)
+        let a = axis < 0 ? axis + shape.count + 1 : axis
+        guard a >= 1, a <= shape.count else { throw Failure(description: "Split '\(c.nodeName)' along axis \(axis) is not supported") }
+        let outputs = c.node.output.count
+        var sizes: [Int]
+        if sizesFromInput, case let .constant(t)? = try c.optionalValue(1) {
+            sizes = try t.scalars.map { try integer($0, c) }
+        } else if let attribute = c.ints("split") {
+            sizes = attribute
+        } else {
+            guard outputs > 0, shape[a - 1] % outputs == 0 else { throw Failure(description: "Split '\(c.nodeName)': \(shape[a - 1]) does not split evenly into \(outputs)") }
+            sizes = [Int](repeating: shape[a - 1] / outputs, count: outputs)
+        }
+        guard sizes.count == outputs, sizes.allSatisfy({ $0 > 0 }), sizes.reduce(0, +) == shape[a - 1] else {
+            throw Failure(description: "Split '\(c.nodeName)': sizes \(sizes) do not cover \(shape[a - 1])")
+        }
+        var start = 0
+        var values: [Value] = []
+        for (k, size) in sizes.enumerated() {
+            let name = c.node.output[k].isEmpty ? "\(c.nodeName).\(k)" : c.node.output[k]
+            values.append(.node(try c.state.builder.add(try Slice(axis: a - 1, start: start, end: start + size), name: name, inputs: [i])))
+            start += size
+        }
+        return values
+    }
+
+    static func pad(_ c: NodeContext, fromInputs: Bool) throws -> Value {
+        let result: Value
+        let i = try c.nodeInput(0)
+        let mode = c.attribute("mode").map { String(decoding: $0.s, as: UTF8.self) } ?? "constant"
+        let pads = fromInputs ? try c.constant(1).scalars.map { try integer($0, c) } : (c.ints("pads") ?? [])
+        let fill: Float = fromInputs ? ((try c.optionalValue(2)).flatMap { if case let .constant(t) = $0 { return t.scalars.first } else { return nil } } ?? 0) : c.float("value", 0)
+        guard mode == "constant", fill == 0, pads.count == 8, pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0 else {
+            throw Failure(description: "Pad '\(c.nodeName)' other than zero padding of height and width is not supported")
+        }
+        result = try c.add(try ZeroPadding2d(Padding2D(top: pads[2], bottom: pads[6], left: pads[3], right: pads[7])), [i])
+        return result
+    }
+}
