@@ -121,9 +121,14 @@ public protocol LayerKind: Layer {
     init(config: Config) throws(ModelError)
 }
 
-/// Every layer kind graft knows, by graph-description key. A new kind is one file (the layer, its
-/// config and its rules) plus a row here; the registry test then runs it through description →
-/// rebuild, ONNX export → import and a gradient check.
+/// Every layer kind graft knows, by graph-description key. A new kind is its file in `Layers/` (its
+/// config, typed parameters, forward pass on the engine's ops, trainable/mode rule and capabilities:
+/// what surgery, fusion, the trainer and the summary ask), a row here, and its two exports beside
+/// the writers in GraftModels — `Exporters/ONNX/KIND+ONNX.swift` and `Exporters/PyTorch/` (with any
+/// Python class it needs, which model.py's prelude collects from the kinds present). Importers that
+/// know it add a converter row. The registry test runs every kind through description → rebuild,
+/// ONNX export → import, PyTorch export (module under the layer's name, a state_dict key for each
+/// parameter and buffer) and a gradient check, so a kind missing one fails the suite.
 public enum LayerRegistry {
     public static let kinds: [any LayerKind.Type] = [
         Input.self, Dense.self, Conv2d.self, SeparableConv2d.self, BatchNorm.self, Pool2d.self, GlobalPool2d.self,

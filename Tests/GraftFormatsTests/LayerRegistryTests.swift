@@ -77,6 +77,7 @@ struct LayerRegistryTests {
         for sample in Self.samples {
             let layer = try sample.make()
             #expect(ONNXExporter.canExport(layer), "layer kind '\(sample.key)' has no ONNX export")
+            #expect(layer is any PyTorchExportable, "layer kind '\(sample.key)' has no PyTorch export")
             #expect(LayerRegistry.key(of: layer) == sample.key, "sample \(sample.testDescription) is not of kind \(sample.key)")
         }
         #expect(Set(LayerRegistry.keys).count == LayerRegistry.keys.count, "two kinds share a key")
@@ -126,6 +127,46 @@ struct LayerRegistryTests {
         #expect(got.shape == want.shape)
         let worst = zip(got.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
         #expect(worst <= 1e-5 * (1 + (want.scalars.map(abs).max() ?? 0)), "\(sample.testDescription): max |Δ| \(worst)")
+    }
+
+    /// The state_dict keys a `torch.nn` module has (for modules graft's export writes directly).
+    static let torchKeys: [String: Set<String>] = [
+        "nn.Conv2d": ["weight", "bias"], "nn.Linear": ["weight", "bias"], "nn.LayerNorm": ["weight", "bias"],
+        "nn.BatchNorm1d": ["weight", "bias", "running_mean", "running_var"], "nn.BatchNorm2d": ["weight", "bias", "running_mean", "running_var"],
+    ]
+
+    /// Every kind writes itself into `model.py`: its module registered under the layer's name, the
+    /// helper classes it names in the prelude (with the ones they call), and a state_dict key in
+    /// the module for each of the layer's parameters and buffers (read off the module's class: a
+    /// `torch.nn` module's known keys, or the helper's `nn.Parameter`s and buffers), so the export's
+    /// weights load with strict=True. (scripts/check-pytorch-export.sh runs the files in PyTorch.)
+    @Test(arguments: samples) func pytorchExportWritesTheLayerUnderItsKeys(_ sample: Sample) throws {
+        let model = try Self.model(sample)
+        let source = try PyTorchExporter.source(model, header: "test")
+        let (path, module) = try #require(try PyTorchExporter.modules(model)[1])
+        #expect(path == "layer")
+        #expect(source.contains("put(self, \"layer\", \(module.constructor))"), "\(sample.testDescription): \(module.constructor)")
+        var helpers = module.helpers
+        while let helper = helpers.popLast() {
+            #expect(source.contains(helper.source.trimmingCharacters(in: .newlines)), "\(sample.testDescription): helper \(helper.name) missing")
+            helpers += helper.needs
+        }
+        let className = String(module.constructor.prefix { $0 != "(" })
+        var keys = Self.torchKeys[className] ?? []
+        if let helper = module.helpers.first(where: { $0.source.contains("class \(className)(") }) {
+            let body = helper.source
+            let declaration = body.split(separator: "\n").first { $0.hasPrefix("class \(className)(") } ?? ""
+            for base in Self.torchKeys.keys where declaration.contains(base + ")") || declaration.contains(base + ",") { keys.formUnion(Self.torchKeys[base] ?? []) }
+            let layer = model.nodes[1].layer
+            for key in layer.parameters.map(\.key) + layer.buffers.map(\.key)
+                where body.contains("self.\(key) = nn.Parameter") || body.contains("register_buffer(\"\(key)\"") || body.contains("self.\(key) = None") {
+                keys.insert(key)
+            }
+        }
+        let layer = model.nodes[1].layer
+        for key in layer.parameters.map(\.key) + layer.buffers.map(\.key) {
+            #expect(keys.contains(key), "\(sample.testDescription): \(className) has no state_dict key '\(key)'")
+        }
     }
 
     @Test(arguments: samples) func gradientsMatchFiniteDifferences(_ sample: Sample) throws {

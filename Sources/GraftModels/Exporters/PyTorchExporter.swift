@@ -50,7 +50,7 @@ public enum PyTorchExporter {
             helper.needs.forEach(include)
             helpers.append(helper)
         }
-        modules.values.flatMap(\.module.helpers).sorted { $0.rawValue < $1.rawValue }.forEach(include)
+        modules.values.flatMap(\.module.helpers).sorted { $0.name < $1.name }.forEach(include)
         var lines = ["\"\"\"" + header, "", "Every layer is a submodule under graft's dotted name, so state_dict keys are graft's:",
                      "    model = GraftModel(); model.load_state_dict(safetensors.torch.load_file(\"weights.safetensors\"), strict=True)",
                      "\"\"\"", "import math", "", "import torch", "import torch.nn.functional as F", "from torch import nn", "", ""]

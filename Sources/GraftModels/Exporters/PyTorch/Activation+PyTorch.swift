@@ -19,3 +19,18 @@ extension Activation: PyTorchExportable {
         }
     }
 }
+
+// The Python classes these kinds' modules need in model.py's prelude.
+extension PyTorchHelper {
+    static let erf = PyTorchHelper("erf", source: #"""
+class Erf(nn.Module):
+    def forward(self, x):
+        return torch.erf(x)
+"""#)
+
+    static let sqrt = PyTorchHelper("sqrt", source: #"""
+class Sqrt(nn.Module):
+    def forward(self, x):
+        return torch.sqrt(x)
+"""#)
+}

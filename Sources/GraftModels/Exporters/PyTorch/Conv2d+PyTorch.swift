@@ -13,3 +13,20 @@ extension Conv2d: PyTorchExportable {
         return PyTorchModule("PaddedConv2d(\(arguments.joined(separator: ", ")), pad=\(Py.padding(padding)))", helpers: [.paddedConv2d])
     }
 }
+
+// The Python classes these kinds' modules need in model.py's prelude.
+extension PyTorchHelper {
+    static let paddedConv2d = PyTorchHelper("paddedConv2d", needs: [.samePadding], source: #"""
+class PaddedConv2d(nn.Conv2d):
+    """nn.Conv2d with padding it cannot express: TensorFlow's "same" (computed from each input's
+    size) or uneven amounts (left, right, top, bottom), applied with F.pad before the convolution."""
+
+    def __init__(self, *args, pad, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = pad
+
+    def forward(self, x):
+        pad = same_padding(x.shape[-2:], self.kernel_size, self.stride, self.dilation) if self.pad == "same" else self.pad
+        return super().forward(F.pad(x, pad))
+"""#)
+}
