@@ -134,6 +134,7 @@ public enum LayerRegistry {
         Input.self, Dense.self, Conv2d.self, SeparableConv2d.self, BatchNorm.self, Pool2d.self, GlobalPool2d.self,
         Activation.self, Dropout.self, DropPath.self, Flatten.self, Reshape.self, ZeroPadding2d.self,
         Merge.self, Permute.self, Affine.self, ConstantOp.self, Clamp.self, LayerNorm.self, Cropping2d.self, ReduceMean.self, Slice.self, AdaptiveAvgPool2d.self, LayerScale.self,
+        GroupNorm.self,
     ]
 
     static let byKey: [String: any LayerKind.Type] = Dictionary(kinds.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })

@@ -61,6 +61,9 @@ struct LayerRegistryTests {
             Sample(key: AdaptiveAvgPool2d.key, name: "7×6 → 3×4", make: { try AdaptiveAvgPool2d((3, 4)) }, input: [2, 7, 6]),
             Sample(key: LayerScale.key, name: "3 channels", make: { try LayerScale(3, initial: 0.5) }, input: [3, 2, 2]),
             Sample(key: Slice.key, name: "width step 2", make: { try Slice(axis: 2, start: 0, end: 5, step: 2) }, input: [2, 2, 5]),
+            Sample(key: GroupNorm.key, name: "6 channels in 3 groups", make: { try GroupNorm(6, groups: 3, epsilon: 1e-3) }, input: [6, 3, 2]),
+            Sample(key: GroupNorm.key, name: "on [C, L], no β", make: { try GroupNorm(4, groups: 2, center: false) }, input: [4, 5]),
+            Sample(key: GroupNorm.key, name: "one group per channel, no γ", make: { try GroupNorm(3, groups: 3, scale: false) }, input: [3, 2, 3]),
         ]
         let functions: [Activation.Function] = [.relu, .relu6, .leakyRelu(0.1), .sigmoid, .tanh, .gelu, .erf, .silu, .hardsigmoid, .hardswish, .softmax, .logSoftmax, .sqrt]
         for function in functions {
@@ -131,7 +134,7 @@ struct LayerRegistryTests {
 
     /// The state_dict keys a `torch.nn` module has (for modules graft's export writes directly).
     static let torchKeys: [String: Set<String>] = [
-        "nn.Conv2d": ["weight", "bias"], "nn.Linear": ["weight", "bias"], "nn.LayerNorm": ["weight", "bias"],
+        "nn.Conv2d": ["weight", "bias"], "nn.Linear": ["weight", "bias"], "nn.LayerNorm": ["weight", "bias"], "nn.GroupNorm": ["weight", "bias"],
         "nn.BatchNorm1d": ["weight", "bias", "running_mean", "running_var"], "nn.BatchNorm2d": ["weight", "bias", "running_mean", "running_var"],
     ]
 

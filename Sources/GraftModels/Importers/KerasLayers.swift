@@ -127,6 +127,7 @@ extension KerasImporter {
         "Dense": LayerHandler(variables: { ["kernel"] + bias($0) }, build: dense),
         "BatchNormalization": LayerHandler(variables: { normalizationVariables($0, statistics: true) }, build: batchNormalization),
         "LayerNormalization": LayerHandler(variables: { normalizationVariables($0, statistics: false) }, build: layerNormalization),
+        "GroupNormalization": LayerHandler(variables: { normalizationVariables($0, statistics: false) }, build: groupNormalization),
         "Normalization": LayerHandler(variables: { config in
             config["mean"] == nil || config["mean"] is NSNull ? ["mean", "variance", "count"] : []
         }, build: normalization),
@@ -251,6 +252,18 @@ extension KerasImporter {
         try c.requireChannelAxis()
         let scale = c.bool("scale", true), center = c.bool("center", true)
         let layer = try LayerNorm(c.inShape[0], epsilon: c.float("epsilon", 1e-3), scale: scale, center: center)
+        let node = try c.add(layer)
+        if scale { try c.assign(layer.weight, try c.weight("gamma")) }
+        if center { try c.assign(layer.bias, try c.weight("beta")) }
+        return node
+    }
+
+    /// Keras's GroupNormalization over the channels (`groups=-1`: one group per channel).
+    static func groupNormalization(_ c: LayerContext) throws -> Int {
+        try c.requireChannelAxis()
+        let scale = c.bool("scale", true), center = c.bool("center", true)
+        let channels = c.inShape[0], groups = c.int("groups", 32)
+        let layer = try GroupNorm(channels, groups: groups == -1 ? channels : groups, epsilon: c.float("epsilon", 1e-3), scale: scale, center: center)
         let node = try c.add(layer)
         if scale { try c.assign(layer.weight, try c.weight("gamma")) }
         if center { try c.assign(layer.bias, try c.weight("beta")) }

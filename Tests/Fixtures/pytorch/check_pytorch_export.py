@@ -125,6 +125,9 @@ def architectures(graft, work, every, names=None):
 EXAMPLES = os.path.abspath("Examples/models")
 SHIPPED = [(f"{EXAMPLES}/efficientnet-lite0.pth", (1, 3, 224, 224)), (f"{EXAMPLES}/fer-emotion.h5", (2, 1, 48, 48)),
            (f"{EXAMPLES}/ppocr-cls.onnx", (2, 3, 48, 192))]
+# GroupNorm as nn.GroupNorm and as model.py's GroupNorm (Keras's center=False), from the format fixtures.
+FORMATS = os.path.abspath("Tests/Fixtures/formats")
+SHIPPED += [(f"{FORMATS}/groupnorm_keras.keras", (2, 3, 9, 7)), (f"{FORMATS}/groupnorm_torch17.onnx", (2, 3, 9, 7))]
 
 
 def model_files(graft, work, every):

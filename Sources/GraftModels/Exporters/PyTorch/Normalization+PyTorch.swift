@@ -10,8 +10,34 @@ extension LayerNorm: PyTorchExportable {
     }
 }
 
+extension GroupNorm: PyTorchExportable {
+    /// `nn.GroupNorm` (γ and β both or neither), or graft's `GroupNorm` with one of them (Keras's
+    /// `scale` and `center` are separate).
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        if (weight == nil) == (bias == nil) {
+            return PyTorchModule("nn.GroupNorm(\(groups), \(channels), eps=\(Py.float(epsilon))\(weight == nil ? ", affine=False" : ""))")
+        }
+        return PyTorchModule("GroupNorm(\(groups), \(channels), eps=\(Py.float(epsilon)), scale=\(Py.bool(weight != nil)), center=\(Py.bool(bias != nil)))",
+                             helpers: [.groupNorm])
+    }
+}
+
 // The Python classes these kinds' modules need in model.py's prelude.
 extension PyTorchHelper {
+    static let groupNorm = PyTorchHelper("groupNorm", source: #"""
+class GroupNorm(nn.Module):
+    """nn.GroupNorm with γ (weight) and β (bias) each optional, as Keras's scale and center make them."""
+
+    def __init__(self, groups, channels, eps=1e-5, scale=True, center=True):
+        super().__init__()
+        self.groups, self.eps = groups, eps
+        self.weight = nn.Parameter(torch.ones(channels)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if center else None
+
+    def forward(self, x):
+        return F.group_norm(x, self.groups, self.weight, self.bias, self.eps)
+"""#)
+
     static let layerNorm = PyTorchHelper("layerNorm", source: #"""
 class LayerNorm(nn.Module):
     """Normalizes over one sample axis (axis 0: the channels, as ConvNeXt's LayerNorm2d), with γ and β

@@ -3,11 +3,17 @@ import GraftFormats
 import GraftNN
 import GraftTensor
 
-/// Normalizations: BatchNormalization (with its running statistics) and LayerNormalization.
+/// Normalizations: BatchNormalization (with its running statistics), LayerNormalization,
+/// GroupNormalization and InstanceNormalization (what torch.onnx.export writes for nn.GroupNorm
+/// before opset 18: a Reshape to [N, groups, −1], InstanceNormalization, a Reshape back).
 extension ONNXImporter {
     static let normalizationConverters: [Converter] = [
         Converter("BatchNormalization", since: 1, batchNormalization),
         Converter("LayerNormalization", since: 17, layerNormalization),
+        // Opset 18 gave GroupNormalization one scale and bias per group; opset 21 made them per channel.
+        Converter("GroupNormalization", 18...20) { try groupNormalization($0, perGroup: true) },
+        Converter("GroupNormalization", since: 21) { try groupNormalization($0, perGroup: false) },
+        Converter("InstanceNormalization", since: 1, instanceNormalization),
     ]
 
     static func batchNormalization(_ c: NodeContext) throws -> Value {
@@ -41,6 +47,53 @@ extension ONNXImporter {
         let result = try c.add(layer, [i])
         if let weight = layer.weight { c.state.assignments.append((weight, try scale.reshaped([-1]), c.nodeName)) }
         if let parameter = layer.bias, let bias { c.state.assignments.append((parameter, try bias.reshaped([-1]), c.nodeName)) }
+        return result
+    }
+
+    /// GroupNormalization: a GroupNorm with the node's scale and bias (per group before opset 21,
+    /// each group's value then going to all its channels).
+    static func groupNormalization(_ c: NodeContext, perGroup: Bool) throws -> Value {
+        let i = try c.nodeInput(0)
+        guard let channels = c.shape(i).first, c.shape(i).count >= 2 else {
+            throw Failure(description: "GroupNormalization '\(c.nodeName)' needs channels and positions, got \(formatShape(c.shape(i)))")
+        }
+        let groups = c.int("num_groups", 0)
+        guard groups >= 1, groups <= channels, channels % groups == 0 else {
+            throw Failure(description: "GroupNormalization '\(c.nodeName)': num_groups \(groups) does not divide \(channels) channels")
+        }
+        let perValue = perGroup ? groups : channels
+        func expanded(_ position: Int, _ what: String) throws -> Tensor {
+            let values = try c.constant(position)
+            guard values.count == perValue else {
+                throw Failure(description: "GroupNormalization '\(c.nodeName)': \(what) of \(values.count) values, opset \(c.opset) needs \(perValue)")
+            }
+            guard perGroup else { return try values.reshaped([channels]) }
+            let scalars = values.scalars, size = channels / groups
+            return try Tensor(shape: [channels], scalars: (0..<channels).map { scalars[$0 / size] })
+        }
+        let scale = try expanded(1, "scale"), bias = try expanded(2, "bias")
+        let layer = try GroupNorm(channels, groups: groups, epsilon: c.float("epsilon", 1e-5))
+        let result = try c.add(layer, [i])
+        if let weight = layer.weight { c.state.assignments.append((weight, scale, c.nodeName)) }
+        if let parameter = layer.bias { c.state.assignments.append((parameter, bias, c.nodeName)) }
+        return result
+    }
+
+    /// InstanceNormalization: each channel of each sample normalized over its positions, then scaled
+    /// and shifted per channel: a GroupNorm with one group per channel.
+    static func instanceNormalization(_ c: NodeContext) throws -> Value {
+        let i = try c.nodeInput(0)
+        guard let channels = c.shape(i).first, c.shape(i).count >= 2 else {
+            throw Failure(description: "InstanceNormalization '\(c.nodeName)' needs channels and positions, got \(formatShape(c.shape(i)))")
+        }
+        let scale = try c.constant(1), bias = try c.constant(2)
+        guard scale.count == channels, bias.count == channels else {
+            throw Failure(description: "InstanceNormalization '\(c.nodeName)': scale and bias of \(scale.count) and \(bias.count) values for \(channels) channels")
+        }
+        let layer = try GroupNorm(channels, groups: channels, epsilon: c.float("epsilon", 1e-5))
+        let result = try c.add(layer, [i])
+        if let weight = layer.weight { c.state.assignments.append((weight, try scale.reshaped([channels]), c.nodeName)) }
+        if let parameter = layer.bias { c.state.assignments.append((parameter, try bias.reshaped([channels]), c.nodeName)) }
         return result
     }
 }
