@@ -31,15 +31,13 @@ public final class BatchNorm: Layer, LayerKind, RunningStatistics, ChannelAffine
             throw .invalidArgument(what: kind, reason: "needs channels 1…\(featureLimit), epsilon ≥ 0, momentum in 0…1")
         }
         (self.channels, self.epsilon, self.momentum) = (channels, epsilon, momentum)
+        (weight, bias) = try Self.scaleAndShift(channels, scale: scale, center: center, kind: kind)
         do {
-            weight = scale ? Parameter(try Tensor.ones([channels])) : nil
-            bias = center ? Parameter(try Tensor.zeros([channels])) : nil
             runningMean = try Tensor.zeros([channels])
             runningVar = try Tensor.ones([channels])
         } catch { throw .tensor(layer: kind, error: error) }
         super.init(kind: kind)
-        if let weight { adopt("weight", weight) }
-        if let bias { adopt("bias", bias) }
+        adoptScaleAndShift(weight, bias)
         adoptBuffer("running_mean", runningMean)
         adoptBuffer("running_var", runningVar)
     }

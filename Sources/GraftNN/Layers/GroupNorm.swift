@@ -23,13 +23,9 @@ public final class GroupNorm: Layer, LayerKind {
             throw .invalidArgument(what: "GroupNorm", reason: "needs channels 1…\(featureLimit) in groups that divide them and a finite epsilon ≥ 0 (got \(channels) channels, \(groups) groups, epsilon \(epsilon))")
         }
         (self.channels, self.groups, self.epsilon) = (channels, groups, epsilon)
-        do {
-            weight = scale ? Parameter(try Tensor.ones([channels])) : nil
-            bias = center ? Parameter(try Tensor.zeros([channels])) : nil
-        } catch { throw .tensor(layer: "GroupNorm", error: error) }
+        (weight, bias) = try Self.scaleAndShift(channels, scale: scale, center: center, kind: "GroupNorm")
         super.init(kind: "GroupNorm")
-        if let weight { adopt("weight", weight) }
-        if let bias { adopt("bias", bias) }
+        adoptScaleAndShift(weight, bias)
     }
 
     public convenience init(config c: Config) throws(ModelError) {

@@ -15,3 +15,19 @@ public enum Initializer {
         return try Tensor.randomUniform(shape, low: -limit, high: limit, generator: generator)
     }
 }
+
+extension Layer {
+    /// A normalization's γ (ones) and β (zeros), one per channel, each when the layer has it (Keras's
+    /// `scale` and `center`); the layer lists them with ``adoptScaleAndShift(_:_:)`` once initialized.
+    static func scaleAndShift(_ channels: Int, scale: Bool, center: Bool, kind: String) throws(ModelError) -> (Parameter?, Parameter?) {
+        do {
+            return (scale ? Parameter(try Tensor.ones([channels])) : nil, center ? Parameter(try Tensor.zeros([channels])) : nil)
+        } catch { throw .tensor(layer: kind, error: error) }
+    }
+
+    /// Lists γ and β under their checkpoint keys, `weight` and `bias`.
+    func adoptScaleAndShift(_ weight: Parameter?, _ bias: Parameter?) {
+        if let weight { adopt("weight", weight) }
+        if let bias { adopt("bias", bias) }
+    }
+}

@@ -24,13 +24,9 @@ public final class LayerNorm: Layer, LayerKind {
             throw .invalidArgument(what: "LayerNorm", reason: "needs channels 1…\(featureLimit), a finite epsilon ≥ 0 and a sample axis 0…3")
         }
         (self.channels, self.epsilon, self.axis) = (channels, epsilon, axis)
-        do {
-            weight = scale ? Parameter(try Tensor.ones([channels])) : nil
-            bias = center ? Parameter(try Tensor.zeros([channels])) : nil
-        } catch { throw .tensor(layer: "LayerNorm", error: error) }
+        (weight, bias) = try Self.scaleAndShift(channels, scale: scale, center: center, kind: "LayerNorm")
         super.init(kind: "LayerNorm")
-        if let weight { adopt("weight", weight) }
-        if let bias { adopt("bias", bias) }
+        adoptScaleAndShift(weight, bias)
     }
 
     public convenience init(config c: Config) throws(ModelError) { try self.init(c.channels, epsilon: c.epsilon, scale: c.scale, center: c.center, axis: c.axis ?? 0) }
