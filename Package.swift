@@ -62,6 +62,8 @@ let package = Package(
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor"]),
         .testTarget(name: "GraftDataTests", dependencies: ["GraftData"]),
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftModels"]),
-        .testTarget(name: "GraftFormatsTests", dependencies: ["GraftFormats", "GraftModels"]),
+        .testTarget(name: "GraftFormatsTests", dependencies: ["GraftFormats"]),
+        // Architectures, importers and exporters (GraftModels), with the readers under them.
+        .testTarget(name: "GraftModelsTests", dependencies: ["GraftModels", "GraftFormats", "GraftNN"]),
     ]
 )

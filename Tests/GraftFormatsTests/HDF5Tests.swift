@@ -4,7 +4,7 @@ import Testing
 
 @Suite("HDF5 reader")
 struct HDF5Tests {
-    static let emotion = examples.appendingPathComponent("models/fer-emotion.h5")
+    static let emotion = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Examples/models/fer-emotion.h5").standardized
 
     @Test func kerasFileStructure() throws {
         let file = try HDF5File(data: Data(contentsOf: Self.emotion), source: "fer-emotion.h5")

@@ -3,7 +3,7 @@
 Run from the repository root (Python 3, numpy; no torch needed):
     python3 Tests/Fixtures/malformed/make_malformed.py
 Each file is built byte by byte here, so the corpus does not change with library versions.
-GraftFormatsTests/MalformedTests.swift asserts the exact error for every file.
+GraftModelsTests/MalformedTests.swift asserts the exact error for every file.
 """
 import io
 import json
