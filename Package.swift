@@ -41,11 +41,12 @@ let package = Package(
         .target(name: "GraftWideKernels", swiftSettings: wideKernelSettings),
         .target(name: "GraftTensor", dependencies: ["CBLAS", "GraftWideKernels"], swiftSettings: kernelSettings),
         .target(name: "GraftNN", dependencies: ["GraftTensor", "GraftData", "GraftFormats"], swiftSettings: kernelSettings),
+        .target(name: "GraftTraining", dependencies: ["GraftNN", "GraftData", "GraftTensor"], swiftSettings: kernelSettings),
         .target(name: "GraftFormats", dependencies: ["GraftTensor", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .target(name: "GraftModels", dependencies: ["GraftNN", "GraftFormats"]),
+        .target(name: "GraftModels", dependencies: ["GraftNN", "GraftTraining", "GraftFormats", "GraftData", "GraftTensor"]),
         .target(name: "GraftData", dependencies: ["GraftTensor", "GraftFormats", "CPNG", "CJPEG"], swiftSettings: kernelSettings),
-        .target(name: "GraftShell", dependencies: ["GraftModels", "GraftData", "CLibEdit"]),
-        .testTarget(name: "GraftShellTests", dependencies: ["GraftShell"]),
+        .target(name: "GraftShell", dependencies: ["GraftModels", "GraftTraining", "GraftNN", "GraftData", "GraftFormats", "GraftTensor", "CLibEdit"]),
+        .testTarget(name: "GraftShellTests", dependencies: ["GraftShell", "GraftTraining"]),
         .executableTarget(
             name: "graft",
             dependencies: ["GraftShell", "GraftFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -55,15 +56,15 @@ let package = Package(
         .executableTarget(name: "graft-fuzz", dependencies: ["CFuzzer", "GraftShell", "GraftModels", "GraftData", "GraftFormats", "GraftTensor"], path: "Fuzz",
                           exclude: ["corpus", "dict", "make_seeds.py"]),
 
-        .executableTarget(name: "graft-bench", dependencies: ["GraftTensor", "GraftData", "GraftModels"], path: "Benchmarks/graft-bench",
+        .executableTarget(name: "graft-bench", dependencies: ["GraftTensor", "GraftData", "GraftNN", "GraftTraining", "GraftModels"], path: "Benchmarks/graft-bench",
                           swiftSettings: kernelSettings),
 
         // Fixtures live in Tests/Fixtures/ beside the scripts that made them; tests find them by path.
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor"]),
         .testTarget(name: "GraftDataTests", dependencies: ["GraftData"]),
-        .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftModels"]),
+        .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTraining", "GraftModels"]),
         .testTarget(name: "GraftFormatsTests", dependencies: ["GraftFormats"]),
         // Architectures, importers and exporters (GraftModels), with the readers under them.
-        .testTarget(name: "GraftModelsTests", dependencies: ["GraftModels", "GraftFormats", "GraftNN"]),
+        .testTarget(name: "GraftModelsTests", dependencies: ["GraftModels", "GraftFormats", "GraftNN", "GraftTraining"]),
     ]
 )

@@ -3,6 +3,7 @@ import GraftData
 import GraftFormats
 import GraftModels
 import GraftTensor
+import GraftTraining
 
 /// Silent training log for benchmarks (messages only with --verbose).
 final class QuietLog: TrainingLog {

@@ -1,6 +1,7 @@
 import Foundation
 import GraftModels
 import GraftTensor
+import GraftTraining
 
 // W9 and W10 read the files Benchmarks/peers/models.py makes (Benchmarks/compare.sh makes them once,
 // into Benchmarks/out/models; --models DIR points elsewhere).

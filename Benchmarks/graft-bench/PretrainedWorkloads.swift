@@ -2,6 +2,7 @@ import Foundation
 import GraftData
 import GraftModels
 import GraftTensor
+import GraftTraining
 
 /// W4: loading the shipped EfficientNet-Lite0 checkpoint (18 MB .pth, ms), then inference on
 /// 224×224 images, batch 8 (images/s).

@@ -120,7 +120,7 @@ public final class Model {
     /// A batch must be [N, sample…] with a sample every layer can take: the declared input shape, or
     /// another size where the architecture allows it (convolutions and global pooling do; a flatten
     /// feeding a dense layer does not), which is then inferred (and cached) per size.
-    func checkInput(_ shape: [Int]) throws(ModelError) {
+    public func checkInput(_ shape: [Int]) throws(ModelError) {
         guard shape.count == inputShape.count + 1, shape.first.map({ $0 >= 0 }) == true else {
             throw .shapeMismatch(layer: nodes[0].name, reason: "model expects [N,\(inputShape.map(String.init).joined(separator: ","))], got \(formatShape(shape))")
         }
@@ -163,7 +163,7 @@ public final class Model {
 
     /// Evaluates nodes `start…end` in order; `values` holds the outputs already known. Each output
     /// is released once its last consumer in the range has run, except those at or after `keep`.
-    func run(_ values: inout [Tensor?], from start: Int, through end: Int, _ context: ForwardContext, keeping kept: Set<Int> = []) throws(ModelError) {
+    public func run(_ values: inout [Tensor?], from start: Int, through end: Int, _ context: ForwardContext, keeping kept: Set<Int> = []) throws(ModelError) {
         guard start <= end else { return }
         var lastUse = [Int](repeating: -1, count: nodes.count), uses = [Int](repeating: 0, count: nodes.count)
         for index in start...end {

@@ -42,7 +42,7 @@ public final class Parameter {
     }
 
     /// Writes into the values in place (optimizers); the gradient leaf stays the same.
-    func update(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+    public func update(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
         value.withUnsafeMutableBufferPointer(body)
     }
 }

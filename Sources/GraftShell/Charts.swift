@@ -1,5 +1,6 @@
 import Foundation
 import GraftNN
+import GraftTraining
 
 /// Training curves as text (for the terminal) and as SVG (for transcripts).
 enum Charts {

@@ -3,6 +3,7 @@ import GraftData
 import GraftModels
 import GraftNN
 import GraftTensor
+import GraftTraining
 
 /// The workspace and interpreter behind the prompt and behind `graft run`: loaded models and
 /// datasets, the current selection, the session's one generator, and the session record. Typed

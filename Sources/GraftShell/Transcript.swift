@@ -1,6 +1,7 @@
 import Foundation
 import GraftFormats
 import GraftNN
+import GraftTraining
 
 /// A notebook-style transcript of a script: each command as an input cell, its output below it, and
 /// every picture it made (training curves, the LR finder, confusion matrices, top losses, filters,

@@ -1,3 +1,4 @@
+@testable import GraftTraining
 import Testing
 @testable import GraftModels
 @testable import GraftNN

@@ -1,5 +1,6 @@
 import Foundation
 import GraftData
+@testable import GraftTraining
 import Testing
 @testable import GraftModels
 @testable import GraftNN

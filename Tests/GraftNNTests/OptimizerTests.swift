@@ -1,4 +1,5 @@
 import Foundation
+@testable import GraftTraining
 import Testing
 @testable import GraftNN
 import GraftTensor

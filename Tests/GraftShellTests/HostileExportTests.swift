@@ -1,4 +1,5 @@
 import Foundation
+import GraftTraining
 import Testing
 @testable import GraftFormats
 @testable import GraftModels

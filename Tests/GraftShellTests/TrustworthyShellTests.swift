@@ -1,5 +1,6 @@
 import Foundation
 import GraftFormats
+@testable import GraftTraining
 import Testing
 @testable import GraftShell
 @testable import GraftNN

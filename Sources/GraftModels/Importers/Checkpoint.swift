@@ -2,6 +2,7 @@ import Foundation
 import GraftFormats
 import GraftNN
 import GraftTensor
+import GraftTraining
 
 /// A training run's checkpoint: a graft model file (graph, weights, buffers) that also carries the
 /// optimizer's state and ``TrainingProgress``, plus what the shell needs to continue the command:

@@ -2,6 +2,7 @@ import Foundation
 import GraftFormats
 import GraftNN
 import GraftTensor
+import GraftTraining
 
 /// An optimizer's state as a model file keeps it (`save model optimizer=yes`, checkpoints): its
 /// algorithm and settings, its step count, and each trainable parameter's moments by key.

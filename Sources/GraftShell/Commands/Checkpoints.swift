@@ -4,6 +4,7 @@ import GraftFormats
 import GraftModels
 import GraftNN
 import GraftTensor
+import GraftTraining
 
 /// `train … checkpoint=DIR [every=N] [keep=K]` and `train resume=DIR|FILE`: a run's checkpoints in a
 /// folder of their own, written atomically (graft model files that also carry the optimizer and the

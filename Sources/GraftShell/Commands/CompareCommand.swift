@@ -3,6 +3,7 @@ import GraftData
 import GraftModels
 import GraftNN
 import GraftTensor
+import GraftTraining
 
 /// `compare`: transfer learning's A/B experiment — recipes run on copies of the same model, from
 /// the same seed, on the same data for the same number of epochs, in one table and one chart.

@@ -4,6 +4,7 @@ import GraftFormats
 import GraftModels
 import GraftNN
 import GraftTensor
+import GraftTraining
 
 /// The commands a teacher (or a fastai user) reaches for first: transfer learning's recipes as one
 /// command each, and the pictures that explain them.

@@ -4,6 +4,7 @@ import GraftData
 import GraftModels
 import GraftNN
 import GraftTensor
+import GraftTraining
 
 /// Renders training events through the shell's output: a bar in place on a terminal, a line per epoch otherwise.
 final class ShellTrainingLog: TrainingLog {

@@ -2,6 +2,7 @@ import Foundation
 import GraftData
 import GraftFormats
 import GraftNN
+import GraftTraining
 
 /// `export pytorch DIR`: a self-contained PyTorch project for a model and its last training recipe —
 /// `model.py` (``PyTorchExporter``), `weights.safetensors` (graft's own file, which PyTorch reads

@@ -1,3 +1,4 @@
+import GraftNN
 /// What one run of ``Trainer/fit`` did, in the terms another framework needs to do it again: its
 /// options, which parameters trained, which layers ran in training mode, the sample order of every
 /// epoch and the loss of every step (what `export pytorch` writes and its check compares).

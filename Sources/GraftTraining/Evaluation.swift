@@ -1,5 +1,6 @@
 import Foundation
 import GraftData
+import GraftNN
 import GraftTensor
 
 /// Figures of a model on a labelled split.

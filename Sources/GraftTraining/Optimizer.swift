@@ -1,4 +1,5 @@
 import Foundation
+import GraftNN
 import GraftTensor
 
 /// An optimizer's algorithm and hyperparameters (the state lives in ``Optimizer``).

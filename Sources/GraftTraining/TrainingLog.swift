@@ -1,3 +1,4 @@
+import GraftNN
 @preconcurrency import Foundation
 
 /// One epoch's figures.

@@ -1,5 +1,6 @@
 import Foundation
 import GraftData
+import GraftNN
 import GraftTensor
 
 /// Activations at the boundary between a model's frozen, deterministic prefix and its trainable

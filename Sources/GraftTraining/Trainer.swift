@@ -1,5 +1,6 @@
 import Foundation
 import GraftData
+import GraftNN
 import GraftTensor
 
 /// When to train the trainable rest of a model on features computed once (see ``FeatureCache``).

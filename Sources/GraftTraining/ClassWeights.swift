@@ -1,3 +1,4 @@
+import GraftNN
 import Foundation
 
 /// How the loss weighs classes (`train … class-weights=balanced|auto|w0,w1,…`).

@@ -1,5 +1,6 @@
 import Foundation
 import GraftData
+import GraftNN
 import GraftTensor
 
 /// The learning-rate range test (Smith 2015; fastai's `lr_find`): train with a rate rising

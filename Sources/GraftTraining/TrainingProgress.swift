@@ -1,3 +1,4 @@
+import GraftNN
 import GraftTensor
 
 /// Where a run of ``Trainer/fit`` stands at a batch boundary: everything continuing it needs

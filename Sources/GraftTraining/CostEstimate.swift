@@ -1,5 +1,6 @@
 import Foundation
 import GraftData
+import GraftNN
 import GraftTensor
 
 /// What a training run will cost, measured on a batch or two and extrapolated (`train … dry-run`).
