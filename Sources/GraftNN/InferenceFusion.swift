@@ -18,6 +18,8 @@ extension Model {
         let convolution: Int
         let batchNorm: Int?
         let activation: Int?
+        /// The BatchNorm's per-channel map in this pass (computed once, when the group is found).
+        var affine: (scale: [Float], shift: [Float])? = nil
         var last: Int { activation ?? batchNorm ?? convolution }
     }
 
@@ -32,25 +34,27 @@ extension Model {
             return next
         }
         var batchNorm: Int?
-        if let next = onlyConsumer(of: index), let affine = nodes[next].layer as? any ChannelAffine, (try? affine.channelAffine(training: context.training)) != nil {
-            batchNorm = next
+        var map: (scale: [Float], shift: [Float])?
+        if let next = onlyConsumer(of: index), let affine = nodes[next].layer as? any ChannelAffine,
+           let found = try? affine.channelAffine(training: context.training) {
+            (batchNorm, map) = (next, found)
         }
         var activation: Int?
         if let next = onlyConsumer(of: batchNorm ?? index), nodes[next].layer.clampBounds != nil {
             activation = next
         }
         guard batchNorm != nil || activation != nil else { return nil }
-        return FusedGroup(convolution: index, batchNorm: batchNorm, activation: activation)
+        return FusedGroup(convolution: index, batchNorm: batchNorm, activation: activation, affine: map)
     }
 
     /// Runs a fused group on the convolution's input, or returns nil when an operand needs a
     /// gradient (the layers then run one by one and record it).
-    func runFused(_ group: FusedGroup, input x: Tensor, _ context: ForwardContext) throws(TensorError) -> Tensor? {
+    func runFused(_ group: FusedGroup, input x: Tensor) throws(TensorError) -> Tensor? {
         guard let conv = nodes[group.convolution].layer as? any FusesEpilogue else { return nil }
         let affine = group.batchNorm.flatMap { nodes[$0].layer as? any ChannelAffine }
         guard !Tensor.wouldRecord([x] + conv.fusionOperands + (affine?.affineOperands ?? [])) else { return nil }
         var epilogue = ConvEpilogue()
-        if let affine, let map = try affine.channelAffine(training: context.training) { (epilogue.scale, epilogue.shift) = map }
+        if let map = group.affine { (epilogue.scale, epilogue.shift) = map }
         if let bounds = group.activation.flatMap({ nodes[$0].layer.clampBounds }) { (epilogue.low, epilogue.high) = bounds }
         return try conv.forward(x, epilogue: epilogue)
     }

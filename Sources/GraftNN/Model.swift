@@ -186,7 +186,7 @@ public final class Model {
                 // A convolution with its BatchNorm and activation as one pass (InferenceFusion.swift), when it
                 // qualifies; nodes between them (other branches) still run in order.
                 if let group = fusedGroup(at: index, uses: uses, end: end, kept: kept, context),
-                   let fused = try runFused(group, input: inputs[0], context) {
+                   let fused = try runFused(group, input: inputs[0]) {
                     values[group.last] = fused
                     fusedAhead.formUnion([group.batchNorm, group.activation].compactMap { $0 })
                 } else {
