@@ -40,7 +40,7 @@ let package = Package(
         // The layers of the design, dependencies pointing one way.
         .target(name: "GraftWideKernels", swiftSettings: wideKernelSettings),
         .target(name: "GraftTensor", dependencies: ["CBLAS", "GraftWideKernels"], swiftSettings: kernelSettings),
-        .target(name: "GraftNN", dependencies: ["GraftTensor", "GraftData", "GraftFormats"], swiftSettings: kernelSettings),
+        .target(name: "GraftNN", dependencies: ["GraftTensor"], swiftSettings: kernelSettings),
         .target(name: "GraftTraining", dependencies: ["GraftNN", "GraftData", "GraftTensor"], swiftSettings: kernelSettings),
         .target(name: "GraftFormats", dependencies: ["GraftTensor", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "GraftModels", dependencies: ["GraftNN", "GraftTraining", "GraftFormats", "GraftData", "GraftTensor"]),
@@ -63,6 +63,8 @@ let package = Package(
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor"]),
         .testTarget(name: "GraftDataTests", dependencies: ["GraftData"]),
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTraining", "GraftModels"]),
+        // The trainer, optimizers, schedules and evaluation (GraftTraining).
+        .testTarget(name: "GraftTrainingTests", dependencies: ["GraftTraining", "GraftNN", "GraftData", "GraftModels"]),
         .testTarget(name: "GraftFormatsTests", dependencies: ["GraftFormats"]),
         // Architectures, importers and exporters (GraftModels), with the readers under them.
         .testTarget(name: "GraftModelsTests", dependencies: ["GraftModels", "GraftFormats", "GraftNN", "GraftTraining"]),

@@ -4,6 +4,7 @@ import GraftFormats
 import GraftModels
 import GraftTensor
 import GraftTraining
+import GraftNN
 
 /// Silent training log for benchmarks (messages only with --verbose).
 final class QuietLog: TrainingLog {

@@ -2,6 +2,7 @@ import Foundation
 import GraftModels
 import GraftTensor
 import GraftTraining
+import GraftNN
 
 // W9 and W10 read the files Benchmarks/peers/models.py makes (Benchmarks/compare.sh makes them once,
 // into Benchmarks/out/models; --models DIR points elsewhere).

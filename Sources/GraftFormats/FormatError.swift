@@ -1,3 +1,4 @@
+import GraftTensor
 /// Why bytes could not be read: names the place in the file and the reason.
 public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The bytes do not follow the format: `where` names the place (an offset, a field, a tensor).
@@ -22,5 +23,12 @@ public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .cannotWrite(path, reason): return "cannot save \(path): \(reason)"
         case let .interrupted(file): return "interrupted while reading \(file) (nothing was loaded)"
         }
+    }
+}
+
+extension Cancellation {
+    /// Throws `interrupted` when Ctrl-C was pressed (a reader checks between tensors).
+    public static func check(_ file: String) throws(FormatError) {
+        if requested { throw .interrupted(file: file) }
     }
 }

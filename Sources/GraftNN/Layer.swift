@@ -121,12 +121,11 @@ public protocol LayerKind: Layer {
     init(config: Config) throws(ModelError)
 }
 
-/// Every layer kind graft knows, by graph-description key. A new kind is its file in `Layers/` (its
-/// config, typed parameters, forward pass on the engine's ops, trainable/mode rule and capabilities:
-/// what surgery, fusion, the trainer and the summary ask), a row here, and its two exports beside
-/// the writers in GraftModels — `Exporters/ONNX/KIND+ONNX.swift` and `Exporters/PyTorch/` (with any
-/// Python class it needs, which model.py's prelude collects from the kinds present). Importers that
-/// know it add a converter row. The registry test runs every kind through description → rebuild,
+/// Every layer kind graft knows, by graph-description key. A new kind is one file in `Layers/` — its
+/// config, typed parameters, forward pass on the engine's ops, trainable/mode rule, capabilities
+/// (what surgery, fusion, the trainer and the summary ask), ONNX export and PyTorch export with any
+/// Python class it needs (model.py's prelude collects them from the kinds present) — and a row
+/// here. Importers that know it add a converter row. The registry test runs every kind through description → rebuild,
 /// ONNX export → import, PyTorch export (module under the layer's name, a state_dict key for each
 /// parameter and buffer) and a gradient check, so a kind missing one fails the suite.
 public enum LayerRegistry {

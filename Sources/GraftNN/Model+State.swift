@@ -1,4 +1,3 @@
-import GraftData
 import GraftTensor
 
 /// Everything a command can change in a model — structure, names, weights, buffers, trainable

@@ -1,5 +1,3 @@
-import GraftData
-import GraftFormats
 import GraftTensor
 
 /// A model: a directed acyclic graph of named layers, kept in topological (summary) order.

@@ -1,4 +1,3 @@
-import GraftData
 import GraftTensor
 
 /// Everything a user can get wrong with a model: names, shapes, selectors, settings.
@@ -14,8 +13,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible, Sendable {
     case badSelector(selector: String, reason: String)
     /// An op failed inside a layer.
     case tensor(layer: String, error: TensorError)
-    /// Data could not be batched or read.
-    case data(DataError)
+    /// The data given to a model could not be batched or read (GraftTraining wraps data errors so).
+    case input(reason: String)
     /// Stopped by the user (Ctrl-C) before the work was done; nothing changed.
     case interrupted(what: String, done: Int, total: Int)
 
@@ -27,7 +26,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .invalidArgument(what, reason): return "\(what): \(reason)"
         case let .badSelector(selector, reason): return "selector '\(selector)': \(reason)"
         case let .tensor(layer, error): return "\(layer): \(error)"
-        case let .data(error): return error.description
+        case let .input(reason): return reason
         case let .interrupted(what, done, total):
             return "interrupted while \(what) (\(done) \(total > 0 ? "of \(total)" : "layers built")); nothing changed"
         }

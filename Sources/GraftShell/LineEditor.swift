@@ -3,6 +3,7 @@
 import Foundation
 import GraftFormats
 import Synchronization
+import GraftTensor
 
 /// Reads command lines: through libedit when both standard input and output are terminals (editing,
 /// history, completion), plainly otherwise. The one file that touches libedit.

@@ -2,6 +2,7 @@ import Foundation
 import GraftFormats
 import GraftNN
 import GraftTensor
+import GraftModels
 
 /// The views of a model that keep long output readable: blocks collapsed to one row, one layer in detail.
 enum SummaryRenderer {

@@ -81,13 +81,13 @@ struct HostileInputTests {
         let conv = try #require(try Self.editedONNX { proto in
             let index = proto.graph.node.firstIndex { $0.opType == "Conv" }!
             proto.graph.node[index].attribute.removeAll { $0.name == "strides" }
-            proto.graph.node[index].attribute.append(ONNXWriter.attribute("strides", ints: [2]))
+            proto.graph.node[index].attribute.append(ONNXWriter.attribute("strides", ints: [2]).proto)
         })
         #expect(conv.contains("Conv '") && conv.hasSuffix("strides [2] must have 2 values (graft imports 2-D Conv)"))
         let pool = try #require(try Self.editedONNX { proto in
             let index = proto.graph.node.firstIndex { $0.opType == "MaxPool" }!
             proto.graph.node[index].attribute.removeAll { $0.name == "kernel_shape" }
-            proto.graph.node[index].attribute.append(ONNXWriter.attribute("kernel_shape", ints: [2, 2, 2]))
+            proto.graph.node[index].attribute.append(ONNXWriter.attribute("kernel_shape", ints: [2, 2, 2]).proto)
         })
         #expect(pool.hasSuffix("kernel_shape [2, 2, 2] must have 2 values (graft imports 2-D MaxPool)"))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SwiftProtobuf
+import GraftTensor
 
 /// Reading an ONNX file without a second copy of its weights: the protobuf is walked at the wire
 /// level, the model decoded without its initializers, and each initializer (a TensorProto) decoded

@@ -1,5 +1,5 @@
-@_exported import GraftFormats
-@_exported import GraftNN
+import GraftFormats
+import GraftNN
 import GraftData
 import GraftTensor
 

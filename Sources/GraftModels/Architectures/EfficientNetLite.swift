@@ -1,5 +1,6 @@
 import GraftData
 import GraftTensor
+import GraftNN
 
 /// EfficientNet-Lite0 with the node names of `efficientnet-lite0.pth` (`_conv_stem`, `_bn0`,
 /// `_blocks.3._depthwise_conv`, `_conv_head`, `_fc`): ReLU6, no squeeze-and-excitation, BatchNorm

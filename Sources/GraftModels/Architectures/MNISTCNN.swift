@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// The MNIST CNN of benchmark W3 (Keras's `mnist_cnn` example with two 32-filter convolutions):
 /// conv 3×3 32 – ReLU – conv 3×3 32 – ReLU – max-pool 2 – dropout 0.25 – flatten – dense 128 – ReLU –

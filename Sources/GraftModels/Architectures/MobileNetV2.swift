@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// MobileNetV2 in torchvision's layout (`features.0.0` … `features.18.1`, `classifier.1`), with a
 /// width multiplier that rounds channels to multiples of 8 as torchvision's `_make_divisible` does.

@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's ResNet family: ResNet-18/34 (basic blocks), ResNet-50/101/152 (bottlenecks,
 /// stride on the 3×3 as in torchvision's v1.5), ResNeXt (grouped 3×3) and Wide ResNet (wider

@@ -6,7 +6,8 @@ import GraftTensor
 /// Writes any graft model as an ONNX graph (opset 17) that onnxruntime runs with the same outputs:
 /// every layer as standard operators (inference semantics: dropout off, BatchNorm on its running
 /// statistics), weights as float initializers, a free batch dimension. Each layer kind writes its
-/// own operators (its ``ONNXExportable`` extension under `Exporters/ONNX/`).
+/// own operators (its `ONNXExportable` conformance, in its file under `GraftNN/Layers/`); this
+/// encodes them.
 public enum ONNXExporter {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
@@ -17,7 +18,8 @@ public enum ONNXExporter {
 
     public static func encode(_ model: Model) throws -> Data {
         var writer = ONNXWriter()
-        writer.graph.name = model.name
+        var graph = Onnx_GraphProto()
+        graph.name = model.name
         var outputsOf: [Int: String] = [:]
         let input = model.nodes[0].name
         outputsOf[0] = input
@@ -30,7 +32,8 @@ public enum ONNXExporter {
             try layer.exportONNX(to: &writer, context)
             outputsOf[index] = node.name
         }
-        writer.graph.initializer = writer.initializers
+        graph.node = writer.operators.map(\.proto)
+        graph.initializer = writer.initializers.map(\.proto)
         func valueInfo(_ name: String, _ shape: [Int]) -> Onnx_ValueInfoProto {
             var info = Onnx_ValueInfoProto()
             info.name = name
@@ -43,15 +46,15 @@ public enum ONNXExporter {
             info.type.tensorType = type
             return info
         }
-        writer.graph.input = [valueInfo(input, model.inputShape)]
-        writer.graph.output = [valueInfo(model.nodes[model.nodes.count - 1].name, model.outputShape)]
+        graph.input = [valueInfo(input, model.inputShape)]
+        graph.output = [valueInfo(model.nodes[model.nodes.count - 1].name, model.outputShape)]
         var proto = Onnx_ModelProto()
         proto.irVersion = 8
         proto.producerName = "graft"
         var opsetImport = Onnx_OperatorSetIdProto()
         opsetImport.version = opset
         proto.opsetImport = [opsetImport]
-        proto.graph = writer.graph
+        proto.graph = graph
         func entry(_ key: String, _ value: String) -> Onnx_StringStringEntryProto {
             var metadata = Onnx_StringStringEntryProto()
             (metadata.key, metadata.value) = (key, value)

@@ -1,3 +1,4 @@
+import GraftNN
 /// A Python value written as source: what `train.py`'s recipe is made of.
 indirect enum PyLiteral {
     case none

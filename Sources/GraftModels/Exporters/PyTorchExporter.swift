@@ -4,8 +4,9 @@ import GraftNN
 /// Writes any graft model as `model.py`: plain `torch.nn` code in which every layer is a submodule
 /// under graft's dotted name (`layer1.0.conv1` is `self.layer1[0].conv1`), so the model's
 /// `state_dict` keys are graft's parameter and buffer keys and `weights.safetensors` loads with
-/// `strict=True`. Each layer kind writes its own module (its ``PyTorchExportable`` extension under
-/// `Exporters/PyTorch/`); the forward pass follows graft's graph in its order. What cannot be
+/// `strict=True`. Each layer kind writes its own module (its `PyTorchExportable` conformance, in its
+/// file under `GraftNN/Layers/`, with the Python classes it needs); the forward pass follows graft's
+/// graph in its order. What cannot be
 /// written is refused before anything is, naming the layer.
 public enum PyTorchExporter {
     public struct Refusal: Error, CustomStringConvertible { public let description: String }

@@ -306,16 +306,15 @@ public enum KerasImporter {
         return (operands, arguments)
     }
 
-    /// Everything the handlers build into: the graph so far and the weights to assign at the end.
-    final class BuildState {
-        var builder: GraphBuilder
-        var assignments: [(Parameter, Tensor, String)] = []
-        var bufferAssignments: [(Tensor, Tensor, String)] = []
-        /// Layers are built without drawing weights: the file supplies every one.
-        let generator = Generator.structureOnly()
+    /// Everything the handlers build into: the import (the graph so far, the weights to assign at
+    /// the end) and the Keras version.
+    final class BuildState: ImportBuild {
         /// Keras 3 files (`hard_sigmoid` is relu6(x + 3)/6 there, 0.2·x + 0.5 clipped before).
         let keras3: Bool
-        init(builder: GraphBuilder, keras3: Bool) { (self.builder, self.keras3) = (builder, keras3) }
+        init(builder: GraphBuilder, keras3: Bool) {
+            self.keras3 = keras3
+            super.init(builder: builder)
+        }
     }
 
     static func build(_ config: [String: Any], weights: WeightSource, keras3: Bool, source: String, modelName: String) throws -> Model {
@@ -357,19 +356,7 @@ public enum KerasImporter {
             // The file's tensors a layer rearranged (HWIO kernels) are gone: not kept for reuse.
             Tensor.releasePooledBuffers()
         }
-        var model = state.builder.build(name: modelName, architecture: "keras")
-        if let last = outputs.last, let index = output[last], index != model.nodes.count - 1 {
-            // Keep only what the output needs.
-            var needed = Set([index])
-            for node in stride(from: index, through: 0, by: -1) where needed.contains(node) { needed.formUnion(model.nodes[node].inputs) }
-            model = GraphBuilder(keeping: model, nodes: model.nodes.indices.filter { needed.contains($0) && $0 <= index }).build(name: modelName, architecture: "keras")
-        }
-        try Parameter.adoptAll(state.assignments.map { ($0.0, $0.1, $0.2) })
-        for (buffer, tensor, layer) in state.bufferAssignments {
-            guard buffer.shape == tensor.shape else { throw Failure(message: "layer '\(layer)': statistics of shape \(tensor.shape) for \(buffer.shape)") }
-            tensor.withUnsafeBufferPointer { s in buffer.withUnsafeMutableBufferPointer { d in for i in d.indices { d[i] = s[i] } } }
-        }
-        model.classNames = (0..<(model.outputShape.last ?? 0)).map(String.init)
+        let model = try state.finish(name: modelName, architecture: "keras", output: outputs.last.flatMap { output[$0] })
         // Keras marks non-trainable layers in the config.
         for spec in specs where (spec.config["trainable"] as? Bool) == false {
             _ = try? model.setTrainable(false, [spec.name])

@@ -31,10 +31,10 @@ extension KerasImporter {
 
         func assign(_ parameter: Parameter?, _ tensor: Tensor) throws {
             guard let parameter else { throw fail("has no parameter for a weight of shape \(tensor.shape)") }
-            state.assignments.append((parameter, tensor.shape == parameter.shape ? tensor : try tensor.reshaped(parameter.shape), name))
+            state.assign(parameter, tensor.shape == parameter.shape ? tensor : try tensor.reshaped(parameter.shape), layer: name)
         }
 
-        func assignBuffer(_ buffer: Tensor, _ tensor: Tensor) { state.bufferAssignments.append((buffer, tensor, name)) }
+        func assignBuffer(_ buffer: Tensor, _ tensor: Tensor) { state.copy(into: buffer, tensor, layer: name) }
 
         func bool(_ key: String, _ fallback: Bool) -> Bool { config[key] as? Bool ?? fallback }
         func int(_ key: String, _ fallback: Int) -> Int { config[key] as? Int ?? fallback }

@@ -2,7 +2,8 @@ import GraftFormats
 import GraftNN
 import GraftTensor
 
-/// Puts a state dict's tensors into a model by key, and reports what did not fit.
+/// Puts a state dict's tensors into a model by key (through the import pipeline's
+/// ``WeightTransfer``), and reports what did not fit.
 public enum StateDictLoader {
     public struct Report: Sendable {
         public var loaded = 0
@@ -40,13 +41,12 @@ public enum StateDictLoader {
         let buffers = Dictionary(uniqueKeysWithValues: model.buffers.map { ($0.key, $0.tensor) })
         let fileKeys = Set(state.tensors.map(\.name))
         report.missing = (model.parameters.map(\.key) + model.buffers.map(\.key)).filter { !fileKeys.contains($0) }
-        var assignments: [(Tensor, Tensor)] = []
-        var parameterAssignments: [(Parameter, Tensor, String)] = []
+        var transfer = WeightTransfer()
         for (key, tensor) in state.tensors where !ignored(key) {
             if let parameter = parameters[key] {
-                if parameter.shape == tensor.shape { parameterAssignments.append((parameter, tensor, key)) } else { report.mismatched.append((key, parameter.shape, tensor.shape)) }
+                if parameter.shape == tensor.shape { transfer.parameter(parameter, tensor, name: key) } else { report.mismatched.append((key, parameter.shape, tensor.shape)) }
             } else if let buffer = buffers[key] {
-                if buffer.shape == tensor.shape { assignments.append((buffer, tensor)) } else { report.mismatched.append((key, buffer.shape, tensor.shape)) }
+                if buffer.shape == tensor.shape { transfer.buffer(buffer, tensor, name: key) } else { report.mismatched.append((key, buffer.shape, tensor.shape)) }
             } else {
                 report.unexpected.append(key)
             }
@@ -54,15 +54,8 @@ public enum StateDictLoader {
         if requireComplete && !report.isComplete {
             throw .invalidArgument(what: "load", reason: report.description)
         }
-        if adopting {
-            try Parameter.adoptAll(parameterAssignments.map { ($0.0, $0.1, $0.2) })
-        } else {
-            for (parameter, tensor, key) in parameterAssignments { try parameter.assign(tensor, name: key) }
-        }
-        for (buffer, tensor) in assignments {
-            tensor.withUnsafeBufferPointer { source in buffer.withUnsafeMutableBufferPointer { target in for i in target.indices { target[i] = source[i] } } }
-        }
-        report.loaded = parameterAssignments.count + assignments.count
+        try transfer.commit(adopting: adopting)
+        report.loaded = transfer.count
         return report
     }
 }

@@ -46,3 +46,20 @@ public final class AdaptiveAvgPool2d: Layer, LayerKind {
 
     public override var details: String { "\(output.0)×\(output.1)" }
 }
+
+// MARK: Export
+
+extension AdaptiveAvgPool2d: ONNXExportable {
+    /// The same two products with averaging matrices (for the declared input size), as MatMul and Transpose.
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        let (h, w) = (node.inputShape[1], node.inputShape[2])
+        let columns = writer.emit("MatMul", [node.inputs[0], writer.initializer(node.key("columns"), try AdaptiveAvgPool2d.averaging(w, output.1).transposed())])
+        let swapped = writer.emit("Transpose", [columns], [ONNXWriter.attribute("perm", ints: [0, 1, 3, 2])])
+        let rows = writer.emit("MatMul", [swapped, writer.initializer(node.key("rows"), try AdaptiveAvgPool2d.averaging(h, output.0).transposed())])
+        writer.emit("Transpose", [rows], output: node.output, [ONNXWriter.attribute("perm", ints: [0, 1, 3, 2])])
+    }
+}
+
+extension AdaptiveAvgPool2d: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule { PyTorchModule("nn.AdaptiveAvgPool2d(\(Py.pair(output)))") }
+}

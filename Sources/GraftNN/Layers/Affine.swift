@@ -33,3 +33,41 @@ public final class Affine: Layer, LayerKind {
 
     public override var details: String { "×\(scale.count == 1 ? String(scale[0]) : "\(scale.count)") +\(offset.count == 1 ? String(offset[0]) : "\(offset.count)")" }
 }
+
+// MARK: Export
+
+extension Affine: ONNXExportable {
+    /// `Mul` then `Add`, with per-channel values shaped [C, 1, 1] to broadcast over [N, C, H, W].
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        func perChannel(_ v: [Float], _ name: String) -> String {
+            v.count == 1 ? writer.constant(v, name: node.key(name))
+                         : writer.constant(v, shape: [v.count] + [Int](repeating: 1, count: max(0, node.inputShape.count - 1)), name: node.key(name))
+        }
+        let scaled = writer.emit("Mul", [node.inputs[0], perChannel(scale, "scale")])
+        writer.emit("Add", [scaled, perChannel(offset, "offset")], output: node.output)
+    }
+}
+
+extension Affine: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("Rescale(\(Py.floats(scale)), \(Py.floats(offset)))", helpers: [.rescale])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let rescale = PyTorchHelper("rescale", source: #"""
+class Rescale(nn.Module):
+    """x · scale + offset, per channel when given per channel (Keras's Rescaling and Normalization)."""
+
+    def __init__(self, scale, offset):
+        super().__init__()
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32), persistent=False)
+        self.register_buffer("offset", torch.tensor(offset, dtype=torch.float32), persistent=False)
+
+    def forward(self, x):
+        def per_channel(v):
+            return v[0] if v.numel() == 1 else v.reshape((-1,) + (1,) * (x.dim() - 2))
+        return x * per_channel(self.scale) + per_channel(self.offset)
+"""#)
+}

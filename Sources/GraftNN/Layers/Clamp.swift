@@ -23,3 +23,30 @@ public final class Clamp: Layer, LayerKind {
     public override var clampBounds: (low: Float, high: Float)? { (low, high) }
     public override var details: String { "\(low)…\(high)" }
 }
+
+// MARK: Export
+
+extension Clamp: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        writer.emit("Clip", [node.inputs[0], writer.constant([low], name: node.key("min")), writer.constant([high], name: node.key("max"))], output: node.output)
+    }
+}
+
+extension Clamp: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("Clamp(\(Py.float(low)), \(Py.float(high)))", helpers: [.clamp])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let clamp = PyTorchHelper("clamp", source: #"""
+class Clamp(nn.Module):
+    def __init__(self, low, high):
+        super().__init__()
+        self.low, self.high = low, high
+
+    def forward(self, x):
+        return torch.clamp(x, self.low, self.high)
+"""#)
+}

@@ -82,3 +82,45 @@ public final class ConstantOp: Layer, LayerKind {
 
     public override var details: String { scalar.map { "\(function.rawValue) \($0)" } ?? "\(function.rawValue) \(formatShape(constant.shape))" }
 }
+
+// MARK: Export
+
+extension ConstantOp: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        let x = node.inputs[0], c = writer.initializer(node.key("constant"), constant)
+        switch function {
+        case .add: writer.emit("Add", [x, c], output: node.output)
+        case .subtract: writer.emit("Sub", [x, c], output: node.output)
+        case .reverseSubtract: writer.emit("Sub", [c, x], output: node.output)
+        case .multiply: writer.emit("Mul", [x, c], output: node.output)
+        case .divide: writer.emit("Div", [x, c], output: node.output)
+        case .reverseDivide: writer.emit("Div", [c, x], output: node.output)
+        }
+    }
+}
+
+extension ConstantOp: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        let value = scalar.map { "scalar=\(Py.float($0))" } ?? "shape=\(Py.ints(constant.shape))"
+        return PyTorchModule("ConstantOp(\(Py.string(function.rawValue)), \(value))", helpers: [.constantOp])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let constantOp = PyTorchHelper("constantOp", source: #"""
+class ConstantOp(nn.Module):
+    """x with a constant: add, subtract, reverse_subtract (c - x), multiply, divide, reverse_divide.
+    A constant that is not a single number is a parameter named `constant`."""
+
+    def __init__(self, op, scalar=None, shape=None):
+        super().__init__()
+        self.op, self.scalar = op, scalar
+        self.constant = nn.Parameter(torch.zeros(shape)) if scalar is None else None
+
+    def forward(self, x):
+        c = self.scalar if self.scalar is not None else self.constant
+        return {"add": lambda: x + c, "subtract": lambda: x - c, "reverseSubtract": lambda: c - x,
+                "multiply": lambda: x * c, "divide": lambda: x / c, "reverseDivide": lambda: c / x}[self.op]()
+"""#)
+}

@@ -40,3 +40,37 @@ public final class Cropping2d: Layer, LayerKind {
 
     public override var details: String { "\(cropping)" }
 }
+
+// MARK: Export
+
+extension Cropping2d: ONNXExportable {
+    /// A `Slice` of height and width.
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        let h = node.inputShape[1], w = node.inputShape[2]
+        writer.emit("Slice", [node.inputs[0], writer.int64Constant([cropping.top, cropping.left], name: node.key("starts")),
+                              writer.int64Constant([h - cropping.bottom, w - cropping.right], name: node.key("ends")),
+                              writer.int64Constant([2, 3], name: node.key("axes"))], output: node.output)
+    }
+}
+
+extension Cropping2d: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("Crop2d(\(Py.ints([cropping.left, cropping.right, cropping.top, cropping.bottom])))", helpers: [.crop])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let crop = PyTorchHelper("crop", source: #"""
+class Crop2d(nn.Module):
+    """Removes rows and columns at the edges: (left, right, top, bottom)."""
+
+    def __init__(self, crop):
+        super().__init__()
+        self.crop = crop
+
+    def forward(self, x):
+        left, right, top, bottom = self.crop
+        return x[..., top: x.shape[-2] - bottom, left: x.shape[-1] - right]
+"""#)
+}

@@ -36,3 +36,34 @@ public final class DropPath: Layer, LayerKind {
     public override var isIdentityInInference: Bool { true }
     public override var details: String { "p \(p)" }
 }
+
+// MARK: Export
+
+extension DropPath: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        writer.emit("Identity", node.inputs, output: node.output)
+    }
+}
+
+extension DropPath: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule { PyTorchModule("DropPath(\(Py.float(p)))", helpers: [.dropPath]) }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let dropPath = PyTorchHelper("dropPath", source: #"""
+class DropPath(nn.Module):
+    """Stochastic depth (torchvision's StochasticDepth, mode "row"): while training, each sample's
+    branch is dropped with probability p and the others scaled by 1 / (1 - p)."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = (torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) >= self.p).to(x.dtype)
+        return x * keep / (1 - self.p)
+"""#)
+}

@@ -33,3 +33,16 @@ public final class Dropout: Layer, LayerKind {
     public override var isIdentityInInference: Bool { true }
     public override var details: String { "p \(p)" }
 }
+
+// MARK: Export
+
+/// Dropout and stochastic depth are the identity at inference.
+extension Dropout: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        writer.emit("Identity", node.inputs, output: node.output)
+    }
+}
+
+extension Dropout: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule { PyTorchModule("nn.Dropout(\(Py.float(p)))") }
+}

@@ -16,3 +16,15 @@ public final class Flatten: Layer, LayerKind {
         try inputs[0].flattened(from: 1)
     }
 }
+
+// MARK: Export
+
+extension Flatten: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        writer.emit("Flatten", node.inputs, output: node.output, [ONNXWriter.attribute("axis", int: 1)])
+    }
+}
+
+extension Flatten: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule { PyTorchModule("nn.Flatten()") }
+}

@@ -34,3 +34,38 @@ public final class GlobalPool2d: Layer, LayerKind {
     public override var isHeadBoundary: Bool { true }
     public override var details: String { keepsDimensions ? "keep dims" : "" }
 }
+
+// MARK: Export
+
+extension GlobalPool2d: ONNXExportable {
+    /// ONNX keeps [N, C, 1, 1]; a `Flatten` gives graft's [N, C] unless the layer keeps the axes.
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        let op = function == .max ? "GlobalMaxPool" : "GlobalAveragePool"
+        if keepsDimensions {
+            writer.emit(op, [node.inputs[0]], output: node.output)
+        } else {
+            writer.emit("Flatten", [writer.emit(op, [node.inputs[0]])], output: node.output, [ONNXWriter.attribute("axis", int: 1)])
+        }
+    }
+}
+
+extension GlobalPool2d: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("GlobalPool2d(\(Py.string(function == .max ? "max" : "avg"))\(keepsDimensions ? ", keepdim=True" : ""))", helpers: [.globalPool2d])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let globalPool2d = PyTorchHelper("globalPool2d", source: #"""
+class GlobalPool2d(nn.Module):
+    """The mean (or maximum) of each channel over height and width."""
+
+    def __init__(self, kind="avg", keepdim=False):
+        super().__init__()
+        self.kind, self.keepdim = kind, keepdim
+
+    def forward(self, x):
+        return x.amax((2, 3), keepdim=self.keepdim) if self.kind == "max" else x.mean((2, 3), keepdim=self.keepdim)
+"""#)
+}

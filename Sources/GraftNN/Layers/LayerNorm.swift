@@ -55,3 +55,61 @@ public final class LayerNorm: Layer, LayerKind {
     public override var isNormalization: Bool { true }
     public override var details: String { "eps \(epsilon)" + (axis == 0 ? "" : " axis \(axis)") }
 }
+
+// MARK: Export
+
+extension LayerNorm: ONNXExportable {
+    /// Written out as ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div over its axis (opset 17's
+    /// LayerNormalization normalizes trailing axes only), then γ and β.
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        let axes = ONNXWriter.attribute("axes", ints: [axis + 1])
+        let keep = ONNXWriter.attribute("keepdims", int: 1)
+        let x = node.inputs[0]
+        let mean = writer.emit("ReduceMean", [x], [axes, keep])
+        let centered = writer.emit("Sub", [x, mean])
+        let variance = writer.emit("ReduceMean", [writer.emit("Mul", [centered, centered])], [axes, keep])
+        let deviation = writer.emit("Sqrt", [writer.emit("Add", [variance, writer.constant([epsilon], name: node.key("epsilon"))])])
+        let perChannel = [Int](repeating: 1, count: axis) + [channels] + [Int](repeating: 1, count: Swift.max(0, node.inputShape.count - 1 - axis))
+        var y = writer.emit("Div", [centered, deviation], output: weight == nil && bias == nil ? node.output : nil)
+        if let weight {
+            y = writer.emit("Mul", [y, writer.initializer(node.key("weight"), try weight.value.reshaped(perChannel))], output: bias == nil ? node.output : nil)
+        }
+        if let bias { writer.emit("Add", [y, writer.initializer(node.key("bias"), try bias.value.reshaped(perChannel))], output: node.output) }
+    }
+}
+
+extension LayerNorm: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        var arguments = ["\(channels)", "eps=\(Py.float(epsilon))"]
+        if axis != 0 { arguments.append("axis=\(axis)") }
+        if weight == nil { arguments.append("scale=False") }
+        if bias == nil { arguments.append("center=False") }
+        return PyTorchModule("LayerNorm(\(arguments.joined(separator: ", ")))", helpers: [.layerNorm])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let layerNorm = PyTorchHelper("layerNorm", source: #"""
+class LayerNorm(nn.Module):
+    """Normalizes over one sample axis (axis 0: the channels, as ConvNeXt's LayerNorm2d), with γ and β
+    along that axis."""
+
+    def __init__(self, channels, eps=1e-5, axis=0, scale=True, center=True):
+        super().__init__()
+        self.eps, self.axis = eps, axis
+        self.weight = nn.Parameter(torch.ones(channels)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if center else None
+
+    def forward(self, x):
+        a = self.axis + 1
+        centered = x - x.mean(a, keepdim=True)
+        y = centered / torch.sqrt((centered * centered).mean(a, keepdim=True) + self.eps)
+        shape = (-1,) + (1,) * (x.dim() - 2 - self.axis)
+        if self.weight is not None:
+            y = y * self.weight.reshape(shape)
+        if self.bias is not None:
+            y = y + self.bias.reshape(shape)
+        return y
+"""#)
+}

@@ -32,3 +32,33 @@ public final class LayerScale: Layer, LayerKind {
         return try x * scale.value.reshaped([channels] + [Int](repeating: 1, count: x.rank - 2))
     }
 }
+
+// MARK: Export
+
+extension LayerScale: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        let shaped = try scale.value.reshaped([channels] + [Int](repeating: 1, count: Swift.max(0, node.inputShape.count - 1)))
+        writer.emit("Mul", [node.inputs[0], writer.initializer(node.key("layer_scale"), shaped)], output: node.output)
+    }
+}
+
+extension LayerScale: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("LayerScale(\(channels), \(Py.float(initial)))", helpers: [.layerScale])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let layerScale = PyTorchHelper("layerScale", source: #"""
+class LayerScale(nn.Module):
+    """Multiplies each channel by a learned scale (ConvNeXt), a parameter named layer_scale."""
+
+    def __init__(self, channels, initial=1e-6):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.full((channels, 1, 1), initial))
+
+    def forward(self, x):
+        return x * self.layer_scale.reshape((-1,) + (1,) * (x.dim() - 2))
+"""#)
+}

@@ -71,3 +71,50 @@ public final class Merge: Layer, LayerKind {
         }
     }
 }
+
+// MARK: Export
+
+extension Merge: ONNXExportable {
+    /// `Concat` on channels, or a chain of binary `Add`/`Sub`/`Mul`/`Div`.
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        let x = node.inputs
+        let op: String
+        switch function {
+        case .concatenate:
+            writer.emit("Concat", x, output: node.output, [ONNXWriter.attribute("axis", int: 1)])
+            return
+        case .add: op = "Add"
+        case .subtract: op = "Sub"
+        case .multiply: op = "Mul"
+        case .divide: op = "Div"
+        }
+        var running = x[0]
+        for (k, next) in x.dropFirst().enumerated() { running = writer.emit(op, [running, next], output: k == x.count - 2 ? node.output : nil) }
+    }
+}
+
+extension Merge: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("Merge(\(Py.string(function == .concatenate ? "concat" : function.rawValue)))", helpers: [.merge])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let merge = PyTorchHelper("merge", source: #"""
+class Merge(nn.Module):
+    """Combines its inputs: add, subtract, multiply, divide (left to right, broadcasting) or concat (channels)."""
+
+    def __init__(self, op):
+        super().__init__()
+        self.op = op
+
+    def forward(self, *xs):
+        if self.op == "concat":
+            return torch.cat(xs, 1) if len(xs) > 1 else xs[0]
+        out = xs[0]
+        for x in xs[1:]:
+            out = {"add": torch.add, "subtract": torch.sub, "multiply": torch.mul, "divide": torch.div}[self.op](out, x)
+        return out
+"""#)
+}

@@ -31,3 +31,30 @@ public final class Permute: Layer, LayerKind {
 
     public override var details: String { order.map(String.init).joined(separator: ",") }
 }
+
+// MARK: Export
+
+extension Permute: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        writer.emit("Transpose", node.inputs, output: node.output, [ONNXWriter.attribute("perm", ints: [0] + order.map { $0 + 1 })])
+    }
+}
+
+extension Permute: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule { PyTorchModule("Permute(\(Py.ints(order)))", helpers: [.permute]) }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let permute = PyTorchHelper("permute", source: #"""
+class Permute(nn.Module):
+    """Reorders the sample axes (Keras's Permute; the batch axis stays first)."""
+
+    def __init__(self, order):
+        super().__init__()
+        self.order = tuple(order)
+
+    def forward(self, x):
+        return x.permute((0,) + tuple(a + 1 for a in self.order))
+"""#)
+}

@@ -43,3 +43,38 @@ public final class ReduceMean: Layer, LayerKind {
 
     public override var details: String { "axes \(axes.map(String.init).joined(separator: ","))" + (keepDims ? " keep dims" : "") }
 }
+
+// MARK: Export
+
+extension ReduceMean: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        let reduced = writer.emit("ReduceMean", node.inputs, output: keepDims || node.inputShape.count > axes.count ? node.output : nil,
+                                  [ONNXWriter.attribute("axes", ints: axes.map { $0 + 1 }), ONNXWriter.attribute("keepdims", int: keepDims ? 1 : 0)])
+        // Reducing every sample axis leaves [N]; graft keeps [N, 1].
+        if !keepDims && node.inputShape.count == axes.count {
+            writer.emit("Reshape", [reduced, writer.int64Constant([-1, 1], name: node.key("shape"))], output: node.output)
+        }
+    }
+}
+
+extension ReduceMean: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("ReduceMean(\(Py.ints(axes)), keepdim=\(Py.bool(keepDims)))", helpers: [.reduceMean])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let reduceMean = PyTorchHelper("reduceMean", source: #"""
+class ReduceMean(nn.Module):
+    """The mean over sample axes (0 = the first after the batch); a result of one value per sample keeps an axis."""
+
+    def __init__(self, axes, keepdim):
+        super().__init__()
+        self.axes, self.keepdim = tuple(a + 1 for a in axes), keepdim
+
+    def forward(self, x):
+        y = x.mean(self.axes, keepdim=self.keepdim)
+        return y.reshape(x.shape[0], 1) if y.dim() == 1 else y
+"""#)
+}

@@ -61,3 +61,40 @@ public final class Reshape: Layer, LayerKind {
 
     public override var details: String { formatShape(target) + (trailing > 0 ? " (last \(trailing) from the input)" : "") }
 }
+
+// MARK: Export
+
+extension Reshape: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        // The shape for the declared input; ONNX's 0 keeps an input size, which only lines up when the rank does not change.
+        var shape = [-1] + node.outputShape
+        if trailing > 0 && node.inputShape.count == node.outputShape.count {
+            for k in (shape.count - trailing)..<shape.count { shape[k] = 0 }
+        }
+        writer.emit("Reshape", [node.inputs[0], writer.int64Constant(shape, name: node.key("shape"))], output: node.output)
+    }
+}
+
+extension Reshape: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("Reshape(\(Py.ints(target))\(trailing > 0 ? ", trailing=\(trailing)" : ""))", helpers: [.reshape])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let reshape = PyTorchHelper("reshape", source: #"""
+class Reshape(nn.Module):
+    """Reshapes each sample to `target` (one size may be -1); the last `trailing` sizes come from the input."""
+
+    def __init__(self, target, trailing=0):
+        super().__init__()
+        self.target, self.trailing = tuple(target), trailing
+
+    def forward(self, x):
+        target = self.target
+        if self.trailing:
+            target = target[: len(target) - self.trailing] + tuple(x.shape[x.dim() - self.trailing:])
+        return x.reshape((x.shape[0],) + target)
+"""#)
+}

@@ -38,3 +38,35 @@ public final class Slice: Layer, LayerKind {
 
     public override var details: String { "axis \(axis) \(start)..<\(end)" + (step == 1 ? "" : " step \(step)") }
 }
+
+// MARK: Export
+
+extension Slice: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        writer.emit("Slice", [node.inputs[0], writer.int64Constant([start], name: node.key("starts")), writer.int64Constant([end], name: node.key("ends")),
+                              writer.int64Constant([axis + 1], name: node.key("axes")), writer.int64Constant([step], name: node.key("steps"))], output: node.output)
+    }
+}
+
+extension Slice: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("Slice(\(axis), \(start), \(end)\(step == 1 ? "" : ", \(step)"))", helpers: [.slice])
+    }
+}
+
+// The Python class this kind's module needs in model.py's prelude.
+extension PyTorchHelper {
+    static let slice = PyTorchHelper("slice", source: #"""
+class Slice(nn.Module):
+    """start:end:step along one sample axis."""
+
+    def __init__(self, axis, start, end, step=1):
+        super().__init__()
+        self.axis, self.start, self.end, self.step = axis + 1, start, end, step
+
+    def forward(self, x):
+        index = [slice(None)] * x.dim()
+        index[self.axis] = slice(self.start, min(self.end, x.shape[self.axis]), self.step)
+        return x[tuple(index)]
+"""#)
+}

@@ -35,3 +35,18 @@ public final class ZeroPadding2d: Layer, LayerKind {
 
     public override var details: String { "\(padding)" }
 }
+
+// MARK: Export
+
+extension ZeroPadding2d: ONNXExportable {
+    public func exportONNX(to writer: inout ONNXWriter, _ node: ONNXWriter.Node) throws {
+        let p = padding
+        writer.emit("Pad", [node.inputs[0], writer.int64Constant([0, 0, p.top, p.left, 0, 0, p.bottom, p.right], name: node.key("pads"))], output: node.output)
+    }
+}
+
+extension ZeroPadding2d: PyTorchExportable {
+    public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
+        PyTorchModule("nn.ZeroPad2d(\(Py.ints([padding.left, padding.right, padding.top, padding.bottom])))")
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import GraftData
 import GraftNN
 import GraftTensor
+import GraftModels
 
 extension CommandTable {
     static let data: [CommandSpec] = [

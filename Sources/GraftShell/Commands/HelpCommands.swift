@@ -1,6 +1,7 @@
 import Foundation
 import GraftModels
 import GraftNN
+import GraftTensor
 
 extension CommandTable {
     static let help: [CommandSpec] = [

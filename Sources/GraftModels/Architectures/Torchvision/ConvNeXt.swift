@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's ConvNeXt Tiny/Small/Base/Large: `features.0` patchify stem (4×4 conv with bias,
 /// LayerNorm over channels), stages of CNBlocks (`features.s.j.block.0` 7×7 depthwise, `.2`

@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's DenseNet-121/161/169/201: `features.conv0`…`pool0`, dense blocks
 /// (`features.denseblock{b}.denselayer{l}`: norm1, relu1, 1×1 conv1, norm2, relu2, 3×3 conv2, each

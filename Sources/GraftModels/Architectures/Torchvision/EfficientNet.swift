@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's EfficientNet B0–B7 (MBConv with squeeze-excite, SiLU) and EfficientNetV2 S/M/L
 /// (Fused-MBConv then MBConv): `features.0` stem, `features.1…` stages of `features.s.j.block.k`,

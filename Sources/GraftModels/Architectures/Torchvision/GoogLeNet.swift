@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's GoogLeNet (Inception v1) as `googlenet(weights=None)` builds it: BasicConv2d units
 /// (`conv`, `bn` with eps 0.001, ReLU), max pools in ceil mode, inception blocks of four branches

@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's Inception v3 as `inception_v3(weights=None, aux_logits=False)` builds it:
 /// BasicConv2d units (`conv`, `bn` eps 0.001, ReLU), `Conv2d_1a_3x3`…`Conv2d_4a_3x3`, the

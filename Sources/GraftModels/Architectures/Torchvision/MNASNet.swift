@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's MNASNet 0.5/0.75/1.0/1.3 (the B1 variant): `layers.0…7` stem (conv, depthwise
 /// conv, 1×1), `layers.8…13` stacks of inverted residuals (`layers.s.j.layers.0…7`), `layers.14…16`

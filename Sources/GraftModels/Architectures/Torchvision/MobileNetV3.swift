@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's MobileNetV3 Small and Large: `features.0` stem (hard-swish), inverted residuals
 /// `features.i.block.k` (squeeze-excite with a hard sigmoid where the paper has it), the last 1×1

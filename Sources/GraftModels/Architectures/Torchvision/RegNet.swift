@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's RegNet X and Y (400MF–32GF): `stem` (3×3 s2), `trunk_output.block{s}.block{s}-{j}`
 /// residual bottlenecks (`proj`, `f.a` 1×1, `f.b` grouped 3×3, `f.se` squeeze-excite for Y, `f.c`

@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's ShuffleNetV2 ×0.5/1.0/1.5/2.0: `conv1`, max pool, `stage2…4` of blocks that split
 /// the channels in two (or, when they downsample, run `branch1` and `branch2` side by side),

@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's SqueezeNet 1.0 and 1.1: Fire modules (`features.N.squeeze`, `expand1x1`,
 /// `expand3x3`, concatenated), max pools in ceil mode, `classifier.1` a 1×1 convolution to the

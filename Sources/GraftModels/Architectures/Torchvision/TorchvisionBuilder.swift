@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// The building blocks torchvision's CNNs share, under torchvision's module names, so a model
 /// built from them has a torchvision state dict's keys.

@@ -1,4 +1,5 @@
 import GraftTensor
+import GraftNN
 
 /// torchvision's VGG-11/13/16/19 with and without BatchNorm, and AlexNet: `features.N` in
 /// torchvision's numbering (convolutions, BatchNorms, ReLUs and max pools each take an index),

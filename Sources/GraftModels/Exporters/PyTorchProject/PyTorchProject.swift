@@ -3,6 +3,7 @@ import GraftData
 import GraftFormats
 import GraftNN
 import GraftTraining
+import GraftTensor
 
 /// `export pytorch DIR`: a self-contained PyTorch project for a model and its last training recipe —
 /// `model.py` (``PyTorchExporter``), `weights.safetensors` (graft's own file, which PyTorch reads

@@ -27,8 +27,8 @@ extension ONNXImporter {
         let layer = try Conv2d(c.shape(i)[0], weight.shape[0], kernel: (weight.shape[2], weight.shape[3]), stride: strides,
                                padding: padding, dilation: dilations, groups: groups, bias: bias != nil, generator: c.state.generator, kind: "Conv")
         result = try c.add(layer, [i])
-        c.state.assignments.append((layer.weight, weight, c.nodeName))
-        if let bias, let parameter = layer.bias { c.state.assignments.append((parameter, bias, c.nodeName)) }
+        c.state.assign(layer.weight, weight, layer: c.nodeName)
+        if let bias, let parameter = layer.bias { c.state.assign(parameter, bias, layer: c.nodeName) }
         return result
     }
 
@@ -46,10 +46,10 @@ extension ONNXImporter {
         }
         let layer = try Dense(weight.shape[1], weight.shape[0], bias: bias != nil, generator: c.state.generator, kind: "Gemm")
         result = try c.add(layer, [i])
-        c.state.assignments.append((layer.weight, weight, c.nodeName))
+        c.state.assign(layer.weight, weight, layer: c.nodeName)
         if let bias, let parameter = layer.bias {
             let full = bias.count == 1 ? try Tensor.full([weight.shape[0]], bias.scalars[0]) : bias
-            c.state.assignments.append((parameter, full, c.nodeName))
+            c.state.assign(parameter, full, layer: c.nodeName)
         }
         return result
     }
@@ -61,7 +61,7 @@ extension ONNXImporter {
         guard weight.rank == 2 else { throw Failure(description: "MatMul '\(c.nodeName)' with a rank-\(weight.rank) weight is not supported") }
         let layer = try Dense(weight.shape[0], weight.shape[1], bias: false, generator: c.state.generator, kind: "MatMul")
         result = try c.add(layer, [i])
-        c.state.assignments.append((layer.weight, try weight.transposed(), c.nodeName))
+        c.state.assign(layer.weight, try weight.transposed(), layer: c.nodeName)
         return result
     }
 }

@@ -22,10 +22,10 @@ extension ONNXImporter {
         guard let channels = c.shape(i).first else { throw Failure(description: "BatchNormalization '\(c.nodeName)' needs channels, got \(formatShape(c.shape(i)))") }
         let layer = try BatchNorm(channels, epsilon: c.float("epsilon", 1e-5), momentum: 1 - c.float("momentum", 0.9), kind: "BatchNormalization")
         result = try c.add(layer, [i])
-        if let weight = layer.weight { c.state.assignments.append((weight, try c.constant(1), c.nodeName)) }
-        if let bias = layer.bias { c.state.assignments.append((bias, try c.constant(2), c.nodeName)) }
-        c.state.buffers.append((layer.runningMean, try c.constant(3)))
-        c.state.buffers.append((layer.runningVar, try c.constant(4)))
+        if let weight = layer.weight { c.state.assign(weight, try c.constant(1), layer: c.nodeName) }
+        if let bias = layer.bias { c.state.assign(bias, try c.constant(2), layer: c.nodeName) }
+        c.state.copy(into: layer.runningMean, try c.constant(3), layer: c.nodeName)
+        c.state.copy(into: layer.runningVar, try c.constant(4), layer: c.nodeName)
         return result
     }
 
@@ -45,8 +45,8 @@ extension ONNXImporter {
         }
         let layer = try LayerNorm(shape[a - 1], epsilon: c.float("epsilon", 1e-5), scale: true, center: bias != nil, axis: a - 1)
         let result = try c.add(layer, [i])
-        if let weight = layer.weight { c.state.assignments.append((weight, try scale.reshaped([-1]), c.nodeName)) }
-        if let parameter = layer.bias, let bias { c.state.assignments.append((parameter, try bias.reshaped([-1]), c.nodeName)) }
+        if let weight = layer.weight { c.state.assign(weight, try scale.reshaped([-1]), layer: c.nodeName) }
+        if let parameter = layer.bias, let bias { c.state.assign(parameter, try bias.reshaped([-1]), layer: c.nodeName) }
         return result
     }
 
@@ -74,8 +74,8 @@ extension ONNXImporter {
         let scale = try expanded(1, "scale"), bias = try expanded(2, "bias")
         let layer = try GroupNorm(channels, groups: groups, epsilon: c.float("epsilon", 1e-5))
         let result = try c.add(layer, [i])
-        if let weight = layer.weight { c.state.assignments.append((weight, scale, c.nodeName)) }
-        if let parameter = layer.bias { c.state.assignments.append((parameter, bias, c.nodeName)) }
+        if let weight = layer.weight { c.state.assign(weight, scale, layer: c.nodeName) }
+        if let parameter = layer.bias { c.state.assign(parameter, bias, layer: c.nodeName) }
         return result
     }
 
@@ -92,8 +92,8 @@ extension ONNXImporter {
         }
         let layer = try GroupNorm(channels, groups: channels, epsilon: c.float("epsilon", 1e-5))
         let result = try c.add(layer, [i])
-        if let weight = layer.weight { c.state.assignments.append((weight, try scale.reshaped([channels]), c.nodeName)) }
-        if let parameter = layer.bias { c.state.assignments.append((parameter, try bias.reshaped([channels]), c.nodeName)) }
+        if let weight = layer.weight { c.state.assign(weight, try scale.reshaped([channels]), layer: c.nodeName) }
+        if let parameter = layer.bias { c.state.assign(parameter, try bias.reshaped([channels]), layer: c.nodeName) }
         return result
     }
 }

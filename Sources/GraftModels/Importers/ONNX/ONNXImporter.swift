@@ -26,16 +26,6 @@ public enum ONNXImporter {
         Failure(description: "\(c.op) '\(c.nodeName)' of indices over the batch is not supported (only as_strided's Gather of a flattened value)")
     }
 
-    /// What the import builds: the graph so far and the weights to assign once it is complete.
-    final class State {
-        var builder: GraphBuilder
-        var assignments: [(Parameter, Tensor, String)] = []
-        var buffers: [(Tensor, Tensor)] = []
-        /// Layers are built without drawing weights: the file supplies every one.
-        let generator = Generator.structureOnly()
-        init(builder: GraphBuilder) { self.builder = builder }
-    }
-
     typealias Handler = (NodeContext) throws -> Value
 
     /// One ONNX node as its handler sees it: its inputs (constants or graft nodes), attributes and the import state.
@@ -45,7 +35,7 @@ public enum ONNXImporter {
         let op: String
         let opset: Int
         let values: [String: Value]
-        let state: State
+        let state: ImportBuild
 
         func value(_ position: Int) throws -> Value {
             guard position < node.input.count, !node.input[position].isEmpty else { throw Failure(description: "\(op) '\(nodeName)' lacks input \(position)") }
@@ -124,7 +114,7 @@ public enum ONNXImporter {
             free = dims.indices.filter { dims[$0] == nil }
             sample = dims.map { $0 ?? 224 }
         }
-        let state = State(builder: try GraphBuilder(inputShape: sample, freeAxes: free, inputName: input.name.isEmpty ? "input" : input.name))
+        let state = ImportBuild(builder: try GraphBuilder(inputShape: sample, freeAxes: free, inputName: input.name.isEmpty ? "input" : input.name))
         values[input.name] = .node(state.builder.input)
         var usedNames = Set<String>()
 
@@ -146,28 +136,7 @@ public enum ONNXImporter {
         guard let outputName = graph.output.first?.name, case let .node(outputIndex)? = values[outputName] else {
             throw Failure(description: "the graph's output is not computed from its input")
         }
-        var built = state.builder.build(name: modelName, architecture: "onnx")
-        if outputIndex != built.nodes.count - 1 {
-            // Keep only what the output needs.
-            var needed = Set([outputIndex])
-            for index in stride(from: outputIndex, through: 0, by: -1) where needed.contains(index) { needed.formUnion(built.nodes[index].inputs) }
-            built = GraphBuilder(keeping: built, nodes: built.nodes.indices.filter { needed.contains($0) && $0 <= outputIndex })
-                .build(name: modelName, architecture: "onnx")
-        }
-        // The weights are the file's tensors themselves: one copy in memory.
-        var weights: [(parameter: Parameter, tensor: Tensor, name: String)] = []
-        for (parameter, tensor, layer) in state.assignments {
-            guard let weight = try? tensor.reshaped(parameter.shape) else {
-                throw Failure(description: "\(layer): weight \(formatShape(tensor.shape)) does not fit \(formatShape(parameter.shape))")
-            }
-            weights.append((parameter, weight, layer))
-        }
-        try Parameter.adoptAll(weights)
-        for (buffer, tensor) in state.buffers {
-            guard buffer.count == tensor.count else { throw Failure(description: "BatchNormalization statistics \(formatShape(tensor.shape)) for \(formatShape(buffer.shape))") }
-            tensor.withUnsafeBufferPointer { s in buffer.withUnsafeMutableBufferPointer { d in for k in d.indices { d[k] = s[k] } } }
-        }
-        built.classNames = (0..<(built.outputShape.last ?? 0)).map(String.init)
+        var built = try state.finish(name: modelName, architecture: "onnx", output: outputIndex)
         if let names = model.metadataProps.first(where: { $0.key == "graft.classes" })?.value.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
            names.count == built.classNames.count {
             built.classNames = names

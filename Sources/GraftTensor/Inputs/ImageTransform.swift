@@ -1,10 +1,8 @@
-import Foundation
-
 /// How an image file becomes a model's input before normalization: its channels, a resize (the
 /// shorter side to `resize`, then the central `height × width` window; or, without `resize`,
 /// straight to `height × width`), and whether pixels are rounded to 8 bits as a dataset stores them.
 /// A dataset's images were made so; a model trained on them keeps the same transform, so that
-/// `predict FILE` sees what training saw.
+/// `predict FILE` sees what training saw. (GraftData applies it to an image.)
 public struct ImageTransform: Codable, Sendable, Equatable {
     public var channels: Int
     public var height: Int
@@ -38,22 +36,9 @@ public struct ImageTransform: Codable, Sendable, Equatable {
             && (resize.map { (1...16384).contains($0) } ?? true) && sampleShape == inputShape
     }
 
-    /// `image` made into an input of ``sampleShape`` (values in [0, 1]).
-    public func apply(_ image: Image) throws(DataError) -> Image {
-        let converted = try image.converted(toChannels: channels)
-        var out: Image
-        if let resize, height == width {
-            out = try converted.resizedAndCenterCropped(resize: Swift.max(resize, height), crop: height)
-        } else {
-            out = try converted.resized(height: height, width: width)
-        }
-        if eightBit { out = try Image(channels: out.channels, height: out.height, width: out.width, pixels: out.pixels.map { Self.eightBit($0) }) }
-        return out
-    }
-
     /// A value in [0, 1] as a dataset stores it, and back.
     public static func byte(_ value: Float) -> UInt8 { UInt8((Swift.min(Swift.max(value, 0), 1) * 255).rounded()) }
-    static func eightBit(_ value: Float) -> Float { Float(byte(value)) / 255 }
+    public static func eightBit(_ value: Float) -> Float { Float(byte(value)) / 255 }
 
     /// `shorter side to 64, central 64×64, 8-bit` / `resized to 48×192`.
     public var description: String {

@@ -13,7 +13,7 @@ extension Unicode.Scalar {
         }
     }
 
-    static func hex(_ value: UInt32, _ digits: Int) -> String {
+    public static func hex(_ value: UInt32, _ digits: Int) -> String {
         let text = String(value, radix: 16)
         return String(repeating: "0", count: max(0, digits - text.count)) + text
     }

@@ -1,4 +1,5 @@
-/// How pixel values in [0, 1] become a model's input: x' = (x − mean[c]) / std[c].
+/// How pixel values in [0, 1] become a model's input: x' = (x − mean[c]) / std[c]. A dataset and a
+/// model both carry one (the model's wins).
 public enum Normalization: Sendable, Equatable, CustomStringConvertible {
     /// Values stay in [0, 1].
     case unit
@@ -9,23 +10,26 @@ public enum Normalization: Sendable, Equatable, CustomStringConvertible {
     /// Explicit per-channel mean and standard deviation (one value applies to every channel).
     case custom(mean: [Float], std: [Float])
 
-    public init(name: String) throws(DataError) {
+    /// The names of the presets.
+    public static let presets = ["unit", "symmetric", "imagenet"]
+
+    /// A preset by name (nil for an unknown one).
+    public init?(preset name: String) {
         switch name {
         case "unit": self = .unit
         case "symmetric": self = .symmetric
         case "imagenet": self = .imagenet
-        default: throw .invalidArgument(what: "normalization", reason: "unknown preset '\(name)' (unit, symmetric, imagenet)")
+        default: return nil
         }
     }
 
-    /// Checks a custom normalization against a channel count: one value or one per channel, std > 0.
-    public func validated(channels: Int) throws(DataError) -> Normalization {
-        guard case let .custom(mean, std) = self else { return self }
-        guard [1, channels].contains(mean.count), [1, channels].contains(std.count) else {
-            throw .invalidArgument(what: "normalization", reason: "mean and std need 1 or \(channels) values")
-        }
-        guard std.allSatisfy({ $0 > 0 }) else { throw .invalidArgument(what: "normalization", reason: "std must be positive") }
-        return self
+    /// Why a custom normalization does not fit `channels` channels (one value or one per channel,
+    /// std > 0), or nil when it fits.
+    public func problem(channels: Int) -> String? {
+        guard case let .custom(mean, std) = self else { return nil }
+        guard [1, channels].contains(mean.count), [1, channels].contains(std.count) else { return "mean and std need 1 or \(channels) values" }
+        guard std.allSatisfy({ $0 > 0 }) else { return "std must be positive" }
+        return nil
     }
 
     /// (mean, std) for channel `c`.
@@ -38,13 +42,13 @@ public enum Normalization: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Normalizes one sample of `channels` planes in place.
     /// Per-channel mean and standard deviation for `channels` channels.
     public func meanAndStd(channels: Int) -> (mean: [Float], std: [Float]) {
         let pairs = (0..<channels).map(parameters(channel:))
         return (pairs.map(\.0), pairs.map(\.1))
     }
 
+    /// Normalizes one sample of `channels` planes in place.
     public func apply(_ sample: UnsafeMutablePointer<Float>, channels: Int, plane: Int) {
         if self == .unit { return }
         for c in 0..<channels {
