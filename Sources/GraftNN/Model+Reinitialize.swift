@@ -24,7 +24,7 @@ extension Model {
                         fresh = try Tensor(shape: shape, scalars: [Float](repeating: scale ? 1 : 0, count: parameter.count))
                     }
                 } catch { throw .tensor(layer: node.name, error: error) }
-                try parameter.assign(fresh, name: "\(node.name).\(key)")
+                try parameter.assign(fresh, name: Model.key(node.name, key))
             }
             for (key, tensor) in layer.buffers {
                 let value: Float = key.contains("var") ? 1 : 0

@@ -65,8 +65,12 @@ public final class Model {
     // MARK: Parameters: two views of one tree
 
     /// Every parameter with its full checkpoint key (`layer1.0.conv1.weight`), in summary order.
+    /// A parameter's or buffer's key: its layer's name, a dot, its own name (`layer1.0.conv1.weight`);
+    /// a layer's one unnamed tensor takes the layer's name itself (timm's `cls_token`, `pos_embed`).
+    public static func key(_ layer: String, _ local: String) -> String { local.isEmpty ? layer : "\(layer).\(local)" }
+
     public var parameters: [(key: String, parameter: Parameter)] {
-        nodes.flatMap { node in node.layer.parameters.map { ("\(node.name).\($0.key)", $0.parameter) } }
+        nodes.flatMap { node in node.layer.parameters.map { (Model.key(node.name, $0.key), $0.parameter) } }
     }
 
     /// The parameters that train: what optimizers see.
@@ -74,7 +78,7 @@ public final class Model {
 
     /// Every buffer (`layer1.0.bn1.running_mean`), in summary order.
     public var buffers: [(key: String, tensor: Tensor)] {
-        nodes.flatMap { node in node.layer.buffers.map { ("\(node.name).\($0.key)", $0.tensor) } }
+        nodes.flatMap { node in node.layer.buffers.map { (Model.key(node.name, $0.key), $0.tensor) } }
     }
 
     public var parameterCount: Int { nodes.reduce(0) { $0 + $1.layer.parameterCount } }

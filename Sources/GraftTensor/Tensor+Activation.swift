@@ -42,6 +42,17 @@ enum GELU: ActivationFunction {
     }
 }
 
+enum GELUTanh: ActivationFunction {
+    // 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³) (PyTorch's approximate="tanh");
+    // d/dx = 0.5·(1 + tanh u) + 0.5·x·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·x²)
+    static let c = Float((2 / Double.pi).squareRoot())
+    @inline(__always) static func value(_ x: Float) -> Float { 0.5 * x * (1 + Foundation.tanh(c * (x + 0.044715 * x * x * x))) }
+    @inline(__always) static func derivative(_ x: Float) -> Float {
+        let t = Foundation.tanh(c * (x + 0.044715 * x * x * x))
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
+    }
+}
+
 enum Erf: ActivationFunction {
     // d erf/dx = 2/√π · e^(−x²)
     @inline(__always) static func value(_ x: Float) -> Float { Foundation.erf(x) }
@@ -91,6 +102,8 @@ extension Tensor {
     public func sigmoid() -> Tensor { activation(Sigmoid.self) }
     public func tanh() -> Tensor { activation(Tanh.self) }
     public func gelu() -> Tensor { activation(GELU.self) }
+    /// GELU's tanh approximation (PyTorch's `approximate="tanh"`, timm's `gelu_tanh`).
+    public func geluTanh() -> Tensor { activation(GELUTanh.self) }
     /// The error function (ONNX's `Erf`, from which exported GELUs are built).
     public func erf() -> Tensor { activation(Erf.self) }
     public func silu() -> Tensor { activation(SiLU.self) }

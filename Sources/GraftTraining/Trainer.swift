@@ -474,7 +474,7 @@ public final class Trainer {
         guard !head.isEmpty else {
             throw .invalidArgument(what: "backbone-lr", reason: "\(model.name) has no head, so there is no backbone to give a lower rate (graft one with 'head classes=N': the backbone is every layer outside it)")
         }
-        return Set(head.flatMap { node in node.layer.parameters.map { "\(node.name).\($0.key)" } })
+        return Set(head.flatMap { node in node.layer.parameters.map { Model.key(node.name, $0.key) } })
     }
 
     /// The first NaN or infinity in a batch's inputs, as `NaN at sample 12, index [0, 3, 4]`.
@@ -592,10 +592,10 @@ public final class Trainer {
         var digests: [String: UInt64] = [:]
         for node in model.nodes {
             for (key, parameter) in node.layer.parameters where !parameter.trainable {
-                digests["\(node.name).\(key)"] = Digest.of(parameter.value)
+                digests[Model.key(node.name, key)] = Digest.of(parameter.value)
             }
             if let norm = node.layer as? any RunningStatistics, !norm.trainsStatistics {
-                for (key, tensor) in norm.buffers { digests["\(node.name).\(key)"] = Digest.of(tensor) }
+                for (key, tensor) in norm.buffers { digests[Model.key(node.name, key)] = Digest.of(tensor) }
             }
         }
         return digests

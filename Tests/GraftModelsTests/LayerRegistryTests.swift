@@ -64,8 +64,20 @@ struct LayerRegistryTests {
             Sample(key: GroupNorm.key, name: "6 channels in 3 groups", make: { try GroupNorm(6, groups: 3, epsilon: 1e-3) }, input: [6, 3, 2]),
             Sample(key: GroupNorm.key, name: "on [C, L], no β", make: { try GroupNorm(4, groups: 2, center: false) }, input: [4, 5]),
             Sample(key: GroupNorm.key, name: "one group per channel, no γ", make: { try GroupNorm(3, groups: 3, scale: false) }, input: [3, 2, 3]),
+            Sample(key: Tokens.key, name: "3 channels, 2×4 grid", make: { Tokens() }, input: [3, 2, 4]),
+            Sample(key: PrefixTokens.key, name: "two tokens", make: { try PrefixTokens(count: 2, width: 4, generator: g) }, input: [3, 4]),
+            Sample(key: PositionEmbedding.key, name: "class token + 2×3", make: { try PositionEmbedding(prefix: 1, grid: (2, 3), width: 4, generator: g) }, input: [7, 4]),
+            Sample(key: PositionEmbedding.key, name: "patches only, bicubic", make: { try PositionEmbedding(prefix: 0, grid: (2, 2), width: 3, resize: .bicubic, generator: g) }, input: [4, 3]),
+            Sample(key: SelfAttention.key, name: "timm, 2 heads", make: { try SelfAttention(width: 6, heads: 2, generator: g) }, input: [5, 6]),
+            Sample(key: SelfAttention.key, name: "torchvision, no q/k/v bias", make: { try SelfAttention(width: 4, heads: 1, bias: false, naming: .torchvision, generator: g) }, input: [3, 4]),
+            Sample(key: SelfAttention.key, name: "Hugging Face, 3 heads", make: { try SelfAttention(width: 6, heads: 3, naming: .huggingface, generator: g) }, input: [4, 6]),
+            Sample(key: TokenPool.key, name: "class token", make: { try TokenPool(.token(0)) }, input: [4, 3]),
+            Sample(key: TokenPool.key, name: "mean after 2", make: { try TokenPool(.mean(skip: 2)) }, input: [5, 3]),
+            Sample(key: MatMul.key, name: "square", make: { MatMul() }, input: [2, 3, 3], arity: 2),
+            Sample(key: LayerScale.key, name: "on tokens, named gamma", make: { try LayerScale(3, initial: 0.5, tokens: "gamma") }, input: [4, 3]),
+            Sample(key: Activation.key, name: "softmax on the last axis", make: { Activation(.softmax, axis: -1) }, input: [2, 3, 4]),
         ]
-        let functions: [Activation.Function] = [.relu, .relu6, .leakyRelu(0.1), .sigmoid, .tanh, .gelu, .erf, .silu, .hardsigmoid, .hardswish, .softmax, .logSoftmax, .sqrt]
+        let functions: [Activation.Function] = [.relu, .relu6, .leakyRelu(0.1), .sigmoid, .tanh, .gelu, .geluTanh, .erf, .silu, .hardsigmoid, .hardswish, .softmax, .logSoftmax, .sqrt]
         for function in functions {
             list.append(Sample(key: Activation.key, name: function.name, make: { Activation(function) }, input: [5], positive: function == .sqrt))
         }
@@ -135,6 +147,7 @@ struct LayerRegistryTests {
     /// The state_dict keys a `torch.nn` module has (for modules graft's export writes directly).
     static let torchKeys: [String: Set<String>] = [
         "nn.Conv2d": ["weight", "bias"], "nn.Linear": ["weight", "bias"], "nn.LayerNorm": ["weight", "bias"], "nn.GroupNorm": ["weight", "bias"],
+        "nn.Parameter": [""],
         "nn.BatchNorm1d": ["weight", "bias", "running_mean", "running_var"], "nn.BatchNorm2d": ["weight", "bias", "running_mean", "running_var"],
     ]
 
@@ -164,6 +177,13 @@ struct LayerRegistryTests {
             for key in layer.parameters.map(\.key) + layer.buffers.map(\.key)
                 where body.contains("self.\(key) = nn.Parameter") || body.contains("register_buffer(\"\(key)\"") || body.contains("self.\(key) = None") {
                 keys.insert(key)
+            }
+            // Keys of the nn.Linear submodules a helper makes (`self.qkv = nn.Linear` holds qkv.weight
+            // and qkv.bias), and a parameter registered under the name the constructor passes.
+            for key in layer.parameters.map(\.key) {
+                let owner = key.split(separator: ".").dropLast().joined(separator: ".")
+                if !owner.isEmpty, body.contains("self.\(owner) = nn.Linear") { keys.insert(key) }
+                if body.contains("self.register_parameter(name,"), module.constructor.contains(Py.string(key)) { keys.insert(key) }
             }
         }
         let layer = model.nodes[1].layer

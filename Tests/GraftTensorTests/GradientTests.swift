@@ -43,6 +43,8 @@ let gradientCases: [GradientCase] = [
     },
     GradientCase("pad", inputs: { [try uniform([2, 3, 3])] }) { try $0[0].padded([(0, 1), (2, 0), (1, 1)], value: 0.5) },
 
+    GradientCase("selfAttention", "2 samples, 5 tokens, 2 heads of 3", inputs: { [try uniform([2, 5, 18], -1.5, 1.5)] }) { try $0[0].selfAttention(heads: 2) },
+    GradientCase("selfAttention", "one head, scale 0.3", inputs: { [try uniform([1, 4, 6], -2, 2)] }) { try $0[0].selfAttention(heads: 1, scale: 0.3) },
     GradientCase("matmul", "2-D", inputs: { [try uniform([3, 4]), try uniform([4, 5], seed: 2)] }) { try $0[0].matmul($0[1]) },
     GradientCase("matmul", "batched × matrix", inputs: { [try uniform([2, 3, 4]), try uniform([4, 2], seed: 2)] }) { try $0[0].matmul($0[1]) },
     GradientCase("matmul", "matrix × batched", inputs: { [try uniform([3, 4]), try uniform([2, 4, 2], seed: 2)] }) { try $0[0].matmul($0[1]) },
@@ -104,6 +106,7 @@ let gradientCases: [GradientCase] = [
     GradientCase("sigmoid", inputs: { [try uniform([3, 4], -4, 4)] }) { $0[0].sigmoid() },
     GradientCase("tanh", inputs: { [try uniform([3, 4], -2, 2)] }) { $0[0].tanh() },
     GradientCase("gelu", inputs: { [try uniform([3, 4], -3, 3)] }) { $0[0].gelu() },
+    GradientCase("geluTanh", inputs: { [try uniform([3, 4], -3, 3)] }) { $0[0].geluTanh() },
     GradientCase("erf", inputs: { [try uniform([3, 4], -2, 2)] }) { $0[0].erf() },
     GradientCase("silu", inputs: { [try uniform([3, 4], -4, 4)] }) { $0[0].silu() },
     GradientCase("hardsigmoid", inputs: { [try awayFrom([-3, 3], [3, 4], -5, 5)] }) { $0[0].hardsigmoid() },

@@ -73,7 +73,7 @@ struct ReferenceTests {
     }
 
     @Test func fixtureFileLoads() {
-        #expect(Self.cases.count == 27)
+        #expect(Self.cases.count == 30)
     }
 
     @Test(arguments: ["conv2d_stride2_pad1_bias", "conv2d_groups2_dilation2", "conv2d_depthwise_same_stride2",
@@ -134,6 +134,16 @@ struct ReferenceTests {
     @Test(arguments: ["matmul_batched_by_matrix", "matmul_batched"])
     func matmul(_ name: String) throws {
         try check(name) { _, x in try x["a"]!.matmul(x["b"]!) }
+    }
+
+    /// Against `scaled_dot_product_attention` on q, k, v cut from a fused qkv as timm cuts them.
+    @Test(arguments: ["self_attention_2heads", "self_attention_3heads_long"])
+    func selfAttention(_ name: String) throws {
+        try check(name) { c, x in try x["qkv"]!.selfAttention(heads: c.params["heads"] as? Int ?? 0) }
+    }
+
+    @Test func geluTanh() throws {
+        try check("activation_gelu_tanh") { _, x in x["x"]!.geluTanh() }
     }
 
     @Test func softmaxAndLogSoftmax() throws {

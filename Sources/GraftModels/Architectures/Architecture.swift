@@ -20,11 +20,16 @@ public struct Architecture: Sendable, Hashable, CustomStringConvertible {
     let takesWidth: Bool
     /// A parameter key every checkpoint of this architecture has (a cheap first test in ``detect(_:)``).
     let anchor: String
+    /// A family whose settings `fits` reads off the tensors (``VisionTransformer/detect(_:)``)
+    /// instead of building each named member to compare.
+    let parametric: Bool
     let make: @Sendable (_ classes: Int, _ input: [Int], _ width: Float, _ generator: Generator) throws(ModelError) -> Model
 
     init(_ name: String, _ summary: String, anchor: String, input: [Int] = [3, 224, 224], classes: Int = 1000, takesWidth: Bool = false,
+         parametric: Bool = false,
          _ make: @escaping @Sendable (_ classes: Int, _ input: [Int], _ width: Float, _ generator: Generator) throws(ModelError) -> Model) {
         (rawValue, self.summary, self.anchor, defaultInputShape, defaultClasses, self.takesWidth, self.make) = (name, summary, anchor, input, classes, takesWidth, make)
+        self.parametric = parametric
     }
 
     public static func == (a: Architecture, b: Architecture) -> Bool { a.rawValue == b.rawValue }
@@ -47,7 +52,7 @@ public struct Architecture: Sendable, Hashable, CustomStringConvertible {
 
     /// Every built-in architecture, in the order `models` lists them.
     public static let allCases: [Architecture] = [mnistCNN] + ResNet.architectures + [mobilenetV2, efficientNetLite0]
-        + TorchvisionZoo.architectures
+        + TorchvisionZoo.architectures + VisionTransformer.architectures
 
     static let byName: [String: Architecture] = Dictionary(allCases.map { ($0.rawValue, $0) }, uniquingKeysWith: { first, _ in first })
 
@@ -86,7 +91,8 @@ public struct Architecture: Sendable, Hashable, CustomStringConvertible {
         let model = try make(classes, input, widthMultiplier, generator)
         model.name = name ?? rawValue
         model.architecture = rawValue
-        model.classNames = (0..<classes).map(String.init)
+        // A backbone without a head (DINOv2) outputs features, not classes.
+        model.classNames = model.outputShape == [classes] ? (0..<classes).map(String.init) : []
         return model
     }
 }
@@ -117,7 +123,8 @@ extension Architecture {
         var shapes: [String: [Int]] = [:]
         for (key, tensor) in state.tensors where !ignorable(key) { shapes[key] = tensor.shape }
         var fits: [Fit] = []
-        for architecture in allCases where shapes[architecture.anchor] != nil {
+        if let detected = VisionTransformer.fit(shapes) { fits.append(detected) }
+        for architecture in allCases where shapes[architecture.anchor] != nil && !architecture.parametric {
             func fit(classes: Int) -> (Fit, Model)? {
                 guard let model = try? architecture.build(classes: classes, generator: .structureOnly()) else { return nil }
                 let tensors = model.parameters.map { ($0.key, $0.parameter.shape) } + model.buffers.map { ($0.key, $0.tensor.shape) }

@@ -78,6 +78,9 @@ public enum PyTorchExporter {
             "        if name not in root._modules:",
             "            root.add_module(name, Block())",
             "        root = root._modules[name]",
+            "    if isinstance(module, nn.Parameter):  # a layer whose one tensor's key is its name",
+            "        root.register_parameter(last, module)",
+            "        return",
             "    if isinstance(root._modules.get(last), Block):  # layers under this name came first: they move into it",
             "        for name, child in root._modules.pop(last)._modules.items():",
             "            module.add_module(name, child)",
@@ -96,7 +99,7 @@ public enum PyTorchExporter {
         lines.append("")
         lines.append("    def forward(self, x, logits=False):")
         lines.append("        \"\"\"x: [N, \(model.inputShape.map(String.init).joined(separator: ", "))]. logits=True stops before a final softmax (what losses take).\"\"\"")
-        lines += forwardLines(model, paths: modules.mapValues(\.path)).map { "        " + $0 }
+        lines += forwardLines(model, paths: modules.mapValues(\.path), functions: modules.compactMapValues(\.module.function)).map { "        " + $0 }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -178,7 +181,7 @@ public enum PyTorchExporter {
     }
 
     /// The forward pass in graft's order; a value's variable is reused once its last reader has run.
-    static func forwardLines(_ model: Model, paths: [Int: String]) -> [String] {
+    static func forwardLines(_ model: Model, paths: [Int: String], functions: [Int: String] = [:]) -> [String] {
         var lastUse = [Int](repeating: -1, count: model.nodes.count)
         for (index, node) in model.nodes.enumerated() { for input in node.inputs { lastUse[input] = max(lastUse[input], index) } }
         let output = model.nodes.count - 1
@@ -203,7 +206,12 @@ public enum PyTorchExporter {
                 name = "x\(counter)"
             }
             variable[index] = name
-            lines.append("\(name) = \(access(paths[index] ?? node.name, leaves: leaves))(\(arguments.joined(separator: ", ")))  # \(node.layer.kind)")
+            let module = access(paths[index] ?? node.name, leaves: leaves)
+            if let function = functions[index] {
+                lines.append("\(name) = \(function)(\(([module] + arguments).joined(separator: ", ")))  # \(node.layer.kind)")
+            } else {
+                lines.append("\(name) = \(module)(\(arguments.joined(separator: ", ")))  # \(node.layer.kind)")
+            }
         }
         lines.append("return \(variable[output] ?? "x")")
         return lines

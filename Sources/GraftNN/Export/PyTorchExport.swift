@@ -23,12 +23,17 @@ public struct PyTorchNode {
 }
 
 /// One module of `model.py`: the constructor expression and the helper classes of the prelude it uses.
+/// With `function`, the constructor makes a bare `nn.Parameter` (a layer whose one tensor's key is
+/// its name, as timm's `cls_token`), registered at the layer's name and passed with the inputs to
+/// that function of the prelude.
 public struct PyTorchModule {
     public let constructor: String
+    public let function: String?
     public let helpers: [PyTorchHelper]
 
-    public init(_ constructor: String, helpers: [PyTorchHelper] = []) {
+    public init(_ constructor: String, function: String? = nil, helpers: [PyTorchHelper] = []) {
         self.constructor = constructor
+        self.function = function
         self.helpers = helpers
     }
 }

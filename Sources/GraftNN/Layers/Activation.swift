@@ -6,11 +6,13 @@ public final class Activation: Layer, LayerKind {
         /// The function's lowercased PyTorch name (`relu6`, `leakyrelu`).
         public var name: String
         public var slope: Float?
+        /// Softmax's sample axis (0, the classes, when absent; −1 the last).
+        public var axis: Int?
     }
     public static let key = "activation"
 
     public enum Function: Sendable, Equatable {
-        case relu, relu6, leakyRelu(Float), sigmoid, tanh, gelu, erf, silu, hardsigmoid, hardswish, softmax, logSoftmax, sqrt
+        case relu, relu6, leakyRelu(Float), sigmoid, tanh, gelu, geluTanh, erf, silu, hardsigmoid, hardswish, softmax, logSoftmax, sqrt
 
         /// PyTorch's module name for it.
         public var name: String {
@@ -21,6 +23,7 @@ public final class Activation: Layer, LayerKind {
             case .sigmoid: return "Sigmoid"
             case .tanh: return "Tanh"
             case .gelu: return "GELU"
+            case .geluTanh: return "GELUTanh"
             case .erf: return "Erf"
             case .silu: return "SiLU"
             case .hardsigmoid: return "Hardsigmoid"
@@ -40,6 +43,7 @@ public final class Activation: Layer, LayerKind {
             case "sigmoid": self = .sigmoid
             case "tanh": self = .tanh
             case "gelu": self = .gelu
+            case "gelutanh", "gelu_tanh", "gelu_pytorch_tanh", "gelu_new": self = .geluTanh
             case "erf": self = .erf
             case "silu", "swish": self = .silu
             case "hardsigmoid", "hard_sigmoid": self = .hardsigmoid
@@ -53,21 +57,28 @@ public final class Activation: Layer, LayerKind {
     }
 
     public let function: Function
+    /// The sample axis softmax and log-softmax normalize over (0: the first after the batch; −1: the last).
+    public let axis: Int
 
-    public init(_ function: Function) {
+    public init(_ function: Function, axis: Int = 0) {
         self.function = function
+        self.axis = axis
         super.init(kind: function.name)
     }
+
+    /// `axis` as the tensor's axis (after the batch axis).
+    var tensorAxis: Int { axis < 0 ? axis : axis + 1 }
 
     public convenience init(config c: Config) throws(ModelError) {
         if c.name == "leakyrelu" { self.init(.leakyRelu(c.slope ?? 0.01)); return }
         guard let function = Function(name: c.name) else { throw .invalidArgument(what: "activation", reason: "unknown function '\(c.name)'") }
-        self.init(function)
+        guard (-4...3).contains(c.axis ?? 0) else { throw .invalidArgument(what: "activation", reason: "axis \(c.axis ?? 0) outside a sample") }
+        self.init(function, axis: c.axis ?? 0)
     }
 
     public var config: Config {
         if case let .leakyRelu(slope) = function { return Config(name: "leakyrelu", slope: slope) }
-        return Config(name: kind.lowercased(), slope: nil)
+        return Config(name: kind.lowercased(), slope: nil, axis: axis == 0 ? nil : axis)
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
@@ -79,12 +90,13 @@ public final class Activation: Layer, LayerKind {
         case .sigmoid: return x.sigmoid()
         case .tanh: return x.tanh()
         case .gelu: return x.gelu()
+        case .geluTanh: return x.geluTanh()
         case .erf: return x.erf()
         case .silu: return x.silu()
         case .hardsigmoid: return x.hardsigmoid()
         case .hardswish: return x.hardswish()
-        case .softmax: return try x.softmax(axis: 1)
-        case .logSoftmax: return try x.logSoftmax(axis: 1)
+        case .softmax: return try x.softmax(axis: tensorAxis)
+        case .logSoftmax: return try x.logSoftmax(axis: tensorAxis)
         case .sqrt: return x.sqrt()
         }
     }
@@ -97,11 +109,11 @@ public final class Activation: Layer, LayerKind {
         }
     }
 
-    public override var outputsProbabilities: Bool { function == .softmax }
+    public override var outputsProbabilities: Bool { function == .softmax && axis == 0 }
 
     public override var details: String {
         if case let .leakyRelu(slope) = function { return "slope \(slope)" }
-        return ""
+        return axis == 0 ? "" : "axis \(axis)"
     }
 }
 
@@ -125,8 +137,15 @@ extension Activation: ONNXExportable {
             let shifted = writer.emit("Add", [writer.emit("Erf", [scaled]), writer.constant([1], name: node.key("one"))])
             writer.emit("Mul", [writer.emit("Mul", [x[0], shifted]), writer.constant([0.5], name: node.key("half"))], output: out)
         case .erf: writer.emit("Erf", x, output: out)
-        case .softmax: writer.emit("Softmax", x, output: out, [ONNXWriter.attribute("axis", int: 1)])
-        case .logSoftmax: writer.emit("LogSoftmax", x, output: out, [ONNXWriter.attribute("axis", int: 1)])
+        case .softmax: writer.emit("Softmax", x, output: out, [ONNXWriter.attribute("axis", int: tensorAxis)])
+        case .logSoftmax: writer.emit("LogSoftmax", x, output: out, [ONNXWriter.attribute("axis", int: tensorAxis)])
+        case .geluTanh:
+            // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): opset 17 has no Gelu.
+            let cube = writer.emit("Mul", [writer.emit("Mul", [x[0], x[0]]), x[0]])
+            let inner = writer.emit("Add", [x[0], writer.emit("Mul", [cube, writer.constant([0.044715], name: node.key("cubic"))])])
+            let t = writer.emit("Tanh", [writer.emit("Mul", [inner, writer.constant([Float((2 / Double.pi).squareRoot())], name: node.key("sqrt2pi"))])])
+            let shifted = writer.emit("Add", [t, writer.constant([1], name: node.key("one"))])
+            writer.emit("Mul", [writer.emit("Mul", [x[0], shifted]), writer.constant([0.5], name: node.key("half"))], output: out)
         case .sqrt: writer.emit("Sqrt", x, output: out)
         }
     }
@@ -141,12 +160,13 @@ extension Activation: PyTorchExportable {
         case .sigmoid: return PyTorchModule("nn.Sigmoid()")
         case .tanh: return PyTorchModule("nn.Tanh()")
         case .gelu: return PyTorchModule("nn.GELU()")
+        case .geluTanh: return PyTorchModule("nn.GELU(approximate=\"tanh\")")
         case .erf: return PyTorchModule("Erf()", helpers: [.erf])
         case .silu: return PyTorchModule("nn.SiLU()")
         case .hardsigmoid: return PyTorchModule("nn.Hardsigmoid()")
         case .hardswish: return PyTorchModule("nn.Hardswish()")
-        case .softmax: return PyTorchModule("nn.Softmax(dim=1)")
-        case .logSoftmax: return PyTorchModule("nn.LogSoftmax(dim=1)")
+        case .softmax: return PyTorchModule("nn.Softmax(dim=\(tensorAxis))")
+        case .logSoftmax: return PyTorchModule("nn.LogSoftmax(dim=\(tensorAxis))")
         case .sqrt: return PyTorchModule("Sqrt()", helpers: [.sqrt])
         }
     }

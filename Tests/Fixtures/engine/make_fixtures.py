@@ -110,6 +110,19 @@ for smoothing in (0.0, 0.2):
          lambda logits, s=smoothing: F.cross_entropy(logits, torch.tensor(weighted_labels),
                                                      weight=torch.tensor(class_weights), label_smoothing=s))
 
+
+
+def self_attention(qkv, heads):
+    """timm's Attention after its qkv linear: q, k, v each [N, T, D], head h in columns h·d…(h+1)·d."""
+    n, t, width = qkv.shape[0], qkv.shape[1], qkv.shape[2] // 3
+    q, k, v = (part.reshape(n, t, heads, width // heads).transpose(1, 2) for part in qkv.split(width, dim=-1))
+    return F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, t, width)
+
+
+case("self_attention_2heads", {"heads": 2}, {"qkv": array(2, 7, 24, low=-2, high=2)}, lambda qkv: self_attention(qkv, 2))
+case("self_attention_3heads_long", {"heads": 3}, {"qkv": array(1, 40, 36, low=-3, high=3)}, lambda qkv: self_attention(qkv, 3))
+case("activation_gelu_tanh", {}, {"x": array(4, 9, low=-7, high=8)}, lambda x: F.gelu(x, approximate="tanh"))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
 with open(path + ".tmp", "w") as f:
     json.dump({"generator": "Tests/Fixtures/engine/make_fixtures.py", "torch": torch.__version__,

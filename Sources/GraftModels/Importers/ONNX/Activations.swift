@@ -77,9 +77,11 @@ extension ONNXImporter {
         let result: Value
         let i = try c.nodeInput(0)
         let rank = c.shape(i).count + 1
-        let axis = c.int("axis", defaultAxis)
-        guard axis == 1 || axis == 1 - rank || (rank == 2 && axis == -1) else { throw Failure(description: "\(c.op) '\(c.nodeName)' over axis \(axis) is not supported") }
-        result = try c.add(Activation(c.op == "Softmax" ? .softmax : .logSoftmax), [i])
+        let raw = c.int("axis", defaultAxis)
+        let axis = raw < 0 ? raw + rank : raw
+        guard (1..<rank).contains(axis) else { throw Failure(description: "\(c.op) '\(c.nodeName)' over axis \(raw) is not supported (the batch axis, or outside the value)") }
+        // The classes (axis 1) as graft's default; the last axis of a larger value as −1.
+        result = try c.add(Activation(c.op == "Softmax" ? .softmax : .logSoftmax, axis: axis == 1 ? 0 : axis == rank - 1 ? -1 : axis - 1), [i])
         return result
     }
 }

@@ -56,6 +56,8 @@ extension ONNXImporter {
 
     static func matMul(_ c: NodeContext) throws -> Value {
         let result: Value
+        // Two computed values (attention's q·kᵀ and weights·v): a MatMul layer.
+        if case let .node(a) = try c.value(0), case let .node(b) = try c.value(1) { return try c.add(MatMul(), [a, b]) }
         let i = try c.nodeInput(0)
         let weight = try c.constant(1)
         guard weight.rank == 2 else { throw Failure(description: "MatMul '\(c.nodeName)' with a rank-\(weight.rank) weight is not supported") }

@@ -19,6 +19,15 @@ public enum ONNXImporter {
         /// batch axis of 1). What torch.export writes for `as_strided` (a `Range` over the batch
         /// size, scaled and offset), which a `Gather` on a flattened value folds into a Reshape.
         case batchIndices(scale: Float, offsets: Tensor)
+        /// A constant with a batch axis of 1 that every sample gets: an `Expand` to the batch of a
+        /// graph value's `Shape` (a class token's `cls_token.expand(B, -1, -1)`), until a `Concat`
+        /// puts it before the tokens.
+        case perSample(Tensor)
+    }
+
+    /// The refusal for a per-sample constant anywhere but before tokens in a `Concat`.
+    static func perSampleRefusal(_ c: NodeContext) -> Failure {
+        Failure(description: "\(c.op) '\(c.nodeName)' of a constant expanded to the batch is not supported (only a Concat before tokens)")
     }
 
     /// The refusal for batch indices anywhere but as an `as_strided` Gather's.

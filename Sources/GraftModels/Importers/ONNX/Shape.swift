@@ -18,6 +18,7 @@ extension ONNXImporter {
         Converter("Unsqueeze", since: 13) { try squeeze($0, axesFromInput: true) },
         Converter("Concat", since: 1, concat),
         Converter("Reshape", since: 1, reshape),
+        Converter("Expand", since: 8, expand),
         Converter("Flatten", since: 1, flatten),
         Converter("Transpose", since: 1, transpose),
         Converter("Split", 1...12, outputs: { try splitOutputs($0, sizesFromInput: false) }),
@@ -95,6 +96,8 @@ extension ONNXImporter {
             return .constant(t)
         case .batchIndices:
             throw batchIndicesRefusal(c)
+        case .perSample:
+            throw perSampleRefusal(c)
         case let .node(i):
             var current = i
             let rank = c.shape(i).count + 1
@@ -119,6 +122,17 @@ extension ONNXImporter {
     }
 
     /// An integer from a float constant, or an error (NaN, infinities and huge values are not sizes).
+    /// The values a shape holds, refused past 2^28 (a constant the file asks graft to make).
+    static func checkedElementCount(_ shape: [Int], _ c: NodeContext) throws -> Int {
+        var count = 1
+        for size in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: Swift.max(size, 0))
+            guard !overflow, product <= 1 << 28 else { throw Failure(description: "\(c.op) '\(c.nodeName)' would make \(shape) values (more than 2^28)") }
+            count = product
+        }
+        return count
+    }
+
     static func integer(_ value: Float, _ c: NodeContext) throws -> Int {
         guard value.isFinite, abs(value) < 9.0e15 else { throw Failure(description: "\(c.op) '\(c.nodeName)': \(value) is not an integer") }
         return Int(value)
@@ -134,6 +148,7 @@ extension ONNXImporter {
         let rank: Int
         switch try c.value(0) {
         case let .constant(t), let .batchIndices(_, t): rank = t.rank
+        case .perSample: throw perSampleRefusal(c)
         case let .node(i): rank = c.shape(i).count + 1
         }
         let outputRank = c.op == "Unsqueeze" ? rank + axes.count : rank
@@ -156,6 +171,8 @@ extension ONNXImporter {
             var s = t.shape
             for axis in axes.map({ $0 < 0 ? $0 + s.count + axes.count : $0 }).sorted() { s.insert(1, at: min(axis, s.count)) }
             result = .batchIndices(scale: scale, offsets: try t.reshaped(s))
+        case .perSample:
+            throw perSampleRefusal(c)
         case let .node(i):
             var s = [1] + c.shape(i)
             if c.op == "Unsqueeze" {
@@ -176,6 +193,8 @@ extension ONNXImporter {
         let parts = try c.node.input.indices.map { try c.value($0) }
         if parts.allSatisfy({ if case .constant = $0 { return true } else { return false } }) {
             result = .constant(try Tensor.concatenate(parts.map { if case let .constant(t) = $0 { return t } else { return Tensor(0) } }, axis: axis))
+        } else if case .perSample = parts[0] {
+            result = try prefixTokens(c, parts, axis: axis)
         } else {
             let indices = try parts.map { part -> Int in
                 guard case let .node(i) = part else { throw Failure(description: "Concat '\(c.nodeName)' mixes constants and computed values") }
@@ -186,6 +205,45 @@ extension ONNXImporter {
             result = try c.add(Merge(.concatenate), indices)
         }
         return result
+    }
+
+    /// Learned tokens before tokens: `Concat` on axis 1 of constants expanded to the batch, then
+    /// one computed [N, T, D].
+    static func prefixTokens(_ c: NodeContext, _ parts: [Value], axis: Int) throws -> Value {
+        var tokens: [Tensor] = []
+        for part in parts.dropLast() {
+            guard case let .perSample(t) = part else { throw perSampleRefusal(c) }
+            tokens.append(t)
+        }
+        guard case let .node(i)? = parts.last, c.shape(i).count == 2, axis == 1 || axis == -2,
+              tokens.allSatisfy({ $0.rank == 3 && $0.shape[2] == c.shape(i)[1] }) else { throw perSampleRefusal(c) }
+        let table = try Tensor.concatenate(tokens, axis: 1)
+        let layer = try PrefixTokens(count: table.shape[1], width: table.shape[2], generator: c.state.generator)
+        let result = try c.add(layer, [i])
+        c.state.assign(layer.tokens, table, layer: c.nodeName)
+        return result
+    }
+
+    /// `Expand` of a constant: to a constant shape, the constant broadcast; to a shape whose first
+    /// size is the batch (a graph value's `Shape`, folded to −1), a per-sample constant.
+    static func expand(_ c: NodeContext) throws -> Value {
+        let data = try c.constant(0)
+        let target = try c.constant(1).scalars.map { try integer($0, c) }
+        guard target.count <= 8, target.allSatisfy({ $0 >= -1 }) else { throw Failure(description: "Expand '\(c.nodeName)': target \(target) is not a shape") }
+        if target.first == -1 {
+            guard data.rank == target.count, data.shape.first == 1, !target.dropFirst().contains(-1) else {
+                throw Failure(description: "Expand '\(c.nodeName)' of \(formatShape(data.shape)) to the batch and \(target.dropFirst().map(String.init)) is not supported")
+            }
+            // ONNX broadcasts both ways: a 1 in the target keeps the constant's size.
+            let shape = [1] + zip(data.shape.dropFirst(), target.dropFirst()).map { Swift.max($0, $1) }
+            _ = try checkedElementCount(shape, c)
+            return .perSample(try data.broadcast(to: shape).copied())
+        }
+        let rank = Swift.max(data.rank, target.count)
+        let padded = [Int](repeating: 1, count: rank - data.rank) + data.shape, wanted = [Int](repeating: 1, count: rank - target.count) + target
+        let shape = zip(padded, wanted).map { Swift.max($0, $1) }
+        _ = try checkedElementCount(shape, c)
+        return .constant(try data.reshaped(padded).broadcast(to: shape).copied())
     }
 
     static func reshape(_ c: NodeContext) throws -> Value {
@@ -209,6 +267,8 @@ extension ONNXImporter {
             result = .constant(try t.reshaped(try copied(t.shape)))
         case .batchIndices:
             throw batchIndicesRefusal(c)
+        case .perSample:
+            throw perSampleRefusal(c)
         case let .node(i):
             let resolved = try copied([-1] + c.shape(i))
             guard let first = resolved.first, first == -1 || first == 1 || target.first == 0 else {

@@ -1,0 +1,240 @@
+import GraftNN
+import GraftTensor
+
+/// Vision transformers (Dosovitskiy et al.) under the parameter names of the framework a checkpoint
+/// comes from: timm's `VisionTransformer` (ViT, DeiT and its distilled variant, DINOv2 with and
+/// without registers, CLIP image towers) and torchvision's `vit_*`. A patch embedding (a convolution
+/// whose kernel and stride are the patch), class, distillation and register tokens, learned position
+/// embeddings (resized to other grids as the source framework resizes them), pre-norm blocks of
+/// self-attention and a GELU MLP (with layer scale where the model has it), a final LayerNorm, the
+/// class token or the mean of the patch tokens, a linear head.
+///
+/// Every setting is read off a state dict's tensors (`detect`): the width from the patch
+/// embedding, the depth from the blocks, the patch size and grid from the kernel and the position
+/// table, the class count from the head. The head count is not in the tensors: it is the
+/// family's (64 values per head, 16 heads from ViT-L up), or `arch=` names it.
+enum VisionTransformer {
+    enum Source: String, Sendable { case timm, torchvision }
+
+    struct Config: Sendable, Equatable {
+        var source: Source
+        var width: Int
+        var depth: Int
+        var heads: Int
+        var patch: Int
+        var grid: Int
+        var mlp: Int
+        var classes: Int
+        var distilled = false
+        var registers = 0
+        /// timm's `no_embed_class`: the position table covers the patches only (DINOv2 with registers).
+        var patchPositionsOnly = false
+        var layerScale = false
+        /// CLIP: a LayerNorm after the position embedding, no bias on the patch convolution.
+        var preNorm = false
+        var patchBias = true
+        var epsilon: Float = 1e-6
+        /// timm's `global_pool="avg"`: the mean of the patch tokens, then `fc_norm`.
+        var meanPool = false
+        var qkvBias = true
+        /// How pixels in [0, 1] are normalized for it (nil when the tensors do not say).
+        var normalization: Normalization? = .imagenet
+
+        var input: [Int] { [3, grid * patch, grid * patch] }
+        /// Tokens before the patches.
+        var prefix: Int { 1 + (distilled ? 1 : 0) + registers }
+    }
+
+    /// timm's named models and torchvision's.
+    static let named: [(String, Config)] = {
+        func timm(_ width: Int, _ depth: Int, _ heads: Int, _ patch: Int, _ size: Int) -> Config {
+            Config(source: .timm, width: width, depth: depth, heads: heads, patch: patch, grid: size / patch, mlp: 4 * width, classes: 1000)
+        }
+        // timm's vit_* (the AugReg weights) take [−1, 1]; DeiT and DINOv2 ImageNet's statistics.
+        func augreg(_ config: Config) -> Config { var c = config; c.normalization = .symmetric; return c }
+        func torchvision(_ width: Int, _ depth: Int, _ heads: Int, _ patch: Int, _ mlp: Int) -> Config {
+            Config(source: .torchvision, width: width, depth: depth, heads: heads, patch: patch, grid: 224 / patch, mlp: mlp, classes: 1000)
+        }
+        var list: [(String, Config)] = [
+            ("vit_b_16", torchvision(768, 12, 12, 16, 3072)), ("vit_b_32", torchvision(768, 12, 12, 32, 3072)),
+            ("vit_l_16", torchvision(1024, 24, 16, 16, 4096)), ("vit_l_32", torchvision(1024, 24, 16, 32, 4096)),
+            ("vit_h_14", torchvision(1280, 32, 16, 14, 5120)),
+            ("vit_tiny_patch16_224", augreg(timm(192, 12, 3, 16, 224))), ("vit_small_patch16_224", augreg(timm(384, 12, 6, 16, 224))),
+            ("vit_base_patch16_224", augreg(timm(768, 12, 12, 16, 224))), ("vit_large_patch16_224", augreg(timm(1024, 24, 16, 16, 224))),
+            ("vit_tiny_patch16_384", augreg(timm(192, 12, 3, 16, 384))), ("vit_small_patch16_384", augreg(timm(384, 12, 6, 16, 384))),
+            ("vit_base_patch16_384", augreg(timm(768, 12, 12, 16, 384))), ("vit_small_patch32_224", augreg(timm(384, 12, 6, 32, 224))),
+            ("vit_base_patch32_224", augreg(timm(768, 12, 12, 32, 224))),
+            ("deit_tiny_patch16_224", timm(192, 12, 3, 16, 224)), ("deit_small_patch16_224", timm(384, 12, 6, 16, 224)),
+            ("deit_base_patch16_224", timm(768, 12, 12, 16, 224)),
+        ]
+        for (name, width, heads) in [("deit_tiny_distilled_patch16_224", 192, 3), ("deit_small_distilled_patch16_224", 384, 6), ("deit_base_distilled_patch16_224", 768, 12)] {
+            var c = timm(width, 12, heads, 16, 224)
+            c.distilled = true
+            list.append((name, c))
+        }
+        for (name, width, depth, heads, registers) in [("vit_small_patch14_dinov2", 384, 12, 6, 0), ("vit_base_patch14_dinov2", 768, 12, 12, 0),
+                                                       ("vit_small_patch14_reg4_dinov2", 384, 12, 6, 4), ("vit_base_patch14_reg4_dinov2", 768, 12, 12, 4)] {
+            var c = timm(width, depth, heads, 14, 518)
+            (c.layerScale, c.registers, c.patchPositionsOnly, c.classes) = (true, registers, registers > 0, 0)
+            list.append((name, c))
+        }
+        var clip = timm(768, 12, 12, 16, 224)
+        (clip.preNorm, clip.patchBias, clip.epsilon) = (true, false, 1e-5)
+        clip.normalization = .custom(mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711])
+        list.append(("vit_base_patch16_clip_224", clip))
+        return list
+    }()
+
+    static let architectures: [Architecture] = named.map { architecture($0.0, $0.1) }
+
+    /// An architecture of these settings: at other square inputs the grid follows (the position
+    /// table is resized); a backbone without a head (`classes` 0) keeps none.
+    static func architecture(_ name: String, _ config: Config) -> Architecture {
+        let source = config.source == .timm ? "timm's" : "torchvision's"
+        return Architecture(name, "ViT-\(config.width)/\(config.patch) (\(config.depth) blocks, \(config.heads) heads\(config.classes == 0 ? ", no head" : "")), \(source) layout and parameter names",
+                            anchor: config.source == .timm ? "blocks.0.attn.qkv.weight" : "encoder.layers.encoder_layer_0.self_attention.in_proj_weight",
+                            input: config.input, classes: Swift.max(config.classes, 2), parametric: true) { classes, input, _, generator throws(ModelError) in
+            var c = config
+            c.classes = config.classes == 0 ? 0 : classes
+            if input != config.input {
+                guard input[0] == 3, input[1] == input[2], input[1] % config.patch == 0 else {
+                    throw .invalidArgument(what: "input", reason: "\(name) takes square RGB images whose side is a multiple of \(config.patch)")
+                }
+                c.grid = input[1] / config.patch
+            }
+            return try build(c, name: name, generator: generator)
+        }
+    }
+
+    /// The ViT a state dict holds, as a fit: its settings read off the tensors, and how many of them
+    /// a model of those settings has (all, for a checkpoint of one of these families).
+    static func fit(_ shapes: [String: [Int]]) -> Architecture.Fit? {
+        guard let config = detect(shapes) else { return nil }
+        let name = name(config)
+        guard let model = try? build(config, name: name, generator: .structureOnly()) else { return nil }
+        let tensors = model.parameters.map { ($0.key, $0.parameter.shape) } + model.buffers.map { ($0.key, $0.tensor.shape) }
+        let known = Set(tensors.map(\.0))
+        return Architecture.Fit(architecture: architecture(name, config), classes: Swift.max(config.classes, 2),
+                                matching: tensors.filter { shapes[$0.0] == $0.1 }.count, expected: tensors.count,
+                                extra: shapes.keys.filter { !known.contains($0) }.count)
+    }
+
+    /// The heads of a ViT of this width: 64 values each, 16 from ViT-L's 1024 up (ViT-H's 1280).
+    static func heads(width: Int) -> Int { width >= 1024 ? 16 : Swift.max(1, width / 64) }
+
+    /// A ViT's settings read off a state dict's shapes (nil when the keys are not a ViT's).
+    static func detect(_ shapes: [String: [Int]]) -> Config? {
+        if let qkv = shapes["blocks.0.attn.qkv.weight"], qkv.count == 2, let patch = shapes["patch_embed.proj.weight"], patch.count == 4 {
+            let width = qkv[1]
+            var depth = 0
+            while shapes["blocks.\(depth).attn.qkv.weight"] != nil { depth += 1 }
+            var c = Config(source: .timm, width: width, depth: depth, heads: heads(width: width), patch: patch[2], grid: 0,
+                           mlp: shapes["blocks.0.mlp.fc1.weight"]?.first ?? 4 * width, classes: shapes["head.weight"]?.first ?? 0)
+            c.distilled = shapes["dist_token"] != nil
+            c.registers = shapes["reg_token"]?[1] ?? 0
+            c.layerScale = shapes["blocks.0.ls1.gamma"] != nil
+            c.preNorm = shapes["norm_pre.weight"] != nil
+            c.patchBias = shapes["patch_embed.proj.bias"] != nil
+            c.meanPool = shapes["fc_norm.weight"] != nil
+            c.qkvBias = shapes["blocks.0.attn.qkv.bias"] != nil
+            if c.preNorm { c.epsilon = 1e-5 }
+            // DeiT-distilled and DINOv2 use ImageNet's statistics; a plain ViT's are its training's.
+            c.normalization = c.distilled || c.layerScale ? .imagenet : nil
+            guard let positions = shapes["pos_embed"]?[1] else { return nil }
+            let covered = c.registers > 0 && positions == Self.square(positions) * Self.square(positions) ? 0 : 1 + (c.distilled ? 1 : 0)
+            c.patchPositionsOnly = covered == 0
+            c.grid = square(positions - covered)
+            return c.grid > 0 ? c : nil
+        }
+        if let inProj = shapes["encoder.layers.encoder_layer_0.self_attention.in_proj_weight"], inProj.count == 2,
+           let patch = shapes["conv_proj.weight"], patch.count == 4, let positions = shapes["encoder.pos_embedding"]?[1] {
+            let width = inProj[1]
+            var depth = 0
+            while shapes["encoder.layers.encoder_layer_\(depth).self_attention.in_proj_weight"] != nil { depth += 1 }
+            let c = Config(source: .torchvision, width: width, depth: depth, heads: heads(width: width), patch: patch[2], grid: square(positions - 1),
+                           mlp: shapes["encoder.layers.encoder_layer_0.mlp.0.weight"]?.first ?? 4 * width, classes: shapes["heads.head.weight"]?.first ?? 0)
+            return c.grid > 0 ? c : nil
+        }
+        return nil
+    }
+
+    /// The side of a square of `count` cells (0 when it is none).
+    static func square(_ count: Int) -> Int {
+        let side = Int(Double(Swift.max(count, 0)).squareRoot().rounded())
+        return side * side == count ? side : 0
+    }
+
+    /// The named model these settings are (its head and normalization aside), or a description of them.
+    static func name(_ config: Config) -> String {
+        func plain(_ c: Config) -> Config { var c = c; (c.classes, c.normalization) = (0, nil); return c }
+        if let match = named.first(where: { plain($0.1) == plain(config) }) { return match.0 }
+        return "vit-\(config.source.rawValue)-\(config.width)x\(config.depth)-p\(config.patch)"
+    }
+
+    static func build(_ c: Config, name: String, generator: Generator) throws(ModelError) -> Model {
+        guard c.width > 0, c.depth > 0, c.depth <= 64, c.heads > 0, c.width % c.heads == 0, (1...64).contains(c.patch), (1...256).contains(c.grid),
+              c.mlp > 0, c.mlp <= 16 * c.width, c.classes >= 0 else {
+            throw .invalidArgument(what: "vision transformer", reason: "\(c.heads) heads, width \(c.width), depth \(c.depth), patch \(c.patch), grid \(c.grid) do not make one")
+        }
+        var b = try GraphBuilder(inputShape: c.input, freeAxes: [1, 2])
+        func add(_ name: String, _ layer: Layer, _ inputs: Int...) throws(ModelError) -> Int { try b.add(layer, name: name, inputs: inputs) }
+        let timm = c.source == .timm
+        let d = c.width
+        func norm() throws(ModelError) -> LayerNorm { try LayerNorm(d, epsilon: c.epsilon, axis: 1) }
+
+        let patches = try add(timm ? "patch_embed.proj" : "conv_proj",
+                              Conv2d(3, d, kernel: (c.patch, c.patch), stride: (c.patch, c.patch), bias: c.patchBias, generator: generator), b.input)
+        var x = try add(timm ? "patch_embed.tokens" : "tokens", Tokens(), patches)
+        let resize: PositionEmbedding.Resize = timm ? .antialiased : .bicubic
+        if c.patchPositionsOnly {
+            x = try add("pos_embed", PositionEmbedding(prefix: 0, grid: (c.grid, c.grid), width: d, resize: resize, generator: generator), x, patches)
+        }
+        if c.registers > 0 { x = try add("reg_token", PrefixTokens(count: c.registers, width: d, generator: generator), x) }
+        if c.distilled { x = try add("dist_token", PrefixTokens(count: 1, width: d, generator: generator), x) }
+        x = try add(timm ? "cls_token" : "class_token", PrefixTokens(count: 1, width: d, generator: generator), x)
+        if !c.patchPositionsOnly {
+            let covered = 1 + (c.distilled ? 1 : 0)
+            x = try add(timm ? "pos_embed" : "encoder.pos_embedding",
+                        PositionEmbedding(prefix: covered, grid: (c.grid, c.grid), width: d, resize: resize, generator: generator), x, patches)
+        }
+        if c.preNorm { x = try add("norm_pre", norm(), x) }
+
+        for i in 0..<c.depth {
+            let p = timm ? "blocks.\(i)" : "encoder.layers.encoder_layer_\(i)"
+            let names = timm ? (norm1: "norm1", attn: "attn", norm2: "norm2", fc1: "mlp.fc1", act: "mlp.act", fc2: "mlp.fc2")
+                             : (norm1: "ln_1", attn: "self_attention", norm2: "ln_2", fc1: "mlp.0", act: "mlp.1", fc2: "mlp.3")
+            var h = try add("\(p).\(names.norm1)", norm(), x)
+            h = try add("\(p).\(names.attn)", SelfAttention(width: d, heads: c.heads, bias: c.qkvBias, naming: timm ? .timm : .torchvision, generator: generator), h)
+            if c.layerScale { h = try add("\(p).ls1", LayerScale(d, initial: 1e-5, tokens: "gamma"), h) }
+            x = try add("\(p).residual1", Merge(.add), x, h)
+            h = try add("\(p).\(names.norm2)", norm(), x)
+            h = try add("\(p).\(names.fc1)", Dense(d, c.mlp, generator: generator), h)
+            h = try add("\(p).\(names.act)", Activation(.gelu), h)
+            h = try add("\(p).\(names.fc2)", Dense(c.mlp, d, generator: generator), h)
+            if c.layerScale { h = try add("\(p).ls2", LayerScale(d, initial: 1e-5, tokens: "gamma"), h) }
+            x = try add("\(p).residual2", Merge(.add), x, h)
+        }
+
+        let pool: TokenPool
+        if c.meanPool {
+            pool = try TokenPool(.mean(skip: c.prefix))
+        } else {
+            x = try add(timm ? "norm" : "encoder.ln", norm(), x)
+            pool = try TokenPool(.token(0))
+        }
+        let tokens = x
+        x = try add("pool", pool, tokens)
+        if c.meanPool { x = try add("fc_norm", LayerNorm(d, epsilon: c.epsilon), x) }
+        if c.classes > 0 {
+            let head = try add(timm ? "head" : "heads.head", Dense(d, c.classes, generator: generator), x)
+            if c.distilled {
+                // DeiT: the mean of the class token's head and the distillation token's.
+                let second = try add("pool_dist", TokenPool(.token(1)), tokens)
+                let other = try add("head_dist", Dense(d, c.classes, generator: generator), second)
+                let sum = try add("heads.sum", Merge(.add), head, other)
+                _ = try add("heads.mean", Affine(scale: [0.5], offset: [0]), sum)
+            }
+        }
+        return b.build(name: name, architecture: name, normalization: c.normalization)
+    }
+}
