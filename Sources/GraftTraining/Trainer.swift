@@ -19,6 +19,9 @@ public struct TrainingOptions: Sendable {
     public var warmupEpochs = 0
     /// A lower rate for layers outside the head (discriminative learning rates); nil: the same rate.
     public var backboneLearningRate: Float? = nil
+    /// Layer-wise rate decay (BEiT, MAE, timm's `layer_decay`): block i of B gets
+    /// lr · decay^(B − i), the embeddings before them lr · decay^(B + 1), what follows and the head lr.
+    public var layerDecay: Float? = nil
     /// Clip the global gradient norm to this value.
     public var clipNorm: Float? = nil
     public var labelSmoothing: Float = 0
@@ -49,6 +52,10 @@ public struct TrainingOptions: Sendable {
         guard (1...65_536).contains(batchSize) else { throw .invalidArgument(what: "batch", reason: "must be 1–65536, got \(batchSize)") }
         guard learningRate > 0, learningRate.isFinite else { throw .invalidArgument(what: "lr", reason: "must be positive, got \(learningRate)") }
         if let b = backboneLearningRate, !(b >= 0 && b.isFinite) { throw .invalidArgument(what: "backbone-lr", reason: "must be ≥ 0, got \(b)") }
+        if let d = layerDecay {
+            guard d > 0, d <= 1 else { throw .invalidArgument(what: "layer-decay", reason: "must be in (0, 1], got \(d)") }
+            guard backboneLearningRate == nil else { throw .invalidArgument(what: "layer-decay", reason: "and backbone-lr both set the backbone's rates; give one") }
+        }
         guard weightDecay >= 0 else { throw .invalidArgument(what: "wd", reason: "must be ≥ 0, got \(weightDecay)") }
         if let c = clipNorm, !(c > 0) { throw .invalidArgument(what: "clip", reason: "must be positive, got \(c)") }
         guard (0..<1).contains(labelSmoothing) else { throw .invalidArgument(what: "smoothing", reason: "must be in [0, 1), got \(labelSmoothing)") }
@@ -198,6 +205,7 @@ public final class Trainer {
         }
         try checkSplits(data)
         let headParameters = try backboneGroups(options)
+        if let decay = options.layerDecay { _ = try layerDecayScales(decay) }
         // BatchNorm on batch statistics cannot normalize a single sample: drop such a last batch.
         let batchNormTrains = model.trainsSomeStatistics
         let dropSingle = batchNormTrains && data.train.count % options.batchSize == 1
@@ -540,14 +548,27 @@ public final class Trainer {
         }
     }
 
-    /// Head layers get the full rate; every other layer `backboneLearningRate / learningRate` of it.
+    /// Head layers get the full rate; every other layer `backboneLearningRate / learningRate` of it,
+    /// or, with layer decay, its block's share (``layerDecayScales(_:)``).
     private func applyRateScales(_ optimizer: Optimizer, options: TrainingOptions) {
+        if let decay = options.layerDecay, let scales = try? layerDecayScales(decay) {
+            optimizer.rateScales = optimizer.parameters.map { scales[ObjectIdentifier($0)] ?? 1 }
+            return
+        }
         guard let backbone = options.backboneLearningRate else {
             optimizer.rateScales = [Float](repeating: 1, count: optimizer.parameters.count)
             return
         }
         let head = Set(model.nodes.filter(\.isHead).flatMap { $0.layer.parameters.map { ObjectIdentifier($0.parameter) } })
         optimizer.rateScales = optimizer.parameters.map { head.contains(ObjectIdentifier($0)) ? 1 : backbone / options.learningRate }
+    }
+
+    /// Each parameter's share of the rate under layer decay `decay` (``Model/layerDecayScales(_:)``).
+    public func layerDecayScales(_ decay: Float) throws(ModelError) -> [ObjectIdentifier: Float] {
+        guard let scales = model.layerDecayScales(decay) else {
+            throw .invalidArgument(what: "layer-decay", reason: "\(model.name) has no numbered blocks (blocks.N, encoder.layer.N, encoder_layer_N) to give rates by depth")
+        }
+        return Dictionary(scales.map { (ObjectIdentifier($0.parameter), $0.scale) }, uniquingKeysWith: { first, _ in first })
     }
 
     private func clipGradients(_ parameters: [Parameter], to maximum: Float) {

@@ -319,11 +319,13 @@ extension CommandTable {
             for norm in freshNorms where !norm.isFrozen { norm.keepsStatistics = false }
             let norms = model.statisticsLayers.filter { !$0.isFrozen }
             let bnNote = norms.isEmpty ? "" : "; BatchNorm: \(norms.count - norms.filter(\.trainsStatistics).count) of \(norms.count) unfrozen keep their running statistics"
-            shell.print("phase 2 of 2 — unfrozen \(selectors.joined(separator: ", ")): \(epochs) epoch\(epochs == 1 ? "" : "s"), head at lr \(rate(headRate)), backbone at \(rate(backboneRate)); trainable params \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))" + bnNote)
+            let backbone = base.layerDecay.map { "blocks at lr·\(CommandParser.format(Double($0)))^depth (layer decay)" } ?? "backbone at \(rate(backboneRate))"
+            shell.print("phase 2 of 2 — unfrozen \(selectors.joined(separator: ", ")): \(epochs) epoch\(epochs == 1 ? "" : "s"), head at lr \(rate(headRate)), \(backbone); trainable params \(grouped(model.trainableParameterCount)) of \(grouped(model.parameterCount))" + bnNote)
             var options = base
             options.epochs = epochs
             options.learningRate = headRate
-            options.backboneLearningRate = backboneRate
+            // Layer decay gives the backbone its rates block by block instead of one backbone rate.
+            if options.layerDecay == nil { options.backboneLearningRate = backboneRate }
             if continuing?.checkpointPhase == 2 { try continuing?.restore() }
             phases.append(("phase 2", try run(2, options)))
             return phases
@@ -506,7 +508,8 @@ extension CommandTable {
             }
             try model.setTrainable(true, selectors, batchNormTrains: recipe.batchNormTrains)
             var options = base
-            (options.epochs, options.learningRate, options.backboneLearningRate) = (epochs, headRate, backboneRate)
+            (options.epochs, options.learningRate) = (epochs, headRate)
+            if options.layerDecay == nil { options.backboneLearningRate = backboneRate }
             let e = try trainer.estimate(data, options: options, generator: shell.generator)
             shell.print(describe(e, what: "phase 2 (unfrozen \(selectors.joined(separator: ", ")))"))
             total += e.totalSeconds

@@ -247,6 +247,7 @@ extension CommandTable {
             .init("step", .int(1...100_000), default: "1", "schedule=step: multiply the rate by gamma every N epochs (PyTorch's StepLR)"),
             .init("gamma", .float(0.0001...1), default: "0.1", "schedule=step: the factor"),
             .init("warmup", .int(0...1000), default: "0", "epochs of linear warm-up"),
+            .init("layer-decay", .float(0.01...1), "layer-wise rate decay: block i of B trains at lr·decay^(B−i), the embeddings lowest, the head at lr (BEiT, MAE, timm)"),
             .init("clip", .float(1e-6...1e6), "clip the global gradient norm"),
             .init("smoothing", .float(0...0.99), default: "0", "label smoothing"),
             .init("sampler", .choice(["shuffle", "balanced"]), default: "shuffle", "each epoch's samples: a shuffled pass, or draws with replacement ∝ 1/class count (PyTorch's WeightedRandomSampler)"),
@@ -290,6 +291,7 @@ extension CommandTable {
             o.schedule = .step(every: command.int("step") ?? 1, gamma: Float(command.float("gamma") ?? 0.1))
         }
         o.warmupEpochs = command.int("warmup") ?? 0
+        o.layerDecay = command.float("layer-decay").map(Float.init)
         o.clipNorm = command.float("clip").map(Float.init)
         o.labelSmoothing = Float(command.float("smoothing") ?? 0)
         o.sampler = Sampler(rawValue: command.string("sampler") ?? "shuffle") ?? .shuffle

@@ -79,4 +79,28 @@ wide = rng.normal(0, 1, (2, 3, 48, 40)).astype(np.float32)
 save("vit_input_48x40.npy", wide)
 with torch.no_grad():
     save("vit_timm_48x40_output.npy", dynamic(torch.from_numpy(wide)).numpy())
+# One SGD step with timm's layer-wise rate decay (param_groups_layer_decay, decay 0.5, lr 0.1, no
+# momentum) on four samples: each parameter's lr_scale, and some tensors after the step.
+import json
+
+from timm.optim import param_groups_layer_decay
+
+stepped = VisionTransformer(num_classes=5, **common)
+stepped.load_state_dict(models["vit_timm"].state_dict())
+groups = param_groups_layer_decay(stepped, weight_decay=0.0, layer_decay=0.5)
+names = {id(p): n for n, p in stepped.named_parameters()}
+scales = {names[id(p)]: g["lr_scale"] for g in groups for p in g["params"]}
+with open(os.path.join(here, "vit_timm_layer_decay.json"), "w") as f:
+    json.dump(scales, f, indent=1, sort_keys=True)
+optimizer = torch.optim.SGD([{"params": g["params"], "lr": 0.1 * g["lr_scale"]} for g in groups], lr=0.1, momentum=0)
+batch = rng.normal(0, 1, (4, 3, 32, 32)).astype(np.float32)
+labels = [0, 3, 1, 4]
+save("vit_step_input.npy", batch)
+loss = torch.nn.functional.cross_entropy(stepped(torch.from_numpy(batch)), torch.tensor(labels))
+loss.backward()
+optimizer.step()
+kept = ["patch_embed.proj.weight", "cls_token", "pos_embed", "blocks.0.attn.qkv.weight", "blocks.0.norm1.weight",
+        "blocks.1.mlp.fc2.weight", "norm.bias", "head.weight"]
+save_file({k: v.detach().contiguous() for k, v in stepped.state_dict().items() if k in kept}, os.path.join(here, "vit_timm_layer_decay_step.safetensors"))
+print("layer decay step: loss", loss.item(), "scales", sorted(set(scales.values())))
 print("timm", timm.__version__, "torch", torch.__version__, "torchvision", torchvision.__version__)

@@ -248,6 +248,9 @@ public struct PyTorchProject {
             return .dict([
                 ("epochs", .int(o.epochs)), ("batch_size", .int(o.batchSize)), ("lr", .float(o.learningRate)),
                 ("backbone_lr", o.backboneLearningRate.map(PyLiteral.float) ?? .none),
+                // Layer decay: each parameter's share of lr, as graft gave it (the head's is 1).
+                ("layer_scales", o.layerDecay.flatMap { model.layerDecayScales($0) }.map { scales in
+                    .dict(scales.filter { $0.parameter.trainable }.map { ($0.key, PyLiteral.float($0.scale)) }) } ?? .none),
                 ("optimizer", optimizer), ("weight_decay", .float(o.weightDecay)), ("schedule", schedule), ("warmup_epochs", .int(o.warmupEpochs)),
                 ("clip_norm", o.clipNorm.map(PyLiteral.float) ?? .none), ("label_smoothing", .float(o.labelSmoothing)),
                 ("class_weights", phase.classWeights.map { .list($0.map(PyLiteral.float)) } ?? .none),

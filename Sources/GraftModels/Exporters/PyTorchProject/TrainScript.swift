@@ -137,10 +137,17 @@ def rate_factor(schedule, step, total, steps_per_epoch, warmup):
 
 
 def make_optimizer(phase, named):
-    """The optimizer over the trainable parameters: the head at lr, the rest at backbone_lr when given."""
+    """The optimizer over the trainable parameters: the head at lr, the rest at backbone_lr when given;
+    with layer decay, one group per rate (lr times each parameter's share in layer_scales)."""
     head = tuple(name + "." for name in phase["head"])
-    groups = [{"params": [p for n, p in named if n.startswith(head) or phase["backbone_lr"] is None], "lr": phase["lr"]},
-              {"params": [p for n, p in named if not n.startswith(head) and phase["backbone_lr"] is not None], "lr": phase["backbone_lr"]}]
+    if phase.get("layer_scales"):
+        by_scale = {}
+        for n, p in named:
+            by_scale.setdefault(phase["layer_scales"].get(n, 1.0), []).append(p)
+        groups = [{"params": params, "lr": phase["lr"] * scale} for scale, params in sorted(by_scale.items(), key=lambda item: -item[0])]
+    else:
+        groups = [{"params": [p for n, p in named if n.startswith(head) or phase["backbone_lr"] is None], "lr": phase["lr"]},
+                  {"params": [p for n, p in named if not n.startswith(head) and phase["backbone_lr"] is not None], "lr": phase["backbone_lr"]}]
     groups = [g for g in groups if g["params"]]
     spec, decay = phase["optimizer"], phase["weight_decay"]
     if spec["name"] == "sgd":
