@@ -223,15 +223,19 @@ enum VisionTransformer {
             pool = try TokenPool(.token(0))
         }
         let tokens = x
+        // DeiT: the mean of the class token's head and the distillation token's. The distillation
+        // branch comes first, so that the class token's pooling is the last: where `head` cuts.
+        var distillation: Int? = nil
+        if c.distilled && c.classes > 0 {
+            let second = try add("pool_dist", TokenPool(.token(1)), tokens)
+            distillation = try add("head_dist", Dense(d, c.classes, generator: generator), second)
+        }
         x = try add("pool", pool, tokens)
         if c.meanPool { x = try add("fc_norm", LayerNorm(d, epsilon: c.epsilon), x) }
         if c.classes > 0 {
             let head = try add(timm ? "head" : "heads.head", Dense(d, c.classes, generator: generator), x)
-            if c.distilled {
-                // DeiT: the mean of the class token's head and the distillation token's.
-                let second = try add("pool_dist", TokenPool(.token(1)), tokens)
-                let other = try add("head_dist", Dense(d, c.classes, generator: generator), second)
-                let sum = try add("heads.sum", Merge(.add), head, other)
+            if let distillation {
+                let sum = try add("heads.sum", Merge(.add), head, distillation)
                 _ = try add("heads.mean", Affine(scale: [0.5], offset: [0]), sum)
             }
         }

@@ -99,7 +99,8 @@ def compare_outputs(folder, inputs, graft_output, label, noisy=False):
 
 FAMILIES = ["mnist-cnn", "resnet18", "resnext50_32x4d", "wide_resnet50_2", "mobilenetv2", "efficientnet-lite0", "efficientnet_b0",
             "efficientnet_v2_s", "mobilenet_v3_small", "mobilenet_v3_large", "convnext_tiny", "regnet_x_400mf", "regnet_y_400mf",
-            "densenet121", "vgg11_bn", "alexnet", "squeezenet1_1", "mnasnet0_5", "shufflenet_v2_x0_5", "googlenet", "inception_v3"]
+            "densenet121", "vgg11_bn", "alexnet", "squeezenet1_1", "mnasnet0_5", "shufflenet_v2_x0_5", "googlenet", "inception_v3",
+            "vit_tiny_patch16_224", "deit_tiny_distilled_patch16_224"]
 
 
 def architectures(graft, work, every, names=None):
@@ -128,6 +129,11 @@ SHIPPED = [(f"{EXAMPLES}/efficientnet-lite0.pth", (1, 3, 224, 224)), (f"{EXAMPLE
 # GroupNorm as nn.GroupNorm and as model.py's GroupNorm (Keras's center=False), from the format fixtures.
 FORMATS = os.path.abspath("Tests/Fixtures/formats")
 SHIPPED += [(f"{FORMATS}/groupnorm_keras.keras", (2, 3, 9, 7)), (f"{FORMATS}/groupnorm_torch17.onnx", (2, 3, 9, 7))]
+# Vision transformers as timm and torchvision build them (make_vit_fixtures.py): tokens, position tables,
+# attention under each framework's names; the first also at 48x40 (its position table resized).
+SHIPPED += [(f"{FORMATS}/{name}.safetensors", (2, 3, 32, 32)) for name in
+            ["vit_timm", "vit_deit_distilled", "vit_dinov2_reg", "vit_clip", "vit_avg", "vit_torchvision"]]
+SHIPPED += [(f"{FORMATS}/vit_timm.safetensors", (2, 3, 48, 40))]
 
 
 def model_files(graft, work, every):
@@ -216,6 +222,19 @@ predict "{w}/fixed.npy" save="{w}/graft_fixed.npy"
 export pytorch "{w}/project"
 """
 
+# A vision transformer fine-tuned with layer-wise rate decay: each parameter group's rate in train.py is
+# graft's, so --deterministic follows graft's loss step by step.
+VIT_DECAY = """seed 17
+set threads=2
+load {formats}/vit_timm.safetensors as vit
+data mnist per-class=12 size=32 channels=3 as digits
+head classes=10
+save model "{w}/start.safetensors"
+train epochs=1 batch=20 lr=0.002 optimizer=adamw wd=0.05 layer-decay=0.6 schedule=cosine
+predict "{w}/fixed.npy" save="{w}/graft_fixed.npy"
+export pytorch "{w}/project"
+"""
+
 # Imbalance: class weights with label smoothing (CrossEntropyLoss(weight=, label_smoothing=)) and the
 # balanced sampler (graft's draws replayed in --deterministic; WeightedRandomSampler otherwise).
 IMBALANCE = """seed 13
@@ -250,7 +269,7 @@ def recipe(graft, work, name, script, fixed_shape, dataset, processes=True, samp
     os.makedirs(w)
     np.save(f"{w}/fixed.npy", np.random.default_rng(23).uniform(-1, 1, fixed_shape).astype(np.float32))
     started = time.time()
-    graft_run(graft, script.format(w=w, examples=EXAMPLES), f"{w}/session.graft")
+    graft_run(graft, script.format(w=w, examples=EXAMPLES, formats=FORMATS), f"{w}/session.graft")
     print(f"== {name}: graft session and export {time.time() - started:.1f} s")
     project = f"{w}/project"
     # (a) outputs
@@ -425,6 +444,7 @@ def main():
         recipe(graft, work, "lite0-fine-tune", LITE0, (2, 3, 96, 96), "data mnist per-class=30 size=96 channels=3 as digits", sampler=args.all)
         recipe(graft, work, "imbalance", IMBALANCE, (4, 1, 28, 28), "data mnist digits=0-4 per-class=30 as d", processes=False)
         recipe(graft, work, "options-lite0", OPTIONS, (2, 3, 64, 64), "data mnist per-class=20 size=64 channels=3 as digits", processes=False)
+        recipe(graft, work, "vit-layer-decay", VIT_DECAY, (2, 3, 32, 32), "data mnist per-class=12 size=32 channels=3 as digits", processes=False)
         augmented(graft, work)
         image_folder(graft, work)
         hostile(graft, work)
