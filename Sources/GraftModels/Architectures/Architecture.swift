@@ -114,6 +114,8 @@ extension Architecture {
     /// auxiliary classifiers of GoogLeNet and Inception v3 (used in training only).
     static func ignorable(_ key: String) -> Bool {
         key.hasSuffix(".num_batches_tracked") || key.hasPrefix("AuxLogits.") || key.hasPrefix("aux1.") || key.hasPrefix("aux2.")
+            // DINOv2's mask token is for masked-image training only (Hugging Face and timm's checkpoints keep it).
+            || key.hasSuffix("embeddings.mask_token") || key == "mask_token"
     }
 
     /// Every built-in architecture that could have written this state dict, best first: each

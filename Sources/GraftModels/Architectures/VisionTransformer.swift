@@ -14,7 +14,20 @@ import GraftTensor
 /// table, the class count from the head. The head count is not in the tensors: it is the
 /// family's (64 values per head, 16 heads from ViT-L up), or `arch=` names it.
 enum VisionTransformer {
-    enum Source: String, Sendable { case timm, torchvision }
+    enum Source: String, Sendable { case timm, torchvision, huggingface }
+
+    /// What a Hugging Face model puts on the features (its class's head).
+    enum HuggingFaceHead: String, Sendable {
+        /// `ViTModel`, `Dinov2Model`: none (the pooler aside).
+        case none
+        /// `ViTForImageClassification`, `DeiTForImageClassification`: `classifier` on the class token.
+        case classifier
+        /// `DeiTForImageClassificationWithTeacher`: the mean of `cls_classifier` (class token) and
+        /// `distillation_classifier` (distillation token).
+        case teacher
+        /// `Dinov2ForImageClassification`: `classifier` on the class token beside the patch tokens' mean.
+        case classAndMean
+    }
 
     struct Config: Sendable, Equatable {
         var source: Source
@@ -39,6 +52,15 @@ enum VisionTransformer {
         var qkvBias = true
         /// How pixels in [0, 1] are normalized for it (nil when the tensors do not say).
         var normalization: Normalization? = .imagenet
+        /// The MLP's GELU: exact (erf) or the tanh form.
+        var activation: Activation.Function = .gelu
+        /// Hugging Face: the prefix of every key (`vit.`, `deit.`, none for `ViTModel`), DINOv2's
+        /// names (`norm1`, `mlp.fc1`, `layer_scale1`) or ViT's (`layernorm_before`, `intermediate.dense`),
+        /// a pooler (`ViTModel`'s `pooler.dense` and tanh), the head.
+        var keyPrefix = ""
+        var dinov2Names = false
+        var pooler = false
+        var huggingFaceHead = HuggingFaceHead.classifier
 
         var input: [Int] { [3, grid * patch, grid * patch] }
         /// Tokens before the patches.
@@ -146,6 +168,7 @@ enum VisionTransformer {
             c.grid = square(positions - covered)
             return c.grid > 0 ? c : nil
         }
+        if let config = detectHuggingFace(shapes) { return config }
         if let inProj = shapes["encoder.layers.encoder_layer_0.self_attention.in_proj_weight"], inProj.count == 2,
            let patch = shapes["conv_proj.weight"], patch.count == 4, let positions = shapes["encoder.pos_embedding"]?[1] {
             let width = inProj[1]
@@ -158,6 +181,37 @@ enum VisionTransformer {
         return nil
     }
 
+    /// A Hugging Face ViT, DeiT or DINOv2 state dict's settings (`save_pretrained`'s key names).
+    static func detectHuggingFace(_ shapes: [String: [Int]]) -> Config? {
+        guard let prefix = ["vit.", "deit.", "dinov2.", ""].first(where: { shapes["\($0)encoder.layer.0.attention.attention.query.weight"] != nil }),
+              let query = shapes["\(prefix)encoder.layer.0.attention.attention.query.weight"], query.count == 2,
+              let patch = shapes["\(prefix)embeddings.patch_embeddings.projection.weight"], patch.count == 4,
+              let positions = shapes["\(prefix)embeddings.position_embeddings"]?[1] else { return nil }
+        let width = query[1]
+        var depth = 0
+        while shapes["\(prefix)encoder.layer.\(depth).attention.attention.query.weight"] != nil { depth += 1 }
+        let dinov2 = shapes["\(prefix)encoder.layer.0.norm1.weight"] != nil
+        let mlp = shapes["\(prefix)encoder.layer.0.\(dinov2 ? "mlp.fc1" : "intermediate.dense").weight"]?.first ?? 4 * width
+        var c = Config(source: .huggingface, width: width, depth: depth, heads: heads(width: width), patch: patch[2], grid: 0, mlp: mlp, classes: 0)
+        (c.keyPrefix, c.dinov2Names) = (prefix, dinov2)
+        c.distilled = shapes["\(prefix)embeddings.distillation_token"] != nil
+        c.layerScale = shapes["\(prefix)encoder.layer.0.layer_scale1.lambda1"] != nil
+        c.qkvBias = shapes["\(prefix)encoder.layer.0.attention.attention.query.bias"] != nil
+        c.patchBias = shapes["\(prefix)embeddings.patch_embeddings.projection.bias"] != nil
+        c.pooler = shapes["\(prefix)pooler.dense.weight"] != nil
+        c.epsilon = dinov2 ? 1e-6 : 1e-12
+        c.normalization = nil
+        if let classes = shapes["cls_classifier.weight"]?.first, shapes["distillation_classifier.weight"] != nil {
+            (c.huggingFaceHead, c.classes) = (.teacher, classes)
+        } else if let classifier = shapes["classifier.weight"], classifier.count == 2 {
+            (c.huggingFaceHead, c.classes) = (classifier[1] == 2 * width ? .classAndMean : .classifier, classifier[0])
+        } else {
+            c.huggingFaceHead = .none
+        }
+        c.grid = square(positions - 1 - (c.distilled ? 1 : 0))
+        return c.grid > 0 ? c : nil
+    }
+
     /// The side of a square of `count` cells (0 when it is none).
     static func square(_ count: Int) -> Int {
         let side = Int(Double(Swift.max(count, 0)).squareRoot().rounded())
@@ -168,7 +222,8 @@ enum VisionTransformer {
     static func name(_ config: Config) -> String {
         func plain(_ c: Config) -> Config { var c = c; (c.classes, c.normalization) = (0, nil); return c }
         if let match = named.first(where: { plain($0.1) == plain(config) }) { return match.0 }
-        return "vit-\(config.source.rawValue)-\(config.width)x\(config.depth)-p\(config.patch)"
+        let family = config.source == .huggingface ? (config.dinov2Names ? "dinov2" : config.distilled ? "deit" : "vit") + "-hf" : "vit-\(config.source.rawValue)"
+        return "\(family)-\(config.width)x\(config.depth)-p\(config.patch)"
     }
 
     static func build(_ c: Config, name: String, generator: Generator) throws(ModelError) -> Model {
@@ -176,6 +231,7 @@ enum VisionTransformer {
               c.mlp > 0, c.mlp <= 16 * c.width, c.classes >= 0 else {
             throw .invalidArgument(what: "vision transformer", reason: "\(c.heads) heads, width \(c.width), depth \(c.depth), patch \(c.patch), grid \(c.grid) do not make one")
         }
+        if c.source == .huggingface { return try buildHuggingFace(c, name: name, generator: generator) }
         var b = try GraphBuilder(inputShape: c.input, freeAxes: [1, 2])
         func add(_ name: String, _ layer: Layer, _ inputs: Int...) throws(ModelError) -> Int { try b.add(layer, name: name, inputs: inputs) }
         let timm = c.source == .timm
@@ -209,7 +265,7 @@ enum VisionTransformer {
             x = try add("\(p).residual1", Merge(.add), x, h)
             h = try add("\(p).\(names.norm2)", norm(), x)
             h = try add("\(p).\(names.fc1)", Dense(d, c.mlp, generator: generator), h)
-            h = try add("\(p).\(names.act)", Activation(.gelu), h)
+            h = try add("\(p).\(names.act)", Activation(c.activation), h)
             h = try add("\(p).\(names.fc2)", Dense(c.mlp, d, generator: generator), h)
             if c.layerScale { h = try add("\(p).ls2", LayerScale(d, initial: 1e-5, tokens: "gamma"), h) }
             x = try add("\(p).residual2", Merge(.add), x, h)
@@ -238,6 +294,62 @@ enum VisionTransformer {
                 let sum = try add("heads.sum", Merge(.add), head, distillation)
                 _ = try add("heads.mean", Affine(scale: [0.5], offset: [0]), sum)
             }
+        }
+        return b.build(name: name, architecture: name, normalization: c.normalization)
+    }
+
+    /// Hugging Face's `ViTModel`/`ViTForImageClassification`, `DeiT…` and `Dinov2…` under
+    /// `save_pretrained`'s key names: the position table covers the class (and distillation) token
+    /// and is resized without antialiasing (`interpolate_pos_encoding`); the features are the class
+    /// token after `layernorm`.
+    static func buildHuggingFace(_ c: Config, name: String, generator: Generator) throws(ModelError) -> Model {
+        var b = try GraphBuilder(inputShape: c.input, freeAxes: [1, 2])
+        func add(_ name: String, _ layer: Layer, _ inputs: Int...) throws(ModelError) -> Int { try b.add(layer, name: name, inputs: inputs) }
+        let (p, d) = (c.keyPrefix, c.width)
+        func norm() throws(ModelError) -> LayerNorm { try LayerNorm(d, epsilon: c.epsilon, axis: 1) }
+        let patches = try add("\(p)embeddings.patch_embeddings.projection",
+                              Conv2d(3, d, kernel: (c.patch, c.patch), stride: (c.patch, c.patch), bias: c.patchBias, generator: generator), b.input)
+        var x = try add("\(p)embeddings.patch_embeddings.tokens", Tokens(), patches)
+        if c.distilled { x = try add("\(p)embeddings.distillation_token", PrefixTokens(count: 1, width: d, generator: generator), x) }
+        x = try add("\(p)embeddings.cls_token", PrefixTokens(count: 1, width: d, generator: generator), x)
+        x = try add("\(p)embeddings.position_embeddings",
+                    PositionEmbedding(prefix: c.distilled ? 2 : 1, grid: (c.grid, c.grid), width: d, resize: .bicubic, generator: generator), x, patches)
+        for i in 0..<c.depth {
+            let l = "\(p)encoder.layer.\(i)"
+            let names = c.dinov2Names ? (before: "norm1", after: "norm2", fc1: "mlp.fc1", act: "mlp.act", fc2: "mlp.fc2")
+                                      : (before: "layernorm_before", after: "layernorm_after", fc1: "intermediate.dense", act: "intermediate.act", fc2: "output.dense")
+            var h = try add("\(l).\(names.before)", norm(), x)
+            h = try add("\(l).attention", SelfAttention(width: d, heads: c.heads, bias: c.qkvBias, naming: .huggingface, generator: generator), h)
+            if c.layerScale { h = try add("\(l).layer_scale1", LayerScale(d, initial: 1, tokens: "lambda1"), h) }
+            x = try add("\(l).residual1", Merge(.add), x, h)
+            h = try add("\(l).\(names.after)", norm(), x)
+            h = try add("\(l).\(names.fc1)", Dense(d, c.mlp, generator: generator), h)
+            h = try add("\(l).\(names.act)", Activation(c.activation), h)
+            h = try add("\(l).\(names.fc2)", Dense(c.mlp, d, generator: generator), h)
+            if c.layerScale { h = try add("\(l).layer_scale2", LayerScale(d, initial: 1, tokens: "lambda1"), h) }
+            x = try add("\(l).residual2", Merge(.add), x, h)
+        }
+        let tokens = try add("\(p)layernorm", norm(), x)
+        switch c.huggingFaceHead {
+        case .teacher:
+            let second = try add("pool_dist", TokenPool(.token(1)), tokens)
+            let distillation = try add("distillation_classifier", Dense(d, c.classes, generator: generator), second)
+            let first = try add("pool", TokenPool(.token(0)), tokens)
+            let head = try add("cls_classifier", Dense(d, c.classes, generator: generator), first)
+            let sum = try add("heads.sum", Merge(.add), head, distillation)
+            _ = try add("heads.mean", Affine(scale: [0.5], offset: [0]), sum)
+        case .classAndMean:
+            let mean = try add("pool_mean", TokenPool(.mean(skip: 1)), tokens)
+            let first = try add("pool", TokenPool(.token(0)), tokens)
+            let both = try add("pool_concat", Merge(.concatenate), first, mean)
+            _ = try add("classifier", Dense(2 * d, c.classes, generator: generator), both)
+        case .classifier, .none:
+            var features = try add("pool", TokenPool(.token(0)), tokens)
+            if c.pooler {
+                features = try add("\(p)pooler.dense", Dense(d, d, generator: generator), features)
+                features = try add("\(p)pooler.activation", Activation(.tanh), features)
+            }
+            if c.huggingFaceHead == .classifier { _ = try add("classifier", Dense(d, c.classes, generator: generator), features) }
         }
         return b.build(name: name, architecture: name, normalization: c.normalization)
     }

@@ -93,6 +93,13 @@ public enum ModelFiles {
 
     /// The model read from `path`, and whether it is a graft file (whose flags it restores exactly).
     static func read(_ path: String, architecture: String?, inputShape: [Int]?, extras: inout TrainingExtras) throws -> (Model, Bool) {
+        if HuggingFaceFolder.isFolder(path) {
+            do { return (try HuggingFaceFolder.load(path), false) } catch let FormatError.refused(file, reason) {
+                throw ModelError.invalidArgument(what: "refusing to load \(file)", reason: reason)
+            } catch {
+                throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "\(error)")
+            }
+        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "no such file or unreadable")
@@ -164,7 +171,7 @@ public enum ModelFiles {
             classes = fits.first { $0.architecture == named }?.classes ?? named.defaultClasses
         } else if let best = fits.first, best.isExact {
             (arch, classes) = (best.architecture, best.classes)
-        } else if let closest = fits.first {
+        } else if let closest = fits.first, closest.matching > 0 {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "unknown architecture; the closest is \(closest.architecture.rawValue) (\(closest.matching) of \(closest.expected) tensors match\(closest.extra > 0 ? ", \(closest.extra) more in the file" : "")); say which with arch=NAME")
         } else {
             throw ModelError.invalidArgument(what: "cannot load \(path)", reason: "its keys match no built-in architecture; say which with arch=NAME")

@@ -1,0 +1,141 @@
+import Foundation
+import GraftFormats
+import GraftNN
+import GraftTensor
+
+/// A Hugging Face `save_pretrained` folder: `config.json` (the model's class and sizes, `id2label`),
+/// `model.safetensors` or `pytorch_model.bin`, and, when the image processor was saved beside it,
+/// `preprocessor_config.json` (the size, mean and std images are given). graft reads ViT, DeiT and
+/// DINOv2 folders; the config is data from outside like any file: its sizes are checked against the
+/// weights before anything is built, its nesting and size are bounded, and a config that asks to
+/// run the model's own code (`auto_map`, `trust_remote_code`) is refused by name.
+enum HuggingFaceFolder {
+    struct Refusal: Error, CustomStringConvertible { let description: String }
+
+    /// The model types graft builds, with the classes `save_pretrained` writes for them.
+    static let modelTypes = ["vit", "deit", "dinov2"]
+
+    /// The most a config file may hold (real ones are a few kilobytes, ImageNet's id2label 70 KB).
+    static let configLimit = 4 << 20
+
+    static func isFolder(_ path: String) -> Bool {
+        var directory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
+    }
+
+    /// A JSON object from `file` in `folder` (nil when the file is absent).
+    static func json(_ folder: URL, _ file: String) throws -> [String: Any]? {
+        let url = folder.appendingPathComponent(file)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch { throw Refusal(description: "\(file) cannot be read") }
+        guard data.count <= configLimit else { throw Refusal(description: "\(file) holds \(data.count) bytes, more than a config's \(configLimit)") }
+        if let depth = JSONDepth.beyond(data, limit: 32) { throw Refusal(description: "\(file) nests \(depth)+ levels deep, more than a config does (32)") }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw Refusal(description: "\(file) is not a JSON object") }
+        return object
+    }
+
+    static func load(_ path: String) throws -> Model {
+        let folder = URL(fileURLWithPath: path)
+        guard let config = try json(folder, "config.json") else {
+            throw Refusal(description: "the folder has no config.json (graft reads Hugging Face save_pretrained folders)")
+        }
+        for key in ["auto_map", "trust_remote_code"] where config[key] != nil {
+            throw Refusal(description: "config.json asks to run the model's own code ('\(key)'); graft runs no code from a file")
+        }
+        let modelType = (config["model_type"] as? String) ?? "?"
+        guard modelTypes.contains(modelType) else {
+            throw Refusal(description: "config.json names model_type '\(TextTable.cell(modelType))'; graft reads \(modelTypes.joined(separator: ", ")) folders")
+        }
+        let state = try weights(folder)
+        var shapes: [String: [Int]] = [:]
+        for (key, tensor) in state.tensors where !Architecture.ignorable(key) { shapes[key] = tensor.shape }
+        guard var c = VisionTransformer.detectHuggingFace(shapes) else {
+            throw Refusal(description: "the weights are not a \(modelType) model's (no encoder.layer.0.attention.attention.query)")
+        }
+        try adopt(config, into: &c)
+        let name = folder.lastPathComponent
+        let preprocessor = try json(folder, "preprocessor_config.json")
+        if let preprocessor, let normalization = normalization(preprocessor) { c.normalization = normalization }
+        let architecture = VisionTransformer.architecture(VisionTransformer.name(c), c)
+        let model = try architecture.build(classes: Swift.max(c.classes, 2), generator: .structureOnly(), name: name)
+        let kept = StateDict(tensors: state.tensors.filter { !Architecture.ignorable($0.name) }, metadata: state.metadata)
+        do { try StateDictLoader.apply(kept, to: model, adopting: true) } catch {
+            throw Refusal(description: "the weights do not fit config.json's \(modelType): " + "\(error)".replacingOccurrences(of: "load: ", with: ""))
+        }
+        if let labels = config["id2label"] as? [String: Any], labels.count == model.outputShape.last, model.outputShape.count == 1 {
+            let names = (0..<labels.count).map { labels[String($0)].map { "\($0)" } }
+            if names.allSatisfy({ $0 != nil }) { model.classNames = names.compactMap { $0 } }
+        }
+        if let preprocessor, let transform = transform(preprocessor), transform.fits(model.inputShape) { model.preprocessing = transform }
+        return model
+    }
+
+    /// `model.safetensors`, else `pytorch_model.bin` (read by graft's allowlisted unpickler).
+    static func weights(_ folder: URL) throws -> StateDict {
+        let safetensors = folder.appendingPathComponent("model.safetensors"), bin = folder.appendingPathComponent("pytorch_model.bin")
+        if FileManager.default.fileExists(atPath: safetensors.path) {
+            return try SafeTensors.read(try Data(contentsOf: safetensors, options: .alwaysMapped), name: safetensors.path)
+        }
+        if FileManager.default.fileExists(atPath: bin.path) {
+            return try PyTorchCheckpoint.read(try Data(contentsOf: bin, options: .alwaysMapped), name: bin.path)
+        }
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors.index.json").path) {
+            throw Refusal(description: "the weights are sharded (model.safetensors.index.json); graft reads one model.safetensors")
+        }
+        throw Refusal(description: "the folder has no model.safetensors or pytorch_model.bin")
+    }
+
+    /// config.json's sizes over what the weights say, each checked against them.
+    static func adopt(_ config: [String: Any], into c: inout VisionTransformer.Config) throws {
+        func int(_ key: String) -> Int? { (config[key] as? NSNumber).flatMap { $0 is Bool ? nil : $0.intValue } }
+        if let width = int("hidden_size"), width != c.width { throw Refusal(description: "config.json's hidden_size \(width) is not the weights' \(c.width)") }
+        if let depth = int("num_hidden_layers"), depth != c.depth { throw Refusal(description: "config.json's num_hidden_layers \(depth) is not the weights' \(c.depth)") }
+        if let patch = int("patch_size"), patch != c.patch { throw Refusal(description: "config.json's patch_size \(patch) is not the weights' \(c.patch)") }
+        if let heads = int("num_attention_heads") {
+            guard heads >= 1, heads <= c.width, c.width % heads == 0 else {
+                throw Refusal(description: "config.json's num_attention_heads \(heads) does not divide hidden_size \(c.width)")
+            }
+            c.heads = heads
+        }
+        if let epsilon = (config["layer_norm_eps"] as? NSNumber)?.floatValue {
+            guard epsilon >= 0, epsilon < 1 else { throw Refusal(description: "config.json's layer_norm_eps \(epsilon) is not a small positive number") }
+            c.epsilon = epsilon
+        }
+        if let act = config["hidden_act"] as? String {
+            switch act {
+            case "gelu": c.activation = .gelu
+            case "gelu_pytorch_tanh", "gelu_new", "gelu_fast": c.activation = .geluTanh
+            default: throw Refusal(description: "config.json's hidden_act '\(TextTable.cell(act))' is not one graft has (gelu, gelu_pytorch_tanh)")
+            }
+        }
+        if let channels = int("num_channels"), channels != 3 { throw Refusal(description: "config.json's num_channels \(channels): graft reads RGB models") }
+        if (config["use_swiglu_ffn"] as? Bool) == true { throw Refusal(description: "config.json asks for a SwiGLU MLP (use_swiglu_ffn), which graft does not build yet") }
+        if let registers = int("num_register_tokens"), registers > 0 {
+            throw Refusal(description: "config.json has \(registers) register tokens (Dinov2WithRegisters), which graft does not build from Hugging Face folders yet")
+        }
+    }
+
+    /// `image_mean` and `image_std`, three values each (std positive), as the model's normalization.
+    static func normalization(_ preprocessor: [String: Any]) -> Normalization? {
+        guard (preprocessor["do_normalize"] as? Bool) != false,
+              let mean = (preprocessor["image_mean"] as? [NSNumber])?.map(\.floatValue), let std = (preprocessor["image_std"] as? [NSNumber])?.map(\.floatValue),
+              mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 && $0.isFinite }), mean.allSatisfy(\.isFinite) else { return nil }
+        return .custom(mean: mean, std: std)
+    }
+
+    /// How the image processor sizes images: straight to `size` (ViT), or the shorter side to
+    /// `size.shortest_edge`, then the central `crop_size` (DeiT, DINOv2).
+    static func transform(_ preprocessor: [String: Any]) -> ImageTransform? {
+        func side(_ value: Any?, _ key: String) -> Int? { ((value as? [String: Any])?[key] as? NSNumber)?.intValue }
+        let size = preprocessor["size"], crop = preprocessor["crop_size"]
+        if (preprocessor["do_center_crop"] as? Bool) == true, let shortest = side(size, "shortest_edge"),
+           let height = side(crop, "height"), let width = side(crop, "width"), height == width {
+            return ImageTransform(channels: 3, height: height, width: width, resize: shortest, eightBit: false)
+        }
+        if let height = side(size, "height"), let width = side(size, "width") {
+            return ImageTransform(channels: 3, height: height, width: width, resize: nil, eightBit: false)
+        }
+        return nil
+    }
+}
