@@ -172,6 +172,16 @@ struct ONNXShapeOpsTests {
     }
 
     /// The two reproducers of the report, and the corpus files made for them.
+    /// Exporters write "to the end" as INT64_MAX and "from the start" as INT64_MIN (timm's rexnet and
+    /// dpn at opset 17): the Slice keeps what they mean.
+    @Test func sliceEndsOfInt64MaxMeanToTheEnd() throws {
+        let data = try Self.graph("Slice", dims: [1, 6, 4, 4], constants: [Self.ints("starts", [2]), Self.ints("ends", [Int64.max]), Self.ints("axes", [1])])
+        let model = try ONNXImporter.load(data, name: "t.onnx", modelName: "t", inputShape: nil)
+        #expect(model.outputShape == [4, 4, 4])
+        let reversed = try Self.graph("Slice", dims: [1, 6, 4, 4], constants: [Self.ints("starts", [Int64.min]), Self.ints("ends", [3]), Self.ints("axes", [1])])
+        #expect(try ONNXImporter.load(reversed, name: "t.onnx", modelName: "t", inputShape: nil).outputShape == [3, 4, 4])
+    }
+
     @Test func theReportedTrapsAreRefusedByName() throws {
         let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/malformed").standardizedFileURL
         func refusal(_ file: String) throws -> String {

@@ -133,9 +133,12 @@ extension ONNXImporter {
         return count
     }
 
+    /// An int64 input's value (read as a float), saturated at ±2⁴⁰ as attributes are: INT64_MAX and
+    /// INT64_MIN are how exporters write a Slice's "to the end" and "from the start" (timm's rexnet
+    /// and dpn), and each handler checks the range it needs.
     static func integer(_ value: Float, _ c: NodeContext) throws -> Int {
-        guard value.isFinite, abs(value) < 9.0e15 else { throw Failure(description: "\(c.op) '\(c.nodeName)': \(value) is not an integer") }
-        return Int(value)
+        guard value.isFinite, value == value.rounded() else { throw Failure(description: "\(c.op) '\(c.nodeName)': \(value) is not an integer") }
+        return abs(value) < 9.0e15 ? Int(value) : (value > 0 ? 1 << 40 : -(1 << 40))
     }
 
     static func squeeze(_ c: NodeContext, axesFromInput: Bool) throws -> Value {
