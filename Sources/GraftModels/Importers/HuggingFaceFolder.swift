@@ -43,6 +43,9 @@ enum HuggingFaceFolder {
         for key in ["auto_map", "trust_remote_code"] where config[key] != nil {
             throw Refusal(description: "config.json asks to run the model's own code ('\(key)'); graft runs no code from a file")
         }
+        if config["model_type"] == nil, let architecture = config["architecture"] as? String {
+            return try timm(folder, config, architecture: architecture)
+        }
         let modelType = (config["model_type"] as? String) ?? "?"
         guard modelTypes.contains(modelType) else {
             throw Refusal(description: "config.json names model_type '\(TextTable.cell(modelType))'; graft reads \(modelTypes.joined(separator: ", ")) folders")
@@ -68,6 +71,22 @@ enum HuggingFaceFolder {
             if names.allSatisfy({ $0 != nil }) { model.classNames = names.compactMap { $0 } }
         }
         if let preprocessor, let transform = transform(preprocessor), transform.fits(model.inputShape) { model.preprocessing = transform }
+        return model
+    }
+
+    /// A timm model as the hub keeps it: timm's config.json (`architecture`, `num_classes`,
+    /// `label_names`, `pretrained_cfg` with mean and std) beside the weights under timm's key names.
+    static func timm(_ folder: URL, _ config: [String: Any], architecture: String) throws -> Model {
+        let file = ["model.safetensors", "pytorch_model.bin"].map { folder.appendingPathComponent($0) }.first { FileManager.default.fileExists(atPath: $0.path) }
+        guard let file else { throw Refusal(description: "the folder has no model.safetensors or pytorch_model.bin") }
+        // `vit_base_patch16_224.augreg2_in21k_ft_in1k`: the model, then its weights' tag.
+        let base = String(architecture.prefix { $0 != "." })
+        let model = try ModelFiles.load(file.path, architecture: Architecture(rawValue: base) != nil ? base : nil)
+        model.name = folder.lastPathComponent
+        if let labels = config["label_names"] as? [String], labels.count == model.outputShape.last, model.outputShape.count == 1 { model.classNames = labels }
+        if let pretrained = config["pretrained_cfg"] as? [String: Any], let normalization = normalization(["image_mean": pretrained["mean"] as Any, "image_std": pretrained["std"] as Any]) {
+            model.normalization = normalization
+        }
         return model
     }
 

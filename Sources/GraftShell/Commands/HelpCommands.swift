@@ -1,4 +1,5 @@
 import Foundation
+import GraftFormats
 import GraftModels
 import GraftNN
 import GraftTensor
@@ -24,8 +25,19 @@ extension CommandTable {
                 shell.print("  " + spec.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + spec.summary)
             }
         },
-        CommandSpec(["models"], summary: "List the built-in architectures, and the models and datasets loaded in this session (* marks the current ones).",
-                    example: "models", recording: .never) { shell, _ in
+        CommandSpec(["models"], flags: ["cached"], summary: "List the built-in architectures, and the models and datasets loaded in this session (* marks the current ones). 'cached' lists instead the models the frameworks' caches hold (torch hub, Hugging Face hub, Keras), which 'load NAME' opens.",
+                    example: "models", recording: .never) { shell, command in
+            if command.has("cached") {
+                let entries = ModelCaches.list()
+                guard !entries.isEmpty else {
+                    shell.print("no cached models (looked in \(ModelCaches.roots(ProcessInfo.processInfo.environment).map { Terminal.visible($0.folder.path) }.joined(separator: ", ")))")
+                    return
+                }
+                for entry in entries {
+                    shell.print("  \(TextTable.cell(entry.name))  \(formatBytes(entry.bytes))  \(entry.cache): \(Terminal.visible(entry.path))")
+                }
+                return
+            }
             shell.print("built-in architectures (new ARCH):")
             let width = Architecture.allCases.map { $0.rawValue.count }.max() ?? 0
             for architecture in Architecture.allCases {

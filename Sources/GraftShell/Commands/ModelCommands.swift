@@ -94,9 +94,14 @@ extension CommandTable {
             .init("input", .shape, "input size CxHxW, for graphs whose input size is free"),
             .init("labels", .text, "class names, comma-separated"),
             .init("normalize", .choice(["unit", "symmetric", "imagenet"]), "how the model expects pixels in [0, 1] to be scaled"),
-        ], takesName: true, summary: "Load a model: .safetensors (graft's or others'), PyTorch .pth/.pt, Keras .h5, ONNX .onnx.",
+        ], takesName: true, summary: "Load a model: .safetensors (graft's or others'), PyTorch .pth/.pt, Keras .h5, ONNX .onnx, a Hugging Face folder (config.json and weights); a name that is no file is looked for in the torch hub, Hugging Face hub and Keras caches ('models --cached' lists them).",
            example: "load Examples/models/efficientnet-lite0.pth as lite", recording: .stateChange) { shell, command in
-            let path = command.argument("path") ?? ""
+            var path = command.argument("path") ?? ""
+            // Not a file: a model the frameworks' caches hold (torch hub, Hugging Face hub, Keras).
+            if !FileManager.default.fileExists(atPath: shell.resolve(path)), let cached = ModelCaches.find(path) {
+                shell.print("\(Terminal.visible(path)): in the \(cached.cache) cache at \(Terminal.visible(cached.path))")
+                path = cached.path
+            }
             if let hint = shell.nearbyName(path) { throw ShellError("cannot load \(path): no such file" + hint) }
             let (model, extras) = try shell.building("cannot load \(path)") {
                 try ModelFiles.open(shell.resolve(path), architecture: command.string("arch"), inputShape: command.shape("input"))
