@@ -15,12 +15,12 @@ graft="${1:-.build/debug/graft}"
 shift || true
 venv="${GRAFT_ZOO_VENV:-$HOME/.cache/graft/zoo-venv}"
 work="${GRAFT_ZOO_DIR:-.build/zoo}"
-if ! "$venv/bin/python" -c "import torch, torchvision, onnx, onnxruntime, onnxscript, tensorflow, tf_keras, keras, h5py, safetensors" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import torch, torchvision, onnx, onnxruntime, onnxscript, tensorflow, tf_keras, keras, h5py, safetensors, timm, transformers" 2>/dev/null; then
     echo "== installing the reference frameworks into $venv (first run only)"
     mkdir -p "$(dirname "$venv")"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --upgrade pip
-    "$venv/bin/pip" install --quiet torch torchvision onnx onnxruntime onnxscript tensorflow-cpu tf-keras h5py numpy safetensors
+    "$venv/bin/pip" install --quiet torch torchvision onnx onnxruntime onnxscript tensorflow-cpu tf-keras h5py numpy safetensors timm transformers
 fi
 start=$(date +%s)
 known=Tests/Fixtures/zoo/known_misses.txt
