@@ -26,9 +26,9 @@ shift
 seconds=60
 if [[ "$target" != ci && $# -gt 0 ]]; then seconds="$1"; shift; fi
 [[ "$target" == ci ]] && variants=(asan plain)
-targets="pth safetensors onnx hdf5 keras npy image csv command script"
+targets="pth safetensors onnx hdf5 keras npy image csv command script hfconfig"
 # Inputs per target in CI (10–20 s each here with AddressSanitizer; the HDF5, Keras and script targets build whole models).
-declare -A ci_runs=([pth]=90000 [safetensors]=90000 [onnx]=60000 [hdf5]=1500 [keras]=3000 [npy]=45000 [image]=4000 [csv]=10000 [command]=3000 [script]=300)
+declare -A ci_runs=([pth]=90000 [safetensors]=90000 [onnx]=60000 [hdf5]=1500 [keras]=3000 [npy]=45000 [image]=4000 [csv]=10000 [command]=3000 [script]=300 [hfconfig]=20000)
 # The address-space cap of the plain build (KiB): 4 GiB.
 address_limit=4194304
 export SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1"

@@ -33,6 +33,16 @@ struct VisionTransformerTests {
         expectClose(try model.predict(try npy("vit_input.npy")), try npy("\(row.0)_output.npy"), row.0)
     }
 
+    /// What torch.onnx.export (TorchScript, opset 17, a free batch) writes for timm's ViTs: the
+    /// tokens' Expand behind a Where over the folded batch, attention's batch-moving permute and
+    /// unbind, computed Reshapes. They import as graft's layers, attention as its operators.
+    @Test(arguments: ["vit_timm", "vit_deit_distilled", "vit_dinov2_reg"])
+    func torchOnnxExportsOfTimmViTsMatch(_ name: String) throws {
+        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("\(name)_torch17.onnx").path)
+        #expect(model.nodes.contains { $0.layer.kind == "PrefixTokens" } && model.nodes.contains { $0.layer.kind == "MatMul" })
+        expectClose(try model.predict(try npy("vit_input.npy")), try npy("\(name)_output.npy"), "\(name) from ONNX")
+    }
+
     @Test func aPyTorchCheckpointOpensToo() throws {
         let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("vit_timm.pth").path)
         expectClose(try model.predict(try npy("vit_input.npy")), try npy("vit_timm_output.npy"), "vit_timm.pth")

@@ -9,7 +9,7 @@ import GraftTensor
 /// DINOv2 folders; the config is data from outside like any file: its sizes are checked against the
 /// weights before anything is built, its nesting and size are bounded, and a config that asks to
 /// run the model's own code (`auto_map`, `trust_remote_code`) is refused by name.
-enum HuggingFaceFolder {
+public enum HuggingFaceFolder {
     struct Refusal: Error, CustomStringConvertible { let description: String }
 
     /// The model types graft builds, with the classes `save_pretrained` writes for them.
@@ -29,6 +29,11 @@ enum HuggingFaceFolder {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch { throw Refusal(description: "\(file) cannot be read") }
+        return try json(data, file)
+    }
+
+    /// `data` as a JSON object, its size and nesting bounded first.
+    static func json(_ data: Data, _ file: String) throws -> [String: Any] {
         guard data.count <= configLimit else { throw Refusal(description: "\(file) holds \(data.count) bytes, more than a config's \(configLimit)") }
         if let depth = JSONDepth.beyond(data, limit: 32) { throw Refusal(description: "\(file) nests \(depth)+ levels deep, more than a config does (32)") }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw Refusal(description: "\(file) is not a JSON object") }
@@ -40,25 +45,38 @@ enum HuggingFaceFolder {
         guard let config = try json(folder, "config.json") else {
             throw Refusal(description: "the folder has no config.json (graft reads Hugging Face save_pretrained folders)")
         }
+        if config["model_type"] == nil, let architecture = config["architecture"] as? String {
+            try refuseCode(config)
+            return try timm(folder, config, architecture: architecture)
+        }
+        return try model(config: config, weights: try weights(folder), preprocessor: try json(folder, "preprocessor_config.json"), name: folder.lastPathComponent)
+    }
+
+    /// The model a config, its weights and an image processor's config make (every value checked:
+    /// the fuzz target `hfconfig` feeds it configs).
+    public static func model(configData: Data, weights state: StateDict, preprocessorData: Data? = nil, name: String) throws -> Model {
+        try model(config: try json(configData, "config.json"), weights: state, preprocessor: try preprocessorData.map { try json($0, "preprocessor_config.json") }, name: name)
+    }
+
+    /// A config that asks to run the model's own code is refused by name.
+    static func refuseCode(_ config: [String: Any]) throws {
         for key in ["auto_map", "trust_remote_code"] where config[key] != nil {
             throw Refusal(description: "config.json asks to run the model's own code ('\(key)'); graft runs no code from a file")
         }
-        if config["model_type"] == nil, let architecture = config["architecture"] as? String {
-            return try timm(folder, config, architecture: architecture)
-        }
+    }
+
+    static func model(config: [String: Any], weights state: StateDict, preprocessor: [String: Any]?, name: String) throws -> Model {
+        try refuseCode(config)
         let modelType = (config["model_type"] as? String) ?? "?"
         guard modelTypes.contains(modelType) else {
             throw Refusal(description: "config.json names model_type '\(TextTable.cell(modelType))'; graft reads \(modelTypes.joined(separator: ", ")) folders")
         }
-        let state = try weights(folder)
         var shapes: [String: [Int]] = [:]
         for (key, tensor) in state.tensors where !Architecture.ignorable(key) { shapes[key] = tensor.shape }
         guard var c = VisionTransformer.detectHuggingFace(shapes) else {
             throw Refusal(description: "the weights are not a \(modelType) model's (no encoder.layer.0.attention.attention.query)")
         }
         try adopt(config, into: &c)
-        let name = folder.lastPathComponent
-        let preprocessor = try json(folder, "preprocessor_config.json")
         if let preprocessor, let normalization = normalization(preprocessor) { c.normalization = normalization }
         let architecture = VisionTransformer.architecture(VisionTransformer.name(c), c)
         let model = try architecture.build(classes: Swift.max(c.classes, 2), generator: .structureOnly(), name: name)

@@ -9,7 +9,8 @@ as its state dict (safetensors; one also as .pth) with an input and the framewor
   layer scale, no head);
 - vit_clip: a CLIP image tower as timm builds it (norm_pre, no patch bias, LayerNorm eps 1e-5);
 - vit_avg: global_pool="avg" (the mean of the patch tokens, then fc_norm);
-- vit_torchvision: torchvision VisionTransformer.
+- vit_torchvision: torchvision VisionTransformer;
+- vit_timm, vit_deit_distilled and vit_dinov2_reg also as torch.onnx.export (TorchScript, opset 17) writes them.
 
     python Tests/Fixtures/formats/make_vit_fixtures.py
 (with torch, torchvision, timm and safetensors: scripts/check-zoo.sh's virtual environment has
@@ -70,6 +71,11 @@ for name, model in models.items():
     save(f"{name}_output.npy", y)
     print(name, sum(p.numel() for p in model.parameters()), y.shape)
 torch.save(models["vit_timm"].state_dict(), os.path.join(here, "vit_timm.pth"))
+# torch.onnx.export's TorchScript exporter (opset 17, a free batch): the cls token's Expand/Where
+# chain, attention's batch-moving permute(2, 0, 3, 1, 4) and unbind, computed Reshapes.
+for name in ["vit_timm", "vit_deit_distilled", "vit_dinov2_reg"]:
+    torch.onnx.export(models[name], torch.from_numpy(x), os.path.join(here, f"{name}_torch17.onnx"), opset_version=17,
+                      input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}}, dynamo=False)
 
 # timm at another size: the same weights, dynamic_img_size=True (the table resized each forward).
 dynamic = VisionTransformer(num_classes=5, dynamic_img_size=True, **common)

@@ -23,9 +23,16 @@ extension ONNXImporter {
         Converter("LogSoftmax", since: 13) { try softmax($0, defaultAxis: -1) },
     ]
 
-    /// An operator that is one graft activation.
+    /// An operator that is one graft activation; of a constant (shape arithmetic: attention's
+    /// `Sqrt` of the head size), its value.
     static func activation(_ function: Activation.Function) -> Handler {
-        { c in try c.add(Activation(function), [try c.nodeInput(0)]) }
+        { c in
+            if case let .constant(t) = try c.value(0) {
+                let y = try Activation(function).forward([try t.reshaped([1, Swift.max(t.count, 1)])], ForwardContext(training: false))
+                return .constant(try y.reshaped(t.shape))
+            }
+            return try c.add(Activation(function), [try c.nodeInput(0)])
+        }
     }
 
     static func leakyRelu(_ c: NodeContext) throws -> Value {

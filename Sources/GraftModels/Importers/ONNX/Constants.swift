@@ -11,7 +11,35 @@ extension ONNXImporter {
         Converter("Dropout", since: 1, identity),
         Converter("Cast", since: 1, cast),
         Converter("Range", since: 11, range),
+        Converter("ConstantOfShape", since: 9, constantOfShape),
+        Converter("Equal", since: 1, compare),
+        Converter("Where", since: 9, select),
     ]
+
+    /// A constant of a constant shape filled with `value` (0 when absent).
+    static func constantOfShape(_ c: NodeContext) throws -> Value {
+        let shape = try c.constant(0).scalars.map { try integer($0, c) }
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw Failure(description: "ConstantOfShape '\(c.nodeName)': shape \(shape) has a size the graph decides (the batch)") }
+        _ = try checkedElementCount(shape, c)
+        let fill = try c.attribute("value").map { try tensor($0.t, what: "ConstantOfShape '\(c.nodeName)'").scalars.first ?? 0 } ?? 0
+        return .constant(try Tensor.full(shape, fill))
+    }
+
+    /// `Equal` of constants (shape arithmetic): 1 where equal, 0 elsewhere.
+    static func compare(_ c: NodeContext) throws -> Value {
+        let (a, b) = (try c.constant(0), try c.constant(1))
+        let shape = try Tensor.broadcastShape(a.shape, b.shape, op: "Equal")
+        let (x, y) = (try a.broadcast(to: shape).copied(), try b.broadcast(to: shape).copied())
+        return .constant(try Tensor(shape: shape, scalars: zip(x.scalars, y.scalars).map { $0 == $1 ? 1 : 0 }))
+    }
+
+    /// `Where` of constants: `x` where the condition holds, else `y`.
+    static func select(_ c: NodeContext) throws -> Value {
+        let (condition, x, y) = (try c.constant(0), try c.constant(1), try c.constant(2))
+        let shape = try Tensor.broadcastShape(try Tensor.broadcastShape(condition.shape, x.shape, op: "Where"), y.shape, op: "Where")
+        let (k, a, b) = (try condition.broadcast(to: shape).copied(), try x.broadcast(to: shape).copied(), try y.broadcast(to: shape).copied())
+        return .constant(try Tensor(shape: shape, scalars: zip(k.scalars, zip(a.scalars, b.scalars)).map { $0 != 0 ? $1.0 : $1.1 }))
+    }
 
     static func constant(_ c: NodeContext) throws -> Value {
         let result: Value

@@ -23,6 +23,17 @@ public enum ONNXImporter {
         /// graph value's `Shape` (a class token's `cls_token.expand(B, -1, -1)`), until a `Concat`
         /// puts it before the tokens.
         case perSample(Tensor)
+        /// A computed value (node `node`, [N, …]) transposed by `perm` with the batch axis moved off
+        /// the front: attention's `permute(2, 0, 3, 1, 4)` of [N, T, 3, heads, d]. It stays a view
+        /// until a Split, Slice or Gather along its first axis and a Squeeze of that axis bring the
+        /// batch back to the front; nothing else may read it.
+        case moved(node: Int, perm: [Int])
+    }
+
+    /// The refusal for a batch-moving transpose read by anything but a Split, Slice, Gather or
+    /// Squeeze of its first axis.
+    static func movedRefusal(_ c: NodeContext) -> Failure {
+        Failure(description: "\(c.op) '\(c.nodeName)' of a value whose batch axis a Transpose moved is not supported (only a Split, Slice or Gather of its first axis, then a Squeeze)")
     }
 
     /// The refusal for a per-sample constant anywhere but before tokens in a `Concat`.
@@ -59,6 +70,7 @@ public enum ONNXImporter {
             return t
         }
         func nodeInput(_ position: Int) throws -> Int {
+            if case .moved = try value(position) { throw ONNXImporter.movedRefusal(self) }
             guard case let .node(i) = try value(position) else { throw Failure(description: "\(op) '\(nodeName)': input \(position) must be computed, not constant") }
             return i
         }

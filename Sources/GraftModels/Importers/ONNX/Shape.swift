@@ -29,8 +29,13 @@ extension ONNXImporter {
 
     static func shape(_ c: NodeContext, slicing: Bool) throws -> Value {
         let result: Value
-        let i = try c.nodeInput(0)
-        var dims = [Float(-1)] + c.shape(i).map(Float.init)
+        var dims: [Float]
+        switch try c.value(0) {
+        case let .constant(t): dims = t.shape.map(Float.init)
+        case let .node(i): dims = [Float(-1)] + c.shape(i).map(Float.init)
+        case let .moved(i, perm): dims = perm.map { $0 == 0 ? -1 : Float(c.shape(i)[$0 - 1]) }
+        default: throw perSampleRefusal(c)
+        }
         if slicing {
             let start = c.int("start", 0), end = c.int("end", dims.count)
             // As ONNX says: negative from the end, then clamped to 0…rank.
@@ -52,6 +57,29 @@ extension ONNXImporter {
                 throw Failure(description: "Gather '\(c.nodeName)': an as_strided view other than the value itself is not supported")
             }
             return try c.add(try Reshape(Array(offsets.shape.dropFirst())), [i])
+        }
+        // One index of a computed value: along its moved first axis (attention's q, k, v), or along
+        // a sample axis (a class token's x[:, 0]): a Slice, then the axis dropped.
+        if case let .constant(index) = try c.value(1), index.rank == 0 {
+            let position = try integer(index.scalars[0], c)
+            switch try c.value(0) {
+            case let .moved(node, perm) where c.int("axis", 0) == 0:
+                let sliced = try movedSlice(c, node, perm, start: position, end: position == -1 ? 1 << 40 : position + 1, name: "\(c.nodeName).slice")
+                guard case let .moved(part, _) = sliced else { throw movedRefusal(c) }
+                return try movedSqueeze(c, part, perm, name: c.nodeName)
+            case let .node(node):
+                let rank = c.shape(node).count + 1, raw = c.int("axis", 0)
+                let axis = raw < 0 ? raw + rank : raw
+                guard axis >= 1, axis < rank else { throw Failure(description: "Gather '\(c.nodeName)' along axis \(raw) of a rank-\(rank) value is not supported") }
+                let size = c.shape(node)[axis - 1]
+                guard position >= -size, position < size else { throw Failure(description: "Gather '\(c.nodeName)': index \(position) outside 0…\(size - 1)") }
+                let start = position < 0 ? position + size : position
+                let sliced = try c.state.builder.add(try Slice(axis: axis - 1, start: start, end: start + 1), name: "\(c.nodeName).slice", inputs: [node])
+                var shape = c.shape(node)
+                shape.remove(at: axis - 1)
+                return try c.add(try Reshape(shape.isEmpty ? [1] : shape), [sliced])
+            default: break
+            }
         }
         let data = try c.constant(0), indices = try c.constant(1)
         let raw = c.int("axis", 0)
@@ -98,6 +126,9 @@ extension ONNXImporter {
             throw batchIndicesRefusal(c)
         case .perSample:
             throw perSampleRefusal(c)
+        case let .moved(node, perm):
+            guard axes == [0], steps == [1] else { throw movedRefusal(c) }
+            return try movedSlice(c, node, perm, start: starts[0], end: ends[0], name: c.nodeName)
         case let .node(i):
             var current = i
             let rank = c.shape(i).count + 1
@@ -148,10 +179,14 @@ extension ONNXImporter {
             axes = []
             if case let .constant(t)? = try c.optionalValue(1) { axes = try t.scalars.map { try integer($0, c) } }
         }
+        if case let .moved(node, perm) = try c.value(0) {
+            guard c.op == "Squeeze", axes == [0] else { throw movedRefusal(c) }
+            return try movedSqueeze(c, node, perm, name: c.nodeName)
+        }
         let rank: Int
         switch try c.value(0) {
         case let .constant(t), let .batchIndices(_, t): rank = t.rank
-        case .perSample: throw perSampleRefusal(c)
+        case .perSample, .moved: throw perSampleRefusal(c)
         case let .node(i): rank = c.shape(i).count + 1
         }
         let outputRank = c.op == "Unsqueeze" ? rank + axes.count : rank
@@ -174,7 +209,7 @@ extension ONNXImporter {
             var s = t.shape
             for axis in axes.map({ $0 < 0 ? $0 + s.count + axes.count : $0 }).sorted() { s.insert(1, at: min(axis, s.count)) }
             result = .batchIndices(scale: scale, offsets: try t.reshaped(s))
-        case .perSample:
+        case .perSample, .moved:
             throw perSampleRefusal(c)
         case let .node(i):
             var s = [1] + c.shape(i)
@@ -198,6 +233,10 @@ extension ONNXImporter {
             result = .constant(try Tensor.concatenate(parts.map { if case let .constant(t) = $0 { return t } else { return Tensor(0) } }, axis: axis))
         } else if case .perSample = parts[0] {
             result = try prefixTokens(c, parts, axis: axis)
+        } else if case let .constant(first) = parts[0], first.rank == 3, first.shape[0] == 1, case .node? = parts.last {
+            // torch.onnx.export's `cls_token.expand(B, -1, -1)` folds to [1, k, D] once the batch is
+            // −1 (its Where keeps −1's places at 1): the same tokens before every sample's.
+            result = try prefixTokens(c, parts.map { if case let .constant(t) = $0, t.rank == 3, t.shape[0] == 1 { return .perSample(t) } else { return $0 } }, axis: axis)
         } else {
             let indices = try parts.map { part -> Int in
                 guard case let .node(i) = part else { throw Failure(description: "Concat '\(c.nodeName)' mixes constants and computed values") }
@@ -251,7 +290,10 @@ extension ONNXImporter {
 
     static func reshape(_ c: NodeContext) throws -> Value {
         let result: Value
-        let target = try c.constant(1).scalars.map { try integer($0, c) }
+        var target = try c.constant(1).scalars.map { try integer($0, c) }
+        // A shape computed from the value's own Shape carries the batch as −1 (graft folds it so):
+        // beside another −1 it is the batch, as a 0 would copy it.
+        if case .node = try c.value(0), target.count >= 2, target[0] == -1, target.dropFirst().contains(-1) { target[0] = 0 }
         guard target.count <= 8, target.allSatisfy({ $0 >= -1 }), target.filter({ $0 == -1 }).count <= 1 else {
             throw Failure(description: "Reshape '\(c.nodeName)': target \(target) is not a shape")
         }
@@ -272,6 +314,8 @@ extension ONNXImporter {
             throw batchIndicesRefusal(c)
         case .perSample:
             throw perSampleRefusal(c)
+        case .moved:
+            throw movedRefusal(c)
         case let .node(i):
             let resolved = try copied([-1] + c.shape(i))
             guard let first = resolved.first, first == -1 || first == 1 || target.first == 0 else {
@@ -283,6 +327,11 @@ extension ONNXImporter {
                 guard !rest.contains(-1) else { throw Failure(description: "Reshape '\(c.nodeName)' to \(target) leaves two sizes free") }
             }
             if rest.isEmpty { rest = [c.shape(i).reduce(1, *)] }
+            // A batch folded into other axes ([N·heads, T, d], the dynamo exporter's k transpose)
+            // leaves fewer values per sample than the input has.
+            if !rest.contains(-1), rest.reduce(1, *) != c.shape(i).reduce(1, *) {
+                throw Failure(description: "Reshape '\(c.nodeName)' to \(target) folds the batch axis into others (\(formatShape(c.shape(i))) a sample); not supported")
+            }
             // Where the input's height and width are free and the target ends in them (a channel
             // shuffle of ShuffleNet, sizes read from Shape), they follow the input.
             var trailing = 0
@@ -302,16 +351,63 @@ extension ONNXImporter {
     }
 
     static func transpose(_ c: NodeContext) throws -> Value {
-        let result: Value
-        let i = try c.nodeInput(0)
-        guard let perm = c.ints("perm"), perm.first == 0 else { throw Failure(description: "Transpose '\(c.nodeName)' that moves the batch axis is not supported") }
-        result = try c.add(try Permute(perm.dropFirst().map { $0 - 1 }), [i])
-        return result
+        let (i, before): (Int, [Int])
+        switch try c.value(0) {
+        case let .moved(node, perm): (i, before) = (node, perm)
+        case let .node(node): (i, before) = (node, Array(0...c.shape(node).count))
+        default: throw Failure(description: "Transpose '\(c.nodeName)' of a constant is not supported")
+        }
+        let rank = c.shape(i).count + 1
+        let perm = c.ints("perm") ?? Array((0..<rank).reversed())
+        guard perm.count == rank, perm.sorted() == Array(0..<rank) else { throw Failure(description: "Transpose '\(c.nodeName)': perm \(perm) does not permute \(rank) axes") }
+        return try arranged(c, i, perm.map { before[$0] })
+    }
+
+    /// Node `i` with its axes in `perm`'s order: a Permute layer when the batch stays first (none
+    /// for the identity), else a view for a Split, Slice or Gather to take apart.
+    static func arranged(_ c: NodeContext, _ i: Int, _ perm: [Int]) throws -> Value {
+        guard perm.first == 0 else { return .moved(node: i, perm: perm) }
+        if perm == Array(0..<perm.count) { return .node(i) }
+        return try c.add(try Permute(perm.dropFirst().map { $0 - 1 }), [i])
+    }
+
+    /// A range of a moved value's first axis: a Slice of the node along the axis that went first.
+    static func movedSlice(_ c: NodeContext, _ i: Int, _ perm: [Int], start: Int, end: Int, name: String) throws -> Value {
+        let axis = perm[0] - 1
+        let size = c.shape(i)[axis]
+        let (s, e) = sliceRange(start: start, end: end, size: size)
+        guard e > s else { throw Failure(description: "\(c.op) '\(c.nodeName)': an empty range is not supported") }
+        let sliced = try c.state.builder.add(try Slice(axis: axis, start: s, end: e), name: name, inputs: [i])
+        return .moved(node: sliced, perm: perm)
+    }
+
+    /// A moved value without its first axis (of size 1): the node reshaped without that axis, then arranged.
+    static func movedSqueeze(_ c: NodeContext, _ i: Int, _ perm: [Int], name: String) throws -> Value {
+        let axis = perm[0] - 1
+        var shape = c.shape(i)
+        guard shape[axis] == 1 else { throw Failure(description: "\(c.op) '\(c.nodeName)': axis 0 has \(shape[axis]) values, not 1") }
+        shape.remove(at: axis)
+        let squeezed = try c.state.builder.add(try Reshape(shape), name: "\(name).squeeze", inputs: [i])
+        return try arranged(c, squeezed, perm.dropFirst().map { $0 > perm[0] ? $0 - 1 : $0 })
     }
 
     /// The outputs of a Split: consecutive ranges of one axis, sized by `split` (an input from opset
     /// 13, an attribute before) or equal; one Slice layer each.
     static func splitOutputs(_ c: NodeContext, sizesFromInput: Bool) throws -> [Value] {
+        if case let .moved(node, perm) = try c.value(0), c.int("axis", 0) == 0 {
+            let size = c.shape(node)[perm[0] - 1], outputs = c.node.output.count
+            var sizes = [Int](repeating: outputs > 0 ? size / outputs : 0, count: outputs)
+            if sizesFromInput, case let .constant(t)? = try c.optionalValue(1) { sizes = try t.scalars.map { try integer($0, c) } }
+            else if let attribute = c.ints("split") { sizes = attribute }
+            guard sizes.count == outputs, sizes.allSatisfy({ $0 > 0 }), sizes.reduce(0, +) == size else {
+                throw Failure(description: "Split '\(c.nodeName)': sizes \(sizes) do not cover \(size)")
+            }
+            var start = 0
+            return try sizes.enumerated().map { k, part in
+                defer { start += part }
+                return try movedSlice(c, node, perm, start: start, end: start + part, name: c.node.output[k].isEmpty ? "\(c.nodeName).\(k)" : c.node.output[k])
+            }
+        }
         let i = try c.nodeInput(0)
         let shape = c.shape(i)
         let axis = c.int("axis", 0)
