@@ -74,7 +74,8 @@ struct LayerRegistryTests {
             Sample(key: TokenPool.key, name: "class token", make: { try TokenPool(.token(0)) }, input: [4, 3]),
             Sample(key: TokenPool.key, name: "mean after 2", make: { try TokenPool(.mean(skip: 2)) }, input: [5, 3]),
             Sample(key: MatMul.key, name: "square", make: { MatMul() }, input: [2, 3, 3], arity: 2),
-            Sample(key: LayerScale.key, name: "on tokens, named gamma", make: { try LayerScale(3, initial: 0.5, tokens: "gamma") }, input: [4, 3]),
+            Sample(key: LayerScale.key, name: "on tokens, named gamma", make: { try LayerScale(3, initial: 0.5, name: "gamma", lastAxis: true) }, input: [4, 3]),
+            Sample(key: LayerScale.key, name: "on channels, named gamma", make: { try LayerScale(3, initial: 0.5, name: "gamma") }, input: [3, 2, 2]),
             Sample(key: Activation.key, name: "softmax on the last axis", make: { Activation(.softmax, axis: -1) }, input: [2, 3, 4]),
         ]
         let functions: [Activation.Function] = [.relu, .relu6, .leakyRelu(0.1), .sigmoid, .tanh, .gelu, .geluTanh, .erf, .silu, .hardsigmoid, .hardswish, .softmax, .logSoftmax, .sqrt]

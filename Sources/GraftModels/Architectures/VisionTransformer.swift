@@ -261,13 +261,13 @@ enum VisionTransformer {
                              : (norm1: "ln_1", attn: "self_attention", norm2: "ln_2", fc1: "mlp.0", act: "mlp.1", fc2: "mlp.3")
             var h = try add("\(p).\(names.norm1)", norm(), x)
             h = try add("\(p).\(names.attn)", SelfAttention(width: d, heads: c.heads, bias: c.qkvBias, naming: timm ? .timm : .torchvision, generator: generator), h)
-            if c.layerScale { h = try add("\(p).ls1", LayerScale(d, initial: 1e-5, tokens: "gamma"), h) }
+            if c.layerScale { h = try add("\(p).ls1", LayerScale(d, initial: 1e-5, name: "gamma", lastAxis: true), h) }
             x = try add("\(p).residual1", Merge(.add), x, h)
             h = try add("\(p).\(names.norm2)", norm(), x)
             h = try add("\(p).\(names.fc1)", Dense(d, c.mlp, generator: generator), h)
             h = try add("\(p).\(names.act)", Activation(c.activation), h)
             h = try add("\(p).\(names.fc2)", Dense(c.mlp, d, generator: generator), h)
-            if c.layerScale { h = try add("\(p).ls2", LayerScale(d, initial: 1e-5, tokens: "gamma"), h) }
+            if c.layerScale { h = try add("\(p).ls2", LayerScale(d, initial: 1e-5, name: "gamma", lastAxis: true), h) }
             x = try add("\(p).residual2", Merge(.add), x, h)
         }
 
@@ -320,13 +320,13 @@ enum VisionTransformer {
                                       : (before: "layernorm_before", after: "layernorm_after", fc1: "intermediate.dense", act: "intermediate.act", fc2: "output.dense")
             var h = try add("\(l).\(names.before)", norm(), x)
             h = try add("\(l).attention", SelfAttention(width: d, heads: c.heads, bias: c.qkvBias, naming: .huggingface, generator: generator), h)
-            if c.layerScale { h = try add("\(l).layer_scale1", LayerScale(d, initial: 1, tokens: "lambda1"), h) }
+            if c.layerScale { h = try add("\(l).layer_scale1", LayerScale(d, initial: 1, name: "lambda1", lastAxis: true), h) }
             x = try add("\(l).residual1", Merge(.add), x, h)
             h = try add("\(l).\(names.after)", norm(), x)
             h = try add("\(l).\(names.fc1)", Dense(d, c.mlp, generator: generator), h)
             h = try add("\(l).\(names.act)", Activation(c.activation), h)
             h = try add("\(l).\(names.fc2)", Dense(c.mlp, d, generator: generator), h)
-            if c.layerScale { h = try add("\(l).layer_scale2", LayerScale(d, initial: 1, tokens: "lambda1"), h) }
+            if c.layerScale { h = try add("\(l).layer_scale2", LayerScale(d, initial: 1, name: "lambda1", lastAxis: true), h) }
             x = try add("\(l).residual2", Merge(.add), x, h)
         }
         let tokens = try add("\(p)layernorm", norm(), x)
