@@ -129,11 +129,7 @@ extension Architecture {
         for architecture in allCases where shapes[architecture.anchor] != nil && !architecture.parametric {
             func fit(classes: Int) -> (Fit, Model)? {
                 guard let model = try? architecture.build(classes: classes, generator: .structureOnly()) else { return nil }
-                let tensors = model.parameters.map { ($0.key, $0.parameter.shape) } + model.buffers.map { ($0.key, $0.tensor.shape) }
-                let matching = tensors.filter { shapes[$0.0] == $0.1 }.count
-                let known = Set(tensors.map(\.0))
-                return (Fit(architecture: architecture, classes: classes, matching: matching, expected: tensors.count,
-                            extra: shapes.keys.filter { !known.contains($0) }.count), model)
+                return (Fit(architecture, model, classes: classes, shapes: shapes), model)
             }
             guard var (best, model) = fit(classes: architecture.defaultClasses) else { continue }
             // The classifier: the last parameter with a leading class axis.
@@ -144,5 +140,16 @@ extension Architecture {
             fits.append(best)
         }
         return fits.sorted { ($0.isExact ? 1 : 0, Double($0.matching) / Double(Swift.max($0.expected + $0.extra, 1))) > ($1.isExact ? 1 : 0, Double($1.matching) / Double(Swift.max($1.expected + $1.extra, 1))) }
+    }
+}
+
+extension Architecture.Fit {
+    /// How `model` (built as `architecture`) fits a file's tensors: how many of its parameters and
+    /// buffers the file holds with their shapes, and how many of the file's it lacks.
+    init(_ architecture: Architecture, _ model: Model, classes: Int, shapes: [String: [Int]]) {
+        let tensors = model.parameters.map { ($0.key, $0.parameter.shape) } + model.buffers.map { ($0.key, $0.tensor.shape) }
+        let known = Set(tensors.map(\.0))
+        self.init(architecture: architecture, classes: classes, matching: tensors.filter { shapes[$0.0] == $0.1 }.count,
+                  expected: tensors.count, extra: shapes.keys.filter { !known.contains($0) }.count)
     }
 }

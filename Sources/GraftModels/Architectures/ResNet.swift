@@ -58,13 +58,10 @@ enum ResNet {
         let variant = known ?? Variant(name: "resnet-d-\(bottleneck ? "bottleneck" : "basic")-\(blocks.map(String.init).joined(separator: "-"))", blocks: blocks,
                                        bottleneck: bottleneck, groups: 1, widthPerGroup: 64, resnetD: true)
         guard let model = try? build(variant, classes: classes, input: [3, 224, 224], generator: .structureOnly()) else { return nil }
-        let tensors = model.parameters.map { ($0.key, $0.parameter.shape) } + model.buffers.map { ($0.key, $0.tensor.shape) }
-        let names = Set(tensors.map(\.0))
         let architecture = Architecture(variant.name, "ResNet-D, timm's layout and parameter names", anchor: "conv1.6.weight", parametric: true) {
             classes, input, _, generator throws(ModelError) in try build(variant, classes: classes, input: input, generator: generator)
         }
-        return Architecture.Fit(architecture: architecture, classes: classes, matching: tensors.filter { shapes[$0.0] == $0.1 }.count,
-                                expected: tensors.count, extra: shapes.keys.filter { !names.contains($0) }.count)
+        return Architecture.Fit(architecture, model, classes: classes, shapes: shapes)
     }
 
     static func build(_ variant: Variant, classes: Int, input: [Int], generator: Generator) throws(ModelError) -> Model {

@@ -134,11 +134,7 @@ enum VisionTransformer {
         guard let config = detect(shapes) else { return nil }
         let name = name(config)
         guard let model = try? build(config, name: name, generator: .structureOnly()) else { return nil }
-        let tensors = model.parameters.map { ($0.key, $0.parameter.shape) } + model.buffers.map { ($0.key, $0.tensor.shape) }
-        let known = Set(tensors.map(\.0))
-        return Architecture.Fit(architecture: architecture(name, config), classes: Swift.max(config.classes, 2),
-                                matching: tensors.filter { shapes[$0.0] == $0.1 }.count, expected: tensors.count,
-                                extra: shapes.keys.filter { !known.contains($0) }.count)
+        return Architecture.Fit(architecture(name, config), model, classes: Swift.max(config.classes, 2), shapes: shapes)
     }
 
     /// The heads of a ViT of this width: 64 values each, 16 from ViT-L's 1024 up (ViT-H's 1280).

@@ -106,10 +106,7 @@ enum TimmConvNeXt {
         let variant = Variant(name: named?.name ?? "convnext-timm-\(widths[0])x\(depths.map(String.init).joined(separator: "-"))", widths: widths, depths: depths, convMLP: convMLP)
         guard widths.allSatisfy({ (1...4096).contains($0) }), depths.allSatisfy({ $0 <= 64 }),
               let model = try? build(variant, classes: classes, input: [3, 224, 224], generator: .structureOnly()) else { return nil }
-        let tensors = model.parameters.map { ($0.key, $0.parameter.shape) }
-        let known = Set(tensors.map(\.0))
-        return Architecture.Fit(architecture: architecture(variant), classes: classes, matching: tensors.filter { shapes[$0.0] == $0.1 }.count,
-                                expected: tensors.count, extra: shapes.keys.filter { !known.contains($0) }.count)
+        return Architecture.Fit(architecture(variant), model, classes: classes, shapes: shapes)
     }
 
     static func build(_ v: Variant, classes: Int, input: [Int], generator: Generator) throws(ModelError) -> Model {
