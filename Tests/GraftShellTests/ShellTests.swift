@@ -174,7 +174,7 @@ struct ShellTests {
         #expect(completer.candidates(before: "save ").words == ["model", "session"])
         #expect(completer.candidates(before: "train ep").words == ["epochs="])
         #expect(completer.candidates(before: "train optimizer=a").words == ["optimizer=adam", "optimizer=adamw"])
-        #expect(completer.candidates(before: "new resnet").words == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"])
+        #expect(completer.candidates(before: "new resnet").words == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnet18d", "resnet34d", "resnet50d", "resnet101d"])
         #expect(completer.candidates(before: "new conv").words == ["convnext_tiny", "convnext_small", "convnext_base", "convnext_large", "convnext_atto", "convnext_femto", "convnext_pico", "convnext_nano"])
         #expect(completer.candidates(before: "load ").wantsPaths)
         #expect(completer.candidates(before: "eval con").words == ["confusion"])
