@@ -29,6 +29,7 @@ extension ONNXImporter {
     static func compare(_ c: NodeContext) throws -> Value {
         let (a, b) = (try c.constant(0), try c.constant(1))
         let shape = try Tensor.broadcastShape(a.shape, b.shape, op: "Equal")
+        _ = try checkedElementCount(shape, c)
         let (x, y) = (try a.broadcast(to: shape).copied(), try b.broadcast(to: shape).copied())
         return .constant(try Tensor(shape: shape, scalars: zip(x.scalars, y.scalars).map { $0 == $1 ? 1 : 0 }))
     }
@@ -37,6 +38,7 @@ extension ONNXImporter {
     static func select(_ c: NodeContext) throws -> Value {
         let (condition, x, y) = (try c.constant(0), try c.constant(1), try c.constant(2))
         let shape = try Tensor.broadcastShape(try Tensor.broadcastShape(condition.shape, x.shape, op: "Where"), y.shape, op: "Where")
+        _ = try checkedElementCount(shape, c)
         let (k, a, b) = (try condition.broadcast(to: shape).copied(), try x.broadcast(to: shape).copied(), try y.broadcast(to: shape).copied())
         return .constant(try Tensor(shape: shape, scalars: zip(k.scalars, zip(a.scalars, b.scalars)).map { $0 != 0 ? $1.0 : $1.1 }))
     }

@@ -329,7 +329,8 @@ extension ONNXImporter {
             if rest.isEmpty { rest = [c.shape(i).reduce(1, *)] }
             // A batch folded into other axes ([N·heads, T, d], the dynamo exporter's k transpose)
             // leaves fewer values per sample than the input has.
-            if !rest.contains(-1), rest.reduce(1, *) != c.shape(i).reduce(1, *) {
+            let values = rest.reduce(Optional(1)) { product, size in product.flatMap { let (m, overflow) = $0.multipliedReportingOverflow(by: size); return overflow ? nil : m } }
+            if !rest.contains(-1), values != c.shape(i).reduce(1, *) {
                 throw Failure(description: "Reshape '\(c.nodeName)' to \(target) folds the batch axis into others (\(formatShape(c.shape(i))) a sample); not supported")
             }
             // Where the input's height and width are free and the target ends in them (a channel
