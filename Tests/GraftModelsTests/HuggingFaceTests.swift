@@ -54,6 +54,9 @@ struct HuggingFaceTests {
         #expect(try refusal { $0["num_attention_heads"] = 3 }?.contains("num_attention_heads 3 does not divide hidden_size 128") == true)
         #expect(try refusal { $0["hidden_size"] = 1_000_000_000 }?.contains("hidden_size 1000000000 is not the weights' 128") == true)
         #expect(try refusal { $0["hidden_act"] = "relu" }?.contains("hidden_act 'relu'") == true)
+        // A size no Int holds is no size: not converted, so the weights' own stands (and loads).
+        #expect(try refusal { $0["num_attention_heads"] = 1e300 } == nil)
+        #expect(HuggingFaceFolder.whole(1e300) == nil && HuggingFaceFolder.whole(2.5) == nil && HuggingFaceFolder.whole(true) == nil && HuggingFaceFolder.whole(12) == 12)
         // Nested past what a config does: refused before it is parsed.
         #expect(try refusal { config in
             var deep: Any = 1

@@ -125,7 +125,7 @@ public enum HuggingFaceFolder {
 
     /// config.json's sizes over what the weights say, each checked against them.
     static func adopt(_ config: [String: Any], into c: inout VisionTransformer.Config) throws {
-        func int(_ key: String) -> Int? { (config[key] as? NSNumber).flatMap { $0 is Bool ? nil : $0.intValue } }
+        func int(_ key: String) -> Int? { whole(config[key]) }
         if let width = int("hidden_size"), width != c.width { throw Refusal(description: "config.json's hidden_size \(width) is not the weights' \(c.width)") }
         if let depth = int("num_hidden_layers"), depth != c.depth { throw Refusal(description: "config.json's num_hidden_layers \(depth) is not the weights' \(c.depth)") }
         if let patch = int("patch_size"), patch != c.patch { throw Refusal(description: "config.json's patch_size \(patch) is not the weights' \(c.patch)") }
@@ -153,6 +153,15 @@ public enum HuggingFaceFolder {
         }
     }
 
+    /// A JSON number that is a whole number within ±2³¹ (NaN, infinities, fractions, booleans and
+    /// huge values are nil: never converted to Int unchecked).
+    static func whole(_ value: Any?) -> Int? {
+        guard let number = value as? NSNumber, !(number is Bool) else { return nil }
+        let double = number.doubleValue
+        guard double.isFinite, double == double.rounded(), Swift.abs(double) < 2_147_483_648 else { return nil }
+        return Int(double)
+    }
+
     /// `image_mean` and `image_std`, three values each (std positive), as the model's normalization.
     static func normalization(_ preprocessor: [String: Any]) -> Normalization? {
         guard (preprocessor["do_normalize"] as? Bool) != false,
@@ -164,7 +173,7 @@ public enum HuggingFaceFolder {
     /// How the image processor sizes images: straight to `size` (ViT), or the shorter side to
     /// `size.shortest_edge`, then the central `crop_size` (DeiT, DINOv2).
     static func transform(_ preprocessor: [String: Any]) -> ImageTransform? {
-        func side(_ value: Any?, _ key: String) -> Int? { ((value as? [String: Any])?[key] as? NSNumber)?.intValue }
+        func side(_ value: Any?, _ key: String) -> Int? { whole((value as? [String: Any])?[key]) }
         let size = preprocessor["size"], crop = preprocessor["crop_size"]
         if (preprocessor["do_center_crop"] as? Bool) == true, let shortest = side(size, "shortest_edge"),
            let height = side(crop, "height"), let width = side(crop, "width"), height == width {
