@@ -171,6 +171,38 @@ struct ONNXShapeOpsTests {
         #expect(other.contains("Gather 'y0': an as_strided view other than the value itself is not supported"), "\(other)")
     }
 
+    /// torch.onnx.export's `x.chunk(2, dim=1)` (shufflenet): `Div` of int64 shape arithmetic is
+    /// integer division, (7 + 1) / 2 … here (6 + 1) / 2 = 3 channels; a `Div` of float constants
+    /// stays 3.5.
+    @Test func divisionOfIntegersTruncatesAndOfFloatsDoesNot() throws {
+        func node(_ op: String, _ inputs: [String], _ output: String, _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
+            var n = Onnx_NodeProto()
+            (n.opType, n.name, n.input, n.output, n.attribute) = (op, output, inputs, [output], attributes)
+            return n
+        }
+        func float(_ name: String, _ value: Float) -> Onnx_TensorProto {
+            var t = Onnx_TensorProto()
+            (t.name, t.dataType, t.dims, t.floatData) = (name, 1, [], [value])
+            return t
+        }
+        var model = try Self.base(node("Identity", ["x"], "unused"), dims: [1, 6, 2, 2], outputs: 1, opset: 17)
+        model.graph.initializer = [Self.ints("one", [1]), Self.ints("two", [2]), Self.ints("zero", [0]), Self.ints("channels", [1]),
+                                   float("seven", 7), float("half", 2)]
+        model.graph.node = [
+            node("Shape", ["x"], "shape"),
+            node("Gather", ["shape", "channels"], "c"),
+            node("Add", ["c", "one"], "c1"),
+            node("Div", ["c1", "two"], "split"),
+            node("Slice", ["x", "zero", "split", "channels"], "first"),
+            node("Div", ["seven", "half"], "scale"),
+            node("Mul", ["first", "scale"], "y0"),
+        ]
+        let loaded = try ONNXImporter.load(try model.serializedData(), name: "d.onnx", modelName: "d", inputShape: nil)
+        #expect(loaded.outputShape == [3, 2, 2])
+        let y = try loaded.predict(try Tensor(shape: [1, 6, 2, 2], scalars: [Float](repeating: 1, count: 24)))
+        #expect(y.scalars == [Float](repeating: 3.5, count: 12))
+    }
+
     /// The two reproducers of the report, and the corpus files made for them.
     /// Exporters write "to the end" as INT64_MAX and "from the start" as INT64_MIN (timm's rexnet and
     /// dpn at opset 17): the Slice keeps what they mean.

@@ -63,10 +63,13 @@ extension ONNXImporter {
         return result
     }
 
+    /// A cast changes nothing graft keeps but a constant cast to an integer type, which truncates
+    /// (and to a boolean, which is 1 where nonzero).
     static func cast(_ c: NodeContext) throws -> Value {
-        let result: Value
-        result = try c.value(0)
-        return result
+        let value = try c.value(0)
+        guard case let .constant(t) = value, integerTypes.contains(c.int("to", 1)), !c.isInteger(0) else { return value }
+        let boolean = c.int("to", 1) == 9
+        return .constant(try Tensor(shape: t.shape, scalars: t.scalars.map { boolean ? ($0 != 0 ? 1 : 0) : $0.rounded(.towardZero) }))
     }
 
     /// Range(0, batch, 1), the batch as `Shape` gives it (−1): batch indices; a constant range folds.

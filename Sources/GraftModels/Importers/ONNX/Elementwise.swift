@@ -31,7 +31,10 @@ extension ONNXImporter {
             case "Add": result = .constant(try x + y)
             case "Sub": result = .constant(try x - y)
             case "Mul": result = .constant(try x * y)
-            default: result = .constant(try x / y)
+            default:
+                // Integer division truncates (shufflenet's channel split: `(C + 1) / 2` of a Shape).
+                let quotient = try x / y
+                result = .constant(c.isInteger(0) && c.isInteger(1) ? try Tensor(shape: quotient.shape, scalars: quotient.scalars.map { $0.rounded(.towardZero) }) : quotient)
             }
         case let (.batchIndices(scale, offsets), .constant(k)), let (.constant(k), .batchIndices(scale, offsets)):
             // n · scale + offsets, times a whole number or plus constants.

@@ -55,7 +55,13 @@ public enum ONNXImporter {
         let op: String
         let opset: Int
         let values: [String: Value]
+        /// The names of integer-typed values (initializers, `Shape`'s and `Cast`'s outputs, and what
+        /// follows from them): a `Div` of two is integer division.
+        let integers: Set<String>
         let state: ImportBuild
+
+        /// Whether input `position` holds integers (int64 shape arithmetic, booleans).
+        func isInteger(_ position: Int) -> Bool { position < node.input.count && integers.contains(node.input[position]) }
 
         func value(_ position: Int) throws -> Value {
             guard position < node.input.count, !node.input[position].isEmpty else { throw Failure(description: "\(op) '\(nodeName)' lacks input \(position)") }
@@ -104,11 +110,13 @@ public enum ONNXImporter {
         }
         guard graph.node.count <= 100_000 else { throw Failure(description: "more than 100,000 nodes") }
         var values: [String: Value] = [:]
+        var integers = Set<String>()
         var external = ONNXExternalData(modelPath: name)
         for index in 0..<file.initializerCount {
             let stored = try file.initializer(index)
             let initializer = try external.resolved(stored, what: "initializer '\(stored.name)'")
             values[initializer.name] = .constant(try tensor(initializer, what: "initializer '\(initializer.name)'"))
+            if integerTypes.contains(Int(initializer.dataType)) { integers.insert(initializer.name) }
         }
         let inputs = graph.input.filter { values[$0.name] == nil }
         guard inputs.count == 1, let input = inputs.first else { throw Failure(description: "graft imports graphs with exactly one input, this one has \(inputs.count)") }
@@ -145,8 +153,9 @@ public enum ONNXImporter {
             var nodeName = node.name.isEmpty ? "\(op.lowercased())_\(index)" : node.name
             while usedNames.contains(nodeName) { nodeName += "_" }
             usedNames.insert(nodeName)
-            let context = NodeContext(node: node, nodeName: nodeName, op: op, opset: opset, values: values, state: state)
+            let context = NodeContext(node: node, nodeName: nodeName, op: op, opset: opset, values: values, integers: integers, state: state)
             let results = try converter(op, opset: opset, node: nodeName).run(context)
+            if producesIntegers(context) { integers.formUnion(node.output.filter { !$0.isEmpty }) }
             if results.count == 1, let result = results.first {
                 // Outputs beyond the first (Dropout's mask) are never used: they take the same value.
                 for output in node.output where !output.isEmpty { values[output] = result }
@@ -187,6 +196,25 @@ public enum ONNXImporter {
             guard pads.count == 4 else { throw Failure(description: "'\(name)': pads \(pads) are not 2-D") }
             return .explicit(Padding2D(top: pads[0], bottom: pads[2], left: pads[1], right: pads[3]))
         default: throw Failure(description: "'\(name)': auto_pad \(auto ?? "") is not supported")
+        }
+    }
+
+    /// ONNX's integer and boolean `TensorProto.DataType`s (UINT8, INT8, UINT16, INT16, INT32, INT64,
+    /// BOOL, UINT32, UINT64).
+    static let integerTypes: Set<Int> = [2, 3, 4, 5, 6, 7, 9, 12, 13]
+
+    /// Whether a node's outputs are integers: by the operator's type rule, or as its data input's.
+    static func producesIntegers(_ c: NodeContext) -> Bool {
+        switch c.op {
+        case "Shape", "Size", "ArgMax", "ArgMin", "NonZero", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or":
+            return true
+        case "Cast": return integerTypes.contains(c.int("to", 1))
+        case "Constant":
+            guard let attribute = c.node.attribute.first else { return false }
+            return attribute.name == "value_int" || attribute.name == "value_ints" || (attribute.name == "value" && integerTypes.contains(Int(attribute.t.dataType)))
+        case "ConstantOfShape": return c.attribute("value").map { integerTypes.contains(Int($0.t.dataType)) } ?? false
+        case "Where": return c.isInteger(1)
+        default: return c.isInteger(0)
         }
     }
 
