@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The generality check: every Keras application and torchvision CNN, built with random weights by
+# The generality check: every Keras application, torchvision model, timm model and Hugging Face
+# vision model graft reads (Tests/Fixtures/zoo/make_zoo.py's lists), built with random weights by
 # the reference frameworks (never a download), saved in each format graft reads, loaded by graft and
 # compared with the framework's outputs and parameter totals (Tests/Fixtures/zoo).
 #
@@ -31,7 +32,7 @@ for argument in "$@"; do [[ "$argument" == --all ]] && all=1; done
 build_and_check() {
     local dir="$1"; shift
     rm -rf "$dir" && mkdir -p "$dir"
-    for framework in keras torch; do
+    for framework in keras torch timm hf; do
         [[ "$*" == *"--frameworks"* && "$*" != *"--frameworks $framework"* ]] && continue
         "$venv/bin/python" Tests/Fixtures/zoo/make_zoo.py "$dir" --frameworks "$framework" "$@" 2>> "$dir/make.log" \
             || { tail -30 "$dir/make.log"; return 100; }
@@ -50,9 +51,8 @@ fi
 # once checked. One process per framework: TensorFlow and PyTorch cannot share one.
 unexpected=0
 : > "$work.table"
-frameworks="keras torch"
-[[ "$*" == *"--frameworks keras"* ]] && frameworks=keras
-[[ "$*" == *"--frameworks torch"* ]] && frameworks=torch
+frameworks="keras torch timm hf"
+for one in keras torch timm hf; do [[ "$*" == *"--frameworks $one"* ]] && frameworks=$one; done
 for framework in $frameworks; do
     for family in $("$venv/bin/python" Tests/Fixtures/zoo/make_zoo.py - --families --frameworks "$framework"); do
         echo "== $framework $family ($(( $(date +%s) - start )) s so far)"

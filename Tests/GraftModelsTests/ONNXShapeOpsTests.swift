@@ -203,6 +203,30 @@ struct ONNXShapeOpsTests {
         #expect(y.scalars == [Float](repeating: 3.5, count: 12))
     }
 
+    /// The dynamo exporter's `k.transpose(-2, -1)`: [N, 2, 3, 4] reshaped to [N·2, 3, 4], its last
+    /// two axes swapped and reshaped back to [N, 2, 4, 3] is one Permute; anything else reading the
+    /// merged value is refused by name.
+    @Test func aBatchMergedWithHeadsAndRestoredIsAPermute() throws {
+        func node(_ op: String, _ inputs: [String], _ output: String, _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
+            var n = Onnx_NodeProto()
+            (n.opType, n.name, n.input, n.output, n.attribute) = (op, output, inputs, [output], attributes)
+            return n
+        }
+        func graph(_ middle: Onnx_NodeProto) throws -> Data {
+            var model = try Self.base(node("Identity", ["x"], "unused"), dims: [1, 2, 3, 4], outputs: 1, opset: 18)
+            model.graph.initializer = [Self.ints("merged", [-1, 3, 4]), Self.ints("restored", [-1, 2, 4, 3])]
+            model.graph.node = [node("Reshape", ["x", "merged"], "m"), middle, node("Reshape", ["t", "restored"], "y0")]
+            return try model.serializedData()
+        }
+        let data = try graph(node("Transpose", ["m"], "t", [Self.attribute("perm", ints: [0, 2, 1])]))
+        let model = try ONNXImporter.load(data, name: "f.onnx", modelName: "f", inputShape: nil)
+        #expect(model.outputShape == [2, 4, 3])
+        let x = try Tensor(shape: [3, 2, 3, 4], scalars: (0..<72).map(Float.init))
+        #expect(try model.predict(x).scalars == (try x.permuted([0, 1, 3, 2]).copied()).scalars)
+        let refused = Self.outcome(try graph(node("Relu", ["m"], "t"))) ?? "loaded"
+        #expect(refused.contains("Relu 't' of a value whose batch axis a Reshape merged with others is not supported"), "\(refused)")
+    }
+
     /// The two reproducers of the report, and the corpus files made for them.
     /// Exporters write "to the end" as INT64_MAX and "from the start" as INT64_MIN (timm's rexnet and
     /// dpn at opset 17): the Slice keeps what they mean.

@@ -28,6 +28,18 @@ public enum ONNXImporter {
         /// until a Split, Slice or Gather along its first axis and a Squeeze of that axis bring the
         /// batch back to the front; nothing else may read it.
         case moved(node: Int, perm: [Int])
+        /// A computed value (node `node`, [N, a₁…a_k, rest]) with the batch and its first `leading`
+        /// sample axes merged into one: the dynamo exporter's `k.transpose(-2, -1)` as a Reshape to
+        /// [N·heads, T, d], a Transpose of the last two axes and a Reshape back. It stays a view
+        /// until a Reshape restores the axes; a Transpose that keeps the merged axis first moves
+        /// the node's own axes; nothing else may read it.
+        case folded(node: Int, leading: Int)
+    }
+
+    /// The refusal for a value whose batch a Reshape merged with other axes, read by anything
+    /// but a Transpose of its other axes or the Reshape that restores them.
+    static func foldedRefusal(_ c: NodeContext) -> Failure {
+        Failure(description: "\(c.op) '\(c.nodeName)' of a value whose batch axis a Reshape merged with others is not supported (only a Transpose of its other axes, then a Reshape back)")
     }
 
     /// The refusal for a batch-moving transpose read by anything but a Split, Slice, Gather or
@@ -77,6 +89,7 @@ public enum ONNXImporter {
         }
         func nodeInput(_ position: Int) throws -> Int {
             if case .moved = try value(position) { throw ONNXImporter.movedRefusal(self) }
+            if case .folded = try value(position) { throw ONNXImporter.foldedRefusal(self) }
             guard case let .node(i) = try value(position) else { throw Failure(description: "\(op) '\(nodeName)': input \(position) must be computed, not constant") }
             return i
         }

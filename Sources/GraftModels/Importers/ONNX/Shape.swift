@@ -126,6 +126,8 @@ extension ONNXImporter {
             throw batchIndicesRefusal(c)
         case .perSample:
             throw perSampleRefusal(c)
+        case .folded:
+            throw foldedRefusal(c)
         case let .moved(node, perm):
             guard axes == [0], steps == [1] else { throw movedRefusal(c) }
             return try movedSlice(c, node, perm, start: starts[0], end: ends[0], name: c.nodeName)
@@ -187,6 +189,7 @@ extension ONNXImporter {
         switch try c.value(0) {
         case let .constant(t), let .batchIndices(_, t): rank = t.rank
         case .perSample, .moved: throw perSampleRefusal(c)
+        case .folded: throw foldedRefusal(c)
         case let .node(i): rank = c.shape(i).count + 1
         }
         let outputRank = c.op == "Unsqueeze" ? rank + axes.count : rank
@@ -209,7 +212,7 @@ extension ONNXImporter {
             var s = t.shape
             for axis in axes.map({ $0 < 0 ? $0 + s.count + axes.count : $0 }).sorted() { s.insert(1, at: min(axis, s.count)) }
             result = .batchIndices(scale: scale, offsets: try t.reshaped(s))
-        case .perSample, .moved:
+        case .perSample, .moved, .folded:
             throw perSampleRefusal(c)
         case let .node(i):
             var s = [1] + c.shape(i)
@@ -316,6 +319,14 @@ extension ONNXImporter {
             throw perSampleRefusal(c)
         case .moved:
             throw movedRefusal(c)
+        case let .folded(i, leading):
+            // Back to [N, a₁…a_k, …]: the target's first sizes after the batch must be the merged ones.
+            let input = c.shape(i)
+            let resolved = try copied([-1] + input)
+            let rest = Array(resolved.dropFirst())
+            guard resolved.first == -1, rest.count > leading, Array(rest.prefix(leading)) == Array(input.prefix(leading)),
+                  !rest.contains(-1), rest.reduce(1, *) == input.reduce(1, *) else { throw foldedRefusal(c) }
+            result = rest == input ? .node(i) : try c.add(try Reshape(rest), [i])
         case let .node(i):
             let resolved = try copied([-1] + c.shape(i))
             guard let first = resolved.first, first == -1 || first == 1 || target.first == 0 else {
@@ -331,6 +342,11 @@ extension ONNXImporter {
             // leaves fewer values per sample than the input has.
             let values = rest.reduce(Optional(1)) { product, size in product.flatMap { let (m, overflow) = $0.multipliedReportingOverflow(by: size); return overflow ? nil : m } }
             if !rest.contains(-1), values != c.shape(i).reduce(1, *) {
+                // [−1] and the input's last axes: the batch merged with the axes before them.
+                let input = c.shape(i)
+                if first == -1, target.first != 0, rest.count < input.count, rest == Array(input.suffix(rest.count)) {
+                    return .folded(node: i, leading: input.count - rest.count)
+                }
                 throw Failure(description: "Reshape '\(c.nodeName)' to \(target) folds the batch axis into others (\(formatShape(c.shape(i))) a sample); not supported")
             }
             // Where the input's height and width are free and the target ends in them (a channel
@@ -356,6 +372,14 @@ extension ONNXImporter {
         switch try c.value(0) {
         case let .moved(node, perm): (i, before) = (node, perm)
         case let .node(node): (i, before) = (node, Array(0...c.shape(node).count))
+        case let .folded(node, leading):
+            // The merged axis stays first; the rest move among the node's own axes after it.
+            let rank = c.shape(node).count + 1 - leading
+            let perm = c.ints("perm") ?? Array((0..<rank).reversed())
+            guard perm.count == rank, perm.sorted() == Array(0..<rank), perm.first == 0 else { throw foldedRefusal(c) }
+            let full = Array(0...leading) + perm.dropFirst().map { $0 + leading }
+            guard case let .node(moved) = try arranged(c, node, full) else { throw foldedRefusal(c) }
+            return .folded(node: moved, leading: leading)
         default: throw Failure(description: "Transpose '\(c.nodeName)' of a constant is not supported")
         }
         let rank = c.shape(i).count + 1
