@@ -28,14 +28,34 @@ known=Tests/Fixtures/zoo/known_misses.txt
 all=0
 for argument in "$@"; do [[ "$argument" == --all ]] && all=1; done
 
-# Builds the zoo of one framework's selection in $1, then checks graft on it.
+# What the frameworks make depends only on make_zoo.py, their versions and the options: CI's
+# selection is kept in $GRAFT_ZOO_CACHE (default ~/.cache/graft/zoo), one folder per framework under
+# a hash of those, and made again when any of them changes (--all never uses it).
+cache="${GRAFT_ZOO_CACHE:-$HOME/.cache/graft/zoo}"
+versions=$("$venv/bin/python" -m pip freeze 2>/dev/null | sort | sha256sum | cut -c1-16)
+
+# Builds the zoo of one framework's selection in $1 (or takes it from the cache), then checks graft on it.
 build_and_check() {
     local dir="$1"; shift
     rm -rf "$dir" && mkdir -p "$dir"
     for framework in keras torch timm hf; do
         [[ "$*" == *"--frameworks"* && "$*" != *"--frameworks $framework"* ]] && continue
-        "$venv/bin/python" Tests/Fixtures/zoo/make_zoo.py "$dir" --frameworks "$framework" "$@" 2>> "$dir/make.log" \
-            || { tail -30 "$dir/make.log"; return 100; }
+        local key kept made="$dir/.$framework"
+        key=$( { cat Tests/Fixtures/zoo/make_zoo.py; echo "$versions $framework $*"; } | sha256sum | cut -c1-16)
+        kept="$cache/$framework-$key"
+        if (( all == 0 )) && [[ -f "$kept/manifest-$framework.json" ]]; then
+            echo "== $framework: the files this make_zoo.py and these framework versions made, kept in $kept"
+        else
+            mkdir -p "$made"
+            "$venv/bin/python" Tests/Fixtures/zoo/make_zoo.py "$made" --frameworks "$framework" "$@" 2>> "$dir/make.log" \
+                || { tail -30 "$dir/make.log"; return 100; }
+            if (( all == 1 )); then
+                mv "$made"/* "$dir/" && rmdir "$made"
+                continue
+            fi
+            rm -rf "$cache/$framework-"* && mkdir -p "$cache" && mv "$made" "$kept" 2>/dev/null || { cp -a "$made" "$kept" && rm -rf "$made"; }
+        fi
+        cp -al "$kept/." "$dir/" 2>/dev/null || cp -a "$kept/." "$dir/"
     done
     "$venv/bin/python" Tests/Fixtures/zoo/check_zoo.py "$graft" "$dir" --known "$known"
 }

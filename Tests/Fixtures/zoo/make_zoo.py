@@ -263,7 +263,9 @@ def hf_entries(out, names, size, rng):
         name = f"hf_{family}"
         folder = os.path.join(out, name)
         model.save_pretrained(folder)
-        parameters = sum(p.numel() for p in model.parameters())
+        # DINOv2's mask_token is read only with bool_masked_pos (masked pretraining), never when a
+        # model classifies or embeds an image: graft leaves it out, and so does its total here.
+        parameters = sum(p.numel() for key, p in model.named_parameters() if not key.endswith("mask_token"))
         statistics = sum(b.numel() for key, b in model.named_buffers() if key.endswith("running_mean") or key.endswith("running_var"))
         entries.append({"framework": "hf", "family": family, "model": model_class, "format": "hf-folder", "file": name,
                         "input": save_array(out, f"{name}_input.npy", x), "output": save_array(out, f"{name}_output.npy", y),
@@ -305,6 +307,10 @@ def perturb_torch(model, rng, side):
                 p.copy_(torch.from_numpy(rng.normal(0, 0.3, tuple(p.shape)).astype(np.float32)))
             elif leaf in ("gamma", "lambda1", "gamma_1", "gamma_2", "layer_scale_parameter") or name.endswith("ls1.gamma") or name.endswith("ls2.gamma"):
                 p.copy_(torch.from_numpy(rng.uniform(0.2, 0.6, tuple(p.shape)).astype(np.float32)))
+            elif not bool(p.any()):
+                # Zero-initialized weights and biases (torchvision ViT's head, most biases): a
+                # reader that drops or swaps them would still match.
+                p.copy_(torch.from_numpy(rng.normal(0, 0.02, tuple(p.shape)).astype(np.float32)))
     return model.eval()
 
 
