@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GraftModels
+import GraftFormats
 import GraftNN
 import GraftTensor
 
@@ -29,16 +30,46 @@ struct HuggingFaceTests {
         expectClose(try model.predict(try npy("vit_input_48x40.npy")), try npy("hf_vit_48x40_output.npy"), "hf_vit at 48×40")
     }
 
-    @Test(arguments: ["hf_deit", "hf_dinov2"])
-    func deitAndDinov2FoldersMatchTransformers(_ name: String) throws {
+    /// DeiT, DINOv2, and ConvNext (timm's ConvNeXt under Hugging Face's key names).
+    @Test(arguments: ["hf_deit", "hf_dinov2", "hf_convnext"])
+    func eachModelTypesFolderMatchesTransformers(_ name: String) throws {
         let model = try ModelFiles.load(Self.folder(name))
         expectClose(try model.predict(try npy("vit_input.npy")), try npy("\(name)_output.npy"), name)
     }
 
-    /// A copy of the ViT folder with one change to its config.json, loaded: the error's reason.
-    func refusal(_ change: (inout [String: Any]) -> Void) throws -> String? {
+    /// ResNetForImageClassification is torchvision's ResNet under other names (transformers'
+    /// outputs are the zoo's check, its sizes too large to commit): a resnet18 graft builds, saved
+    /// under Hugging Face's names beside a config.json, opens as resnet18 with the same outputs.
+    @Test func aResNetFolderIsTorchvisionsResNetUnderItsNames() throws {
+        let original = try Architecture.named("resnet18").build(classes: 3, generator: Generator(seed: 5), name: "r")
+        let saved = try SafeTensors.read(try ModelFiles.encoded(original, for: "r.safetensors"), name: "r.safetensors")
+        func hf(_ key: String) -> String {
+            var p = key.split(separator: ".").map(String.init)
+            if p[0] == "fc" { return "classifier.1.\(p[1])" }
+            if p[0] == "conv1" || p[0] == "bn1" { return "resnet.embedder.embedder.\(p[0] == "conv1" ? "convolution" : "normalization").\(p[1])" }
+            let stage = Int(p[0].dropFirst(5))! - 1, leaf = p.removeLast()
+            let head = "resnet.encoder.stages.\(stage).layers.\(p[1])"
+            if p[2] == "downsample" { return "\(head).shortcut.\(p[3] == "0" ? "convolution" : "normalization").\(leaf)" }
+            let k = Int(p[2].dropFirst(p[2].hasPrefix("conv") ? 4 : 2))! - 1
+            return "\(head).layer.\(k).\(p[2].hasPrefix("conv") ? "convolution" : "normalization").\(leaf)"
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hf-resnet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try SafeTensors.encode(StateDict(tensors: saved.tensors.map { (name: hf($0.name), tensor: $0.tensor) }))
+            .write(to: folder.appendingPathComponent("model.safetensors"))
+        try Data(#"{"model_type": "resnet", "hidden_act": "relu", "layer_type": "basic", "downsample_in_bottleneck": false, "id2label": {"0": "a", "1": "b", "2": "c"}}"#.utf8)
+            .write(to: folder.appendingPathComponent("config.json"))
+        let loaded = try ModelFiles.load(folder.path)
+        #expect(loaded.classNames == ["a", "b", "c"] && loaded.parameterCount == original.parameterCount)
+        let x = try Tensor(shape: [2, 3, 64, 64], scalars: (0..<(2 * 3 * 64 * 64)).map { Float(($0 * 7919) % 1000) / 500 - 1 })
+        #expect(try loaded.predict(x).scalars == original.predict(x).scalars)
+    }
+
+    /// A copy of a folder (the ViT's) with one change to its config.json, loaded: the error's reason.
+    func refusal(of folder: String = "hf_vit", _ change: (inout [String: Any]) -> Void) throws -> String? {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("hf-\(UUID().uuidString)")
-        try FileManager.default.copyItem(atPath: Self.folder("hf_vit"), toPath: copy.path)
+        try FileManager.default.copyItem(atPath: Self.folder(folder), toPath: copy.path)
         defer { try? FileManager.default.removeItem(at: copy) }
         let file = copy.appendingPathComponent("config.json")
         var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
@@ -54,6 +85,12 @@ struct HuggingFaceTests {
         #expect(try refusal { $0["num_attention_heads"] = 3 }?.contains("num_attention_heads 3 does not divide hidden_size 128") == true)
         #expect(try refusal { $0["hidden_size"] = 1_000_000_000 }?.contains("hidden_size 1000000000 is not the weights' 128") == true)
         #expect(try refusal { $0["hidden_act"] = "relu" }?.contains("hidden_act 'relu'") == true)
+        // A ResNet whose stride sits in the 1×1 convolution, or a ConvNext with another activation,
+        // is another network than the one its weights would load into.
+        #expect(try refusal(of: "hf_convnext") { $0["hidden_act"] = "relu" }?.contains("hidden_act is 'relu'; graft builds convnext with gelu") == true)
+        #expect(try refusal(of: "hf_convnext") { $0["model_type"] = "resnet"; $0["hidden_act"] = "relu" }?.contains("which a resnet model has not") == true)
+        #expect(try refusal(of: "hf_convnext") { $0["model_type"] = "resnet"; $0["hidden_act"] = "relu"; $0["downsample_in_bottleneck"] = true }?
+            .contains("downsample_in_bottleneck is 'true'; graft builds resnet with false") == true)
         // A size no Int holds is no size: not converted, so the weights' own stands (and loads).
         #expect(try refusal { $0["num_attention_heads"] = 1e300 } == nil)
         #expect(HuggingFaceFolder.whole(1e300) == nil && HuggingFaceFolder.whole(2.5) == nil && HuggingFaceFolder.whole(true) == nil && HuggingFaceFolder.whole(12) == 12)

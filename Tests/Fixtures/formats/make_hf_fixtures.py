@@ -9,7 +9,10 @@ preprocessor_config.json), with the model's output on vit_input.npy:
 - hf_deit: DeiTForImageClassificationWithTeacher (class and distillation tokens, two heads averaged),
   GELU's tanh form (hidden_act gelu_pytorch_tanh);
 - hf_dinov2: Dinov2Model (layer scale, eps 1e-6, no head): the pooled output (the class token after
-  layernorm).
+  layernorm);
+- hf_convnext: ConvNextForImageClassification, two stages (timm's ConvNeXt under other names).
+(ResNetForImageClassification is torchvision's ResNet at its sizes, too large to commit: the zoo
+checks it against transformers, HuggingFaceTests its names.)
 
     python Tests/Fixtures/formats/make_hf_fixtures.py
 (with torch and transformers: scripts/check-zoo.sh's virtual environment has them). Written with
@@ -73,6 +76,16 @@ dinov2 = randomize(Dinov2Model(Dinov2Config(hidden_size=128, num_hidden_layers=2
 dinov2.save_pretrained(folder("hf_dinov2"))
 with torch.no_grad():
     save("hf_dinov2_output.npy", dinov2(torch.from_numpy(x)).pooler_output.numpy())
-for name in ["hf_vit", "hf_deit", "hf_dinov2"]:
+# Built after the others, so their weights and outputs stay what they were.
+from transformers import ConvNextConfig, ConvNextForImageClassification
+
+convnext = randomize(ConvNextForImageClassification(ConvNextConfig(hidden_sizes=[16, 32], depths=[1, 2], num_stages=2,
+                                                                   num_labels=3, image_size=32)))
+convnext.save_pretrained(folder("hf_convnext"))
+with torch.no_grad():
+    save("hf_convnext_output.npy", convnext(torch.from_numpy(x)).logits.numpy())
+
+
+for name in ["hf_vit", "hf_deit", "hf_dinov2", "hf_convnext"]:
     print(name, sorted(os.listdir(os.path.join(here, name))))
 print("transformers", transformers.__version__, "torch", torch.__version__)
