@@ -25,10 +25,29 @@ struct TimmCNNTests {
     /// (ResNet-D's outputs were checked against timm on full-size resnet18d and resnet50d with random
     /// weights and statistics: 5.4e-7 and 9.9e-7 relative at 96×96; too large to commit.)
     @Test(arguments: [("convnext_nano", 15_593_560), ("convnext_atto", 3_695_520), ("timm-convnext_tiny", 28_589_128),
-                      ("resnet18d", 11_708_744), ("resnet50d", 25_576_264)])
+                      ("resnet18d", 11_708_744), ("resnet50d", 25_576_264),
+                      ("timm-efficientnet_b0", 5_288_548), ("timm-efficientnet_b1", 7_794_184), ("timm-efficientnet_b2", 9_109_994),
+                      ("tf_efficientnet_b3", 12_233_232), ("efficientnet_lite0", 4_652_008), ("tf_efficientnet_lite0", 4_652_008),
+                      ("tf_efficientnet_lite2", 6_092_072), ("tf_efficientnet_lite4", 13_006_568)])
     func namedModelsHaveTimmsTotals(_ row: (String, Int)) throws {
         let model = try Architecture.named(row.0).build(generator: .structureOnly())
         #expect(model.parameterCount == row.1, "\(row.0): \(model.parameterCount), timm \(row.1)")
+    }
+
+    /// timm's EfficientNet read off its tensors: with squeeze-excite, the PyTorch-trained flavour
+    /// (SiLU, padding k/2, ε 1e-5); without, TensorFlow's Lite (ReLU6, "same" padding, ε 1e-3),
+    /// whose padding is asymmetric on an odd input.
+    @Test(arguments: [("timm_efficientnet", "timm-efficientnet-8-10-blocks", 200_427), ("timm_tf_efficientnet_lite", "tf_efficientnet_lite-32-10-blocks", 258_981)])
+    func efficientNetStateDictsMatchTimm(_ row: (String, String, Int)) throws {
+        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("\(row.0).safetensors").path)
+        #expect(model.architecture == row.1 && model.parameterCount == row.2, "\(model.architecture) \(model.parameterCount)")
+        var cases = [("timm_cnn_input.npy", "\(row.0)_output.npy")]
+        if row.0.contains("lite") { cases.append(("timm_cnn_input_63.npy", "\(row.0)_63_output.npy")) }
+        for (input, output) in cases {
+            let (got, want) = (try model.predict(try npy(input)), try npy(output))
+            let worst = zip(got.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(got.shape == want.shape && worst <= 1e-4 * (1 + (want.scalars.map(abs).max() ?? 0)), "\(output): max |Δ| \(worst)")
+        }
     }
 
     /// A ResNet-D's state dict (timm's keys) is found from its keys, its blocks counted.

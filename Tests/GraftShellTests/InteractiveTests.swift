@@ -197,8 +197,10 @@ struct InteractiveTests {
         // Building a large architecture (its random draws take seconds) stops between layers.
         let building = try interrupt("new wide_resnet101_2 as w", after: 0.8, prompt: "graft[resnet18]:12>")
         #expect(try screen().contains(/error: interrupted while building the model \(\d+ layers built\); nothing changed/))
+        // Each command would run on for tens of seconds; the bound leaves room for a loaded 2-core
+        // machine (2.77 s was seen while another build ran; 1 s is usual).
         for (what, seconds) in [("train", training), ("eval", evaluating), ("caching", caching), ("replay", replaying), ("new", building)] {
-            #expect(seconds < 2.5, "the prompt came back \(seconds) s after Ctrl-C during \(what)")
+            #expect(seconds < 5, "the prompt came back \(seconds) s after Ctrl-C during \(what)")
         }
         // Nothing was recorded, and the shell goes on.
         try keys("history", "Enter")

@@ -125,7 +125,7 @@ extension Architecture {
         var shapes: [String: [Int]] = [:]
         for (key, tensor) in state.tensors where !ignorable(key) { shapes[key] = tensor.shape }
         var fits: [Fit] = []
-        if let detected = VisionTransformer.fit(shapes) ?? TimmConvNeXt.fit(shapes) ?? ResNet.fitD(shapes) { fits.append(detected) }
+        if let detected = VisionTransformer.fit(shapes) ?? TimmConvNeXt.fit(shapes) ?? ResNet.fitD(shapes) ?? TimmEfficientNet.fit(shapes) { fits.append(detected) }
         for architecture in allCases where shapes[architecture.anchor] != nil && !architecture.parametric {
             func fit(classes: Int) -> (Fit, Model)? {
                 guard let model = try? architecture.build(classes: classes, generator: .structureOnly()) else { return nil }

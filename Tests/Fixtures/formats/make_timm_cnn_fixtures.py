@@ -3,7 +3,12 @@
 input and timm's output:
 
 - timm_convnext_convmlp: ConvNeXt with conv_mlp=True (the MLP as 1×1 convolutions; convnext_atto…nano);
-- timm_convnext_linear: conv_mlp=False (Linear layers on channels-last values; convnext_tiny and up).
+- timm_convnext_linear: conv_mlp=False (Linear layers on channels-last values; convnext_tiny and up);
+- timm_efficientnet: efficientnet_b0's definition at a quarter of its width and a third of its depth
+  (squeeze-excite, SiLU, padding k/2, BatchNorm eps 1e-5);
+- timm_tf_efficientnet_lite: tf_efficientnet_lite0's at the same multipliers (no squeeze-excite,
+  ReLU6, TensorFlow's "same" padding, eps 1e-3), also run on a 63×63 input (odd: the padding is
+  asymmetric).
 
     python Tests/Fixtures/formats/make_timm_cnn_fixtures.py
 (with torch, timm and safetensors: scripts/check-zoo.sh's virtual environment has them). Written
@@ -34,4 +39,33 @@ for name, conv_mlp in [("timm_convnext_convmlp", True), ("timm_convnext_linear",
         y = model(torch.from_numpy(x)).numpy()
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, os.path.join(here, f"{name}.safetensors"))
     np.save(os.path.join(here, f"{name}_output.npy"), y)
+    print(name, sum(p.numel() for p in model.parameters()), np.abs(y).max())
+
+# Built after the ConvNeXts, so their weights and outputs stay what they were.
+from timm.models.efficientnet import _gen_efficientnet, _gen_efficientnet_lite
+
+odd = rng.normal(0, 1, (2, 3, 63, 63)).astype(np.float32)
+np.save(os.path.join(here, "timm_cnn_input_63.npy"), odd)
+efficientnets = [
+    ("timm_efficientnet", _gen_efficientnet("efficientnet_b0", channel_multiplier=0.25, depth_multiplier=0.34, num_classes=5)),
+    ("timm_tf_efficientnet_lite", _gen_efficientnet_lite("tf_efficientnet_lite0", channel_multiplier=0.25, depth_multiplier=0.34,
+                                                         bn_eps=1e-3, pad_type="same", num_classes=5)),
+]
+for name, model in efficientnets:
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.copy_(0.1 * torch.randn_like(module.running_mean))
+                module.running_var.copy_(0.5 + torch.rand_like(module.running_var))
+                module.weight.copy_(0.6 + 0.3 * torch.rand_like(module.weight))
+                module.bias.copy_(0.1 * torch.randn_like(module.bias))
+        for key, p in model.named_parameters():
+            if "bn" not in key:
+                p.copy_(torch.randn_like(p) * (2.0 / max(1, p[0].numel())) ** 0.5)
+        model.eval()
+        y = model(torch.from_numpy(x)).numpy()
+        np.save(os.path.join(here, f"{name}_output.npy"), y)
+        if "lite" in name:
+            np.save(os.path.join(here, f"{name}_63_output.npy"), model(torch.from_numpy(odd)).numpy())
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, os.path.join(here, f"{name}.safetensors"))
     print(name, sum(p.numel() for p in model.parameters()), np.abs(y).max())

@@ -66,7 +66,6 @@ extension ONNXImporter {
 
     static func clip(_ c: NodeContext, boundsFromInputs: Bool) throws -> Value {
         let result: Value
-        let i = try c.nodeInput(0)
         var low = -Float.infinity, high = Float.infinity
         if boundsFromInputs {
             if case let .constant(t)? = try c.optionalValue(1) { low = t.scalars.first ?? low }
@@ -74,6 +73,11 @@ extension ONNXImporter {
         } else {
             low = c.float("min", low); high = c.float("max", high)
         }
+        // Of a constant (TF-"same" padding's max(pad, 0)): folded.
+        if case let .constant(t) = try c.value(0) {
+            return .constant(try Tensor(shape: t.shape, scalars: t.scalars.map { Swift.min(Swift.max($0, low), high) }))
+        }
+        let i = try c.nodeInput(0)
         if low == 0 && high == 6 { result = try c.add(Activation(.relu6), [i]) }
         else if low == 0 && high == .infinity { result = try c.add(Activation(.relu), [i]) }
         else { result = try c.add(try Clamp(low: low, high: high), [i]) }

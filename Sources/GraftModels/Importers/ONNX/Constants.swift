@@ -14,7 +14,36 @@ extension ONNXImporter {
         Converter("ConstantOfShape", since: 9, constantOfShape),
         Converter("Equal", since: 1, compare),
         Converter("Where", since: 9, select),
+        Converter("Ceil", since: 1) { try rounded($0, .up) },
+        Converter("Floor", since: 1) { try rounded($0, .down) },
+        Converter("Mod", since: 10, modulo),
     ]
+
+    /// `Ceil` and `Floor` of constants: shape arithmetic (timm's TF-"same" padding, `ceil(H / stride)`).
+    static func rounded(_ c: NodeContext, _ rule: FloatingPointRoundingRule) throws -> Value {
+        guard case let .constant(t) = try c.value(0) else { throw constantsOnly(c) }
+        return .constant(try Tensor(shape: t.shape, scalars: t.scalars.map { $0.rounded(rule) }))
+    }
+
+    /// `Mod` of constants: the remainder with the divisor's sign (fmod 0, as Python's %), or the
+    /// dividend's (fmod 1, as C's fmod). A zero divisor is refused.
+    static func modulo(_ c: NodeContext) throws -> Value {
+        guard case let .constant(a) = try c.value(0), case let .constant(b) = try c.value(1) else { throw constantsOnly(c) }
+        let shape = try Tensor.broadcastShape(a.shape, b.shape, op: "Mod")
+        _ = try checkedElementCount(shape, c)
+        let (x, y) = (try a.broadcast(to: shape).copied(), try b.broadcast(to: shape).copied())
+        guard !y.scalars.contains(0) else { throw Failure(description: "Mod '\(c.nodeName)' divides by 0") }
+        let truncated = c.int("fmod", 0) == 1
+        return .constant(try Tensor(shape: shape, scalars: zip(x.scalars, y.scalars).map { a, b in
+            let r = fmodf(a, b)
+            return truncated || r == 0 || (r < 0) == (b < 0) ? r : r + b
+        }))
+    }
+
+    /// The refusal for shape arithmetic on computed values.
+    static func constantsOnly(_ c: NodeContext) -> Failure {
+        Failure(description: "\(c.op) '\(c.nodeName)' of a computed value is not supported (graft folds it on constants: shape arithmetic)")
+    }
 
     /// A constant of a constant shape filled with `value` (0 when absent).
     static func constantOfShape(_ c: NodeContext) throws -> Value {

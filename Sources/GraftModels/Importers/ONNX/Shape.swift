@@ -117,8 +117,12 @@ extension ONNXImporter {
                 guard axis >= -t.rank, axis < t.rank else { throw Failure(description: "Slice '\(c.nodeName)': axis \(axis) of a rank-\(t.rank) constant") }
                 let a = axis < 0 ? axis + t.rank : axis
                 let size = t.shape[a]
+                guard steps[k] != 0 else { throw Failure(description: "Slice '\(c.nodeName)' with a step of 0") }
+                if steps[k] < 0 {
+                    t = try reversedSlice(t, axis: a, start: starts[k], end: ends[k], step: steps[k])
+                    continue
+                }
                 let (s, e) = sliceRange(start: starts[k], end: ends[k], size: size)
-                guard steps[k] > 0 else { throw Failure(description: "Slice '\(c.nodeName)' with a negative step is not supported") }
                 t = try t.sliced(axis: a, start: s, end: e, step: steps[k])
             }
             return .constant(t)
@@ -149,6 +153,26 @@ extension ONNXImporter {
     }
 
     /// ONNX's start and end of one axis (negative from the end), clamped to 0…size.
+    /// A constant sliced backwards, as ONNX says: the start clamped to 0…size−1, the end to
+    /// −1…size−1, every |step|-th index from the start down to past the end (torch.onnx.export
+    /// reverses a padding list so: `pads[::-1]`).
+    static func reversedSlice(_ t: Tensor, axis: Int, start: Int, end: Int, step: Int) throws -> Tensor {
+        let size = t.shape[axis]
+        let first = Swift.max(-1, Swift.min(size - 1, start < 0 ? start + size : start))
+        let last = Swift.max(-1, Swift.min(size - 1, end < 0 ? end + size : end))
+        let indices = first > last ? Array(stride(from: first, to: last, by: step)) : []
+        let outer = t.shape[..<axis].reduce(1, *), inner = t.shape[(axis + 1)...].reduce(1, *)
+        let values = t.scalars
+        var result: [Float] = []
+        result.reserveCapacity(outer * indices.count * inner)
+        for o in 0..<outer {
+            for index in indices { result += values[(o * size + index) * inner ..< (o * size + index + 1) * inner] }
+        }
+        var shape = t.shape
+        shape[axis] = indices.count
+        return try Tensor(shape: shape, scalars: result)
+    }
+
     static func sliceRange(start: Int, end: Int, size: Int) -> (Int, Int) {
         let s = Swift.max(0, Swift.min(size, start < 0 ? start + size : start))
         return (s, Swift.max(s, Swift.min(size, end < 0 ? end + size : end)))
@@ -380,7 +404,12 @@ extension ONNXImporter {
             let full = Array(0...leading) + perm.dropFirst().map { $0 + leading }
             guard case let .node(moved) = try arranged(c, node, full) else { throw foldedRefusal(c) }
             return .folded(node: moved, leading: leading)
-        default: throw Failure(description: "Transpose '\(c.nodeName)' of a constant is not supported")
+        case let .constant(t):
+            // Shape arithmetic (a padding list reordered): folded.
+            let perm = c.ints("perm") ?? Array((0..<t.rank).reversed())
+            guard perm.count == t.rank, perm.sorted() == Array(0..<t.rank) else { throw Failure(description: "Transpose '\(c.nodeName)': perm \(perm) does not permute \(t.rank) axes") }
+            return .constant(try t.permuted(perm))
+        default: throw Failure(description: "Transpose '\(c.nodeName)' of this value is not supported")
         }
         let rank = c.shape(i).count + 1
         let perm = c.ints("perm") ?? Array((0..<rank).reversed())
