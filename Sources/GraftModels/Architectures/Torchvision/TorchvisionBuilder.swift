@@ -69,6 +69,7 @@ func makeDivisible(_ value: Double, _ divisor: Int = 8, minimum: Int? = nil) -> 
 /// The torchvision CNN families beyond ResNet and MobileNetV2, each in its own file.
 enum TorchvisionZoo {
     static let architectures: [Architecture] = EfficientNet.architectures + MobileNetV3.architectures + ConvNeXt.architectures + TimmConvNeXt.architectures
+        + TimmMobileNetV3.architectures
         + TimmEfficientNet.architectures
         + RegNet.architectures + DenseNet.architectures + VGG.architectures + SqueezeNet.architectures + MNASNet.architectures
         + ShuffleNetV2.architectures + GoogLeNet.architectures + InceptionV3.architectures
