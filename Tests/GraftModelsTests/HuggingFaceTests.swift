@@ -88,7 +88,7 @@ struct HuggingFaceTests {
         // A ResNet whose stride sits in the 1×1 convolution, or a ConvNext with another activation,
         // is another network than the one its weights would load into.
         #expect(try refusal(of: "hf_convnext") { $0["hidden_act"] = "relu" }?.contains("hidden_act is 'relu'; graft builds convnext with gelu") == true)
-        #expect(try refusal(of: "hf_convnext") { $0["model_type"] = "resnet"; $0["hidden_act"] = "relu" }?.contains("which a resnet model has not") == true)
+        #expect(try refusal(of: "hf_convnext") { $0["model_type"] = "resnet"; $0["hidden_act"] = "relu" }?.contains("which a ResNet model has not") == true)
         #expect(try refusal(of: "hf_convnext") { $0["model_type"] = "resnet"; $0["hidden_act"] = "relu"; $0["downsample_in_bottleneck"] = true }?
             .contains("downsample_in_bottleneck is 'true'; graft builds resnet with false") == true)
         // A size no Int holds is no size: not converted, so the weights' own stands (and loads).

@@ -51,6 +51,36 @@ struct TimmCNNTests {
         }
     }
 
+    /// timm's RegNet is torchvision's under other names (its outputs are the zoo's check against
+    /// timm: regnety_016 1.6e-6): a regnet_y_400mf graft builds, saved under timm's names, opens as
+    /// regnet_y_400mf with the same outputs; a key neither has is named.
+    @Test func aTimmRegNetStateDictIsTorchvisionsUnderItsNames() throws {
+        let original = try Architecture.named("regnet_y_400mf").build(classes: 4, generator: Generator(seed: 3), name: "r")
+        let saved = try SafeTensors.read(try ModelFiles.encoded(original, for: "r.safetensors"), name: "r.safetensors")
+        func timm(_ key: String) -> String {
+            let p = key.split(separator: ".").map(String.init)
+            if p[0] == "fc" { return "head.fc.\(p[1])" }
+            if p[0] == "stem" { return "stem.\(p[1] == "0" ? "conv" : "bn").\(p[2])" }
+            // trunk_output.blockS.blockS-J.(f.a|f.b|f.c|proj).(0|1).leaf, f.se.fcK.leaf
+            let s = Int(p[1].dropFirst(5))!, j = Int(p[2].split(separator: "-")[1])!
+            let head = "s\(s).b\(j + 1)"
+            if p[3] == "f", p[4] == "se" { return "\(head).se.\(p[5]).\(p[6])" }
+            let (part, index, leaf) = p[3] == "proj" ? ("downsample", p[4], p[5]) : (["a": "conv1", "b": "conv2", "c": "conv3"][p[4]]!, p[5], p[6])
+            return "\(head).\(part).\(index == "0" ? "conv" : "bn").\(leaf)"
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("timm-regnet-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try SafeTensors.encode(StateDict(tensors: saved.tensors.map { (name: timm($0.name), tensor: $0.tensor) })).write(to: file)
+        let loaded = try ModelFiles.load(file.path)
+        #expect(loaded.architecture == "regnet_y_400mf" && loaded.parameterCount == original.parameterCount)
+        let x = try Tensor(shape: [2, 3, 64, 64], scalars: (0..<(2 * 3 * 64 * 64)).map { Float(($0 * 7919) % 1000) / 500 - 1 })
+        #expect(try loaded.predict(x).scalars == original.predict(x).scalars)
+        try SafeTensors.encode(StateDict(tensors: saved.tensors.map { (name: timm($0.name), tensor: $0.tensor) } + [(name: "s1.b1.extra.weight", tensor: Tensor(1))]))
+            .write(to: file)
+        let refusal = formatMessage { try ModelFiles.load(file.path) } ?? "loaded"
+        #expect(refusal.contains("cannot load \(file.path) as timm's RegNet: the weights: they hold 's1.b1.extra.weight', which timm's RegNet has not"), "\(refusal)")
+    }
+
     /// A state dict under timm's keys is found from its keys: ResNet-D's and EfficientNet's blocks
     /// counted, MobileNetV3 by its shapes. (MobileNetV3's outputs were checked against timm on
     /// random full-size models: large 1.4e-6 at 64×64 in the zoo, small 1.2e-6 at 96×96 by hand.)

@@ -13,57 +13,7 @@ public enum HuggingFaceFolder {
     struct Refusal: Error, CustomStringConvertible { let description: String }
 
     /// The model types graft builds, with the classes `save_pretrained` writes for them.
-    static let modelTypes = ["vit", "deit", "dinov2"] + renamedTypes.keys.sorted()
-
-    /// Model types that are a built-in architecture under other key names: each key's name there
-    /// (nil for a key that has none, which the load then names as not fitting), and what the
-    /// config must say for the network to be that architecture's.
-    static let renamedTypes: [String: (key: @Sendable (String) -> String?, requires: [String: String])] = [
-        "convnext": (convNextKey, ["hidden_act": "gelu"]),
-        "resnet": (resNetKey, ["hidden_act": "relu", "downsample_in_bottleneck": "false", "downsample_in_first_stage": "false"]),
-    ]
-
-    /// ConvNextForImageClassification's keys as timm's ConvNeXt's (the same network: LayerNorm ε
-    /// 1e-6, exact GELU, Linear MLP, layer scale, LayerNorm before the classifier).
-    static func convNextKey(_ key: String) -> String? {
-        let p = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard let leaf = p.last else { return nil }
-        switch p.count {
-        case 2 where p[0] == "classifier": return "head.fc.\(leaf)"
-        case 3 where p[0] == "convnext" && p[1] == "layernorm": return "head.norm.\(leaf)"
-        case 4 where p[0] == "convnext" && p[1] == "embeddings":
-            return p[2] == "patch_embeddings" ? "stem.0.\(leaf)" : p[2] == "layernorm" ? "stem.1.\(leaf)" : nil
-        case 7 where p.prefix(3) == ["convnext", "encoder", "stages"] && p[4] == "downsampling_layer":
-            guard let stage = Int(p[3]), let part = Int(p[5]), part == 0 || part == 1 else { return nil }
-            return "stages.\(stage).downsample.\(part).\(leaf)"
-        case 7, 8 where p.prefix(3) == ["convnext", "encoder", "stages"] && p[4] == "layers":
-            guard let stage = Int(p[3]), let block = Int(p[5]) else { return nil }
-            let local = ["dwconv": "conv_dw", "layernorm": "norm", "pwconv1": "mlp.fc1", "pwconv2": "mlp.fc2"]
-            let head = "stages.\(stage).blocks.\(block)"
-            if p.count == 7, p[6] == "layer_scale_parameter" { return "\(head).gamma" }
-            guard p.count == 8, let name = local[p[6]] else { return nil }
-            return "\(head).\(name).\(leaf)"
-        default: return nil
-        }
-    }
-
-    /// ResNetForImageClassification's keys as torchvision's ResNet's (the same network with the
-    /// stride in the 3×3 convolution, v1.5, as `downsample_in_bottleneck: false` says).
-    static func resNetKey(_ key: String) -> String? {
-        let p = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard let leaf = p.last else { return nil }
-        if p.count == 3, p[0] == "classifier", p[1] == "1" { return "fc.\(leaf)" }
-        if p.count == 5, p.prefix(3) == ["resnet", "embedder", "embedder"] {
-            return p[3] == "convolution" ? "conv1.\(leaf)" : p[3] == "normalization" ? "bn1.\(leaf)" : nil
-        }
-        guard p.count >= 9, p.prefix(3) == ["resnet", "encoder", "stages"], p[4] == "layers", let stage = Int(p[3]), let block = Int(p[5]) else { return nil }
-        let head = "layer\(stage + 1).\(block)"
-        if p.count == 9, p[6] == "shortcut" {
-            return p[7] == "convolution" ? "\(head).downsample.0.\(leaf)" : p[7] == "normalization" ? "\(head).downsample.1.\(leaf)" : nil
-        }
-        guard p.count == 10, p[6] == "layer", let k = Int(p[7]) else { return nil }
-        return p[8] == "convolution" ? "\(head).conv\(k + 1).\(leaf)" : p[8] == "normalization" ? "\(head).bn\(k + 1).\(leaf)" : nil
-    }
+    static let modelTypes = ["vit", "deit", "dinov2"] + KeyRenaming.all.compactMap(\.modelType).sorted()
 
     /// The most a config file may hold (real ones are a few kilobytes, ImageNet's id2label 70 KB).
     static let configLimit = 4 << 20
@@ -122,8 +72,8 @@ public enum HuggingFaceFolder {
             throw Refusal(description: "config.json names model_type '\(TextTable.cell(modelType))'; graft reads \(modelTypes.joined(separator: ", ")) folders")
         }
         let model: Model
-        if let renamed = renamedTypes[modelType] {
-            model = try renamedModel(config: config, weights: state, modelType: modelType, key: renamed.key, requires: renamed.requires, name: name)
+        if let renaming = KeyRenaming.all.first(where: { $0.modelType == modelType }) {
+            model = try renamedModel(config: config, weights: state, modelType: modelType, renaming: renaming, name: name)
             if let preprocessor, let normalization = normalization(preprocessor) { model.normalization = normalization }
         } else {
             var shapes: [String: [Int]] = [:]
@@ -150,23 +100,19 @@ public enum HuggingFaceFolder {
 
     /// A model type that is a built-in architecture: the config's settings checked, the keys
     /// renamed, the architecture read off the renamed tensors (exactly, or refused), then loaded.
-    static func renamedModel(config: [String: Any], weights state: StateDict, modelType: String, key: (String) -> String?,
-                             requires: [String: String], name: String) throws -> Model {
-        for (setting, wanted) in requires.sorted(by: { $0.key < $1.key }) {
+    static func renamedModel(config: [String: Any], weights state: StateDict, modelType: String, renaming: KeyRenaming, name: String) throws -> Model {
+        for (setting, wanted) in renaming.requires.sorted(by: { $0.key < $1.key }) {
             guard let value = config[setting] else { continue }
             let text = (value as? Bool).map { $0 ? "true" : "false" } ?? (value as? String) ?? "\(value)"
             guard text == wanted else {
                 throw Refusal(description: "config.json's \(setting) is '\(TextTable.cell(text))'; graft builds \(modelType) with \(wanted)")
             }
         }
-        var tensors: [(name: String, tensor: Tensor)] = []
-        for entry in state.tensors where !Architecture.ignorable(entry.name) || entry.name.hasSuffix(".num_batches_tracked") {
-            guard let renamed = key(entry.name) else {
-                throw Refusal(description: "the weights hold '\(TextTable.cell(entry.name))', which a \(modelType) model has not")
-            }
-            tensors.append((name: renamed, tensor: entry.tensor))
+        let kept = StateDict(tensors: state.tensors.filter { !Architecture.ignorable($0.name) || $0.name.hasSuffix(".num_batches_tracked") }, metadata: state.metadata)
+        let renamed: StateDict
+        do { renamed = try renaming.renamed(kept) } catch {
+            throw Refusal(description: "\(error)".replacingOccurrences(of: "the weights: they hold", with: "the weights hold"))
         }
-        let renamed = StateDict(tensors: tensors, metadata: state.metadata)
         guard let fit = Architecture.fits(renamed).first, fit.isExact else {
             throw Refusal(description: "the weights are not a \(modelType) model graft builds")
         }

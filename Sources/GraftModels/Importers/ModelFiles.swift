@@ -164,6 +164,13 @@ public enum ModelFiles {
             try StateDictLoader.apply(state, to: model, adopting: true)
             return (model, true)
         }
+        // Another library's names for a built-in network (timm's RegNet): renamed to the built-in's.
+        if let renaming = KeyRenaming.matching(state), renaming.modelType == nil {
+            let kept = StateDict(tensors: state.tensors.filter { !Architecture.ignorable($0.name) || $0.name.hasSuffix(".num_batches_tracked") }, metadata: state.metadata)
+            do { state = try renaming.renamed(kept) } catch {
+                throw ModelError.invalidArgument(what: "cannot load \(path) as \(renaming.name)", reason: "\(error)")
+            }
+        }
         let arch: Architecture, classes: Int
         let fits = Architecture.fits(state)
         if let named = try architecture.map(Architecture.named) {

@@ -348,8 +348,10 @@ extension ONNXImporter {
             let input = c.shape(i)
             let resolved = try copied([-1] + input)
             let rest = Array(resolved.dropFirst())
+            // The target's sizes come from the file: multiplied with overflow checked.
+            let values = rest.reduce(Optional(1)) { product, size in product.flatMap { let (m, overflow) = $0.multipliedReportingOverflow(by: size); return overflow ? nil : m } }
             guard resolved.first == -1, rest.count > leading, Array(rest.prefix(leading)) == Array(input.prefix(leading)),
-                  !rest.contains(-1), rest.reduce(1, *) == input.reduce(1, *) else { throw foldedRefusal(c) }
+                  !rest.contains(-1), values == input.reduce(1, *) else { throw foldedRefusal(c) }
             result = rest == input ? .node(i) : try c.add(try Reshape(rest), [i])
         case let .node(i):
             let resolved = try copied([-1] + c.shape(i))
