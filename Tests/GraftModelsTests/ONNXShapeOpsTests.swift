@@ -227,6 +227,16 @@ struct ONNXShapeOpsTests {
         #expect(refused.contains("Relu 't' of a value whose batch axis a Reshape merged with others is not supported"), "\(refused)")
     }
 
+    /// ReduceSum (resnest's split attention sums its radix branches: timm's resnest14d's export
+    /// matches at 8.8e-7) is the mean times the count.
+    @Test func reduceSumSumsOverItsAxes() throws {
+        let data = try Self.graph("ReduceSum", dims: [1, 2, 3], attributes: [Self.attribute("keepdims", int: 0)], constants: [Self.ints("axes", [1])])
+        let model = try ONNXImporter.load(data, name: "r.onnx", modelName: "r", inputShape: nil)
+        #expect(model.outputShape == [3])
+        let y = try model.predict(try Tensor(shape: [1, 2, 3], scalars: [1, 2, 3, 10, 20, 30]))
+        #expect(zip(y.scalars, [11, 22, 33] as [Float]).allSatisfy { abs($0 - $1) < 1e-5 }, "\(y.scalars)")
+    }
+
     /// The two reproducers of the report, and the corpus files made for them.
     /// Exporters write "to the end" as INT64_MAX and "from the start" as INT64_MIN (timm's rexnet and
     /// dpn at opset 17): the Slice keeps what they mean.

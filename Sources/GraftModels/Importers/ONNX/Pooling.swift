@@ -12,6 +12,8 @@ extension ONNXImporter {
         Converter("GlobalMaxPool", since: 1, globalPool),
         Converter("ReduceMean", 1...17) { try reduceMean($0, axesFromInput: false) },
         Converter("ReduceMean", since: 18) { try reduceMean($0, axesFromInput: true) },
+        Converter("ReduceSum", 1...12) { try reduceMean($0, axesFromInput: false, sum: true) },
+        Converter("ReduceSum", since: 13) { try reduceMean($0, axesFromInput: true, sum: true) },
     ]
 
     static func pool(_ c: NodeContext) throws -> Value {
@@ -33,15 +35,20 @@ extension ONNXImporter {
     }
 
     /// ReduceMean over sample axes (axes from an input at opset 18, an attribute before).
-    static func reduceMean(_ c: NodeContext, axesFromInput: Bool) throws -> Value {
+    /// ReduceMean, and ReduceSum as the mean times the count it averages (resnest's split
+    /// attention sums its radix branches).
+    static func reduceMean(_ c: NodeContext, axesFromInput: Bool, sum: Bool = false) throws -> Value {
         let i = try c.nodeInput(0)
         let rank = c.shape(i).count + 1
         var axes = c.ints("axes")
         if axesFromInput, case let .constant(t)? = try c.optionalValue(1) { axes = try t.scalars.map { try integer($0, c) } }
         let resolved = (axes ?? Array(0..<rank)).map { $0 < 0 ? $0 + rank : $0 }
-        guard resolved.allSatisfy({ $0 >= 1 && $0 < rank }) else { throw Failure(description: "ReduceMean '\(c.nodeName)' over the batch axis is not supported") }
+        guard resolved.allSatisfy({ $0 >= 1 && $0 < rank }) else { throw Failure(description: "\(c.op) '\(c.nodeName)' over the batch axis is not supported") }
         let keep = c.int("keepdims", 1) == 1
-        if Set(resolved) == [2, 3], rank == 4 { return try c.add(GlobalPool2d(.average, keepDims: keep), [i]) }
-        return try c.add(try ReduceMean(axes: resolved.map { $0 - 1 }, keepDims: keep), [i])
+        let mean: Layer = Set(resolved) == [2, 3] && rank == 4 ? GlobalPool2d(.average, keepDims: keep) : try ReduceMean(axes: resolved.map { $0 - 1 }, keepDims: keep)
+        guard sum else { return try c.add(mean, [i]) }
+        let count = Set(resolved).reduce(1) { $0 * c.shape(i)[$1 - 1] }
+        let averaged = try c.state.builder.add(mean, name: "\(c.nodeName).mean", inputs: [i])
+        return try c.add(try ConstantOp(.multiply, constant: Tensor(Float(count))), [averaged])
     }
 }
