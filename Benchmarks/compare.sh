@@ -8,7 +8,7 @@
 #     (W4, W9, W10); Keras 3 on TensorFlow with oneDNN (TF_ENABLE_ONEDNN_OPTS=1) for W3 and W9.
 # Two threads everywhere.
 #
-#   Benchmarks/compare.sh [--contended] [repeats] [W1 W2 W3 W4 W5 W6 W7 W8 W9 W10]   (default: every workload)
+#   Benchmarks/compare.sh [--contended] [repeats] [W1 … W11]   (default: every workload)
 #
 # --contended runs everything with one single-threaded busy process pinned to the last core beside
 # it (started and stopped here), for graft and the peers alike, and reports the ratios again, beside
@@ -22,7 +22,7 @@ mode=quiet
 if [[ "${1:-}" == "--contended" ]]; then mode=contended; shift; fi
 repeats="${1:-10}"
 shift || true
-selected="${*:-W1 W2 W3 W4 W5 W6 W7 W8 W9 W10}"
+selected="${*:-W1 W2 W3 W4 W5 W6 W7 W8 W9 W10 W11}"
 selected="${selected^^}"
 wants() { for w in "$@"; do [[ " $selected " == *" $w "* ]] && return 0; done; return 1; }
 out=Benchmarks/out
@@ -41,14 +41,14 @@ if [[ ! -f "$tcmalloc" ]]; then
     echo "== installing Debian's libtcmalloc-minimal4 (PyTorch's tcmalloc variant)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtcmalloc-minimal4
 fi
-if ! "$python" -c "import torch, torchvision, efficientnet_lite_pytorch, onnx, onnxruntime, onnxscript, keras, tensorflow, safetensors" 2>/dev/null; then
+if ! "$python" -c "import torch, torchvision, timm, efficientnet_lite_pytorch, onnx, onnxruntime, onnxscript, keras, tensorflow, safetensors" 2>/dev/null; then
     echo "== installing the peers into $venv (first run only)"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet torch torchvision numpy efficientnet-lite-pytorch onnx onnxruntime onnxscript \
+    "$venv/bin/pip" install --quiet torch torchvision timm numpy efficientnet-lite-pytorch onnx onnxruntime onnxscript \
         keras tensorflow-cpu h5py safetensors
 fi
 models="$out/models"
-if wants W9 W10 && [[ ! -f "$models/resnet50.keras" ]]; then
+if wants W9 W10 && [[ ! -f "$models/resnet50.keras" || ! -f "$models/vit_small_patch16_224.pth" ]]; then
     echo "== making W9 and W10's models in $models (first run only)"
     "$python" Benchmarks/peers/models.py make-torch "$models"
     "$python" Benchmarks/peers/models.py make-keras "$models"
@@ -91,7 +91,7 @@ if wants W1; then
     done
 fi
 others=""
-for w in W2 W3 W8 W7 W4 W5 W6 W9 W10; do wants "$w" && others="$others $w"; done
+for w in W2 W3 W8 W7 W4 W5 W6 W9 W10 W11; do wants "$w" && others="$others $w"; done
 if [[ -n "$others" ]]; then
     echo "== graft$others (W8 writes its exact data splits to $out/mnist-splits for the peers)"
     bench $others
@@ -107,6 +107,7 @@ if wants W4 W5; then
     "$python" Benchmarks/peers/torch_pretrained.py "$repeats" ort >> "$results/onnxruntime.txt"
 fi
 if wants W6; then torch_variants layout Benchmarks/peers/torch_resnet.py "$repeats"; fi
+if wants W11; then torch_variants same Benchmarks/peers/torch_vit.py "$repeats"; fi
 if wants W9 W10; then
     torch_variants layout Benchmarks/peers/models.py torch "$models" "$repeats"
     "$python" Benchmarks/peers/models.py ort "$models" "$repeats" >> "$results/onnxruntime.txt"

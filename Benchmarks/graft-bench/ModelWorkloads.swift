@@ -8,7 +8,7 @@ import GraftNN
 // into Benchmarks/out/models; --models DIR points elsewhere).
 
 /// The models W10 runs; W9 loads the first in every format.
-let benchmarkModels = ["resnet50", "mobilenet_v3_large", "convnext_tiny"]
+let benchmarkModels = ["resnet50", "mobilenet_v3_large", "convnext_tiny", "vit_b_16", "vit_small_patch16_224"]
 
 /// The path of a benchmark model file, or nil (with a note) when it has not been made.
 func benchmarkFile(_ options: Options, _ name: String, _ workload: String) -> String? {
@@ -105,6 +105,27 @@ func resnetTrainingStep(_ options: Options) throws {
         optimizer.zeroGrad()
     }
     reportTime("W6", "resnet18-step-b32-64px", seconds: times)
+}
+
+/// W11: one fine-tuning step of a ViT-S/16 (timm's vit_small_patch16_224, 10 classes) at 224×224,
+/// batch 32, the last four blocks, the final norm and the head trainable (the rest frozen, as
+/// transformer fine-tuning recipes do): forward, cross-entropy, backward to the trainable blocks,
+/// SGD with momentum 0.9 (ms per step).
+func vitTrainingStep(_ options: Options) throws {
+    let generator = Generator(seed: 11)
+    let model = try Architecture.named("vit_small_patch16_224").build(classes: 10, generator: generator)
+    try model.setTrainable(false, ["all"])
+    try model.setTrainable(true, ["blocks.8-11", "norm", "head"])
+    let x = try Tensor.randomUniform([32, 3, 224, 224], low: -1, high: 1, generator: generator)
+    let labels = (0..<32).map { $0 % 10 }
+    let optimizer = Optimizer(.sgd(momentum: 0.9, nesterov: false), parameters: model.trainableParameters.map(\.parameter))
+    let times = try measure(repeats: options.repeats) {
+        let logits = try model.forward(x, ForwardContext(training: true, generator: generator))
+        try logits.crossEntropy(labels: labels).backward()
+        optimizer.step(rate: 0.01)
+        optimizer.zeroGrad()
+    }
+    reportTime("W11", "vit_s16-step-b32-last4", seconds: times)
 }
 
 /// DW: depthwise convolutions of EfficientNet-Lite0's shapes at batch 8 (forward, inference), GFLOP/s.

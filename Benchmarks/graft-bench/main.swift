@@ -153,7 +153,8 @@ do {
         case "DW": try depthwiseShapes(options)
         case "W9": try modelLoading(options)
         case "W10": try modelInference(options)
-        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W4, W5, W6, W7, W8, W9, W10, DATA)")
+        case "W11": try vitTrainingStep(options)
+        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W4, W5, W6, W7, W8, W9, W10, W11, DATA)")
         }
     }
 } catch {

@@ -1,8 +1,9 @@
 """W9 (loading a checkpoint) and W10 (inference) for the torchvision / Keras models graft opens, in the
 reference frameworks, timed like graft-bench: one warm-up, then median (min, max).
 
-    python models.py make-torch DIR    # torchvision ResNet-50, MobileNetV3-Large, ConvNeXt-Tiny with
-                                       # random weights: DIR/NAME.pth, .safetensors, .onnx (torch.onnx.export)
+    python models.py make-torch DIR    # torchvision ResNet-50, MobileNetV3-Large, ConvNeXt-Tiny, ViT-B/16 and
+                                       # timm's ViT-S/16 with random weights: DIR/NAME.pth, .safetensors,
+                                       # .onnx (torch.onnx.export)
     python models.py make-keras DIR    # keras.applications.ResNet50 (weights=None): DIR/resnet50.keras
     python models.py torch DIR [repeats]   # torch.load + load_state_dict; inference, batch 8, 224×224
     python models.py ort DIR [repeats]     # onnxruntime.InferenceSession; inference, batch 8, 224×224
@@ -24,7 +25,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
-MODELS = ["resnet50", "mobilenet_v3_large", "convnext_tiny"]
+# The CNNs, then the transformers of issue 27: torchvision's ViT-B/16 and timm's ViT-S/16.
+MODELS = ["resnet50", "mobilenet_v3_large", "convnext_tiny", "vit_b_16", "vit_small_patch16_224"]
 LOADED = "resnet50"  # the model W9 loads in every format
 BATCH = 8
 
@@ -56,6 +58,9 @@ def report_peak(workload, case, framework, path):
 
 
 def torch_model(name):
+    if name.startswith("vit_small"):
+        import timm
+        return timm.create_model(name, pretrained=False).eval()
     import torchvision
     return getattr(torchvision.models, name)(weights=None).eval()
 

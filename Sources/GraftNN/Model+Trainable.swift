@@ -5,6 +5,8 @@ import GraftTensor
 /// - a layer name (`layer4.1.conv2`), or a block prefix that names every layer under it (`layer4`)
 /// - a glob (`block6*`, `layer?.0.*`)
 /// - an inclusive range in summary order, by names or indices (`conv1..layer2`, `3..10`)
+/// - numbered blocks, inclusive (`blocks.8-11`, `encoder.layer.10-11`, `layer4.0-1`): every layer
+///   under `blocks.8` … `blocks.11`
 /// - `type=BatchNorm` (the layer kind, case-insensitive prefix: `type=conv` matches Conv2d)
 /// - `last=N`: the last N layers that have parameters
 public enum LayerSelector {
@@ -41,6 +43,7 @@ public enum LayerSelector {
             guard let n = Int(selector.dropFirst(5)), n > 0 else { throw .badSelector(selector: selector, reason: "last=N needs a positive count") }
             return Array(all.filter { !model.nodes[$0].layer.parameters.isEmpty }.suffix(n))
         }
+        if !names.contains(selector), let blocks = try numberedBlocks(selector, in: model) { return blocks }
         if let range = selector.range(of: "..") {
             let low = String(selector[..<range.lowerBound]), high = String(selector[range.upperBound...])
             func position(_ end: String) throws(ModelError) -> Int {
@@ -58,6 +61,26 @@ public enum LayerSelector {
             return Array(a...b).filter { $0 > 0 }
         }
         return try resolveName(selector, in: model, selector: selector)
+    }
+
+    /// `PREFIX.A-B`: the layers under `PREFIX.A` … `PREFIX.B` (nil when the selector is not of that
+    /// form); every block must exist.
+    static func numberedBlocks(_ selector: String, in model: Model) throws(ModelError) -> [Int]? {
+        guard let dot = selector.lastIndex(of: ".") else { return nil }
+        let prefix = String(selector[..<dot]), numbers = selector[selector.index(after: dot)...].split(separator: "-", omittingEmptySubsequences: false)
+        guard !prefix.isEmpty, numbers.count == 2, numbers.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return nil }
+        guard let low = Int(numbers[0]), let high = Int(numbers[1]) else { throw .badSelector(selector: selector, reason: "a block number is too large") }
+        guard low <= high else { throw .badSelector(selector: selector, reason: "block \(low) comes after block \(high)") }
+        let indices = Array(model.nodes.indices.dropFirst())
+        var picked: [Int] = []
+        for block in low...Swift.min(high, low + 100_000) {
+            let name = "\(prefix).\(block)"
+            let matched = indices.filter { model.nodes[$0].name == name || model.nodes[$0].name.hasPrefix(name + ".") }
+            guard !matched.isEmpty else { throw .badSelector(selector: selector, reason: "there is no block '\(name)'") }
+            picked += matched
+        }
+        guard high - low <= 100_000 else { throw .badSelector(selector: selector, reason: "there is no block '\(prefix).\(low + 100_001)'") }
+        return picked
     }
 
     /// A name, a block prefix or a glob.

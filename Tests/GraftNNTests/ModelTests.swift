@@ -140,6 +140,11 @@ struct ModelTests {
         #expect(Fixture.message { try names("fc..conv1") } == "selector 'fc..conv1': 'fc' comes after 'conv1' in the summary")
         #expect(Fixture.message { try names("last=0") } == "selector 'last=0': last=N needs a positive count")
         #expect(LayerSelector.glob("a*c?e", matches: "abbcde") && !LayerSelector.glob("a*c", matches: "abcd"))
+        // Numbered blocks, inclusive (a transformer's blocks.8-11): every layer under each.
+        #expect(try names("layer4.0-1") == (try names("layer4.0")) + (try names("layer4.1")))
+        #expect(Fixture.message { try names("layer4.0-2") } == "selector 'layer4.0-2': there is no block 'layer4.2'")
+        #expect(Fixture.message { try names("layer4.1-0") } == "selector 'layer4.1-0': block 1 comes after block 0")
+        #expect(Fixture.message { try names("layer4.0-99999999999999999999") } == "selector 'layer4.0-99999999999999999999': a block number is too large")
     }
 
     @Test func freezeAndUnfreezeTakeEffectAtOnceAndBadSelectorsChangeNothing() throws {

@@ -52,7 +52,7 @@ extension CommandTable {
             shell.print(SummaryRenderer.layer(model, index))
         },
         CommandSpec(["freeze"], arguments: [.init("selectors", .selector, variadic: true)],
-                    summary: "Stop training the layers named (all, a name, a block, a glob, A..B, type=KIND, last=N).",
+                    summary: "Stop training the layers named (all, a name, a block, numbered blocks PREFIX.A-B, a glob, A..B, type=KIND, last=N).",
                     example: "freeze all", recording: .stateChange) { shell, command in
             try setTrainable(shell, command, false)
         },
