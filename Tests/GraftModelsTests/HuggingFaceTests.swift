@@ -91,6 +91,10 @@ struct HuggingFaceTests {
         #expect(try refusal(of: "hf_convnext") { $0["model_type"] = "resnet"; $0["hidden_act"] = "relu" }?.contains("which a ResNet model has not") == true)
         #expect(try refusal(of: "hf_convnext") { $0["model_type"] = "resnet"; $0["hidden_act"] = "relu"; $0["downsample_in_bottleneck"] = true }?
             .contains("downsample_in_bottleneck is 'true'; graft builds resnet with false") == true)
+        // Only ConvNext's own 7- and 8-part keys are renamed.
+        let convNext = KeyRenaming.huggingFaceConvNext.key
+        #expect(convNext("convnext.encoder.stages.1.layers.2.layer_scale_parameter") == "stages.1.blocks.2.gamma")
+        #expect(convNext("other.encoder.stages.1.layers.2.layer_scale_parameter") == nil && convNext("convnext.encoder.stages.1.layers.2.dwconv.bias") == "stages.1.blocks.2.conv_dw.bias")
         // A size no Int holds is no size: not converted, so the weights' own stands (and loads).
         #expect(try refusal { $0["num_attention_heads"] = 1e300 } == nil)
         #expect(HuggingFaceFolder.whole(1e300) == nil && HuggingFaceFolder.whole(2.5) == nil && HuggingFaceFolder.whole(true) == nil && HuggingFaceFolder.whole(12) == 12)

@@ -71,7 +71,8 @@ struct KeyRenaming: Sendable {
         case 7 where p.prefix(3) == ["convnext", "encoder", "stages"] && p[4] == "downsampling_layer":
             guard let stage = Int(p[3]), let part = Int(p[5]), part == 0 || part == 1 else { return nil }
             return "stages.\(stage).downsample.\(part).\(leaf)"
-        case 7, 8 where p.prefix(3) == ["convnext", "encoder", "stages"] && p[4] == "layers":
+        case 7 where p.prefix(3) == ["convnext", "encoder", "stages"] && p[4] == "layers",
+             8 where p.prefix(3) == ["convnext", "encoder", "stages"] && p[4] == "layers":
             guard let stage = Int(p[3]), let block = Int(p[5]) else { return nil }
             let local = ["dwconv": "conv_dw", "layernorm": "norm", "pwconv1": "mlp.fc1", "pwconv2": "mlp.fc2"]
             let head = "stages.\(stage).blocks.\(block)"
