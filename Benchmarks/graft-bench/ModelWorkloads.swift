@@ -96,15 +96,7 @@ func resnetTrainingStep(_ options: Options) throws {
     let generator = Generator(seed: 6)
     let model = try Architecture.named("resnet18").build(classes: 10, inputShape: [3, 64, 64], generator: generator)
     let x = try Tensor.randomUniform([32, 3, 64, 64], low: -1, high: 1, generator: generator)
-    let labels = (0..<32).map { $0 % 10 }
-    let optimizer = Optimizer(.sgd(momentum: 0.9, nesterov: false), parameters: model.trainableParameters.map(\.parameter))
-    let times = try measure(repeats: options.repeats) {
-        let logits = try model.forward(x, ForwardContext(training: true, generator: generator))
-        try logits.crossEntropy(labels: labels).backward()
-        optimizer.step(rate: 0.01)
-        optimizer.zeroGrad()
-    }
-    reportTime("W6", "resnet18-step-b32-64px", seconds: times)
+    reportTime("W6", "resnet18-step-b32-64px", seconds: try trainingSteps(model, x, generator: generator, options))
 }
 
 /// W11: one fine-tuning step of a ViT-S/16 (timm's vit_small_patch16_224, 10 classes) at 224×224,
@@ -117,15 +109,20 @@ func vitTrainingStep(_ options: Options) throws {
     try model.setTrainable(false, ["all"])
     try model.setTrainable(true, ["blocks.8-11", "norm", "head"])
     let x = try Tensor.randomUniform([32, 3, 224, 224], low: -1, high: 1, generator: generator)
-    let labels = (0..<32).map { $0 % 10 }
+    reportTime("W11", "vit_s16-step-b32-last4", seconds: try trainingSteps(model, x, generator: generator, options))
+}
+
+/// W6 and W11's step, timed: forward in training mode, cross-entropy on labels 0…9 in turn,
+/// backward, SGD with momentum 0.9 over the trainable parameters.
+func trainingSteps(_ model: Model, _ x: Tensor, generator: Generator, _ options: Options) throws -> [Double] {
+    let labels = (0..<x.shape[0]).map { $0 % 10 }
     let optimizer = Optimizer(.sgd(momentum: 0.9, nesterov: false), parameters: model.trainableParameters.map(\.parameter))
-    let times = try measure(repeats: options.repeats) {
+    return try measure(repeats: options.repeats) {
         let logits = try model.forward(x, ForwardContext(training: true, generator: generator))
         try logits.crossEntropy(labels: labels).backward()
         optimizer.step(rate: 0.01)
         optimizer.zeroGrad()
     }
-    reportTime("W11", "vit_s16-step-b32-last4", seconds: times)
 }
 
 /// DW: depthwise convolutions of EfficientNet-Lite0's shapes at batch 8 (forward, inference), GFLOP/s.

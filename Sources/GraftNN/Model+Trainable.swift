@@ -69,7 +69,7 @@ public enum LayerSelector {
         guard let dot = selector.lastIndex(of: ".") else { return nil }
         let prefix = String(selector[..<dot]), numbers = selector[selector.index(after: dot)...].split(separator: "-", omittingEmptySubsequences: false)
         guard !prefix.isEmpty, numbers.count == 2, numbers.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return nil }
-        guard let low = Int(numbers[0]), let high = Int(numbers[1]) else { throw .badSelector(selector: selector, reason: "a block number is too large") }
+        guard let low = Int(numbers[0]), let high = Int(numbers[1]), low < 1 << 40, high < 1 << 40 else { throw .badSelector(selector: selector, reason: "a block number is too large") }
         guard low <= high else { throw .badSelector(selector: selector, reason: "block \(low) comes after block \(high)") }
         let indices = Array(model.nodes.indices.dropFirst())
         var picked: [Int] = []

@@ -49,7 +49,7 @@ struct KeyRenaming: Sendable {
         case 3 where p[0] == "stem": return p[1] == "conv" ? "stem.0.\(leaf)" : p[1] == "bn" ? "stem.1.\(leaf)" : nil
         case 3 where p[0] == "head" && p[1] == "fc": return "fc.\(leaf)"
         case 5:
-            guard p[0].hasPrefix("s"), p[1].hasPrefix("b"), let s = Int(p[0].dropFirst()), let b = Int(p[1].dropFirst()), s >= 1, b >= 1 else { return nil }
+            guard p[0].hasPrefix("s"), p[1].hasPrefix("b"), let s = Int(p[0].dropFirst()), let b = Int(p[1].dropFirst()), (1..<4096).contains(s), (1..<1_000_000).contains(b) else { return nil }
             let head = "trunk_output.block\(s).block\(s)-\(b - 1)"
             if p[2] == "se" { return p[3] == "fc1" || p[3] == "fc2" ? "\(head).f.se.\(p[3]).\(leaf)" : nil }
             guard let part = ["conv1": "f.a", "conv2": "f.b", "conv3": "f.c", "downsample": "proj"][p[2]] else { return nil }
@@ -92,12 +92,13 @@ struct KeyRenaming: Sendable {
         if p.count == 5, p.prefix(3) == ["resnet", "embedder", "embedder"] {
             return p[3] == "convolution" ? "conv1.\(leaf)" : p[3] == "normalization" ? "bn1.\(leaf)" : nil
         }
-        guard p.count >= 9, p.prefix(3) == ["resnet", "encoder", "stages"], p[4] == "layers", let stage = Int(p[3]), let block = Int(p[5]) else { return nil }
+        guard p.count >= 9, p.prefix(3) == ["resnet", "encoder", "stages"], p[4] == "layers", let stage = Int(p[3]), let block = Int(p[5]),
+              (0..<4096).contains(stage), block >= 0 else { return nil }  // the file's numbers: stage + 1 never overflows
         let head = "layer\(stage + 1).\(block)"
         if p.count == 9, p[6] == "shortcut" {
             return p[7] == "convolution" ? "\(head).downsample.0.\(leaf)" : p[7] == "normalization" ? "\(head).downsample.1.\(leaf)" : nil
         }
-        guard p.count == 10, p[6] == "layer", let k = Int(p[7]) else { return nil }
+        guard p.count == 10, p[6] == "layer", let k = Int(p[7]), (0..<4096).contains(k) else { return nil }
         return p[8] == "convolution" ? "\(head).conv\(k + 1).\(leaf)" : p[8] == "normalization" ? "\(head).bn\(k + 1).\(leaf)" : nil
     }, modelType: "resnet", requires: ["hidden_act": "relu", "downsample_in_bottleneck": "false", "downsample_in_first_stage": "false"])
 }
