@@ -14,8 +14,8 @@ struct SessionGoldenTests {
         return files.filter { $0.hasSuffix(".graft") && !$0.hasPrefix("golden/") && !releaseOnly.contains($0) }.sorted()
     }()
 
-    /// Sessions too slow for the debug build: scripts/check-notebook.sh replays them, verified, with
-    /// the release build (in CI, after the tests).
+    /// Sessions too slow for the test suite: scripts/check-notebook.sh replays them, verified (in CI,
+    /// after the tests).
     static let releaseOnly: Set<String> = ["teaching.graft"]
 
     /// Elapsed times are the only thing that varies between runs on one machine.
