@@ -12,16 +12,39 @@ extension Tensor {
     /// nothing is transposed or copied. Backward keeps the input, the output and one log-sum-exp per
     /// row, and recomputes the scores (as flash attention does) instead of keeping them.
     public func selfAttention(heads: Int, scale: Float? = nil) throws(TensorError) -> Tensor {
+        try selfAttention(heads: heads, scale: scale, bias: nil, mask: nil)
+    }
+
+    /// Self-attention whose scores get, before the softmax, a learned `bias` per head [heads, T, T]
+    /// and a constant `mask` [G, T, T] (sample s takes mask s mod G): Swin's windows, where the
+    /// samples are the windows of each image in order, the bias comes from the relative position
+    /// table and the mask keeps shifted windows' regions apart. softmax(q kᵀ · scale + bias[h] +
+    /// mask[s mod G]) v. The bias's gradient is the scores' gradient summed over the samples, in
+    /// sample order (the same bits for any thread count).
+    public func selfAttention(heads: Int, scale: Float? = nil, bias: Tensor?, mask: Tensor?) throws(TensorError) -> Tensor {
         guard rank == 3, heads > 0, shape[2] % (3 * heads) == 0, shape[2] > 0 else {
             throw .shapeMismatch(op: "selfAttention", shapes: [shape], reason: "expects [N, T, 3·D] with D divisible by \(heads) heads")
         }
         let (n, t, width) = (shape[0], shape[1], shape[2] / 3)
+        if let bias, bias.shape != [heads, t, t] {
+            throw .shapeMismatch(op: "selfAttention", shapes: [shape, bias.shape], reason: "a bias must be [heads, T, T] = [\(heads), \(t), \(t)]")
+        }
+        if let mask, mask.rank != 3 || mask.shape[1] != t || mask.shape[2] != t || mask.shape[0] == 0 || n % mask.shape[0] != 0 {
+            throw .shapeMismatch(op: "selfAttention", shapes: [shape, mask.shape], reason: "a mask must be [G, \(t), \(t)] with G dividing the \(n) samples")
+        }
+        let groups = mask?.shape[0] ?? 1
         let d = width / heads
         let scale = scale ?? 1 / Float(d).squareRoot()
         let y = Tensor(uninitializedShape: [n, t, width])
         let lse = Tensor(uninitializedShape: [n, heads, t])
         guard n > 0, t > 0 else { return y }
+        let (biasValues, maskValues) = (bias?.detached(), mask?.detached())
         nonisolated(unsafe) let (qkv, out, sums) = (storage.pointer, y.storage.pointer, lse.storage.pointer)
+        nonisolated(unsafe) let (biasPointer, maskPointer) = (biasValues?.storage.pointer, maskValues?.storage.pointer)
+        /// The additive term of task (sample, head)'s scores, when there is one.
+        func additions(_ sample: Int, _ head: Int) -> (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) {
+            (biasPointer.map { $0 + head * t * t }, maskPointer.map { $0 + (sample % groups) * t * t })
+        }
         Threads.parallelFor(n * heads, grain: 1) { tasks in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
             defer { scores.deallocate() }
@@ -30,14 +53,21 @@ extension Tensor {
                 let q = qkv + sample * t * 3 * width + head * d
                 let (k, v) = (q + width, q + 2 * width)
                 GEMM.sgemm(transposeB: true, m: t, n: t, k: d, q, lda: 3 * width, k, ldb: 3 * width, scores, ldc: t)
-                Attention.softmaxRows(scores, rows: t, scale: scale, logSumExp: sums + task * t)
+                let (b, m) = additions(sample, head)
+                Attention.softmaxRows(scores, rows: t, scale: scale, bias: b, mask: m, logSumExp: sums + task * t)
                 GEMM.sgemm(m: t, n: d, k: t, scores, lda: t, v, ldb: 3 * width, out + sample * t * width + head * d, ldc: width)
             }
         }
         let (x0, y0) = (detached(), y.detached())
-        return y.recorded(from: [self]) { g in
+        let inputs = bias.map { [self, $0] } ?? [self]
+        return y.recorded(from: inputs) { g in
+            // The bias and the mask stay alive (and their pointers valid) as long as this pullback.
+            withExtendedLifetime((biasValues, maskValues)) {}
             let dx = Tensor(uninitializedShape: x0.shape)
+            // The bias's gradient per task, summed over the samples afterwards (in sample order).
+            let perTask = bias == nil ? nil : Tensor(uninitializedShape: [n * heads, t, t])
             nonisolated(unsafe) let (qkv, out, grad, dqkv, sums) = (x0.storage.pointer, y0.storage.pointer, g.storage.pointer, dx.storage.pointer, lse.storage.pointer)
+            nonisolated(unsafe) let dBiases = perTask?.storage.pointer
             Threads.parallelFor(n * heads, grain: 1) { tasks in
                 let p = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
                 let dp = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
@@ -52,39 +82,65 @@ extension Tensor {
                     // P again from the scores and the saved log-sum-exp.
                     GEMM.sgemm(transposeB: true, m: t, n: t, k: d, q, lda: 3 * width, k, ldb: 3 * width, p, ldc: t)
                     let rowSums = sums + task * t
+                    let (b, m) = additions(sample, head)
                     for i in 0..<t {
                         let row = p + i * t, offset = rowSums[i]
-                        for j in 0..<t { row[j] = Foundation.exp(row[j] * scale - offset) }
+                        for j in 0..<t {
+                            var z = row[j] * scale
+                            if let b { z += b[i * t + j] }
+                            if let m { z += m[i * t + j] }
+                            row[j] = Foundation.exp(z - offset)
+                        }
                     }
                     // dV = Pᵀ·dO; dP = dO·Vᵀ
                     GEMM.sgemm(transposeA: true, m: t, n: d, k: t, p, lda: t, dO, ldb: width, dv, ldc: 3 * width)
                     GEMM.sgemm(transposeB: true, m: t, n: t, k: d, dO, lda: width, v, ldb: 3 * width, dp, ldc: t)
-                    // dS = P ∘ (dP − rowsum(dO ∘ O)) · scale (the softmax's pullback, then the scale's)
+                    // dZ = P ∘ (dP − rowsum(dO ∘ O)) (the softmax's pullback: the bias's gradient);
+                    // dS = dZ · scale (the scale's)
                     for i in 0..<t {
                         var dot: Float = 0
                         for c in 0..<d { dot += dO[i * width + c] * o[i * width + c] }
                         let (row, drow) = (p + i * t, dp + i * t)
-                        for j in 0..<t { drow[j] = row[j] * (drow[j] - dot) * scale }
+                        for j in 0..<t { drow[j] = row[j] * (drow[j] - dot) }
                     }
+                    if let dBiases { (dBiases + task * t * t).update(from: dp, count: t * t) }
+                    for i in 0..<(t * t) { dp[i] *= scale }
                     // dQ = dS·K; dK = dSᵀ·Q
                     GEMM.sgemm(m: t, n: d, k: t, dp, lda: t, k, ldb: 3 * width, dq, ldc: 3 * width)
                     GEMM.sgemm(transposeA: true, m: t, n: d, k: t, dp, lda: t, q, ldb: 3 * width, dk, ldc: 3 * width)
                 }
             }
-            return [dx]
+            guard let perTask else { return [dx] }
+            let dBias = Tensor(shape: [heads, t, t], storage: Storage(count: heads * t * t, repeating: 0))
+            let (source, target) = (perTask.storage.pointer, dBias.storage.pointer)
+            for sample in 0..<n {
+                for head in 0..<heads {
+                    let from = source + (sample * heads + head) * t * t, to = target + head * t * t
+                    for i in 0..<(t * t) { to[i] += from[i] }
+                }
+            }
+            return [dx, dBias]
         }
     }
 }
 
 /// The row softmax inside attention.
 enum Attention {
-    /// Each row of `scores` [rows, rows] becomes softmax(row · scale); `logSumExp` gets each row's
-    /// log Σ e^(s·scale) (with its maximum taken out first, for range).
-    static func softmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, scale: Float, logSumExp: UnsafeMutablePointer<Float>) {
+    /// Each row of `scores` [rows, rows] becomes softmax(row · scale + bias + mask) (the additive
+    /// terms [rows, rows] where given); `logSumExp` gets each row's log Σ e^z (with its maximum
+    /// taken out first, for range).
+    static func softmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, scale: Float, bias: UnsafeMutablePointer<Float>? = nil,
+                            mask: UnsafeMutablePointer<Float>? = nil, logSumExp: UnsafeMutablePointer<Float>) {
         for i in 0..<rows {
             let row = scores + i * rows
             var largest = -Float.infinity
-            for j in 0..<rows { row[j] *= scale; largest = Swift.max(largest, row[j]) }
+            for j in 0..<rows {
+                var z = row[j] * scale
+                if let bias { z += bias[i * rows + j] }
+                if let mask { z += mask[i * rows + j] }
+                row[j] = z
+                largest = Swift.max(largest, z)
+            }
             var total: Float = 0
             for j in 0..<rows { row[j] = Foundation.exp(row[j] - largest); total += row[j] }
             let inverse = 1 / total

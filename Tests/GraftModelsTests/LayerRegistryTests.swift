@@ -47,6 +47,7 @@ struct LayerRegistryTests {
             Sample(key: Cropping2d.key, name: "asymmetric", make: { try Cropping2d(Padding2D(top: 1, bottom: 0, left: 0, right: 2)) }, input: [2, 4, 5]),
             Sample(key: Merge.key, name: "multiply", make: { Merge(.multiply) }, input: [2, 3, 3], arity: 2),
             Sample(key: Merge.key, name: "concat", make: { Merge(.concatenate) }, input: [2, 3, 3], arity: 2),
+            Sample(key: Merge.key, name: "concat along the width", make: { Merge(.concatenate, axis: 2) }, input: [2, 3, 2], arity: 2),
             Sample(key: Merge.key, name: "subtract", make: { Merge(.subtract) }, input: [4], arity: 2),
             Sample(key: Permute.key, name: "channels last", make: { try Permute([1, 2, 0]) }, input: [2, 3, 4]),
             Sample(key: Affine.key, name: "per channel", make: { try Affine(scale: [2, -1], offset: [0.5, 0]) }, input: [2, 3, 3]),
@@ -76,6 +77,10 @@ struct LayerRegistryTests {
             Sample(key: MatMul.key, name: "square", make: { MatMul() }, input: [2, 3, 3], arity: 2),
             Sample(key: LayerScale.key, name: "on tokens, named gamma", make: { try LayerScale(3, initial: 0.5, name: "gamma", lastAxis: true) }, input: [4, 3]),
             Sample(key: LayerScale.key, name: "on channels, named gamma", make: { try LayerScale(3, initial: 0.5, name: "gamma") }, input: [3, 2, 2]),
+            Sample(key: WindowAttention.key, name: "timm, 2×2 windows shifted by 1", make: { try WindowAttention(width: 4, heads: 2, window: 2, shift: 1, rollFirst: true, generator: g) }, input: [4, 4, 4]),
+            Sample(key: WindowAttention.key, name: "Hugging Face, 3 heads, not shifted", make: { try WindowAttention(width: 6, heads: 3, window: 2, naming: .huggingface, generator: g) }, input: [2, 4, 6]),
+            Sample(key: WindowAttention.key, name: "torchvision, shifted on one axis, no q/k/v bias", make: { try WindowAttention(width: 4, heads: 1, window: 2, shift: 1, bias: false, naming: .torchvision, generator: g) }, input: [2, 6, 4]),
+            Sample(key: PatchMerging.key, name: "4×2 map", make: { PatchMerging() }, input: [4, 2, 3]),
             Sample(key: Activation.key, name: "softmax on the last axis", make: { Activation(.softmax, axis: -1) }, input: [2, 3, 4]),
         ]
         let functions: [Activation.Function] = [.relu, .relu6, .leakyRelu(0.1), .sigmoid, .tanh, .gelu, .geluTanh, .erf, .silu, .hardsigmoid, .hardswish, .softmax, .logSoftmax, .sqrt]

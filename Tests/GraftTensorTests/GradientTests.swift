@@ -45,6 +45,14 @@ let gradientCases: [GradientCase] = [
 
     GradientCase("selfAttention", "2 samples, 5 tokens, 2 heads of 3", inputs: { [try uniform([2, 5, 18], -1.5, 1.5)] }) { try $0[0].selfAttention(heads: 2) },
     GradientCase("selfAttention", "one head, scale 0.3", inputs: { [try uniform([1, 4, 6], -2, 2)] }) { try $0[0].selfAttention(heads: 1, scale: 0.3) },
+    GradientCase("selfAttention", "a bias per head and a mask per window (Swin)", inputs: { [try uniform([4, 4, 12], -1.5, 1.5), try uniform([2, 4, 4], seed: 2)] }) {
+        let mask = try Tensor(shape: [2, 4, 4], scalars: (0..<32).map { $0 % 3 == 1 ? -100 : 0 })
+        return try $0[0].selfAttention(heads: 2, bias: $0[1], mask: mask)
+    },
+    GradientCase("selfAttention", "a mask, no bias", inputs: { [try uniform([4, 4, 12], -1.5, 1.5)] }) {
+        let mask = try Tensor(shape: [2, 4, 4], scalars: (0..<32).map { $0 % 3 == 1 ? -100 : 0 })
+        return try $0[0].selfAttention(heads: 2, bias: nil, mask: mask)
+    },
     GradientCase("matmul", "2-D", inputs: { [try uniform([3, 4]), try uniform([4, 5], seed: 2)] }) { try $0[0].matmul($0[1]) },
     GradientCase("matmul", "batched × matrix", inputs: { [try uniform([2, 3, 4]), try uniform([4, 2], seed: 2)] }) { try $0[0].matmul($0[1]) },
     GradientCase("matmul", "matrix × batched", inputs: { [try uniform([3, 4]), try uniform([2, 4, 2], seed: 2)] }) { try $0[0].matmul($0[1]) },

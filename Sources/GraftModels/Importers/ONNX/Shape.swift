@@ -270,8 +270,9 @@ extension ONNXImporter {
                 return i
             }
             let rank = c.shape(indices[0]).count + 1
-            guard axis == 1 || axis == 1 - rank else { throw Failure(description: "Concat '\(c.nodeName)' along axis \(axis) is not supported (only channels)") }
-            result = try c.add(Merge(.concatenate), indices)
+            let sampleAxis = (axis < 0 ? axis + rank : axis) - 1
+            guard (0..<(rank - 1)).contains(sampleAxis) else { throw Failure(description: "Concat '\(c.nodeName)' along axis \(axis) is not supported (only a sample axis, not the batch)") }
+            result = try c.add(Merge(.concatenate, axis: sampleAxis), indices)
         }
         return result
     }
