@@ -98,6 +98,10 @@ struct HuggingFaceTests {
         // A size no Int holds is no size: not converted, so the weights' own stands (and loads).
         #expect(try refusal { $0["num_attention_heads"] = 1e300 } == nil)
         #expect(HuggingFaceFolder.whole(1e300) == nil && HuggingFaceFolder.whole(2.5) == nil && HuggingFaceFolder.whole(true) == nil && HuggingFaceFolder.whole(12) == 12)
+        // JSON's 0 and 1 are numbers, its true and false are not (Foundation parses both as NSNumbers).
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(#"{"one": 1, "zero": 0, "yes": true, "no": false}"#.utf8)) as? [String: Any])
+        #expect(HuggingFaceFolder.whole(parsed["one"]) == 1 && HuggingFaceFolder.whole(parsed["zero"]) == 0)
+        #expect(HuggingFaceFolder.whole(parsed["yes"]) == nil && HuggingFaceFolder.whole(parsed["no"]) == nil)
         // Nested past what a config does: refused before it is parsed.
         #expect(try refusal { config in
             var deep: Any = 1

@@ -52,7 +52,7 @@ public struct Architecture: Sendable, Hashable, CustomStringConvertible {
 
     /// Every built-in architecture, in the order `models` lists them.
     public static let allCases: [Architecture] = [mnistCNN] + ResNet.architectures + [mobilenetV2, efficientNetLite0]
-        + TorchvisionZoo.architectures + VisionTransformer.architectures
+        + TorchvisionZoo.architectures + VisionTransformer.architectures + SwinTransformer.architectures
 
     static let byName: [String: Architecture] = Dictionary(allCases.map { ($0.rawValue, $0) }, uniquingKeysWith: { first, _ in first })
 
@@ -111,11 +111,13 @@ extension Architecture {
     }
 
     /// Keys a checkpoint may carry that graft's models leave out: BatchNorm step counters, and the
-    /// auxiliary classifiers of GoogLeNet and Inception v3 (used in training only).
+    /// auxiliary classifiers of GoogLeNet and Inception v3 (used in training only), buffers graft derives.
     static func ignorable(_ key: String) -> Bool {
         key.hasSuffix(".num_batches_tracked") || key.hasPrefix("AuxLogits.") || key.hasPrefix("aux1.") || key.hasPrefix("aux2.")
             // DINOv2's mask token is for masked-image training only (Hugging Face and timm's checkpoints keep it).
             || key.hasSuffix("embeddings.mask_token") || key == "mask_token"
+            // Swin's relative position index and shifted-window mask are derived from the window (graft computes them).
+            || key.hasSuffix(".relative_position_index") || key.hasSuffix(".attn_mask")
     }
 
     /// Every built-in architecture that could have written this state dict, best first: each
@@ -125,7 +127,9 @@ extension Architecture {
         var shapes: [String: [Int]] = [:]
         for (key, tensor) in state.tensors where !ignorable(key) { shapes[key] = tensor.shape }
         var fits: [Fit] = []
-        if let detected = VisionTransformer.fit(shapes) ?? TimmConvNeXt.fit(shapes) ?? ResNet.fitD(shapes) ?? TimmEfficientNet.fit(shapes) { fits.append(detected) }
+        if let detected = VisionTransformer.fit(shapes) ?? SwinTransformer.fit(shapes) ?? TimmConvNeXt.fit(shapes) ?? ResNet.fitD(shapes) ?? TimmEfficientNet.fit(shapes) {
+            fits.append(detected)
+        }
         for architecture in allCases where shapes[architecture.anchor] != nil && !architecture.parametric {
             func fit(classes: Int) -> (Fit, Model)? {
                 guard let model = try? architecture.build(classes: classes, generator: .structureOnly()) else { return nil }

@@ -13,7 +13,7 @@ public enum HuggingFaceFolder {
     struct Refusal: Error, CustomStringConvertible { let description: String }
 
     /// The model types graft builds, with the classes `save_pretrained` writes for them.
-    static let modelTypes = ["vit", "deit", "dinov2"] + KeyRenaming.all.compactMap(\.modelType).sorted()
+    static let modelTypes = ["vit", "deit", "dinov2", "swin"] + KeyRenaming.all.compactMap(\.modelType).sorted()
 
     /// The most a config file may hold (real ones are a few kilobytes, ImageNet's id2label 70 KB).
     static let configLimit = 4 << 20
@@ -74,6 +74,9 @@ public enum HuggingFaceFolder {
         let model: Model
         if let renaming = KeyRenaming.all.first(where: { $0.modelType == modelType }) {
             model = try renamedModel(config: config, weights: state, modelType: modelType, renaming: renaming, name: name)
+            if let preprocessor, let normalization = normalization(preprocessor) { model.normalization = normalization }
+        } else if modelType == "swin" {
+            model = try swin(config: config, weights: state, name: name)
             if let preprocessor, let normalization = normalization(preprocessor) { model.normalization = normalization }
         } else {
             var shapes: [String: [Int]] = [:]
@@ -154,6 +157,36 @@ public enum HuggingFaceFolder {
         throw Refusal(description: "the folder has no model.safetensors or pytorch_model.bin")
     }
 
+    /// A `SwinModel` / `SwinForImageClassification` folder: the settings read off the weights, and
+    /// config.json's checked against them (V1 without absolute position embeddings, GELU).
+    static func swin(config: [String: Any], weights state: StateDict, name: String) throws -> Model {
+        var shapes: [String: [Int]] = [:]
+        for (key, tensor) in state.tensors where !Architecture.ignorable(key) { shapes[key] = tensor.shape }
+        guard var c = SwinTransformer.detect(shapes), c.source == .huggingface else {
+            throw Refusal(description: "the weights are not a swin model's (no encoder.layers.0.blocks.0.attention.self.relative_position_bias_table)")
+        }
+        func int(_ key: String) -> Int? { whole(config[key]) }
+        func ints(_ key: String) -> [Int]? { (config[key] as? [Any])?.map { whole($0) ?? -1 } }
+        if (config["use_absolute_embeddings"] as? Bool) == true { throw Refusal(description: "config.json asks for absolute position embeddings (use_absolute_embeddings), which graft does not build") }
+        if let act = config["hidden_act"] as? String, act != "gelu" { throw Refusal(description: "config.json's hidden_act '\(TextTable.cell(act))' is not gelu") }
+        if let width = int("embed_dim"), width != c.width { throw Refusal(description: "config.json's embed_dim \(width) is not the weights' \(c.width)") }
+        if let window = int("window_size"), window != c.window { throw Refusal(description: "config.json's window_size \(window) is not the weights' \(c.window)") }
+        if let depths = ints("depths"), depths != c.depths { throw Refusal(description: "config.json's depths \(depths) are not the weights' \(c.depths)") }
+        if let heads = ints("num_heads"), heads != c.heads { throw Refusal(description: "config.json's num_heads \(heads) are not the weights' \(c.heads)") }
+        if let channels = int("num_channels"), channels != 3 { throw Refusal(description: "config.json's num_channels \(channels): graft reads RGB models") }
+        if let size = int("image_size"), (1...4096).contains(size) { c.size = size }
+        if let epsilon = (config["layer_norm_eps"] as? NSNumber)?.floatValue {
+            guard epsilon >= 0, epsilon < 1 else { throw Refusal(description: "config.json's layer_norm_eps \(epsilon) is not a small positive number") }
+            c.epsilon = epsilon
+        }
+        let model = try SwinTransformer.architecture(SwinTransformer.name(c), c).build(classes: Swift.max(c.classes, 2), generator: .structureOnly(), name: name)
+        let kept = StateDict(tensors: state.tensors.filter { !Architecture.ignorable($0.name) }, metadata: state.metadata)
+        do { try StateDictLoader.apply(kept, to: model, adopting: true) } catch {
+            throw Refusal(description: "the weights do not fit config.json's swin: " + "\(error)".replacingOccurrences(of: "load: ", with: ""))
+        }
+        return model
+    }
+
     /// config.json's sizes over what the weights say, each checked against them.
     static func adopt(_ config: [String: Any], into c: inout VisionTransformer.Config) throws {
         func int(_ key: String) -> Int? { whole(config[key]) }
@@ -187,7 +220,7 @@ public enum HuggingFaceFolder {
     /// A JSON number that is a whole number within ±2³¹ (NaN, infinities, fractions, booleans and
     /// huge values are nil: never converted to Int unchecked).
     static func whole(_ value: Any?) -> Int? {
-        guard let number = value as? NSNumber, !(number is Bool) else { return nil }
+        guard let value, let number = value as? NSNumber, !isJSONBoolean(value) else { return nil }
         let double = number.doubleValue
         guard double.isFinite, double == double.rounded(), Swift.abs(double) < 2_147_483_648 else { return nil }
         return Int(double)

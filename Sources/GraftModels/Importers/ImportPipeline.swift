@@ -8,6 +8,13 @@ import GraftTensor
 // (``StateDictLoader``, which gives the report). All of them hand their weights to one
 // ``WeightTransfer``, which checks every tensor before it changes any parameter.
 
+/// Whether a value parsed from JSON (Hugging Face and Keras configs) is `true` or `false`:
+/// Foundation parses booleans and numbers both as NSNumbers, and `is Bool` also holds for the
+/// numbers 0 and 1 (and 1.0); the class tells them apart.
+func isJSONBoolean(_ value: Any) -> Bool {
+    value is Bool && (type(of: value) == Bool.self || String(describing: type(of: value)).contains("Boolean"))
+}
+
 /// The weights an import gives a model: parameters (which take the file's tensors themselves, so
 /// the weights exist once in memory) and buffers (running statistics, copied in).
 struct WeightTransfer {

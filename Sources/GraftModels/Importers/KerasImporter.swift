@@ -298,7 +298,7 @@ public enum KerasImporter {
                 }
             } else if let list = item as? [Any] {
                 for element in list { collect(element, depth: depth + 1) }
-            } else if let number = item as? Double, !(item is Bool) {
+            } else if let number = item as? Double, !isJSONBoolean(item) {
                 operands.append(.number(number))
             }
         }
