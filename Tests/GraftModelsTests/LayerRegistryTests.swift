@@ -80,6 +80,7 @@ struct LayerRegistryTests {
             Sample(key: WindowAttention.key, name: "timm, 2×2 windows shifted by 1", make: { try WindowAttention(width: 4, heads: 2, window: 2, shift: 1, rollFirst: true, generator: g) }, input: [4, 4, 4]),
             Sample(key: WindowAttention.key, name: "Hugging Face, 3 heads, not shifted", make: { try WindowAttention(width: 6, heads: 3, window: 2, naming: .huggingface, generator: g) }, input: [2, 4, 6]),
             Sample(key: WindowAttention.key, name: "torchvision, shifted on one axis, no q/k/v bias", make: { try WindowAttention(width: 4, heads: 1, window: 2, shift: 1, bias: false, naming: .torchvision, generator: g) }, input: [2, 6, 4]),
+            Sample(key: WindowAttention.key, name: "Swin V2: cosine, position MLP, shifted", make: { try WindowAttention(width: 4, heads: 2, window: 2, shift: 1, naming: .torchvision, cosine: true, generator: g) }, input: [4, 4, 4]),
             Sample(key: PatchMerging.key, name: "4×2 map", make: { PatchMerging() }, input: [4, 2, 3]),
             Sample(key: Activation.key, name: "softmax on the last axis", make: { Activation(.softmax, axis: -1) }, input: [2, 3, 4]),
         ]
@@ -189,6 +190,9 @@ struct LayerRegistryTests {
             for key in layer.parameters.map(\.key) {
                 let owner = key.split(separator: ".").dropLast().joined(separator: ".")
                 if !owner.isEmpty, body.contains("self.\(owner) = nn.Linear") { keys.insert(key) }
+                // An nn.Sequential's numbered members (`self.cpb_mlp = nn.Sequential(nn.Linear(…), …)` holds cpb_mlp.0.weight).
+                let parts = owner.split(separator: ".")
+                if parts.count == 2, Int(parts[1]) != nil, body.contains("self.\(parts[0]) = nn.Sequential(nn.Linear") { keys.insert(key) }
                 if body.contains("self.register_parameter(name,"), module.constructor.contains(Py.string(key)) { keys.insert(key) }
             }
         }

@@ -5,7 +5,7 @@ import Testing
 import GraftTensor
 
 /// Swin Transformers against torchvision, timm and Hugging Face (fixtures from make_swin_fixtures.py:
-/// small Swin V1 models with random weights and 3×3 windows), the window bookkeeping, and the named
+/// small Swin V1 models and a torchvision V2 with random weights and 3×3 windows), the window bookkeeping, and the named
 /// models' parameter totals against the frameworks'.
 @Suite("Swin transformers against torchvision, timm and Hugging Face")
 struct SwinTransformerTests {
@@ -20,6 +20,7 @@ struct SwinTransformerTests {
         ("swin_torchvision.safetensors", 574_551, "swin-torchvision-16-2-2-2-2-w3"),
         ("swin_timm.safetensors", 574_551, "swin-timm-16-2-2-2-2-w3"),
         ("hf_swin", 574_293, "swin-hf-16-2-2-2-2-w3"),
+        ("swin_v2_torchvision.safetensors", 595_175, "swinv2-torchvision-16-2-2-2-2-w3"),
     ]
 
     @Test(arguments: fixtures)
@@ -33,10 +34,11 @@ struct SwinTransformerTests {
 
     /// At 56×52 the first map is 14×13: padded to 15×15 for 3×3 windows, shifted with the mask over
     /// the padding, an odd width merged; torchvision runs any size, and graft agrees with it.
-    @Test func anotherSizePadsToWholeWindowsAsTorchvisionDoes() throws {
-        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("swin_torchvision.safetensors").path)
+    @Test(arguments: ["swin_torchvision", "swin_v2_torchvision"])
+    func anotherSizePadsToWholeWindowsAsTorchvisionDoes(_ name: String) throws {
+        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("\(name).safetensors").path)
         #expect(model.freeInputAxes == [1, 2])
-        expectClose(try model.predict(try npy("swin_input_56x52.npy")), try npy("swin_torchvision_56x52_output.npy"), "56×52")
+        expectClose(try model.predict(try npy("swin_input_56x52.npy")), try npy("\(name)_56x52_output.npy"), "\(name) at 56×52")
     }
 
     @Test func huggingFaceLabelsAndAConfigThatDisagreesIsRefused() throws {
@@ -74,6 +76,7 @@ struct SwinTransformerTests {
 
     /// Parameter totals as torchvision and timm count them (`sum(p.numel() for p in model.parameters())`).
     @Test(arguments: [("swin_t", 28_288_354), ("swin_s", 49_606_258), ("swin_b", 87_768_224),
+                      ("swin_v2_t", 28_351_570), ("swin_v2_s", 49_737_442), ("swin_v2_b", 87_930_848),
                       ("swin_tiny_patch4_window7_224", 28_288_354), ("swin_base_patch4_window7_224", 87_768_224)])
     func parameterTotalsEqualTheFrameworks(_ row: (String, Int)) throws {
         let architecture = try #require(Architecture(rawValue: row.0))

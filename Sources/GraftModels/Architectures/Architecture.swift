@@ -117,17 +117,20 @@ extension Architecture {
             // DINOv2's mask token is for masked-image training only (Hugging Face and timm's checkpoints keep it).
             || key.hasSuffix("embeddings.mask_token") || key == "mask_token"
             // Swin's relative position index and shifted-window mask are derived from the window (graft computes them).
-            || key.hasSuffix(".relative_position_index") || key.hasSuffix(".attn_mask")
+            || key.hasSuffix(".relative_position_index") || key.hasSuffix(".attn_mask") || key.hasSuffix(".relative_coords_table")
     }
 
     /// Every built-in architecture that could have written this state dict, best first: each
     /// candidate is built (structure only, no random draws) with the class count its classifier
     /// has in the file, and every key and shape compared.
     public static func fits(_ state: StateDict) -> [Fit] {
-        var shapes: [String: [Int]] = [:]
-        for (key, tensor) in state.tensors where !ignorable(key) { shapes[key] = tensor.shape }
+        var (shapes, all): ([String: [Int]], [String: [Int]]) = ([:], [:])
+        for (key, tensor) in state.tensors {
+            all[key] = tensor.shape
+            if !ignorable(key) { shapes[key] = tensor.shape }
+        }
         var fits: [Fit] = []
-        if let detected = VisionTransformer.fit(shapes) ?? SwinTransformer.fit(shapes) ?? TimmConvNeXt.fit(shapes) ?? ResNet.fitD(shapes) ?? TimmEfficientNet.fit(shapes) {
+        if let detected = VisionTransformer.fit(shapes) ?? SwinTransformer.fit(shapes, derived: all) ?? TimmConvNeXt.fit(shapes) ?? ResNet.fitD(shapes) ?? TimmEfficientNet.fit(shapes) {
             fits.append(detected)
         }
         for architecture in allCases where shapes[architecture.anchor] != nil && !architecture.parametric {

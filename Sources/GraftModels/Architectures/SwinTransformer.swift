@@ -1,9 +1,9 @@
 import GraftNN
 import GraftTensor
 
-/// Swin Transformers (Liu et al., V1) under the parameter names of the framework a checkpoint comes
-/// from: torchvision's `swin_t/s/b`, timm's `swin_*_patch4_window7_224` and Hugging Face's `SwinModel`
-/// / `SwinForImageClassification`. A patch embedding (a convolution whose kernel and stride are the
+/// Swin Transformers (Liu et al.) under the parameter names of the framework a checkpoint comes
+/// from: torchvision's `swin_t/s/b` and `swin_v2_t/s/b`, timm's `swin_*_patch4_window7_224` and
+/// Hugging Face's `SwinModel` / `SwinForImageClassification`. A patch embedding (a convolution whose kernel and stride are the
 /// patch) and a LayerNorm on the channels-last map, four stages of blocks — LayerNorm, (shifted)
 /// window attention, LayerNorm, a GELU MLP, each with its residual; every second block shifted by
 /// half a window — joined by patch merging (2×2 neighbours' channels side by side, a LayerNorm, a
@@ -13,6 +13,10 @@ import GraftTensor
 /// the blocks per stage from the keys, the heads and the window from each stage's relative position
 /// table ((2·window − 1)² rows, one column per head), the MLP width and the class count from their
 /// weights. The layout is channels last from the patch embedding on, as in the sources.
+///
+/// V2 (torchvision's): cosine attention with a continuous position bias (``WindowAttention``'s
+/// `cosine`), each block's norms after its attention and its MLP (res-post-norm), and patch merging
+/// that reduces before it normalizes.
 enum SwinTransformer {
     enum Source: String, Sendable { case timm, torchvision, huggingface }
 
@@ -30,6 +34,8 @@ enum SwinTransformer {
         var size = 224
         /// Hugging Face: `swin.` (`SwinForImageClassification`) or none (`SwinModel`).
         var keyPrefix = ""
+        /// Swin V2 (torchvision).
+        var v2 = false
 
         var input: [Int] { [3, size, size] }
     }
@@ -39,6 +45,9 @@ enum SwinTransformer {
         var list: [(String, Config)] = []
         for (suffix, width, depths, heads) in [("t", 96, [2, 2, 6, 2], [3, 6, 12, 24]), ("s", 96, [2, 2, 18, 2], [3, 6, 12, 24]), ("b", 128, [2, 2, 18, 2], [4, 8, 16, 32])] {
             list.append(("swin_\(suffix)", Config(source: .torchvision, width: width, depths: depths, heads: heads, classes: 1000)))
+            var v2 = Config(source: .torchvision, width: width, depths: depths, heads: heads, window: 8, classes: 1000, size: 256)
+            v2.v2 = true
+            list.append(("swin_v2_\(suffix)", v2))
         }
         for (size, width, depths, heads) in [("tiny", 96, [2, 2, 6, 2], [3, 6, 12, 24]), ("small", 96, [2, 2, 18, 2], [3, 6, 12, 24]), ("base", 128, [2, 2, 18, 2], [4, 8, 16, 32])] {
             list.append(("swin_\(size)_patch4_window7_224", Config(source: .timm, width: width, depths: depths, heads: heads, classes: 1000)))
@@ -58,7 +67,7 @@ enum SwinTransformer {
         case .huggingface: "\(config.keyPrefix)encoder.layers.0.blocks.0.attention.self.relative_position_bias_table"
         }
         let blocks = config.depths.map(String.init).joined(separator: "-")
-        return Architecture(name, "Swin-\(config.width) (blocks \(blocks), window \(config.window)\(config.classes == 0 ? ", no head" : "")), \(source) layout and parameter names",
+        return Architecture(name, "Swin\(config.v2 ? "V2" : "")-\(config.width) (blocks \(blocks), window \(config.window)\(config.classes == 0 ? ", no head" : "")), \(source) layout and parameter names",
                             anchor: anchor, input: config.input, classes: Swift.max(config.classes, 2), parametric: true) { classes, input, _, generator throws(ModelError) in
             var c = config
             c.classes = config.classes == 0 ? 0 : classes
@@ -72,9 +81,9 @@ enum SwinTransformer {
         }
     }
 
-    /// The Swin a state dict holds, as a fit.
-    static func fit(_ shapes: [String: [Int]]) -> Architecture.Fit? {
-        guard let config = detect(shapes) else { return nil }
+    /// The Swin a state dict holds, as a fit (`derived`: with the buffers graft derives).
+    static func fit(_ shapes: [String: [Int]], derived: [String: [Int]]) -> Architecture.Fit? {
+        guard let config = detect(shapes, derived: derived) else { return nil }
         let name = name(config)
         guard let model = try? build(config, name: name, generator: .structureOnly()) else { return nil }
         return Architecture.Fit(architecture(name, config), model, classes: Swift.max(config.classes, 2), shapes: shapes)
@@ -111,12 +120,14 @@ enum SwinTransformer {
         }
     }
 
-    /// A Swin's settings read off a state dict's shapes (nil when the keys are not a Swin V1's).
-    static func detect(_ shapes: [String: [Int]]) -> Config? {
+    /// A Swin's settings read off a state dict's shapes (nil when the keys are not a Swin's);
+    /// `derived` also has the buffers graft computes itself (V2's window is the size of its
+    /// coordinate table).
+    static func detect(_ shapes: [String: [Int]], derived: [String: [Int]] = [:]) -> Config? {
         let source: Source, prefix: String, patchKey: String
         if shapes["layers.0.blocks.0.attn.relative_position_bias_table"] != nil {
             (source, prefix, patchKey) = (.timm, "", "patch_embed.proj.weight")
-        } else if shapes["features.1.0.attn.relative_position_bias_table"] != nil {
+        } else if shapes["features.1.0.attn.relative_position_bias_table"] != nil || shapes["features.1.0.attn.logit_scale"] != nil {
             (source, prefix, patchKey) = (.torchvision, "", "features.0.0.weight")
         } else if let found = ["swin.", ""].first(where: { shapes["\($0)encoder.layers.0.blocks.0.attention.self.relative_position_bias_table"] != nil }) {
             (source, prefix, patchKey) = (.huggingface, found, "\(found)embeddings.patch_embeddings.projection.weight")
@@ -125,20 +136,30 @@ enum SwinTransformer {
         }
         guard let patch = shapes[patchKey], patch.count == 4, patch[1] == 3, patch[2] == patch[3] else { return nil }
         let names = Names(source: source, prefix: prefix)
+        let attention = "\(names.attention).\(source == .huggingface ? "self." : "")"
+        let v2 = source == .torchvision && shapes["features.1.0.attn.logit_scale"] != nil
+        // V1: each stage's table [(2w − 1)², heads]; V2: its scales [heads, 1, 1], and the window
+        // from the coordinate table [1, 2w − 1, 2w − 1, 2].
+        let probe = v2 ? "attn.logit_scale" : "\(attention)relative_position_bias_table"
         var (depths, heads, window) = ([Int](), [Int](), 0)
         for stage in 0..<4 {
             var depth = 0
-            while depth < 64, shapes["\(names.block(stage, depth)).\(names.attention).\(source == .huggingface ? "self." : "")relative_position_bias_table"] != nil { depth += 1 }
-            guard depth > 0, let table = shapes["\(names.block(stage, 0)).\(names.attention).\(source == .huggingface ? "self." : "")relative_position_bias_table"],
-                  table.count == 2 else { return nil }
-            let side = VisionTransformer.square(table[0])
+            while depth < 64, shapes["\(names.block(stage, depth)).\(probe)"] != nil { depth += 1 }
+            guard depth > 0, let table = shapes["\(names.block(stage, 0)).\(probe)"] else { return nil }
+            let side: Int
+            if v2 {
+                guard table.count == 3, let coordinates = derived["\(names.block(stage, 0)).attn.relative_coords_table"], coordinates.count == 4,
+                      coordinates[1] == coordinates[2] else { return nil }
+                side = coordinates[1]
+            } else {
+                guard table.count == 2 else { return nil }
+                side = VisionTransformer.square(table[0])
+            }
             guard side % 2 == 1, window == 0 || window == (side + 1) / 2 else { return nil }
             window = (side + 1) / 2
             depths.append(depth)
-            heads.append(table[1])
+            heads.append(table[v2 ? 0 : 1])
         }
-        // V2's continuous position bias and cosine attention are not built.
-        guard shapes["\(names.block(0, 0)).attn.logit_scale"] == nil else { return nil }
         let width = patch[0]
         let fc1 = names.mlp.0
         let hidden = shapes["\(names.block(0, 0)).\(fc1).weight"]?.first ?? 4 * width
@@ -148,6 +169,7 @@ enum SwinTransformer {
                        classes: shapes[headKey]?.first ?? 0)
         c.qkvBias = shapes["\(names.block(0, 0)).\(names.attention).\(source == .huggingface ? "self.query.bias" : "qkv.bias")"] != nil
         c.keyPrefix = prefix
+        c.v2 = v2
         c.size = window * 32 * patch[2] / 4
         return c
     }
@@ -156,7 +178,7 @@ enum SwinTransformer {
     static func name(_ config: Config) -> String {
         func plain(_ c: Config) -> Config { var c = c; c.classes = 0; return c }
         if let match = named.first(where: { plain($0.1) == plain(config) }) { return match.0 }
-        let family = config.source == .huggingface ? "swin-hf" : "swin-\(config.source.rawValue)"
+        let family = (config.v2 ? "swinv2-" : "swin-") + (config.source == .huggingface ? "hf" : config.source.rawValue)
         return "\(family)-\(config.width)-\(config.depths.map(String.init).joined(separator: "-"))-w\(config.window)"
     }
 
@@ -185,20 +207,29 @@ enum SwinTransformer {
             if stage > 0 {
                 let p = names.merging(before: stage)
                 x = try add("\(p).merge", PatchMerging(), x)
-                x = try add("\(p).norm", norm(4 * width), x)
-                x = try add("\(p).reduction", Dense(4 * width, 2 * width, bias: false, generator: generator), x)
+                if c.v2 {
+                    x = try add("\(p).reduction", Dense(4 * width, 2 * width, bias: false, generator: generator), x)
+                    x = try add("\(p).norm", norm(2 * width), x)
+                } else {
+                    x = try add("\(p).norm", norm(4 * width), x)
+                    x = try add("\(p).reduction", Dense(4 * width, 2 * width, bias: false, generator: generator), x)
+                }
                 width *= 2
             }
             for index in 0..<c.depths[stage] {
                 let p = names.block(stage, index)
-                var h = try add("\(p).\(names.norms.0)", norm(width), x)
-                h = try add("\(p).\(names.attention)", WindowAttention(width: width, heads: c.heads[stage], window: c.window, shift: index % 2 == 1 ? c.window / 2 : 0,
-                                                                       bias: c.qkvBias, naming: naming, rollFirst: c.source == .timm, generator: generator), h)
+                let attention = try WindowAttention(width: width, heads: c.heads[stage], window: c.window, shift: index % 2 == 1 ? c.window / 2 : 0,
+                                                    bias: c.qkvBias, naming: naming, rollFirst: c.source == .timm, cosine: c.v2, generator: generator)
+                // V1 normalizes each branch's input, V2 its output.
+                var h = c.v2 ? x : try add("\(p).\(names.norms.0)", norm(width), x)
+                h = try add("\(p).\(names.attention)", attention, h)
+                if c.v2 { h = try add("\(p).\(names.norms.0)", norm(width), h) }
                 x = try add("\(p).residual1", Merge(.add), x, h)
-                h = try add("\(p).\(names.norms.1)", norm(width), x)
+                h = c.v2 ? x : try add("\(p).\(names.norms.1)", norm(width), x)
                 h = try add("\(p).\(names.mlp.0)", Dense(width, c.mlpRatio * width, generator: generator), h)
                 h = try add("\(p).\(names.mlp.1)", Activation(.gelu), h)
                 h = try add("\(p).\(names.mlp.2)", Dense(c.mlpRatio * width, width, generator: generator), h)
+                if c.v2 { h = try add("\(p).\(names.norms.1)", norm(width), h) }
                 x = try add("\(p).residual2", Merge(.add), x, h)
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import GraftTensor
 
 /// Swin's (shifted) window attention on a channels-last map [H, W, C] (Liu et al.): the map, padded
@@ -15,6 +16,11 @@ import GraftTensor
 /// Its weights carry the names of the framework the model came from: timm's and torchvision's
 /// `qkv`, `proj` and `relative_position_bias_table`, or Hugging Face's `self.query`, `self.key`,
 /// `self.value`, `self.relative_position_bias_table` and `output.dense`.
+///
+/// Swin V2 (`cosine`, torchvision's `swin_v2_*`): the scores are the cosines of q and k times a
+/// learned scale per head (`logit_scale`, e^min(s, ln 100)), the bias is 16·sigmoid of a small MLP
+/// (`cpb_mlp`: 2 → 512, ReLU, → heads) of each relative position's log-spaced coordinates, and k
+/// has no bias (torchvision zeroes that third of `qkv.bias` in every pass).
 public final class WindowAttention: Layer, LayerKind {
     public struct Config: Codable, Sendable, Equatable {
         public var width: Int
@@ -25,26 +31,36 @@ public final class WindowAttention: Layer, LayerKind {
         public var bias: Bool
         public var naming: SelfAttention.Naming
         public var rollFirst: Bool
+        /// Swin V2's cosine attention and continuous position bias.
+        public var cosine: Bool
     }
     public static let key = "windowAttention"
 
     public let width: Int, heads: Int, window: Int, shift: Int
     public let naming: SelfAttention.Naming
     public let rollFirst: Bool
+    public let cosine: Bool
     /// q, k, v weights: one [3C, C] (timm, torchvision) or three [C, C] (Hugging Face).
     public let projections: [Parameter]
     public let projectionBiases: [Parameter]
     public let output: Parameter
     public let outputBias: Parameter
-    /// [(2·window − 1)², heads].
-    public let table: Parameter
+    /// V1: the bias of every relative position [(2·window − 1)², heads].
+    public let table: Parameter?
+    /// V2: the scale per head [heads, 1, 1] (its logarithm), and the position bias MLP's weights
+    /// [512, 2], bias [512] and output weights [heads, 512].
+    public let logitScale: Parameter?
+    public let positionMLP: [Parameter]
 
     public init(width: Int, heads: Int, window: Int, shift: Int = 0, bias: Bool = true, naming: SelfAttention.Naming = .timm,
-                rollFirst: Bool = false, generator: Generator) throws(ModelError) {
+                rollFirst: Bool = false, cosine: Bool = false, generator: Generator) throws(ModelError) {
         guard featuresFit(width), (1...width).contains(heads), width % heads == 0, (1...64).contains(window), (0..<window).contains(shift) else {
             throw .invalidArgument(what: "WindowAttention", reason: "needs a width divisible by its 1…width heads, a window of 1…64 and a shift below it (got width \(width), \(heads) heads, window \(window), shift \(shift))")
         }
-        (self.width, self.heads, self.window, self.shift, self.naming, self.rollFirst) = (width, heads, window, shift, naming, rollFirst)
+        guard !cosine || naming == .torchvision else {
+            throw .invalidArgument(what: "WindowAttention", reason: "Swin V2's cosine attention is built with torchvision's names only")
+        }
+        (self.width, self.heads, self.window, self.shift, self.naming, self.rollFirst, self.cosine) = (width, heads, window, shift, naming, rollFirst, cosine)
         let parts = naming == .huggingface ? 3 : 1
         let rows = width * 3 / parts
         let positions = (2 * window - 1) * (2 * window - 1)
@@ -55,7 +71,17 @@ public final class WindowAttention: Layer, LayerKind {
             projectionBiases = bias ? try (0..<parts).map { _ throws(TensorError) in Parameter(try Tensor.randomUniform([rows], low: -limit, high: limit, generator: generator)) } : []
             output = Parameter(try Tensor.randomUniform([width, width], low: -limit, high: limit, generator: generator))
             outputBias = Parameter(try Tensor.randomUniform([width], low: -limit, high: limit, generator: generator))
-            table = Parameter(try Tensor.randomNormal([positions, heads], generator: generator) * 0.02)
+            if cosine {
+                table = nil
+                logitScale = Parameter(try Tensor(shape: [heads, 1, 1], scalars: [Float](repeating: Foundation.log(10), count: heads)))
+                let (hidden, inner) = (Float(1 / 2.0.squareRoot()), Float(1 / 512.0.squareRoot()))
+                positionMLP = [Parameter(try Tensor.randomUniform([512, 2], low: -hidden, high: hidden, generator: generator)),
+                               Parameter(try Tensor.randomUniform([512], low: -hidden, high: hidden, generator: generator)),
+                               Parameter(try Tensor.randomUniform([heads, 512], low: -inner, high: inner, generator: generator))]
+            } else {
+                table = Parameter(try Tensor.randomNormal([positions, heads], generator: generator) * 0.02)
+                (logitScale, positionMLP) = (nil, [])
+            }
         } catch { throw .tensor(layer: "WindowAttention", error: error) }
         super.init(kind: "WindowAttention")
         let names = Self.names(naming)
@@ -63,7 +89,9 @@ public final class WindowAttention: Layer, LayerKind {
         for (index, parameter) in projectionBiases.enumerated() { adopt(names.biases[index], parameter) }
         adopt(names.output, output)
         adopt(names.outputBias, outputBias)
-        adopt(names.table, table)
+        if let table { adopt(names.table, table) }
+        if let logitScale { adopt("logit_scale", logitScale) }
+        for (key, parameter) in zip(["cpb_mlp.0.weight", "cpb_mlp.0.bias", "cpb_mlp.2.weight"], positionMLP) { adopt(key, parameter) }
     }
 
     /// The parameters' names under each naming.
@@ -77,10 +105,11 @@ public final class WindowAttention: Layer, LayerKind {
     }
 
     public convenience init(config c: Config) throws(ModelError) {
-        try self.init(width: c.width, heads: c.heads, window: c.window, shift: c.shift, bias: c.bias, naming: c.naming, rollFirst: c.rollFirst, generator: configGenerator())
+        try self.init(width: c.width, heads: c.heads, window: c.window, shift: c.shift, bias: c.bias, naming: c.naming, rollFirst: c.rollFirst,
+                      cosine: c.cosine, generator: configGenerator())
     }
     public var config: Config {
-        Config(width: width, heads: heads, window: window, shift: shift, bias: !projectionBiases.isEmpty, naming: naming, rollFirst: rollFirst)
+        Config(width: width, heads: heads, window: window, shift: shift, bias: !projectionBiases.isEmpty, naming: naming, rollFirst: rollFirst, cosine: cosine)
     }
 
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
@@ -90,12 +119,41 @@ public final class WindowAttention: Layer, LayerKind {
         return shape
     }
 
-    /// The fused q, k, v weight [3C, C] and bias [3C].
+    /// The fused q, k, v weight [3C, C] and bias [3C] (V2: k's third zero, with no gradient).
     func fused() throws(TensorError) -> (weight: Tensor, bias: Tensor?) {
-        if projections.count == 1 { return (projections[0].value, projectionBiases.first?.value) }
+        if projections.count == 1 {
+            guard cosine, let bias = projectionBiases.first?.value else { return (projections[0].value, projectionBiases.first?.value) }
+            let keep = try Tensor(shape: [3 * width], scalars: (0..<(3 * width)).map { $0 / width == 1 ? 0 : 1 })
+            return (projections[0].value, try bias * keep)
+        }
         let weight = try Tensor.concatenate(projections.map(\.value), axis: 0)
         let bias = projectionBiases.isEmpty ? nil : try Tensor.concatenate(projectionBiases.map(\.value), axis: 0)
         return (weight, bias)
+    }
+
+    /// V2's log-spaced coordinates of every relative position [(2w − 1)², 2] (Δy, Δx): each in
+    /// units of w − 1, times 8, then sign · log2(1 + |x|) / 3 (torchvision's `relative_coords_table`).
+    var relativeCoordinates: [Float] {
+        let side = 2 * window - 1
+        func spaced(_ delta: Int) -> Float {
+            let x = window > 1 ? Float(delta) / Float(window - 1) * 8 : 0
+            return (x > 0 ? 1 : x < 0 ? -1 : 0) * Foundation.log2(Swift.abs(x) + 1) / 3
+        }
+        return (0..<(side * side)).flatMap { row in [spaced(row / side - (window - 1)), spaced(row % side - (window - 1))] }
+    }
+
+    /// V2: q and k as unit vectors per head, q times its head's scale: [B, T, 3C] again.
+    func cosineProjections(_ qkv: Tensor) throws(TensorError) -> Tensor {
+        guard let logitScale else { return qkv }
+        let (b, t, d) = (qkv.shape[0], qkv.shape[1], width / heads)
+        let parts = try qkv.reshaped([b, t, 3, heads, d])
+        func unit(_ x: Tensor) throws(TensorError) -> Tensor {
+            try x / Tensor.maximum(try (x * x).sum(axes: [-1], keepingDims: true).sqrt(), Tensor(1e-12))
+        }
+        let scale = try logitScale.value.clamp(-.infinity, Foundation.log(100)).exp().reshaped([1, 1, 1, heads, 1])
+        let q = try unit(try parts.sliced(axis: 2, start: 0, end: 1)) * scale
+        let k = try unit(try parts.sliced(axis: 2, start: 1, end: 2))
+        return try Tensor.concatenate([q, k, try parts.sliced(axis: 2, start: 2, end: 3)], axis: 2).reshaped([b, t, 3 * width])
     }
 
     /// The table's bias per head [heads, T, T], T = window²: entry (i, j) is the row of the relative
@@ -108,7 +166,14 @@ public final class WindowAttention: Layer, LayerKind {
                 index[i * t + j] = (i / window - j / window + window - 1) * (2 * window - 1) + (i % window - j % window + window - 1)
             }
         }
-        return try table.value.gather(index, axis: 0).transposed(0, 1).reshaped([heads, t, t])
+        guard cosine else {
+            guard let table else { throw .invalidArgument(op: "WindowAttention", reason: "no relative position table") }
+            return try table.value.gather(index, axis: 0).transposed(0, 1).reshaped([heads, t, t])
+        }
+        let rows = (2 * window - 1) * (2 * window - 1)
+        let coordinates = try Tensor(shape: [rows, 2], scalars: relativeCoordinates)
+        let perPosition = try coordinates.linear(positionMLP[0].value, bias: positionMLP[1].value).relu().linear(positionMLP[2].value)
+        return try perPosition.gather(index, axis: 0).transposed(0, 1).reshaped([heads, t, t]).sigmoid() * 16
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
@@ -124,7 +189,8 @@ public final class WindowAttention: Layer, LayerKind {
             .reshaped([n * plan.windows, tokens, width])
         let (weight, bias) = try fused()
         let mask = try plan.mask().map { values throws(TensorError) in try Tensor(shape: [plan.windows, tokens, tokens], scalars: values) }
-        let attended = try windows.linear(weight, bias: bias).selfAttention(heads: heads, bias: try positionBias(), mask: mask)
+        let qkv = try cosineProjections(try windows.linear(weight, bias: bias))
+        let attended = try qkv.selfAttention(heads: heads, scale: cosine ? 1 : nil, bias: try positionBias(), mask: mask)
         var y = try attended.linear(output.value, bias: outputBias.value)
             .reshaped([n, plan.paddedHeight * plan.paddedWidth, width]).gather(plan.restore, axis: 1)
             .reshaped([n, plan.paddedHeight, plan.paddedWidth, width])
@@ -133,7 +199,7 @@ public final class WindowAttention: Layer, LayerKind {
         return y
     }
 
-    public override var details: String { "\(heads) heads, window \(window)\(shift > 0 ? ", shifted \(shift)" : "")" }
+    public override var details: String { "\(heads) heads, window \(window)\(shift > 0 ? ", shifted \(shift)" : "")\(cosine ? ", cosine" : "")" }
 }
 
 /// Where each token of a map goes in Swin's windows, for one map size.
@@ -233,11 +299,20 @@ extension WindowAttention: ONNXExportable {
         if let bias { qkv = writer.emit("Add", [qkv, writer.initializer(node.key("qkv_bias"), bias)]) }
         let split = int64([0, plan.windows, t, heads, d], "split_heads")
         let axis = int64([3], "axis")
-        func part(_ index: Int, order: [Int]) -> String {
+        // V2: q and k divided by their norms per head (at least 1e-12), q times its head's scale.
+        let headScales = try logitScale.map { try $0.value.clamp(-.infinity, Foundation.log(100)).exp().reshaped([heads, 1]) }
+        func part(_ index: Int, order: [Int]) throws -> String {
             let sliced = writer.emit("Slice", [qkv, int64([index * width], "start\(index)"), int64([(index + 1) * width], "end\(index)"), axis])
-            return writer.emit("Transpose", [writer.emit("Reshape", [sliced, split])], [ONNXWriter.attribute("perm", ints: order)])
+            var value = writer.emit("Reshape", [sliced, split])
+            if let headScales, index < 2 {
+                let squares = writer.emit("ReduceSum", [writer.emit("Mul", [value, value]), int64([-1], "norm_axis\(index)")], [ONNXWriter.attribute("keepdims", int: 1)])
+                let norm = writer.emit("Clip", [writer.emit("Sqrt", [squares]), writer.constant([1e-12], name: node.key("norm_floor\(index)"))])
+                value = writer.emit("Div", [value, norm])
+                if index == 0 { value = writer.emit("Mul", [value, writer.initializer(node.key("head_scale"), headScales)]) }
+            }
+            return writer.emit("Transpose", [value], [ONNXWriter.attribute("perm", ints: order)])
         }
-        let (q, k, v) = (part(0, order: [0, 1, 3, 2, 4]), part(1, order: [0, 1, 3, 4, 2]), part(2, order: [0, 1, 3, 2, 4]))
+        let (q, k, v) = (try part(0, order: [0, 1, 3, 2, 4]), try part(1, order: [0, 1, 3, 4, 2]), try part(2, order: [0, 1, 3, 2, 4]))
         // The additive term: the table's bias for every window, plus the mask.
         let positionBias = try self.positionBias()
         let mask = plan.mask()
@@ -251,7 +326,8 @@ extension WindowAttention: ONNXExportable {
                 }
             }
         }
-        var scores = writer.emit("Mul", [writer.emit("MatMul", [q, k]), writer.constant([1 / Float(d).squareRoot()], name: node.key("scale"))])
+        var scores = writer.emit("MatMul", [q, k])
+        if !cosine { scores = writer.emit("Mul", [scores, writer.constant([1 / Float(d).squareRoot()], name: node.key("scale"))]) }
         scores = writer.emit("Add", [scores, writer.constant(additive, shape: [plan.windows, heads, t, t], name: node.key("position_bias"))])
         let weights = writer.emit("Softmax", [scores], [ONNXWriter.attribute("axis", int: -1)])
         var y = writer.emit("Transpose", [writer.emit("MatMul", [weights, v])], [ONNXWriter.attribute("perm", ints: [0, 1, 3, 2, 4])])
@@ -268,7 +344,7 @@ extension WindowAttention: ONNXExportable {
 
 extension WindowAttention: PyTorchExportable {
     public func pytorchModule(_ node: PyTorchNode) throws -> PyTorchModule {
-        PyTorchModule("WindowAttention(\(width), \(heads), \(window), \(shift), bias=\(Py.bool(!projectionBiases.isEmpty)), naming=\(Py.string(naming.rawValue)), roll_first=\(Py.bool(rollFirst)))",
+        PyTorchModule("WindowAttention(\(width), \(heads), \(window), \(shift), bias=\(Py.bool(!projectionBiases.isEmpty)), naming=\(Py.string(naming.rawValue)), roll_first=\(Py.bool(rollFirst))\(cosine ? ", cosine=True" : ""))",
                       helpers: [.windowAttention])
     }
 }
@@ -281,13 +357,25 @@ class WindowAttention(nn.Module):
     windows and rolled by -shift (timm rolls first, torchvision and Hugging Face pad first), the
     windows attend within themselves with a relative position bias per head and, when shifted, a
     mask of -100 between regions; then back in place. Weights under timm's and torchvision's names
-    (qkv, proj, relative_position_bias_table) or Hugging Face's (self.query/key/value, output.dense)."""
+    (qkv, proj, relative_position_bias_table) or Hugging Face's (self.query/key/value, output.dense).
+    cosine: Swin V2's cosine attention with a scale per head (logit_scale) and the bias from an MLP
+    of log-spaced relative coordinates (cpb_mlp), k without bias (torchvision's swin_v2_*)."""
 
-    def __init__(self, width, heads, window, shift, bias=True, naming="timm", roll_first=False):
+    def __init__(self, width, heads, window, shift, bias=True, naming="timm", roll_first=False, cosine=False):
         super().__init__()
         self.width, self.heads, self.window, self.shift, self.naming, self.roll_first = width, heads, window, shift, naming, roll_first
+        self.cosine = cosine
         rows = (2 * window - 1) ** 2
-        if naming == "huggingface":
+        if cosine:
+            self.qkv = nn.Linear(width, 3 * width, bias=bias)
+            self.proj = nn.Linear(width, width)
+            self.logit_scale = nn.Parameter(torch.zeros(heads, 1, 1))
+            self.cpb_mlp = nn.Sequential(nn.Linear(2, 512), nn.ReLU(), nn.Linear(512, heads, bias=False))
+            delta = torch.arange(-(window - 1), window, dtype=torch.float32) / max(window - 1, 1) * 8
+            delta = torch.sign(delta) * torch.log2(delta.abs() + 1.0) / 3.0
+            dy, dx = torch.meshgrid(delta, delta, indexing="ij")
+            self.register_buffer("relative_coords_table", torch.stack([dy, dx], -1).reshape(-1, 2), persistent=False)
+        elif naming == "huggingface":
             self.self = nn.Module()
             self.self.query = nn.Linear(width, width, bias=bias)
             self.self.key = nn.Linear(width, width, bias=bias)
@@ -318,9 +406,18 @@ class WindowAttention(nn.Module):
         if self.naming == "huggingface":
             qkv = torch.cat([self.self.query(windows), self.self.key(windows), self.self.value(windows)], -1)
             table, project = self.self.relative_position_bias_table, self.output.dense
+        elif self.cosine:
+            keep = torch.ones(3 * c, dtype=x.dtype, device=x.device)
+            keep[c:2 * c] = 0
+            qkv, project = F.linear(windows, self.qkv.weight, None if self.qkv.bias is None else self.qkv.bias * keep), self.proj
+            table = 16 * torch.sigmoid(self.cpb_mlp(self.relative_coords_table))
         else:
             qkv, table, project = self.qkv(windows), self.relative_position_bias_table, self.proj
         q, k, v = (part.reshape(-1, size, self.heads, c // self.heads).transpose(1, 2) for part in qkv.split(c, -1))
+        scale = None
+        if self.cosine:
+            q = F.normalize(q, dim=-1) * torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
+            k, scale = F.normalize(k, dim=-1), 1.0
         bias = table[self.relative_position_index].permute(2, 0, 1).unsqueeze(0)
         if sy or sx:
             region = torch.zeros(hp, wp)
@@ -332,7 +429,7 @@ class WindowAttention(nn.Module):
             region = region.reshape(hp // s, s, wp // s, s).permute(0, 2, 1, 3).reshape(-1, size)
             mask = (region[:, None, :] != region[:, :, None]).float() * -100.0
             bias = (bias + mask[:, None]).repeat(n, 1, 1, 1)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=scale)
         out = project(out.transpose(1, 2).reshape(-1, size, c))
         out = out.reshape(n, hp // s, wp // s, s, s, c).permute(0, 1, 3, 2, 4, 5).reshape(n, hp, wp, c)
         if self.roll_first:

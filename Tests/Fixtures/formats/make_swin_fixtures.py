@@ -6,7 +6,10 @@ random weights, seeded), each saved with an input and the framework's output:
   positions a side: whole windows, the last stage one window, unshifted) and on 56x52 ones (14x13
   positions: padded to 15x15 windows, a shifted mask over the padding, an odd map merged);
 - swin_timm.safetensors: timm SwinTransformer (img_size 96, rolls before it pads), at 96x96;
-- hf_swin/: Hugging Face SwinForImageClassification (save_pretrained, three labels), at 96x96.
+- hf_swin/: Hugging Face SwinForImageClassification (save_pretrained, three labels), at 96x96;
+- swin_v2_torchvision.safetensors: torchvision's Swin V2 (SwinTransformerBlockV2, PatchMergingV2:
+  cosine attention, the position bias MLP, res-post-norm; one head's logit scale past ln 100, where
+  it is clamped), at 96x96 and 56x52.
 
 Norm scales, relative position tables and every other tensor are drawn again, large enough that a
 wrong region, shift, bias index or epsilon shows.
@@ -40,6 +43,9 @@ def randomize(model):
         for name, p in model.named_parameters():
             if "norm" in name and name.endswith("weight") or name.startswith("features.0.2.weight"):
                 p.copy_(1 + 0.2 * torch.randn_like(p))
+            elif name.endswith("logit_scale"):
+                p.copy_(np.log(10) + 0.5 * torch.randn_like(p))
+                p.view(-1)[0] = 5.0
             elif "relative_position_bias_table" in name:
                 p.copy_(0.5 * torch.randn_like(p))
             else:
@@ -76,4 +82,11 @@ path = os.path.join(here, "hf_swin")
 shutil.rmtree(path, ignore_errors=True)
 hf.save_pretrained(path)
 save("hf_swin_output.npy", run(hf, x))
-print("parameters:", {name: sum(p.numel() for p in m.parameters()) for name, m in [("torchvision", tv), ("timm", tm), ("hf", hf)]})
+v2 = randomize(torchvision.models.SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2, 2, 2], num_heads=[1, 2, 2, 4],
+                                                  window_size=[3, 3], stochastic_depth_prob=0.0, num_classes=5,
+                                                  block=torchvision.models.swin_transformer.SwinTransformerBlockV2,
+                                                  downsample_layer=torchvision.models.swin_transformer.PatchMergingV2))
+save_file({k: v.contiguous() for k, v in v2.state_dict().items()}, os.path.join(here, "swin_v2_torchvision.safetensors"))
+save("swin_v2_torchvision_output.npy", run(v2, x))
+save("swin_v2_torchvision_56x52_output.npy", run(v2, small))
+print("parameters:", {name: sum(p.numel() for p in m.parameters()) for name, m in [("torchvision", tv), ("timm", tm), ("hf", hf), ("v2", v2)]})
