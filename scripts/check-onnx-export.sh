@@ -17,7 +17,7 @@ import sys, numpy as np
 rng = np.random.default_rng(17)
 work = sys.argv[1]
 shapes = {"mnist": (3, 1, 28, 28), "resnet": (2, 3, 64, 64), "lite": (1, 3, 224, 224), "emotion": (2, 1, 64, 64),
-          "ocr": (2, 3, 48, 192), "mobile": (2, 3, 32, 32)}
+          "ocr": (2, 3, 48, 192), "mobile": (2, 3, 32, 32), "swin": (2, 3, 96, 96), "swinv2": (2, 3, 96, 96)}
 for name, shape in shapes.items():
     np.save(f"{work}/{name}_input.npy", rng.uniform(-1, 1, shape).astype(np.float32))
 PY
@@ -43,13 +43,20 @@ save model $work/emotion.onnx
 load $PWD/Examples/models/ppocr-cls.onnx as ocr input=3x48x192
 predict $work/ocr_input.npy save=$work/ocr_graft.npy
 save model $work/ocr.onnx
+load $PWD/Tests/Fixtures/formats/swin_timm.safetensors as swin
+predict $work/swin_input.npy save=$work/swin_graft.npy
+save model $work/swin.onnx
+load $PWD/Tests/Fixtures/formats/swin_v2_torchvision.safetensors as swinv2
+predict $work/swinv2_input.npy save=$work/swinv2_graft.npy
+save model $work/swinv2.onnx
 GRAFT
 "$graft" run "$work/export.graft" > "$work/graft.log"
 $py - "$work" <<'PY'
 import sys, numpy as np, onnxruntime as ort
 work = sys.argv[1]
 failed = 0
-for name in ["mnist", "resnet", "mobile", "lite", "emotion", "ocr"]:
+names = ["mnist", "resnet", "mobile", "lite", "emotion", "ocr", "swin", "swinv2"]
+for name in names:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
     session = ort.InferenceSession(f"{work}/{name}.onnx", options)
@@ -61,6 +68,6 @@ for name in ["mnist", "resnet", "mobile", "lite", "emotion", "ocr"]:
     ok = diff <= 1e-4 * scale
     failed += not ok
     print(f"onnx export {name:8s} (opset 17): max |graft - onnxruntime| = {diff:.2e}  {'ok' if ok else 'FAILED'}")
-print(f"{6 - failed} passed, {failed} failed")
+print(f"{len(names) - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY
