@@ -43,8 +43,11 @@ enum SwinTransformer {
     /// timm's and torchvision's named models.
     static let named: [(String, Config)] = {
         var list: [(String, Config)] = []
-        for (suffix, width, depths, heads) in [("t", 96, [2, 2, 6, 2], [3, 6, 12, 24]), ("s", 96, [2, 2, 18, 2], [3, 6, 12, 24]), ("b", 128, [2, 2, 18, 2], [4, 8, 16, 32])] {
+        let sizes = [("t", 96, [2, 2, 6, 2], [3, 6, 12, 24]), ("s", 96, [2, 2, 18, 2], [3, 6, 12, 24]), ("b", 128, [2, 2, 18, 2], [4, 8, 16, 32])]
+        for (suffix, width, depths, heads) in sizes {
             list.append(("swin_\(suffix)", Config(source: .torchvision, width: width, depths: depths, heads: heads, classes: 1000)))
+        }
+        for (suffix, width, depths, heads) in sizes {
             var v2 = Config(source: .torchvision, width: width, depths: depths, heads: heads, window: 8, classes: 1000, size: 256)
             v2.v2 = true
             list.append(("swin_v2_\(suffix)", v2))
