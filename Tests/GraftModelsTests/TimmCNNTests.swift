@@ -51,6 +51,20 @@ struct TimmCNNTests {
         }
     }
 
+    /// timm's GhostNet and ReXNet read off their tensors (ghost modules, strided depthwise blocks
+    /// and shortcuts, hard-sigmoid squeeze-excite; ReXNet's squeeze-excite with BatchNorm and its
+    /// input added to the first channels), at 64×64 and at an odd 63×63.
+    @Test(arguments: [("timm_ghostnet", "ghostnet-8-6-blocks", 618_081), ("timm_rexnet", "rexnet-32-640", 1_152_676)])
+    func ghostNetAndReXNetStateDictsMatchTimm(_ row: (String, String, Int)) throws {
+        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("\(row.0).safetensors").path)
+        #expect(model.architecture == row.1 && model.parameterCount == row.2, "\(model.architecture) \(model.parameterCount)")
+        for (input, output) in [("timm_cnn_input.npy", "\(row.0)_output.npy"), ("timm_cnn_input_63.npy", "\(row.0)_63_output.npy")] {
+            let (got, want) = (try model.predict(try npy(input)), try npy(output))
+            let worst = zip(got.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(got.shape == want.shape && worst <= 1e-4 * (1 + (want.scalars.map(abs).max() ?? 0)), "\(output): max |Δ| \(worst)")
+        }
+    }
+
     /// timm's RegNet is torchvision's under other names (its outputs are the zoo's check against
     /// timm: regnety_016 1.6e-6): a regnet_y_400mf graft builds, saved under timm's names, opens as
     /// regnet_y_400mf with the same outputs; a key neither has is named.

@@ -130,7 +130,8 @@ extension Architecture {
             if !ignorable(key) { shapes[key] = tensor.shape }
         }
         var fits: [Fit] = []
-        if let detected = VisionTransformer.fit(shapes) ?? SwinTransformer.fit(shapes, derived: all) ?? TimmConvNeXt.fit(shapes) ?? ResNet.fitD(shapes) ?? TimmEfficientNet.fit(shapes) {
+        if let detected = VisionTransformer.fit(shapes) ?? SwinTransformer.fit(shapes, derived: all) ?? TimmConvNeXt.fit(shapes) ?? ResNet.fitD(shapes) ?? TimmEfficientNet.fit(shapes)
+            ?? TimmGhostNet.fit(shapes) ?? TimmReXNet.fit(shapes) {
             fits.append(detected)
         }
         for architecture in allCases where shapes[architecture.anchor] != nil && !architecture.parametric {
