@@ -81,6 +81,9 @@ struct LayerRegistryTests {
             Sample(key: WindowAttention.key, name: "Hugging Face, 3 heads, not shifted", make: { try WindowAttention(width: 6, heads: 3, window: 2, naming: .huggingface, generator: g) }, input: [2, 4, 6]),
             Sample(key: WindowAttention.key, name: "torchvision, shifted on one axis, no q/k/v bias", make: { try WindowAttention(width: 4, heads: 1, window: 2, shift: 1, bias: false, naming: .torchvision, generator: g) }, input: [2, 6, 4]),
             Sample(key: WindowAttention.key, name: "Swin V2: cosine, position MLP, shifted", make: { try WindowAttention(width: 4, heads: 2, window: 2, shift: 1, naming: .torchvision, cosine: true, generator: g) }, input: [4, 4, 4]),
+            Sample(key: Resize.key, name: "bilinear to 5×3 (half-pixel)", make: { try Resize(size: (5, 3)) }, input: [2, 4, 6]),
+            Sample(key: Resize.key, name: "nearest ×2 (asymmetric, floor)", make: { try Resize(scale: (2, 2), mode: .nearest, coordinates: .asymmetric, rounding: .floor) }, input: [2, 3, 2]),
+            Sample(key: Resize.key, name: "bilinear ×1.5 align corners", make: { try Resize(scale: (1.5, 1.5), coordinates: .alignCorners) }, input: [1, 4, 4]),
             Sample(key: PatchMerging.key, name: "4×2 map", make: { PatchMerging() }, input: [4, 2, 3]),
             Sample(key: Activation.key, name: "softmax on the last axis", make: { Activation(.softmax, axis: -1) }, input: [2, 3, 4]),
         ]

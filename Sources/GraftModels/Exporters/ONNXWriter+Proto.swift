@@ -12,6 +12,7 @@ extension ONNXWriter.Attribute {
         case let .int(name, value): a.name = name; a.type = .int; a.i = Int64(value)
         case let .ints(name, values): a.name = name; a.type = .ints; a.ints = values.map(Int64.init)
         case let .float(name, value): a.name = name; a.type = .float; a.f = value
+        case let .string(name, value): a.name = name; a.type = .string; a.s = Data(value.utf8)
         }
         return a
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GraftFormats
 import GraftNN
 import GraftTensor
 
@@ -132,6 +133,8 @@ extension KerasImporter {
             config["mean"] == nil || config["mean"] is NSNull ? ["mean", "variance", "count"] : []
         }, build: normalization),
         "Rescaling": LayerHandler(build: rescaling),
+        "Resizing": LayerHandler(build: resizing),
+        "UpSampling2D": LayerHandler(build: upSampling2D),
         "Activation": LayerHandler { c in try c.activation(c.config["activation"], after: c.inputs[0], name: nil, ownNode: true) },
         "ReLU": LayerHandler(build: relu),
         "LeakyReLU": LayerHandler { c in
@@ -300,6 +303,35 @@ extension KerasImporter {
             return [fallback]
         }
         return try c.add(try Affine(scale: try values("scale", 1), offset: try values("offset", 0)))
+    }
+
+    /// `Resizing` to a fixed size, as TensorFlow's `image.resize` does it (half-pixel centres, no
+    /// antialiasing; nearest rounds a half up). Cropping or padding to the aspect ratio is refused.
+    static func resizing(_ c: LayerContext) throws -> Int {
+        guard let height = HuggingFaceFolder.whole(c.config["height"]), let width = HuggingFaceFolder.whole(c.config["width"]) else {
+            throw c.fail("height and width must be whole numbers")
+        }
+        for key in ["crop_to_aspect_ratio", "pad_to_aspect_ratio"] where (c.config[key] as? Bool) == true {
+            throw c.fail("\(key) is not supported")
+        }
+        return try c.add(try Resize(size: (height, width), mode: try resizeMode(c, "bilinear"), coordinates: .halfPixel, rounding: .roundPreferCeil))
+    }
+
+    /// `UpSampling2D`: each value repeated (nearest) or interpolated (bilinear, half-pixel) by whole factors.
+    static func upSampling2D(_ c: LayerContext) throws -> Int {
+        let size = (c.config["size"] as? [Any])?.compactMap { HuggingFaceFolder.whole($0) } ?? [2, 2]
+        guard size.count == 2, size.allSatisfy({ (1...1024).contains($0) }) else { throw c.fail("size must be two whole factors") }
+        guard (c.config["data_format"] as? String ?? "channels_last") == "channels_last" else { throw c.fail("channels_first data is not supported") }
+        let mode = try resizeMode(c, "nearest")
+        return try c.add(try Resize(scale: (Float(size[0]), Float(size[1])), mode: mode, coordinates: mode == .nearest ? .asymmetric : .halfPixel, rounding: .floor))
+    }
+
+    static func resizeMode(_ c: LayerContext, _ fallback: String) throws -> Resize.Mode {
+        switch c.config["interpolation"] as? String ?? fallback {
+        case "bilinear": return .bilinear
+        case "nearest": return .nearest
+        case let other: throw c.fail("interpolation '\(TextTable.cell(other))' is not supported (bilinear, nearest)")
+        }
     }
 
     // MARK: Activations, pooling, shapes

@@ -39,6 +39,7 @@ public struct ONNXWriter {
         case int(String, Int)
         case ints(String, [Int])
         case float(String, Float)
+        case string(String, String)
     }
 
     /// One operator: its type, its node name, its inputs' and output's value names.
@@ -83,6 +84,7 @@ public struct ONNXWriter {
     public static func attribute(_ name: String, ints: [Int]) -> Attribute { .ints(name, ints) }
     public static func attribute(_ name: String, int: Int) -> Attribute { .int(name, int) }
     public static func attribute(_ name: String, float: Float) -> Attribute { .float(name, float) }
+    public static func attribute(_ name: String, string: String) -> Attribute { .string(name, string) }
 
     /// Appends one operator; returns its output's name (`output`, or a fresh one).
     @discardableResult

@@ -140,6 +140,8 @@ SHIPPED += [(f"{FORMATS}/vit_timm.safetensors", (2, 3, 48, 40))]
 SHIPPED += [(f"{FORMATS}/{name}", (2, 3, 96, 96)) for name in
             ["swin_torchvision.safetensors", "swin_timm.safetensors", "hf_swin", "swin_v2_torchvision.safetensors"]]
 SHIPPED += [(f"{FORMATS}/{name}.safetensors", (2, 3, 56, 52)) for name in ["swin_torchvision", "swin_v2_torchvision"]]
+# Resizing: F.interpolate's modes from ONNX, Keras's Resizing and UpSampling2D (make_resize_fixtures.py).
+SHIPPED += [(f"{FORMATS}/resize_torch17.onnx", (2, 3, 7, 6)), (f"{FORMATS}/resize_keras.keras", (2, 3, 10, 12))]
 
 
 def model_files(graft, work, every):

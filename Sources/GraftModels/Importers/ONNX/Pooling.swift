@@ -14,6 +14,9 @@ extension ONNXImporter {
         Converter("ReduceMean", since: 18) { try reduceMean($0, axesFromInput: true) },
         Converter("ReduceSum", 1...12) { try reduceMean($0, axesFromInput: false, sum: true) },
         Converter("ReduceSum", since: 13) { try reduceMean($0, axesFromInput: true, sum: true) },
+        Converter("Resize", 10...10) { try resize($0, inputs: (scales: 1, sizes: nil)) },
+        Converter("Resize", since: 11) { try resize($0, inputs: (scales: 2, sizes: 3)) },
+        Converter("Upsample", 7...9) { try resize($0, inputs: (scales: nil, sizes: nil)) },
     ]
 
     static func pool(_ c: NodeContext) throws -> Value {
@@ -50,5 +53,55 @@ extension ONNXImporter {
         let count = Set(resolved).reduce(1) { $0 * c.shape(i)[$1 - 1] }
         let averaged = try c.state.builder.add(mean, name: "\(c.nodeName).mean", inputs: [i])
         return try c.add(try ConstantOp(.multiply, constant: Tensor(Float(count))), [averaged])
+    }
+
+    /// `Resize` (and the old `Upsample`) of height and width, by constant scales or to constant
+    /// sizes: nearest or linear, with the coordinate modes and nearest roundings `Resize` names
+    /// (cubic, antialiasing, `tf_crop_and_resize` and resizing the batch or the channels are refused).
+    static func resize(_ c: NodeContext, inputs: (scales: Int?, sizes: Int?)) throws -> Value {
+        let i = try c.nodeInput(0)
+        func text(_ key: String, _ fallback: String) -> String { c.attribute(key).map { String(decoding: $0.s, as: UTF8.self) } ?? fallback }
+        let mode: Resize.Mode
+        switch text("mode", "nearest") {
+        case "nearest": mode = .nearest
+        case "linear", "bilinear": mode = .bilinear
+        case let other: throw Failure(description: "\(c.op) '\(c.nodeName)': mode '\(TextTable.cell(other))' is not supported (nearest, linear)")
+        }
+        let coordinates: Resize.Coordinates
+        switch text("coordinate_transformation_mode", c.op == "Upsample" || c.opset < 11 ? "asymmetric" : "half_pixel") {
+        case "half_pixel", "pytorch_half_pixel": coordinates = .halfPixel
+        case "align_corners": coordinates = .alignCorners
+        case "asymmetric": coordinates = .asymmetric
+        case let other: throw Failure(description: "\(c.op) '\(c.nodeName)': coordinate_transformation_mode '\(TextTable.cell(other))' is not supported")
+        }
+        let rounding: Resize.Rounding
+        switch text("nearest_mode", "round_prefer_floor") {
+        case "floor": rounding = .floor
+        case "ceil": rounding = .ceil
+        case "round_prefer_floor": rounding = .roundPreferFloor
+        case "round_prefer_ceil": rounding = .roundPreferCeil
+        case let other: throw Failure(description: "\(c.op) '\(c.nodeName)': nearest_mode '\(TextTable.cell(other))' is not supported")
+        }
+        guard c.int("antialias", 0) == 0, c.ints("axes") == nil else {
+            throw Failure(description: "\(c.op) '\(c.nodeName)': antialiasing and axes are not supported")
+        }
+        let sizes = try inputs.sizes.flatMap { try c.optionalValue($0) }
+        let scales = try inputs.scales.flatMap { try c.optionalValue($0) }
+        let layer: Resize
+        if case let .constant(size)? = sizes, size.count == 4 {
+            let v = try size.scalars.map { try integer($0, c) }
+            guard v[1] == c.shape(i)[0] else { throw Failure(description: "\(c.op) '\(c.nodeName)': resizing the channels is not supported") }
+            layer = try Resize(size: (v[2], v[3]), mode: mode, coordinates: coordinates, rounding: rounding)
+        } else {
+            let factors: [Float]
+            if case let .constant(t)? = scales, t.count == 4 { factors = t.scalars } else if c.op == "Upsample", let values = c.attribute("scales")?.floats, values.count == 4 {
+                factors = values
+            } else {
+                throw Failure(description: "\(c.op) '\(c.nodeName)': graft reads constant scales or sizes of N, C, H, W")
+            }
+            guard factors[0] == 1, factors[1] == 1 else { throw Failure(description: "\(c.op) '\(c.nodeName)': resizing the batch or the channels is not supported") }
+            layer = try Resize(scale: (factors[2], factors[3]), mode: mode, coordinates: coordinates, rounding: rounding)
+        }
+        return try c.add(layer, [i])
     }
 }
