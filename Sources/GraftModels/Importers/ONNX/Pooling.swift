@@ -16,7 +16,9 @@ extension ONNXImporter {
         Converter("ReduceSum", since: 13) { try reduceMean($0, axesFromInput: true, sum: true) },
         Converter("Resize", 10...10) { try resize($0, inputs: (scales: 1, sizes: nil)) },
         Converter("Resize", since: 11) { try resize($0, inputs: (scales: 2, sizes: 3)) },
-        Converter("Upsample", 7...9) { try resize($0, inputs: (scales: nil, sizes: nil)) },
+        // Upsample: scales as an attribute (7–8), as an input since 9 (deprecated at 10; files of later opsets still use it).
+        Converter("Upsample", 7...8) { try resize($0, inputs: (scales: nil, sizes: nil)) },
+        Converter("Upsample", since: 9) { try resize($0, inputs: (scales: 1, sizes: nil)) },
     ]
 
     static func pool(_ c: NodeContext) throws -> Value {
