@@ -137,7 +137,7 @@ enum SwinTransformer {
         } else {
             return nil
         }
-        guard let patch = shapes[patchKey], patch.count == 4, patch[1] == 3, patch[2] == patch[3] else { return nil }
+        guard let patch = shapes[patchKey], patch.count == 4, patch[1] == 3, patch[2] == patch[3], (1...64).contains(patch[2]) else { return nil }
         let names = Names(source: source, prefix: prefix)
         let attention = "\(names.attention).\(source == .huggingface ? "self." : "")"
         let v2 = source == .torchvision && shapes["features.1.0.attn.logit_scale"] != nil
@@ -158,7 +158,8 @@ enum SwinTransformer {
                 guard table.count == 2 else { return nil }
                 side = VisionTransformer.square(table[0])
             }
-            guard side % 2 == 1, window == 0 || window == (side + 1) / 2 else { return nil }
+            // A window of 1…64 (a file's table of any other size is no Swin's; nothing below grows with it).
+            guard side % 2 == 1, side <= 127, window == 0 || window == (side + 1) / 2 else { return nil }
             window = (side + 1) / 2
             depths.append(depth)
             heads.append(table[v2 ? 0 : 1])

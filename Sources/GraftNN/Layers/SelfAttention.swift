@@ -37,15 +37,8 @@ public final class SelfAttention: Layer, LayerKind {
             throw .invalidArgument(what: "SelfAttention", reason: "needs a width of 1…\(featureLimit) divisible by its 1…width heads (got \(width) and \(heads))")
         }
         (self.width, self.heads, self.naming) = (width, heads, naming)
-        let parts = naming == .huggingface ? 3 : 1
-        let rows = width * 3 / parts
         do {
-            // PyTorch's nn.Linear draw: U(±1/√fan-in) for weights and biases.
-            let limit = 1 / Float(width).squareRoot()
-            projections = try (0..<parts).map { _ throws(TensorError) in Parameter(try Tensor.randomUniform([rows, width], low: -limit, high: limit, generator: generator)) }
-            projectionBiases = bias ? try (0..<parts).map { _ throws(TensorError) in Parameter(try Tensor.randomUniform([rows], low: -limit, high: limit, generator: generator)) } : []
-            output = Parameter(try Tensor.randomUniform([width, width], low: -limit, high: limit, generator: generator))
-            outputBias = Parameter(try Tensor.randomUniform([width], low: -limit, high: limit, generator: generator))
+            (projections, projectionBiases, output, outputBias) = try Self.drawProjections(width: width, naming: naming, bias: bias, generator: generator)
         } catch { throw .tensor(layer: "SelfAttention", error: error) }
         super.init(kind: "SelfAttention")
         let names = Self.names(naming)
@@ -53,6 +46,28 @@ public final class SelfAttention: Layer, LayerKind {
         for (index, parameter) in projectionBiases.enumerated() { adopt(names.biases[index], parameter) }
         adopt(names.output, output)
         adopt(names.outputBias, outputBias)
+    }
+
+    /// q, k and v weights (one [3D, D], or Hugging Face's three [D, D]) with their biases, and the
+    /// output projection, drawn as PyTorch's nn.Linear draws them: U(±1/√fan-in), in that order.
+    static func drawProjections(width: Int, naming: Naming, bias: Bool, generator: Generator) throws(TensorError)
+        -> (projections: [Parameter], biases: [Parameter], output: Parameter, outputBias: Parameter) {
+        let parts = naming == .huggingface ? 3 : 1
+        let rows = width * 3 / parts
+        let limit = 1 / Float(width).squareRoot()
+        let projections = try (0..<parts).map { _ throws(TensorError) in Parameter(try Tensor.randomUniform([rows, width], low: -limit, high: limit, generator: generator)) }
+        let biases = bias ? try (0..<parts).map { _ throws(TensorError) in Parameter(try Tensor.randomUniform([rows], low: -limit, high: limit, generator: generator)) } : []
+        let output = Parameter(try Tensor.randomUniform([width, width], low: -limit, high: limit, generator: generator))
+        let outputBias = Parameter(try Tensor.randomUniform([width], low: -limit, high: limit, generator: generator))
+        return (projections, biases, output, outputBias)
+    }
+
+    /// The fused q, k, v weight [3D, D] and bias [3D] of one or three projections.
+    static func fuse(_ projections: [Parameter], _ biases: [Parameter]) throws(TensorError) -> (weight: Tensor, bias: Tensor?) {
+        if projections.count == 1 { return (projections[0].value, biases.first?.value) }
+        let weight = try Tensor.concatenate(projections.map(\.value), axis: 0)
+        let bias = biases.isEmpty ? nil : try Tensor.concatenate(biases.map(\.value), axis: 0)
+        return (weight, bias)
     }
 
     /// The parameters' names under each naming.
@@ -79,12 +94,7 @@ public final class SelfAttention: Layer, LayerKind {
     }
 
     /// The fused q, k, v weight [3D, D] and bias [3D].
-    func fused() throws(TensorError) -> (weight: Tensor, bias: Tensor?) {
-        if projections.count == 1 { return (projections[0].value, projectionBiases.first?.value) }
-        let weight = try Tensor.concatenate(projections.map(\.value), axis: 0)
-        let bias = projectionBiases.isEmpty ? nil : try Tensor.concatenate(projectionBiases.map(\.value), axis: 0)
-        return (weight, bias)
-    }
+    func fused() throws(TensorError) -> (weight: Tensor, bias: Tensor?) { try Self.fuse(projections, projectionBiases) }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         let (weight, bias) = try fused()

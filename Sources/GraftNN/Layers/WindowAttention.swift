@@ -61,16 +61,10 @@ public final class WindowAttention: Layer, LayerKind {
             throw .invalidArgument(what: "WindowAttention", reason: "Swin V2's cosine attention is built with torchvision's names only")
         }
         (self.width, self.heads, self.window, self.shift, self.naming, self.rollFirst, self.cosine) = (width, heads, window, shift, naming, rollFirst, cosine)
-        let parts = naming == .huggingface ? 3 : 1
-        let rows = width * 3 / parts
         let positions = (2 * window - 1) * (2 * window - 1)
         do {
-            // PyTorch's nn.Linear draw, U(±1/√fan-in); the table from N(0, 0.02²) as the sources draw it.
-            let limit = 1 / Float(width).squareRoot()
-            projections = try (0..<parts).map { _ throws(TensorError) in Parameter(try Tensor.randomUniform([rows, width], low: -limit, high: limit, generator: generator)) }
-            projectionBiases = bias ? try (0..<parts).map { _ throws(TensorError) in Parameter(try Tensor.randomUniform([rows], low: -limit, high: limit, generator: generator)) } : []
-            output = Parameter(try Tensor.randomUniform([width, width], low: -limit, high: limit, generator: generator))
-            outputBias = Parameter(try Tensor.randomUniform([width], low: -limit, high: limit, generator: generator))
+            // The projections as ViT's attention draws them; the table from N(0, 0.02²) as the sources draw it.
+            (projections, projectionBiases, output, outputBias) = try SelfAttention.drawProjections(width: width, naming: naming, bias: bias, generator: generator)
             if cosine {
                 table = nil
                 logitScale = Parameter(try Tensor(shape: [heads, 1, 1], scalars: [Float](repeating: Foundation.log(10), count: heads)))
@@ -121,14 +115,10 @@ public final class WindowAttention: Layer, LayerKind {
 
     /// The fused q, k, v weight [3C, C] and bias [3C] (V2: k's third zero, with no gradient).
     func fused() throws(TensorError) -> (weight: Tensor, bias: Tensor?) {
-        if projections.count == 1 {
-            guard cosine, let bias = projectionBiases.first?.value else { return (projections[0].value, projectionBiases.first?.value) }
-            let keep = try Tensor(shape: [3 * width], scalars: (0..<(3 * width)).map { $0 / width == 1 ? 0 : 1 })
-            return (projections[0].value, try bias * keep)
-        }
-        let weight = try Tensor.concatenate(projections.map(\.value), axis: 0)
-        let bias = projectionBiases.isEmpty ? nil : try Tensor.concatenate(projectionBiases.map(\.value), axis: 0)
-        return (weight, bias)
+        let (weight, bias) = try SelfAttention.fuse(projections, projectionBiases)
+        guard cosine, let bias else { return (weight, bias) }
+        let keep = try Tensor(shape: [3 * width], scalars: (0..<(3 * width)).map { $0 / width == 1 ? 0 : 1 })
+        return (weight, try bias * keep)
     }
 
     /// V2's log-spaced coordinates of every relative position [(2w − 1)², 2] (Δy, Δx): each in

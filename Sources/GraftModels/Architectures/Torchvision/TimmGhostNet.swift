@@ -37,7 +37,8 @@ enum TimmGhostNet {
     /// A ghost module's output channels: its primary and cheap halves side by side.
     static func ghostWidth(_ shapes: [String: [Int]], _ prefix: String) -> Int? {
         guard let primary = shapes["\(prefix).primary_conv.0.weight"], primary.count == 4,
-              let cheap = shapes["\(prefix).cheap_operation.0.weight"], cheap.count == 4, cheap[1] == 1 else { return nil }
+              let cheap = shapes["\(prefix).cheap_operation.0.weight"], cheap.count == 4, cheap[1] == 1,
+              (1...8192).contains(primary[0]), (1...8192).contains(cheap[0]) else { return nil }
         return primary[0] + cheap[0]
     }
 
