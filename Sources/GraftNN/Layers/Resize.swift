@@ -112,22 +112,15 @@ public final class Resize: Layer, LayerKind {
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         let x = inputs[0]
         let (h, w) = (x.shape[2], x.shape[3])
-        if isIdentity(h, w) { return x }
         let (outH, outW) = outputSize(h, w)
-        let rows = try Tensor(shape: [outH, h], scalars: interpolation(from: h, to: outH, factor: size == nil ? scale.0 : nil))
-        let columns = try Tensor(shape: [w, outW], scalars: try Tensor(shape: [outW, w], scalars: interpolation(from: w, to: outW, factor: size == nil ? scale.1 : nil)).transposed().scalars)
+        let rowMap = interpolation(from: h, to: outH, factor: size == nil ? scale.0 : nil)
+        let columnMap = interpolation(from: w, to: outW, factor: size == nil ? scale.1 : nil)
+        // A map that keeps every position where it is leaves the input as it is.
+        func keeps(_ map: [Float], _ n: Int, _ out: Int) -> Bool { out == n && (0..<n).allSatisfy { map[$0 * n + $0] == 1 } }
+        if keeps(rowMap, h, outH) && keeps(columnMap, w, outW) { return x }
+        let rows = try Tensor(shape: [outH, h], scalars: rowMap)
+        let columns = try Tensor(shape: [outW, w], scalars: columnMap).transposed()
         return try rows.matmul(try x.matmul(columns))
-    }
-
-    /// Whether the map leaves an input of this size as it is (every row of both maps one 1 on the diagonal).
-    func isIdentity(_ h: Int, _ w: Int) -> Bool {
-        let (outH, outW) = outputSize(h, w)
-        guard outH == h, outW == w else { return false }
-        func diagonal(_ n: Int, _ factor: Float?) -> Bool {
-            let m = interpolation(from: n, to: n, factor: factor)
-            return (0..<n).allSatisfy { m[$0 * n + $0] == 1 }
-        }
-        return diagonal(h, size == nil ? scale.0 : nil) && diagonal(w, size == nil ? scale.1 : nil)
     }
 
     public override var details: String {
