@@ -5,6 +5,8 @@ import GraftTensor
 public struct Augmentation: Sendable, Equatable {
     /// Mirror left–right with probability ½.
     public var horizontalFlip = false
+    /// Mirror top–bottom with probability ½ (drawn after the left–right flip).
+    public var verticalFlip = false
     /// torchvision's RandomResizedCrop: a crop of this area fraction range and aspect 3/4–4/3, resized back.
     public var resizedCropScale: ClosedRange<Double>? = nil
     /// Rotation by up to ± this many degrees.
@@ -41,7 +43,7 @@ public struct Augmentation: Sendable, Equatable {
         return self
     }
 
-    /// The augmented image (same size). Draws happen in a fixed order: crop, flip, rotation, translation.
+    /// The augmented image (same size). Draws happen in a fixed order: crop, flips, rotation, translation.
     public func apply(to image: Image, generator: Generator) -> Image {
         var out = image
         if let scale = resizedCropScale {
@@ -50,6 +52,7 @@ public struct Augmentation: Sendable, Equatable {
             out = (try? crop.resized(height: image.height, width: image.width)) ?? image
         }
         if horizontalFlip && generator.nextFloat() < 0.5 { out = out.flippedHorizontally() }
+        if verticalFlip && generator.nextFloat() < 0.5 { out = out.flippedVertically() }
         if maxRotation > 0 || maxTranslation > 0 {
             let degrees = maxRotation > 0 ? (generator.nextDouble() * 2 - 1) * maxRotation : 0
             let dx = maxTranslation > 0 ? (generator.nextDouble() * 2 - 1) * maxTranslation * Double(image.width) : 0

@@ -49,6 +49,17 @@ extension Image {
         try resized(shorterSide: resize).centerCropped(crop)
     }
 
+    /// Mirrored top to bottom.
+    public func flippedVertically() -> Image {
+        var out = self
+        for c in 0..<channels {
+            for r in 0..<height {
+                for col in 0..<width { out[c, r, col] = self[c, height - 1 - r, col] }
+            }
+        }
+        return out
+    }
+
     /// Mirrored left to right.
     public func flippedHorizontally() -> Image {
         var out = self

@@ -9,6 +9,7 @@ public struct ModelState {
     let classNames: [String]
     let normalization: Normalization?
     var preprocessing: ImageTransform? = nil
+    var sourceAugmentation: SourceAugmentation? = nil
     let parameters: [(parameter: Parameter, values: [Float], trainable: Bool)]
     let buffers: [(tensor: Tensor, values: [Float])]
     let flags: [(layer: Layer, flags: [String: Bool])]
@@ -25,6 +26,7 @@ extension Model {
                    buffers: nodes.flatMap { $0.layer.buffers.map { ($0.tensor, $0.tensor.scalars) } },
                    flags: nodes.map { ($0.layer, $0.layer.flags) })
         state.preprocessing = preprocessing
+        state.sourceAugmentation = sourceAugmentation
         return state
     }
 
@@ -37,6 +39,7 @@ extension Model {
         classNames = state.classNames
         normalization = state.normalization
         preprocessing = state.preprocessing
+        sourceAugmentation = state.sourceAugmentation
         for (parameter, _, trainable) in state.parameters { parameter.trainable = trainable }
         putValues(of: state)
         for (layer, flags) in state.flags { layer.flags = flags }

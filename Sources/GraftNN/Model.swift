@@ -31,6 +31,8 @@ public final class Model {
     /// How an image file becomes an input (nil: ImageNet's evaluation recipe at ``inputShape``):
     /// the training data's transform once the model has trained on images (see ``imageTransform``).
     public var preprocessing: ImageTransform?
+    /// The training augmentation its source file asked for (Keras's `Random*` layers; nil: none).
+    public var sourceAugmentation: SourceAugmentation?
 
     /// The transform `predict FILE`, `cam`, `activations` and exports apply to an image file.
     public var imageTransform: ImageTransform? {

@@ -48,6 +48,24 @@ struct TransformTests {
         #expect(zip(turned, [5, 4, 3, 2, 1, 0] as [Float]).allSatisfy { Swift.abs($0 - $1) < 1e-4 })
     }
 
+    /// Each flip happens with probability ½, independently: over seeds, all four outcomes occur.
+    @Test func flipsMirrorEachAxis() throws {
+        let image = try source()
+        #expect(image.flippedVertically().flippedVertically() == image)
+        #expect(image.flippedVertically()[0, 0, 0] == image[0, image.height - 1, 0])
+        let both = try Augmentation(horizontalFlip: true).validated()
+        var flips = both
+        flips.verticalFlip = true
+        var seen = Set<Int>()
+        for seed in 0..<40 {
+            let out = flips.apply(to: image, generator: Generator(seed: UInt64(seed)))
+            let outcomes = [image, image.flippedHorizontally(), image.flippedVertically(), image.flippedHorizontally().flippedVertically()]
+            let found = try #require(outcomes.firstIndex(of: out))
+            seen.insert(found)
+        }
+        #expect(seen == [0, 1, 2, 3])
+    }
+
     @Test func augmentationIsDrawnFromTheGenerator() throws {
         let image = try source()
         let augmentation = try Augmentation(horizontalFlip: true, resizedCropScale: 0.5...1, maxRotation: 10, maxTranslation: 0.1).validated()

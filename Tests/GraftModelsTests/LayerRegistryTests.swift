@@ -65,6 +65,8 @@ struct LayerRegistryTests {
             Sample(key: GroupNorm.key, name: "6 channels in 3 groups", make: { try GroupNorm(6, groups: 3, epsilon: 1e-3) }, input: [6, 3, 2]),
             Sample(key: GroupNorm.key, name: "on [C, L], no β", make: { try GroupNorm(4, groups: 2, center: false) }, input: [4, 5]),
             Sample(key: GroupNorm.key, name: "one group per channel, no γ", make: { try GroupNorm(3, groups: 3, scale: false) }, input: [3, 2, 3]),
+            Sample(key: UnitNorm.key, name: "channels of an image", make: { try UnitNorm() }, input: [3, 2, 2]),
+            Sample(key: UnitNorm.key, name: "a token's width, eps 1e-6", make: { try UnitNorm(epsilon: 1e-6, axis: 1) }, input: [3, 4]),
             Sample(key: Tokens.key, name: "3 channels, 2×4 grid", make: { Tokens() }, input: [3, 2, 4]),
             Sample(key: PrefixTokens.key, name: "two tokens", make: { try PrefixTokens(count: 2, width: 4, generator: g) }, input: [3, 4]),
             Sample(key: PositionEmbedding.key, name: "class token + 2×3", make: { try PositionEmbedding(prefix: 1, grid: (2, 3), width: 4, generator: g) }, input: [7, 4]),

@@ -81,6 +81,8 @@ public struct GraphDescription: Codable, Sendable, Equatable {
     public var normalization: NormalizationDescription?
     /// How image files become inputs (graft 0.3 and later; absent: ImageNet's evaluation recipe).
     public var preprocessing: ImageTransform?
+    /// The training augmentation the model's source file asked for (graft 0.5 and later; absent: none).
+    public var sourceAugmentation: SourceAugmentation?
 
     public struct NormalizationDescription: Codable, Sendable, Equatable {
         public let preset: String?
@@ -113,6 +115,7 @@ public struct GraphDescription: Codable, Sendable, Equatable {
         architecture = model.architecture
         classNames = model.classNames
         preprocessing = model.preprocessing
+        sourceAugmentation = model.sourceAugmentation
         frozen = model.parameters.filter { !$0.parameter.trainable }.map(\.key)
         frozenLayers = nil
         var flags: [String: [String: Bool]] = [:]
@@ -157,6 +160,7 @@ public struct GraphDescription: Codable, Sendable, Equatable {
             }
             model.preprocessing = preprocessing
         }
+        model.sourceAugmentation = sourceAugmentation
         let frozenKeys = Set(frozen)
         for (key, parameter) in model.parameters where frozenKeys.contains(key) { parameter.trainable = false }
         if let layerFlags {

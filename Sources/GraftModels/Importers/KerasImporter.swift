@@ -311,6 +311,8 @@ public enum KerasImporter {
     final class BuildState: ImportBuild {
         /// Keras 3 files (`hard_sigmoid` is relu6(x + 3)/6 there, 0.2·x + 0.5 clipped before).
         let keras3: Bool
+        /// What the file's `Random*` layers ask of training (they are identity at inference).
+        var augmentation: SourceAugmentation?
         init(builder: GraphBuilder, keras3: Bool) {
             self.keras3 = keras3
             super.init(builder: builder)
@@ -357,6 +359,7 @@ public enum KerasImporter {
             Tensor.releasePooledBuffers()
         }
         let model = try state.finish(name: modelName, architecture: "keras", output: outputs.last.flatMap { output[$0] })
+        model.sourceAugmentation = state.augmentation
         // Keras marks non-trainable layers in the config.
         for spec in specs where (spec.config["trainable"] as? Bool) == false {
             _ = try? model.setTrainable(false, [spec.name])

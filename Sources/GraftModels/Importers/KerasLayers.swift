@@ -135,6 +135,8 @@ extension KerasImporter {
         "Rescaling": LayerHandler(build: rescaling),
         "Resizing": LayerHandler(build: resizing),
         "UpSampling2D": LayerHandler(build: upSampling2D),
+        "UnitNormalization": LayerHandler(build: unitNormalization),
+        "CenterCrop": LayerHandler(build: centerCrop),
         "Activation": LayerHandler { c in try c.activation(c.config["activation"], after: c.inputs[0], name: nil, ownNode: true) },
         "ReLU": LayerHandler(build: relu),
         "LeakyReLU": LayerHandler { c in
@@ -166,6 +168,14 @@ extension KerasImporter {
         "TFOpLambda": LayerHandler(build: tfOperator),
         "CustomScaleLayer": LayerHandler(build: customScale),
         "LayerScale": LayerHandler(variables: { _ in ["gamma"] }, build: layerScale),
+    ].merging(augmentationLayers.map { ($0, LayerHandler(build: randomAugmentation)) }) { first, _ in first }
+
+    /// Keras's augmentation layers: identity at inference, random only in training.
+    static let augmentationLayers = [
+        "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "RandomBrightness", "RandomHeight", "RandomWidth",
+        "RandomSaturation", "RandomHue", "RandomGrayscale", "RandomColorJitter", "RandomColorDegeneration", "RandomSharpness", "RandomShear",
+        "RandomPosterization", "RandomInvert", "RandomErasing", "RandomGaussianBlur", "RandomPerspective", "RandomElasticTransform",
+        "RandAugment", "AugMix", "CutMix", "MixUp", "Solarization",
     ]
 
     // MARK: Convolutions and dense layers
@@ -324,6 +334,81 @@ extension KerasImporter {
         guard (c.config["data_format"] as? String ?? "channels_last") == "channels_last" else { throw c.fail("channels_first data is not supported") }
         let mode = try resizeMode(c, "nearest")
         return try c.add(try Resize(scale: (Float(size[0]), Float(size[1])), mode: mode, coordinates: mode == .nearest ? .asymmetric : .halfPixel, rounding: .floor))
+    }
+
+    /// `UnitNormalization`: each position's channels scaled to unit length. Keras 3 computes
+    /// x · min(1/√Σx², 10¹²) (ε = 1e-12 on the length), tf-keras `l2_normalize`'s x / √max(Σx², 10⁻¹²) (ε = 1e-6).
+    static func unitNormalization(_ c: LayerContext) throws -> Int {
+        try c.requireChannelAxis()
+        return try c.add(try UnitNorm(epsilon: c.state.keras3 ? 1e-12 : 1e-6))
+    }
+
+    /// `CenterCrop` of an image at least as large as the crop (Keras offsets by ⌊(size − crop) / 2⌋;
+    /// it resizes a smaller image first, which is refused here).
+    static func centerCrop(_ c: LayerContext) throws -> Int {
+        let shape = try c.image()
+        guard let height = HuggingFaceFolder.whole(c.config["height"]), let width = HuggingFaceFolder.whole(c.config["width"]), height >= 1, width >= 1 else {
+            throw c.fail("height and width must be whole numbers ≥ 1")
+        }
+        guard height <= shape[1], width <= shape[2] else {
+            throw c.fail("a \(height)×\(width) crop of a \(shape[1])×\(shape[2]) image resizes it first, which is not supported")
+        }
+        let top = (shape[1] - height) / 2, left = (shape[2] - width) / 2
+        return try c.add(try Cropping2d(Padding2D(top: top, bottom: shape[1] - height - top, left: left, right: shape[2] - width - left)))
+    }
+
+    /// A `Random*` augmentation layer: identity at inference, so it becomes no node. What it does in
+    /// training is kept as the model's ``SourceAugmentation`` where graft's `augment=` means the
+    /// same (torchvision's flips, rotation and shift with a zero fill), else named as unsupported.
+    static func randomAugmentation(_ c: LayerContext) throws -> Int {
+        let layer = "\(c.spec.className) '\(c.spec.name)'"   // escaped where it is shown
+        var augmentation = c.state.augmentation ?? SourceAugmentation()
+        switch try randomAugmentationPart(c) {
+        case let .success(part): augmentation.add(layer, part: part)
+        case let .failure(reason): augmentation.add(layer, part: nil, unsupported: reason.message)
+        }
+        c.state.augmentation = augmentation
+        return c.inputs[0]
+    }
+
+    struct Unsupported: Error { let message: String }
+
+    /// graft's `augment=` part for one Keras augmentation layer, or why there is none.
+    static func randomAugmentationPart(_ c: LayerContext) throws -> Result<String, Unsupported> {
+        func symmetric(_ key: String) -> Double? {
+            if let value = c.config[key] as? Double { return Swift.abs(value) }
+            if let pair = c.config[key] as? [Any], pair.count == 2, let low = pair[0] as? Double, let high = pair[1] as? Double, low == -high { return Swift.abs(high) }
+            return nil
+        }
+        func zeroFill() -> Unsupported? {
+            let fill = c.config["fill_mode"] as? String ?? "reflect", value = c.config["fill_value"] as? Double ?? 0
+            guard fill == "constant", value == 0 else {
+                return Unsupported(message: "fill_mode '\(fill)'\(fill == "constant" ? " with fill_value \(value)" : ""); graft fills with zeros (fill_mode='constant', fill_value=0)")
+            }
+            guard (c.config["interpolation"] as? String ?? "bilinear") == "bilinear" else { return Unsupported(message: "graft interpolates bilinearly") }
+            return nil
+        }
+        switch c.spec.className {
+        case "RandomFlip":
+            switch c.config["mode"] as? String ?? "horizontal_and_vertical" {
+            case "horizontal": return .success("flip")
+            case "vertical": return .success("vflip")
+            case "horizontal_and_vertical": return .success("flip,vflip")
+            case let other: return .failure(Unsupported(message: "mode '\(other)'"))
+            }
+        case "RandomRotation":
+            guard let factor = symmetric("factor"), factor <= 0.5 else { return .failure(Unsupported(message: "graft rotates by a range symmetric about 0 of at most ±180°")) }
+            if let refusal = zeroFill() { return .failure(refusal) }
+            return .success("rotate=\(Double(Float(factor * 360)))")
+        case "RandomTranslation":
+            guard let height = symmetric("height_factor"), let width = symmetric("width_factor"), height == width, height < 1 else {
+                return .failure(Unsupported(message: "graft shifts by one symmetric fraction of both the height and the width, below 1"))
+            }
+            if let refusal = zeroFill() { return .failure(refusal) }
+            return .success("shift=\(Double(Float(height)))")
+        default:
+            return .failure(Unsupported(message: "graft has no augmentation with its meaning"))
+        }
     }
 
     static func resizeMode(_ c: LayerContext, _ fallback: String) throws -> Resize.Mode {

@@ -44,6 +44,7 @@ extension CommandTable {
                 shell.print(model.summary())
             }
             if let line = preprocessingLine(model) { shell.print(line) }
+            if let line = augmentationLine(model) { shell.print(line) }
         },
         CommandSpec(["show"], arguments: [.init("layer", .layer)], summary: "Look inside one layer: settings, inputs, parameters with statistics, buffers.",
                     example: "show layer4.1.conv2", recording: .never) { shell, command in
@@ -121,6 +122,7 @@ extension CommandTable {
                 + (statistics > 0 ? " + \(grouped(statistics)) BatchNorm statistics" : "")
                 + ", input \(model.describedInputShape), \(model.classNames.count) classes")
             if let line = preprocessingLine(model) { shell.print("\(name): " + line) }
+            if let line = augmentationLine(model) { shell.print("\(name): " + line) }
             if let saved = extras.optimizer {
                 do { shell.trainer(for: name)?.adopt(try saved.optimizer(for: model), from: path) } catch {
                     throw ShellError("cannot load \(path): \(error)")
@@ -174,6 +176,17 @@ extension CommandTable {
         guard let transform = model.imageTransform else { return nil }
         let source = model.preprocessing == nil ? " (ImageNet's evaluation recipe at its input size)" : " (its training data's)"
         return "preprocessing: image files \(transform.description)\(source); normalization \(model.normalization.map(\.description) ?? "none given (the data's)")"
+    }
+
+    /// What the model's source file asks of training (Keras's `Random*` layers), as `summary` and `load` show it.
+    static func augmentationLine(_ model: Model) -> String? {
+        guard let carried = model.sourceAugmentation else { return nil }
+        let layers = listed(carried.layers)
+        guard carried.unsupported.isEmpty else {
+            return "augmentation layers left out (identity at inference): \(layers); train needs augment=… or augment=none, since graft cannot reproduce "
+                + carried.unsupported.map { TextTable.cell($0, limit: 160) }.joined(separator: "; ")
+        }
+        return "augmentation layers left out (identity at inference): \(layers); train applies them as augment=\(TextTable.cell(carried.spec, limit: 80)) unless given another augment="
     }
 
     static func exportPyTorch(_ shell: Shell, _ command: ParsedCommand) throws {

@@ -482,7 +482,7 @@ extension CommandTable {
         } catch { throw command.error("unfreeze: \(ShellError(error).message)", at: "unfreeze") }
         let (datasets, generator) = (shell.datasets, shell.generator.state)
         let data = try trainingData(shell, command)
-        let base = try trainingOptions(command, .fineTune)
+        let base = try trainingOptions(command, .fineTune, model: model)
         let freezeEpochs = command.int("freeze-epochs") ?? 1
         let epochs = command.int("epochs") ?? 3
         // In Double, then rounded once: lr=0.002 gives exactly the rates 'train lr=0.001 backbone-lr=0.0001' would.

@@ -63,7 +63,7 @@ extension CommandTable {
             let (datasets, generator) = (shell.datasets, shell.generator.state)
             let session = Checkpoints.sessionLines(shell)
             let data = try trainingData(shell, command)
-            var o = try trainingOptions(command, .train)
+            var o = try trainingOptions(command, .train, model: model)
             o.epochs = command.int("epochs") ?? 5
             o.backboneLearningRate = command.float("backbone-lr").map(Float.init)
             o.stepLimit = command.int("steps")
@@ -158,7 +158,7 @@ extension CommandTable {
         try adoptInput(r.model, try shell.dataset(r.command.string("on")))
         try Checkpoints.checkModel(r.model, r.saved)
         let data = try trainingData(shell, r.command)
-        var o = try trainingOptions(r.command, .train)
+        var o = try trainingOptions(r.command, .train, model: r.model)
         o.epochs = r.command.int("epochs") ?? 5
         o.backboneLearningRate = r.command.float("backbone-lr").map(Float.init)
         o.stepLimit = command.int("steps")
@@ -255,7 +255,7 @@ extension CommandTable {
             .init("val", .float(0.05...0.5), "hold out this fraction of the training split for validation"),
             .init("patience", .int(1...1000), "stop after this many epochs without a better val_loss (restores the best)"),
             .init("cache", .choice(["auto", "on", "off"]), default: "auto", "compute the frozen prefix's features once"),
-            .init("augment", .text, "training augmentation, comma-separated, each with an optional magnitude: flip, crop[=MIN-AREA], rotate[=DEGREES], shift[=FRACTION], brightness[=X], contrast[=X], saturation[=X] (torchvision's meanings)"),
+            .init("augment", .text, "training augmentation, comma-separated, each with an optional magnitude: flip, vflip, crop[=MIN-AREA], rotate[=DEGREES], shift[=FRACTION], brightness[=X], contrast[=X], saturation[=X] (torchvision's meanings); none for no augmentation where the model brings its own (Keras's Random* layers)"),
             .init("on", .text, "dataset to train on (default: the current one)"),
             classesOption,
         ]
@@ -279,7 +279,7 @@ extension CommandTable {
     }
 
     /// The ``fitOptions`` of a command as training options (epochs and the rest are the caller's).
-    static func trainingOptions(_ command: ParsedCommand, _ defaults: FitDefaults) throws -> TrainingOptions {
+    static func trainingOptions(_ command: ParsedCommand, _ defaults: FitDefaults, model: Model) throws -> TrainingOptions {
         var o = TrainingOptions()
         o.learningRate = Float(command.float("lr") ?? defaults.lr)
         o.batchSize = command.int("batch") ?? 32
@@ -304,7 +304,17 @@ extension CommandTable {
         o.patience = command.int("patience")
         o.classMatching = classMatching(command)
         o.cache = CacheMode(rawValue: command.string("cache") ?? "auto") ?? .auto
-        if let augment = command.string("augment") { o.augmentation = try augmentation(augment, command) }
+        if let augment = command.string("augment") {
+            o.augmentation = try augmentation(augment, command)
+        } else if let carried = model.sourceAugmentation {
+            // The model's own Random* layers, as Keras's fit would apply them.
+            if let first = carried.unsupported.first {
+                throw command.error("the model's \(TextTable.cell(first, limit: 160)); say augment=… for graft's augmentation, or augment=none")
+            }
+            do { o.augmentation = try augmentation(carried.spec, command) } catch {
+                throw command.error("the model's augmentation '\(TextTable.cell(carried.spec, limit: 80))' is not graft's augment= (\(ShellError(error).message))")
+            }
+        }
         return o
     }
 
@@ -409,7 +419,9 @@ extension CommandTable {
                 magnitude = value
             }
             switch name {
+            case "none" where text == "none": return a
             case "flip": a.horizontalFlip = true
+            case "vflip": a.verticalFlip = true
             case "crop":
                 let low = magnitude ?? 0.6
                 guard low > 0, low <= 1 else { throw command.error("augment: crop=MIN-AREA must be in (0, 1], got \(pieces[1])", at: "augment") }
@@ -419,7 +431,7 @@ extension CommandTable {
             case "brightness": a.brightness = magnitude ?? 0.2
             case "contrast": a.contrast = magnitude ?? 0.2
             case "saturation": a.saturation = magnitude ?? 0.2
-            default: throw command.error("augment takes flip, crop, rotate, shift, brightness, contrast, saturation; got '\(name)'", at: "augment")
+            default: throw command.error("augment takes none, or flip, vflip, crop, rotate, shift, brightness, contrast, saturation; got '\(TextTable.cell(name, limit: 32))'", at: "augment")
             }
         }
         do { return try a.validated() } catch { throw command.error("augment: \(error)", at: "augment") }

@@ -238,6 +238,7 @@ public struct PyTorchProject {
             let a = o.augmentation
             var augment: [(String, PyLiteral)] = []
             if a.horizontalFlip { augment.append(("flip", .bool(true))) }
+            if a.verticalFlip { augment.append(("vflip", .bool(true))) }
             if let scale = a.resizedCropScale { augment.append(("crop_scale", .list([.float(Float(scale.lowerBound)), .float(Float(scale.upperBound))]))) }
             if a.maxRotation > 0 { augment.append(("rotate", .float(Float(a.maxRotation)))) }
             if a.maxTranslation > 0 { augment.append(("shift", .float(Float(a.maxTranslation)))) }

@@ -105,6 +105,8 @@ def augmentation(spec):
         steps.append(v2.RandomResizedCrop((height, width), scale=tuple(spec["crop_scale"]), antialias=True))
     if spec.get("flip"):
         steps.append(v2.RandomHorizontalFlip())
+    if spec.get("vflip"):
+        steps.append(v2.RandomVerticalFlip())
     if "rotate" in spec or "shift" in spec:
         shift = spec.get("shift", 0)
         steps.append(v2.RandomAffine(degrees=spec.get("rotate", 0), translate=(shift, shift) if shift else None))

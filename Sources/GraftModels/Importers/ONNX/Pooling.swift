@@ -3,7 +3,7 @@ import GraftFormats
 import GraftNN
 import GraftTensor
 
-/// Pooling: MaxPool, AveragePool, the global pools and ReduceMean.
+/// Pooling: MaxPool, AveragePool, the global pools, ReduceMean, ReduceSum, ReduceSumSquare, ReduceL2, Resize.
 extension ONNXImporter {
     static let poolingConverters: [Converter] = [
         Converter("MaxPool", since: 1, pool),
@@ -14,6 +14,10 @@ extension ONNXImporter {
         Converter("ReduceMean", since: 18) { try reduceMean($0, axesFromInput: true) },
         Converter("ReduceSum", 1...12) { try reduceMean($0, axesFromInput: false, sum: true) },
         Converter("ReduceSum", since: 13) { try reduceMean($0, axesFromInput: true, sum: true) },
+        Converter("ReduceSumSquare", 1...17) { try reduceSquares($0, axesFromInput: false, root: false) },
+        Converter("ReduceSumSquare", since: 18) { try reduceSquares($0, axesFromInput: true, root: false) },
+        Converter("ReduceL2", 1...17) { try reduceSquares($0, axesFromInput: false, root: true) },
+        Converter("ReduceL2", since: 18) { try reduceSquares($0, axesFromInput: true, root: true) },
         Converter("Resize", 10...10) { try resize($0, inputs: (scales: 1, sizes: nil)) },
         Converter("Resize", since: 11) { try resize($0, inputs: (scales: 2, sizes: 3)) },
         // Upsample: scales as an attribute (7–8), as an input since 9 (deprecated at 10; files of later opsets still use it).
@@ -43,7 +47,27 @@ extension ONNXImporter {
     /// ReduceMean, and ReduceSum as the mean times the count it averages (resnest's split
     /// attention sums its radix branches).
     static func reduceMean(_ c: NodeContext, axesFromInput: Bool, sum: Bool = false) throws -> Value {
+        try reduce(c, try c.nodeInput(0), axesFromInput: axesFromInput, sum: sum, name: nil)
+    }
+
+    /// ReduceSumSquare, and ReduceL2 as its square root (how `F.normalize` exports: ReduceL2, Clip
+    /// to ε, Expand, Div): the value times itself, summed as ReduceSum does.
+    static func reduceSquares(_ c: NodeContext, axesFromInput: Bool, root: Bool) throws -> Value {
         let i = try c.nodeInput(0)
+        let squared = try c.state.builder.add(Merge(.multiply), name: "\(c.nodeName).square", inputs: [i, i])
+        guard root else { return try reduce(c, squared, axesFromInput: axesFromInput, sum: true, name: nil) }
+        guard case let .node(summed) = try reduce(c, squared, axesFromInput: axesFromInput, sum: true, name: "\(c.nodeName).sum") else {
+            throw Failure(description: "\(c.op) '\(c.nodeName)' reduces to no value")
+        }
+        return try c.add(Activation(.sqrt), [summed])
+    }
+
+    /// The reduction of node `i` over the node's axes; named `name` (the ONNX node's own name when nil).
+    static func reduce(_ c: NodeContext, _ i: Int, axesFromInput: Bool, sum: Bool, name: String?) throws -> Value {
+        func add(_ layer: Layer, _ inputs: [Int]) throws -> Value {
+            guard let name else { return try c.add(layer, inputs) }
+            return .node(try c.state.builder.add(layer, name: name, inputs: inputs))
+        }
         let rank = c.shape(i).count + 1
         var axes = c.ints("axes")
         if axesFromInput, case let .constant(t)? = try c.optionalValue(1) { axes = try t.scalars.map { try integer($0, c) } }
@@ -51,10 +75,10 @@ extension ONNXImporter {
         guard resolved.allSatisfy({ $0 >= 1 && $0 < rank }) else { throw Failure(description: "\(c.op) '\(c.nodeName)' over the batch axis is not supported") }
         let keep = c.int("keepdims", 1) == 1
         let mean: Layer = Set(resolved) == [2, 3] && rank == 4 ? GlobalPool2d(.average, keepDims: keep) : try ReduceMean(axes: resolved.map { $0 - 1 }, keepDims: keep)
-        guard sum else { return try c.add(mean, [i]) }
+        guard sum else { return try add(mean, [i]) }
         let count = Set(resolved).reduce(1) { $0 * c.shape(i)[$1 - 1] }
-        let averaged = try c.state.builder.add(mean, name: "\(c.nodeName).mean", inputs: [i])
-        return try c.add(try ConstantOp(.multiply, constant: Tensor(Float(count))), [averaged])
+        let averaged = try c.state.builder.add(mean, name: "\(name ?? c.nodeName).mean", inputs: [i])
+        return try add(try ConstantOp(.multiply, constant: Tensor(Float(count))), [averaged])
     }
 
     /// `Resize` (and the old `Upsample`) of height and width, by constant scales or to constant

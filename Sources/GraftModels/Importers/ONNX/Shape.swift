@@ -297,6 +297,7 @@ extension ONNXImporter {
     /// `Expand` of a constant: to a constant shape, the constant broadcast; to a shape whose first
     /// size is the batch (a graph value's `Shape`, folded to −1), a per-sample constant.
     static func expand(_ c: NodeContext) throws -> Value {
+        if case .node = try c.value(0) { return try expandComputed(c) }
         let data = try c.constant(0)
         let target = try c.constant(1).scalars.map { try integer($0, c) }
         guard target.count <= 8, target.allSatisfy({ $0 >= -1 }) else { throw Failure(description: "Expand '\(c.nodeName)': target \(target) is not a shape") }
@@ -314,6 +315,26 @@ extension ONNXImporter {
         let shape = zip(padded, wanted).map { Swift.max($0, $1) }
         _ = try checkedElementCount(shape, c)
         return .constant(try data.reshaped(padded).broadcast(to: shape).copied())
+    }
+
+    /// Expand of a computed value (`F.normalize`'s norm to its input's shape): nothing when the
+    /// value already has the target's sample shape, else the value plus zeros of that shape
+    /// (ConstantOp broadcasts). The target's batch is −1 (a Shape of a computed value) or 1.
+    static func expandComputed(_ c: NodeContext) throws -> Value {
+        let i = try c.nodeInput(0)
+        let sample = c.shape(i)
+        let target = try c.constant(1).scalars.map { try integer($0, c) }
+        let wanted = target.count == sample.count + 1 ? Array(target.dropFirst()) : target
+        guard target.count <= sample.count + 1, target.count < sample.count + 1 || [-1, 1].contains(target[0]), wanted.allSatisfy({ $0 >= 1 }) else {
+            throw Failure(description: "Expand '\(c.nodeName)' of a computed \(formatShape(sample)) to \(target) is not supported (only sample axes expand)")
+        }
+        let shape: [Int]
+        do { shape = try Tensor.broadcastShape(sample, wanted, op: "Expand") } catch {
+            throw Failure(description: "Expand '\(c.nodeName)': \(formatShape(sample)) does not broadcast to \(target)")
+        }
+        guard shape != sample else { return .node(i) }
+        _ = try checkedElementCount(shape, c)
+        return try c.add(try ConstantOp(.add, constant: Tensor.zeros(shape)), [i])
     }
 
     static func reshape(_ c: NodeContext) throws -> Value {
