@@ -88,6 +88,12 @@ open class Layer {
     open var outputsProbabilities: Bool { false }
     /// Kernels `filters LAYER` can show (a convolution's).
     open var filterBank: FilterBank? { nil }
+    /// Turns a feature map [C, H, W] into tokens [H·W, C], row by row (a patch embedding's end):
+    /// `cam` maps later tokens back to this grid.
+    open var readsGridAsTokens: Bool { false }
+    /// Mixes information between tokens (self-attention): `cam` on a token model weighs the input
+    /// of the last such layer, where the class score's gradient reaches every token.
+    open var attendsAcrossTokens: Bool { false }
 
     /// Number of learnable values.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.parameter.count } }

@@ -326,6 +326,53 @@ struct TeachingTests {
         #expect(model.parameters.allSatisfy { $0.parameter.grad == nil }, "no parameter keeps a gradient")
     }
 
+    /// On a vision transformer Grad-CAM weighs the tokens entering the last attention, read back
+    /// onto the patch grid (the class token left out): each channel's weight is the mean gradient
+    /// over the patch tokens, checked against central differences of the rest of the network.
+    @Test func gradCAMOnAVisionTransformerReadsPatchTokensAsTheGrid() throws {
+        let (shell, output) = makeShell(seed: 33)
+        #expect(shell.execute("new vit_tiny_patch16_224 classes=4 input=3x64x64").succeeded)
+        let model = try shell.model()
+        let layer = try #require(model.defaultCAMNode)
+        #expect(model.nodes[layer].name == "blocks.11.norm1")
+        let grid = try #require(model.tokenGrid(at: layer, forInput: model.inputShape))
+        #expect(grid.prefix == 1 && grid.height == 4 && grid.width == 4)
+        #expect(model.tokenGrid(at: try model.index(of: "head"), forInput: model.inputShape) == nil)
+        _ = output.take()
+        #expect(shell.execute("cam Examples/images/chelsea.png class=1").succeeded)
+        let shown = output.take()
+        #expect(shown.hasPrefix("Grad-CAM of class 1 (p "), "\(shown)")
+        #expect(shown.contains("through blocks.11.norm1 (192 maps of 4×4, its patch tokens read as the grid)"), "\(shown)")
+
+        let input = try CommandTable.modelInput(shell, "Examples/images/chelsea.png", dataset: nil).batch
+        let cam = try model.gradCAM(input, at: layer, classIndex: 1)
+        let features = try model.activations(input, at: layer)
+        let (tokens, c, patches) = (features.shape[1], features.shape[2], 16)
+        #expect(tokens == 17 && cam.values.count == patches)
+        func logit(_ values: [Float]) throws -> Double {
+            var outputs = [Tensor?](repeating: nil, count: model.nodes.count)
+            outputs[layer] = try Tensor(shape: features.shape, scalars: values)
+            // The residual stream (the last block's input) is read after the norm too: kept as computed.
+            let residual = try #require(model.nodes[layer].inputs.first)
+            outputs[residual] = try model.activations(input, at: residual)
+            try withoutGradients { () throws(ModelError) in try model.run(&outputs, from: layer + 1, through: model.logitsNode, ForwardContext(training: false)) }
+            return Double(try #require(outputs[model.logitsNode]).scalars[1])
+        }
+        let a = features.scalars
+        let epsilon: Float = 1e-2
+        for k in stride(from: 0, to: c, by: 23) {
+            var plus = a, minus = a
+            for i in 1..<tokens { plus[i * c + k] += epsilon; minus[i * c + k] -= epsilon }
+            let numeric = (try logit(plus) - logit(minus)) / (2 * Double(epsilon) * Double(patches))
+            #expect(abs(numeric - Double(cam.weights[k])) <= 2e-2 * max(abs(numeric), 1e-3), "channel \(k): \(numeric) vs \(cam.weights[k])")
+        }
+        #expect(cam.weights.contains { abs($0) > 1e-4 })
+        for i in 0..<patches {
+            let sum = (0..<c).reduce(0.0) { $0 + Double(cam.weights[$1]) * Double(a[(1 + i) * c + $1]) }
+            #expect(abs(Double(cam.values[i]) - max(sum, 0)) < 1e-4)
+        }
+    }
+
     @Test func filtersActivationsAndCAMDescribeWhatTheyShowAndRefuseWhatTheyCannot() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("graft-teach-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

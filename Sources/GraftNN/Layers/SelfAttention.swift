@@ -103,6 +103,7 @@ public final class SelfAttention: Layer, LayerKind {
     }
 
     public override var details: String { "\(heads) heads of \(width / heads)" }
+    public override var attendsAcrossTokens: Bool { true }
 }
 
 // MARK: Export

@@ -21,6 +21,8 @@ public final class Tokens: Layer, LayerKind {
         let x = inputs[0]
         return try x.reshaped([x.shape[0], x.shape[1], x.shape[2] * x.shape[3]]).transposed(1, 2)
     }
+
+    public override var readsGridAsTokens: Bool { true }
 }
 
 // MARK: Export

@@ -108,10 +108,10 @@ extension CommandTable {
         },
         CommandSpec(["cam"], arguments: [.init("input", .path)], options: [
             .init("class", .text, "the class to explain, by name or number (default: the predicted one)"),
-            .init("layer", .text, "the layer whose feature maps are weighed (default: the last with a spatial output)"),
+            .init("layer", .text, "the layer whose feature maps are weighed (default: the last with a spatial output; on a vision transformer, the last block's tokens before its attention)"),
             .init("data", .text, "dataset for a sample number (default: the current one)"),
             .init("save", .path, "also write the picture to FILE.png"),
-        ], summary: "Grad-CAM: where in the input the class score comes from — the layer's feature maps weighed by the mean gradient of the class's logit, summed, through a ReLU, blended over the image as a heat map. INPUT is an image file or a test sample number.",
+        ], summary: "Grad-CAM: where in the input the class score comes from — the layer's feature maps weighed by the mean gradient of the class's logit, summed, through a ReLU, blended over the image as a heat map. On a vision transformer the maps are the patch tokens read back onto the patch grid (class and register tokens left out). INPUT is an image file or a test sample number.",
         example: "cam Examples/images/chelsea.png class=281", recording: .figures) { shell, command in
             try classActivationMap(shell, command)
         },
@@ -207,12 +207,12 @@ extension CommandTable {
         if let name = command.string("layer") {
             layer = try layerIndex(name, in: model, command, option: "layer")
             let shape = model.nodes[layer].outputShape
-            guard shape.count == 3, layer < model.logitsNode else {
+            guard shape.count == 3 || model.tokenGrid(at: layer, forInput: model.inputShape) != nil, layer < model.logitsNode else {
                 let spatial = model.nodes.indices.filter { $0 > 0 && $0 < model.logitsNode && model.nodes[$0].outputShape.count == 3 }.map { model.nodes[$0].name }
-                throw command.error("'\(name)' has output \(shape.map(String.init).joined(separator: "×")); Grad-CAM needs a layer with feature maps (channels × height × width) before the logits: \(listed(spatial.suffix(6).reversed()))", at: "layer")
+                throw command.error("'\(name)' has output \(shape.map(String.init).joined(separator: "×")); Grad-CAM needs a layer with feature maps (channels × height × width) or patch tokens before the logits: \(listed(spatial.suffix(6).reversed()))", at: "layer")
             }
         } else {
-            guard let last = model.lastSpatialNode else { throw ShellError("\(model.name) has no layer with feature maps (channels × height × width), so there is no map to draw") }
+            guard let last = model.defaultCAMNode else { throw ShellError("\(model.name) has no layer with feature maps (channels × height × width) or patch tokens, so there is no map to draw") }
             layer = last
         }
         let save = try command.string("save").map { try picturePath(shell, $0, command, formats: ["png"]) }
@@ -237,7 +237,8 @@ extension CommandTable {
         let name = { (i: Int) in i < names.count ? TextTable.cell(names[i], limit: 32) : String(i) }
         let peak = cam.values.max() ?? 0
         let at = cam.values.firstIndex(of: peak) ?? 0
-        shell.print("Grad-CAM of class \(name(cam.classIndex)) (p \(fixed(cam.probability))) through \(model.nodes[layer].name) (\(cam.weights.count) maps of \(cam.height)×\(cam.width))")
+        let tokens = model.nodes[layer].outputShape.count == 2 ? ", its patch tokens read as the grid" : ""
+        shell.print("Grad-CAM of class \(name(cam.classIndex)) (p \(fixed(cam.probability))) through \(model.nodes[layer].name) (\(cam.weights.count) maps of \(cam.height)×\(cam.width)\(tokens))")
         if peak <= 0 {
             shell.print("the map is zero everywhere: no position raises this class's score through this layer")
         } else {
