@@ -43,6 +43,20 @@ struct VisionTransformerTests {
         expectClose(try model.predict(try npy("vit_input.npy")), try npy("\(name)_output.npy"), "\(name) from ONNX")
     }
 
+    /// torchvision's ViT, whose nn.MultiheadAttention keeps the tokens first and the batch second
+    /// ([T, N, C], [T, N·heads, d], [T·N, C]), as both exporters write it: the batch stays a view of
+    /// graft's [N, …] nodes until it is alone at the front again.
+    @Test(arguments: ["mha_vit_torch17", "mha_vit_dynamo18"])
+    func nnMultiheadAttentionFromONNXMatches(_ name: String) throws {
+        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("\(name).onnx").path)
+        #expect(model.parameterCount == 72_645, "\(name): \(model.parameterCount) parameters")
+        #expect(model.nodes.filter { $0.layer.kind == "MatMul" }.count == 10, "q·kᵀ, weights·v and three weight products in each of two blocks")
+        expectClose(try model.predict(try npy("mha_vit_input.npy")), try npy("mha_vit_output.npy"), name)
+        // Any batch size, since nothing is fixed to the file's two samples.
+        let one = try npy("mha_vit_input.npy").sliced(axis: 0, start: 1, end: 2)
+        expectClose(try model.predict(one), try npy("mha_vit_output.npy").sliced(axis: 0, start: 1, end: 2), "\(name), one sample")
+    }
+
     @Test func aPyTorchCheckpointOpensToo() throws {
         let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("vit_timm.pth").path)
         expectClose(try model.predict(try npy("vit_input.npy")), try npy("vit_timm_output.npy"), "vit_timm.pth")

@@ -23,29 +23,8 @@ public enum ONNXImporter {
         /// graph value's `Shape` (a class token's `cls_token.expand(B, -1, -1)`), until a `Concat`
         /// puts it before the tokens.
         case perSample(Tensor)
-        /// A computed value (node `node`, [N, …]) transposed by `perm` with the batch axis moved off
-        /// the front: attention's `permute(2, 0, 3, 1, 4)` of [N, T, 3, heads, d]. It stays a view
-        /// until a Split, Slice or Gather along its first axis and a Squeeze of that axis bring the
-        /// batch back to the front; nothing else may read it.
-        case moved(node: Int, perm: [Int])
-        /// A computed value (node `node`, [N, a₁…a_k, rest]) with the batch and its first `leading`
-        /// sample axes merged into one: the dynamo exporter's `k.transpose(-2, -1)` as a Reshape to
-        /// [N·heads, T, d], a Transpose of the last two axes and a Reshape back. It stays a view
-        /// until a Reshape restores the axes; a Transpose that keeps the merged axis first moves
-        /// the node's own axes; nothing else may read it.
-        case folded(node: Int, leading: Int)
-    }
-
-    /// The refusal for a value whose batch a Reshape merged with other axes, read by anything
-    /// but a Transpose of its other axes or the Reshape that restores them.
-    static func foldedRefusal(_ c: NodeContext) -> Failure {
-        Failure(description: "\(c.op) '\(c.nodeName)' of a value whose batch axis a Reshape merged with others is not supported (only a Transpose of its other axes, then a Reshape back)")
-    }
-
-    /// The refusal for a batch-moving transpose read by anything but a Split, Slice, Gather or
-    /// Squeeze of its first axis.
-    static func movedRefusal(_ c: NodeContext) -> Failure {
-        Failure(description: "\(c.op) '\(c.nodeName)' of a value whose batch axis a Transpose moved is not supported (only a Split, Slice or Gather of its first axis, then a Squeeze)")
+        /// A computed value whose batch axis is not alone at the front (see ``View``).
+        case view(View)
     }
 
     /// The refusal for a per-sample constant anywhere but before tokens in a `Concat`.
@@ -88,8 +67,7 @@ public enum ONNXImporter {
             return t
         }
         func nodeInput(_ position: Int) throws -> Int {
-            if case .moved = try value(position) { throw ONNXImporter.movedRefusal(self) }
-            if case .folded = try value(position) { throw ONNXImporter.foldedRefusal(self) }
+            if case .view = try value(position) { throw ONNXImporter.viewRefusal(self) }
             guard case let .node(i) = try value(position) else { throw Failure(description: "\(op) '\(nodeName)': input \(position) must be computed, not constant") }
             return i
         }
@@ -167,7 +145,8 @@ public enum ONNXImporter {
             while usedNames.contains(nodeName) { nodeName += "_" }
             usedNames.insert(nodeName)
             let context = NodeContext(node: node, nodeName: nodeName, op: op, opset: opset, values: values, integers: integers, state: state)
-            let results = try converter(op, opset: opset, node: nodeName).run(context)
+            let handler = try converter(op, opset: opset, node: nodeName)
+            let results = try lifted(context, handler) ?? handler.run(context)
             if producesIntegers(context) { integers.formUnion(node.output.filter { !$0.isEmpty }) }
             if results.count == 1, let result = results.first {
                 // Outputs beyond the first (Dropout's mask) are never used: they take the same value.

@@ -33,7 +33,7 @@ extension ONNXImporter {
         switch try c.value(0) {
         case let .constant(t): dims = t.shape.map(Float.init)
         case let .node(i): dims = [Float(-1)] + c.shape(i).map(Float.init)
-        case let .moved(i, perm): dims = perm.map { $0 == 0 ? -1 : Float(c.shape(i)[$0 - 1]) }
+        case let .view(v): dims = sizes(c, v).map(Float.init)
         default: throw perSampleRefusal(c)
         }
         if slicing {
@@ -63,10 +63,10 @@ extension ONNXImporter {
         if case let .constant(index) = try c.value(1), index.rank == 0 {
             let position = try integer(index.scalars[0], c)
             switch try c.value(0) {
-            case let .moved(node, perm) where c.int("axis", 0) == 0:
-                let sliced = try movedSlice(c, node, perm, start: position, end: position == -1 ? 1 << 40 : position + 1, name: "\(c.nodeName).slice")
-                guard case let .moved(part, _) = sliced else { throw movedRefusal(c) }
-                return try movedSqueeze(c, part, perm, name: c.nodeName)
+            case let .view(v):
+                let raw = c.int("axis", 0), axis = raw < 0 ? raw + v.groups.count : raw
+                let sliced = try sliceView(c, v, axis: axis, start: position, end: position == -1 ? 1 << 40 : position + 1, name: "\(c.nodeName).slice")
+                return try squeezeView(c, sliced, axes: [axis])
             case let .node(node):
                 let rank = c.shape(node).count + 1, raw = c.int("axis", 0)
                 let axis = raw < 0 ? raw + rank : raw
@@ -130,11 +130,9 @@ extension ONNXImporter {
             throw batchIndicesRefusal(c)
         case .perSample:
             throw perSampleRefusal(c)
-        case .folded:
-            throw foldedRefusal(c)
-        case let .moved(node, perm):
-            guard axes == [0], steps == [1] else { throw movedRefusal(c) }
-            return try movedSlice(c, node, perm, start: starts[0], end: ends[0], name: c.nodeName)
+        case let .view(v):
+            guard axes.count == 1, steps == [1] else { throw viewRefusal(c) }
+            return .view(try sliceView(c, v, axis: axes[0] < 0 ? axes[0] + v.groups.count : axes[0], start: starts[0], end: ends[0], name: c.nodeName))
         case let .node(i):
             var current = i
             let rank = c.shape(i).count + 1
@@ -205,15 +203,21 @@ extension ONNXImporter {
             axes = []
             if case let .constant(t)? = try c.optionalValue(1) { axes = try t.scalars.map { try integer($0, c) } }
         }
-        if case let .moved(node, perm) = try c.value(0) {
-            guard c.op == "Squeeze", axes == [0] else { throw movedRefusal(c) }
-            return try movedSqueeze(c, node, perm, name: c.nodeName)
+        if case let .view(v) = try c.value(0) {
+            if c.op == "Squeeze" { return try squeezeView(c, v, axes: axes) }
+            // Unsqueeze: size-1 axes where the output has them.
+            var target = sizes(c, v)
+            let rank = target.count + axes.count
+            let inserted = axes.map { $0 < 0 ? $0 + rank : $0 }
+            guard Set(inserted).count == axes.count, inserted.allSatisfy({ (0..<rank).contains($0) }) else { throw viewRefusal(c) }
+            for axis in inserted.sorted() { target.insert(1, at: axis) }
+            return try reshapeView(c, v, target)
         }
         let rank: Int
         switch try c.value(0) {
         case let .constant(t), let .batchIndices(_, t): rank = t.rank
-        case .perSample, .moved: throw perSampleRefusal(c)
-        case .folded: throw foldedRefusal(c)
+        case .perSample: throw perSampleRefusal(c)
+        case .view: throw viewRefusal(c)
         case let .node(i): rank = c.shape(i).count + 1
         }
         let outputRank = c.op == "Unsqueeze" ? rank + axes.count : rank
@@ -236,8 +240,10 @@ extension ONNXImporter {
             var s = t.shape
             for axis in axes.map({ $0 < 0 ? $0 + s.count + axes.count : $0 }).sorted() { s.insert(1, at: min(axis, s.count)) }
             result = .batchIndices(scale: scale, offsets: try t.reshaped(s))
-        case .perSample, .moved, .folded:
+        case .perSample:
             throw perSampleRefusal(c)
+        case .view:
+            throw viewRefusal(c)
         case let .node(i):
             var s = [1] + c.shape(i)
             if c.op == "Unsqueeze" {
@@ -343,7 +349,10 @@ extension ONNXImporter {
         // A shape computed from the value's own Shape carries the batch as −1 (graft folds it so):
         // beside another −1 it is the batch, as a 0 would copy it.
         if case .node = try c.value(0), target.count >= 2, target[0] == -1, target.dropFirst().contains(-1) { target[0] = 0 }
-        guard target.count <= 8, target.allSatisfy({ $0 >= -1 }), target.filter({ $0 == -1 }).count <= 1 else {
+        // A size below −1 is the batch times a number (a graph Shape's −1 multiplied: [T, N·heads, d]); only a computed value can have one.
+        var computed = true
+        if case .constant = try c.value(0) { computed = false }
+        guard target.count <= 8, target.allSatisfy({ $0 >= (computed ? -(1 << 40) : -1) }), target.filter({ $0 < 0 }).count <= 1 else {
             throw Failure(description: "Reshape '\(c.nodeName)': target \(target) is not a shape")
         }
         // A 0 copies the input's size on that axis (allowzero=0): there must be one.
@@ -363,18 +372,10 @@ extension ONNXImporter {
             throw batchIndicesRefusal(c)
         case .perSample:
             throw perSampleRefusal(c)
-        case .moved:
-            throw movedRefusal(c)
-        case let .folded(i, leading):
-            // Back to [N, a₁…a_k, …]: the target's first sizes after the batch must be the merged ones.
-            let input = c.shape(i)
-            let resolved = try copied([-1] + input)
-            let rest = Array(resolved.dropFirst())
-            // The target's sizes come from the file: multiplied with overflow checked.
-            let values = rest.reduce(Optional(1)) { product, size in product.flatMap { let (m, overflow) = $0.multipliedReportingOverflow(by: size); return overflow ? nil : m } }
-            guard resolved.first == -1, rest.count > leading, Array(rest.prefix(leading)) == Array(input.prefix(leading)),
-                  !rest.contains(-1), values == input.reduce(1, *) else { throw foldedRefusal(c) }
-            result = rest == input ? .node(i) : try c.add(try Reshape(rest), [i])
+        case let .view(v):
+            return try reshapeView(c, v, try copied(sizes(c, v)))
+        case let .node(i) where target.contains { $0 < -1 }:
+            return try reshapeView(c, View(node: i, groups: (0...c.shape(i).count).map { [$0] }), try copied([-1] + c.shape(i)))
         case let .node(i):
             let resolved = try copied([-1] + c.shape(i))
             guard let first = resolved.first, first == -1 || first == 1 || target.first == 0 else {
@@ -392,8 +393,8 @@ extension ONNXImporter {
             if !rest.contains(-1), values != c.shape(i).reduce(1, *) {
                 // [−1] and the input's last axes: the batch merged with the axes before them.
                 let input = c.shape(i)
-                if first == -1, target.first != 0, rest.count < input.count, rest == Array(input.suffix(rest.count)) {
-                    return .folded(node: i, leading: input.count - rest.count)
+                if first == -1, target.first != 0 {
+                    return try reshapeView(c, View(node: i, groups: (0...input.count).map { [$0] }), resolved)
                 }
                 throw Failure(description: "Reshape '\(c.nodeName)' to \(target) folds the batch axis into others (\(formatShape(c.shape(i))) a sample); not supported")
             }
@@ -418,16 +419,13 @@ extension ONNXImporter {
     static func transpose(_ c: NodeContext) throws -> Value {
         let (i, before): (Int, [Int])
         switch try c.value(0) {
-        case let .moved(node, perm): (i, before) = (node, perm)
+        case let .view(v):
+            let perm = c.ints("perm") ?? Array((0..<v.groups.count).reversed())
+            guard perm.count == v.groups.count, perm.sorted() == Array(0..<v.groups.count) else {
+                throw Failure(description: "Transpose '\(c.nodeName)': perm \(perm) does not permute \(v.groups.count) axes")
+            }
+            return try viewed(c, View(node: v.node, groups: perm.map { v.groups[$0] }))
         case let .node(node): (i, before) = (node, Array(0...c.shape(node).count))
-        case let .folded(node, leading):
-            // The merged axis stays first; the rest move among the node's own axes after it.
-            let rank = c.shape(node).count + 1 - leading
-            let perm = c.ints("perm") ?? Array((0..<rank).reversed())
-            guard perm.count == rank, perm.sorted() == Array(0..<rank), perm.first == 0 else { throw foldedRefusal(c) }
-            let full = Array(0...leading) + perm.dropFirst().map { $0 + leading }
-            guard case let .node(moved) = try arranged(c, node, full) else { throw foldedRefusal(c) }
-            return .folded(node: moved, leading: leading)
         case let .constant(t):
             // Shape arithmetic (a padding list reordered): folded.
             let perm = c.ints("perm") ?? Array((0..<t.rank).reversed())
@@ -442,38 +440,18 @@ extension ONNXImporter {
     }
 
     /// Node `i` with its axes in `perm`'s order: a Permute layer when the batch stays first (none
-    /// for the identity), else a view for a Split, Slice or Gather to take apart.
+    /// for the identity), else a view.
     static func arranged(_ c: NodeContext, _ i: Int, _ perm: [Int]) throws -> Value {
-        guard perm.first == 0 else { return .moved(node: i, perm: perm) }
-        if perm == Array(0..<perm.count) { return .node(i) }
-        return try c.add(try Permute(perm.dropFirst().map { $0 - 1 }), [i])
-    }
-
-    /// A range of a moved value's first axis: a Slice of the node along the axis that went first.
-    static func movedSlice(_ c: NodeContext, _ i: Int, _ perm: [Int], start: Int, end: Int, name: String) throws -> Value {
-        let axis = perm[0] - 1
-        let size = c.shape(i)[axis]
-        let (s, e) = sliceRange(start: start, end: end, size: size)
-        guard e > s else { throw Failure(description: "\(c.op) '\(c.nodeName)': an empty range is not supported") }
-        let sliced = try c.state.builder.add(try Slice(axis: axis, start: s, end: e), name: name, inputs: [i])
-        return .moved(node: sliced, perm: perm)
-    }
-
-    /// A moved value without its first axis (of size 1): the node reshaped without that axis, then arranged.
-    static func movedSqueeze(_ c: NodeContext, _ i: Int, _ perm: [Int], name: String) throws -> Value {
-        let axis = perm[0] - 1
-        var shape = c.shape(i)
-        guard shape[axis] == 1 else { throw Failure(description: "\(c.op) '\(c.nodeName)': axis 0 has \(shape[axis]) values, not 1") }
-        shape.remove(at: axis)
-        let squeezed = try c.state.builder.add(try Reshape(shape), name: "\(name).squeeze", inputs: [i])
-        return try arranged(c, squeezed, perm.dropFirst().map { $0 > perm[0] ? $0 - 1 : $0 })
+        try viewed(c, View(node: i, groups: perm.map { [$0] }))
     }
 
     /// The outputs of a Split: consecutive ranges of one axis, sized by `split` (an input from opset
     /// 13, an attribute before) or equal; one Slice layer each.
     static func splitOutputs(_ c: NodeContext, sizesFromInput: Bool) throws -> [Value] {
-        if case let .moved(node, perm) = try c.value(0), c.int("axis", 0) == 0 {
-            let size = c.shape(node)[perm[0] - 1], outputs = c.node.output.count
+        if case let .view(v) = try c.value(0) {
+            let raw = c.int("axis", 0), axis = raw < 0 ? raw + v.groups.count : raw
+            guard v.groups.indices.contains(axis), v.groups[axis].count == 1, let nodeAxis = v.groups[axis].first, nodeAxis != 0 else { throw viewRefusal(c) }
+            let size = c.shape(v.node)[nodeAxis - 1], outputs = c.node.output.count
             var sizes = [Int](repeating: outputs > 0 ? size / outputs : 0, count: outputs)
             if sizesFromInput, case let .constant(t)? = try c.optionalValue(1) { sizes = try t.scalars.map { try integer($0, c) } }
             else if let attribute = c.ints("split") { sizes = attribute }
@@ -483,7 +461,7 @@ extension ONNXImporter {
             var start = 0
             return try sizes.enumerated().map { k, part in
                 defer { start += part }
-                return try movedSlice(c, node, perm, start: start, end: start + part, name: c.node.output[k].isEmpty ? "\(c.nodeName).\(k)" : c.node.output[k])
+                return .view(try sliceView(c, v, axis: axis, start: start, end: start + part, name: c.node.output[k].isEmpty ? "\(c.nodeName).\(k)" : c.node.output[k]))
             }
         }
         let i = try c.nodeInput(0)
