@@ -41,6 +41,18 @@ struct SwinTransformerTests {
         expectClose(try model.predict(try npy("swin_input_56x52.npy")), try npy("\(name)_56x52_output.npy"), "\(name) at 56×52")
     }
 
+    /// What torch.onnx.export writes for torchvision's and timm's Swin V1 and torchvision's V2, with
+    /// both exporters (make_swin_onnx_fixtures.py): the windows merged with the batch stay a view of
+    /// graft's nodes; the masks, tables and V2's position-bias MLP fold to constants.
+    @Test(arguments: ["swin_torchvision", "swin_timm", "swin_v2_torchvision"].flatMap { ["\($0)_torch17", "\($0)_dynamo18"] })
+    func torchOnnxExportsMatch(_ name: String) throws {
+        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("\(name).onnx").path)
+        let expected = try npy("\(name.components(separatedBy: "_").dropLast().joined(separator: "_"))_onnx_output.npy")
+        let x = try npy("swin_onnx_input.npy")
+        expectClose(try model.predict(x), expected, name)
+        expectClose(try model.predict(try x.sliced(axis: 0, start: 1, end: 2)), try expected.sliced(axis: 0, start: 1, end: 2), "\(name), one sample")
+    }
+
     @Test func huggingFaceLabelsAndAConfigThatDisagreesIsRefused() throws {
         let folder = formatsFixtures.appendingPathComponent("hf_swin")
         let model = try ModelFiles.load(folder.path)

@@ -17,7 +17,97 @@ extension ONNXImporter {
         Converter("Ceil", since: 1) { try rounded($0, .up) },
         Converter("Floor", since: 1) { try rounded($0, .down) },
         Converter("Mod", since: 10, modulo),
+        Converter("Pow", since: 1, power),
+        Converter("Exp", since: 1) { c in
+            // Of constants (Swin V2's clamped logit scale).
+            guard case let .constant(t) = try c.value(0) else { throw constantsOnly(c) }
+            return .constant(t.exp())
+        },
+        Converter("Not", since: 1) { c in
+            // Of constants (a mask's `!= 0`): 1 where 0.
+            guard case let .constant(t) = try c.value(0) else { throw constantsOnly(c) }
+            return .constant(try Tensor(shape: t.shape, scalars: t.scalars.map { $0 == 0 ? 1 : 0 }))
+        },
+        Converter("ScatterND", since: 11, scatter),
+        Converter("GatherND", since: 11, gatherND),
     ]
+
+    /// `Pow`: of constants, folded (torchvision's Swin computes its attention scale so); of a
+    /// computed value, the square (a product) and the square root; other exponents are refused.
+    static func power(_ c: NodeContext) throws -> Value {
+        let exponent = try c.constant(1)
+        switch try c.value(0) {
+        case let .constant(base):
+            let shape = try Tensor.broadcastShape(base.shape, exponent.shape, op: "Pow")
+            _ = try checkedElementCount(shape, c)
+            let (x, y) = (try base.broadcast(to: shape).copied(), try exponent.broadcast(to: shape).copied())
+            return .constant(try Tensor(shape: shape, scalars: zip(x.scalars, y.scalars).map { Foundation.powf($0, $1) }))
+        case let .node(i):
+            guard exponent.count == 1, let e = exponent.scalars.first else { throw Failure(description: "Pow '\(c.nodeName)' with \(exponent.count) exponents is not supported (one)") }
+            if e == 2 { return try c.add(Merge(.multiply), [i, i]) }
+            if e == 0.5 { return try c.add(Activation(.sqrt), [i]) }
+            throw Failure(description: "Pow '\(c.nodeName)' to the power \(e) is not supported (2 or 0.5 of a computed value)")
+        default:
+            throw constantsOnly(c)
+        }
+    }
+
+    /// `GatherND` of constants (batch_dims 0; a relative position bias gathered from its table):
+    /// for each index tuple of the last axis, the slice of the data it points at.
+    static func gatherND(_ c: NodeContext) throws -> Value {
+        guard case let .constant(data) = try c.value(0), case let .constant(indices) = try c.value(1) else { throw constantsOnly(c) }
+        guard c.int("batch_dims", 0) == 0, indices.rank >= 1, let k = indices.shape.last, (1...data.rank).contains(k) else {
+            throw Failure(description: "GatherND '\(c.nodeName)': indices \(formatShape(indices.shape)) of a rank-\(data.rank) value are not supported (batch_dims 0)")
+        }
+        let slice = Array(data.shape[k...]), sliceCount = slice.reduce(1, *), positions = indices.count / k
+        let shape = Array(indices.shape.dropLast()) + slice
+        _ = try checkedElementCount(shape, c)
+        let index = indices.scalars, values = data.scalars
+        var out = [Float]()
+        out.reserveCapacity(positions * sliceCount)
+        for p in 0..<positions {
+            var offset = 0
+            for axis in 0..<k {
+                var at = try integer(index[p * k + axis], c)
+                if at < 0 { at += data.shape[axis] }
+                guard (0..<data.shape[axis]).contains(at) else { throw Failure(description: "GatherND '\(c.nodeName)': index \(at) outside axis \(axis) of \(formatShape(data.shape))") }
+                offset = offset * data.shape[axis] + at
+            }
+            out.append(contentsOf: values[(offset * sliceCount)..<((offset + 1) * sliceCount)])
+        }
+        return .constant(try Tensor(shape: shape, scalars: out))
+    }
+
+    /// `ScatterND` of constants (reduction none): the data with the updates written at the indices'
+    /// positions, in order (torch.export writes masks built by slice assignment so).
+    static func scatter(_ c: NodeContext) throws -> Value {
+        guard case let .constant(data) = try c.value(0), case let .constant(indices) = try c.value(1), case let .constant(updates) = try c.value(2) else {
+            throw constantsOnly(c)
+        }
+        let reduction = c.attribute("reduction").map { String(decoding: $0.s, as: UTF8.self) } ?? "none"
+        guard reduction == "none" else { throw Failure(description: "ScatterND '\(c.nodeName)' with reduction '\(TextTable.cell(reduction, limit: 16))' is not supported") }
+        guard indices.rank >= 1, let k = indices.shape.last, (1...data.rank).contains(k) else {
+            throw Failure(description: "ScatterND '\(c.nodeName)': indices \(formatShape(indices.shape)) do not index a rank-\(data.rank) value")
+        }
+        let slice = Array(data.shape[k...]), sliceCount = slice.reduce(1, *)
+        let positions = indices.count / k
+        guard updates.shape == Array(indices.shape.dropLast()) + slice else {
+            throw Failure(description: "ScatterND '\(c.nodeName)': updates \(formatShape(updates.shape)) do not fit indices \(formatShape(indices.shape)) into \(formatShape(data.shape))")
+        }
+        var out = data.scalars
+        let index = indices.scalars, values = updates.scalars
+        for p in 0..<positions {
+            var offset = 0
+            for axis in 0..<k {
+                var at = try integer(index[p * k + axis], c)
+                if at < 0 { at += data.shape[axis] }
+                guard (0..<data.shape[axis]).contains(at) else { throw Failure(description: "ScatterND '\(c.nodeName)': index \(at) outside axis \(axis) of \(formatShape(data.shape))") }
+                offset = offset * data.shape[axis] + at
+            }
+            for j in 0..<sliceCount { out[offset * sliceCount + j] = values[p * sliceCount + j] }
+        }
+        return .constant(try Tensor(shape: data.shape, scalars: out))
+    }
 
     /// `Ceil` and `Floor` of constants: shape arithmetic (timm's TF-"same" padding, `ceil(H / stride)`).
     static func rounded(_ c: NodeContext, _ rule: FloatingPointRoundingRule) throws -> Value {

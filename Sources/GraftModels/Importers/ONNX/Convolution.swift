@@ -58,6 +58,15 @@ extension ONNXImporter {
         let result: Value
         // Two computed values (attention's q·kᵀ and weights·v): a MatMul layer.
         if case let .node(a) = try c.value(0), case let .node(b) = try c.value(1) { return try c.add(MatMul(), [a, b]) }
+        // Two constants (Swin V2's position-bias MLP on its coordinate table): folded, [.., K] · [K, M].
+        if case let .constant(a) = try c.value(0), case let .constant(b) = try c.value(1) {
+            guard a.rank >= 1, b.rank == 2, a.shape.last == b.shape[0] else {
+                throw Failure(description: "MatMul '\(c.nodeName)' of constants \(formatShape(a.shape)) and \(formatShape(b.shape)) is not supported")
+            }
+            _ = try checkedElementCount(Array(a.shape.dropLast()) + [b.shape[1]], c)
+            let rows = try a.reshaped([-1, b.shape[0]]).matmul(b)
+            return .constant(try rows.reshaped(Array(a.shape.dropLast()) + [b.shape[1]]))
+        }
         let i = try c.nodeInput(0)
         let weight = try c.constant(1)
         guard weight.rank == 2 else { throw Failure(description: "MatMul '\(c.nodeName)' with a rank-\(weight.rank) weight is not supported") }

@@ -304,6 +304,16 @@ extension ONNXImporter {
     /// size is the batch (a graph value's `Shape`, folded to −1), a per-sample constant.
     static func expand(_ c: NodeContext) throws -> Value {
         if case .node = try c.value(0) { return try expandComputed(c) }
+        if case let .view(v) = try c.value(0) {
+            // Along the last axis from 1 (F.normalize's norm to its input's shape): zeros added, which broadcast.
+            let have = sizes(c, v), target = try c.constant(1).scalars.map { try integer($0, c) }
+            guard target.count == have.count, have.last == 1, let last = target.last, (1...(1 << 24)).contains(last),
+                  zip(have.dropLast(), target.dropLast()).allSatisfy({ $0 == $1 || $1 == 1 }) else { throw viewRefusal(c) }
+            guard last > 1 else { return .view(v) }
+            let laid = try normalized(c, v)
+            let grown = try c.state.builder.add(try ConstantOp(.add, constant: Tensor.zeros([last])), name: c.nodeName, inputs: [laid.node])
+            return try viewed(c, View(node: grown, groups: laid.groups))
+        }
         let data = try c.constant(0)
         let target = try c.constant(1).scalars.map { try integer($0, c) }
         guard target.count <= 8, target.allSatisfy({ $0 >= -1 }) else { throw Failure(description: "Expand '\(c.nodeName)': target \(target) is not a shape") }
@@ -352,7 +362,8 @@ extension ONNXImporter {
         // A size below −1 is the batch times a number (a graph Shape's −1 multiplied: [T, N·heads, d]); only a computed value can have one.
         var computed = true
         if case .constant = try c.value(0) { computed = false }
-        guard target.count <= 8, target.allSatisfy({ $0 >= (computed ? -(1 << 40) : -1) }), target.filter({ $0 < 0 }).count <= 1 else {
+        // At most one −1, and one batch times k beside it.
+        guard target.count <= 8, target.allSatisfy({ $0 >= (computed ? -(1 << 40) : -1) }), target.filter({ $0 == -1 }).count <= 1, target.filter({ $0 < -1 }).count <= 1 else {
             throw Failure(description: "Reshape '\(c.nodeName)': target \(target) is not a shape")
         }
         // A 0 copies the input's size on that axis (allowzero=0): there must be one.
@@ -498,10 +509,17 @@ extension ONNXImporter {
         let mode = c.attribute("mode").map { String(decoding: $0.s, as: UTF8.self) } ?? "constant"
         let pads = fromInputs ? try c.constant(1).scalars.map { try integer($0, c) } : (c.ints("pads") ?? [])
         let fill: Float = fromInputs ? ((try c.optionalValue(2)).flatMap { if case let .constant(t) = $0 { return t.scalars.first } else { return nil } } ?? 0) : c.float("value", 0)
-        guard mode == "constant", fill == 0, pads.count == 8, pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0 else {
+        guard mode == "constant", fill == 0, pads.count == 8, pads[0] == 0, pads[4] == 0 else {
             throw Failure(description: "Pad '\(c.nodeName)' other than zero padding of height and width is not supported")
         }
-        result = try c.add(try ZeroPadding2d(Padding2D(top: pads[2], bottom: pads[6], left: pads[3], right: pads[7])), [i])
-        return result
+        if pads[1] == 0, pads[5] == 0 {
+            result = try c.add(try ZeroPadding2d(Padding2D(top: pads[2], bottom: pads[6], left: pads[3], right: pads[7])), [i])
+            return result
+        }
+        // Channels last ([N, H, W, C]: Swin's patch merging of an odd map): the channels put first around the padding.
+        guard pads[3] == 0, pads[7] == 0 else { throw Failure(description: "Pad '\(c.nodeName)' other than zero padding of height and width is not supported") }
+        let first = try c.state.builder.add(try Permute([2, 0, 1]), name: "\(c.nodeName).channels_first", inputs: [i])
+        let padded = try c.state.builder.add(try ZeroPadding2d(Padding2D(top: pads[1], bottom: pads[5], left: pads[2], right: pads[6])), name: "\(c.nodeName).pad", inputs: [first])
+        return try c.add(try Permute([1, 2, 0]), [padded])
     }
 }

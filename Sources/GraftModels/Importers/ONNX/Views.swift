@@ -53,15 +53,18 @@ extension ONNXImporter {
     }
 
     /// The same view over a node laid out in the view's order (the batch first in the node), with
-    /// consecutive axes of one group other than the batch merged into one node axis: a group
-    /// without the batch is then one node axis, and the last such group the node's last axis.
+    /// consecutive axes of one group other than the batch merged into one node axis and size-1
+    /// axes dropped: a group without the batch is then one node axis, the last such group the
+    /// node's last axis, and two views of the same axes are laid out alike.
     static func normalized(_ c: NodeContext, _ v: View, suffix: String = "") throws -> View {
         let shape = [1] + c.shape(v.node)
         let order = [0] + v.groups.flatMap { $0 }.filter { $0 != 0 }
         var groups: [[Int]] = [], sample: [Int] = []
         for group in v.groups {
             var merged: [Int] = [], run: Int? = nil
-            for axis in group {
+            // Size-1 axes hold no order: left out, unless the graph's axis is nothing else.
+            let kept = group.filter { $0 == 0 || shape[$0] != 1 }
+            for axis in kept.isEmpty ? [group[0]] : kept {
                 if axis == 0 {
                     if let r = run { sample.append(r); merged.append(sample.count); run = nil }
                     merged.append(0)
@@ -84,7 +87,15 @@ extension ONNXImporter {
     /// for the batch times what is left): the target's axes before the batch's take the view's
     /// axes from the front, those after it from the back, splitting a node axis where a size
     /// divides it; the batch's axis takes the rest. Size-1 axes come and go.
-    static func reshapeView(_ c: NodeContext, _ v: View, _ target: [Int]) throws -> Value {
+    static func reshapeView(_ c: NodeContext, _ v: View, _ given: [Int]) throws -> Value {
+        var target = given
+        // The batch times k beside a −1 (Swin's [B·windows, T, 3, heads, −1]): the −1 is what the rest leaves.
+        if let inferred = target.firstIndex(of: -1), let batch = target.firstIndex(where: { $0 < -1 }) {
+            let total = c.shape(v.node).reduce(1, *), known = target.indices.filter { $0 != inferred }.reduce(1) { $0 * Swift.abs(target[$1]) }
+            guard known > 0, total % known == 0, target.filter({ $0 < 0 }).count == 2 else { throw viewRefusal(c) }
+            target[inferred] = total / known
+            _ = batch
+        }
         let negative = target.indices.filter { target[$0] < 0 }
         guard negative.count == 1, let b = negative.first, !target.contains(0), target.count <= 8 else { throw viewRefusal(c) }
         var sample = c.shape(v.node)
@@ -164,11 +175,12 @@ extension ONNXImporter {
     }
 
     /// Operators whose converters take views apart or rearrange them themselves.
-    static let viewOperators: Set<String> = ["Transpose", "Reshape", "Squeeze", "Unsqueeze", "Shape", "Slice", "Gather", "Split"]
+    static let viewOperators: Set<String> = ["Transpose", "Reshape", "Squeeze", "Unsqueeze", "Shape", "Slice", "Gather", "Split", "Expand"]
 
     /// Operators that act along the graph's last axis or on each value alone, which graft can
     /// apply to a view's node laid out in the view's order.
-    static let liftedOperators: Set<String> = ["MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Gelu", "Sqrt", "Softmax", "LayerNormalization"]
+    static let liftedOperators: Set<String> = ["MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Erf", "Gelu", "Sqrt", "Clip",
+                                               "Softmax", "LayerNormalization", "ReduceL2", "ReduceSumSquare", "ReduceSum", "ReduceMean"]
 
     /// An operator of `liftedOperators` on a view, with constants that vary along the last axis
     /// only: run on the normalized node, its result seen through the same view. nil when no input
@@ -180,29 +192,50 @@ extension ONNXImporter {
             if case let .view(v) = try context.value(position) { return (position, v) } else { return nil }
         }
         guard let (_, first) = views.first else { return nil }
-        guard liftedOperators.contains(context.op), views.count == 1 else { throw viewRefusal(context) }
+        guard liftedOperators.contains(context.op) else { throw viewRefusal(context) }
         if ["Softmax", "LayerNormalization"].contains(context.op) {
             // Along the last axis only, given as −1 (Softmax before opset 13 flattens from axis 1).
             guard context.int("axis", -1) == -1, context.op != "Softmax" || context.opset >= 13 || context.attribute("axis") != nil else { throw viewRefusal(context) }
         }
-        let v = try normalized(context, first)
+        if context.op.hasPrefix("Reduce") {
+            // Over the last axis only, kept (F.normalize's norm), given as −1.
+            var axes = context.ints("axes")
+            if axes == nil, context.node.input.count > 1, case let .constant(t)? = try context.optionalValue(1) { axes = try t.scalars.map { try integer($0, context) } }
+            guard axes == [-1] || axes == [first.groups.count - 1], context.int("keepdims", 1) == 1 else { throw viewRefusal(context) }
+        }
+        let v = try normalized(context, first, suffix: views.count > 1 ? ".0" : "")
         guard let last = v.groups.last, last.count == 1, last != [0] else { throw viewRefusal(context) }
         var values = context.values
         for (position, name) in inputs {
             switch try context.value(position) {
-            case .view: values[name] = .node(v.node)
+            case let .view(other) where other == first:
+                values[name] = .node(v.node)
+            case let .view(other):
+                // Two views of the same axes, laid out alike: attention's q·kᵀ and weights·v (the same
+                // batch axes), or an elementwise operator (the same shape: F.normalize's division).
+                let w = try normalized(context, other, suffix: ".\(position)")
+                let fits = context.op == "MatMul" ? Array(context.shape(w.node).dropLast(2)) == Array(context.shape(v.node).dropLast(2))
+                    : ["Add", "Sub", "Mul", "Div"].contains(context.op) && context.shape(w.node) == context.shape(v.node)
+                guard w.groups == v.groups, fits else { throw viewRefusal(context) }
+                values[name] = .node(w.node)
+            case let .constant(t) where ["MatMul", "Gemm", "Clip"].contains(context.op) || context.op.hasPrefix("Reduce"):
+                // Weights, bounds and axes (a reduction's axes, given as −1, read the same on the node).
+                values[name] = .constant(t)
             case let .constant(t):
-                // Along the last axis only (a bias, a weight, a scalar).
-                guard t.shape.dropLast().allSatisfy({ $0 == 1 }) || context.op == "MatMul" || context.op == "Gemm" else { throw viewRefusal(context) }
-            case .node:
-                throw viewRefusal(context)
+                // A constant varying only along trailing axes that are one node axis each (a bias,
+                // Swin's relative position bias): it broadcasts against the node as it is, right-aligned.
+                let aligned = [Int](repeating: 1, count: Swift.max(0, v.groups.count - t.rank)) + t.shape
+                guard aligned.count == v.groups.count else { throw viewRefusal(context) }
+                let from = aligned.firstIndex { $0 != 1 } ?? aligned.count
+                guard v.groups[from...].allSatisfy({ $0.count == 1 && $0 != [0] }) else { throw viewRefusal(context) }
+                values[name] = .constant(try t.reshaped(from == aligned.count ? [1] : Array(aligned[from...])))
             default:
                 throw viewRefusal(context)
             }
         }
         let inner = NodeContext(node: context.node, nodeName: context.nodeName, op: context.op, opset: context.opset, values: values, integers: context.integers, state: context.state)
         return try converter.run(inner).map { result in
-            guard case let .node(r) = result else { throw viewRefusal(context) }
+            guard case let .node(r) = result, context.shape(r).count == context.shape(v.node).count else { throw viewRefusal(context) }
             return try viewed(context, View(node: r, groups: v.groups))
         }
     }
