@@ -82,6 +82,70 @@ struct ONNXShapeOpsTests {
         do { _ = try ONNXImporter.load(data, name: "t.onnx", modelName: "t", inputShape: nil); return nil } catch { return "\(error)" }
     }
 
+    /// Random chains that move the batch and merge it with other axes — Transpose, Reshape merging
+    /// two axes (the batch's written −1), a Relu or a Softmax on the last axis, Transpose, Reshape
+    /// to [−1, values per sample] — against the same operators on a concrete batch of 3. Every
+    /// chain graft opens gives the reference's numbers; the rest are refused by name, never wrong.
+    @Test func viewsOfTheBatchFollowTheirReference() throws {
+        var generator = SplitMix(seed: 41)
+        func random(_ n: Int) -> Int { Int(generator.next() % UInt64(n)) }
+        func permutation(_ n: Int) -> [Int] {
+            var p = Array(0..<n)
+            for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, random(i + 1)) }
+            return p
+        }
+        func node(_ op: String, _ inputs: [String], _ output: String, _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
+            var n = Onnx_NodeProto()
+            (n.opType, n.name, n.input, n.output, n.attribute) = (op, output, inputs, [output], attributes)
+            return n
+        }
+        var loaded = 0, refused = 0
+        for trial in 0..<200 {
+            let sample = [2 + random(2), 2 + random(3), 3]
+            let x = try Tensor(shape: [3] + sample, scalars: (0..<(3 * sample.reduce(1, *))).map { Float(($0 * 7919) % 101) / 50 - 1 })
+            var reference = x
+            var batchAxis = 0
+            // Transpose, moving the batch anywhere.
+            let first = permutation(4)
+            reference = try reference.permuted(first).copied()
+            batchAxis = first.firstIndex(of: 0) ?? 0
+            // Merge two neighbouring axes; the batch's axis is written −1.
+            let i = random(3)
+            var merged = reference.shape
+            merged.replaceSubrange(i...(i + 1), with: [merged[i] * merged[i + 1]])
+            batchAxis = batchAxis > i + 1 ? batchAxis - 1 : Swift.min(batchAxis, i)
+            reference = try reference.reshaped(merged)
+            let written = merged.enumerated().map { $0.offset == batchAxis ? -1 : $0.element }
+            // Along the last axis (a Relu, or a Softmax when the batch is elsewhere).
+            let middle = trial % 3 == 0 ? "Softmax" : "Relu"
+            if middle == "Softmax" { reference = try reference.softmax(axis: -1) } else { reference = reference.relu() }
+            // Transpose again, then [−1, values per sample].
+            let second = permutation(3)
+            reference = try reference.permuted(second).copied().reshaped([-1, sample.reduce(1, *)])
+            var model = try Self.base(node("Identity", ["x"], "unused"), dims: [1] + sample, outputs: 1, opset: 17)
+            model.graph.initializer = [Self.ints("merged", written.map(Int64.init)), Self.ints("flat", [-1, Int64(sample.reduce(1, *))])]
+            model.graph.output = [Self.valueInfo("y0", [1, sample.reduce(1, *)])]
+            model.graph.node = [
+                node("Transpose", ["x"], "a", [Self.attribute("perm", ints: first.map(Int64.init))]),
+                node("Reshape", ["a", "merged"], "b"),
+                node(middle, ["b"], "c", middle == "Softmax" ? [Self.attribute("axis", int: -1)] : []),
+                node("Transpose", ["c"], "d", [Self.attribute("perm", ints: second.map(Int64.init))]),
+                node("Reshape", ["d", "flat"], "y0"),
+            ]
+            let imported: Model
+            do { imported = try ONNXImporter.load(try model.serializedData(), name: "v.onnx", modelName: "v", inputShape: nil) } catch {
+                #expect("\(error)".contains("not supported"), "\(error)")
+                refused += 1
+                continue
+            }
+            loaded += 1
+            // Where the batch does not end first, the reference mixes samples in its rows: graft must have refused.
+            let y = try imported.predict(x)
+            #expect(y.shape == reference.shape && maxDifference(y, reference) < 1e-6, "trial \(trial): \(first) merge \(i) \(second)")
+        }
+        #expect(loaded >= 30 && refused >= 100, "\(loaded) loaded, \(refused) refused")
+    }
+
     @Test func randomAttributesAtTheEdgesLoadOrAreRefused() throws {
         var generator = SplitMix(seed: 25)
         let ops = ["Range", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Split", "ReduceMean", "Softmax", "LogSoftmax", "LayerNormalization",
