@@ -90,11 +90,14 @@ extension ONNXImporter {
     static func reshapeView(_ c: NodeContext, _ v: View, _ given: [Int]) throws -> Value {
         var target = given
         // The batch times k beside a −1 (Swin's [B·windows, T, 3, heads, −1]): the −1 is what the rest leaves.
-        if let inferred = target.firstIndex(of: -1), let batch = target.firstIndex(where: { $0 < -1 }) {
-            let total = c.shape(v.node).reduce(1, *), known = target.indices.filter { $0 != inferred }.reduce(1) { $0 * Swift.abs(target[$1]) }
-            guard known > 0, total % known == 0, target.filter({ $0 < 0 }).count == 2 else { throw viewRefusal(c) }
+        if let inferred = target.firstIndex(of: -1), target.contains(where: { $0 < -1 }) {
+            // The file's sizes (each within ±2⁴⁰) multiplied with overflow checked.
+            let total = c.shape(v.node).reduce(1, *)
+            let known = target.indices.filter { $0 != inferred }.reduce(Optional(1)) { product, axis in
+                product.flatMap { let (m, overflow) = $0.multipliedReportingOverflow(by: Swift.abs(target[axis])); return overflow ? nil : m }
+            }
+            guard let known, known > 0, total % known == 0, target.filter({ $0 < 0 }).count == 2 else { throw viewRefusal(c) }
             target[inferred] = total / known
-            _ = batch
         }
         let negative = target.indices.filter { target[$0] < 0 }
         guard negative.count == 1, let b = negative.first, !target.contains(0), target.count <= 8 else { throw viewRefusal(c) }
