@@ -37,6 +37,18 @@ struct HuggingFaceTests {
         expectClose(try model.predict(try npy("vit_input.npy")), try npy("\(name)_output.npy"), name)
     }
 
+    /// Dinov2WithRegistersForImageClassification (make_hf_registers_fixtures.py): four registers go in
+    /// behind the class token after the position embedding, the head reads the class token and the
+    /// patches' mean (registers left out), the table is resized with antialiasing at 48×40.
+    @Test func dinov2WithRegistersMatchesTransformers() throws {
+        let model = try ModelFiles.load(Self.folder("hf_dinov2_registers"))
+        #expect(model.architecture == "dinov2reg4-hf-128x2-p8")
+        #expect(model.classNames == ["cat", "dog", "bird"])
+        #expect(model.parameterCount == 294_147 - 128, "transformers counts the mask token, which inference never reads")
+        expectClose(try model.predict(try npy("vit_input.npy")), try npy("hf_dinov2_registers_output.npy"), "hf_dinov2_registers")
+        expectClose(try model.predict(try npy("vit_input_48x40.npy")), try npy("hf_dinov2_registers_48x40_output.npy"), "hf_dinov2_registers at 48×40")
+    }
+
     /// ResNetForImageClassification is torchvision's ResNet under other names (transformers'
     /// outputs are the zoo's check, its sizes too large to commit): a resnet18 graft builds, saved
     /// under Hugging Face's names beside a config.json, opens as resnet18 with the same outputs.

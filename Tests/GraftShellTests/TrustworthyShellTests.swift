@@ -252,6 +252,7 @@ struct TrustworthyShellTests {
         // Augmentation with magnitudes and colour jitter.
         #expect(shell.execute("use mnist").succeeded)
         #expect(shell.execute("train epochs=1 augment=flip,crop=0.8,rotate=5,brightness=0.3,contrast=0.2,saturation=0.1").succeeded)
-        #expect(shell.execute("train epochs=1 augment=hue").error?.message == "augment takes flip, crop, rotate, shift, brightness, contrast, saturation; got 'hue'")
+        #expect(shell.execute("train epochs=1 augment=hue").error?.message == "augment takes none, or flip, vflip, crop, rotate, shift, brightness, contrast, saturation; got 'hue'")
+        #expect(shell.execute("train epochs=1 augment=none,flip").error?.message == "augment takes none, or flip, vflip, crop, rotate, shift, brightness, contrast, saturation; got 'none'")
     }
 }

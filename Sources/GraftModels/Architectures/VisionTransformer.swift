@@ -179,7 +179,7 @@ enum VisionTransformer {
 
     /// A Hugging Face ViT, DeiT or DINOv2 state dict's settings (`save_pretrained`'s key names).
     static func detectHuggingFace(_ shapes: [String: [Int]]) -> Config? {
-        guard let prefix = ["vit.", "deit.", "dinov2.", ""].first(where: { shapes["\($0)encoder.layer.0.attention.attention.query.weight"] != nil }),
+        guard let prefix = ["vit.", "deit.", "dinov2.", "dinov2_with_registers.", ""].first(where: { shapes["\($0)encoder.layer.0.attention.attention.query.weight"] != nil }),
               let query = shapes["\(prefix)encoder.layer.0.attention.attention.query.weight"], query.count == 2,
               let patch = shapes["\(prefix)embeddings.patch_embeddings.projection.weight"], patch.count == 4,
               let positions = shapes["\(prefix)embeddings.position_embeddings"]?[1] else { return nil }
@@ -191,6 +191,11 @@ enum VisionTransformer {
         var c = Config(source: .huggingface, width: width, depth: depth, heads: heads(width: width), patch: patch[2], grid: 0, mlp: mlp, classes: 0)
         (c.keyPrefix, c.dinov2Names) = (prefix, dinov2)
         c.distilled = shapes["\(prefix)embeddings.distillation_token"] != nil
+        // Dinov2WithRegisters: the registers go in after the position embedding, whose table
+        // (resized with antialiasing there) covers the class token and the patches only.
+        if let registers = shapes["\(prefix)embeddings.register_tokens"], registers.count == 3, (1...64).contains(registers[1]) {
+            c.registers = registers[1]
+        }
         c.layerScale = shapes["\(prefix)encoder.layer.0.layer_scale1.lambda1"] != nil
         c.qkvBias = shapes["\(prefix)encoder.layer.0.attention.attention.query.bias"] != nil
         c.patchBias = shapes["\(prefix)embeddings.patch_embeddings.projection.bias"] != nil
@@ -218,7 +223,8 @@ enum VisionTransformer {
     static func name(_ config: Config) -> String {
         func plain(_ c: Config) -> Config { var c = c; (c.classes, c.normalization) = (0, nil); return c }
         if let match = named.first(where: { plain($0.1) == plain(config) }) { return match.0 }
-        let family = config.source == .huggingface ? (config.dinov2Names ? "dinov2" : config.distilled ? "deit" : "vit") + "-hf" : "vit-\(config.source.rawValue)"
+        let family = config.source == .huggingface ? (config.dinov2Names ? (config.registers > 0 ? "dinov2reg\(config.registers)" : "dinov2") : config.distilled ? "deit" : "vit") + "-hf"
+            : "vit-\(config.source.rawValue)"
         return "\(family)-\(config.width)x\(config.depth)-p\(config.patch)"
     }
 
@@ -309,7 +315,14 @@ enum VisionTransformer {
         if c.distilled { x = try add("\(p)embeddings.distillation_token", PrefixTokens(count: 1, width: d, generator: generator), x) }
         x = try add("\(p)embeddings.cls_token", PrefixTokens(count: 1, width: d, generator: generator), x)
         x = try add("\(p)embeddings.position_embeddings",
-                    PositionEmbedding(prefix: c.distilled ? 2 : 1, grid: (c.grid, c.grid), width: d, resize: .bicubic, generator: generator), x, patches)
+                    PositionEmbedding(prefix: c.distilled ? 2 : 1, grid: (c.grid, c.grid), width: d, resize: c.registers > 0 ? .antialiased : .bicubic, generator: generator), x, patches)
+        if c.registers > 0 {
+            // [class, registers, patches]: the registers go in behind the class token.
+            let first = try add("\(p)embeddings.class", Slice(axis: 0, start: 0, end: 1), x)
+            let rest = try add("\(p)embeddings.patches", Slice(axis: 0, start: 1, end: Int(Int32.max)), x)
+            let registered = try add("\(p)embeddings.register_tokens", PrefixTokens(count: c.registers, width: d, generator: generator), rest)
+            x = try add("\(p)embeddings.tokens", Merge(.concatenate, axis: 0), first, registered)
+        }
         for i in 0..<c.depth {
             let l = "\(p)encoder.layer.\(i)"
             let names = c.dinov2Names ? (before: "norm1", after: "norm2", fc1: "mlp.fc1", act: "mlp.act", fc2: "mlp.fc2")
@@ -335,7 +348,7 @@ enum VisionTransformer {
             let sum = try add("heads.sum", Merge(.add), head, distillation)
             _ = try add("heads.mean", Affine(scale: [0.5], offset: [0]), sum)
         case .classAndMean:
-            let mean = try add("pool_mean", TokenPool(.mean(skip: 1)), tokens)
+            let mean = try add("pool_mean", TokenPool(.mean(skip: 1 + c.registers)), tokens)
             let first = try add("pool", TokenPool(.token(0)), tokens)
             let both = try add("pool_concat", Merge(.concatenate), first, mean)
             _ = try add("classifier", Dense(2 * d, c.classes, generator: generator), both)

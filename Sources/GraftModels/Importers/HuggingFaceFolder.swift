@@ -13,7 +13,7 @@ public enum HuggingFaceFolder {
     struct Refusal: Error, CustomStringConvertible { let description: String }
 
     /// The model types graft builds, with the classes `save_pretrained` writes for them.
-    static let modelTypes = ["vit", "deit", "dinov2", "swin"] + KeyRenaming.all.compactMap(\.modelType).sorted()
+    static let modelTypes = ["vit", "deit", "dinov2", "dinov2_with_registers", "swin"] + KeyRenaming.all.compactMap(\.modelType).sorted()
 
     /// The most a config file may hold (real ones are a few kilobytes, ImageNet's id2label 70 KB).
     static let configLimit = 4 << 20
@@ -212,8 +212,8 @@ public enum HuggingFaceFolder {
         }
         if let channels = int("num_channels"), channels != 3 { throw Refusal(description: "config.json's num_channels \(channels): graft reads RGB models") }
         if (config["use_swiglu_ffn"] as? Bool) == true { throw Refusal(description: "config.json asks for a SwiGLU MLP (use_swiglu_ffn), which graft does not build yet") }
-        if let registers = int("num_register_tokens"), registers > 0 {
-            throw Refusal(description: "config.json has \(registers) register tokens (Dinov2WithRegisters), which graft does not build from Hugging Face folders yet")
+        if let registers = int("num_register_tokens"), registers != c.registers {
+            throw Refusal(description: "config.json's num_register_tokens \(registers) is not the weights' \(c.registers)")
         }
     }
 
