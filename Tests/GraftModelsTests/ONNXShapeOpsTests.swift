@@ -146,6 +146,42 @@ struct ONNXShapeOpsTests {
         #expect(loaded >= 30 && refused >= 100, "\(loaded) loaded, \(refused) refused")
     }
 
+    /// The constants Swin's exports build their masks and bias tables with: GatherND and ScatterND
+    /// (index tuples, negative from the end), Not and Pow, folded; an index outside its axis is
+    /// refused by name.
+    @Test func gatherAndScatterOfConstantsFold() throws {
+        func tensor(_ name: String, _ dims: [Int64], _ values: [Float]) -> Onnx_TensorProto {
+            var t = Onnx_TensorProto()
+            (t.name, t.dataType, t.dims, t.floatData) = (name, 1, dims, values)
+            return t
+        }
+        func indices(_ name: String, _ dims: [Int64], _ values: [Int64]) -> Onnx_TensorProto {
+            var t = Self.ints(name, values)
+            t.dims = dims
+            return t
+        }
+        func node(_ op: String, _ inputs: [String], _ output: String) -> Onnx_NodeProto {
+            var n = Onnx_NodeProto()
+            (n.opType, n.name, n.input, n.output) = (op, output, inputs, [output])
+            return n
+        }
+        func model(_ first: Int64, _ row: Int64) throws -> Data {
+            var m = try Self.base(node("Identity", ["x"], "unused"), dims: [1, 2, 3], outputs: 1, opset: 17)
+            m.graph.initializer = [tensor("data", [2, 3], [1, 2, 3, 4, 5, 6]), indices("rows", [2, 1], [first, 0]),
+                                   indices("at", [1, 1], [row]), tensor("updates", [1, 3], [7, 0, 9]), tensor("two", [], [2])]
+            m.graph.node = [node("GatherND", ["data", "rows"], "g"), node("ScatterND", ["g", "at", "updates"], "s"),
+                            node("Not", ["s"], "n"), node("Pow", ["s", "two"], "p"), node("Add", ["n", "p"], "k"), node("Add", ["x", "k"], "y0")]
+            return try m.serializedData()
+        }
+        let loaded = try ONNXImporter.load(try model(-1, 1), name: "g.onnx", modelName: "g", inputShape: nil)
+        // Rows 1 and 0, then row 1 replaced by (7, 0, 9); then (s == 0) + s².
+        let y = try loaded.predict(try Tensor.zeros([1, 2, 3]))
+        #expect(y.scalars == [16, 25, 36, 49, 1, 81])
+        let outside = Self.outcome(try model(2, 0)) ?? "loaded", negative = Self.outcome(try model(0, -3)) ?? "loaded"
+        #expect(outside.contains("GatherND 'g': index 2 outside axis 0 of [2,3]"), "\(outside)")
+        #expect(negative.contains("ScatterND 's': index -3 outside axis 0 of [2,3]"), "\(negative)")
+    }
+
     @Test func randomAttributesAtTheEdgesLoadOrAreRefused() throws {
         var generator = SplitMix(seed: 25)
         let ops = ["Range", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Split", "ReduceMean", "Softmax", "LogSoftmax", "LayerNormalization",

@@ -66,13 +66,7 @@ extension ONNXImporter {
         var out = [Float]()
         out.reserveCapacity(positions * sliceCount)
         for p in 0..<positions {
-            var offset = 0
-            for axis in 0..<k {
-                var at = try integer(index[p * k + axis], c)
-                if at < 0 { at += data.shape[axis] }
-                guard (0..<data.shape[axis]).contains(at) else { throw Failure(description: "GatherND '\(c.nodeName)': index \(at) outside axis \(axis) of \(formatShape(data.shape))") }
-                offset = offset * data.shape[axis] + at
-            }
+            let offset = try ndOffset(index, position: p, k, of: data.shape, c)
             out.append(contentsOf: values[(offset * sliceCount)..<((offset + 1) * sliceCount)])
         }
         return .constant(try Tensor(shape: shape, scalars: out))
@@ -97,16 +91,22 @@ extension ONNXImporter {
         var out = data.scalars
         let index = indices.scalars, values = updates.scalars
         for p in 0..<positions {
-            var offset = 0
-            for axis in 0..<k {
-                var at = try integer(index[p * k + axis], c)
-                if at < 0 { at += data.shape[axis] }
-                guard (0..<data.shape[axis]).contains(at) else { throw Failure(description: "ScatterND '\(c.nodeName)': index \(at) outside axis \(axis) of \(formatShape(data.shape))") }
-                offset = offset * data.shape[axis] + at
-            }
+            let offset = try ndOffset(index, position: p, k, of: data.shape, c)
             for j in 0..<sliceCount { out[offset * sliceCount + j] = values[p * sliceCount + j] }
         }
         return .constant(try Tensor(shape: data.shape, scalars: out))
+    }
+
+    /// GatherND's and ScatterND's index tuple `position` (k integers, negative from the end) as the
+    /// number of the slice of `shape[k...]` it points at; an index outside its axis is refused.
+    static func ndOffset(_ index: [Float], position p: Int, _ k: Int, of shape: [Int], _ c: NodeContext) throws -> Int {
+        var offset = 0
+        for axis in 0..<k {
+            let given = try integer(index[p * k + axis], c), at = given < 0 ? given + shape[axis] : given
+            guard (0..<shape[axis]).contains(at) else { throw Failure(description: "\(c.op) '\(c.nodeName)': index \(given) outside axis \(axis) of \(formatShape(shape))") }
+            offset = offset * shape[axis] + at
+        }
+        return offset
     }
 
     /// `Ceil` and `Floor` of constants: shape arithmetic (timm's TF-"same" padding, `ceil(H / stride)`).
