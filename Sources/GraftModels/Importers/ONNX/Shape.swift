@@ -311,6 +311,7 @@ extension ONNXImporter {
                   zip(have.dropLast(), target.dropLast()).allSatisfy({ $0 == $1 || $1 == 1 }) else { throw viewRefusal(c) }
             guard last > 1 else { return .view(v) }
             let laid = try normalized(c, v)
+            _ = try checkedElementCount(Array(c.shape(laid.node).dropLast()) + [last], c)
             let grown = try c.state.builder.add(try ConstantOp(.add, constant: Tensor.zeros([last])), name: c.nodeName, inputs: [laid.node])
             return try viewed(c, View(node: grown, groups: laid.groups))
         }
