@@ -141,7 +141,7 @@ public enum LayerRegistry {
         Merge.self, Permute.self, Affine.self, ConstantOp.self, Clamp.self, LayerNorm.self, Cropping2d.self, ReduceMean.self, Slice.self, AdaptiveAvgPool2d.self, LayerScale.self,
         GroupNorm.self,
         Tokens.self, PrefixTokens.self, PositionEmbedding.self, SelfAttention.self, TokenPool.self, MatMul.self,
-        WindowAttention.self, PatchMerging.self, Resize.self, UnitNorm.self,
+        WindowAttention.self, PatchMerging.self, Resize.self, UnitNorm.self, ConstantPad.self,
     ]
 
     static let byKey: [String: any LayerKind.Type] = Dictionary(kinds.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })

@@ -44,6 +44,8 @@ struct LayerRegistryTests {
             Sample(key: Reshape.key, name: "[3, -1]", make: { try Reshape([3, -1]) }, input: [2, 3, 3]),
             Sample(key: Reshape.key, name: "channel split keeping H×W", make: { try Reshape([2, 2, 3, 3], trailing: 2) }, input: [4, 3, 3]),
             Sample(key: ZeroPadding2d.key, name: "asymmetric", make: { try ZeroPadding2d(Padding2D(top: 1, bottom: 0, left: 2, right: 1)) }, input: [2, 3, 3]),
+            Sample(key: ConstantPad.key, name: "last axis with ones", make: { try ConstantPad(before: [0, 0, 0], after: [0, 0, 1], value: 1) }, input: [2, 3, 4]),
+            Sample(key: ConstantPad.key, name: "channels and width", make: { try ConstantPad(before: [1, 0, 2], after: [0, 0, 1], value: -0.5) }, input: [2, 3, 3]),
             Sample(key: Cropping2d.key, name: "asymmetric", make: { try Cropping2d(Padding2D(top: 1, bottom: 0, left: 0, right: 2)) }, input: [2, 4, 5]),
             Sample(key: Merge.key, name: "multiply", make: { Merge(.multiply) }, input: [2, 3, 3], arity: 2),
             Sample(key: Merge.key, name: "concat", make: { Merge(.concatenate) }, input: [2, 3, 3], arity: 2),

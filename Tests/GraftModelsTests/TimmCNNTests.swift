@@ -105,4 +105,20 @@ struct TimmCNNTests {
         let fit = try #require(Architecture.fits(state).first)
         #expect(fit.architecture.rawValue == name && fit.isExact && fit.classes == 6, "\(fit.architecture.rawValue) \(fit.isExact) \(fit.classes)")
     }
+
+    /// timm's EfficientViT (MIT) from torch.onnx.export, both exporters (make_efficientvit_onnx_fixtures.py):
+    /// its linear attention pads v with a column of ones, which graft reads as a constant padding of the
+    /// last axis (ConstantPad), and the two products and the division by the last column run on the
+    /// batch's own nodes. One sample too, so nothing is fixed to the file's batch.
+    @Test(arguments: ["efficientvit_torch17", "efficientvit_dynamo18"])
+    func efficientViTsLinearAttentionFromONNXMatchesTimm(_ name: String) throws {
+        let model = try ModelFiles.load(formatsFixtures.appendingPathComponent("\(name).onnx").path)
+        #expect(model.nodes.contains { ($0.layer as? ConstantPad)?.value == 1 })
+        let (x, want) = (try npy("efficientvit_onnx_input.npy"), try npy("efficientvit_onnx_output.npy"))
+        for (input, expected, what) in [(x, want, "2 samples"), (try x.sliced(axis: 0, start: 1, end: 2), try want.sliced(axis: 0, start: 1, end: 2), "one sample")] {
+            let got = try model.predict(input)
+            let worst = zip(got.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(got.shape == expected.shape && worst <= 1e-4 * (1 + (expected.scalars.map(abs).max() ?? 0)), "\(name), \(what): max |Δ| \(worst)")
+        }
+    }
 }

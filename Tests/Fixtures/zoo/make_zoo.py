@@ -93,8 +93,12 @@ TIMM = [
     ("regnet", ["regnety_016"], 64),
     ("rexnet", ["rexnet_100"], 64),
     ("ghostnet", ["ghostnet_100"], 64),
+    # timm CNNs graft opens from ONNX only (their state dicts have no built-in architecture).
+    ("onnx_cnn", ["efficientvit_b0", "mixnet_s", "cspdarknet53", "dla34", "res2net50_26w_4s", "resnest14d", "dpn68",
+                  "repvgg_a0", "mobileone_s0", "hrnet_w18_small", "poolformer_s12"], 64),
 ]
 TIMM_TRANSFORMERS = {"vit", "deit", "dinov2", "clip", "swin"}
+TIMM_ONNX_ONLY = {"onnx_cnn"}
 TIMM_FIXED_SIDE = {"swin": 224}
 # Hugging Face transformers, built from configs at ViT-Tiny's sizes (the hub's checkpoints are
 # configs like these with other numbers): family → (model class, config class, config).
@@ -221,6 +225,8 @@ def torch_entries(out, names, size, rng):
             side = TORCH_FIXED_SIDE.get(constructor, max(size, TORCH_MIN_SIDE.get(constructor, 32)))
             kwargs = {"aux_logits": False, "init_weights": True} if constructor in ("googlenet", "inception_v3") else {}
             if family == "vit":
+                patch = int(constructor.rsplit("_", 1)[1])
+                side = -(-side // patch) * patch  # the grid must be whole patches (vit_h_14 at 64 → 70)
                 kwargs["image_size"] = side
             entries += module_entries(out, "torch", family, constructor, index,
                                       lambda: getattr(torchvision.models, constructor)(weights=None, **kwargs), side, rng,
@@ -241,7 +247,7 @@ def timm_entries(out, names, size, rng):
             kwargs = {"img_size": side} if family in TIMM_TRANSFORMERS else {}
             entries += module_entries(out, "timm", family, constructor, index,
                                       lambda: timm.create_model(constructor, pretrained=False, **kwargs), side, rng,
-                                      fixed_grid=family in TIMM_TRANSFORMERS)
+                                      fixed_grid=family in TIMM_TRANSFORMERS, onnx_only=family in TIMM_ONNX_ONLY)
     return entries
 
 
@@ -317,9 +323,10 @@ def perturb_torch(model, rng, side):
     return model.eval()
 
 
-def module_entries(out, framework, family, constructor, index, build, side, rng, fixed_grid=False):
+def module_entries(out, framework, family, constructor, index, build, side, rng, fixed_grid=False, onnx_only=False):
     """One PyTorch module (torchvision's or timm's) in every format graft reads: state dict (and the
-    legacy serialization for a family's first), safetensors, ONNX from both exporters."""
+    legacy serialization for a family's first), safetensors, ONNX from both exporters (only these
+    two where onnx_only)."""
     import torch
     torch.manual_seed(3)
     start = time.time()
@@ -336,14 +343,15 @@ def module_entries(out, framework, family, constructor, index, build, side, rng,
     base = {"framework": framework, "family": family, "model": constructor, "input": input_name, "output": output_name,
             "framework_total": parameters, "parameters": parameters, "statistics": statistics, "noise": noise}
     entries = []
-    torch.save(model.state_dict(), os.path.join(out, f"{stem}.pth"))
-    entries.append(dict(base, format="pth", file=f"{stem}.pth"))
-    if index == 0 and framework == "torch":
-        torch.save(model.state_dict(), os.path.join(out, f"{stem}_legacy.pth"), _use_new_zipfile_serialization=False)
-        entries.append(dict(base, format="pth-legacy", file=f"{stem}_legacy.pth"))
-    from safetensors.torch import save_file
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, os.path.join(out, f"{stem}.safetensors"))
-    entries.append(dict(base, format="safetensors", file=f"{stem}.safetensors"))
+    if not onnx_only:
+        torch.save(model.state_dict(), os.path.join(out, f"{stem}.pth"))
+        entries.append(dict(base, format="pth", file=f"{stem}.pth"))
+        if index == 0 and framework == "torch":
+            torch.save(model.state_dict(), os.path.join(out, f"{stem}_legacy.pth"), _use_new_zipfile_serialization=False)
+            entries.append(dict(base, format="pth-legacy", file=f"{stem}_legacy.pth"))
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, os.path.join(out, f"{stem}.safetensors"))
+        entries.append(dict(base, format="safetensors", file=f"{stem}.safetensors"))
     onnx_file = f"{stem}.onnx"
     # Free batch and spatial axes, or only a free batch where the model fixes its grid (VGG and
     # AlexNet's pooling; a transformer's position table, which the trace writes for this size).

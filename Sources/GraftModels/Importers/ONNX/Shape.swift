@@ -505,22 +505,28 @@ extension ONNXImporter {
     }
 
     static func pad(_ c: NodeContext, fromInputs: Bool) throws -> Value {
-        let result: Value
         let i = try c.nodeInput(0)
+        let rank = c.shape(i).count + 1
         let mode = c.attribute("mode").map { String(decoding: $0.s, as: UTF8.self) } ?? "constant"
         let pads = fromInputs ? try c.constant(1).scalars.map { try integer($0, c) } : (c.ints("pads") ?? [])
-        let fill: Float = fromInputs ? ((try c.optionalValue(2)).flatMap { if case let .constant(t) = $0 { return t.scalars.first } else { return nil } } ?? 0) : c.float("value", 0)
-        guard mode == "constant", fill == 0, pads.count == 8, pads[0] == 0, pads[4] == 0 else {
-            throw Failure(description: "Pad '\(c.nodeName)' other than zero padding of height and width is not supported")
+        var fill: Float = c.float("value", 0)
+        if fromInputs, let value = try c.optionalValue(2) {
+            guard case let .constant(t) = value, t.scalars.count == 1 else { throw Failure(description: "Pad '\(c.nodeName)': its fill is not one constant") }
+            fill = t.scalars[0]
         }
-        if pads[1] == 0, pads[5] == 0 {
-            result = try c.add(try ZeroPadding2d(Padding2D(top: pads[2], bottom: pads[6], left: pads[3], right: pads[7])), [i])
-            return result
+        guard mode == "constant" else { throw Failure(description: "Pad '\(c.nodeName)' in mode '\(mode)' is not supported (constant only)") }
+        guard fromInputs ? c.node.input.count < 4 || c.node.input[3].isEmpty : true else {
+            throw Failure(description: "Pad '\(c.nodeName)' of chosen axes is not supported")
         }
-        // Channels last ([N, H, W, C]: Swin's patch merging of an odd map): the channels put first around the padding.
-        guard pads[3] == 0, pads[7] == 0 else { throw Failure(description: "Pad '\(c.nodeName)' other than zero padding of height and width is not supported") }
-        let first = try c.state.builder.add(try Permute([2, 0, 1]), name: "\(c.nodeName).channels_first", inputs: [i])
-        let padded = try c.state.builder.add(try ZeroPadding2d(Padding2D(top: pads[1], bottom: pads[5], left: pads[2], right: pads[6])), name: "\(c.nodeName).pad", inputs: [first])
-        return try c.add(try Permute([1, 2, 0]), [padded])
+        guard pads.count == 2 * rank, pads.allSatisfy({ $0 >= 0 }) else {
+            throw Failure(description: "Pad '\(c.nodeName)': pads \(pads) are not \(rank) pairs of sizes ≥ 0")
+        }
+        guard pads[0] == 0, pads[rank] == 0 else { throw Failure(description: "Pad '\(c.nodeName)' pads the batch axis") }
+        guard fill.isFinite else { throw Failure(description: "Pad '\(c.nodeName)': the fill \(fill) is not a finite number") }
+        let before = Array(pads[1..<rank]), after = Array(pads[(rank + 1)...])
+        if rank == 4, fill == 0, before[0] == 0, after[0] == 0 {
+            return try c.add(try ZeroPadding2d(Padding2D(top: before[1], bottom: after[1], left: before[2], right: after[2])), [i])
+        }
+        return try c.add(try ConstantPad(before: before, after: after, value: fill), [i])
     }
 }
