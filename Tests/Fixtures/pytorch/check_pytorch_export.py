@@ -142,6 +142,8 @@ SHIPPED += [(f"{FORMATS}/{name}", (2, 3, 96, 96)) for name in
 SHIPPED += [(f"{FORMATS}/{name}.safetensors", (2, 3, 56, 52)) for name in ["swin_torchvision", "swin_v2_torchvision"]]
 # Resizing: F.interpolate's modes from ONNX, Keras's Resizing and UpSampling2D (make_resize_fixtures.py).
 SHIPPED += [(f"{FORMATS}/resize_torch17.onnx", (2, 3, 7, 6)), (f"{FORMATS}/resize_keras.keras", (2, 3, 10, 12))]
+# EfficientViT's linear attention from ONNX: v padded with ones (ConstantPad), kᵀv and q(kᵀv), the division by the last column.
+SHIPPED += [(f"{FORMATS}/efficientvit_torch17.onnx", (2, 3, 48, 48))]
 
 
 def model_files(graft, work, every):
