@@ -137,6 +137,11 @@ public enum ONNXImporter {
         let state = ImportBuild(builder: try GraphBuilder(inputShape: sample, freeAxes: free, inputName: input.name.isEmpty ? "input" : input.name))
         values[input.name] = .node(state.builder.input)
         var usedNames = Set<String>()
+        // How many reads of each value are still to come: a constant is let go after its last one, so
+        // a weight the converters copied (a MatMul's transposed) is not held twice until the end.
+        var readsLeft: [String: Int] = [:]
+        for node in graph.node { for input in node.input where !input.isEmpty { readsLeft[input, default: 0] += 1 } }
+        for output in graph.output { readsLeft[output.name, default: 0] += 1 }
 
         for (index, node) in graph.node.enumerated() {
             try Cancellation.check(name)   // weights may be Constant nodes, not initializers
@@ -153,6 +158,10 @@ public enum ONNXImporter {
                 for output in node.output where !output.isEmpty { values[output] = result }
             } else {
                 for (output, value) in zip(node.output, results) where !output.isEmpty { values[output] = value }
+            }
+            for input in node.input where !input.isEmpty {
+                readsLeft[input, default: 1] -= 1
+                if readsLeft[input] == 0, case .constant? = values[input] { values[input] = nil }
             }
         }
         guard let outputName = graph.output.first?.name, case let .node(outputIndex)? = values[outputName] else {
