@@ -21,11 +21,10 @@ func benchmarkFile(_ options: Options, _ name: String, _ workload: String) -> St
 }
 
 /// W9: loading ResNet-50 (torchvision, random weights) from `.pth`, `.safetensors`, `.onnx` and
-/// `.keras` (ms), and the memory one load adds in a fresh process (MB, and as a multiple of the
-/// model's tensors).
+/// `.keras`, and ViT-B/16 (torchvision, 330 MB) from the first three (ms), and the memory one load
+/// adds in a fresh process (MB, and as a multiple of the model's tensors).
 func modelLoading(_ options: Options) throws {
-    let name = benchmarkModels[0]
-    for format in ["pth", "safetensors", "onnx", "keras"] {
+    for (name, format) in ["pth", "safetensors", "onnx", "keras"].map({ (benchmarkModels[0], $0) }) + ["pth", "safetensors", "onnx"].map({ ("vit_b_16", $0) }) {
         guard let path = benchmarkFile(options, "\(name).\(format)", "W9") else { continue }
         reportTime("W9", "\(name)-load-\(format)", seconds: try measure(repeats: options.repeats) { _ = try ModelFiles.load(path) })
         let (added, tensors) = try peakOfOneLoad(path)
