@@ -49,7 +49,8 @@ public enum SafeTensors {
         let dataStart = 8 + headerLength
         let available = data.count - dataStart
         var entries: [(name: String, dtype: ElementType, shape: [Int], begin: Int, end: Int)] = []
-        for (key, value) in header where key != "__metadata__" {
+        // In name order, so a file with several faults is refused for the same one every time.
+        for (key, value) in header.sorted(by: { $0.key < $1.key }) where key != "__metadata__" {
             guard let info = value.object else { throw fail("tensor '\(key)'", "entry is not an object") }
             guard let dtypeName = info["dtype"]?.string else { throw fail("tensor '\(key)'", "no dtype") }
             guard let dtype = ElementType(safetensors: dtypeName) else { throw FormatError.unsupported(format: format, what: "dtype \(dtypeName) of tensor '\(key)' in \(name)") }
@@ -72,13 +73,14 @@ public enum SafeTensors {
             guard end - begin == count * dtype.size else {
                 throw fail("tensor '\(key)'", "data_offsets span \(end - begin) bytes, shape \(shape) of \(dtypeName) needs \(count * dtype.size)")
             }
-            guard end <= available else { throw fail("tensor '\(key)'", "data ends at \(end), file has \(available) bytes of data") }
             entries.append((key, dtype, shape, begin, end))
         }
-        // Contiguous, non-overlapping, exact coverage.
+        // In the file's order: the first tensor that runs past the data is the one named; then
+        // contiguous, non-overlapping, exact coverage.
         entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         var position = 0
         for entry in entries {
+            guard entry.end <= available else { throw fail("tensor '\(entry.name)'", "data ends at \(entry.end), file has \(available) bytes of data") }
             guard entry.begin == position else {
                 throw fail("tensor '\(entry.name)'", entry.begin < position ? "data overlaps the previous tensor's" : "gap of \(entry.begin - position) bytes before its data")
             }

@@ -62,6 +62,12 @@ struct MalformedTests {
         ("st_dense_intmax.safetensors", "Linear: features must be 1…2147483648, got 4 → 9223372036854775807"),
         ("st_dense_1e9.safetensors", "Linear: zeros: would take 16.0 GB, more than the memory limit of 2.0 GB (set memory=GB changes it)"),
         ("st_batchnorm_1e9.safetensors", "Linear: zeros: would take 4.0 GB, more than the memory limit of 2.0 GB (set memory=GB changes it)"),
+        // Hugging Face folders (make_hf_malformed.py): a tiny ViT that loads, broken one way each.
+        ("hf_no_weights", "cannot load PATH: the folder has no model.safetensors or pytorch_model.bin"),
+        ("hf_unknown_model_type", "cannot load PATH: config.json names model_type 'gpt2'; graft reads vit, deit, dinov2, dinov2_with_registers, swin, convnext, resnet folders"),
+        ("hf_remote_code", "cannot load PATH: config.json asks to run the model's own code ('auto_map'); graft runs no code from a file"),
+        ("hf_heads_not_dividing", "cannot load PATH: config.json's num_attention_heads 3 does not divide hidden_size 8"),
+        ("hf_position_1e9", "cannot load PATH: safetensors: tensor 'vit.embeddings.position_embeddings' of shape [1, 1000000001, 8] exceeds the limit of 2^32 elements"),
     ]
 
     @Test(arguments: 0..<expectations.count)
