@@ -152,12 +152,18 @@ enum PortableGEMM {
                     for r in height..<mr { destination[r] = 0 }
                 }
             } else {
-                // Gather one step from each of the panel's rows (each row is read in order).
-                let source = a + (i0 + i) * lda + k0
-                for p in 0..<depth {
-                    let destination = panel + p * mr
-                    for r in 0..<height { destination[r] = source[r * lda + p] }
-                    for r in height..<mr { destination[r] = 0 }
+                // Each of the panel's rows read in order, written every mr floats (pointer steps:
+                // no per-element index arithmetic), then the rows past the end as zeros.
+                for r in 0..<height {
+                    var source = UnsafePointer(a + (i0 + i + r) * lda + k0), destination = panel + r
+                    for _ in 0..<depth {
+                        destination.pointee = source.pointee
+                        source += 1
+                        destination += mr
+                    }
+                }
+                if height < mr {
+                    for p in 0..<depth { (panel + p * mr + height).initialize(repeating: 0, count: mr - height) }
                 }
             }
             panel += mr * depth
@@ -169,10 +175,14 @@ enum PortableGEMM {
     static func packB(_ transposed: Bool, _ b: UnsafePointer<Float>, _ ldb: Int, k0: Int, depth: Int, j0: Int, columns: Int,
                       nr: Int, into panel: UnsafeMutablePointer<Float>) {
         if transposed {
-            // op(B)[p, q] = B[q, p]: read each column's run of k, write it strided.
+            // op(B)[p, q] = B[q, p]: read each column's run of k, write it every nr floats.
             for q in 0..<columns {
-                let source = b + (j0 + q) * ldb + k0
-                for p in 0..<depth { panel[p * nr + q] = source[p] }
+                var source = UnsafePointer(b + (j0 + q) * ldb + k0), destination = panel + q
+                for _ in 0..<depth {
+                    destination.pointee = source.pointee
+                    source += 1
+                    destination += nr
+                }
             }
             if columns < nr { for p in 0..<depth { for q in columns..<nr { panel[p * nr + q] = 0 } } }
         } else if columns == nr {
