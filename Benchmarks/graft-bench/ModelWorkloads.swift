@@ -136,3 +136,25 @@ func depthwiseShapes(_ options: Options) throws {
         report("DW", "c\(channels)-\(size)px-k\(kernel)-s\(stride)", seconds: times, flops: 2.0 * 8 * Double(channels * out * out * kernel * kernel))
     }
 }
+
+/// K: the inference layers of W4 and W10's CNNs that Benchmarks/peers/kernels.c times with oneDNN and
+/// XNNPACK (issue 28's measured choice), the same rows with graft's kernels: depthwise 3×3, 5×5 and
+/// 7×7 at stride 1 and 2, pointwise projections and a 3×3 convolution, batch 8, forward (ms).
+func kernelLayers(_ options: Options) throws {
+    let generator = Generator(seed: 8)
+    let layers: [(name: String, c: Int, h: Int, o: Int, k: Int, stride: Int, groups: Int)] = [
+        ("dw3x3-s1-96x56", 96, 56, 96, 3, 1, 96), ("dw3x3-s2-96x112", 96, 112, 96, 3, 2, 96),
+        ("dw5x5-s1-240x28", 240, 28, 240, 5, 1, 240), ("dw5x5-s2-144x56", 144, 56, 144, 5, 2, 144),
+        ("dw7x7-s1-96x56", 96, 56, 96, 7, 1, 96), ("pw-144to24-56", 144, 56, 24, 1, 1, 1),
+        ("pw-24to144-56", 24, 56, 144, 1, 1, 1), ("conv3x3-64-56", 64, 56, 64, 3, 1, 1),
+    ]
+    for l in layers {
+        let x = try Tensor.randomUniform([8, l.c, l.h, l.h], low: -1, high: 1, generator: generator)
+        let w = try Tensor.randomNormal([l.o, l.c / l.groups, l.k, l.k], std: 0.1, generator: generator)
+        let out = (l.h + 2 * (l.k / 2) - l.k) / l.stride + 1
+        let times = try measure(repeats: options.repeats) {
+            _ = try withoutGradients { try x.conv2d(w, stride: (l.stride, l.stride), padding: Padding2D(l.k / 2, l.k / 2), groups: l.groups) }
+        }
+        report("K", "graft-\(l.name)", seconds: times, flops: 2.0 * 8 * Double(l.o * out * out * (l.c / l.groups) * l.k * l.k))
+    }
+}

@@ -151,10 +151,11 @@ do {
         case "W5": try frozenBackbone(options)
         case "W6": try resnetTrainingStep(options)
         case "DW": try depthwiseShapes(options)
+        case "K": try kernelLayers(options)
         case "W9": try modelLoading(options)
         case "W10": try modelInference(options)
         case "W11": try vitTrainingStep(options)
-        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W4, W5, W6, W7, W8, W9, W10, W11, DATA)")
+        default: print("graft-bench: unknown workload \(workload) (known: W1, W2, W3, W4, W5, W6, W7, W8, W9, W10, W11, DATA, DW, K)")
         }
     }
 } catch {

@@ -5,6 +5,8 @@
 //     in the format the primitive asks for (format_tag_any: nChw8c on AVX2), so no reorder is timed;
 //     its ISA capped at AVX2 (dnnl_set_max_cpu_isa) as graft's portable mode would need;
 //   - XNNPACK (libxnnpack-dev, NHWC inference only): forward.
+// Then workload K: the depthwise, pointwise and 3×3 inference layers of W4 and W10's CNNs, forward,
+// through both (graft-bench K times the same rows with graft's kernels).
 // Prints RESULT lines in graft-bench's form for Benchmarks/report.py.
 //
 //   cc -O2 Benchmarks/peers/kernels.c -ldnnl -lXNNPACK -lpthreadpool -o Benchmarks/out/kernels-peer
@@ -162,11 +164,85 @@ static void xnnpack(int repeats, double flops) {
     time_it("W2", "xnnpack-conv-forward", repeats, flops, run_xnnpack, &call);
 }
 
+// The inference layers of W4 and W10's CNNs (graft-bench's K workload times the same rows with
+// graft's kernels): depthwise 3×3, 5×5 and 7×7 at stride 1 and 2, and pointwise projections, batch 8.
+typedef struct {
+    const char *name;
+    int n, c, h, w, o, k, stride, groups;
+} layer;
+
+static const layer LAYERS[] = {
+    {"dw3x3-s1-96x56", 8, 96, 56, 56, 96, 3, 1, 96},
+    {"dw3x3-s2-96x112", 8, 96, 112, 112, 96, 3, 2, 96},
+    {"dw5x5-s1-240x28", 8, 240, 28, 28, 240, 5, 1, 240},
+    {"dw5x5-s2-144x56", 8, 144, 56, 56, 144, 5, 2, 144},
+    {"dw7x7-s1-96x56", 8, 96, 56, 56, 96, 7, 1, 96},
+    {"pw-144to24-56", 8, 144, 56, 56, 24, 1, 1, 1},
+    {"pw-24to144-56", 8, 24, 56, 56, 144, 1, 1, 1},
+    {"conv3x3-64-56", 8, 64, 56, 56, 64, 3, 1, 1},
+};
+
+static double layer_flops(const layer *l) {
+    int oh = (l->h + 2 * (l->k / 2) - l->k) / l->stride + 1, ow = (l->w + 2 * (l->k / 2) - l->k) / l->stride + 1;
+    return 2.0 * l->n * l->o * oh * ow * (double)(l->c / l->groups) * l->k * l->k;
+}
+
+static void onednn_layer(const layer *l, int repeats, dnnl_engine_t engine, dnnl_stream_t stream) {
+    int pad = l->k / 2, oh = (l->h + 2 * pad - l->k) / l->stride + 1, ow = (l->w + 2 * pad - l->k) / l->stride + 1;
+    dnnl_dims_t src_dims = {l->n, l->c, l->h, l->w}, dst_dims = {l->n, l->o, oh, ow};
+    dnnl_dims_t grouped = {l->groups, l->o / l->groups, l->c / l->groups, l->k, l->k}, plain = {l->o, l->c, l->k, l->k};
+    dnnl_dims_t strides = {l->stride, l->stride}, padding = {pad, pad};
+    dnnl_memory_desc_t src_any, weight_any, dst_any;
+    CHECK(dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&weight_any, l->groups > 1 ? 5 : 4, l->groups > 1 ? grouped : plain, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
+    dnnl_convolution_desc_t desc;
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &weight_any, NULL, &dst_any,
+                                             strides, padding, padding));
+    CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL));
+    onednn_call call = {.stream = stream, .count = 3};
+    call.args[0] = (dnnl_exec_arg_t){DNNL_ARG_SRC, memory_for(dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), engine, 1)};
+    call.args[1] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, memory_for(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), engine, 2)};
+    call.args[2] = (dnnl_exec_arg_t){DNNL_ARG_DST, memory_for(dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), engine, 3)};
+    CHECK(dnnl_primitive_create(&call.primitive, pd));
+    char name[96];
+    snprintf(name, sizeof name, "onednn-%s", l->name);
+    time_it("K", name, repeats, layer_flops(l), run_onednn, &call);
+}
+
+static void xnnpack_layer(const layer *l, int repeats, pthreadpool_t pool) {
+    int pad = l->k / 2, oh = (l->h + 2 * pad - l->k) / l->stride + 1, ow = (l->w + 2 * pad - l->k) / l->stride + 1;
+    float *input = malloc((size_t)l->n * l->h * l->w * l->c * sizeof(float)), *output = malloc((size_t)l->n * oh * ow * l->o * sizeof(float));
+    float *kernel = malloc((size_t)l->o * l->k * l->k * (l->c / l->groups) * sizeof(float)), *bias = calloc(l->o, sizeof(float));
+    fill(input, (size_t)l->n * l->h * l->w * l->c, 1);
+    fill(kernel, (size_t)l->o * l->k * l->k * (l->c / l->groups), 2);
+    xnnpack_call call = {.pool = pool};
+    uint32_t flags = l->groups > 1 && l->groups == l->c ? XNN_FLAG_DEPTHWISE_CONVOLUTION : 0;
+    CHECK(xnn_create_convolution2d_nhwc_f32(pad, pad, pad, pad, l->k, l->k, l->stride, l->stride, 1, 1, l->groups, l->c / l->groups,
+                                            l->o / l->groups, l->c, l->o, kernel, bias, -INFINITY, INFINITY, flags, &call.op));
+    CHECK(xnn_setup_convolution2d_nhwc_f32(call.op, l->n, l->h, l->w, input, output, pool));
+    char name[96];
+    snprintf(name, sizeof name, "xnnpack-%s", l->name);
+    time_it("K", name, repeats, layer_flops(l), run_xnnpack, &call);
+    xnn_delete_operator(call.op);
+    free(input), free(output), free(kernel), free(bias);
+}
+
 int main(int argc, char **argv) {
     int repeats = argc > 1 ? atoi(argv[1]) : 10;
     if (repeats < 1) repeats = 1;
     double flops = 2.0 * 32 * 64 * 56 * 56 * 64 * 9;
     onednn(repeats, flops);
     xnnpack(repeats, flops);
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0));
+    CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
+    pthreadpool_t pool = pthreadpool_create(2);
+    for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++) {
+        onednn_layer(&LAYERS[i], repeats, engine, stream);
+        xnnpack_layer(&LAYERS[i], repeats, pool);
+    }
     return 0;
 }
