@@ -92,6 +92,54 @@ struct DepthwiseTests {
     }
 }
 
+/// Every depthwise output is one chain of fused multiply-adds from the bias over the taps in
+/// row-major order, whichever path computes it: the whole-plane kernel (register groups of 32,
+/// 16 and 8 outputs with an overlapping last group, one at a time below 8, the wide run of
+/// planes narrower than 8) and the general path give exactly the bits of that chain written out.
+@Suite("Depthwise chains")
+struct DepthwiseChainTests {
+    static let cases: [(size: Int, kernel: Int, stride: Int, padding: Padding2D, dilation: Int)] = [
+        (7, 3, 1, Padding2D(1, 1), 1), (14, 3, 1, Padding2D(1, 1), 1), (20, 5, 1, Padding2D(2, 2), 1), (45, 3, 1, Padding2D(1, 1), 1),
+        (15, 7, 1, Padding2D(3, 3), 1), (41, 3, 2, Padding2D(1, 1), 1), (70, 5, 2, Padding2D(top: 1, bottom: 2, left: 1, right: 2), 1),
+        (13, 3, 1, Padding2D(2, 2), 2), (9, 3, 3, Padding2D(1, 1), 1), (5, 3, 1, Padding2D(1, 1), 1),
+    ]
+
+    @Test(arguments: 0..<10)
+    func sameBitsAsTheChainWrittenOut(_ row: Int) throws {
+        let (size, kernel, stride, padding, dilation) = Self.cases[row]
+        let generator = Generator(seed: UInt64(40 + row))
+        let (batch, channels) = (2, 3)
+        let x = try Tensor.randomNormal([batch, channels, size, size], generator: generator)
+        let w = try Tensor.randomNormal([channels, 1, kernel, kernel], generator: generator)
+        let bias = try Tensor.randomNormal([channels], generator: generator)
+        let y = try withoutGradients {
+            try x.conv2d(w, bias: bias, stride: (stride, stride), padding: padding, dilation: (dilation, dilation), groups: channels)
+        }
+        let out = (size + padding.top + padding.bottom - dilation * (kernel - 1) - 1) / stride + 1
+        #expect(y.shape == [batch, channels, out, out])
+        let (xs, ws, bs, ys) = (x.scalars, w.scalars, bias.scalars, y.scalars)
+        var mismatches = 0
+        for n in 0..<batch {
+            for c in 0..<channels {
+                for oh in 0..<out {
+                    for ow in 0..<out {
+                        var chain = bs[c]
+                        for i in 0..<kernel {
+                            for j in 0..<kernel {
+                                let (ih, iw) = (oh * stride - padding.top + i * dilation, ow * stride - padding.left + j * dilation)
+                                guard ih >= 0, ih < size, iw >= 0, iw < size else { continue }
+                                chain = chain.addingProduct(ws[(c * kernel + i) * kernel + j], xs[((n * channels + c) * size + ih) * size + iw])
+                            }
+                        }
+                        if ys[((n * channels + c) * out + oh) * out + ow] != chain { mismatches += 1 }
+                    }
+                }
+            }
+        }
+        #expect(mismatches == 0, "case \(row): \(mismatches) outputs differ from the chain")
+    }
+}
+
 /// More padding on the left than a window can use: the first valid column lies past the output. Every
 /// convolution path must stay inside its rows (it wrote past them before) and match the zero-padded input.
 @Suite("Windows over tiny inputs")
