@@ -165,6 +165,69 @@ struct DeterminismTests {
     }
 }
 
+/// graft's worker threads: every chunk of a loop runs exactly once, on the caller and the workers;
+/// a loop inside a chunk runs serially; a loop started by another thread while the workers are held
+/// runs serially on that thread; a new thread count replaces the workers.
+@Suite("Worker threads", .serialized)
+struct WorkerPoolTests {
+    /// How many times each index of 0..<total was visited by one parallelFor (threads write disjoint slots).
+    func visits(_ total: Int, grain: Int, nested: Bool = false) -> [Int] {
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: total)
+        counts.initialize(repeating: 0, count: total)
+        defer { counts.deallocate() }
+        nonisolated(unsafe) let slots = counts
+        Threads.parallelFor(total, grain: grain) { range in
+            for i in range {
+                if nested {
+                    // A loop inside a chunk: serial on this thread, still every index once.
+                    Threads.parallelFor(3, grain: 1) { inner in for _ in inner { slots[i] += 1 } }
+                    slots[i] -= 2
+                } else {
+                    slots[i] += 1
+                }
+            }
+        }
+        return Array(UnsafeBufferPointer(start: counts, count: total))
+    }
+
+    @Test func everyChunkRunsOnce() throws {
+        let saved = Threads.count
+        defer { try? Threads.set(saved) }
+        for threads in [2, 1, 2, 3] {
+            try Threads.set(threads)
+            for (total, grain) in [(1, 1), (7, 1), (64, 1), (1000, 3), (100_000, 1), (5, 100)] {
+                #expect(visits(total, grain: grain) == Array(repeating: 1, count: total), "\(threads) threads, \(total) by \(grain)")
+            }
+            #expect(visits(200, grain: 1, nested: true) == Array(repeating: 1, count: 200))
+        }
+    }
+
+    @Test func loopsFromTwoThreadsAtOnceBothComplete() async throws {
+        let saved = Threads.count
+        defer { try? Threads.set(saved) }
+        try Threads.set(2)
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<4 {
+                group.addTask { (0..<50).allSatisfy { _ in self.visits(10_000, grain: 10) == Array(repeating: 1, count: 10_000) } }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results == [true, true, true, true])
+    }
+
+    /// A step of real kernels gives the same bits after the workers slept (idle longer than they spin).
+    @Test func sameBitsAfterTheWorkersSlept() throws {
+        let saved = Threads.count
+        defer { try? Threads.set(saved) }
+        try Threads.set(2)
+        let generator = Generator(seed: 3)
+        let a = try Tensor.randomNormal([300, 200], generator: generator), b = try Tensor.randomNormal([200, 500], generator: generator)
+        let first = try a.matmul(b).scalars
+        usleep(UInt32(WorkerPool.spin / 1000) * 4)
+        #expect(try a.matmul(b).scalars == first)
+    }
+}
+
 @Suite("OpenBLAS's kernels")
 struct BLASCoreTests {
     @Test func aGenericFallbackOnAModernCPUIsReplaced() {
