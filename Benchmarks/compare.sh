@@ -5,10 +5,14 @@
 #   - PyTorch stock (glibc malloc, NCHW); PyTorch with tcmalloc (LD_PRELOAD of Debian's
 #     libtcmalloc-minimal4); PyTorch with tcmalloc and channels-last tensors (W2, W4, W5, W6, W10);
 #   - onnxruntime (ORT_ENABLE_ALL, 2 intra-op threads) on the same models exported by torch.onnx.export
-#     (W4, W9, W10); Keras 3 on TensorFlow with oneDNN (TF_ENABLE_ONEDNN_OPTS=1) for W3 and W9.
+#     (W4, W9, W10); Keras 3 on TensorFlow with oneDNN (TF_ENABLE_ONEDNN_OPTS=1) for W3 and W9;
+#   - the kernel libraries Debian ships (issue 28's measured choice, Benchmarks/peers/kernels.c):
+#     oneDNN 2.6 with its ISA capped at AVX2 (W2 forward and both backwards, and K) and XNNPACK
+#     (W2 forward, K). K is the inference layers of W4 and W10's CNNs one by one: depthwise 3×3,
+#     5×5, 7×7 at strides 1 and 2, pointwise projections, a 3×3 convolution (graft-bench K).
 # Two threads everywhere.
 #
-#   Benchmarks/compare.sh [--contended] [repeats] [W1 … W11]   (default: every workload)
+#   Benchmarks/compare.sh [--contended] [repeats] [W1 … W11 K]   (default: every workload)
 #
 # --contended runs everything with one single-threaded busy process pinned to the last core beside
 # it (started and stopped here), for graft and the peers alike, and reports the ratios again, beside
@@ -22,7 +26,7 @@ mode=quiet
 if [[ "${1:-}" == "--contended" ]]; then mode=contended; shift; fi
 repeats="${1:-10}"
 shift || true
-selected="${*:-W1 W2 W3 W4 W5 W6 W7 W8 W9 W10 W11}"
+selected="${*:-W1 W2 W3 W4 W5 W6 W7 W8 W9 W10 W11 K}"
 selected="${selected^^}"
 wants() { for w in "$@"; do [[ " $selected " == *" $w "* ]] && return 0; done; return 1; }
 out=Benchmarks/out
@@ -35,6 +39,14 @@ echo "== building graft-bench (release) and the C peer"
 swift build -c release --product graft-bench 2>&1 | tail -1
 swift build -c release --product graft 2>&1 | tail -1
 cc -O2 Benchmarks/peers/gemm.c $(pkg-config --cflags --libs openblas) -o "$out/gemm-peer"
+
+if wants W2 K; then
+    if [[ ! -f /usr/include/oneapi/dnnl/dnnl.h || ! -f /usr/include/xnnpack.h || ! -f /usr/include/pthreadpool.h ]]; then
+        echo "== installing Debian's oneDNN and XNNPACK (the kernel-library peers)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdnnl-dev libxnnpack-dev libpthreadpool-dev
+    fi
+    cc -O2 Benchmarks/peers/kernels.c -ldnnl -lXNNPACK -lpthreadpool -lm -o "$out/kernels-peer"
+fi
 
 tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 if [[ ! -f "$tcmalloc" ]]; then
@@ -68,7 +80,7 @@ fi
 OPENBLAS_CORETYPE="$(.build/release/graft-bench --blas-core)"
 export OPENBLAS_CORETYPE
 echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, OpenBLAS kernels $OPENBLAS_CORETYPE, $mode"
-peer_files="graft c torch torch-tcmalloc torch-tcmalloc-cl onnxruntime keras"
+peer_files="graft c torch torch-tcmalloc torch-tcmalloc-cl onnxruntime keras onednn xnnpack"
 for f in $peer_files; do : > "$results/$f.txt"; done
 bench() { .build/release/graft-bench "$@" --repeats "$repeats" --threads 2 --models "$models" | tee -a "$results/graft.txt" | grep -v '^RESULT'; }
 # A PyTorch peer script stock, with tcmalloc, and (when the layout matters to it) with tcmalloc and channels-last.
@@ -91,13 +103,19 @@ if wants W1; then
     done
 fi
 others=""
-for w in W2 W3 W8 W7 W4 W5 W6 W9 W10 W11; do wants "$w" && others="$others $w"; done
+for w in W2 W3 W8 W7 W4 W5 W6 W9 W10 W11 K; do wants "$w" && others="$others $w"; done
 if [[ -n "$others" ]]; then
     echo "== graft$others (W8 writes its exact data splits to $out/mnist-splits for the peers)"
     bench $others
 fi
 echo "== peers"
 if wants W1 W2 W7; then torch_variants layout Benchmarks/peers/torch_bench.py "$repeats"; fi
+if wants W2 K; then
+    libraries=""
+    for w in W2 K; do wants "$w" && libraries="$libraries $w"; done
+    OMP_NUM_THREADS=2 "$out/kernels-peer" onednn "$repeats" $libraries >> "$results/onednn.txt"
+    "$out/kernels-peer" xnnpack "$repeats" $libraries >> "$results/xnnpack.txt"
+fi
 if wants W3 W8; then
     torch_variants same Benchmarks/peers/torch_mnist.py 3
     "$python" Benchmarks/peers/keras_mnist.py 3 >> "$results/keras.txt"

@@ -155,6 +155,6 @@ func kernelLayers(_ options: Options) throws {
         let times = try measure(repeats: options.repeats) {
             _ = try withoutGradients { try x.conv2d(w, stride: (l.stride, l.stride), padding: Padding2D(l.k / 2, l.k / 2), groups: l.groups) }
         }
-        report("K", "graft-\(l.name)", seconds: times, flops: 2.0 * 8 * Double(l.o * out * out * (l.c / l.groups) * l.k * l.k))
+        report("K", l.name, seconds: times, flops: 2.0 * 8 * Double(l.o * out * out * (l.c / l.groups) * l.k * l.k))
     }
 }

@@ -9,8 +9,9 @@
 // through both (graft-bench K times the same rows with graft's kernels).
 // Prints RESULT lines in graft-bench's form for Benchmarks/report.py.
 //
-//   cc -O2 Benchmarks/peers/kernels.c -ldnnl -lXNNPACK -lpthreadpool -o Benchmarks/out/kernels-peer
-//   OMP_NUM_THREADS=2 Benchmarks/out/kernels-peer [repeats]
+//   cc -O2 Benchmarks/peers/kernels.c -ldnnl -lXNNPACK -lpthreadpool -lm -o Benchmarks/out/kernels-peer
+//   OMP_NUM_THREADS=2 Benchmarks/out/kernels-peer onednn|xnnpack [repeats] [W2] [K]   (default: both)
+// (Benchmarks/compare.sh builds and runs it, and installs the libraries on first use.)
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +51,8 @@ static void fill(float *p, size_t n, unsigned seed) {
 
 typedef void (*body_fn)(void *);
 
-// One warm-up, then `repeats` timed runs; prints the median (min, max) in ms and GFLOP/s.
-static void time_it(const char *workload, const char *name, int repeats, double flops, body_fn body, void *context) {
+// One warm-up, then `repeats` timed runs; prints the median (min, max) in ms and GFLOP/s, returns the median (s).
+static double time_it(const char *workload, const char *name, int repeats, double flops, body_fn body, void *context) {
     double times[256];
     if (repeats > 256) repeats = 256;
     body(context);
@@ -64,6 +65,7 @@ static void time_it(const char *workload, const char *name, int repeats, double 
     double median = times[repeats / 2], low = times[0], high = times[repeats - 1];
     printf("%s %s median %.2f ms (min %.2f, max %.2f)  %.1f GFLOP/s\n", workload, name, median * 1e3, low * 1e3, high * 1e3, flops / median * 1e-9);
     printf("RESULT %s %s ms %f %f %f\n", workload, name, median * 1e3, low * 1e3, high * 1e3);
+    return median;
 }
 
 // oneDNN: a primitive with its arguments.
@@ -90,7 +92,6 @@ static dnnl_memory_t memory_for(const dnnl_memory_desc_t *md, dnnl_engine_t engi
 }
 
 static void onednn(int repeats, double flops) {
-    CHECK(dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2));
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0));
@@ -135,9 +136,12 @@ static void onednn(int repeats, double flops) {
     CHECK(dnnl_primitive_create(&forward.primitive, forward_pd));
     CHECK(dnnl_primitive_create(&data.primitive, data_pd));
     CHECK(dnnl_primitive_create(&weights.primitive, weights_pd));
-    time_it("W2", "onednn-conv-forward", repeats, flops, run_onednn, &forward);
-    time_it("W2", "onednn-conv-backward-data", repeats, flops, run_onednn, &data);
-    time_it("W2", "onednn-conv-backward-weights", repeats, flops, run_onednn, &weights);
+    double step = time_it("W2", "conv-forward", repeats, flops, run_onednn, &forward);
+    step += time_it("W2", "conv-backward-data", repeats, flops, run_onednn, &data);
+    step += time_it("W2", "conv-backward-weights", repeats, flops, run_onednn, &weights);
+    // graft-bench's forward + backward: the three medians added.
+    printf("W2 conv-forward-backward %.2f ms (the three medians added)\n", step * 1e3);
+    printf("RESULT W2 conv-forward-backward ms %f %f %f\n", step * 1e3, step * 1e3, step * 1e3);
 }
 
 // XNNPACK: one operator run on a thread pool.
@@ -161,7 +165,7 @@ static void xnnpack(int repeats, double flops) {
     xnnpack_call call = {.pool = pthreadpool_create(2)};
     CHECK(xnn_create_convolution2d_nhwc_f32(1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, c, c, c, c, kernel, NULL, -INFINITY, INFINITY, 0, &call.op));
     CHECK(xnn_setup_convolution2d_nhwc_f32(call.op, n, h, w, input, output, call.pool));
-    time_it("W2", "xnnpack-conv-forward", repeats, flops, run_xnnpack, &call);
+    time_it("W2", "conv-forward", repeats, flops, run_xnnpack, &call);
 }
 
 // The inference layers of W4 and W10's CNNs (graft-bench's K workload times the same rows with
@@ -207,7 +211,7 @@ static void onednn_layer(const layer *l, int repeats, dnnl_engine_t engine, dnnl
     call.args[2] = (dnnl_exec_arg_t){DNNL_ARG_DST, memory_for(dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), engine, 3)};
     CHECK(dnnl_primitive_create(&call.primitive, pd));
     char name[96];
-    snprintf(name, sizeof name, "onednn-%s", l->name);
+    snprintf(name, sizeof name, "%s", l->name);
     time_it("K", name, repeats, layer_flops(l), run_onednn, &call);
 }
 
@@ -223,26 +227,42 @@ static void xnnpack_layer(const layer *l, int repeats, pthreadpool_t pool) {
                                             l->o / l->groups, l->c, l->o, kernel, bias, -INFINITY, INFINITY, flags, &call.op));
     CHECK(xnn_setup_convolution2d_nhwc_f32(call.op, l->n, l->h, l->w, input, output, pool));
     char name[96];
-    snprintf(name, sizeof name, "xnnpack-%s", l->name);
+    snprintf(name, sizeof name, "%s", l->name);
     time_it("K", name, repeats, layer_flops(l), run_xnnpack, &call);
     xnn_delete_operator(call.op);
     free(input), free(output), free(kernel), free(bias);
 }
 
 int main(int argc, char **argv) {
-    int repeats = argc > 1 ? atoi(argv[1]) : 10;
+    if (argc < 2 || (strcmp(argv[1], "onednn") != 0 && strcmp(argv[1], "xnnpack") != 0)) {
+        fprintf(stderr, "usage: kernels-peer onednn|xnnpack [repeats] [W2] [K]\n");
+        return 2;
+    }
+    int use_onednn = strcmp(argv[1], "onednn") == 0;
+    int repeats = argc > 2 ? atoi(argv[2]) : 10;
     if (repeats < 1) repeats = 1;
+    int w2 = argc <= 3, k = argc <= 3;
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "W2") == 0) w2 = 1;
+        if (strcmp(argv[i], "K") == 0) k = 1;
+    }
     double flops = 2.0 * 32 * 64 * 56 * 56 * 64 * 9;
-    onednn(repeats, flops);
-    xnnpack(repeats, flops);
-    dnnl_engine_t engine;
-    dnnl_stream_t stream;
-    CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0));
-    CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
-    pthreadpool_t pool = pthreadpool_create(2);
-    for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++) {
-        onednn_layer(&LAYERS[i], repeats, engine, stream);
-        xnnpack_layer(&LAYERS[i], repeats, pool);
+    // Before the first primitive: the ISA graft's portable mode would pin.
+    if (use_onednn) CHECK(dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2));
+    if (w2) {
+        if (use_onednn) onednn(repeats, flops); else xnnpack(repeats, flops);
+    }
+    if (!k) return 0;
+    if (use_onednn) {
+        dnnl_engine_t engine;
+        dnnl_stream_t stream;
+        CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0));
+        CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
+        for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++) onednn_layer(&LAYERS[i], repeats, engine, stream);
+    } else {
+        CHECK(xnn_initialize(NULL));
+        pthreadpool_t pool = pthreadpool_create(2);
+        for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++) xnnpack_layer(&LAYERS[i], repeats, pool);
     }
     return 0;
 }
