@@ -46,7 +46,7 @@ struct GEMMTests {
     /// Shapes around every block edge: tiles (6, 8 rows; 16, 32 columns), MC = 96, NB = 256, KC = 256.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (5, 17, 3), (6, 16, 256), (7, 33, 257), (8, 32, 1), (13, 100, 40), (97, 257, 513),
-        (200, 31, 300), (3, 600, 70), (64, 3136, 27),
+        (200, 31, 300), (3, 600, 70), (64, 3136, 27), (24, 3137, 144), (96, 300, 600),
     ]
 
     @Test(arguments: [false, true])

@@ -47,7 +47,11 @@ enum PortableGEMM {
         let rowBlocks = (m + mc - 1) / mc
         let colBlocks = (n + nb - 1) / nb
         let panelsB = (n + tile.nr - 1) / tile.nr
-        let packedB = Storage(uninitializedCount: panelsB * tile.nr * kc)
+        // One block of rows (a pointwise convolution: m output channels, n pixels) reads B where it
+        // lies, each step's nr columns one row of B, instead of packing all of B for a single use per
+        // A panel; only a last partial panel is packed, per task. The chains are the same.
+        let direct = !transposeB && !wide && rowBlocks == 1
+        let packedB = Storage(uninitializedCount: direct ? 0 : panelsB * tile.nr * kc)
         let large = Double(m) * Double(n) * Double(k) >= Double(1 << 19)
         nonisolated(unsafe) let (a, b, c, pb) = (a, b, c, packedB.pointer)
         var p0 = 0
@@ -65,8 +69,8 @@ enum PortableGEMM {
             // Tasks run row block by row block, so a thread packs each A block once for its run of column blocks.
             let tasks = rowBlocks * colBlocks
             let compute: (Range<Int>) -> Void = { range in
-                // The A block, then one tile of scratch for partial tiles.
-                let packedA = Storage(uninitializedCount: mc * depth + Tile.largest)
+                // The A block, then one tile of scratch for partial tiles, then (reading B in place) one packed B panel.
+                let packedA = Storage(uninitializedCount: mc * depth + Tile.largest + (direct ? tile.nr * depth : 0))
                 let pa = packedA.pointer
                 var packedRows = -1
                 for task in range {
@@ -77,16 +81,19 @@ enum PortableGEMM {
                         packedRows = rowBlock
                     }
                     let j0 = colBlock * nb, columns = Swift.min(nb, n - j0)
-                    macroKernel(tile, rows: rows, columns: columns, depth: depth, pa, pb + (j0 / tile.nr) * tile.nr * depth,
+                    let source = direct
+                        ? PanelsB.inPlace(b + first * ldb + j0, ldb: ldb, spare: pa + mc * depth + Tile.largest)
+                        : PanelsB.packed(pb + (j0 / tile.nr) * tile.nr * depth)
+                    macroKernel(tile, rows: rows, columns: columns, depth: depth, pa, source,
                                 c + i0 * ldc + j0, ldc: ldc, accumulate: add, scratch: pa + mc * depth)
                 }
                 withExtendedLifetime(packedA) {}
             }
             if large {
-                Threads.parallelFor(panelsB, grain: 4, packPanels)
+                if !direct { Threads.parallelFor(panelsB, grain: 4, packPanels) }
                 Threads.parallelFor(tasks, grain: 1, compute)
             } else {
-                packPanels(0..<panelsB)
+                if !direct { packPanels(0..<panelsB) }
                 compute(0..<tasks)
             }
             p0 += depth
@@ -94,30 +101,48 @@ enum PortableGEMM {
         withExtendedLifetime(packedB) {}
     }
 
+    /// Where a task's B panels are: packed (k-major panels of nr columns), or read in place (row
+    /// stride `ldb`, nr columns of one row per step), a last partial panel packed into `spare`.
+    enum PanelsB {
+        case packed(UnsafePointer<Float>)
+        case inPlace(UnsafePointer<Float>, ldb: Int, spare: UnsafeMutablePointer<Float>)
+    }
+
     /// One task's rows × columns of C: every B panel (outer, so it stays in L1) against every A panel.
     @inline(__always)
     private static func macroKernel(_ tile: Tile, rows: Int, columns: Int, depth: Int, _ a: UnsafePointer<Float>,
-                                    _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                                    _ b: PanelsB, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                                     scratch: UnsafeMutablePointer<Float>) {
         let (mr, nr) = (tile.mr, tile.nr)
         do {
             var j = 0
             while j < columns {
                 let width = Swift.min(nr, columns - j)
-                let panelB = b + (j / nr) * nr * depth
+                let panelB: UnsafePointer<Float>, stride: Int
+                switch b {
+                case let .packed(panels):
+                    (panelB, stride) = (panels + (j / nr) * nr * depth, nr)
+                case let .inPlace(source, ldb, spare):
+                    if width == nr {
+                        (panelB, stride) = (source + j, ldb)
+                    } else {
+                        packB(false, source + j, ldb, k0: 0, depth: depth, j0: 0, columns: width, nr: nr, into: spare)
+                        (panelB, stride) = (UnsafePointer(spare), nr)
+                    }
+                }
                 var i = 0
                 while i < rows {
                     let height = Swift.min(mr, rows - i)
                     let panelA = a + (i / mr) * mr * depth
                     let target = c + i * ldc + j
                     if width == nr, height == mr {
-                        microKernel(tile, depth, panelA, panelB, target, ldc, accumulate)
+                        microKernel(tile, depth, panelA, panelB, stride, target, ldc, accumulate)
                     } else {
                         // A partial tile runs in scratch; the padding lanes compute zeros and are dropped.
                         if accumulate {
                             for r in 0..<height { for q in 0..<width { scratch[r * nr + q] = target[r * ldc + q] } }
                         }
-                        microKernel(tile, depth, panelA, panelB, scratch, nr, accumulate)
+                        microKernel(tile, depth, panelA, panelB, stride, scratch, nr, accumulate)
                         for r in 0..<height { for q in 0..<width { target[r * ldc + q] = scratch[r * nr + q] } }
                     }
                     i += mr
@@ -128,10 +153,10 @@ enum PortableGEMM {
     }
 
     @inline(__always)
-    private static func microKernel(_ tile: Tile, _ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    private static func microKernel(_ tile: Tile, _ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
         if tile.nr == Tile.narrow.nr {
-            tile6x16(depth, a, b, c, ldc, accumulate)
+            tile6x16(depth, a, b, ldb, c, ldc, accumulate)
         } else {
             WideGEMM.tile(depth, a, b, c, ldc, accumulate)
         }
@@ -198,9 +223,10 @@ enum PortableGEMM {
         }
     }
 
-    /// The 8-lane micro-kernel: a 6 × 16 tile of C in twelve AVX2 registers.
+    /// The 8-lane micro-kernel: a 6 × 16 tile of C in twelve AVX2 registers; step p's sixteen B
+    /// values at b[p·ldb ..< p·ldb + 16] (ldb 16 for a packed panel).
     @inline(__always)
-    static func tile6x16(_ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    static func tile6x16(_ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
@@ -229,7 +255,7 @@ enum PortableGEMM {
             x = SIMD8<Float>(repeating: pa[5])
             c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
             pa += 6
-            pb += 16
+            pb += ldb
         }
         Lanes.store(c00, c, 0); Lanes.store(c01, c, 8)
         Lanes.store(c10, c, ldc); Lanes.store(c11, c, ldc &+ 8)
