@@ -132,7 +132,7 @@ def targets(graft, results):
             continue
         met = r <= bound if kind == "max" else r >= bound
         sign = "≤" if kind == "max" else "≥"
-        print(f"  {workload} {case:<28} {r:6.2f} vs {names[peer]:<18} target {sign} {bound:.1f}: {'met' if met else 'MISSED'}")
+        print(f"  {workload} {case:<28} {r:6.2f} vs {names[peer]:<18} target {sign} {bound:g}: {'met' if met else 'MISSED'}")
 
 
 def contention(out):
