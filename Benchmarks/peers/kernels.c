@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "timing.h"
+
 #include <oneapi/dnnl/dnnl.h>
 #include <pthreadpool.h>
 #include <xnnpack.h>
@@ -31,16 +33,6 @@
         }                                                                            \
     } while (0)
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int compare(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void fill(float *p, size_t n, unsigned seed) {
     for (size_t i = 0; i < n; i++) {
