@@ -9,6 +9,8 @@ import GraftTensor
 // Options: --repeats N, --threads N, --verbose, --models DIR (W9, W10's files), --blas-core (print
 // OpenBLAS's kernel set, after graft's own choice where OpenBLAS fell back to generic kernels).
 // --numerics portable|native (graft's own GEMM, the default, or OpenBLAS's kernels for this CPU).
+// --precision float32|bf16 (bf16: bfloat16 products, CPUs with AVX-512 BF16 only); --bf16-available
+// (prints yes or no).
 
 struct Options {
     var workloads: [String] = []
@@ -18,6 +20,7 @@ struct Options {
     var modelsDirectory = "Benchmarks/out/models"
     var peakLoad: String?
     var numerics = Numerics.portable
+    var precision = Precision.float32
 
     init(_ arguments: [String]) {
         var rest = arguments[...]
@@ -30,6 +33,8 @@ struct Options {
             case "--peak-load": peakLoad = rest.popFirst()
             case "--blas-core": print(EngineInfo.blasCoreName); exit(0)
             case "--numerics": numerics = rest.popFirst().flatMap(Numerics.init(rawValue:)) ?? numerics
+            case "--precision": precision = rest.popFirst().flatMap(Precision.init(rawValue:)) ?? precision
+            case "--bf16-available": print(Precision.available ? "yes" : "no"); exit(0)
             default: workloads.append(argument.uppercased())
             }
         }
@@ -134,11 +139,12 @@ let options = Options(Array(CommandLine.arguments.dropFirst()))
 do {
     try Threads.set(options.threads)
     Numerics.current = options.numerics
+    try Precision.set(options.precision)
     if let path = options.peakLoad {
         try printPeakOfLoad(path)
         exit(0)
     }
-    print("graft-bench: numerics \(Numerics.label)\(Numerics.wideKernels ? ", AVX-512" : ""), \(options.threads) threads, \(options.repeats) repeats after one warm-up, median (min, max)")
+    print("graft-bench: numerics \(Numerics.label)\(Numerics.wideKernels ? ", AVX-512" : ""), precision \(Precision.current.rawValue), \(options.threads) threads, \(options.repeats) repeats after one warm-up, median (min, max)")
     for workload in options.workloads {
         switch workload {
         case "W1": try gemm(options)

@@ -16,10 +16,13 @@ public struct SessionRecord: Sendable {
     public let started: Date
     /// The numerics the session started in (later `set numerics=` lines are among its commands).
     public let numerics: Numerics
+    /// The precision of its products when it started (later `set precision=` lines are among its commands).
+    public let precision: Precision
 
-    public init(started: Date = Date(), numerics: Numerics = Numerics.current) {
+    public init(started: Date = Date(), numerics: Numerics = Numerics.current, precision: Precision = Precision.current) {
         self.started = started
         self.numerics = numerics
+        self.precision = precision
     }
 
     mutating func append(_ line: String, figures: [String], folder: String) { entries.append(Entry(line: line, figures: figures, folder: folder)) }
@@ -49,6 +52,7 @@ public struct SessionRecord: Sendable {
         if !commands.contains(where: { $0.hasPrefix("seed ") }) { lines.append("seed \(seed)") }
         if !commands.contains(where: { $0.hasPrefix("set threads=") }) { lines.append("set threads=\(threads)") }
         if numerics != .portable { lines.append("set numerics=\(numerics.rawValue)") }
+        if precision != .float32 { lines.append("set precision=\(precision.rawValue)") }
         for entry in entries {
             lines.append(line(entry))
             lines += entry.figures.map { "#=> " + $0 }
@@ -64,12 +68,7 @@ public enum MachineFingerprint {
         "\(cpuModel) | blas \(blasCore) | graft \(graftVersion)"
     }
 
-    static var cpuModel: String {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-              let value = line.split(separator: ":", maxSplits: 1).last else { return "unknown CPU" }
-        return value.trimmingCharacters(in: .whitespaces)
-    }
+    static var cpuModel: String { CPUFeatures.modelName }
 
     static var blasCore: String { EngineInfo.blasCoreName }
 }

@@ -376,6 +376,7 @@ struct WorkspaceSnapshot {
     let modelState: ModelState?
     let threads: Int
     let numerics: Numerics
+    let precision: Precision
     /// Commands recorded so far (a command that runs others, as `train resume=` may, records them).
     let sessionEntries: Int
 
@@ -397,6 +398,7 @@ struct WorkspaceSnapshot {
         modelState = shell.currentModel.flatMap { shell.models[$0] }?.saveState()
         threads = Threads.count
         numerics = Numerics.current
+        precision = Precision.current
         sessionEntries = shell.session.entries.count
     }
 
@@ -415,6 +417,7 @@ struct WorkspaceSnapshot {
         shell.recipes = recipes
         if Threads.count != threads { try? Threads.set(threads) }
         Numerics.current = numerics
+        try? Precision.set(precision)
         shell.session.truncate(to: sessionEntries)
     }
 }

@@ -16,7 +16,9 @@ extension CommandTable {
         CommandSpec(["set"], options: [.init("threads", .int(1...64), "threads for graft's kernels"),
                                        .init("memory", .int(1...1024), "the most memory (GB) the workspace may hold: models, datasets, undo snapshots and what a command adds"),
                                        .init("numerics", .choice(["portable", "native"]),
-                                             "portable: the same bits on every x86-64 CPU with AVX2 (graft's own GEMM); native: OpenBLAS's kernels for this CPU")],
+                                             "portable: the same bits on every x86-64 CPU with AVX2 (graft's own GEMM); native: OpenBLAS's kernels for this CPU"),
+                                       .init("precision", .choice(["float32", "bf16"]),
+                                             "bf16: matrix products and convolutions take bfloat16 inputs and sum in float32, weights stay float32 (CPUs with AVX-512 BF16 only: faster, a little less accurate)")],
                     summary: "Change a setting (with none, show the settings). Results are identical for a fixed thread count; in portable numerics on every AVX2 machine.",
                     example: "set threads=2", recording: .stateChange) { shell, command in
             var changed = false
@@ -30,6 +32,11 @@ extension CommandTable {
                 shell.print("numerics \(Numerics.label)")
                 changed = true
             }
+            if let text = command.string("precision"), let precision = Precision(rawValue: text) {
+                try Precision.set(precision)
+                shell.print("precision \(precision.rawValue)")
+                changed = true
+            }
             if let threads = command.int("threads") {
                 try Threads.set(threads)
                 shell.print("threads \(threads)")
@@ -38,6 +45,7 @@ extension CommandTable {
             if changed { return }
             shell.print("threads \(Threads.count) (set threads=N)")
             shell.print("numerics \(Numerics.label) (set numerics=portable|native; OpenBLAS's kernels here: \(EngineInfo.blasCoreName)\(Numerics.wideKernels ? ", graft's GEMM with AVX-512" : ""))")
+            shell.print("precision \(Precision.current.rawValue) (set precision=float32|bf16; bfloat16 products \(Precision.available ? "available" : "need AVX-512 BF16, which this CPU lacks"))")
             shell.print(String(format: "memory limit %.1f GB (set memory=GB)", Double(shell.memoryLimit) / 1e9))
             shell.print("seed \(shell.seed) (seed N restarts the generator)")
             shell.print("sessions folder \(shell.sessionsFolder) (where save session NAME writes)")

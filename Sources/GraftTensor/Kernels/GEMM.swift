@@ -1,3 +1,4 @@
+import CGraftBF16
 import Foundation
 import Synchronization
 
@@ -38,6 +39,37 @@ public enum Numerics: String, Sendable, CaseIterable {
     public static var wideKernels: Bool { PortableGEMM.wide }
 }
 
+/// The precision of the engine's matrix products (`set precision=`): float32, or bfloat16 inputs
+/// with float32 accumulation on CPUs with AVX-512 BF16 (opt-in, for speed).
+///
+/// With `bf16`, every GEMM — linear layers, convolutions (im2col and Winograd), attention, forward
+/// and backward — rounds its operands to bfloat16 (to nearest, ties to even) and multiplies them
+/// with `vdpbf16ps`, summing in float32; weights, activations and optimizer state stay float32 (the
+/// master weights of mixed-precision training). Other kernels (depthwise, pooling, normalization)
+/// stay float32. Results are the same bits run to run and for any thread count on one kind of
+/// CPU; across CPUs they are not promised (the instruction's rounding is the vendor's), so a
+/// session replayed elsewhere compares its figures within tolerance.
+public enum Precision: String, Sendable, CaseIterable {
+    case float32, bf16
+
+    private static let state = Atomic<Int>(0)
+
+    /// The precision in force (process-wide, like ``Numerics``).
+    public static var current: Precision { state.load(ordering: .relaxed) == 0 ? .float32 : .bf16 }
+
+    /// Whether this CPU runs bfloat16 products: AVX-512 BF16 (AMD Zen 4 and later, Intel Cooper
+    /// Lake and Sapphire Rapids and later), checked at run time.
+    public static let available: Bool = CPUFeatures.flags.isSuperset(of: ["avx512f", "avx512_bf16"]) && graft_bf16_compiled() == 1
+
+    /// Changes the precision; `bf16` is refused on a CPU without AVX-512 BF16 (nothing changes).
+    public static func set(_ precision: Precision) throws(TensorError) {
+        if precision == .bf16, !available {
+            throw .invalidArgument(op: "precision", reason: "bf16 needs a CPU with AVX-512 BF16 (AMD Zen 4 or later, Intel Cooper Lake or Sapphire Rapids or later); this one (\(CPUFeatures.modelName)) has none, so products stay float32")
+        }
+        state.store(precision == .float32 ? 0 : 1, ordering: .relaxed)
+    }
+}
+
 /// The engine's one matrix product: row-major C = op(A)·op(B) (`beta` 0) or C + op(A)·op(B)
 /// (`beta` 1), with op(A) [m, k] and op(B) [k, n], through the kernels ``Numerics`` chooses.
 enum GEMM {
@@ -45,6 +77,11 @@ enum GEMM {
                       _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                       beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
         precondition(beta == 0 || beta == 1, "GEMM takes beta 0 or 1")
+        if Precision.current == .bf16 {
+            PortableGEMM.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
+                               accumulate: beta == 1, c, ldc: ldc, tile: .bf16)
+            return
+        }
         switch Numerics.current {
         case .portable:
             PortableGEMM.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
@@ -64,6 +101,14 @@ public enum CPUFeatures {
               let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
               let value = line.split(separator: ":", maxSplits: 1).last else { return [] }
         return Set(value.split(separator: " ").map(String.init))
+    }()
+
+    /// The CPU's model name (/proc/cpuinfo), for messages.
+    public static let modelName: String = {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let value = line.split(separator: ":", maxSplits: 1).last else { return "unknown CPU" }
+        return value.trimmingCharacters(in: .whitespaces)
     }()
 
     /// AVX-512 Foundation, unless `GRAFT_WIDE_KERNELS=off` asks for the AVX2 kernels (they give the same bits).

@@ -1,3 +1,4 @@
+import CGraftBF16
 import GraftWideKernels
 
 /// graft's own single-precision GEMM, the engine's portable numerics (see ``GEMM``).
@@ -28,64 +29,81 @@ enum PortableGEMM {
     /// chains as the 8-lane one, 32 columns at a time instead of 16: tests switch it off and compare.
     static let wide = CPUFeatures.wideKernels
 
-    struct Tile {
-        let mr: Int, nr: Int
-        static let narrow = Tile(mr: 6, nr: 16)
-        static let wide = Tile(mr: WideGEMM.mr, nr: WideGEMM.nr)
-        static let largest = Swift.max(narrow.mr * narrow.nr, wide.mr * wide.nr)
+    /// A micro-kernel and its tile of C. The bfloat16 kernel's panels hold a pair of k steps in
+    /// each 32-bit element, so its packed depth (`steps`) is half of k's, rounded up.
+    struct Tile: Equatable {
+        enum Kernel { case narrow, wide, bf16 }
+        let kernel: Kernel, mr: Int, nr: Int
+        static let narrow = Tile(kernel: .narrow, mr: 6, nr: 16)
+        static let wide = Tile(kernel: .wide, mr: WideGEMM.mr, nr: WideGEMM.nr)
+        /// `set precision=bf16`: AVX-512 BF16, only after `Precision.available`'s run-time check.
+        static let bf16 = Tile(kernel: .bf16, mr: Int(graft_bf16_mr), nr: Int(graft_bf16_nr))
+        static let largest = [narrow, wide, bf16].map { $0.mr * $0.nr }.max() ?? 0
+        /// The float32 tile for this CPU.
+        static var float32: Tile { PortableGEMM.wide ? .wide : .narrow }
+
+        /// Packed 32-bit elements for `depth` steps of k.
+        func steps(_ depth: Int) -> Int { kernel == .bf16 ? (depth + 1) / 2 : depth }
     }
 
     static func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                       _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-                      accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int, wide: Bool = PortableGEMM.wide) {
+                      accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int, tile: Tile = .float32) {
         guard m > 0, n > 0 else { return }
         if k == 0 {
             if !accumulate { for row in 0..<m { (c + row * ldc).initialize(repeating: 0, count: n) } }
             return
         }
-        let tile = wide ? Tile.wide : Tile.narrow
         let rowBlocks = (m + mc - 1) / mc
         let colBlocks = (n + nb - 1) / nb
         let panelsB = (n + tile.nr - 1) / tile.nr
         // One block of rows (a pointwise convolution: m output channels, n pixels) reads B where it
         // lies, each step's nr columns one row of B, instead of packing all of B for a single use per
         // A panel; only a last partial panel is packed, per task. The chains are the same.
-        let direct = !transposeB && !wide && rowBlocks == 1
-        let packedB = Storage(uninitializedCount: direct ? 0 : panelsB * tile.nr * kc)
+        let direct = !transposeB && tile == .narrow && rowBlocks == 1
+        let packedB = Storage(uninitializedCount: direct ? 0 : panelsB * tile.nr * tile.steps(kc))
         let large = Double(m) * Double(n) * Double(k) >= Double(1 << 19)
         nonisolated(unsafe) let (a, b, c, pb) = (a, b, c, packedB.pointer)
         var p0 = 0
         while p0 < k {
-            let depth = Swift.min(kc, k - p0)
+            let depth = Swift.min(kc, k - p0), steps = tile.steps(depth)
             let first = p0
             let add = accumulate || p0 > 0
             // Pack op(B)[p0..<p0+depth, 0..<n] into k-major panels of nr columns.
             let packPanels: (Range<Int>) -> Void = { panels in
                 for panel in panels {
-                    packB(transposeB, b, ldb, k0: first, depth: depth, j0: panel * tile.nr, columns: Swift.min(tile.nr, n - panel * tile.nr),
-                          nr: tile.nr, into: pb + panel * tile.nr * depth)
+                    let (j0, columns, target) = (panel * tile.nr, Swift.min(tile.nr, n - panel * tile.nr), pb + panel * tile.nr * steps)
+                    if tile.kernel == .bf16 {
+                        BFloat16Panels.packB(transposeB, b, ldb, k0: first, depth: depth, j0: j0, columns: columns, nr: tile.nr, into: target)
+                    } else {
+                        packB(transposeB, b, ldb, k0: first, depth: depth, j0: j0, columns: columns, nr: tile.nr, into: target)
+                    }
                 }
             }
             // Tasks run row block by row block, so a thread packs each A block once for its run of column blocks.
             let tasks = rowBlocks * colBlocks
             let compute: (Range<Int>) -> Void = { range in
                 // The A block, then one tile of scratch for partial tiles, then (reading B in place) one packed B panel.
-                let packedA = Storage(uninitializedCount: mc * depth + Tile.largest + (direct ? tile.nr * depth : 0))
+                let packedA = Storage(uninitializedCount: mc * steps + Tile.largest + (direct ? tile.nr * depth : 0))
                 let pa = packedA.pointer
                 var packedRows = -1
                 for task in range {
                     let rowBlock = task / colBlocks, colBlock = task % colBlocks
                     let i0 = rowBlock * mc, rows = Swift.min(mc, m - i0)
                     if packedRows != rowBlock {
-                        packA(transposeA, a, lda, i0: i0, rows: rows, k0: first, depth: depth, mr: tile.mr, into: pa)
+                        if tile.kernel == .bf16 {
+                            BFloat16Panels.packA(transposeA, a, lda, i0: i0, rows: rows, k0: first, depth: depth, mr: tile.mr, into: pa)
+                        } else {
+                            packA(transposeA, a, lda, i0: i0, rows: rows, k0: first, depth: depth, mr: tile.mr, into: pa)
+                        }
                         packedRows = rowBlock
                     }
                     let j0 = colBlock * nb, columns = Swift.min(nb, n - j0)
                     let source = direct
-                        ? PanelsB.inPlace(b + first * ldb + j0, ldb: ldb, spare: pa + mc * depth + Tile.largest)
-                        : PanelsB.packed(pb + (j0 / tile.nr) * tile.nr * depth)
-                    macroKernel(tile, rows: rows, columns: columns, depth: depth, pa, source,
-                                c + i0 * ldc + j0, ldc: ldc, accumulate: add, scratch: pa + mc * depth)
+                        ? PanelsB.inPlace(b + first * ldb + j0, ldb: ldb, spare: pa + mc * steps + Tile.largest)
+                        : PanelsB.packed(pb + (j0 / tile.nr) * tile.nr * steps)
+                    macroKernel(tile, rows: rows, columns: columns, depth: steps, pa, source,
+                                c + i0 * ldc + j0, ldc: ldc, accumulate: add, scratch: pa + mc * steps)
                 }
                 withExtendedLifetime(packedA) {}
             }
@@ -108,7 +126,8 @@ enum PortableGEMM {
         case inPlace(UnsafePointer<Float>, ldb: Int, spare: UnsafeMutablePointer<Float>)
     }
 
-    /// One task's rows × columns of C: every B panel (outer, so it stays in L1) against every A panel.
+    /// One task's rows × columns of C: every B panel (outer, so it stays in L1) against every A panel
+    /// (`depth` packed steps).
     @inline(__always)
     private static func macroKernel(_ tile: Tile, rows: Int, columns: Int, depth: Int, _ a: UnsafePointer<Float>,
                                     _ b: PanelsB, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
@@ -155,10 +174,17 @@ enum PortableGEMM {
     @inline(__always)
     private static func microKernel(_ tile: Tile, _ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
-        if tile.nr == Tile.narrow.nr {
+        switch tile.kernel {
+        case .narrow:
             tile6x16(depth, a, b, ldb, c, ldc, accumulate)
-        } else {
+        case .wide:
             WideGEMM.tile(depth, a, b, c, ldc, accumulate)
+        case .bf16:
+            UnsafeRawPointer(a).withMemoryRebound(to: UInt32.self, capacity: depth * tile.mr) { a in
+                UnsafeRawPointer(b).withMemoryRebound(to: UInt32.self, capacity: depth * tile.nr) { b in
+                    graft_bf16_tile(depth, a, b, c, ldc, accumulate ? 1 : 0)
+                }
+            }
         }
     }
 
