@@ -46,6 +46,25 @@ struct PortableNumericsTests {
         }
     }
 
+    /// `set precision=bf16` leaves portable numerics: on a CPU with AVX-512 BF16 the replay's figures
+    /// are compared by their rules, never claimed as a portable-bits bug; elsewhere the setting is
+    /// refused by name and the replay stops there.
+    @Test func bfloat16IsComparedByItsRulesOrRefused() throws {
+        let text = try String(contentsOfFile: Self.fixture, encoding: .utf8).replacingOccurrences(of: "\nset\n", with: "\nset\nset precision=bf16\n")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bf16-\(UUID().uuidString).graft").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        if Precision.available {
+            let (_, output) = try executables.run(["run", "--verify", "--keep-going", path], environment: [:])
+            #expect(output.contains("precision bf16"), "\(output.suffix(800))")
+            #expect(!output.contains("bug in graft"), "\(output.suffix(800))")
+            #expect(!output.contains("figures: 5 identical"), "bfloat16 products should move the figures: \(output.suffix(800))")
+        }
+        // Without AVX-512 BF16 (or told to act so), the line fails by name and the replay stops there.
+        let (status, output) = try executables.run(["run", "--verify", path], environment: ["GRAFT_BF16": "off"])
+        #expect(status != 0 && output.contains("bf16 needs a CPU with AVX-512 BF16") && !output.contains("new mnist-cnn"), "\(output.suffix(800))")
+    }
+
     @Test func theAVX2KernelsGiveTheSameBitsAsTheAVX512Ones() throws {
         let (status, output) = try replay(environment: ["GRAFT_WIDE_KERNELS": "off"])
         #expect(!output.contains("with AVX-512"))

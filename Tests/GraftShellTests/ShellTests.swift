@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import GraftShell
 @testable import GraftNN
+import GraftTensor
 
 func repositoryRoot() -> URL {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -35,6 +36,32 @@ struct ShellTests {
         #expect(shell.execute("data images /nonexistent/photos").error?.message == "cannot read /nonexistent/photos: no such folder")
         #expect(shell.execute("load /nonexistent.safetensors").error?.message == "cannot load /nonexistent.safetensors: no such file or unreadable")
         _ = output.take()
+    }
+
+    /// `set precision=bf16`: a transaction like every setting — recorded and undoable where the CPU
+    /// has AVX-512 BF16, refused by name (nothing recorded, nothing changed) where it has not.
+    @Test func precisionIsRecordedAndUndoneOrRefused() throws {
+        defer { try? Precision.set(.float32) }
+        let (shell, output) = makeShell()
+        #expect(shell.execute("new mnist-cnn classes=5").succeeded)
+        #expect(shell.execute("set").succeeded)
+        #expect(output.take().contains("precision float32 (set precision=float32|bf16"))
+        let outcome = shell.execute("set precision=bf16")
+        guard Precision.available else {
+            #expect(outcome.error?.message.contains("bf16 needs a CPU with AVX-512 BF16") == true, "\(String(describing: outcome.error))")
+            #expect(Precision.current == .float32 && shell.session.entries.map(\.line) == ["new mnist-cnn classes=5"])
+            return
+        }
+        #expect(outcome.succeeded && Precision.current == .bf16)
+        #expect(shell.session.entries.map(\.line) == ["new mnist-cnn classes=5", "set precision=bf16"])
+        #expect(shell.session.script(seed: 42, threads: 2).contains("\nset precision=bf16\n"))
+        #expect(shell.execute("data mnist digits=0-4 per-class=10").succeeded)
+        #expect(shell.execute("train epochs=1 batch=25").succeeded)
+        #expect(shell.execute("undo 2").succeeded)
+        #expect(Precision.current == .bf16, "undoing the training and the data keeps the setting")
+        #expect(shell.execute("undo").succeeded)
+        #expect(Precision.current == .float32 && shell.session.entries.map(\.line) == ["new mnist-cnn classes=5"])
+        #expect(shell.execute("set precision=half").error != nil)
     }
 
     @Test func modelsThatCannotTakeTheDataSaySo() throws {

@@ -58,8 +58,10 @@ public enum Precision: String, Sendable, CaseIterable {
     public static var current: Precision { state.load(ordering: .relaxed) == 0 ? .float32 : .bf16 }
 
     /// Whether this CPU runs bfloat16 products: AVX-512 BF16 (AMD Zen 4 and later, Intel Cooper
-    /// Lake and Sapphire Rapids and later), checked at run time.
+    /// Lake and Sapphire Rapids and later), checked at run time; `GRAFT_BF16=off` treats the CPU as
+    /// lacking it (tests of the refusal on a machine that has it).
     public static let available: Bool = CPUFeatures.flags.isSuperset(of: ["avx512f", "avx512_bf16"]) && graft_bf16_compiled() == 1
+        && ProcessInfo.processInfo.environment["GRAFT_BF16"] != "off"
 
     /// Changes the precision; `bf16` is refused on a CPU without AVX-512 BF16 (nothing changes).
     public static func set(_ precision: Precision) throws(TensorError) {
