@@ -10,7 +10,9 @@
 #     oneDNN 2.6 with its ISA capped at AVX2 (W2 forward and both backwards, and K) and XNNPACK
 #     (W2 forward, K). K is the inference layers of W4 and W10's CNNs one by one: depthwise 3×3,
 #     5×5, 7×7 at strides 1 and 2, pointwise projections, a 3×3 convolution (graft-bench K).
-# Two threads everywhere.
+# Two threads everywhere. On a CPU with AVX-512 BF16, graft runs W1, W2, W4, W6, W8 and W10 a second
+# time with `set precision=bf16` (graft-bench --precision bf16): the report sets those figures
+# against graft's float32 ones and the float32 peers (W8: the test accuracies' difference).
 #
 #   Benchmarks/compare.sh [--contended] [repeats] [W1 … W11 K]   (default: every workload)
 #
@@ -80,7 +82,7 @@ fi
 OPENBLAS_CORETYPE="$(.build/release/graft-bench --blas-core)"
 export OPENBLAS_CORETYPE
 echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, OpenBLAS kernels $OPENBLAS_CORETYPE, $mode"
-peer_files="graft c torch torch-tcmalloc torch-tcmalloc-cl onnxruntime keras onednn xnnpack"
+peer_files="graft graft-bf16 c torch torch-tcmalloc torch-tcmalloc-cl onnxruntime keras onednn xnnpack"
 for f in $peer_files; do : > "$results/$f.txt"; done
 bench() { .build/release/graft-bench "$@" --repeats "$repeats" --threads 2 --models "$models" | tee -a "$results/graft.txt" | grep -v '^RESULT'; }
 # A PyTorch peer script stock, with tcmalloc, and (when the layout matters to it) with tcmalloc and channels-last.
@@ -107,6 +109,15 @@ for w in W2 W3 W8 W7 W4 W5 W6 W9 W10 W11 K; do wants "$w" && others="$others $w"
 if [[ -n "$others" ]]; then
     echo "== graft$others (W8 writes its exact data splits to $out/mnist-splits for the peers)"
     bench $others
+fi
+bf16=""
+if [[ "$(.build/release/graft-bench --bf16-available)" == yes ]]; then
+    for w in W1 W2 W4 W6 W8 W10; do wants "$w" && bf16="$bf16 $w"; done
+fi
+if [[ -n "$bf16" ]]; then
+    echo "== graft$bf16 with set precision=bf16 (this CPU has AVX-512 BF16)"
+    .build/release/graft-bench $bf16 --precision bf16 --repeats "$repeats" --threads 2 --models "$models" \
+        | tee -a "$results/graft-bf16.txt" | grep -v '^RESULT'
 fi
 echo "== peers"
 if wants W1 W2 W7; then torch_variants layout Benchmarks/peers/torch_bench.py "$repeats"; fi

@@ -34,6 +34,13 @@ TARGETS = [
     ("W10", "vit_small_patch16_224-b8", "images/s", "best", 1.0, "min"),
     ("W11", "vit_s16-step-b32-last4", "ms", "best", 1.0, "max"),
 ]
+# Issue 28, deliverable 5: with set precision=bf16 (graft-bf16), against onnxruntime in float32.
+BF16_TARGETS = [
+    ("W4", "efficientnet-lite0-b8", "images/s", "onnxruntime", 1.5, "min"),
+    ("W10", "resnet50-b8", "images/s", "onnxruntime", 1.5, "min"),
+    ("W10", "mobilenet_v3_large-b8", "images/s", "onnxruntime", 1.5, "min"),
+    ("W10", "convnext_tiny-b8", "images/s", "onnxruntime", 1.5, "min"),
+]
 
 
 def load(folder, name):
@@ -121,11 +128,11 @@ def target_ratio(graft, results, target):
     return ratio(graft[key], results[peer][key], unit) if key in results[peer] else None
 
 
-def targets(graft, results):
-    print("\nthe issues' targets (one run, ratios)")
+def targets(graft, results, chosen=TARGETS, title="the issues' targets (one run, ratios)"):
+    print(f"\n{title}")
     names = dict(PEERS, best="the best peer")
     names["best-torch"] = "the best PyTorch"
-    for target in TARGETS:
+    for target in chosen:
         workload, case, unit, peer, bound, kind = target
         r = target_ratio(graft, results, target)
         if r is None:
@@ -153,11 +160,33 @@ def contention(out):
         print(f"  {key[0]} {key[1]:<32} quiet {rq:6.2f}  contended {rc:6.2f}  {100 * change:+6.1f} %  {verdict}")
 
 
+def bfloat16(out, mode, graft, results):
+    """graft with set precision=bf16 against graft in float32 and the best (float32) peer."""
+    half = load(os.path.join(out, mode), "graft-bf16")
+    if not half:
+        return
+    names = dict(PEERS)
+    print(f"\n{mode} run: graft with set precision=bf16 (bfloat16 products, float32 sums) against graft float32 and the best peer")
+    print(f"{'workload':<36}{'bf16':>10} {'unit':<9}{'vs graft float32':>18}{'vs best peer':>14}")
+    for key, value in half.items():
+        workload, case, unit = key
+        if (unit == "GFLOP/s") != (workload == "W1") or key not in graft:
+            continue
+        if unit == "accuracy":
+            print(f"{workload + ' ' + case:<36}{value:>10.4g} {unit:<9}{100 * (value - graft[key]):>+15.1f} pt")
+            continue
+        best = best_peer(results, key)
+        against = f"{ratio(value, best[0], unit):8.2f} {names[best[1]]}" if best else ""
+        print(f"{workload + ' ' + case:<36}{value:>10.4g} {unit:<9}{ratio(value, graft[key], unit):>18.2f}    {against}")
+    targets(half, results, BF16_TARGETS, "issue 28's bf16 targets (graft bf16 against onnxruntime float32)")
+
+
 def main():
     out, mode = sys.argv[1], sys.argv[2]
     graft, results = results_of(out, mode)
     table(graft, results, mode)
     targets(graft, results)
+    bfloat16(out, mode, graft, results)
     contention(out)
 
 
