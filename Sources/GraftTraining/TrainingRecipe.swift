@@ -1,4 +1,5 @@
 import GraftNN
+import GraftTensor
 /// What one run of ``Trainer/fit`` did, in the terms another framework needs to do it again: its
 /// options, which parameters trained, which layers ran in training mode, the sample order of every
 /// epoch and the loss of every step (what `export pytorch` writes and its check compares).
@@ -19,6 +20,8 @@ public struct TrainingPhase: Sendable {
     public var batchesPerEpoch: Int
     /// The loss's class weights as resolved on the training split (nil: unweighted).
     public var classWeights: [Float]? = nil
+    /// The precision of its products (`set precision=`) when it ran.
+    public var precision: Precision = Precision.current
 
     public init(options: TrainingOptions, trainable: [String], trainMode: [String], head: [String], orders: [[Int]] = [],
                 stepLosses: [Float] = [], epochs: [EpochRecord] = [], batchesPerEpoch: Int = 0) {

@@ -346,6 +346,45 @@ def check_back(graft, w, name, dataset, runs):
               f"{final['test_loss']:.4f} {final['test_accuracy']:.4f}")
 
 
+# set precision=bf16 (CPUs with AVX-512 BF16): the recipe says so, and train.py runs its steps under
+# torch.autocast with bfloat16. Its losses follow graft's within bfloat16's rounding, not float32's
+# (autocast also rounds the products' outputs to bfloat16; graft keeps them float32).
+BF16 = """seed 21
+set threads=2
+new mnist-cnn as m classes=5
+data mnist digits=0-4 per-class=30 as d
+freeze conv1 dropout1
+head classes=5
+save model "{w}/start.safetensors"
+set precision=bf16
+train epochs=2 batch=25 lr=0.02
+export pytorch "{w}/project"
+"""
+BF16_LOSS_TOLERANCE = 5e-3
+
+
+def bfloat16(graft, work):
+    flags = open("/proc/cpuinfo").read()
+    if "avx512_bf16" not in flags:
+        print("skip  bf16: this CPU has no AVX-512 BF16 (graft refuses set precision=bf16 here)")
+        return
+    w = f"{work}/bf16"
+    os.makedirs(w, exist_ok=True)
+    graft_run(graft, BF16.format(w=w), f"{w}/session.graft")
+    check('"precision": "bf16"' in open(f"{w}/project/train.py").read(), "bf16: the exported recipe's phase says precision bf16")
+    graft_losses = [l for phase in json.load(open(f"{w}/project/graft_run.json"))["phases"] for l in phase["step_losses"]]
+    worst = {}
+    for precision in ("bf16", "float32"):
+        subprocess.run([sys.executable, f"{w}/project/train.py", "--deterministic", "--precision", precision, "--out", f"{w}/{precision}"],
+                       check=True, cwd=w, capture_output=True)
+        losses = [l for record in metrics(f"{w}/{precision}")[0] for l in record["step_losses"]]
+        worst[precision] = max((abs(a - b) / abs(b) for a, b in zip(losses, graft_losses)), default=float("inf"))
+        check(len(losses) == len(graft_losses), f"bf16: train.py --precision {precision} ran graft's {len(graft_losses)} steps")
+    check(worst["bf16"] <= BF16_LOSS_TOLERANCE,
+          f"bf16: train.py --deterministic under autocast bfloat16 follows graft's bf16 losses, max relative difference {worst['bf16']:.2e} "
+          f"(the same recipe in float32: {worst['float32']:.2e})")
+
+
 def augmented(graft, work):
     w = f"{work}/augment"
     os.makedirs(w, exist_ok=True)
@@ -460,6 +499,7 @@ def main():
         recipe(graft, work, "options-lite0", OPTIONS, (2, 3, 64, 64), "data mnist per-class=20 size=64 channels=3 as digits", processes=False)
         recipe(graft, work, "vit-layer-decay", VIT_DECAY, (2, 3, 32, 32), "data mnist per-class=12 size=32 channels=3 as digits", processes=False)
         augmented(graft, work)
+        bfloat16(graft, work)
         image_folder(graft, work)
         hostile(graft, work)
     if args.only in (None, "architectures"):

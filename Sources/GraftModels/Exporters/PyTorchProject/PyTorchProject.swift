@@ -256,6 +256,8 @@ public struct PyTorchProject {
                 ("clip_norm", o.clipNorm.map(PyLiteral.float) ?? .none), ("label_smoothing", .float(o.labelSmoothing)),
                 ("class_weights", phase.classWeights.map { .list($0.map(PyLiteral.float)) } ?? .none),
                 ("sampler", .string(o.sampler.rawValue)),
+                // bf16: graft's products took bfloat16 operands (set precision=bf16); train.py runs the step under autocast.
+                ("precision", .string(phase.precision.rawValue)),
                 ("patience", o.patience.map(PyLiteral.int) ?? .none), ("restore_best", .bool(o.restoreBest)),
                 ("augment", .dict(augment)),
                 ("trainable", Set(phase.trainable) == all ? .string("all") : .list(phase.trainable.map(PyLiteral.string))),

@@ -37,6 +37,8 @@ def arguments():
                         help="graft's exact sample order, no dropout, no augmentation: the step losses graft had")
     parser.add_argument("--workers", type=int, default=0, help="data loader worker processes")
     parser.add_argument("--seed", type=int, default=RECIPE["seed"])
+    parser.add_argument("--precision", choices=["float32", "bf16"],
+                        help="the training step's products: bf16 runs it under torch.autocast with bfloat16, as graft's set precision=bf16 (default: each phase's, as graft ran it)")
     return parser.parse_args()
 
 
@@ -263,6 +265,7 @@ def main():
         # graft's class weights, resolved on its training split (CrossEntropyLoss(weight=)).
         weights = phase.get("class_weights")
         class_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
+        precision = args.precision or phase.get("precision", "float32")
         best, waited = None, 0
         for epoch in range(phase["epochs"]):
             started = time.time()
@@ -281,8 +284,9 @@ def main():
             step_losses = []
             for x, y in plan:
                 x, y = x.to(device), y.to(device)
-                logits = net(x, logits=True)
-                loss = F.cross_entropy(logits, y, weight=class_weights, label_smoothing=phase["label_smoothing"])
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    logits = net(x, logits=True)
+                    loss = F.cross_entropy(logits.float(), y, weight=class_weights, label_smoothing=phase["label_smoothing"])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if phase["clip_norm"] is not None:
