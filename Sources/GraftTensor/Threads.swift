@@ -101,6 +101,14 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Runs once the retired pool's workers have exited (each holds the pool until then).
+    deinit {
+        pthread_cond_destroy(wake)
+        pthread_mutex_destroy(lock)
+        wake.deallocate()
+        lock.deallocate()
+    }
+
     // The pool in use and whether a loop holds it; replaced when the thread count changes.
     private static let registry = Mutex<(pool: WorkerPool?, busy: Bool)>((nil, false))
 

@@ -215,6 +215,23 @@ struct WorkerPoolTests {
         #expect(results == [true, true, true, true])
     }
 
+    /// A pool replaced by a new thread count stops its workers and is freed (its mutex and condition
+    /// variable destroyed) once they have exited.
+    @Test func aReplacedPoolIsFreedOnceItsWorkersExit() throws {
+        let saved = Threads.count
+        defer { try? Threads.set(saved) }
+        weak var old = WorkerPool.acquire(helpers: 1)
+        WorkerPool.release()
+        #expect(old != nil)
+        _ = WorkerPool.acquire(helpers: 2)  // replaces it
+        WorkerPool.release()
+        var waited = 0
+        while old != nil && waited < 300 { usleep(10_000); waited += 1 }
+        #expect(old == nil, "the retired pool is still referenced after 3 s")
+        try Threads.set(2)
+        #expect(visits(1000, grain: 3) == Array(repeating: 1, count: 1000))
+    }
+
     /// A step of real kernels gives the same bits after the workers slept (idle longer than they spin).
     @Test func sameBitsAfterTheWorkersSlept() throws {
         let saved = Threads.count
