@@ -12,7 +12,7 @@ public enum Ops {
         // shape (Tensor+Shape.swift)
         "reshape", "flatten", "broadcast", "permute", "transpose", "slice", "concat", "pad",
         // linear algebra, convolution, pooling, normalization
-        "matmul", "linear", "selfAttention", "conv2d", "maxPool2d", "avgPool2d", "globalAvgPool2d", "globalMaxPool2d", "batchNorm", "dropout",
+        "matmul", "linear", "selfAttention", "conv2d", "maxPool2d", "avgPool2d", "globalAvgPool2d", "globalMaxPool2d", "batchNorm", "layerNorm", "dropout",
         // activations (Tensor+Activation.swift)
         "relu", "relu6", "leakyRelu", "sigmoid", "tanh", "gelu", "geluTanh", "erf", "silu", "hardsigmoid", "hardswish",
         "softmax", "logSoftmax",

@@ -272,3 +272,35 @@ struct ConvolutionDefinitionTests {
         #expect(weightError < 1e-5, "weight gradient \(input) \(weightShape): \(weightError)")
     }
 }
+
+/// `layerNorm` without a gradient runs as one kernel; it must give the bits of the ops written out
+/// (what it runs when a gradient is recorded): rows along the last axis (a contiguous sum, lengths
+/// around the eight-lane step) and the channels of NCHW planes (sums strided over positions).
+@Suite("LayerNorm kernel")
+struct LayerNormKernelTests {
+    @Test func sameBitsAsTheOpsWrittenOut() throws {
+        let generator = Generator(seed: 31)
+        let cases: [(shape: [Int], axis: Int)] = [([4, 7, 33], 2), ([2, 197, 384], 2), ([3, 5, 8], 2), ([6, 1], 1), ([2, 96, 14, 13], 1),
+                                                  ([1, 3, 1, 1], 1), ([5, 4, 9], 1), ([2, 3, 4, 5], 3)]
+        for (shape, axis) in cases {
+            let n = shape[axis]
+            let x = try Tensor.randomNormal(shape, std: 3, generator: generator) + 0.5
+            let weight = try Tensor.randomNormal([n], generator: generator), bias = try Tensor.randomNormal([n], generator: generator)
+            for (w, b) in [(weight, bias), (weight, nil), (nil, bias), (nil, nil)] as [(Tensor?, Tensor?)] {
+                let fused = try withoutGradients { try x.layerNorm(axis: axis, weight: w, bias: b, epsilon: 1e-6) }
+                // A leaf that requires a gradient makes the op run as its written-out ops.
+                let written = try x.copied().requiringGrad().layerNorm(axis: axis, weight: w, bias: b, epsilon: 1e-6)
+                #expect(fused.shape == shape)
+                let differing = zip(fused.scalars, written.scalars).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(shape) axis \(axis) weight \(w != nil) bias \(b != nil): \(differing) values differ")
+            }
+        }
+    }
+
+    @Test func refusesMismatchedParameters() throws {
+        let x = try Tensor.zeros([2, 3, 4])
+        #expect(throws: TensorError.self) { try x.layerNorm(axis: 2, weight: Tensor.ones([3]), bias: nil, epsilon: 1e-5) }
+        #expect(throws: TensorError.self) { try x.layerNorm(axis: 5, weight: nil, bias: nil, epsilon: 1e-5) }
+        #expect(throws: TensorError.self) { try Tensor.zeros([2, 0]).layerNorm(axis: 1, weight: nil, bias: nil, epsilon: 1e-5) }
+    }
+}

@@ -99,6 +99,12 @@ let gradientCases: [GradientCase] = [
     GradientCase("batchNorm", "training, 4-D", inputs: { [try uniform([3, 2, 2, 3]), try uniform([2], 0.5, 1.5, seed: 2), try uniform([2], seed: 3)] }) {
         try $0[0].batchNorm(weight: $0[1], bias: $0[2], runningMean: Tensor.zeros([2]), runningVar: Tensor.ones([2]), training: true)
     },
+    GradientCase("layerNorm", "last axis, weight and bias", inputs: { [try uniform([3, 4, 5]), try uniform([5], 0.5, 1.5, seed: 2), try uniform([5], seed: 3)] }) {
+        try $0[0].layerNorm(axis: 2, weight: $0[1], bias: $0[2], epsilon: 1e-5)
+    },
+    GradientCase("layerNorm", "channels of NCHW, no bias", inputs: { [try uniform([2, 3, 2, 2]), try uniform([3], 0.5, 1.5, seed: 2)] }) {
+        try $0[0].layerNorm(axis: 1, weight: $0[1], bias: nil, epsilon: 1e-6)
+    },
     GradientCase("batchNorm", "training, 2-D", inputs: { [try uniform([5, 3]), try uniform([3], 0.5, 1.5, seed: 2), try uniform([3], seed: 3)] }) {
         try $0[0].batchNorm(weight: $0[1], bias: $0[2], runningMean: Tensor.zeros([3]), runningVar: Tensor.ones([3]), training: true)
     },

@@ -40,16 +40,7 @@ public final class LayerNorm: Layer, LayerKind {
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
-        let x = inputs[0]
-        let a = axis + 1
-        let mean = try x.mean(axes: [a], keepingDims: true)
-        let centered = try x - mean
-        let variance = try (centered * centered).mean(axes: [a], keepingDims: true)
-        var y = try centered / (variance + epsilon).sqrt()
-        let perChannel = [Int](repeating: 1, count: axis) + [channels] + [Int](repeating: 1, count: x.rank - 2 - axis)
-        if let weight { y = try y * weight.value.reshaped(perChannel) }
-        if let bias { y = try y + bias.value.reshaped(perChannel) }
-        return y
+        try inputs[0].layerNorm(axis: axis + 1, weight: weight?.value, bias: bias?.value, epsilon: epsilon)
     }
 
     public override var isNormalization: Bool { true }
