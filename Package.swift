@@ -40,8 +40,8 @@ let package = Package(
         // The layers of the design, dependencies pointing one way.
         .target(name: "GraftWideKernels", swiftSettings: wideKernelSettings),
         // The bfloat16 micro-kernel (`set precision=bf16`): C, for AVX-512 BF16's intrinsics, by function attribute.
-        .target(name: "CGraftBF16", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "GraftTensor", dependencies: ["CBLAS", "GraftWideKernels", "CGraftBF16"], swiftSettings: kernelSettings),
+        .target(name: "CGraftKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "GraftTensor", dependencies: ["CBLAS", "GraftWideKernels", "CGraftKernels"], swiftSettings: kernelSettings),
         .target(name: "GraftNN", dependencies: ["GraftTensor"], swiftSettings: kernelSettings),
         .target(name: "GraftTraining", dependencies: ["GraftNN", "GraftData", "GraftTensor"], swiftSettings: kernelSettings),
         .target(name: "GraftFormats", dependencies: ["GraftTensor", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

@@ -1,9 +1,9 @@
-import CGraftBF16
+import CGraftKernels
 
 /// The packed panels of the bfloat16 GEMM (`set precision=bf16`, see ``Precision``): the same
 /// blocks as ``PortableGEMM``'s float32 panels, each 32-bit element holding two bfloat16 values of
 /// consecutive k (the even step in the low half), as AVX-512 BF16's `vdpbf16ps` reads them. An odd
-/// last step pairs with zero. The rounding runs in CGraftBF16 (AVX-512, sixteen values at a time);
+/// last step pairs with zero. The rounding runs in CGraftKernels (AVX-512, sixteen values at a time);
 /// ``round(_:)`` is its definition.
 enum BFloat16Panels {
     /// float32 → bfloat16 bits, rounded to nearest with ties to even (a NaN stays a quiet NaN).

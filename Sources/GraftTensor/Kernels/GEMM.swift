@@ -1,4 +1,4 @@
-import CGraftBF16
+import CGraftKernels
 import Foundation
 import Synchronization
 

@@ -1,4 +1,4 @@
-import CGraftBF16
+import CGraftKernels
 import GraftWideKernels
 
 /// graft's own single-precision GEMM, the engine's portable numerics (see ``GEMM``).
@@ -203,16 +203,8 @@ enum PortableGEMM {
                     for r in height..<mr { destination[r] = 0 }
                 }
             } else {
-                // Each of the panel's rows read in order, written every mr floats (pointer steps:
-                // no per-element index arithmetic), then the rows past the end as zeros.
-                for r in 0..<height {
-                    var source = UnsafePointer(a + (i0 + i + r) * lda + k0), destination = panel + r
-                    for _ in 0..<depth {
-                        destination.pointee = source.pointee
-                        source += 1
-                        destination += mr
-                    }
-                }
+                // The panel's rows transposed in (eight by eight), then the rows past the end as zeros.
+                graft_transpose_into(a + (i0 + i) * lda + k0, lda, height, depth, panel, mr)
                 if height < mr {
                     for p in 0..<depth { (panel + p * mr + height).initialize(repeating: 0, count: mr - height) }
                 }
@@ -226,15 +218,8 @@ enum PortableGEMM {
     static func packB(_ transposed: Bool, _ b: UnsafePointer<Float>, _ ldb: Int, k0: Int, depth: Int, j0: Int, columns: Int,
                       nr: Int, into panel: UnsafeMutablePointer<Float>) {
         if transposed {
-            // op(B)[p, q] = B[q, p]: read each column's run of k, write it every nr floats.
-            for q in 0..<columns {
-                var source = UnsafePointer(b + (j0 + q) * ldb + k0), destination = panel + q
-                for _ in 0..<depth {
-                    destination.pointee = source.pointee
-                    source += 1
-                    destination += nr
-                }
-            }
+            // op(B)[p, q] = B[q, p]: the columns' runs of k transposed in (eight by eight).
+            graft_transpose_into(b + j0 * ldb + k0, ldb, columns, depth, panel, nr)
             if columns < nr { for p in 0..<depth { for q in columns..<nr { panel[p * nr + q] = 0 } } }
         } else if columns == nr {
             for p in 0..<depth {

@@ -1,4 +1,4 @@
-#include "graft_bf16.h"
+#include "graft_kernels.h"
 
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>

@@ -1,7 +1,16 @@
-#ifndef GRAFT_BF16_H
-#define GRAFT_BF16_H
+#ifndef GRAFT_KERNELS_H
+#define GRAFT_KERNELS_H
 
 #include <stdint.h>
+
+/// graft's kernels written in C, where Swift cannot say what they need (shuffles, AVX-512 BF16):
+/// each one compiled for its instruction set by a function attribute only, so this module builds
+/// for any x86-64 CPU; the callers in GraftTensor check the CPU first where it is more than AVX2.
+
+/// out[c*stride + r] = src[r*ld + c] for r < rows, c < cols: a block of a matrix transposed into
+/// a panel (PortableGEMM's packing of A by rows, of B by columns). Pure data movement, eight by
+/// eight through AVX2 shuffles; the bits are those of the source.
+void graft_transpose_into(const float *src, long ld, long rows, long cols, float *out, long stride);
 
 /// The bfloat16 micro-kernel of graft's GEMM (`set precision=bf16`): AVX-512 BF16's `vdpbf16ps`,
 /// compiled for that ISA by a function attribute only, so this file builds for any x86-64 CPU and
