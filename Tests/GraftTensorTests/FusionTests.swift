@@ -304,3 +304,45 @@ struct LayerNormKernelTests {
         #expect(throws: TensorError.self) { try Tensor.zeros([2, 0]).layerNorm(axis: 1, weight: nil, bias: nil, epsilon: 1e-5) }
     }
 }
+
+/// im2col's shifted-plane path (stride 1, no dilation, output rows as wide as the input's: one copy
+/// per row of columns) against the definition, value for value: every kernel size and padding that
+/// keeps the width, asymmetric padding, one-pixel and one-row planes, and wider or narrower heights.
+@Suite("im2col")
+struct Im2colTests {
+    @Test func unfoldEqualsTheDefinition() throws {
+        let generator = Generator(seed: 37)
+        // (height, width, kernel h, kernel w, padding top, bottom, left, right)
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [
+            (16, 16, 3, 3, 1, 1, 1, 1), (8, 8, 3, 3, 1, 1, 1, 1), (4, 4, 3, 3, 1, 1, 1, 1), (2, 2, 3, 3, 1, 1, 1, 1),
+            (1, 1, 3, 3, 1, 1, 1, 1), (7, 5, 5, 5, 2, 2, 2, 2), (6, 6, 4, 4, 1, 2, 1, 2), (5, 9, 1, 1, 0, 0, 0, 0),
+            (9, 3, 3, 1, 0, 0, 0, 0), (3, 7, 1, 3, 2, 2, 1, 1), (6, 4, 7, 7, 3, 3, 3, 3), (5, 5, 3, 3, 0, 3, 1, 1),
+            (10, 11, 3, 3, 1, 1, 1, 1), (4, 6, 2, 2, 0, 1, 0, 1),
+        ]
+        for (h, w, kh, kw, top, bottom, left, right) in cases {
+            let channels = 3
+            let g = try Tensor.window(op: "test", input: [1, channels, h, w], kernel: (kh, kw), stride: (1, 1),
+                                              padding: Padding2D(top: top, bottom: bottom, left: left, right: right), dilation: (1, 1))
+            #expect(g.outputWidth == w, "case keeps the width")
+            let x = try Tensor.randomNormal([channels, h, w], generator: generator).scalars
+            var col = [Float](repeating: .nan, count: g.patchSize * g.outputPlane)
+            x.withUnsafeBufferPointer { xp in col.withUnsafeMutableBufferPointer { Im2col.unfold(xp.baseAddress!, $0.baseAddress!, g) } }
+            var wrong = 0
+            for c in 0..<channels {
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        for oh in 0..<g.outputHeight {
+                            for ow in 0..<g.outputWidth {
+                                let (ih, iw) = (oh - top + i, ow - left + j)
+                                let want: Float = ih >= 0 && ih < h && iw >= 0 && iw < w ? x[(c * h + ih) * w + iw] : 0
+                                let got = col[((c * kh + i) * kw + j) * g.outputPlane + oh * g.outputWidth + ow]
+                                if got.bitPattern != want.bitPattern { wrong += 1 }
+                            }
+                        }
+                    }
+                }
+            }
+            #expect(wrong == 0, "\(h)×\(w), kernel \(kh)×\(kw), padding \(top) \(bottom) \(left) \(right): \(wrong) values wrong")
+        }
+    }
+}

@@ -43,6 +43,9 @@ enum Im2col {
         nonisolated(unsafe) let x = x, col = col
         let rowStride = rowStride ?? g.outputPlane
         let rows = g.patchSize
+        // Stride 1, no dilation, rows as wide as the image's ("same" padding): a row of columns is the
+        // plane itself shifted, so it is one copy, then zeros where the window leaves the image.
+        let shifted = g.strideHeight == 1 && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1 && g.outputWidth == g.width
         Threads.parallelFor(rows, grain: Swift.max(1, Elementwise.grain / Swift.max(g.outputPlane, 1))) { range in
             for row in range {
                 let c = row / (g.kernelHeight * g.kernelWidth)
@@ -52,6 +55,10 @@ enum Im2col {
                 let out = col + row * rowStride
                 let columnOffset = j * g.dilationWidth
                 let valid = g.validColumns(offset: columnOffset)
+                if shifted {
+                    unfoldShifted(plane, out, g, i: i, shift: columnOffset - g.padLeft, valid: valid)
+                    continue
+                }
                 // Narrow rows (a CNN's late stages: 7, 4, 2 columns) copy value by value: a library call per
                 // handful of floats costs more than the copy.
                 let narrow = g.outputWidth < 16
@@ -79,6 +86,35 @@ enum Im2col {
                         for ow in valid { line[ow] = source[ow * g.strideWidth] }
                     }
                 }
+            }
+        }
+    }
+
+    /// One row of columns, (c, i, j), when it is the plane shifted (stride 1, no dilation, output
+    /// rows as wide as the input's): out[oh·W + ow] = plane[(oh − padTop + i)·W + ow + shift] for the
+    /// rows inside the image and `valid` columns, zero elsewhere. One copy of every row at once
+    /// (the values that wrap across a row edge are then zeroed), instead of one per output row.
+    @inline(__always)
+    private static func unfoldShifted(_ plane: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ g: WindowGeometry,
+                                      i: Int, shift: Int, valid: Range<Int>) {
+        let (width, height) = (g.width, g.outputHeight)
+        let first = Swift.min(height, Swift.max(0, g.padTop - i))
+        let end = Swift.max(first, Swift.min(height, g.height + g.padTop - i))
+        if first > 0 { out.initialize(repeating: 0, count: first * width) }
+        if end < height { (out + end * width).initialize(repeating: 0, count: (height - end) * width) }
+        guard end > first else { return }
+        let target = out + first * width, count = (end - first) * width
+        let start = (first - g.padTop + i) * width + shift
+        // Only the plane's own values are read: before its first and past its last, zeros.
+        let low = Swift.min(count, Swift.max(0, -start)), high = Swift.max(low, Swift.min(count, g.inputPlane - start))
+        if low > 0 { target.initialize(repeating: 0, count: low) }
+        if high > low { (target + low).update(from: plane + start + low, count: high - low) }
+        if high < count { (target + high).initialize(repeating: 0, count: count - high) }
+        if valid.lowerBound > 0 || valid.upperBound < width {
+            for oh in first..<end {
+                let line = out + oh * width
+                for ow in 0..<valid.lowerBound { line[ow] = 0 }
+                for ow in valid.upperBound..<width { line[ow] = 0 }
             }
         }
     }
