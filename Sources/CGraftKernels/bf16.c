@@ -2,6 +2,7 @@
 
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>
+#include "transpose8.h"
 
 #define GRAFT_BF16_TARGET __attribute__((target("avx512f,avx512bf16,avx512dq,avx512vl")))
 
@@ -79,21 +80,10 @@ void graft_bf16_pairs_across(const float *runs0, long ld, long runs, long steps,
         long p = 0;
         for (; 2 * p + 16 <= steps; p += 8) {
             // Eight runs' eight pairs, then an 8 x 8 transpose: row p holds the eight runs' pair p.
-            __m256 r[8], s[8];
+            __m256 r[8];
             for (int j = 0; j < 8; j++) r[j] = _mm256_castsi256_ps(pairs8(runs0 + (q + j) * ld + 2 * p));
-            s[0] = _mm256_unpacklo_ps(r[0], r[1]); s[1] = _mm256_unpackhi_ps(r[0], r[1]);
-            s[2] = _mm256_unpacklo_ps(r[2], r[3]); s[3] = _mm256_unpackhi_ps(r[2], r[3]);
-            s[4] = _mm256_unpacklo_ps(r[4], r[5]); s[5] = _mm256_unpackhi_ps(r[4], r[5]);
-            s[6] = _mm256_unpacklo_ps(r[6], r[7]); s[7] = _mm256_unpackhi_ps(r[6], r[7]);
-            r[0] = _mm256_shuffle_ps(s[0], s[2], 0x44); r[1] = _mm256_shuffle_ps(s[0], s[2], 0xEE);
-            r[2] = _mm256_shuffle_ps(s[1], s[3], 0x44); r[3] = _mm256_shuffle_ps(s[1], s[3], 0xEE);
-            r[4] = _mm256_shuffle_ps(s[4], s[6], 0x44); r[5] = _mm256_shuffle_ps(s[4], s[6], 0xEE);
-            r[6] = _mm256_shuffle_ps(s[5], s[7], 0x44); r[7] = _mm256_shuffle_ps(s[5], s[7], 0xEE);
-            s[0] = _mm256_permute2f128_ps(r[0], r[4], 0x20); s[1] = _mm256_permute2f128_ps(r[1], r[5], 0x20);
-            s[2] = _mm256_permute2f128_ps(r[2], r[6], 0x20); s[3] = _mm256_permute2f128_ps(r[3], r[7], 0x20);
-            s[4] = _mm256_permute2f128_ps(r[0], r[4], 0x31); s[5] = _mm256_permute2f128_ps(r[1], r[5], 0x31);
-            s[6] = _mm256_permute2f128_ps(r[2], r[6], 0x31); s[7] = _mm256_permute2f128_ps(r[3], r[7], 0x31);
-            for (int j = 0; j < 8; j++) _mm256_storeu_ps((float *)(out + (p + j) * stride + q), s[j]);
+            graft_transpose8x8(r);
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps((float *)(out + (p + j) * stride + q), r[j]);
         }
         for (; p < pairs; p++) {
             for (int j = 0; j < 8; j++) {

@@ -58,19 +58,25 @@ struct GEMMTests {
     @Test(arguments: [false, true])
     func equalsTheFMAChainBitForBit(wide: Bool) throws {
         if wide && !CPUFeatures.flags.contains("avx512f") { return }  // this CPU runs the AVX2 kernel only
-        let generator = Generator(seed: 7)
-        for (m, n, k) in Self.shapes {
+        Self.expectBitForBit(Self.shapes, seed: 7, tile: wide ? .wide : .narrow, reference: Self.reference)
+    }
+
+    typealias Reference = (Bool, Bool, Int, Int, Int, [Float], Int, [Float], Int, Bool, [Float], Int) -> [Float]
+
+    /// Every shape with every pair of transposes, from 0 and accumulating, leading dimensions wider
+    /// than the matrices (as in sub-matrix calls): `tile`'s results equal `reference`'s bit for bit.
+    static func expectBitForBit(_ shapes: [(Int, Int, Int)], seed: UInt64, tile: PortableGEMM.Tile, reference: Reference) {
+        let generator = Generator(seed: seed)
+        for (m, n, k) in shapes {
             for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
                 for accumulate in [false, true] {
-                    // Leading dimensions wider than the matrices, as in sub-matrix calls.
                     let lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 1, ldc = n + 2
-                    let a = Self.random((transposeA ? k : m) * lda, generator)
-                    let b = Self.random((transposeB ? n : k) * ldb, generator)
-                    let c = Self.random(m * ldc, generator)
-                    let want = Self.reference(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
-                                              b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
-                    let got = Self.run(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
-                                       b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc, wide: wide)
+                    let a = random((transposeA ? k : m) * lda, generator)
+                    let b = random((transposeB ? n : k) * ldb, generator)
+                    let c = random(m * ldc, generator)
+                    let want = reference(transposeA, transposeB, m, n, k, a, lda, b, ldb, accumulate, c, ldc)
+                    let got = run(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                                  b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc, tile: tile)
                     let differing = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
                     #expect(differing == 0, "m \(m) n \(n) k \(k) transposes \(transposeA) \(transposeB) accumulate \(accumulate): \(differing) elements differ")
                 }
@@ -218,26 +224,10 @@ struct BFloat16GEMMTests {
 
     @Test(.enabled(if: Precision.available, "this CPU has no AVX-512 BF16"))
     func equalsTheDocumentedStepsBitForBit() throws {
-        let generator = Generator(seed: 17)
         // Every block edge of the float32 test's shapes small enough for the scalar reference, and the
         // 12 × 32 tile's, with odd depths (a last step paired with zero) across KC blocks.
         let shapes = GEMMTests.shapes.filter { $0.0 * $0.1 * $0.2 <= 2_000_000 } + [(12, 32, 2), (13, 33, 5), (25, 64, 511), (13, 40, 513)]
-        for (m, n, k) in shapes {
-            for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
-                for accumulate in [false, true] {
-                    let lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 1, ldc = n + 2
-                    let a = GEMMTests.random((transposeA ? k : m) * lda, generator)
-                    let b = GEMMTests.random((transposeB ? n : k) * ldb, generator)
-                    let c = GEMMTests.random(m * ldc, generator)
-                    let want = Self.reference(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
-                                              b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
-                    let got = GEMMTests.run(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
-                                            b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc, tile: .bf16)
-                    let differing = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
-                    #expect(differing == 0, "m \(m) n \(n) k \(k) transposes \(transposeA) \(transposeB) accumulate \(accumulate): \(differing) elements differ")
-                }
-            }
-        }
+        GEMMTests.expectBitForBit(shapes, seed: 17, tile: .bf16, reference: Self.reference)
     }
 
     /// Against float32: each term's operands carry a relative error of at most 2⁻⁹ each, so an
