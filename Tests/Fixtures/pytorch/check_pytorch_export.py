@@ -75,7 +75,7 @@ def relative(got, want):
     return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-12))
 
 
-def compare_outputs(folder, inputs, graft_output, label, noisy=False):
+def compare_outputs(folder, inputs, graft_output, label, noisy=False, own_noise=0.0):
     model = load_project(folder)
     with torch.no_grad():
         got = model(torch.from_numpy(np.load(inputs))).numpy()
@@ -92,6 +92,8 @@ def compare_outputs(folder, inputs, graft_output, label, noisy=False):
             exact = model.double()(torch.from_numpy(np.load(inputs)).double()).numpy()
         noise = relative(got, exact)
         tolerance, note = max(OUTPUT_TOLERANCE, 4 * noise), f", noise {noise:.0e}"
+        if own_noise > tolerance:
+            tolerance, note = own_noise, note + f", graft's own float32 error bounded at {own_noise:.0e}"
     check(difference <= tolerance, f"{label}: model.py (strict load) vs graft, max relative difference {difference:.2e}{note}")
     return difference
 
@@ -140,6 +142,12 @@ SHIPPED += [(f"{FORMATS}/vit_timm.safetensors", (2, 3, 48, 40))]
 SHIPPED += [(f"{FORMATS}/{name}", (2, 3, 96, 96)) for name in
             ["swin_torchvision.safetensors", "swin_timm.safetensors", "hf_swin", "swin_v2_torchvision.safetensors"]]
 SHIPPED += [(f"{FORMATS}/{name}.safetensors", (2, 3, 56, 52)) for name in ["swin_torchvision", "swin_v2_torchvision"]]
+# Where graft's own float32 error is the larger one, measured against model.py in float64, its bound
+# (the rule above takes PyTorch's float32 noise, which depends on the CPU's kernels). Swin V2 at 56x52
+# (the shifted mask's -100 added to logits scaled up to 100): graft 7.2e-5 from float64, PyTorch 7.8e-6
+# on Zen 4 (AVX-512) and about 2e-5 or more on Zen 3, where the rule passed; graft's figure is the same
+# on every machine (portable numerics). An export error is of order 1, far above either.
+OWN_NOISE = {(f"{FORMATS}/swin_v2_torchvision.safetensors", (2, 3, 56, 52)): 1e-4}
 # Resizing: F.interpolate's modes from ONNX, Keras's Resizing and UpSampling2D (make_resize_fixtures.py).
 SHIPPED += [(f"{FORMATS}/resize_torch17.onnx", (2, 3, 7, 6)), (f"{FORMATS}/resize_keras.keras", (2, 3, 10, 12))]
 # EfficientViT's linear attention from ONNX: v padded with ones (ConstantPad), kᵀv and q(kᵀv), the division by the last column.
@@ -149,6 +157,7 @@ SHIPPED += [(f"{FORMATS}/efficientvit_torch17.onnx", (2, 3, 48, 48))]
 def model_files(graft, work, every):
     rng = np.random.default_rng(11)
     entries = [(os.path.join(ROOT, path), shape, None) for path, shape in SHIPPED]
+    allowances = {os.path.join(ROOT, path): (shape, bound) for (path, shape), bound in OWN_NOISE.items()}
     zoo = os.path.join(ROOT, ".build", "zoo")
     known = set()
     known_path = os.path.join(ROOT, "Tests", "Fixtures", "zoo", "known_misses.txt")
@@ -183,7 +192,9 @@ def model_files(graft, work, every):
             np.save(x, rng.uniform(-1, 1, shape).astype(np.float32))
         folder = f"{work}/file{index}"
         graft_run(graft, f'load "{path}" as m\npredict "{x}" save="{folder}.out.npy"\nexport pytorch "{folder}" data=no\n', f"{folder}.graft")
-        compare_outputs(folder, x, f"{folder}.out.npy", os.path.relpath(path, ROOT), noisy=True)
+        shape_bound = allowances.get(path)
+        own = shape_bound[1] if shape_bound and shape_bound[0] == shape else 0.0
+        compare_outputs(folder, x, f"{folder}.out.npy", os.path.relpath(path, ROOT), noisy=True, own_noise=own)
         shutil.rmtree(folder)
 
 
