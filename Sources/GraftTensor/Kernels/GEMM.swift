@@ -98,20 +98,18 @@ enum GEMM {
 /// The CPU's features that decide which kernels may run (Linux's /proc/cpuinfo: the kernel lists
 /// a feature only when the operating system supports its registers).
 public enum CPUFeatures {
-    public static let flags: Set<String> = {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let value = line.split(separator: ":", maxSplits: 1).last else { return [] }
-        return Set(value.split(separator: " ").map(String.init))
-    }()
+    public static let flags: Set<String> = Set((field("flags") ?? "").split(separator: " ").map(String.init))
 
     /// The CPU's model name (/proc/cpuinfo), for messages.
-    public static let modelName: String = {
+    public static let modelName: String = field("model name") ?? "unknown CPU"
+
+    /// The value of the first /proc/cpuinfo line named `name`, trimmed.
+    private static func field(_ name: String) -> String? {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-              let value = line.split(separator: ":", maxSplits: 1).last else { return "unknown CPU" }
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix(name) }),
+              let value = line.split(separator: ":", maxSplits: 1).last else { return nil }
         return value.trimmingCharacters(in: .whitespaces)
-    }()
+    }
 
     /// AVX-512 Foundation, unless `GRAFT_WIDE_KERNELS=off` asks for the AVX2 kernels (they give the same bits).
     static var wideKernels: Bool {
