@@ -53,9 +53,14 @@ extension Model {
         guard let conv = nodes[group.convolution].layer as? any FusesEpilogue else { return nil }
         let affine = group.batchNorm.flatMap { nodes[$0].layer as? any ChannelAffine }
         guard !Tensor.wouldRecord([x] + conv.fusionOperands + (affine?.affineOperands ?? [])) else { return nil }
+        return try conv.forward(x, epilogue: epilogue(of: group))
+    }
+
+    /// The group's BatchNorm map and clamp, as its convolution applies them.
+    func epilogue(of group: FusedGroup) -> ConvEpilogue {
         var epilogue = ConvEpilogue()
         if let map = group.affine { (epilogue.scale, epilogue.shift) = map }
         if let bounds = group.activation.flatMap({ nodes[$0].layer.clampBounds }) { (epilogue.low, epilogue.high) = bounds }
-        return try conv.forward(x, epilogue: epilogue)
+        return epilogue
     }
 }

@@ -38,6 +38,36 @@ public protocol FusesEpilogue: Layer {
     var fusionOperands: [Tensor] { get }
 }
 
+/// A layer that runs, in inference, on channels-last maps [N, H, W, C] with the same bits as on
+/// [N, C, H, W]. `Model.run` keeps a chain of such layers channels-last, converting once at its
+/// entry and its exit (see ChannelsLastChains.swift).
+public protocol RunsChannelsLast: Layer {
+    /// Whether this pass can run channels-last on inputs of these shapes ([N, C, H, W] as the model
+    /// sees them), with its operands needing no gradient.
+    func runsChannelsLast(_ inputs: [[Int]], _ context: ForwardContext) -> Bool
+    /// Whether a chain starts here from an NCHW input (a depthwise convolution, whose kernel is
+    /// faster channels-last); other layers run channels-last only when an input already is.
+    func startsChannelsLast(_ inputs: [[Int]]) -> Bool
+    /// The pass on channels-last inputs (those of rank 4 are [N, H, W, C]) with `epilogue` fused
+    /// when the layer `FusesEpilogue`; an output of rank 4 is channels-last.
+    func forwardChannelsLast(_ inputs: [Tensor], epilogue: ConvEpilogue, _ context: ForwardContext) throws(TensorError) -> Tensor
+}
+
+extension RunsChannelsLast {
+    public func startsChannelsLast(_ inputs: [[Int]]) -> Bool { false }
+}
+
+/// A layer whose pass treats each value alone, or broadcasts inputs of one rank against each
+/// other (an activation, a clamp, inference dropout, a sum or product): it runs on channels-last
+/// maps as they are, when `runsChannelsLast` says so.
+public protocol ActsElementwise: RunsChannelsLast {}
+
+extension ActsElementwise {
+    public func forwardChannelsLast(_ inputs: [Tensor], epilogue: ConvEpilogue, _ context: ForwardContext) throws(TensorError) -> Tensor {
+        try forward(inputs, context)
+    }
+}
+
 /// The model's input layer: the shape it declares, and which axes are free (any size).
 public protocol DeclaresInput: Layer {
     /// Axes (of [C, H, W]) that take any size.

@@ -174,32 +174,40 @@ public final class Model {
             for input in nodes[index].inputs { lastUse[input] = Swift.max(lastUse[input], index); uses[input] += 1 }
         }
         var fusedAhead = Set<Int>()  // later nodes whose output a fused group has computed already
+        var layout = ChannelsLastLayout(nodes: nodes.count)
         var index = start
         while index <= end {
             if fusedAhead.contains(index) { index += 1; continue }
             if context.shouldStop() { throw .interrupted(what: "the forward pass", done: index - start, total: end - start + 1) }
             let node = nodes[index]
-            var inputs: [Tensor] = []
-            for input in node.inputs {
-                guard let value = values[input] else {
-                    throw .invalidArgument(what: node.name, reason: "input '\(nodes[input].name)' was not computed")
-                }
-                inputs.append(value)
+            for input in node.inputs where values[input] == nil {
+                throw .invalidArgument(what: node.name, reason: "input '\(nodes[input].name)' was not computed")
             }
             do {
-                // A convolution with its BatchNorm and activation as one pass (InferenceFusion.swift), when it
-                // qualifies; nodes between them (other branches) still run in order.
-                if let group = fusedGroup(at: index, uses: uses, end: end, kept: kept, context),
-                   let fused = try runFused(group, input: inputs[0]) {
-                    values[group.last] = fused
-                    fusedAhead.formUnion([group.batchNorm, group.activation].compactMap { $0 })
+                // A chain of layers on channels-last maps (ChannelsLastChains.swift), when the node qualifies.
+                if let fused = try runChannelsLast(index, &values, &layout, uses: uses, end: end, kept: kept, context) {
+                    fusedAhead.formUnion(fused)
                 } else {
-                    values[index] = try node.layer.forward(inputs, context)
+                    for input in node.inputs { try layout.restore(input, &values) }
+                    let inputs = node.inputs.compactMap { values[$0] }
+                    // A convolution with its BatchNorm and activation as one pass (InferenceFusion.swift), when it
+                    // qualifies; nodes between them (other branches) still run in order.
+                    if let group = fusedGroup(at: index, uses: uses, end: end, kept: kept, context),
+                       let fused = try runFused(group, input: inputs[0]) {
+                        values[group.last] = fused
+                        fusedAhead.formUnion([group.batchNorm, group.activation].compactMap { $0 })
+                    } else {
+                        values[index] = try node.layer.forward(inputs, context)
+                    }
                 }
             } catch { throw .tensor(layer: node.name, error: error) }
             for input in node.inputs where lastUse[input] == index && !kept.contains(input) && input != end { values[input] = nil }
             index += 1
         }
+        // What the caller reads is in NCHW.
+        do {
+            for output in kept.union([end]) { try layout.restore(output, &values) }
+        } catch { throw .tensor(layer: nodes[end].name, error: error) }
     }
 }
 

@@ -57,6 +57,36 @@ struct InferenceFusionTests {
         #expect(partial.scalars.map(\.bitPattern) == partialPlain.scalars.map(\.bitPattern))
     }
 
+    /// Channels-last chains (ChannelsLastChains.swift): the separable and inverted-residual nets run
+    /// their depthwise and pointwise chains channels-last — squeeze-and-excitation, hardswish and SiLU
+    /// included — with the bits of the layer-by-layer pass; a net without depthwise convolutions, or
+    /// whose depthwise output goes to a layer that does not run channels-last, forms no chain.
+    static let chains: [(String, [Int], Bool)] = [
+        ("efficientnet-lite0", [3, 64, 64], true), ("mobilenetv2", [3, 48, 40], true), ("mobilenet_v3_large", [3, 64, 64], true),
+        ("mobilenet_v3_small", [3, 40, 48], true), ("efficientnet_b0", [3, 48, 48], true), ("resnet18", [3, 48, 48], false),
+        ("convnext_atto", [3, 64, 64], false),
+    ]
+
+    @Test(arguments: 0..<7)
+    func channelsLastChainsGiveTheBitsOfLayerByLayer(_ row: Int) throws {
+        let (name, input, chains) = Self.chains[row]
+        let model = try Self.model(name, input: input, seed: UInt64(row + 11))
+        let x = try Tensor.randomUniform([3] + input, low: -1, high: 1, generator: Generator(seed: 3))
+        let trace = ChannelsLastTrace()
+        let fused = try Model.$channelsLastTrace.withValue(trace) { try model.predict(x) }
+        let plain = try Model.$fusesInference.withValue(false) { try model.predict(x) }
+        #expect(fused.scalars.map(\.bitPattern) == plain.scalars.map(\.bitPattern), "\(name)")
+        #expect(trace.nodes.isEmpty != chains, "\(name): \(trace.nodes.count) nodes ran channels-last")
+        guard chains, let inside = trace.nodes.dropFirst(trace.nodes.count / 2).first else { return }
+        // An output asked for in the middle of a chain comes back in NCHW with the same bits.
+        let kept = try withoutGradients { try model.forward(x, ForwardContext(training: false), through: inside) }
+        let keptPlain = try Model.$fusesInference.withValue(false) {
+            try withoutGradients { try model.forward(x, ForwardContext(training: false), through: inside) }
+        }
+        #expect(kept.shape == keptPlain.shape)
+        #expect(kept.scalars.map(\.bitPattern) == keptPlain.scalars.map(\.bitPattern), "\(name) through \(model.nodes[inside].name)")
+    }
+
     /// The Keras emotion model has a branch between a convolution and its BatchNorm (a pooling of the
     /// other path runs in between): the fused group is computed early, the branch still runs in order.
     @Test func aBranchBetweenConvolutionAndBatchNormStillRuns() throws {

@@ -1,7 +1,7 @@
 import GraftTensor
 
 /// An elementwise (or softmax) activation as a layer of its own.
-public final class Activation: Layer, LayerKind {
+public final class Activation: Layer, LayerKind, ActsElementwise {
     public struct Config: Codable, Sendable, Equatable {
         /// The function's lowercased PyTorch name (`relu6`, `leakyrelu`).
         public var name: String
@@ -98,6 +98,14 @@ public final class Activation: Layer, LayerKind {
         case .softmax: return try x.softmax(axis: tensorAxis)
         case .logSoftmax: return try x.logSoftmax(axis: tensorAxis)
         case .sqrt: return x.sqrt()
+        }
+    }
+
+    /// Every function but the softmaxes acts on each value alone.
+    public func runsChannelsLast(_ inputs: [[Int]], _ context: ForwardContext) -> Bool {
+        switch function {
+        case .softmax, .logSoftmax: return false
+        default: return true
         }
     }
 

@@ -1,7 +1,7 @@
 import GraftTensor
 
 /// Limits every value to `low…high` (ONNX `Clip` with bounds other than ReLU6's).
-public final class Clamp: Layer, LayerKind {
+public final class Clamp: Layer, LayerKind, ActsElementwise {
     public struct Config: Codable, Sendable, Equatable { public var low: Float, high: Float }
     public static let key = "clamp"
 
@@ -21,6 +21,7 @@ public final class Clamp: Layer, LayerKind {
     }
 
     public override var clampBounds: (low: Float, high: Float)? { (low, high) }
+    public func runsChannelsLast(_ inputs: [[Int]], _ context: ForwardContext) -> Bool { true }
     public override var details: String { "\(low)…\(high)" }
 }
 

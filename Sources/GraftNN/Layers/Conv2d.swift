@@ -34,7 +34,7 @@ public enum PaddingMode: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// 2-D convolution with weight [out, in/groups, kh, kw] (PyTorch's layout); depthwise when groups = in.
-public final class Conv2d: Layer, LayerKind, FusesEpilogue {
+public final class Conv2d: Layer, LayerKind, FusesEpilogue, RunsChannelsLast {
     public struct Config: Codable, Sendable, Equatable {
         public var inChannels: Int, outChannels: Int
         public var kernel: [Int], stride: [Int]
@@ -107,6 +107,21 @@ public final class Conv2d: Layer, LayerKind, FusesEpilogue {
 
     public var fusionOperands: [Tensor] { [weight.value, bias?.value].compactMap { $0 } }
     public override var mixesFeatures: Bool { true }
+
+    /// Depthwise and pointwise convolutions run channels-last; a depthwise one starts a chain.
+    public func runsChannelsLast(_ inputs: [[Int]], _ context: ForwardContext) -> Bool {
+        guard let shape = inputs.first, shape.count == 4 else { return false }
+        let pad = padding.resolve(height: shape[2], width: shape[3], kernel: kernel, stride: stride, dilation: dilation)
+        return Tensor.runsChannelsLast(inChannels: shape[1], weight: weight.value.shape, stride: stride, padding: pad, dilation: dilation, groups: groups)
+    }
+
+    public func startsChannelsLast(_ inputs: [[Int]]) -> Bool { groups > 1 }
+
+    public func forwardChannelsLast(_ inputs: [Tensor], epilogue: ConvEpilogue, _ context: ForwardContext) throws(TensorError) -> Tensor {
+        let x = inputs[0]  // [N, H, W, C]
+        let pad = padding.resolve(height: x.shape[1], width: x.shape[2], kernel: kernel, stride: stride, dilation: dilation)
+        return try x.conv2dChannelsLast(weight.value, bias: bias?.value, stride: stride, padding: pad, dilation: dilation, groups: groups, epilogue: epilogue)
+    }
 
     public override var filterBank: FilterBank? {
         FilterBank(weights: weight.value, outChannels: outChannels, inChannelsPerGroup: inChannels / groups, kernel: kernel)

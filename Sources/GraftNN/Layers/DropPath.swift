@@ -2,7 +2,7 @@ import GraftTensor
 
 /// Stochastic depth (drop-connect) on a residual branch: in training, each sample's branch is kept
 /// with probability 1 − p and scaled by 1/(1 − p); the identity otherwise, and while frozen.
-public final class DropPath: Layer, LayerKind {
+public final class DropPath: Layer, LayerKind, ActsElementwise {
     public struct Config: Codable, Sendable, Equatable { public var p: Float }
     public static let key = "dropPath"
 
@@ -18,6 +18,9 @@ public final class DropPath: Layer, LayerKind {
     public var config: Config { Config(p: p) }
 
     var active: Bool { p > 0 && !frozenWithoutParameters }
+
+    /// The identity when it is not dropping.
+    public func runsChannelsLast(_ inputs: [[Int]], _ context: ForwardContext) -> Bool { !(context.training && active) }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         let x = inputs[0]

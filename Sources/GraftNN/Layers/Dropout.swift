@@ -3,7 +3,7 @@ import GraftTensor
 /// Dropout: in training, zeroes each value with probability `p` and scales the rest by 1/(1 − p),
 /// drawing from the session's generator; the identity otherwise, and while frozen with the layers
 /// around it (`freeze`), so a frozen backbone is deterministic and its features can be cached.
-public final class Dropout: Layer, LayerKind {
+public final class Dropout: Layer, LayerKind, ActsElementwise {
     public struct Config: Codable, Sendable, Equatable { public var p: Float }
     public static let key = "dropout"
 
@@ -19,6 +19,9 @@ public final class Dropout: Layer, LayerKind {
     public var config: Config { Config(p: p) }
 
     var active: Bool { p > 0 && !frozenWithoutParameters }
+
+    /// The identity when it is not dropping.
+    public func runsChannelsLast(_ inputs: [[Int]], _ context: ForwardContext) -> Bool { !(context.training && active) }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         guard context.training, active else { return inputs[0] }

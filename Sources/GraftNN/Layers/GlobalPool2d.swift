@@ -2,7 +2,7 @@ import GraftTensor
 
 /// Global average or max pooling: [C, H, W] → [C], or [C, 1, 1] when it keeps the spatial axes
 /// (Keras's `keepdims=True`, as squeeze-and-excite blocks use it).
-public final class GlobalPool2d: Layer, LayerKind {
+public final class GlobalPool2d: Layer, LayerKind, RunsChannelsLast {
     public struct Config: Codable, Sendable, Equatable {
         public var max: Bool
         public var keepDims: Bool?
@@ -29,6 +29,14 @@ public final class GlobalPool2d: Layer, LayerKind {
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         let pooled = function == .max ? try inputs[0].globalMaxPool2d() : try inputs[0].globalAvgPool2d()
         return keepsDimensions ? try pooled.reshaped(pooled.shape + [1, 1]) : pooled
+    }
+
+    /// Average pooling ends a chain: [N, C], or [N, 1, 1, C] (the same values as [N, C, 1, 1]) keeping the axes.
+    public func runsChannelsLast(_ inputs: [[Int]], _ context: ForwardContext) -> Bool { function == .average && inputs.first?.count == 4 }
+
+    public func forwardChannelsLast(_ inputs: [Tensor], epilogue: ConvEpilogue, _ context: ForwardContext) throws(TensorError) -> Tensor {
+        let pooled = try inputs[0].globalAvgPool2dChannelsLast()
+        return keepsDimensions ? try pooled.reshaped([pooled.shape[0], 1, 1, pooled.shape[1]]) : pooled
     }
 
     public override var isHeadBoundary: Bool { true }

@@ -3,7 +3,7 @@ import GraftTensor
 /// Elementwise sum or product of two or more inputs (broadcasting, so [C, 1, 1] · [C, H, W] works
 /// for squeeze-and-excitation), or concatenation along a sample axis (the channels unless told:
 /// Swin's roll joins two slices of a map along its height or width).
-public final class Merge: Layer, LayerKind {
+public final class Merge: Layer, LayerKind, ActsElementwise {
     public enum Function: String, Sendable { case add, subtract, multiply, divide, concatenate }
     public struct Config: Codable, Sendable, Equatable {
         /// `add`, `subtract`, `multiply`, `divide` or `concat`.
@@ -36,6 +36,11 @@ public final class Merge: Layer, LayerKind {
     public var config: Config { Config(function: function == .concatenate ? "concat" : function.rawValue, axis: axis == 0 ? nil : axis) }
 
     public override var arity: Int? { nil }
+
+    /// Sums, differences, products and quotients of maps of one rank broadcast the same in either layout.
+    public func runsChannelsLast(_ inputs: [[Int]], _ context: ForwardContext) -> Bool {
+        function != .concatenate && inputs.allSatisfy { $0.count == 4 }
+    }
 
     public override func outputShape(_ inputs: [[Int]]) throws(ModelError) -> [Int] {
         guard inputs.count >= (function == .concatenate ? 1 : 2) else {

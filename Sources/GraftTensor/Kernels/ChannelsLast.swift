@@ -1,0 +1,200 @@
+import CGraftKernels
+
+/// Kernels on channels-last maps [N, H, W, C], for inference chains of depthwise and pointwise
+/// convolutions (MobileNet, EfficientNet): a depthwise filter then reads eight channels with one
+/// load at every tap, on any plane size and stride, and a pointwise convolution of the whole batch
+/// is one GEMM.
+///
+/// Each kernel computes every output with **exactly the arithmetic of its NCHW counterpart** —
+/// the same chain of fused multiply-adds in the same order, the same epilogue — so a chain run in
+/// this layout gives the same bits as one run layer by layer in NCHW (tested bit for bit).
+enum ChannelsLast {
+    /// y[n, p, c] = x[n, c, p] (`toChannelsLast`) or y[n, c, p] = x[n, p, c]: per image, a
+    /// [rows, columns] matrix transposed, in column blocks spread over the threads. Data movement only.
+    static func transpose(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, rows: Int, columns: Int) {
+        nonisolated(unsafe) let (x, y) = (x, y)
+        let block = 256, blocks = (columns + block - 1) / block
+        Threads.parallelFor(batch * blocks, grain: Swift.max(1, Elementwise.grain / Swift.max(rows * block, 1))) { units in
+            for unit in units {
+                let (n, first) = (unit / blocks, (unit % blocks) * block)
+                let count = Swift.min(block, columns - first)
+                graft_transpose_into(x + n * rows * columns + first, columns, rows, count, y + n * rows * columns + first * rows, rows)
+            }
+        }
+    }
+
+    /// A depthwise convolution (one filter per channel) of x [N, H, W, C] with w [C, kh, kw] into
+    /// y [N, OH, OW, C] (`g.channels` = C), then `epilogue`.
+    ///
+    /// Every output is the chain ``Depthwise`` computes: from the bias, one fused multiply-add per
+    /// tap in row-major order. Where the window leaves the image, strides 1 and 2 without dilation
+    /// (Depthwise's whole-plane path) multiply-add a zero, and other geometries (its general path)
+    /// skip the tap; both are kept here, so even a −0 or an infinite weight gives the same bits.
+    static func depthwise(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                          _ y: UnsafeMutablePointer<Float>, batch: Int, _ g: WindowGeometry, epilogue: ConvEpilogue?) {
+        let c = g.channels, taps = g.kernelHeight * g.kernelWidth
+        guard batch > 0, c > 0, g.outputPlane > 0 else { return }
+        // The weights by tap (each tap's row of C contiguous), the chains' starts, and a zero pixel for padded taps.
+        let table = Storage(uninitializedCount: taps * c + 2 * c)
+        let byTap = table.pointer, start = table.pointer + taps * c, zeros = start + c
+        for ch in 0..<c {
+            for tap in 0..<taps { byTap[tap * c + ch] = w[ch * taps + tap] }
+        }
+        if let bias { start.update(from: bias, count: c) } else { start.initialize(repeating: 0, count: c) }
+        zeros.initialize(repeating: 0, count: c)
+        let padsWithZeros = g.strideHeight == g.strideWidth && (g.strideHeight == 1 || g.strideHeight == 2)
+            && g.dilationHeight == 1 && g.dilationWidth == 1
+        nonisolated(unsafe) let (x, y, weights, first, zero) = (x, y, UnsafePointer(byTap), UnsafePointer(start), UnsafePointer(zeros))
+        let rowWork = g.outputWidth * taps * c
+        Threads.parallelFor(batch * g.outputHeight, grain: Swift.max(1, Elementwise.grain / Swift.max(rowWork, 1))) { rows in
+            // Per pixel: where each counted tap reads (a pixel of x, or the zero pixel) and its weights.
+            var sources = [UnsafePointer<Float>](repeating: zero, count: taps)
+            var kernels = [UnsafePointer<Float>](repeating: weights, count: taps)
+            sources.withUnsafeMutableBufferPointer { sources in
+                kernels.withUnsafeMutableBufferPointer { kernels in
+                    for r in rows {
+                        let (n, oh) = (r / g.outputHeight, r % g.outputHeight)
+                        let image = x + n * g.height * g.width * c
+                        let out = y + r * g.outputWidth * c
+                        for ow in 0..<g.outputWidth {
+                            var count = 0
+                            for i in 0..<g.kernelHeight {
+                                let ih = oh * g.strideHeight - g.padTop + i * g.dilationHeight
+                                for j in 0..<g.kernelWidth {
+                                    let iw = ow * g.strideWidth - g.padLeft + j * g.dilationWidth
+                                    if ih >= 0 && ih < g.height && iw >= 0 && iw < g.width {
+                                        sources[count] = image + (ih * g.width + iw) * c
+                                    } else if padsWithZeros {
+                                        sources[count] = zero
+                                    } else {
+                                        continue
+                                    }
+                                    kernels[count] = weights + (i * g.kernelWidth + j) * c
+                                    count += 1
+                                }
+                            }
+                            chains(UnsafeBufferPointer(rebasing: sources[..<count]), UnsafeBufferPointer(rebasing: kernels[..<count]),
+                                   from: first, out + ow * c, channels: c)
+                        }
+                        epilogue?.applyChannelsLast(out, pixels: g.outputWidth, channels: c)
+                    }
+                }
+            }
+        }
+        withExtendedLifetime(table) {}
+    }
+
+    /// out[ch] = fma chain from start[ch] over t: out ← fma(kernels[t][ch], sources[t][ch], out), for every channel:
+    /// thirty-two channels at a time in registers across the taps, then eight, then one.
+    @inline(__always)
+    private static func chains(_ sources: UnsafeBufferPointer<UnsafePointer<Float>>, _ kernels: UnsafeBufferPointer<UnsafePointer<Float>>,
+                               from start: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, channels c: Int) {
+        var ch = 0
+        while ch &+ 32 <= c {
+            var (a0, a1, a2, a3) = (Lanes.load(start, ch), Lanes.load(start, ch &+ 8), Lanes.load(start, ch &+ 16), Lanes.load(start, ch &+ 24))
+            for t in 0..<sources.count {
+                let (s, k) = (sources[t] + ch, kernels[t] + ch)
+                a0 = a0.addingProduct(Lanes.load(k, 0), Lanes.load(s, 0))
+                a1 = a1.addingProduct(Lanes.load(k, 8), Lanes.load(s, 8))
+                a2 = a2.addingProduct(Lanes.load(k, 16), Lanes.load(s, 16))
+                a3 = a3.addingProduct(Lanes.load(k, 24), Lanes.load(s, 24))
+            }
+            Lanes.store(a0, out, ch); Lanes.store(a1, out, ch &+ 8); Lanes.store(a2, out, ch &+ 16); Lanes.store(a3, out, ch &+ 24)
+            ch &+= 32
+        }
+        while ch &+ 8 <= c {
+            var a = Lanes.load(start, ch)
+            for t in 0..<sources.count { a = a.addingProduct(Lanes.load(kernels[t], ch), Lanes.load(sources[t], ch)) }
+            Lanes.store(a, out, ch)
+            ch &+= 8
+        }
+        while ch < c {
+            var a = start[ch]
+            for t in 0..<sources.count { a = a.addingProduct(kernels[t][ch], sources[t][ch]) }
+            out[ch] = a
+            ch &+= 1
+        }
+    }
+
+    /// A pointwise convolution (1×1, stride 1, one group) of x [P, cin] (P = N·H·W pixels) with
+    /// w [cout, cin] into y [P, cout]: one GEMM, each output the chain over cin that the NCHW
+    /// GEMM computes; then the bias added and `epilogue` applied, as ``ConvPlan`` does.
+    static func pointwise(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                          _ y: UnsafeMutablePointer<Float>, pixels: Int, inChannels: Int, outChannels: Int, epilogue: ConvEpilogue?) {
+        guard pixels > 0, outChannels > 0 else { return }
+        GEMM.sgemm(transposeB: true, m: pixels, n: outChannels, k: inChannels, x, lda: inChannels, w, ldb: inChannels, y, ldc: outChannels)
+        guard bias != nil || epilogue != nil else { return }
+        nonisolated(unsafe) let (y, bias) = (y, bias)
+        let block = Swift.max(1, Elementwise.grain / outChannels)
+        Threads.parallelFor((pixels + block - 1) / block, grain: 1) { blocks in
+            for b in blocks {
+                let rows = b * block..<Swift.min(pixels, (b + 1) * block)
+                let out = y + rows.lowerBound * outChannels
+                if let bias {
+                    for p in 0..<rows.count {
+                        let row = out + p * outChannels
+                        for ch in 0..<outChannels { row[ch] += bias[ch] }
+                    }
+                }
+                epilogue?.applyChannelsLast(out, pixels: rows.count, channels: outChannels)
+            }
+        }
+    }
+
+    /// The mean over each image's pixels per channel, x [N, P = H·W, C] → y [N, C], with the
+    /// arithmetic of `mean(axes: [2, 3])` on [N, C, H, W]: each column's sum down the rows from 0,
+    /// then the columns' sum in eight interleaved lanes (``Reduction/sumContiguous``), times 1/P.
+    static func averagePool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int, channels c: Int) {
+        nonisolated(unsafe) let (x, y) = (x, y)
+        let scale = 1 / Float(height * width)
+        Threads.parallelFor(batch, grain: 1) { images in
+            let buffer = Storage(uninitializedCount: width * c)
+            let columns = buffer.pointer  // [W, C]: Σ over rows
+            for n in images {
+                let image = x + n * height * width * c
+                columns.initialize(repeating: 0, count: width * c)
+                for h in 0..<height {
+                    let row = image + h * width * c
+                    for k in 0..<width * c { columns[k] += row[k] }
+                }
+                for ch in 0..<c {
+                    var lanes = SIMD8<Float>.zero
+                    var q = 0
+                    while q + 8 <= width {
+                        var next = SIMD8<Float>.zero
+                        for l in 0..<8 { next[l] = columns[(q + l) * c + ch] }
+                        lanes += next
+                        q += 8
+                    }
+                    var total = lanes.sum()
+                    while q < width { total += columns[q * c + ch]; q += 1 }
+                    y[n * c + ch] = total * scale
+                }
+            }
+            withExtendedLifetime(buffer) {}
+        }
+    }
+}
+
+extension ConvEpilogue {
+    /// ``apply(_:count:channel:)`` on `pixels` rows of `channels` values (channels-last): the same arithmetic per value.
+    @inline(__always)
+    func applyChannelsLast(_ p: UnsafeMutablePointer<Float>, pixels: Int, channels: Int) {
+        if let scale, let shift {
+            scale.withUnsafeBufferPointer { s in
+                shift.withUnsafeBufferPointer { t in
+                    for q in 0..<pixels {
+                        let row = p + q * channels
+                        if clamps {
+                            for ch in 0..<channels { row[ch] = Swift.min(Swift.max(row[ch] * s[ch] + t[ch], low), high) }
+                        } else {
+                            for ch in 0..<channels { row[ch] = row[ch] * s[ch] + t[ch] }
+                        }
+                    }
+                }
+            }
+        } else if clamps {
+            for k in 0..<pixels * channels { p[k] = Swift.min(Swift.max(p[k], low), high) }
+        }
+    }
+}
