@@ -45,20 +45,35 @@ extension Tensor {
         return y
     }
 
+    /// One of the four operators with broadcasting (no gradient), in loops the compiler vectorizes.
+    static func arithmetic(_ a: Tensor, _ b: Tensor, _ op: Elementwise.Arithmetic) throws(TensorError) -> Tensor {
+        let shape = a.shape == b.shape ? a.shape : try broadcastShape(a.shape, b.shape, op: op.name)
+        let y = Tensor(uninitializedShape: shape)
+        if y.count == 0 { return y }
+        if a.shape == b.shape || shape.isEmpty {
+            Elementwise.zip(a.storage.pointer, b.storage.pointer, y.storage.pointer, count: y.count, op)
+        } else {
+            Elementwise.zipBroadcast(a.storage.pointer, stridesA: broadcastStrides(a.shape, to: shape),
+                                     b.storage.pointer, stridesB: broadcastStrides(b.shape, to: shape),
+                                     y.storage.pointer, shape: shape, op)
+        }
+        return y
+    }
+
     public static func + (a: Tensor, b: Tensor) throws(TensorError) -> Tensor {
-        let y = try broadcasting(a, b, op: "add") { $0 + $1 }
+        let y = try arithmetic(a, b, .add)
         // d(a+b)/da = 1, d(a+b)/db = 1
         return y.recorded(from: [a, b]) { g in [g, g] }
     }
 
     public static func - (a: Tensor, b: Tensor) throws(TensorError) -> Tensor {
-        let y = try broadcasting(a, b, op: "sub") { $0 - $1 }
+        let y = try arithmetic(a, b, .subtract)
         // d(a-b)/da = 1, d(a-b)/db = -1
         return y.recorded(from: [a, b]) { g in [g, -g] }
     }
 
     public static func * (a: Tensor, b: Tensor) throws(TensorError) -> Tensor {
-        let y = try broadcasting(a, b, op: "mul") { $0 * $1 }
+        let y = try arithmetic(a, b, .multiply)
         let (a0, b0, needA, needB) = (a.detached(), b.detached(), a.requiresGrad, b.requiresGrad)
         // d(ab)/da = b, d(ab)/db = a
         return y.recorded(from: [a, b]) { g throws(TensorError) in
@@ -67,7 +82,7 @@ extension Tensor {
     }
 
     public static func / (a: Tensor, b: Tensor) throws(TensorError) -> Tensor {
-        let y = try broadcasting(a, b, op: "div") { $0 / $1 }
+        let y = try arithmetic(a, b, .divide)
         let (b0, y0, needA, needB) = (b.detached(), y.detached(), a.requiresGrad, b.requiresGrad)
         // d(a/b)/da = 1/b, d(a/b)/db = -a/b² = -y/b
         return y.recorded(from: [a, b]) { g throws(TensorError) in
