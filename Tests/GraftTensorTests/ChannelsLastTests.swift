@@ -60,8 +60,12 @@ struct ChannelsLastTests {
             weights[9 * 4] = -.infinity
             let w = try Tensor(shape: [c, 1, 3, 3], scalars: weights)
             let bias = try Tensor(shape: [c], scalars: [Float](repeating: -0.0, count: c))
-            try Self.compare(x, w, bias: bias, stride: stride, padding: Padding2D(1, 1), dilation: dilation, groups: c,
-                             epilogue: ConvEpilogue(), "stride \(stride), dilation \(dilation)")
+            // NaNs (∞·0 at the padding) and −0 through the clamp and the affine map as the NCHW epilogue passes them.
+            let affine = ConvEpilogue(scale: [Float](repeating: -1, count: c), shift: [Float](repeating: 0, count: c), low: -0.0, high: 0.5)
+            for epilogue in [ConvEpilogue(), ConvEpilogue(low: 0, high: 6), affine] {
+                try Self.compare(x, w, bias: bias, stride: stride, padding: Padding2D(1, 1), dilation: dilation, groups: c,
+                                 epilogue: epilogue, "stride \(stride), dilation \(dilation), clamp \(epilogue.low)…\(epilogue.high)")
+            }
         }
     }
 

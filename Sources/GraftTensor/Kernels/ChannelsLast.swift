@@ -35,7 +35,7 @@ enum ChannelsLast {
         let c = g.channels, taps = g.kernelHeight * g.kernelWidth
         guard batch > 0, c > 0, g.outputPlane > 0 else { return }
         // The weights by tap (each tap's row of C contiguous), the chains' starts, and a zero pixel for padded taps.
-        let table = Storage(uninitializedCount: taps * c + 2 * c)
+        let table = Storage(uninitializedCount: taps * c + 4 * c)
         let byTap = table.pointer, start = table.pointer + taps * c, zeros = start + c
         for ch in 0..<c {
             for tap in 0..<taps { byTap[tap * c + ch] = w[ch * taps + tap] }
@@ -44,22 +44,38 @@ enum ChannelsLast {
         zeros.initialize(repeating: 0, count: c)
         let padsWithZeros = g.strideHeight == g.strideWidth && (g.strideHeight == 1 || g.strideHeight == 2)
             && g.dilationHeight == 1 && g.dilationWidth == 1
+        // Where each tap reads from its window's first pixel, and the output columns whose window lies inside the image's columns.
+        let offsets = (0..<taps).map { t in ((t / g.kernelWidth) * g.dilationHeight * g.width + (t % g.kernelWidth) * g.dilationWidth) * c }
+        let spanW = (g.kernelWidth - 1) * g.dilationWidth, spanH = (g.kernelHeight - 1) * g.dilationHeight
+        let lastInside = g.width - 1 - spanW + g.padLeft  // the window of ow fits while ow·stride ≤ this
+        let firstInner = Swift.min(g.outputWidth, (g.padLeft + g.strideWidth - 1) / g.strideWidth)
+        let endInner = lastInside < 0 ? 0 : Swift.min(g.outputWidth, lastInside / g.strideWidth + 1)
+        let innerColumns = firstInner..<Swift.max(firstInner, endInner)
+        let finish = Finish(epilogue, maps: zeros + c, channels: c)
         nonisolated(unsafe) let (x, y, weights, first, zero) = (x, y, UnsafePointer(byTap), UnsafePointer(start), UnsafePointer(zeros))
         let rowWork = g.outputWidth * taps * c
         Threads.parallelFor(batch * g.outputHeight, grain: Swift.max(1, Elementwise.grain / Swift.max(rowWork, 1))) { rows in
-            // Per pixel: where each counted tap reads (a pixel of x, or the zero pixel) and its weights.
+            // Per border pixel: where each counted tap reads (a pixel of x, or the zero pixel) and its weights.
             var sources = [UnsafePointer<Float>](repeating: zero, count: taps)
             var kernels = [UnsafePointer<Float>](repeating: weights, count: taps)
+            offsets.withUnsafeBufferPointer { offsets in
             sources.withUnsafeMutableBufferPointer { sources in
                 kernels.withUnsafeMutableBufferPointer { kernels in
                     for r in rows {
                         let (n, oh) = (r / g.outputHeight, r % g.outputHeight)
                         let image = x + n * g.height * g.width * c
                         let out = y + r * g.outputWidth * c
-                        for ow in 0..<g.outputWidth {
+                        let top = oh * g.strideHeight - g.padTop
+                        let inner = top >= 0 && top + spanH < g.height ? innerColumns : 0..<0
+                        if !inner.isEmpty {
+                            let window = image + (top * g.width + inner.lowerBound * g.strideWidth - g.padLeft) * c
+                            interior(window, step: g.strideWidth * c, pixels: inner.count, offsets, weights, from: first, finish,
+                                     out + inner.lowerBound * c, channels: c)
+                        }
+                        for ow in 0..<g.outputWidth where !inner.contains(ow) {
                             var count = 0
                             for i in 0..<g.kernelHeight {
-                                let ih = oh * g.strideHeight - g.padTop + i * g.dilationHeight
+                                let ih = top + i * g.dilationHeight
                                 for j in 0..<g.kernelWidth {
                                     let iw = ow * g.strideWidth - g.padLeft + j * g.dilationWidth
                                     if ih >= 0 && ih < g.height && iw >= 0 && iw < g.width {
@@ -75,13 +91,120 @@ enum ChannelsLast {
                             }
                             chains(UnsafeBufferPointer(rebasing: sources[..<count]), UnsafeBufferPointer(rebasing: kernels[..<count]),
                                    from: first, out + ow * c, channels: c)
+                            epilogue?.applyChannelsLast(out + ow * c, pixels: 1, channels: c)
                         }
-                        epilogue?.applyChannelsLast(out, pixels: g.outputWidth, channels: c)
                     }
                 }
             }
+            }
         }
         withExtendedLifetime(table) {}
+    }
+
+    /// A ConvEpilogue applied to eight channels in registers: the same operations, in the same order,
+    /// with the same NaN and signed-zero rules as ``ConvEpilogue/apply(_:count:channel:)``.
+    struct Finish {
+        let scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?
+        let low: SIMD8<Float>, high: SIMD8<Float>, clamps: Bool
+        let lowScalar: Float, highScalar: Float
+
+        /// `maps` holds room for 2·channels floats: the affine map's scale and shift are copied there.
+        init(_ epilogue: ConvEpilogue?, maps: UnsafeMutablePointer<Float>, channels: Int) {
+            let e = epilogue ?? ConvEpilogue()
+            if let s = e.scale, let t = e.shift, s.count == channels, t.count == channels {
+                maps.update(from: s, count: channels)
+                (maps + channels).update(from: t, count: channels)
+                (scale, shift) = (UnsafePointer(maps), UnsafePointer(maps + channels))
+            } else {
+                (scale, shift) = (nil, nil)
+            }
+            (low, high, clamps) = (SIMD8(repeating: e.low), SIMD8(repeating: e.high), e.clamps)
+            (lowScalar, highScalar) = (e.low, e.high)
+        }
+
+        @inline(__always)
+        func callAsFunction(_ v: SIMD8<Float>, _ ch: Int) -> SIMD8<Float> {
+            var v = v
+            if let scale, let shift { v = v * Lanes.load(scale, ch) + Lanes.load(shift, ch) }
+            if clamps {
+                v = v.replacing(with: low, where: low .>= v)   // Swift.max(v, low)
+                v = v.replacing(with: high, where: high .< v)  // Swift.min(v, high)
+            }
+            return v
+        }
+
+        @inline(__always)
+        func callAsFunction(_ v: Float, _ ch: Int) -> Float {
+            var v = v
+            if let scale, let shift { v = v * scale[ch] + shift[ch] }
+            if clamps { v = Swift.min(Swift.max(v, lowScalar), highScalar) }
+            return v
+        }
+    }
+
+    /// Depthwise chains for `pixels` consecutive output pixels whose windows lie inside the image:
+    /// pixel q's window starts at `window + q·step`, tap t reads `offsets[t]` floats further, with
+    /// weights `weights + t·c`. Two pixels at a time share each weight load; the epilogue is applied
+    /// in registers.
+    @inline(__always)
+    private static func interior(_ window: UnsafePointer<Float>, step: Int, pixels: Int, _ offsets: UnsafeBufferPointer<Int>,
+                                 _ weights: UnsafePointer<Float>, from start: UnsafePointer<Float>, _ finish: Finish,
+                                 _ out: UnsafeMutablePointer<Float>, channels c: Int) {
+        let taps = offsets.count
+        var q = 0
+        while q &+ 2 <= pixels {
+            let p0 = window + q &* step, p1 = window + (q &+ 1) &* step
+            let o0 = out + q &* c, o1 = out + (q &+ 1) &* c
+            var ch = 0
+            while ch &+ 16 <= c {
+                let s0 = Lanes.load(start, ch), s1 = Lanes.load(start, ch &+ 8)
+                var (a0, a1, b0, b1) = (s0, s1, s0, s1)
+                for t in 0..<taps {
+                    let k = weights + (t &* c &+ ch), off = offsets[t] &+ ch
+                    let (w0, w1) = (Lanes.load(k, 0), Lanes.load(k, 8))
+                    a0 = a0.addingProduct(w0, Lanes.load(p0, off)); a1 = a1.addingProduct(w1, Lanes.load(p0, off &+ 8))
+                    b0 = b0.addingProduct(w0, Lanes.load(p1, off)); b1 = b1.addingProduct(w1, Lanes.load(p1, off &+ 8))
+                }
+                Lanes.store(finish(a0, ch), o0, ch); Lanes.store(finish(a1, ch &+ 8), o0, ch &+ 8)
+                Lanes.store(finish(b0, ch), o1, ch); Lanes.store(finish(b1, ch &+ 8), o1, ch &+ 8)
+                ch &+= 16
+            }
+            while ch &+ 8 <= c {
+                var (a, b) = (Lanes.load(start, ch), Lanes.load(start, ch))
+                for t in 0..<taps {
+                    let w = Lanes.load(weights + t &* c, ch), off = offsets[t] &+ ch
+                    a = a.addingProduct(w, Lanes.load(p0, off)); b = b.addingProduct(w, Lanes.load(p1, off))
+                }
+                Lanes.store(finish(a, ch), o0, ch); Lanes.store(finish(b, ch), o1, ch)
+                ch &+= 8
+            }
+            while ch < c {
+                var (a, b) = (start[ch], start[ch])
+                for t in 0..<taps {
+                    let w = weights[t &* c &+ ch], off = offsets[t] &+ ch
+                    a = a.addingProduct(w, p0[off]); b = b.addingProduct(w, p1[off])
+                }
+                o0[ch] = finish(a, ch); o1[ch] = finish(b, ch)
+                ch &+= 1
+            }
+            q &+= 2
+        }
+        if q < pixels {
+            let p0 = window + q &* step, o0 = out + q &* c
+            var ch = 0
+            while ch &+ 8 <= c {
+                var a = Lanes.load(start, ch)
+                for t in 0..<taps { a = a.addingProduct(Lanes.load(weights + t &* c, ch), Lanes.load(p0, offsets[t] &+ ch)) }
+                Lanes.store(finish(a, ch), o0, ch)
+                ch &+= 8
+            }
+            while ch < c {
+                var a = start[ch]
+                for t in 0..<taps { a = a.addingProduct(weights[t &* c &+ ch], p0[offsets[t] &+ ch]) }
+                o0[ch] = finish(a, ch)
+                ch &+= 1
+            }
+        }
     }
 
     /// out[ch] = fma chain from start[ch] over t: out ← fma(kernels[t][ch], sources[t][ch], out), for every channel:
