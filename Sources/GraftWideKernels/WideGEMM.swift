@@ -14,6 +14,20 @@ public enum WideGEMM {
     @inline(never)
     public static func tile(_ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+        kernel(depth, a, rowStride: 1, stepStride: 8, b, c, ldc, accumulate)
+    }
+
+    /// ``tile(_:_:_:_:_:_:)`` reading A's eight rows where they lie: a[r·lda + p] (no packed panel).
+    @inline(never)
+    public static func tile(_ depth: Int, rows a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>,
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+        kernel(depth, a, rowStride: lda, stepStride: 1, b, c, ldc, accumulate)
+    }
+
+    /// The tile with A's element (r, p) at a[r·rowStride + p·stepStride].
+    @inline(__always)
+    private static func kernel(_ depth: Int, _ a: UnsafePointer<Float>, rowStride rs: Int, stepStride: Int, _ b: UnsafePointer<Float>,
+                               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
         var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
         var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
         var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
@@ -33,21 +47,21 @@ public enum WideGEMM {
             let b0 = load(pb, 0), b1 = load(pb, 16)
             var x = SIMD16<Float>(repeating: pa[0])
             c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: pa[1])
+            x = SIMD16<Float>(repeating: pa[1 &* rs])
             c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: pa[2])
+            x = SIMD16<Float>(repeating: pa[2 &* rs])
             c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: pa[3])
+            x = SIMD16<Float>(repeating: pa[3 &* rs])
             c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: pa[4])
+            x = SIMD16<Float>(repeating: pa[4 &* rs])
             c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: pa[5])
+            x = SIMD16<Float>(repeating: pa[5 &* rs])
             c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: pa[6])
+            x = SIMD16<Float>(repeating: pa[6 &* rs])
             c60 = c60.addingProduct(x, b0); c61 = c61.addingProduct(x, b1)
-            x = SIMD16<Float>(repeating: pa[7])
+            x = SIMD16<Float>(repeating: pa[7 &* rs])
             c70 = c70.addingProduct(x, b0); c71 = c71.addingProduct(x, b1)
-            pa += 8
+            pa += stepStride
             pb += 32
         }
         store(c00, c, 0); store(c01, c, 16)

@@ -63,6 +63,9 @@ enum PortableGEMM {
         let direct = !transposeB && tile == .narrow && rowBlocks == 1
         let packedB = Storage(uninitializedCount: direct ? 0 : panelsB * tile.nr * tile.steps(kc))
         let large = Double(m) * Double(n) * Double(k) >= Double(1 << 19)
+        // Few columns (a channels-last pointwise convolution: pixels × output channels) would pay for packing
+        // A's rows (a transpose of the whole input) with little reuse: the micro-kernel reads them in place.
+        let rowsInPlace = !transposeA && tile.kernel != .bf16 && n < 512
         nonisolated(unsafe) let (a, b, c, pb) = (a, b, c, packedB.pointer)
         var p0 = 0
         while p0 < k {
@@ -90,7 +93,14 @@ enum PortableGEMM {
                 for task in range {
                     let rowBlock = task / colBlocks, colBlock = task % colBlocks
                     let i0 = rowBlock * mc, rows = Swift.min(mc, m - i0)
-                    if packedRows != rowBlock {
+                    if packedRows != rowBlock && rowsInPlace {
+                        // Only a last partial panel is packed (zero-padded rows).
+                        let whole = rows / tile.mr * tile.mr
+                        if whole < rows {
+                            packA(false, a, lda, i0: i0 + whole, rows: rows - whole, k0: first, depth: depth, mr: tile.mr, into: pa)
+                        }
+                        packedRows = rowBlock
+                    } else if packedRows != rowBlock {
                         if tile.kernel == .bf16 {
                             BFloat16Panels.packA(transposeA, a, lda, i0: i0, rows: rows, k0: first, depth: depth, mr: tile.mr, into: pa)
                         } else {
@@ -102,7 +112,8 @@ enum PortableGEMM {
                     let source = direct
                         ? PanelsB.inPlace(b + first * ldb + j0, ldb: ldb, spare: pa + mc * steps + Tile.largest)
                         : PanelsB.packed(pb + (j0 / tile.nr) * tile.nr * steps)
-                    macroKernel(tile, rows: rows, columns: columns, depth: steps, pa, source,
+                    let panelsA = rowsInPlace ? PanelsA.inPlace(a + i0 * lda + first, lda: lda, tail: pa) : PanelsA.packed(pa)
+                    macroKernel(tile, rows: rows, columns: columns, depth: steps, panelsA, source,
                                 c + i0 * ldc + j0, ldc: ldc, accumulate: add, scratch: pa + mc * steps)
                 }
                 withExtendedLifetime(packedA) {}
@@ -119,6 +130,13 @@ enum PortableGEMM {
         withExtendedLifetime(packedB) {}
     }
 
+    /// Where a task's A panels are: packed (k-major panels of mr rows), or read in place (row stride
+    /// `lda`), a last partial panel packed at `tail`.
+    enum PanelsA {
+        case packed(UnsafePointer<Float>)
+        case inPlace(UnsafePointer<Float>, lda: Int, tail: UnsafePointer<Float>)
+    }
+
     /// Where a task's B panels are: packed (k-major panels of nr columns), or read in place (row
     /// stride `ldb`, nr columns of one row per step), a last partial panel packed into `spare`.
     enum PanelsB {
@@ -129,7 +147,7 @@ enum PortableGEMM {
     /// One task's rows × columns of C: every B panel (outer, so it stays in L1) against every A panel
     /// (`depth` packed steps).
     @inline(__always)
-    private static func macroKernel(_ tile: Tile, rows: Int, columns: Int, depth: Int, _ a: UnsafePointer<Float>,
+    private static func macroKernel(_ tile: Tile, rows: Int, columns: Int, depth: Int, _ a: PanelsA,
                                     _ b: PanelsB, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                                     scratch: UnsafeMutablePointer<Float>) {
         let (mr, nr) = (tile.mr, tile.nr)
@@ -152,16 +170,20 @@ enum PortableGEMM {
                 var i = 0
                 while i < rows {
                     let height = Swift.min(mr, rows - i)
-                    let panelA = a + (i / mr) * mr * depth
+                    let panelA: UnsafePointer<Float>, lda: Int?
+                    switch a {
+                    case let .packed(panels): (panelA, lda) = (panels + (i / mr) * mr * depth, nil)
+                    case let .inPlace(source, rowStride, tail): (panelA, lda) = height == mr ? (source + i * rowStride, rowStride) : (tail, nil)
+                    }
                     let target = c + i * ldc + j
                     if width == nr, height == mr {
-                        microKernel(tile, depth, panelA, panelB, stride, target, ldc, accumulate)
+                        microKernel(tile, depth, panelA, lda: lda, panelB, stride, target, ldc, accumulate)
                     } else {
                         // A partial tile runs in scratch; the padding lanes compute zeros and are dropped.
                         if accumulate {
                             for r in 0..<height { for q in 0..<width { scratch[r * nr + q] = target[r * ldc + q] } }
                         }
-                        microKernel(tile, depth, panelA, panelB, stride, scratch, nr, accumulate)
+                        microKernel(tile, depth, panelA, lda: lda, panelB, stride, scratch, nr, accumulate)
                         for r in 0..<height { for q in 0..<width { target[r * ldc + q] = scratch[r * nr + q] } }
                     }
                     i += mr
@@ -171,14 +193,19 @@ enum PortableGEMM {
         }
     }
 
+    /// One tile; A is a packed panel, or (`lda` given) rows read in place.
     @inline(__always)
-    private static func microKernel(_ tile: Tile, _ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+    private static func microKernel(_ tile: Tile, _ depth: Int, _ a: UnsafePointer<Float>, lda: Int?, _ b: UnsafePointer<Float>, _ ldb: Int,
                                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
         switch tile.kernel {
         case .narrow:
-            tile6x16(depth, a, b, ldb, c, ldc, accumulate)
+            if let lda {
+                tile6x16(depth, a, rowStride: lda, stepStride: 1, b, ldb, c, ldc, accumulate)
+            } else {
+                tile6x16(depth, a, b, ldb, c, ldc, accumulate)
+            }
         case .wide:
-            WideGEMM.tile(depth, a, b, c, ldc, accumulate)
+            if let lda { WideGEMM.tile(depth, rows: a, lda: lda, b, c, ldc, accumulate) } else { WideGEMM.tile(depth, a, b, c, ldc, accumulate) }
         case .bf16:
             UnsafeRawPointer(a).withMemoryRebound(to: UInt32.self, capacity: depth * tile.mr) { a in
                 UnsafeRawPointer(b).withMemoryRebound(to: UInt32.self, capacity: depth * tile.nr) { b in
@@ -236,8 +263,9 @@ enum PortableGEMM {
 
     /// The 8-lane micro-kernel: a 6 × 16 tile of C in twelve AVX2 registers; step p's sixteen B
     /// values at b[p·ldb ..< p·ldb + 16] (ldb 16 for a packed panel).
+    /// A's element (r, p) is at a[r·rowStride + p·stepStride]: (1, 6) for a packed panel, (lda, 1) for rows read in place.
     @inline(__always)
-    static func tile6x16(_ depth: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+    static func tile6x16(_ depth: Int, _ a: UnsafePointer<Float>, rowStride rs: Int = 1, stepStride: Int = 6, _ b: UnsafePointer<Float>, _ ldb: Int,
                          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
@@ -255,17 +283,17 @@ enum PortableGEMM {
             let b0 = Lanes.load(pb, 0), b1 = Lanes.load(pb, 8)
             var x = SIMD8<Float>(repeating: pa[0])
             c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = SIMD8<Float>(repeating: pa[1])
+            x = SIMD8<Float>(repeating: pa[1 &* rs])
             c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = SIMD8<Float>(repeating: pa[2])
+            x = SIMD8<Float>(repeating: pa[2 &* rs])
             c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = SIMD8<Float>(repeating: pa[3])
+            x = SIMD8<Float>(repeating: pa[3 &* rs])
             c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = SIMD8<Float>(repeating: pa[4])
+            x = SIMD8<Float>(repeating: pa[4 &* rs])
             c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = SIMD8<Float>(repeating: pa[5])
+            x = SIMD8<Float>(repeating: pa[5 &* rs])
             c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-            pa += 6
+            pa += stepStride
             pb += ldb
         }
         Lanes.store(c00, c, 0); Lanes.store(c01, c, 8)
