@@ -38,7 +38,8 @@ struct ChannelsLastLayout {
         channelsLast[index] = true
     }
 
-    mutating func mark(_ index: Int, _ value: Tensor) { channelsLast[index] = value.rank == 4 }
+    /// Records how `index`'s value is held: channels-last when it is a map of rank 4 (nil: not channels-last).
+    mutating func mark(_ index: Int, _ value: Tensor?) { channelsLast[index] = value?.rank == 4 }
 }
 
 /// The nodes a pass ran channels-last, for tests that check a chain formed (`Model.$channelsLastTrace`).
@@ -87,6 +88,20 @@ extension Model {
     private func continuesChannelsLast(after node: Int, through end: Int) -> Bool {
         guard node < end else { return false }
         let consumers = (node + 1...end).filter { nodes[$0].inputs.contains(node) }
-        return !consumers.isEmpty && consumers.allSatisfy { nodes[$0].layer is any RunsChannelsLast }
+        return !consumers.isEmpty && consumers.allSatisfy {
+            nodes[$0].layer is any RunsChannelsLast || (nodes[$0].layer as? any RelaysLayout)?.relaysChannelsLast == true
+        }
+    }
+
+    /// Runs node `index` as a relay (a permutation that costs nothing on a map held channels-last),
+    /// when it is one here; returns whether it ran.
+    func relayLayout(_ index: Int, _ values: inout [Tensor?], _ layout: inout ChannelsLastLayout) -> Bool {
+        guard layout.enabled, let relay = nodes[index].layer as? any RelaysLayout, let input = nodes[index].inputs.first,
+              nodes[index].inputs.count == 1, let value = values[input], !Tensor.wouldRecord([value]),
+              let (output, channelsLast) = relay.relay(value, channelsLast: layout.channelsLast[input]) else { return false }
+        values[index] = output
+        layout.mark(index, channelsLast ? output : nil)
+        Model.channelsLastTrace?.nodes.append(index)
+        return true
     }
 }

@@ -57,6 +57,17 @@ extension RunsChannelsLast {
     public func startsChannelsLast(_ inputs: [[Int]]) -> Bool { false }
 }
 
+/// A layer that only moves axes (a permutation): on a map held channels-last it may cost nothing —
+/// the permutation to channels-last returns the map as it is held, and the one back from channels-last
+/// returns its input held channels-last.
+public protocol RelaysLayout: Layer {
+    /// The output and whether it is held channels-last, for an input held so (`channelsLast`) or not;
+    /// nil when this permutation has to move values.
+    func relay(_ input: Tensor, channelsLast: Bool) -> (output: Tensor, channelsLast: Bool)?
+    /// Whether a map held channels-last goes through for free (a chain may start before this layer).
+    var relaysChannelsLast: Bool { get }
+}
+
 /// A layer whose pass treats each value alone, or broadcasts inputs of one rank against each
 /// other (an activation, a clamp, inference dropout, a sum or product): it runs on channels-last
 /// maps as they are, when `runsChannelsLast` says so.

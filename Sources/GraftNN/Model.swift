@@ -187,7 +187,7 @@ public final class Model {
                 // A chain of layers on channels-last maps (ChannelsLastChains.swift), when the node qualifies.
                 if let fused = try runChannelsLast(index, &values, &layout, uses: uses, end: end, kept: kept, context) {
                     fusedAhead.formUnion(fused)
-                } else {
+                } else if !relayLayout(index, &values, &layout) {
                     for input in node.inputs { try layout.restore(input, &values) }
                     let inputs = node.inputs.compactMap { values[$0] }
                     // A convolution with its BatchNorm and activation as one pass (InferenceFusion.swift), when it

@@ -60,14 +60,15 @@ struct InferenceFusionTests {
     /// Channels-last chains (ChannelsLastChains.swift): the separable and inverted-residual nets run
     /// their depthwise and pointwise chains channels-last — squeeze-and-excitation, hardswish and SiLU
     /// included — with the bits of the layer-by-layer pass; a net without depthwise convolutions, or
-    /// whose depthwise output goes to a layer that does not run channels-last, forms no chain.
+    /// whose depthwise output goes to a layer that does not run channels-last (timm's ConvNeXt-Atto, its
+    /// norm over channels), forms no chain; torchvision's ConvNeXt chains through its permutations for free.
     static let chains: [(String, [Int], Bool)] = [
         ("efficientnet-lite0", [3, 64, 64], true), ("mobilenetv2", [3, 48, 40], true), ("mobilenet_v3_large", [3, 64, 64], true),
         ("mobilenet_v3_small", [3, 40, 48], true), ("efficientnet_b0", [3, 48, 48], true), ("resnet18", [3, 48, 48], false),
-        ("convnext_atto", [3, 64, 64], false),
+        ("convnext_atto", [3, 64, 64], false), ("convnext_tiny", [3, 40, 40], true),
     ]
 
-    @Test(arguments: 0..<7)
+    @Test(arguments: 0..<8)
     func channelsLastChainsGiveTheBitsOfLayerByLayer(_ row: Int) throws {
         let (name, input, chains) = Self.chains[row]
         let model = try Self.model(name, input: input, seed: UInt64(row + 11))

@@ -4,7 +4,7 @@ import GraftTensor
 /// (Keras's `LayerScale` too); or γ shaped [C] under the name its source gives it, on the channels of
 /// a feature map (timm ConvNeXt's `gamma`) or on the last axis of tokens (timm ViT's `ls1.gamma`,
 /// Hugging Face's `layer_scale1.lambda1`).
-public final class LayerScale: Layer, LayerKind {
+public final class LayerScale: Layer, LayerKind, RunsChannelsLast {
     public struct Config: Codable, Sendable, Equatable {
         public var channels: Int, initial: Float
         /// γ's name when it is shaped [C] (nil: `layer_scale`, shaped [C, 1, 1]).
@@ -51,6 +51,13 @@ public final class LayerScale: Layer, LayerKind {
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         try inputs[0] * broadcastable(rank: inputs[0].rank)
+    }
+
+    /// γ on the channels of a map: the same products with γ along the last axis.
+    public func runsChannelsLast(_ inputs: [[Int]], _ context: ForwardContext) -> Bool { !lastAxis && inputs.first?.count == 4 }
+
+    public func forwardChannelsLast(_ inputs: [Tensor], epilogue: ConvEpilogue, _ context: ForwardContext) throws(TensorError) -> Tensor {
+        try inputs[0] * scale.value.reshaped([channels])
     }
 }
 

@@ -32,6 +32,18 @@ public final class Permute: Layer, LayerKind {
     public override var details: String { order.map(String.init).joined(separator: ",") }
 }
 
+extension Permute: RelaysLayout {
+    /// [C, H, W] → [H, W, C] of a map held channels-last is that map; [H, W, C] → [C, H, W] is its input, held channels-last.
+    public func relay(_ input: Tensor, channelsLast: Bool) -> (output: Tensor, channelsLast: Bool)? {
+        guard input.rank == 4 else { return nil }
+        if channelsLast && order == [1, 2, 0] { return (input, false) }
+        if !channelsLast && order == [2, 0, 1] { return (input, true) }
+        return nil
+    }
+
+    public var relaysChannelsLast: Bool { order == [1, 2, 0] }
+}
+
 // MARK: Export
 
 extension Permute: ONNXExportable {
