@@ -1,7 +1,7 @@
 import GraftTensor
 
 /// Inference fusion: a convolution followed by a BatchNorm that normalizes with its running
-/// statistics, and then by a ReLU, ReLU6 or clip (or a convolution followed by one of those
+/// statistics, and then by a ReLU, ReLU6, clip, hardswish, hardsigmoid, SiLU or sigmoid (or a convolution followed by one of those
 /// alone), runs as one convolution that applies the BatchNorm's per-channel affine map and the
 /// activation to each plane as it writes it: one pass over memory instead of three, and the same
 /// bits as running the layers one by one (the same arithmetic in the same order; tested).
@@ -40,7 +40,7 @@ extension Model {
             (batchNorm, map) = (next, found)
         }
         var activation: Int?
-        if let next = onlyConsumer(of: batchNorm ?? index), nodes[next].layer.clampBounds != nil {
+        if let next = onlyConsumer(of: batchNorm ?? index), nodes[next].layer.clampBounds != nil || nodes[next].layer.epilogueFunction != nil {
             activation = next
         }
         guard batchNorm != nil || activation != nil else { return nil }
@@ -61,6 +61,7 @@ extension Model {
         var epilogue = ConvEpilogue()
         if let map = group.affine { (epilogue.scale, epilogue.shift) = map }
         if let bounds = group.activation.flatMap({ nodes[$0].layer.clampBounds }) { (epilogue.low, epilogue.high) = bounds }
+        epilogue.function = group.activation.flatMap { nodes[$0].layer.epilogueFunction }
         return epilogue
     }
 }

@@ -82,6 +82,8 @@ open class Layer {
     open var isIdentityInInference: Bool { false }
     /// Clamps every value to `low…high` (ReLU, ReLU6, a clip): a preceding convolution can apply it.
     open var clampBounds: (low: Float, high: Float)? { nil }
+    /// An activation a preceding convolution can apply as it writes (hardswish, SiLU, …), when not a clamp.
+    open var epilogueFunction: ConvEpilogue.Function? { nil }
     /// A normalization: reinitialized to scale 1 and shift 0 (not by fan-in).
     open var isNormalization: Bool { false }
     /// Its output is a probability distribution (a softmax).

@@ -114,9 +114,14 @@ extension Tensor {
 public struct ConvEpilogue: Sendable {
     public var scale: [Float]?, shift: [Float]?
     public var low: Float, high: Float
+    /// An activation after the map, computed as its layer computes it (instead of a clamp).
+    public var function: Function?
 
-    public init(scale: [Float]? = nil, shift: [Float]? = nil, low: Float = -.infinity, high: Float = .infinity) {
-        (self.scale, self.shift, self.low, self.high) = (scale, shift, low, high)
+    /// The activations an epilogue applies besides clamps (MobileNetV3's hardswish, EfficientNet's SiLU).
+    public enum Function: Sendable, CaseIterable { case hardswish, hardsigmoid, silu, sigmoid }
+
+    public init(scale: [Float]? = nil, shift: [Float]? = nil, low: Float = -.infinity, high: Float = .infinity, function: Function? = nil) {
+        (self.scale, self.shift, self.low, self.high, self.function) = (scale, shift, low, high, function)
     }
 
     var clamps: Bool { low > -.infinity || high < .infinity }
@@ -124,6 +129,7 @@ public struct ConvEpilogue: Sendable {
     /// Applies the map to `count` values of output channel `channel`.
     @inline(__always)
     func apply(_ p: UnsafeMutablePointer<Float>, count: Int, channel: Int) {
+        defer { if let function { function.apply(p, count: count) } }
         if let scale, let shift {
             let (s, t) = (scale[channel], shift[channel])
             if clamps {
@@ -133,6 +139,19 @@ public struct ConvEpilogue: Sendable {
             }
         } else if clamps {
             for i in 0..<count { p[i] = Swift.min(Swift.max(p[i], low), high) }
+        }
+    }
+}
+
+extension ConvEpilogue.Function {
+    /// y ← f(y) over `count` values, with the activation's own scalar function (the same bits as its layer).
+    @inline(__always)
+    func apply(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .hardswish: for i in 0..<count { p[i] = Hardswish.value(p[i]) }
+        case .hardsigmoid: for i in 0..<count { p[i] = Hardsigmoid.value(p[i]) }
+        case .silu: for i in 0..<count { p[i] = SiLU.value(p[i]) }
+        case .sigmoid: for i in 0..<count { p[i] = Sigmoid.value(p[i]) }
         }
     }
 }

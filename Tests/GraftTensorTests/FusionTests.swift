@@ -1,7 +1,7 @@
 import Testing
 @testable import GraftTensor
 
-/// `conv2dInference` applies a BatchNorm's inference map and a clamp as the convolution writes its
+/// `conv2dInference` applies a BatchNorm's inference map and a clamp or an activation as the convolution writes its
 /// output, on every convolution path (depthwise, Winograd, im2col per image, images batched per
 /// GEMM, pointwise, grouped): the same bits as the ops run one after another.
 @Suite("Fused inference convolutions")
@@ -38,6 +38,19 @@ struct FusionTests {
                                               epilogue: ConvEpilogue(scale: scale, shift: shift, low: low, high: high))
             #expect(fused.shape == expected.shape, "\(name)")
             #expect(fused.scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern), "\(name), clamp \(low)…\(high)")
+        }
+        // The activations beyond clamps, after the map, in both layouts (the channels-last kernels for the
+        // depthwise and pointwise cases).
+        let functions: [(ConvEpilogue.Function, Tensor)] = [(.hardswish, normalized.hardswish()), (.hardsigmoid, normalized.hardsigmoid()),
+                                                            (.silu, normalized.silu()), (.sigmoid, normalized.sigmoid())]
+        for (function, expected) in functions {
+            let epilogue = ConvEpilogue(scale: scale, shift: shift, function: function)
+            let fused = try x.conv2dInference(w, bias: bias, stride: (stride, stride), padding: padding, groups: groups, epilogue: epilogue)
+            #expect(fused.scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern), "\(name), \(function)")
+            guard Tensor.runsChannelsLast(inChannels: input[1], weight: weightShape, stride: (stride, stride), padding: padding,
+                                          dilation: (1, 1), groups: groups) else { continue }
+            let last = try x.channelsLast().conv2dChannelsLast(w, bias: bias, stride: (stride, stride), padding: padding, groups: groups, epilogue: epilogue)
+            #expect(try last.channelsFirst().scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern), "\(name), \(function), channels-last")
         }
         // A clamp alone (a convolution followed directly by its activation).
         let clampedOnly = try x.conv2dInference(w, bias: bias, stride: (stride, stride), padding: padding, groups: groups,

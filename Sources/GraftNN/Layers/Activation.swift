@@ -109,6 +109,16 @@ public final class Activation: Layer, LayerKind, ActsElementwise {
         }
     }
 
+    public override var epilogueFunction: ConvEpilogue.Function? {
+        switch function {
+        case .hardswish: return .hardswish
+        case .hardsigmoid: return .hardsigmoid
+        case .silu: return .silu
+        case .sigmoid: return .sigmoid
+        default: return nil
+        }
+    }
+
     public override var clampBounds: (low: Float, high: Float)? {
         switch function {
         case .relu: return (0, .infinity)

@@ -71,6 +71,7 @@ enum ChannelsLast {
                             let window = image + (top * g.width + inner.lowerBound * g.strideWidth - g.padLeft) * c
                             interior(window, step: g.strideWidth * c, pixels: inner.count, offsets, weights, from: first, finish,
                                      out + inner.lowerBound * c, channels: c)
+                            epilogue?.function?.apply(out + inner.lowerBound * c, count: inner.count * c)
                         }
                         for ow in 0..<g.outputWidth where !inner.contains(ow) {
                             var count = 0
@@ -303,6 +304,7 @@ extension ConvEpilogue {
     /// ``apply(_:count:channel:)`` on `pixels` rows of `channels` values (channels-last): the same arithmetic per value.
     @inline(__always)
     func applyChannelsLast(_ p: UnsafeMutablePointer<Float>, pixels: Int, channels: Int) {
+        defer { if let function { function.apply(p, count: pixels * channels) } }
         if let scale, let shift {
             scale.withUnsafeBufferPointer { s in
                 shift.withUnsafeBufferPointer { t in
