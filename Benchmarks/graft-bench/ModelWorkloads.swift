@@ -139,7 +139,8 @@ func depthwiseShapes(_ options: Options) throws {
 
 /// K: the inference layers of W4 and W10's CNNs that Benchmarks/peers/kernels.c times with oneDNN and
 /// XNNPACK (issue 28's measured choice), the same rows with graft's kernels: depthwise 3×3, 5×5 and
-/// 7×7 at stride 1 and 2, pointwise projections and a 3×3 convolution, batch 8, forward (ms).
+/// 7×7 at stride 1 and 2, pointwise projections and a 3×3 convolution, batch 8, forward (ms); the depthwise and
+/// pointwise rows again through the channels-last kernels (`-nhwc`), as a model's chains run them.
 func kernelLayers(_ options: Options) throws {
     let generator = Generator(seed: 8)
     let layers: [(name: String, c: Int, h: Int, o: Int, k: Int, stride: Int, groups: Int)] = [
@@ -155,6 +156,17 @@ func kernelLayers(_ options: Options) throws {
         let times = try measure(repeats: options.repeats) {
             _ = try withoutGradients { try x.conv2d(w, stride: (l.stride, l.stride), padding: Padding2D(l.k / 2, l.k / 2), groups: l.groups) }
         }
-        report("K", l.name, seconds: times, flops: 2.0 * 8 * Double(l.o * out * out * (l.c / l.groups) * l.k * l.k))
+        let flops = 2.0 * 8 * Double(l.o * out * out * (l.c / l.groups) * l.k * l.k)
+        report("K", l.name, seconds: times, flops: flops)
+        // The channels-last kernels a model's chains run (the input already channels-last, as the
+        // libraries' rows have theirs in their own layout).
+        let padding = Padding2D(l.k / 2, l.k / 2)
+        guard Tensor.runsChannelsLast(inChannels: l.c, weight: w.shape, stride: (l.stride, l.stride), padding: padding, dilation: (1, 1), groups: l.groups)
+        else { continue }
+        let last = try x.channelsLast()
+        let chained = try measure(repeats: options.repeats) {
+            _ = try withoutGradients { try last.conv2dChannelsLast(w, stride: (l.stride, l.stride), padding: padding, groups: l.groups) }
+        }
+        report("K", "\(l.name)-nhwc", seconds: chained, flops: flops)
     }
 }

@@ -157,6 +157,23 @@ enum ChannelsLast {
             let p0 = window + q &* step, p1 = window + (q &+ 1) &* step
             let o0 = out + q &* c, o1 = out + (q &+ 1) &* c
             var ch = 0
+            while ch &+ 32 <= c {
+                let s0 = Lanes.load(start, ch), s1 = Lanes.load(start, ch &+ 8), s2 = Lanes.load(start, ch &+ 16), s3 = Lanes.load(start, ch &+ 24)
+                var (a0, a1, a2, a3, b0, b1, b2, b3) = (s0, s1, s2, s3, s0, s1, s2, s3)
+                for t in 0..<taps {
+                    let k = weights + (t &* c &+ ch), off = offsets[t] &+ ch
+                    let (w0, w1, w2, w3) = (Lanes.load(k, 0), Lanes.load(k, 8), Lanes.load(k, 16), Lanes.load(k, 24))
+                    a0 = a0.addingProduct(w0, Lanes.load(p0, off)); a1 = a1.addingProduct(w1, Lanes.load(p0, off &+ 8))
+                    a2 = a2.addingProduct(w2, Lanes.load(p0, off &+ 16)); a3 = a3.addingProduct(w3, Lanes.load(p0, off &+ 24))
+                    b0 = b0.addingProduct(w0, Lanes.load(p1, off)); b1 = b1.addingProduct(w1, Lanes.load(p1, off &+ 8))
+                    b2 = b2.addingProduct(w2, Lanes.load(p1, off &+ 16)); b3 = b3.addingProduct(w3, Lanes.load(p1, off &+ 24))
+                }
+                Lanes.store(finish(a0, ch), o0, ch); Lanes.store(finish(a1, ch &+ 8), o0, ch &+ 8)
+                Lanes.store(finish(a2, ch &+ 16), o0, ch &+ 16); Lanes.store(finish(a3, ch &+ 24), o0, ch &+ 24)
+                Lanes.store(finish(b0, ch), o1, ch); Lanes.store(finish(b1, ch &+ 8), o1, ch &+ 8)
+                Lanes.store(finish(b2, ch &+ 16), o1, ch &+ 16); Lanes.store(finish(b3, ch &+ 24), o1, ch &+ 24)
+                ch &+= 32
+            }
             while ch &+ 16 <= c {
                 let s0 = Lanes.load(start, ch), s1 = Lanes.load(start, ch &+ 8)
                 var (a0, a1, b0, b1) = (s0, s1, s0, s1)
