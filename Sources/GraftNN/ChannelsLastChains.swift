@@ -66,15 +66,16 @@ extension Model {
             shapes.append(layout.shape(of: value, input))
         }
         guard !Tensor.wouldRecord(operands), layer.runsChannelsLast(shapes, context) else { return nil }
+        // Channels-last already, or a chain may start here: only then is the fused group worth finding.
+        let continues = inputs.contains { layout.channelsLast[$0] }
+        guard continues || layer.startsChannelsLast(shapes) else { return nil }
         var group: FusedGroup?
         if layer is any FusesEpilogue, let found = fusedGroup(at: index, uses: uses, end: end, kept: kept, context) {
             let affine = found.batchNorm.flatMap { nodes[$0].layer as? any ChannelAffine }
             if !Tensor.wouldRecord(affine?.affineOperands ?? []) { group = found }
         }
         let last = group?.last ?? index
-        guard inputs.contains(where: { layout.channelsLast[$0] })
-            || (layer.startsChannelsLast(shapes) && continuesChannelsLast(after: last, through: end))
-        else { return nil }
+        guard continues || continuesChannelsLast(after: last, through: end) else { return nil }
         for input in inputs { try layout.convert(input, &values) }
         let output = try layer.forwardChannelsLast(inputs.compactMap { values[$0] }, epilogue: group.map(epilogue(of:)) ?? ConvEpilogue(), context)
         values[last] = output

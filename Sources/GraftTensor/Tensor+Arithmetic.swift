@@ -185,12 +185,17 @@ extension Tensor {
         }
     }
 
+    /// `x` limited to `low...high`, with Swift's `max` then `min` (a NaN stays NaN): `clamp`'s value, and
+    /// every fused epilogue's.
+    @inline(__always)
+    static func clamped(_ x: Float, _ low: Float, _ high: Float) -> Float { Swift.min(Swift.max(x, low), high) }
+
     /// Limits every element to `low...high`; the gradient passes where `low ≤ x ≤ high`.
     public func clamp(_ low: Float, _ high: Float) throws(TensorError) -> Tensor {
         guard low <= high else { throw .invalidArgument(op: "clamp", reason: "low \(low) is above high \(high)") }
         let x0 = detached()
         // d clamp(x)/dx = [low ≤ x ≤ high]
-        return Tensor.mapped(self) { Swift.min(Swift.max($0, low), high) }.recorded(from: [self]) { g in
+        return Tensor.mapped(self) { Tensor.clamped($0, low, high) }.recorded(from: [self]) { g in
             [Tensor.zipSameShape(g, x0) { $1 >= low && $1 <= high ? $0 : 0 }]
         }
     }

@@ -58,7 +58,7 @@ extension Tensor {
             throw .shapeMismatch(op: op, shapes: [weight.shape, [scale.count]], reason: "the epilogue needs a scale and a shift per output channel")
         }
         guard epilogue.low <= epilogue.high else { throw .invalidArgument(op: op, reason: "clamp low \(epilogue.low) is above high \(epilogue.high)") }
-        let fused = epilogue.scale != nil || epilogue.clamps || epilogue.function != nil ? epilogue : nil
+        let fused = epilogue.isIdentity ? nil : epilogue
         if groups == 1 {
             guard weight.shape[1] == c else {
                 throw .shapeMismatch(op: op, shapes: [shape, weight.shape], reason: "input has \(c) channels, weight expects \(weight.shape[1])")

@@ -110,7 +110,8 @@ extension Tensor {
 
 /// What a convolution does to each output value as it writes it, for inference fusion: a per-channel
 /// affine map y = x·scale + shift (a BatchNorm in inference mode, from `Tensor.batchNormInferenceAffine`),
-/// then a clamp to `low…high` (ReLU 0…∞, ReLU6 0…6, a clip), computed as `batchNorm` and `clamp` do.
+/// then a clamp to `low…high` (ReLU 0…∞, ReLU6 0…6, a clip) or an activation (`function`), computed as
+/// `batchNorm`, `clamp` and the activation do.
 public struct ConvEpilogue: Sendable {
     public var scale: [Float]?, shift: [Float]?
     public var low: Float, high: Float
@@ -126,20 +127,29 @@ public struct ConvEpilogue: Sendable {
 
     var clamps: Bool { low > -.infinity || high < .infinity }
 
+    /// Nothing to apply: no map, no clamp, no activation.
+    var isIdentity: Bool { scale == nil && !clamps && function == nil }
+
     /// Applies the map to `count` values of output channel `channel`.
     @inline(__always)
     func apply(_ p: UnsafeMutablePointer<Float>, count: Int, channel: Int) {
-        defer { if let function { function.apply(p, count: count) } }
         if let scale, let shift {
             let (s, t) = (scale[channel], shift[channel])
             if clamps {
-                for i in 0..<count { p[i] = Swift.min(Swift.max(p[i] * s + t, low), high) }
+                for i in 0..<count { p[i] = Tensor.clamped(p[i] * s + t, low, high) }
             } else {
                 for i in 0..<count { p[i] = p[i] * s + t }
             }
         } else if clamps {
-            for i in 0..<count { p[i] = Swift.min(Swift.max(p[i], low), high) }
+            clampAll(p, count: count)
         }
+        function?.apply(p, count: count)
+    }
+
+    /// The clamp alone on `count` values (an epilogue without a map: any channel, either layout).
+    @inline(__always)
+    func clampAll(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { p[i] = Tensor.clamped(p[i], low, high) }
     }
 }
 

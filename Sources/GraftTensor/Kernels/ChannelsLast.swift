@@ -128,8 +128,8 @@ enum ChannelsLast {
             var v = v
             if let scale, let shift { v = v * Lanes.load(scale, ch) + Lanes.load(shift, ch) }
             if clamps {
-                v = v.replacing(with: low, where: low .>= v)   // Swift.max(v, low)
-                v = v.replacing(with: high, where: high .< v)  // Swift.min(v, high)
+                v = v.replacing(with: low, where: low .>= v)   // Tensor.clamped: Swift.max(v, low),
+                v = v.replacing(with: high, where: high .< v)  // then Swift.min(v, high)
             }
             return v
         }
@@ -138,7 +138,7 @@ enum ChannelsLast {
         func callAsFunction(_ v: Float, _ ch: Int) -> Float {
             var v = v
             if let scale, let shift { v = v * scale[ch] + shift[ch] }
-            if clamps { v = Swift.min(Swift.max(v, lowScalar), highScalar) }
+            if clamps { v = Tensor.clamped(v, lowScalar, highScalar) }
             return v
         }
     }
@@ -321,14 +321,13 @@ extension ConvEpilogue {
     /// ``apply(_:count:channel:)`` on `pixels` rows of `channels` values (channels-last): the same arithmetic per value.
     @inline(__always)
     func applyChannelsLast(_ p: UnsafeMutablePointer<Float>, pixels: Int, channels: Int) {
-        defer { if let function { function.apply(p, count: pixels * channels) } }
         if let scale, let shift {
             scale.withUnsafeBufferPointer { s in
                 shift.withUnsafeBufferPointer { t in
                     for q in 0..<pixels {
                         let row = p + q * channels
                         if clamps {
-                            for ch in 0..<channels { row[ch] = Swift.min(Swift.max(row[ch] * s[ch] + t[ch], low), high) }
+                            for ch in 0..<channels { row[ch] = Tensor.clamped(row[ch] * s[ch] + t[ch], low, high) }
                         } else {
                             for ch in 0..<channels { row[ch] = row[ch] * s[ch] + t[ch] }
                         }
@@ -336,7 +335,8 @@ extension ConvEpilogue {
                 }
             }
         } else if clamps {
-            for k in 0..<pixels * channels { p[k] = Swift.min(Swift.max(p[k], low), high) }
+            clampAll(p, count: pixels * channels)
         }
+        function?.apply(p, count: pixels * channels)
     }
 }

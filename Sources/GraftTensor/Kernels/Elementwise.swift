@@ -40,28 +40,31 @@ enum Elementwise {
         /// y[i] = a[i·sa] ∘ b[i·sb] for i < count, each stride 0 (one value) or 1.
         @inline(__always)
         func run(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int, _ y: UnsafeMutablePointer<Float>, count: Int) {
-            @inline(__always) func loop(_ f: (Float, Float) -> Float) {
-                switch (sa, sb) {
-                case (1, 1): for i in 0..<count { y[i] = f(a[i], b[i]) }
-                case (1, 0): let vb = b[0]; for i in 0..<count { y[i] = f(a[i], vb) }
-                case (0, 1): let va = a[0]; for i in 0..<count { y[i] = f(va, b[i]) }
-                default: let value = f(a[0], b[0]); for i in 0..<count { y[i] = value }
-                }
-            }
             switch self {
-            case .add: loop { $0 + $1 }
-            case .subtract: loop { $0 - $1 }
-            case .multiply: loop { $0 * $1 }
-            case .divide: loop { $0 / $1 }
+            case .add: Elementwise.row(a, sa, b, sb, y, count: count) { $0 + $1 }
+            case .subtract: Elementwise.row(a, sa, b, sb, y, count: count) { $0 - $1 }
+            case .multiply: Elementwise.row(a, sa, b, sb, y, count: count) { $0 * $1 }
+            case .divide: Elementwise.row(a, sa, b, sb, y, count: count) { $0 / $1 }
             }
+        }
+    }
+
+    /// y[i] = f(a[i·sa], b[i·sb]) for i < count, each stride 0 (one value) or 1: one row of a broadcast.
+    @inline(__always)
+    static func row(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int, _ y: UnsafeMutablePointer<Float>,
+                    count: Int, _ f: (Float, Float) -> Float) {
+        switch (sa, sb) {
+        case (1, 1): for i in 0..<count { y[i] = f(a[i], b[i]) }
+        case (1, 0): let vb = b[0]; for i in 0..<count { y[i] = f(a[i], vb) }
+        case (0, 1): let va = a[0]; for i in 0..<count { y[i] = f(va, b[i]) }
+        default: let value = f(a[0], b[0]); for i in 0..<count { y[i] = value }
         }
     }
 
     static func zip(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, _ op: Arithmetic) {
         nonisolated(unsafe) let a = a, b = b, y = y
-        let single = count == 1 ? 0 : 1
         Threads.parallelFor(count, grain: grain) { range in
-            op.run(a + range.lowerBound * single, single, b + range.lowerBound * single, single, y + range.lowerBound, count: range.count)
+            op.run(a + range.lowerBound, 1, b + range.lowerBound, 1, y + range.lowerBound, count: range.count)
         }
     }
 
@@ -77,12 +80,7 @@ enum Elementwise {
     static func zipBroadcast(_ a: UnsafePointer<Float>, stridesA: [Int], _ b: UnsafePointer<Float>, stridesB: [Int],
                              _ y: UnsafeMutablePointer<Float>, shape: [Int], _ f: (Float, Float) -> Float) {
         broadcastRows(a, stridesA: stridesA, b, stridesB: stridesB, y, shape: shape) { pa, sa, pb, sb, py, count in
-            switch (sa, sb) {
-            case (1, 1): for i in 0..<count { py[i] = f(pa[i], pb[i]) }
-            case (1, 0): let vb = pb[0]; for i in 0..<count { py[i] = f(pa[i], vb) }
-            case (0, 1): let va = pa[0]; for i in 0..<count { py[i] = f(va, pb[i]) }
-            default: let va = pa[0], vb = pb[0]; for i in 0..<count { py[i] = f(va, vb) }
-            }
+            row(pa, sa, pb, sb, py, count: count, f)
         }
     }
 

@@ -93,15 +93,14 @@ enum PortableGEMM {
                 for task in range {
                     let rowBlock = task / colBlocks, colBlock = task % colBlocks
                     let i0 = rowBlock * mc, rows = Swift.min(mc, m - i0)
-                    if packedRows != rowBlock && rowsInPlace {
-                        // Only a last partial panel is packed (zero-padded rows).
-                        let whole = rows / tile.mr * tile.mr
-                        if whole < rows {
-                            packA(false, a, lda, i0: i0 + whole, rows: rows - whole, k0: first, depth: depth, mr: tile.mr, into: pa)
-                        }
-                        packedRows = rowBlock
-                    } else if packedRows != rowBlock {
-                        if tile.kernel == .bf16 {
+                    if packedRows != rowBlock {
+                        if rowsInPlace {
+                            // Only a last partial panel is packed (zero-padded rows).
+                            let whole = rows / tile.mr * tile.mr
+                            if whole < rows {
+                                packA(false, a, lda, i0: i0 + whole, rows: rows - whole, k0: first, depth: depth, mr: tile.mr, into: pa)
+                            }
+                        } else if tile.kernel == .bf16 {
                             BFloat16Panels.packA(transposeA, a, lda, i0: i0, rows: rows, k0: first, depth: depth, mr: tile.mr, into: pa)
                         } else {
                             packA(transposeA, a, lda, i0: i0, rows: rows, k0: first, depth: depth, mr: tile.mr, into: pa)
