@@ -34,11 +34,22 @@ enum Tanh: ActivationFunction {
     @inline(__always) static func derivative(_ x: Float) -> Float { let t = Foundation.tanh(x); return 1 - t * t }
 }
 
-enum GELU: ActivationFunction {
-    // x·Φ(x) with the exact normal CDF (PyTorch's default); d/dx = Φ(x) + x·φ(x)
-    @inline(__always) static func value(_ x: Float) -> Float { 0.5 * x * (1 + erf(x / Float(2).squareRoot())) }
+/// An activation that also runs eight lanes at a time, each lane with the bits of `value`.
+protocol VectorActivationFunction: ActivationFunction {
+    static func values(_ x: SIMD8<Float>) -> SIMD8<Float>
+}
+
+enum GELU: VectorActivationFunction {
+    // x·Φ(x) with the exact normal CDF (PyTorch's default), Φ(x) = (1 + erf(x/√2))/2, with graft's erf;
+    // d/dx = Φ(x) + x·φ(x)
+    static let rootHalf = Float(0.5.squareRoot())
+    @inline(__always) static func value(_ x: Float) -> Float { values(SIMD8(repeating: x))[0] }
+    @inline(__always) static func values(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let half = SIMD8<Float>(repeating: 0.5)
+        return half * x * (1 + Erf8.values(x * rootHalf))
+    }
     @inline(__always) static func derivative(_ x: Float) -> Float {
-        0.5 * (1 + erf(x / Float(2).squareRoot())) + x * Foundation.exp(-0.5 * x * x) / Float(2 * Double.pi).squareRoot()
+        0.5 * (1 + Erf8.value(x * rootHalf)) + x * Foundation.exp(-0.5 * x * x) / Float(2 * Double.pi).squareRoot()
     }
 }
 
@@ -53,9 +64,10 @@ enum GELUTanh: ActivationFunction {
     }
 }
 
-enum Erf: ActivationFunction {
-    // d erf/dx = 2/√π · e^(−x²)
-    @inline(__always) static func value(_ x: Float) -> Float { Foundation.erf(x) }
+enum Erf: VectorActivationFunction {
+    // graft's erf (Kernels/Erf.swift); d erf/dx = 2/√π · e^(−x²)
+    @inline(__always) static func value(_ x: Float) -> Float { Erf8.value(x) }
+    @inline(__always) static func values(_ x: SIMD8<Float>) -> SIMD8<Float> { Erf8.values(x) }
     @inline(__always) static func derivative(_ x: Float) -> Float { 2 / Float.pi.squareRoot() * Foundation.exp(-x * x) }
 }
 
@@ -87,7 +99,27 @@ extension Tensor {
         Threads.parallelFor(count, grain: Elementwise.grain) { range in
             for i in range { target[i] = F.value(source[i]) }
         }
-        return y.recorded(from: [self]) { g in
+        return y.activationRecorded(from: self, x0, F.self)
+    }
+
+    /// `F` elementwise, eight lanes at a time (the same bits as `F.value` per element).
+    @inline(__always)
+    func activation<F: VectorActivationFunction>(_: F.Type) -> Tensor {
+        let x0 = detached()
+        let y = Tensor(uninitializedShape: shape)
+        nonisolated(unsafe) let (source, target) = (storage.pointer, y.storage.pointer)
+        Threads.parallelFor(count, grain: Elementwise.grain) { range in
+            let (input, output) = (source + range.lowerBound, target + range.lowerBound)
+            Lanes.forEach(range.count, { j in Lanes.store(F.values(Lanes.load(input, j)), output, j) },
+                          scalar: { j in output[j] = F.value(input[j]) })
+        }
+        return y.activationRecorded(from: self, x0, F.self)
+    }
+
+    /// Records `self` = F(input) with the pullback g·F′(x0).
+    @inline(__always)
+    private func activationRecorded<F: ActivationFunction>(from input: Tensor, _ x0: Tensor, _: F.Type) -> Tensor {
+        recorded(from: [input]) { g in
             let dx = Tensor(uninitializedShape: x0.shape)
             nonisolated(unsafe) let (gp, xp, dp) = (g.storage.pointer, x0.storage.pointer, dx.storage.pointer)
             Threads.parallelFor(dx.count, grain: Elementwise.grain) { range in
