@@ -1,10 +1,12 @@
 import GraftTensor
 
 /// Inference fusion: a convolution followed by a BatchNorm that normalizes with its running
-/// statistics, and then by a ReLU, ReLU6, clip, hardswish, hardsigmoid, SiLU or sigmoid (or a convolution followed by one of those
-/// alone), runs as one convolution that applies the BatchNorm's per-channel affine map and the
-/// activation to each plane as it writes it: one pass over memory instead of three, and the same
-/// bits as running the layers one by one (the same arithmetic in the same order; tested).
+/// statistics, and then by a ReLU, ReLU6, clip, hardswish, hardsigmoid, SiLU, sigmoid or GELU (or a
+/// convolution followed by one of those alone), runs as one convolution that applies the BatchNorm's
+/// per-channel affine map and the activation to each plane as it writes it: one pass over memory
+/// instead of three, and the same bits as running the layers one by one (the same arithmetic in the
+/// same order; tested). A linear layer followed by one of those activations runs the same way, the
+/// activation applied to each block of its output as the product finishes it.
 ///
 /// It applies where nothing needs a gradient — `predict`, evaluation, feature caching, and frozen
 /// layers in training (their BatchNorm is in inference mode) — and where no one asks for the
@@ -26,7 +28,7 @@ extension Model {
     /// The fused group starting at `index`, when its nodes qualify in this pass: `uses` counts each
     /// node's consumers among the nodes that run; outputs in `kept` (and `end`) must stay visible.
     func fusedGroup(at index: Int, uses: [Int], end: Int, kept: Set<Int>, _ context: ForwardContext) -> FusedGroup? {
-        guard Model.fusesInference, nodes[index].layer is any FusesEpilogue else { return nil }
+        guard Model.fusesInference, let layer = nodes[index].layer as? any FusesEpilogue else { return nil }
         /// The single consumer of `node`, when it takes `node` alone and the output of `node` may stay hidden.
         func onlyConsumer(of node: Int) -> Int? {
             guard node != end, !kept.contains(node), uses[node] == 1, node + 1 <= end else { return nil }
@@ -35,7 +37,7 @@ extension Model {
         }
         var batchNorm: Int?
         var map: (scale: [Float], shift: [Float])?
-        if let next = onlyConsumer(of: index), let affine = nodes[next].layer as? any ChannelAffine,
+        if layer.fusesChannelAffine, let next = onlyConsumer(of: index), let affine = nodes[next].layer as? any ChannelAffine,
            let found = try? affine.channelAffine(training: context.training) {
             (batchNorm, map) = (next, found)
         }

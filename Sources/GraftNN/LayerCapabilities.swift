@@ -29,13 +29,19 @@ public protocol ChannelAffine: Layer {
     var affineOperands: [Tensor] { get }
 }
 
-/// A layer that can run with a fused epilogue (a convolution): the per-channel affine map and the
-/// clamp of the layers after it applied as it writes its output.
+/// A layer that can run with a fused epilogue (a convolution, a linear layer): the per-channel
+/// affine map and the clamp or activation of the layers after it applied as it writes its output.
 public protocol FusesEpilogue: Layer {
     /// The forward pass with `epilogue` applied (inference only: records nothing).
     func forward(_ input: Tensor, epilogue: ConvEpilogue) throws(TensorError) -> Tensor
     /// The tensors the pass reads besides its input.
     var fusionOperands: [Tensor] { get }
+    /// Whether a following per-channel affine map (a BatchNorm in inference) may join the epilogue.
+    var fusesChannelAffine: Bool { get }
+}
+
+extension FusesEpilogue {
+    public var fusesChannelAffine: Bool { true }
 }
 
 /// A layer that runs, in inference, on channels-last maps [N, H, W, C] with the same bits as on

@@ -118,8 +118,9 @@ public struct ConvEpilogue: Sendable {
     /// An activation after the map, computed as its layer computes it (instead of a clamp).
     public var function: Function?
 
-    /// The activations an epilogue applies besides clamps (MobileNetV3's hardswish, EfficientNet's SiLU).
-    public enum Function: Sendable, CaseIterable { case hardswish, hardsigmoid, silu, sigmoid }
+    /// The activations an epilogue applies besides clamps (MobileNetV3's hardswish, EfficientNet's
+    /// SiLU, a transformer MLP's GELU).
+    public enum Function: Sendable, CaseIterable { case hardswish, hardsigmoid, silu, sigmoid, gelu }
 
     public init(scale: [Float]? = nil, shift: [Float]? = nil, low: Float = -.infinity, high: Float = .infinity, function: Function? = nil) {
         (self.scale, self.shift, self.low, self.high, self.function) = (scale, shift, low, high, function)
@@ -162,6 +163,7 @@ extension ConvEpilogue.Function {
         case .hardsigmoid: for i in 0..<count { p[i] = Hardsigmoid.value(p[i]) }
         case .silu: for i in 0..<count { p[i] = SiLU.value(p[i]) }
         case .sigmoid: for i in 0..<count { p[i] = Sigmoid.value(p[i]) }
+        case .gelu: Lanes.mapInPlace(p, count: count, GELU.values, scalar: GELU.value)
         }
     }
 }

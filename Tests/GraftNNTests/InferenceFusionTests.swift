@@ -34,12 +34,14 @@ struct InferenceFusionTests {
     }
 
     /// (architecture, expected fused groups): Conv-BN-ReLU and Conv-BN (ResNet), Conv-BN-ReLU6 with
-    /// depthwise convolutions and "same" padding (EfficientNet-Lite0, MobileNetV2), Conv-ReLU (the MNIST CNN).
+    /// depthwise convolutions and "same" padding (EfficientNet-Lite0, MobileNetV2), Conv-ReLU and Linear-ReLU (the MNIST CNN),
+    /// Linear-GELU (each of a ViT's MLPs).
     static let models: [(String, [Int], Int)] = [
-        ("resnet18", [3, 48, 48], 20), ("efficientnet-lite0", [3, 64, 64], 49), ("mobilenetv2", [3, 64, 64], 52), ("mnist-cnn", [1, 28, 28], 2),
+        ("resnet18", [3, 48, 48], 20), ("efficientnet-lite0", [3, 64, 64], 49), ("mobilenetv2", [3, 64, 64], 52), ("mnist-cnn", [1, 28, 28], 3),
+        ("vit_tiny_patch16_224", [3, 48, 48], 12),
     ]
 
-    @Test(arguments: 0..<4)
+    @Test(arguments: 0..<5)
     func predictGivesTheSameBitsAsLayerByLayer(_ row: Int) throws {
         let (name, input, expectedGroups) = Self.models[row]
         let model = try Self.model(name, input: input, seed: UInt64(row + 5))

@@ -42,7 +42,8 @@ struct FusionTests {
         // The activations beyond clamps, after the map, in both layouts (the channels-last kernels for the
         // depthwise and pointwise cases).
         let functions: [(ConvEpilogue.Function, Tensor)] = [(.hardswish, normalized.hardswish()), (.hardsigmoid, normalized.hardsigmoid()),
-                                                            (.silu, normalized.silu()), (.sigmoid, normalized.sigmoid())]
+                                                            (.silu, normalized.silu()), (.sigmoid, normalized.sigmoid()),
+                                                            (.gelu, normalized.gelu())]
         for (function, expected) in functions {
             let epilogue = ConvEpilogue(scale: scale, shift: shift, function: function)
             let fused = try x.conv2dInference(w, bias: bias, stride: (stride, stride), padding: padding, groups: groups, epilogue: epilogue)
@@ -70,6 +71,62 @@ struct FusionTests {
             try withoutGradients { try x.conv2dInference(w, epilogue: ConvEpilogue(scale: [1, 1], shift: [0, 0])) }
         }
         #expect(throws: TensorError.self) { try withoutGradients { try x.conv2dInference(w, epilogue: ConvEpilogue(low: 1, high: 0)) } }
+    }
+}
+
+/// `linearInference` adds the bias and applies a clamp or an activation to each block of the output as
+/// the product finishes it (GEMM.Finish): the same bits as `linear` and then the activation, on shapes
+/// around the GEMM's blocks (several blocks of rows, of columns and of k; partial tiles; columns read
+/// in place below 512), in both numerics and, where the CPU has it, in bf16.
+@Suite("Fused inference linear layers")
+struct LinearFusionTests {
+    static let shapes: [(rows: Int, inFeatures: Int, outFeatures: Int)] = [
+        (7, 5, 3), (200, 300, 300), (1000, 64, 40), (97, 257, 513), (1, 1, 1),
+    ]
+
+    @Test(arguments: 0..<5)
+    func matchesLinearThenTheActivation(_ row: Int) throws {
+        let (rows, inFeatures, outFeatures) = Self.shapes[row]
+        let generator = Generator(seed: UInt64(40 + row))
+        let x = try Tensor.randomNormal([rows, inFeatures], generator: generator)
+        let w = try Tensor.randomNormal([outFeatures, inFeatures], std: 0.3, generator: generator)
+        let bias = try Tensor.randomNormal([outFeatures], generator: generator)
+        let saved = Numerics.current
+        defer { Numerics.current = saved; try? Precision.set(.float32) }
+        var settings: [(Numerics, Precision)] = [(.portable, .float32), (.native, .float32)]
+        if Precision.available { settings.append((.portable, .bf16)) }
+        for (numerics, precision) in settings {
+            Numerics.current = numerics
+            try Precision.set(precision)
+            let plain = try x.linear(w, bias: bias)
+            let cases: [(String, ConvEpilogue, Tensor)] = [
+                ("none", ConvEpilogue(), plain), ("ReLU", ConvEpilogue(low: 0), plain.relu()), ("ReLU6", ConvEpilogue(low: 0, high: 6), plain.relu6()),
+                ("GELU", ConvEpilogue(function: .gelu), plain.gelu()), ("SiLU", ConvEpilogue(function: .silu), plain.silu()),
+                ("hardswish", ConvEpilogue(function: .hardswish), plain.hardswish()),
+            ]
+            for (name, epilogue, expected) in cases {
+                let fused = try x.linearInference(w, bias: bias, epilogue: epilogue)
+                #expect(fused.shape == [rows, outFeatures])
+                let differing = zip(fused.scalars, expected.scalars).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(rows)×\(inFeatures)→\(outFeatures), \(name), \(numerics), \(precision): \(differing) differ")
+            }
+            // Without a bias, and on samples of rank 3 (tokens).
+            let tokens = try x.reshaped([1, rows, inFeatures])
+            let unbiased = try tokens.linearInference(w, epilogue: ConvEpilogue(function: .gelu))
+            #expect(unbiased.scalars.map(\.bitPattern) == (try tokens.linear(w).gelu()).scalars.map(\.bitPattern), "no bias, \(numerics)")
+        }
+    }
+
+    @Test func refusesWhatLinearRefuses() throws {
+        let generator = Generator(seed: 9)
+        let x = try Tensor.randomNormal([4, 3], generator: generator)
+        let w = try Tensor.randomNormal([2, 3], generator: generator)
+        #expect(throws: TensorError.self) { try x.linearInference(w.requiringGrad(), epilogue: ConvEpilogue(low: 0)) }
+        #expect(throws: TensorError.self) { try x.linearInference(try Tensor.randomNormal([2, 4], generator: generator), epilogue: ConvEpilogue()) }
+        #expect(throws: TensorError.self) { try x.linearInference(w, bias: try Tensor.zeros([3]), epilogue: ConvEpilogue()) }
+        #expect(throws: TensorError.self) { try x.linearInference(w, epilogue: ConvEpilogue(scale: [1], shift: [0])) }
+        #expect(throws: TensorError.self) { try x.linearInference(w, epilogue: ConvEpilogue(low: 1, high: 0)) }
+        #expect(try withoutGradients { try x.linearInference(w.requiringGrad(), epilogue: ConvEpilogue(low: 0)) }.shape == [4, 2])
     }
 }
 

@@ -115,6 +115,7 @@ public final class Activation: Layer, LayerKind, ActsElementwise {
         case .hardsigmoid: return .hardsigmoid
         case .silu: return .silu
         case .sigmoid: return .sigmoid
+        case .gelu: return .gelu
         default: return nil
         }
     }

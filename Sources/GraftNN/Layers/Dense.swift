@@ -2,7 +2,7 @@ import GraftTensor
 
 /// A fully connected layer, y = x·Wᵀ + b, with weight [out, in] as in PyTorch's `Linear`. It acts
 /// on the last axis, so it also runs on [H, W, C] or [T, C] samples.
-public final class Dense: Layer, LayerKind {
+public final class Dense: Layer, LayerKind, FusesEpilogue {
     public struct Config: Codable, Sendable, Equatable {
         public var inFeatures: Int, outFeatures: Int, bias: Bool, kind: String
     }
@@ -45,6 +45,16 @@ public final class Dense: Layer, LayerKind {
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
         try inputs[0].linear(weight.value, bias: bias?.value)
     }
+
+    /// An activation after it (a transformer MLP's GELU, a head's ReLU) is applied as the product
+    /// finishes each block of the output (inference fusion).
+    public func forward(_ x: Tensor, epilogue: ConvEpilogue) throws(TensorError) -> Tensor {
+        try x.linearInference(weight.value, bias: bias?.value, epilogue: epilogue)
+    }
+
+    public var fusionOperands: [Tensor] { [weight.value, bias?.value].compactMap { $0 } }
+    /// A BatchNorm's channel axis is not a linear layer's feature axis once samples have more than one.
+    public var fusesChannelAffine: Bool { false }
 
     public override var mixesFeatures: Bool { true }
     public override var details: String { "\(inFeatures) → \(outFeatures)" }

@@ -258,28 +258,12 @@ enum ChannelsLast {
     }
 
     /// A pointwise convolution (1×1, stride 1, one group) of x [P, cin] (P = N·H·W pixels) with
-    /// w [cout, cin] into y [P, cout]: one GEMM, each output the chain over cin that the NCHW
-    /// GEMM computes; then the bias added and `epilogue` applied, as ``ConvPlan`` does.
+    /// w [cout, cin] into y [P, cout]: a linear map of each pixel (``GEMM/linear``), each output the
+    /// chain over cin that the NCHW GEMM computes, then the bias added and `epilogue` applied, as
+    /// ``ConvPlan`` does.
     static func pointwise(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                           _ y: UnsafeMutablePointer<Float>, pixels: Int, inChannels: Int, outChannels: Int, epilogue: ConvEpilogue?) {
-        guard pixels > 0, outChannels > 0 else { return }
-        GEMM.sgemm(transposeB: true, m: pixels, n: outChannels, k: inChannels, x, lda: inChannels, w, ldb: inChannels, y, ldc: outChannels)
-        guard bias != nil || epilogue != nil else { return }
-        nonisolated(unsafe) let (y, bias) = (y, bias)
-        let block = Swift.max(1, Elementwise.grain / outChannels)
-        Threads.parallelFor((pixels + block - 1) / block, grain: 1) { blocks in
-            for b in blocks {
-                let rows = b * block..<Swift.min(pixels, (b + 1) * block)
-                let out = y + rows.lowerBound * outChannels
-                if let bias {
-                    for p in 0..<rows.count {
-                        let row = out + p * outChannels
-                        for ch in 0..<outChannels { row[ch] += bias[ch] }
-                    }
-                }
-                epilogue?.applyChannelsLast(out, pixels: rows.count, channels: outChannels)
-            }
-        }
+        GEMM.linear(x, w, bias, y, rows: pixels, inFeatures: inChannels, outFeatures: outChannels, epilogue: epilogue)
     }
 
     /// The mean over each image's pixels per channel, x [N, P = H·W, C] → y [N, C], with the
@@ -321,22 +305,26 @@ extension ConvEpilogue {
     /// ``apply(_:count:channel:)`` on `pixels` rows of `channels` values (channels-last): the same arithmetic per value.
     @inline(__always)
     func applyChannelsLast(_ p: UnsafeMutablePointer<Float>, pixels: Int, channels: Int) {
+        for q in 0..<pixels { apply(row: p + q * channels, columns: 0..<channels) }
+    }
+
+    /// ``apply(_:count:channel:)`` on `columns` of one row whose column is the channel (channels-last,
+    /// or a linear layer's output features).
+    @inline(__always)
+    func apply(row: UnsafeMutablePointer<Float>, columns: Range<Int>) {
         if let scale, let shift {
             scale.withUnsafeBufferPointer { s in
                 shift.withUnsafeBufferPointer { t in
-                    for q in 0..<pixels {
-                        let row = p + q * channels
-                        if clamps {
-                            for ch in 0..<channels { row[ch] = Tensor.clamped(row[ch] * s[ch] + t[ch], low, high) }
-                        } else {
-                            for ch in 0..<channels { row[ch] = row[ch] * s[ch] + t[ch] }
-                        }
+                    if clamps {
+                        for ch in columns { row[ch] = Tensor.clamped(row[ch] * s[ch] + t[ch], low, high) }
+                    } else {
+                        for ch in columns { row[ch] = row[ch] * s[ch] + t[ch] }
                     }
                 }
             }
         } else if clamps {
-            clampAll(p, count: pixels * channels)
+            clampAll(row + columns.lowerBound, count: columns.count)
         }
-        function?.apply(p, count: pixels * channels)
+        function?.apply(row + columns.lowerBound, count: columns.count)
     }
 }

@@ -75,23 +75,62 @@ public enum Precision: String, Sendable, CaseIterable {
 /// The engine's one matrix product: row-major C = op(A)·op(B) (`beta` 0) or C + op(A)·op(B)
 /// (`beta` 1), with op(A) [m, k] and op(B) [k, n], through the kernels ``Numerics`` chooses.
 enum GEMM {
+    /// Called on blocks of C once their values are final, to finish them while they are still in
+    /// cache (a linear layer's bias and activation): rows × columns of C, each element once, blocks
+    /// possibly on several threads at once. It must treat each element alone, so that the result
+    /// is that of one pass over C after the product.
+    typealias Finish = (_ rows: Range<Int>, _ columns: Range<Int>) -> Void
+
     static func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
                       _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-                      beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+                      beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int, finish: Finish? = nil) {
         precondition(beta == 0 || beta == 1, "GEMM takes beta 0 or 1")
         if Precision.current == .bf16 {
             PortableGEMM.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
-                               accumulate: beta == 1, c, ldc: ldc, tile: .bf16)
+                               accumulate: beta == 1, c, ldc: ldc, tile: .bf16, finish: finish)
             return
         }
         switch Numerics.current {
         case .portable:
             PortableGEMM.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
-                               accumulate: beta == 1, c, ldc: ldc)
+                               accumulate: beta == 1, c, ldc: ldc, finish: finish)
         case .native:
             BLAS.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
                        beta: beta, c, ldc: ldc)
+            if let finish {
+                // OpenBLAS has no hook: one pass over C after it, by blocks of rows.
+                nonisolated(unsafe) let finish = finish
+                let block = Swift.max(1, Elementwise.grain / Swift.max(n, 1))
+                Threads.parallelFor((m + block - 1) / block, grain: 1) { blocks in
+                    for b in blocks { finish(b * block..<Swift.min(m, (b + 1) * block), 0..<n) }
+                }
+            }
         }
+    }
+}
+
+extension GEMM {
+    /// y [rows, out] = x [rows, in] · wᵀ (w [out, in], PyTorch's layout), then the bias added and
+    /// `epilogue` applied per output feature: a linear layer, or a channels-last pointwise
+    /// convolution (rows are pixels). The bias and the epilogue finish each block of y as the product
+    /// completes it (``Finish``), while it is in cache: the bits of a pass over y after the product.
+    static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                       _ y: UnsafeMutablePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int, epilogue: ConvEpilogue? = nil) {
+        guard rows > 0, outFeatures > 0 else { return }
+        let epilogue = epilogue.flatMap { $0.isIdentity ? nil : $0 }
+        var finish: Finish? = nil
+        if bias != nil || epilogue != nil {
+            nonisolated(unsafe) let (y, bias) = (y, bias)
+            finish = { rowRange, columns in
+                for r in rowRange {
+                    let row = y + r * outFeatures
+                    if let bias { Elementwise.add(bias + columns.lowerBound, into: row + columns.lowerBound, count: columns.count) }
+                    epilogue?.apply(row: row, columns: columns)
+                }
+            }
+        }
+        let depth = Swift.max(inFeatures, 1)
+        sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures, x, lda: depth, w, ldb: depth, y, ldc: outFeatures, finish: finish)
     }
 }
 

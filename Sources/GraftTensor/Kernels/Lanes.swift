@@ -32,4 +32,20 @@ enum Lanes {
         }
         if j < count { vector(count &- 8) }
     }
+
+    /// p[i] ← f(p[i]) for i in 0..<count: eight at a time, then one at a time (in place, so no
+    /// element is visited twice). `scalar` must give the bits of one lane of `vector`.
+    @inline(__always)
+    static func mapInPlace(_ p: UnsafeMutablePointer<Float>, count: Int, _ vector: (SIMD8<Float>) -> SIMD8<Float>,
+                           scalar: (Float) -> Float) {
+        var j = 0
+        while j &+ 8 <= count {
+            store(vector(load(p, j)), p, j)
+            j &+= 8
+        }
+        while j < count {
+            p[j] = scalar(p[j])
+            j &+= 1
+        }
+    }
 }

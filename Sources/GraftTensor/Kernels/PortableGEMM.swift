@@ -48,10 +48,12 @@ enum PortableGEMM {
 
     static func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                       _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-                      accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int, tile: Tile = .float32) {
+                      accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int, tile: Tile = .float32,
+                      finish: GEMM.Finish? = nil) {
         guard m > 0, n > 0 else { return }
         if k == 0 {
             if !accumulate { for row in 0..<m { (c + row * ldc).initialize(repeating: 0, count: n) } }
+            finish?(0..<m, 0..<n)
             return
         }
         let rowBlocks = (m + mc - 1) / mc
@@ -67,11 +69,14 @@ enum PortableGEMM {
         // A's rows (a transpose of the whole input) with little reuse: the micro-kernel reads them in place.
         let rowsInPlace = !transposeA && tile.kernel != .bf16 && n < 512
         nonisolated(unsafe) let (a, b, c, pb) = (a, b, c, packedB.pointer)
+        nonisolated(unsafe) let finish = finish
         var p0 = 0
         while p0 < k {
             let depth = Swift.min(kc, k - p0), steps = tile.steps(depth)
             let first = p0
             let add = accumulate || p0 > 0
+            // After the last block of k, each task's block of C is final: it is finished while in cache.
+            let finishing = p0 + depth == k ? finish : nil
             // Pack op(B)[p0..<p0+depth, 0..<n] into k-major panels of nr columns.
             let packPanels: (Range<Int>) -> Void = { panels in
                 for panel in panels {
@@ -114,6 +119,7 @@ enum PortableGEMM {
                     let panelsA = rowsInPlace ? PanelsA.inPlace(a + i0 * lda + first, lda: lda, tail: pa) : PanelsA.packed(pa)
                     macroKernel(tile, rows: rows, columns: columns, depth: steps, panelsA, source,
                                 c + i0 * ldc + j0, ldc: ldc, accumulate: add, scratch: pa + mc * steps)
+                    finishing?(i0..<i0 + rows, j0..<j0 + columns)
                 }
                 withExtendedLifetime(packedA) {}
             }
