@@ -65,7 +65,7 @@ enum GELUTanh: ActivationFunction {
 }
 
 enum Erf: VectorActivationFunction {
-    // graft's erf (Kernels/Erf.swift); d erf/dx = 2/√π · e^(−x²)
+    // graft's erf (Kernels/VectorMath.swift); d erf/dx = 2/√π · e^(−x²)
     @inline(__always) static func value(_ x: Float) -> Float { Erf8.value(x) }
     @inline(__always) static func values(_ x: SIMD8<Float>) -> SIMD8<Float> { Erf8.values(x) }
     @inline(__always) static func derivative(_ x: Float) -> Float { 2 / Float.pi.squareRoot() * Foundation.exp(-x * x) }

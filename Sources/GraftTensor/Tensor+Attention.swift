@@ -84,13 +84,8 @@ extension Tensor {
                     let rowSums = sums + task * t
                     let (b, m) = additions(sample, head)
                     for i in 0..<t {
-                        let row = p + i * t, offset = rowSums[i]
-                        for j in 0..<t {
-                            var z = row[j] * scale
-                            if let b { z += b[i * t + j] }
-                            if let m { z += m[i * t + j] }
-                            row[j] = Foundation.exp(z - offset)
-                        }
+                        Attention.probabilities(p + i * t, count: t, scale: scale, bias: b.map { $0 + i * t },
+                                                mask: m.map { $0 + i * t }, offset: rowSums[i])
                     }
                     // dV = Pᵀ·dO; dP = dO·Vᵀ
                     GEMM.sgemm(transposeA: true, m: t, n: d, k: t, p, lda: t, dO, ldb: width, dv, ldc: 3 * width)
@@ -129,23 +124,78 @@ enum Attention {
     /// Each row of `scores` [rows, rows] becomes softmax(row · scale + bias + mask) (the additive
     /// terms [rows, rows] where given); `logSumExp` gets each row's log Σ e^z (with its maximum
     /// taken out first, for range).
+    ///
+    /// Eight lanes at a time: e^z with graft's ``Exp8``, the sum in eight interleaved lanes (lane l
+    /// adds the terms j ≡ l mod 8 in order), then the lanes' sum, then the columns past the last
+    /// eight in order — a fixed order, so the bits do not depend on the thread count.
     static func softmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, scale: Float, bias: UnsafeMutablePointer<Float>? = nil,
                             mask: UnsafeMutablePointer<Float>? = nil, logSumExp: UnsafeMutablePointer<Float>) {
+        let whole = rows / 8 * 8
         for i in 0..<rows {
             let row = scores + i * rows
-            var largest = -Float.infinity
-            for j in 0..<rows {
-                var z = row[j] * scale
-                if let bias { z += bias[i * rows + j] }
-                if let mask { z += mask[i * rows + j] }
-                row[j] = z
-                largest = Swift.max(largest, z)
+            let (rowBias, rowMask) = (bias.map { $0 + i * rows }, mask.map { $0 + i * rows })
+            let largest = scaledScores(row, count: rows, scale: scale, bias: rowBias, mask: rowMask)
+            var lanes = SIMD8<Float>.zero
+            var j = 0
+            while j < whole {
+                let e = Exp8.values(Lanes.load(row, j) - SIMD8(repeating: largest))
+                Lanes.store(e, row, j)
+                lanes += e
+                j &+= 8
             }
-            var total: Float = 0
-            for j in 0..<rows { row[j] = Foundation.exp(row[j] - largest); total += row[j] }
+            var total = lanes.sum()
+            while j < rows {
+                row[j] = Exp8.value(row[j] - largest)
+                total += row[j]
+                j &+= 1
+            }
             let inverse = 1 / total
-            for j in 0..<rows { row[j] *= inverse }
+            j = 0
+            while j < whole {
+                Lanes.store(Lanes.load(row, j) * inverse, row, j)
+                j &+= 8
+            }
+            while j < rows { row[j] *= inverse; j &+= 1 }
             logSumExp[i] = largest + Foundation.log(total)
         }
+    }
+
+    /// row[j] ← row[j]·scale (+ bias[j]) (+ mask[j]); returns the row's maximum (NaNs passed over).
+    @inline(__always)
+    static func scaledScores(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float, bias: UnsafeMutablePointer<Float>?,
+                             mask: UnsafeMutablePointer<Float>?) -> Float {
+        var most = SIMD8<Float>(repeating: -.infinity)
+        var j = 0
+        while j &+ 8 <= count {
+            var z = Lanes.load(row, j) * scale
+            if let bias { z += Lanes.load(bias, j) }
+            if let mask { z += Lanes.load(mask, j) }
+            Lanes.store(z, row, j)
+            most = most.replacing(with: z, where: z .> most)
+            j &+= 8
+        }
+        var largest = most.max()
+        while j < count {
+            var z = row[j] * scale
+            if let bias { z += bias[j] }
+            if let mask { z += mask[j] }
+            row[j] = z
+            largest = Swift.max(largest, z)
+            j &+= 1
+        }
+        return largest
+    }
+
+    /// row[j] ← e^(row[j]·scale + bias[j] + mask[j] − offset): the softmax again from a row's
+    /// scores and its saved log-sum-exp (the backward pass), with the forward pass's arithmetic.
+    static func probabilities(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float, bias: UnsafeMutablePointer<Float>?,
+                              mask: UnsafeMutablePointer<Float>?, offset: Float) {
+        _ = scaledScores(row, count: count, scale: scale, bias: bias, mask: mask)
+        var j = 0
+        while j &+ 8 <= count {
+            Lanes.store(Exp8.values(Lanes.load(row, j) - SIMD8(repeating: offset)), row, j)
+            j &+= 8
+        }
+        while j < count { row[j] = Exp8.value(row[j] - offset); j &+= 1 }
     }
 }

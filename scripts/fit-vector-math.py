@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Fits the coefficients of graft's own erf (Sources/GraftTensor/Kernels/PortableErf.swift).
+"""Fits the coefficients of graft's own erf and exp (Sources/GraftTensor/Kernels/VectorMath.swift).
+
+erf:
 
 erf(x) ~ x * P(x^2) / Q(x^2) on 0 <= x <= 3.95, P of degree 6 and Q of degree 5 in x^2 (Q(0) = 1),
 fitted for the smallest relative error by iteratively reweighted least squares (Loeb's
@@ -8,7 +10,12 @@ Then every float32 in (1e-20, 3.95] (a stride through their bit patterns) is eva
 as the Swift code does it (Horner with fused multiply-adds, one division) and compared, in ulps,
 with the double erf rounded to float32.
 
-Run: python3 scripts/fit-erf.py   (numpy only; prints the coefficients as Swift literals)
+exp: exp(x) = 2^n * e^r, n = round(x * log2 e), r = x - n * ln 2 (ln 2 as 0.693359375 - 2.12194440e-4),
+e^r = 1 + r + r^2 * q(r), q of degree 4 fitted for the smallest relative error on |r| <= ln 2 / 2 (the
+same reweighted least squares), then evaluated in float32 as the Swift code does it over x from -87
+to 88.7 and compared, in ulps, with the double exp rounded to float32.
+
+Run: python3 scripts/fit-vector-math.py   (numpy only; prints the coefficients as Swift literals)
 """
 import math
 import numpy as np
@@ -68,10 +75,51 @@ def evaluate(p, q):
     return ulp.max(), ulp.mean(), float(xs[ulp.argmax()])
 
 
+def fit_exp(degree=4, iters=100):
+    half_ln2 = math.log(2) / 2
+    t = np.cos(np.pi * (np.arange(4000) + 0.5) / 4000)
+    r = t * half_ln2 * 1.001
+    r = r[np.abs(r) > 1e-6]
+    target = (np.exp(r) - 1 - r) / r ** 2
+    w, best = np.ones_like(r), (1.0, None)
+    for _ in range(iters):
+        a = np.stack([r ** i for i in range(degree + 1)], 1)
+        s = np.sqrt(w) * r ** 2 / np.exp(r)
+        c, *_ = np.linalg.lstsq(a * s[:, None], target * s, rcond=None)
+        e = r ** 2 * (a @ c - target) / np.exp(r)
+        if np.abs(e).max() < best[0]:
+            best = (np.abs(e).max(), c.copy())
+        w = np.maximum(w * np.abs(e) ** 0.5 / np.mean(w * np.abs(e) ** 0.5), 1e-9)
+    return best
+
+
+def evaluate_exp(q):
+    f = np.float32
+    x = np.linspace(-87, 88.7, 3_000_001).astype(np.float32)
+    full = lambda v: np.full_like(x, f(v))
+    shifted = fma32(x, full(1.4426950408889634), full(12582912.0))
+    n = (shifted - f(12582912.0)).astype(np.float32)
+    r = fma32(n, full(-0.693359375), x)
+    r = fma32(n, full(2.12194440e-4), r)
+    p = full(q[-1])
+    for c in q[-2::-1]:
+        p = fma32(p, r, full(c))
+    y = (fma32(p, (r * r).astype(np.float32), r) + f(1)).astype(np.float32)
+    k = n.astype(np.int64)
+    first, second = np.ldexp(1.0, k >> 1).astype(np.float32), np.ldexp(1.0, k - (k >> 1)).astype(np.float32)
+    got = ((y * first).astype(np.float32) * second).astype(np.float32).astype(np.float64)
+    ref = np.exp(x.astype(np.float64))
+    ulp = np.abs(got - ref) / np.spacing(ref.astype(np.float32)).astype(np.float64)
+    return ulp.max(), ulp.mean()
+
+
 if __name__ == "__main__":
+    error, q = fit_exp()
+    worst, mean = evaluate_exp([float(np.float32(v)) for v in q])
+    print(f"exp: relative error of the fit in double {error:.3g}; float32 evaluation max {worst:.2f} ulp, mean {mean:.3f} ulp")
+    print("q:", ", ".join(repr(float(np.float32(v))) for v in q))
     p, q, e = fit(NP, NQ, HI)
     worst, mean, where = evaluate(p, q)
-    print(f"relative error of the fit in double: {e:.3g}")
-    print(f"float32 evaluation: max {worst:.2f} ulp (at x = {where:.4f}), mean {mean:.3f} ulp")
+    print(f"erf: relative error of the fit in double {e:.3g}; float32 evaluation max {worst:.2f} ulp (at x = {where:.4f}), mean {mean:.3f} ulp")
     print("p:", ", ".join(repr(float(np.float32(v))) for v in p))
     print("q:", ", ".join(repr(float(np.float32(v))) for v in q))
