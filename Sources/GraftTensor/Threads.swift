@@ -44,6 +44,12 @@ public enum Threads {
         WorkerPool.release()
     }
 
+    /// ``parallelFor(_:grain:_:)`` for the other modules (an optimizer's update): `body` on disjoint
+    /// chunks of `0..<total` whose boundaries depend only on `total` and `grain`, over the threads.
+    public static func forEachChunk(_ total: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        parallelFor(total, grain: grain, body)
+    }
+
     /// True on a worker of `parallelFor`: nested loops run serially there (the cores are already busy).
     @TaskLocal static var isInsideParallelRegion = false
 

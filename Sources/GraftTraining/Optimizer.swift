@@ -98,45 +98,64 @@ public final class Optimizer {
             var m = first[index] ?? [Float](repeating: 0, count: grad.count)
             var v = second[index] ?? (usesSecondMoment ? [Float](repeating: 0, count: grad.count) : [])
             (first[index], second[index]) = (nil, nil)
+            let kind = kind
             grad.withUnsafeBufferPointer { g in parameter.update { p in
-                switch kind {
-                case let .sgd(momentum, nesterov):
-                    for i in 0..<p.count {
-                        var d = g[i] + wd * p[i]
-                        if momentum != 0 {
-                            m[i] = isFirstStep ? d : momentum * m[i] + d
-                            d = nesterov ? d + momentum * m[i] : m[i]
-                        }
-                        p[i] -= lr * d
+                m.withUnsafeMutableBufferPointer { mb in v.withUnsafeMutableBufferPointer { vb in
+                    guard let gBase = g.baseAddress, let pBase = p.baseAddress, let mBase = mb.baseAddress, p.count == g.count else { return }
+                    nonisolated(unsafe) let (gp, pp, mp, vp) = (gBase, pBase, mBase, vb.baseAddress)
+                    // Each element alone, in chunks over the threads: the same bits as one loop.
+                    Threads.forEachChunk(p.count, grain: 1 << 15) { range in
+                        Self.update(kind, range, p: pp, g: gp, m: mp, v: vp, lr: lr, wd: wd, firstStep: isFirstStep, step: t)
                     }
-                case let .adam(b1, b2, eps), let .adamW(b1, b2, eps):
-                    let decoupled: Bool
-                    if case .adamW = kind { decoupled = true } else { decoupled = false }
-                    let correction1 = 1 - Foundation.pow(b1, t), correction2 = 1 - Foundation.pow(b2, t)
-                    for i in 0..<p.count {
-                        var gi = g[i]
-                        if decoupled { p[i] -= lr * wd * p[i] } else { gi += wd * p[i] }
-                        m[i] = b1 * m[i] + (1 - b1) * gi
-                        v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                        let denominator = (v[i] / correction2).squareRoot() + eps
-                        p[i] -= lr * (m[i] / correction1) / denominator
-                    }
-                case let .rmsprop(alpha, eps, momentum):
-                    for i in 0..<p.count {
-                        let gi = g[i] + wd * p[i]
-                        v[i] = alpha * v[i] + (1 - alpha) * gi * gi
-                        let update = gi / (v[i].squareRoot() + eps)
-                        if momentum > 0 {
-                            m[i] = momentum * m[i] + update
-                            p[i] -= lr * m[i]
-                        } else {
-                            p[i] -= lr * update
-                        }
-                    }
-                }
+                } }
             } }
             first[index] = m
             second[index] = v
+        }
+    }
+
+    /// One step on the elements `range` of one parameter `p` with gradient `g`, first moment (or
+    /// momentum buffer) `m` and second moment `v` (nil for SGD).
+    @inline(__always)
+    private static func update(_ kind: OptimizerKind, _ range: Range<Int>, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>,
+                               m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>?, lr: Float, wd: Float,
+                               firstStep isFirstStep: Bool, step t: Float) {
+        switch kind {
+        case let .sgd(momentum, nesterov):
+            for i in range {
+                var d = g[i] + wd * p[i]
+                if momentum != 0 {
+                    m[i] = isFirstStep ? d : momentum * m[i] + d
+                    d = nesterov ? d + momentum * m[i] : m[i]
+                }
+                p[i] -= lr * d
+            }
+        case let .adam(b1, b2, eps), let .adamW(b1, b2, eps):
+            guard let v else { return }
+            let decoupled: Bool
+            if case .adamW = kind { decoupled = true } else { decoupled = false }
+            let correction1 = 1 - Foundation.pow(b1, t), correction2 = 1 - Foundation.pow(b2, t)
+            for i in range {
+                var gi = g[i]
+                if decoupled { p[i] -= lr * wd * p[i] } else { gi += wd * p[i] }
+                m[i] = b1 * m[i] + (1 - b1) * gi
+                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                let denominator = (v[i] / correction2).squareRoot() + eps
+                p[i] -= lr * (m[i] / correction1) / denominator
+            }
+        case let .rmsprop(alpha, eps, momentum):
+            guard let v else { return }
+            for i in range {
+                let gi = g[i] + wd * p[i]
+                v[i] = alpha * v[i] + (1 - alpha) * gi * gi
+                let update = gi / (v[i].squareRoot() + eps)
+                if momentum > 0 {
+                    m[i] = momentum * m[i] + update
+                    p[i] -= lr * m[i]
+                } else {
+                    p[i] -= lr * update
+                }
+            }
         }
     }
 
