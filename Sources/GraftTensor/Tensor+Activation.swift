@@ -93,25 +93,28 @@ extension Tensor {
     /// `F` elementwise; the pullback multiplies the gradient by F′ at the input.
     @inline(__always)
     func activation<F: ActivationFunction>(_: F.Type) -> Tensor {
-        let x0 = detached()
-        let y = Tensor(uninitializedShape: shape)
-        nonisolated(unsafe) let (source, target) = (storage.pointer, y.storage.pointer)
-        Threads.parallelFor(count, grain: Elementwise.grain) { range in
-            for i in range { target[i] = F.value(source[i]) }
+        applying(F.self) { input, output, count in
+            for i in 0..<count { output[i] = F.value(input[i]) }
         }
-        return y.activationRecorded(from: self, x0, F.self)
     }
 
     /// `F` elementwise, eight lanes at a time (the same bits as `F.value` per element).
     @inline(__always)
     func activation<F: VectorActivationFunction>(_: F.Type) -> Tensor {
+        applying(F.self) { input, output, count in
+            Lanes.forEach(count, { j in Lanes.store(F.values(Lanes.load(input, j)), output, j) },
+                          scalar: { j in output[j] = F.value(input[j]) })
+        }
+    }
+
+    /// `F` by `loop` (input, output, count) over chunks of the elements, recorded with F's derivative.
+    @inline(__always)
+    private func applying<F: ActivationFunction>(_: F.Type, _ loop: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
         let x0 = detached()
         let y = Tensor(uninitializedShape: shape)
         nonisolated(unsafe) let (source, target) = (storage.pointer, y.storage.pointer)
         Threads.parallelFor(count, grain: Elementwise.grain) { range in
-            let (input, output) = (source + range.lowerBound, target + range.lowerBound)
-            Lanes.forEach(range.count, { j in Lanes.store(F.values(Lanes.load(input, j)), output, j) },
-                          scalar: { j in output[j] = F.value(input[j]) })
+            loop(source + range.lowerBound, target + range.lowerBound, range.count)
         }
         return y.activationRecorded(from: self, x0, F.self)
     }
