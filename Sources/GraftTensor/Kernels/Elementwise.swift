@@ -14,20 +14,6 @@ enum Elementwise {
         }
     }
 
-    /// y[i] += x[i] for i in 0..<count, on the calling thread (a bias added to a row), eight at a time.
-    @inline(__always)
-    static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i &+ 8 <= count {
-            Lanes.store(Lanes.load(y, i) + Lanes.load(x, i), y, i)
-            i &+= 8
-        }
-        while i < count {
-            y[i] += x[i]
-            i &+= 1
-        }
-    }
-
     @inline(__always)
     static func zip(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                     count: Int, _ f: (Float, Float) -> Float) {

@@ -119,16 +119,35 @@ extension GEMM {
         guard rows > 0, outFeatures > 0 else { return }
         let epilogue = epilogue.flatMap { $0.isIdentity ? nil : $0 }
         var finish: Finish? = nil
+        // The map and the clamp eight columns at a time in registers (ChannelsLast.Finish: the scalar
+        // epilogue's arithmetic and NaN and −0 rules), then the activation over the block's row.
+        let maps = Storage(uninitializedCount: epilogue?.scale == nil ? 0 : 2 * outFeatures)
         if bias != nil || epilogue != nil {
             nonisolated(unsafe) let (y, bias) = (y, bias)
+            let finisher = ChannelsLast.Finish(epilogue, maps: maps.pointer, channels: outFeatures)
+            let function = epilogue?.function
             finish = { rowRange, columns in
+                let whole = columns.lowerBound + columns.count / 8 * 8
                 for r in rowRange {
                     let row = y + r * outFeatures
-                    if let bias { Elementwise.add(bias + columns.lowerBound, into: row + columns.lowerBound, count: columns.count) }
-                    epilogue?.apply(row: row, columns: columns)
+                    var ch = columns.lowerBound
+                    while ch < whole {
+                        var v = Lanes.load(row, ch)
+                        if let bias { v += Lanes.load(bias, ch) }
+                        Lanes.store(finisher(v, ch), row, ch)
+                        ch &+= 8
+                    }
+                    while ch < columns.upperBound {
+                        var v = row[ch]
+                        if let bias { v += bias[ch] }
+                        row[ch] = finisher(v, ch)
+                        ch &+= 1
+                    }
+                    function?.apply(row + columns.lowerBound, count: columns.count)
                 }
             }
         }
+        defer { withExtendedLifetime(maps) {} }
         let depth = Swift.max(inFeatures, 1)
         sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures, x, lda: depth, w, ldb: depth, y, ldc: outFeatures, finish: finish)
     }
