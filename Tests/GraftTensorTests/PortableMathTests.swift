@@ -3,9 +3,10 @@ import Testing
 @testable import GraftTensor
 
 /// The math functions graft's kernels call are glibc's (expf, logf, powf through an ifunc that picks
-/// the same FMA variant on every CPU with AVX2 and FMA; tanhf and erff have one version). Their
-/// results over a fixed grid are pinned here: a CPU, a glibc or a graft change that moves a single
-/// bit of them fails this test before it silently changes a session's digests.
+/// the same FMA variant on every CPU with AVX2 and FMA; tanhf and erff have one version), except
+/// GELU's and ONNX Erf's erf and attention's exp, which are graft's own (Kernels/VectorMath.swift).
+/// Their results over a fixed grid are pinned here: a CPU, a glibc or a graft change that moves a
+/// single bit of them fails this test before it silently changes a session's digests.
 @Suite("Math functions give the same bits on every CPU")
 struct PortableMathTests {
     static func digest(_ count: Int, _ f: (Float) -> Float) -> String {
