@@ -130,32 +130,13 @@ enum Attention {
     /// eight in order — a fixed order, so the bits do not depend on the thread count.
     static func softmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, scale: Float, bias: UnsafeMutablePointer<Float>? = nil,
                             mask: UnsafeMutablePointer<Float>? = nil, logSumExp: UnsafeMutablePointer<Float>) {
-        let whole = rows / 8 * 8
         for i in 0..<rows {
             let row = scores + i * rows
             let (rowBias, rowMask) = (bias.map { $0 + i * rows }, mask.map { $0 + i * rows })
             let largest = scaledScores(row, count: rows, scale: scale, bias: rowBias, mask: rowMask)
-            var lanes = SIMD8<Float>.zero
-            var j = 0
-            while j < whole {
-                let e = Exp8.values(Lanes.load(row, j) - SIMD8(repeating: largest))
-                Lanes.store(e, row, j)
-                lanes += e
-                j &+= 8
-            }
-            var total = lanes.sum()
-            while j < rows {
-                row[j] = Exp8.value(row[j] - largest)
-                total += row[j]
-                j &+= 1
-            }
+            let total = exponentiate(row, count: rows, offset: largest)
             let inverse = 1 / total
-            j = 0
-            while j < whole {
-                Lanes.store(Lanes.load(row, j) * inverse, row, j)
-                j &+= 8
-            }
-            while j < rows { row[j] *= inverse; j &+= 1 }
+            Lanes.mapInPlace(row, count: rows, { $0 * inverse }, scalar: { $0 * inverse })
             logSumExp[i] = largest + Foundation.log(total)
         }
     }
@@ -191,11 +172,27 @@ enum Attention {
     static func probabilities(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float, bias: UnsafeMutablePointer<Float>?,
                               mask: UnsafeMutablePointer<Float>?, offset: Float) {
         _ = scaledScores(row, count: count, scale: scale, bias: bias, mask: mask)
+        _ = exponentiate(row, count: count, offset: offset)
+    }
+
+    /// row[j] ← e^(row[j] − offset) with ``Exp8``; returns Σ row[j], summed in eight interleaved lanes
+    /// (lane l adds the terms j ≡ l mod 8 in order), then the lanes, then the columns past the last eight.
+    @inline(__always)
+    static func exponentiate(_ row: UnsafeMutablePointer<Float>, count: Int, offset: Float) -> Float {
+        var lanes = SIMD8<Float>.zero
         var j = 0
         while j &+ 8 <= count {
-            Lanes.store(Exp8.values(Lanes.load(row, j) - SIMD8(repeating: offset)), row, j)
+            let e = Exp8.values(Lanes.load(row, j) - SIMD8(repeating: offset))
+            Lanes.store(e, row, j)
+            lanes += e
             j &+= 8
         }
-        while j < count { row[j] = Exp8.value(row[j] - offset); j &+= 1 }
+        var total = lanes.sum()
+        while j < count {
+            row[j] = Exp8.value(row[j] - offset)
+            total += row[j]
+            j &+= 1
+        }
+        return total
     }
 }

@@ -73,12 +73,7 @@ extension Tensor {
             throw .invalidArgument(op: "conv2dInference", reason: "an input requires a gradient; use conv2d")
         }
         let plan = try convolutionPlan(weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
-        if let scale = epilogue.scale, scale.count != weight.shape[0] || epilogue.shift?.count != weight.shape[0] {
-            throw .shapeMismatch(op: "conv2dInference", shapes: [weight.shape, [scale.count]], reason: "the epilogue needs a scale and a shift per output channel")
-        }
-        guard epilogue.low <= epilogue.high else {
-            throw .invalidArgument(op: "conv2dInference", reason: "clamp low \(epilogue.low) is above high \(epilogue.high)")
-        }
+        try epilogue.check(channels: weight.shape[0], weight: weight.shape, op: "conv2dInference")
         let y = Tensor(uninitializedShape: plan.outputShape)
         plan.forward(x: storage.pointer, weight: weight.storage.pointer, bias: bias?.storage.pointer, y: y.storage.pointer, epilogue: epilogue)
         return y
@@ -127,6 +122,17 @@ public struct ConvEpilogue: Sendable {
     }
 
     var clamps: Bool { low > -.infinity || high < .infinity }
+
+    /// Throws unless the map has a scale and a shift per output channel (or none) and the clamp's
+    /// bounds are in order.
+    func check(channels: Int, weight: [Int], op: String) throws(TensorError) {
+        if let scale, scale.count != channels || shift?.count != channels {
+            throw .shapeMismatch(op: op, shapes: [weight, [scale.count]], reason: "the epilogue needs a scale and a shift per output channel")
+        }
+        guard low <= high else {
+            throw .invalidArgument(op: op, reason: "clamp low \(low) is above high \(high)")
+        }
+    }
 
     /// Nothing to apply: no map, no clamp, no activation.
     var isIdentity: Bool { scale == nil && !clamps && function == nil }

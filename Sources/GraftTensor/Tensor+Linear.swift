@@ -38,12 +38,7 @@ extension Tensor {
             throw .invalidArgument(op: "linearInference", reason: "an input requires a gradient; use linear")
         }
         let (rows, inFeatures, outFeatures) = try linearShapes(weight, bias: bias, op: "linearInference")
-        if let scale = epilogue.scale, scale.count != outFeatures || epilogue.shift?.count != outFeatures {
-            throw .shapeMismatch(op: "linearInference", shapes: [weight.shape, [scale.count]], reason: "the epilogue needs a scale and a shift per output feature")
-        }
-        guard epilogue.low <= epilogue.high else {
-            throw .invalidArgument(op: "linearInference", reason: "clamp low \(epilogue.low) is above high \(epilogue.high)")
-        }
+        try epilogue.check(channels: outFeatures, weight: weight.shape, op: "linearInference")
         let y = Tensor(uninitializedShape: Array(shape.dropLast()) + [outFeatures])
         GEMM.linear(storage.pointer, weight.storage.pointer, bias?.storage.pointer, y.storage.pointer,
                     rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, epilogue: epilogue)

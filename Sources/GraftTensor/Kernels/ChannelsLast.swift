@@ -305,26 +305,22 @@ extension ConvEpilogue {
     /// ``apply(_:count:channel:)`` on `pixels` rows of `channels` values (channels-last): the same arithmetic per value.
     @inline(__always)
     func applyChannelsLast(_ p: UnsafeMutablePointer<Float>, pixels: Int, channels: Int) {
-        for q in 0..<pixels { apply(row: p + q * channels, columns: 0..<channels) }
-    }
-
-    /// ``apply(_:count:channel:)`` on `columns` of one row whose column is the channel (channels-last,
-    /// or a linear layer's output features).
-    @inline(__always)
-    func apply(row: UnsafeMutablePointer<Float>, columns: Range<Int>) {
         if let scale, let shift {
             scale.withUnsafeBufferPointer { s in
                 shift.withUnsafeBufferPointer { t in
-                    if clamps {
-                        for ch in columns { row[ch] = Tensor.clamped(row[ch] * s[ch] + t[ch], low, high) }
-                    } else {
-                        for ch in columns { row[ch] = row[ch] * s[ch] + t[ch] }
+                    for q in 0..<pixels {
+                        let row = p + q * channels
+                        if clamps {
+                            for ch in 0..<channels { row[ch] = Tensor.clamped(row[ch] * s[ch] + t[ch], low, high) }
+                        } else {
+                            for ch in 0..<channels { row[ch] = row[ch] * s[ch] + t[ch] }
+                        }
                     }
                 }
             }
         } else if clamps {
-            clampAll(row + columns.lowerBound, count: columns.count)
+            clampAll(p, count: pixels * channels)
         }
-        function?.apply(row + columns.lowerBound, count: columns.count)
+        function?.apply(p, count: pixels * channels)
     }
 }
