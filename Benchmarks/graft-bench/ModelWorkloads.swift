@@ -149,7 +149,7 @@ func kernelLayers(_ options: Options) throws {
         ("dw7x7-s1-96x56", 96, 56, 96, 7, 1, 96), ("pw-144to24-56", 144, 56, 24, 1, 1, 1),
         ("pw-24to144-56", 24, 56, 144, 1, 1, 1), ("conv3x3-64-56", 64, 56, 64, 3, 1, 1),
     ]
-    for l in layers {
+    for l in layers where options.only.map(l.name.contains) ?? true {
         let x = try Tensor.randomUniform([8, l.c, l.h, l.h], low: -1, high: 1, generator: generator)
         let w = try Tensor.randomNormal([l.o, l.c / l.groups, l.k, l.k], std: 0.1, generator: generator)
         let out = (l.h + 2 * (l.k / 2) - l.k) / l.stride + 1

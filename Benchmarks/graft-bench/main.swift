@@ -10,7 +10,7 @@ import GraftTensor
 // OpenBLAS's kernel set, after graft's own choice where OpenBLAS fell back to generic kernels).
 // --numerics portable|native (graft's own GEMM, the default, or OpenBLAS's kernels for this CPU).
 // --precision float32|bf16 (bf16: bfloat16 products, CPUs with AVX-512 BF16 only); --bf16-available
-// (prints yes or no).
+// (prints yes or no). --only TEXT: K's layers whose name contains TEXT (to profile one layer).
 
 struct Options {
     var workloads: [String] = []
@@ -21,6 +21,7 @@ struct Options {
     var peakLoad: String?
     var numerics = Numerics.portable
     var precision = Precision.float32
+    var only: String?
 
     init(_ arguments: [String]) {
         var rest = arguments[...]
@@ -34,6 +35,7 @@ struct Options {
             case "--blas-core": print(EngineInfo.blasCoreName); exit(0)
             case "--numerics": numerics = rest.popFirst().flatMap(Numerics.init(rawValue:)) ?? numerics
             case "--precision": precision = rest.popFirst().flatMap(Precision.init(rawValue:)) ?? precision
+            case "--only": only = rest.popFirst()
             case "--bf16-available": print(Precision.available ? "yes" : "no"); exit(0)
             default: workloads.append(argument.uppercased())
             }
