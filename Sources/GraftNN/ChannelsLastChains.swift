@@ -45,6 +45,8 @@ struct ChannelsLastLayout {
 /// The nodes a pass ran channels-last, for tests that check a chain formed (`Model.$channelsLastTrace`).
 final class ChannelsLastTrace: @unchecked Sendable {
     var nodes: [Int] = []
+    /// The convolutions of each fused separable block, by node.
+    var blocks: [[Int]] = []
 }
 
 extension Model {
@@ -77,6 +79,16 @@ extension Model {
         let last = group?.last ?? index
         guard continues || continuesChannelsLast(after: last, through: end) else { return nil }
         for input in inputs { try layout.convert(input, &values) }
+        // A separable block starting here runs as one pass (SeparableBlocks.swift).
+        if inputs.count == 1, let input = values[inputs[0]],
+           let block = separableStages(at: index, group: group, shape: shapes[0], uses: uses, end: end, kept: kept, context),
+           let output = try runSeparableStages(block, input: input, shape: shapes[0]) {
+            values[block.last] = output
+            layout.mark(block.last, output)
+            Model.channelsLastTrace?.nodes.append(index)
+            Model.channelsLastTrace?.blocks.append(block.stages.map(\.node))
+            return block.ahead
+        }
         let output = try layer.forwardChannelsLast(inputs.compactMap { values[$0] }, epilogue: group.map(epilogue(of:)) ?? ConvEpilogue(), context)
         values[last] = output
         layout.mark(last, output)

@@ -29,12 +29,7 @@ extension Model {
     /// node's consumers among the nodes that run; outputs in `kept` (and `end`) must stay visible.
     func fusedGroup(at index: Int, uses: [Int], end: Int, kept: Set<Int>, _ context: ForwardContext) -> FusedGroup? {
         guard Model.fusesInference, let layer = nodes[index].layer as? any FusesEpilogue else { return nil }
-        /// The single consumer of `node`, when it takes `node` alone and the output of `node` may stay hidden.
-        func onlyConsumer(of node: Int) -> Int? {
-            guard node != end, !kept.contains(node), uses[node] == 1, node + 1 <= end else { return nil }
-            guard let next = (node + 1...end).first(where: { nodes[$0].inputs.contains(node) }), nodes[next].inputs == [node] else { return nil }
-            return next
-        }
+        func onlyConsumer(of node: Int) -> Int? { self.onlyConsumer(of: node, uses: uses, end: end, kept: kept) }
         var batchNorm: Int?
         var map: (scale: [Float], shift: [Float])?
         if layer.fusesChannelAffine, let next = onlyConsumer(of: index), let affine = nodes[next].layer as? any ChannelAffine,
@@ -47,6 +42,14 @@ extension Model {
         }
         guard batchNorm != nil || activation != nil else { return nil }
         return FusedGroup(convolution: index, batchNorm: batchNorm, activation: activation, affine: map)
+    }
+
+    /// The single consumer of `node` up to `end`, when it takes `node` alone and the output of `node`
+    /// may stay hidden (not in `kept`, not `end`, one use).
+    func onlyConsumer(of node: Int, uses: [Int], end: Int, kept: Set<Int>) -> Int? {
+        guard node != end, !kept.contains(node), uses[node] == 1, node + 1 <= end else { return nil }
+        guard let next = (node + 1...end).first(where: { nodes[$0].inputs.contains(node) }), nodes[next].inputs == [node] else { return nil }
+        return next
     }
 
     /// Runs a fused group on the convolution's input, or returns nil when an operand needs a

@@ -57,10 +57,15 @@ public protocol RunsChannelsLast: Layer {
     /// The pass on channels-last inputs (those of rank 4 are [N, H, W, C]) with `epilogue` fused
     /// when the layer `FusesEpilogue`; an output of rank 4 is channels-last.
     func forwardChannelsLast(_ inputs: [Tensor], epilogue: ConvEpilogue, _ context: ForwardContext) throws(TensorError) -> Tensor
+    /// This layer as the channels-last kernels take a pointwise or depthwise convolution, on an input
+    /// of `shape` ([N, C, H, W] as the model sees it), with `epilogue` fused: a stage of a fused
+    /// separable block (SeparableBlocks.swift). Nil for other layers.
+    func channelsLastConvolution(_ shape: [Int], epilogue: ConvEpilogue) -> ChannelsLastConvolution?
 }
 
 extension RunsChannelsLast {
     public func startsChannelsLast(_ inputs: [[Int]]) -> Bool { false }
+    public func channelsLastConvolution(_ shape: [Int], epilogue: ConvEpilogue) -> ChannelsLastConvolution? { nil }
 }
 
 /// A layer that only moves axes (a permutation): on a map held channels-last it may cost nothing —

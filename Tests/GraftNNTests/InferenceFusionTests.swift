@@ -64,15 +64,21 @@ struct InferenceFusionTests {
     /// included — with the bits of the layer-by-layer pass; a net without depthwise convolutions, or
     /// whose depthwise output goes to a layer that does not run channels-last (timm's ConvNeXt-Atto, its
     /// norm over channels), forms no chain; torchvision's ConvNeXt chains through its permutations for free.
-    static let chains: [(String, [Int], Bool)] = [
-        ("efficientnet-lite0", [3, 64, 64], true), ("mobilenetv2", [3, 48, 40], true), ("mobilenet_v3_large", [3, 64, 64], true),
-        ("mobilenet_v3_small", [3, 40, 48], true), ("efficientnet_b0", [3, 48, 48], true), ("resnet18", [3, 48, 48], false),
-        ("convnext_atto", [3, 64, 64], false), ("convnext_tiny", [3, 40, 40], true),
+    /// Inside the chains, separable blocks run fused (SeparableBlocks.swift), counted by their stages:
+    /// 3 (expansion, depthwise, projection); 2 for a depthwise-separable block (a first block without
+    /// expansion), or for an expansion and its depthwise convolution when squeeze-and-excitation reads
+    /// the depthwise output (MobileNetV3-Large's 8 such blocks, -Small's 8 of 9 — its first has no
+    /// expansion, so nothing fuses — and EfficientNet-B0's 15).
+    static let chains: [(String, [Int], Bool, [Int: Int])] = [
+        ("efficientnet-lite0", [3, 64, 64], true, [2: 1, 3: 15]), ("mobilenetv2", [3, 48, 40], true, [2: 1, 3: 16]),
+        ("mobilenet_v3_large", [3, 64, 64], true, [2: 9, 3: 6]), ("mobilenet_v3_small", [3, 40, 48], true, [2: 8, 3: 2]),
+        ("efficientnet_b0", [3, 48, 48], true, [2: 15]), ("resnet18", [3, 48, 48], false, [:]),
+        ("convnext_atto", [3, 64, 64], false, [:]), ("convnext_tiny", [3, 40, 40], true, [:]),
     ]
 
     @Test(arguments: 0..<8)
     func channelsLastChainsGiveTheBitsOfLayerByLayer(_ row: Int) throws {
-        let (name, input, chains) = Self.chains[row]
+        let (name, input, chains, blocks) = Self.chains[row]
         let model = try Self.model(name, input: input, seed: UInt64(row + 11))
         let x = try Tensor.randomUniform([3] + input, low: -1, high: 1, generator: Generator(seed: 3))
         let trace = ChannelsLastTrace()
@@ -80,6 +86,7 @@ struct InferenceFusionTests {
         let plain = try Model.$fusesInference.withValue(false) { try model.predict(x) }
         #expect(fused.scalars.map(\.bitPattern) == plain.scalars.map(\.bitPattern), "\(name)")
         #expect(trace.nodes.isEmpty != chains, "\(name): \(trace.nodes.count) nodes ran channels-last")
+        #expect(Dictionary(grouping: trace.blocks, by: \.count).mapValues(\.count) == blocks, "\(name): fused blocks by stages")
         guard chains, let inside = trace.nodes.dropFirst(trace.nodes.count / 2).first else { return }
         // An output asked for in the middle of a chain comes back in NCHW with the same bits.
         let kept = try withoutGradients { try model.forward(x, ForwardContext(training: false), through: inside) }

@@ -123,6 +123,15 @@ public final class Conv2d: Layer, LayerKind, FusesEpilogue, RunsChannelsLast {
         return try x.conv2dChannelsLast(weight.value, bias: bias?.value, stride: stride, padding: pad, dilation: dilation, groups: groups, epilogue: epilogue)
     }
 
+    public func channelsLastConvolution(_ shape: [Int], epilogue: ConvEpilogue) -> ChannelsLastConvolution? {
+        guard shape.count == 4 else { return nil }
+        let pad = padding.resolve(height: shape[2], width: shape[3], kernel: kernel, stride: stride, dilation: dilation)
+        guard Tensor.runsChannelsLast(inChannels: shape[1], weight: weight.value.shape, stride: stride, padding: pad, dilation: dilation, groups: groups)
+        else { return nil }
+        return ChannelsLastConvolution(weight: weight.value, bias: bias?.value, stride: stride, padding: pad, dilation: dilation, groups: groups,
+                                       epilogue: epilogue)
+    }
+
     public override var filterBank: FilterBank? {
         FilterBank(weights: weight.value, outChannels: outChannels, inChannelsPerGroup: inChannels / groups, kernel: kernel)
     }

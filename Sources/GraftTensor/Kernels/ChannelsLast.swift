@@ -32,46 +32,80 @@ enum ChannelsLast {
     /// skip the tap; both are kept here, so even a −0 or an infinite weight gives the same bits.
     static func depthwise(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                           _ y: UnsafeMutablePointer<Float>, batch: Int, _ g: WindowGeometry, epilogue: ConvEpilogue?) {
-        let c = g.channels, taps = g.kernelHeight * g.kernelWidth
-        guard batch > 0, c > 0, g.outputPlane > 0 else { return }
-        // The weights by tap (each tap's row of C contiguous), the chains' starts, and a zero pixel for padded taps.
-        let table = Storage(uninitializedCount: taps * c + 4 * c)
-        let byTap = table.pointer, start = table.pointer + taps * c, zeros = start + c
-        for ch in 0..<c {
-            for tap in 0..<taps { byTap[tap * c + ch] = w[ch * taps + tap] }
-        }
-        if let bias { start.update(from: bias, count: c) } else { start.initialize(repeating: 0, count: c) }
-        zeros.initialize(repeating: 0, count: c)
-        let padsWithZeros = g.strideHeight == g.strideWidth && (g.strideHeight == 1 || g.strideHeight == 2)
-            && g.dilationHeight == 1 && g.dilationWidth == 1
-        // Where each tap reads from its window's first pixel, and the output columns whose window lies inside the image's columns.
-        let offsets = (0..<taps).map { t in ((t / g.kernelWidth) * g.dilationHeight * g.width + (t % g.kernelWidth) * g.dilationWidth) * c }
-        let spanW = (g.kernelWidth - 1) * g.dilationWidth, spanH = (g.kernelHeight - 1) * g.dilationHeight
-        let lastInside = g.width - 1 - spanW + g.padLeft  // the window of ow fits while ow·stride ≤ this
-        let firstInner = Swift.min(g.outputWidth, (g.padLeft + g.strideWidth - 1) / g.strideWidth)
-        let endInner = lastInside < 0 ? 0 : Swift.min(g.outputWidth, lastInside / g.strideWidth + 1)
-        let innerColumns = firstInner..<Swift.max(firstInner, endInner)
-        let finish = Finish(epilogue, maps: zeros + c, channels: c)
-        nonisolated(unsafe) let (x, y, weights, first, zero) = (x, y, UnsafePointer(byTap), UnsafePointer(start), UnsafePointer(zeros))
-        let rowWork = g.outputWidth * taps * c
+        guard batch > 0, g.channels > 0, g.outputPlane > 0 else { return }
+        let plan = DepthwisePlan(w, bias, g, epilogue: epilogue)
+        nonisolated(unsafe) let (x, y) = (x, y)
+        let rowWork = g.outputWidth * plan.taps * g.channels
         Threads.parallelFor(batch * g.outputHeight, grain: Swift.max(1, Elementwise.grain / Swift.max(rowWork, 1))) { rows in
-            // Per border pixel: where each counted tap reads (a pixel of x, or the zero pixel) and its weights.
-            var sources = [UnsafePointer<Float>](repeating: zero, count: taps)
-            var kernels = [UnsafePointer<Float>](repeating: weights, count: taps)
-            offsets.withUnsafeBufferPointer { offsets in
-            sources.withUnsafeMutableBufferPointer { sources in
-                kernels.withUnsafeMutableBufferPointer { kernels in
-                    for r in rows {
-                        let (n, oh) = (r / g.outputHeight, r % g.outputHeight)
-                        let image = x + n * g.height * g.width * c
-                        let out = y + r * g.outputWidth * c
-                        let top = oh * g.strideHeight - g.padTop
-                        let inner = top >= 0 && top + spanH < g.height ? innerColumns : 0..<0
+            var r = rows.lowerBound
+            while r < rows.upperBound {
+                // The range's rows of one image at a time.
+                let (n, oh) = (r / g.outputHeight, r % g.outputHeight)
+                let end = Swift.min(rows.upperBound, (n + 1) * g.outputHeight)
+                plan.rows(oh..<oh + end - r, image: x + n * g.inputPlane * g.channels, height: g.height, padTop: g.padTop,
+                          into: y + r * g.outputWidth * g.channels)
+                r = end
+            }
+        }
+    }
+
+    /// A depthwise convolution's tables, made once for all its rows: the weights by tap (each tap's
+    /// row of C contiguous), the chains' starts, a zero pixel for padded taps, where each tap reads
+    /// from its window's first pixel, and the output columns whose windows lie inside the image's.
+    /// ``rows(_:image:height:padTop:into:)`` computes any rows of one image, or of a band of its rows.
+    final class DepthwisePlan: @unchecked Sendable {
+        let g: WindowGeometry, taps: Int
+        private let table: Storage
+        private let weights: UnsafePointer<Float>, start: UnsafePointer<Float>, zero: UnsafePointer<Float>
+        private let offsets: [Int]
+        private let innerColumns: Range<Int>
+        private let padsWithZeros: Bool
+        private let finish: Finish
+        private let epilogue: ConvEpilogue?
+
+        init(_ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ g: WindowGeometry, epilogue: ConvEpilogue?) {
+            let c = g.channels, taps = g.kernelHeight * g.kernelWidth
+            (self.g, self.taps, self.epilogue) = (g, taps, epilogue)
+            table = Storage(uninitializedCount: taps * c + 4 * c)
+            let byTap = table.pointer, start = table.pointer + taps * c, zeros = start + c
+            for ch in 0..<c {
+                for tap in 0..<taps { byTap[tap * c + ch] = w[ch * taps + tap] }
+            }
+            if let bias { start.update(from: bias, count: c) } else { start.initialize(repeating: 0, count: c) }
+            zeros.initialize(repeating: 0, count: c)
+            (weights, self.start, zero) = (UnsafePointer(byTap), UnsafePointer(start), UnsafePointer(zeros))
+            padsWithZeros = g.strideHeight == g.strideWidth && (g.strideHeight == 1 || g.strideHeight == 2)
+                && g.dilationHeight == 1 && g.dilationWidth == 1
+            offsets = (0..<taps).map { t in ((t / g.kernelWidth) * g.dilationHeight * g.width + (t % g.kernelWidth) * g.dilationWidth) * c }
+            let spanW = (g.kernelWidth - 1) * g.dilationWidth
+            let lastInside = g.width - 1 - spanW + g.padLeft  // the window of ow fits while ow·stride ≤ this
+            let firstInner = Swift.min(g.outputWidth, (g.padLeft + g.strideWidth - 1) / g.strideWidth)
+            let endInner = lastInside < 0 ? 0 : Swift.min(g.outputWidth, lastInside / g.strideWidth + 1)
+            innerColumns = firstInner..<Swift.max(firstInner, endInner)
+            finish = Finish(epilogue, maps: zeros + c, channels: c)
+        }
+
+        /// Output rows `rows` of one image whose rows `0..<height` are at `image` ([height, W, C]; rows
+        /// outside them are padding), the first window row of output row oh at oh·stride − `padTop`,
+        /// written from `out` on. The whole image: its height and the geometry's padTop; a band of its rows
+        /// from row r0: the band's height and padTop − r0 (the rows the band's outputs read must all be in it).
+        func rows(_ rows: Range<Int>, image: UnsafePointer<Float>, height: Int, padTop: Int, into out: UnsafeMutablePointer<Float>) {
+            let c = g.channels
+            let spanH = (g.kernelHeight - 1) * g.dilationHeight
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 2 * taps) { pointers in
+                // Per border pixel: where each counted tap reads (a pixel of x, or the zero pixel) and its weights.
+                let sources = UnsafeMutableBufferPointer(rebasing: pointers[..<taps])
+                let kernels = UnsafeMutableBufferPointer(rebasing: pointers[taps...])
+                offsets.withUnsafeBufferPointer { offsets in
+                    for oh in rows {
+                        let target = out + (oh - rows.lowerBound) * g.outputWidth * c
+                        let top = oh * g.strideHeight - padTop
+                        let inner = top >= 0 && top + spanH < height ? innerColumns : 0..<0
                         if !inner.isEmpty {
                             let window = image + (top * g.width + inner.lowerBound * g.strideWidth - g.padLeft) * c
-                            interior(window, step: g.strideWidth * c, pixels: inner.count, offsets, weights, from: first, finish,
-                                     out + inner.lowerBound * c, channels: c)
-                            epilogue?.function?.apply(out + inner.lowerBound * c, count: inner.count * c)
+                            interior(window, step: g.strideWidth * c, pixels: inner.count, offsets, weights, from: start, finish,
+                                     target + inner.lowerBound * c, channels: c)
+                            epilogue?.function?.apply(target + inner.lowerBound * c, count: inner.count * c)
                         }
                         for ow in 0..<g.outputWidth where !inner.contains(ow) {
                             var count = 0
@@ -79,7 +113,7 @@ enum ChannelsLast {
                                 let ih = top + i * g.dilationHeight
                                 for j in 0..<g.kernelWidth {
                                     let iw = ow * g.strideWidth - g.padLeft + j * g.dilationWidth
-                                    if ih >= 0 && ih < g.height && iw >= 0 && iw < g.width {
+                                    if ih >= 0 && ih < height && iw >= 0 && iw < g.width {
                                         sources[count] = image + (ih * g.width + iw) * c
                                     } else if padsWithZeros {
                                         sources[count] = zero
@@ -91,15 +125,13 @@ enum ChannelsLast {
                                 }
                             }
                             chains(UnsafeBufferPointer(rebasing: sources[..<count]), UnsafeBufferPointer(rebasing: kernels[..<count]),
-                                   from: first, out + ow * c, channels: c)
-                            epilogue?.applyChannelsLast(out + ow * c, pixels: 1, channels: c)
+                                   from: start, target + ow * c, channels: c)
+                            epilogue?.applyChannelsLast(target + ow * c, pixels: 1, channels: c)
                         }
                     }
                 }
             }
-            }
         }
-        withExtendedLifetime(table) {}
     }
 
     /// A ConvEpilogue applied to eight channels in registers: the same operations, in the same order,
@@ -147,7 +179,7 @@ enum ChannelsLast {
     /// pixel q's window starts at `window + q·step`, tap t reads `offsets[t]` floats further, with
     /// weights `weights + t·c`. Two pixels at a time share each weight load; the epilogue is applied
     /// in registers.
-    @inline(__always)
+    @inline(never)
     private static func interior(_ window: UnsafePointer<Float>, step: Int, pixels: Int, _ offsets: UnsafeBufferPointer<Int>,
                                  _ weights: UnsafePointer<Float>, from start: UnsafePointer<Float>, _ finish: Finish,
                                  _ out: UnsafeMutablePointer<Float>, channels c: Int) {

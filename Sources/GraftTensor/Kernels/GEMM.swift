@@ -110,6 +110,9 @@ enum GEMM {
 }
 
 extension GEMM {
+    /// The tile graft's own GEMM uses in force: bfloat16's under `set precision=bf16`, float32's for this CPU otherwise.
+    static var portableTile: PortableGEMM.Tile { Precision.current == .bf16 ? .bf16 : .float32 }
+
     /// y [rows, out] = x [rows, in] · wᵀ (w [out, in], PyTorch's layout), then the bias added and
     /// `epilogue` applied per output feature: a linear layer, or a channels-last pointwise
     /// convolution (rows are pixels). The bias and the epilogue finish each block of y as the product
@@ -117,16 +120,36 @@ extension GEMM {
     static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                        _ y: UnsafeMutablePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int, epilogue: ConvEpilogue? = nil) {
         guard rows > 0, outFeatures > 0 else { return }
-        let epilogue = epilogue.flatMap { $0.isIdentity ? nil : $0 }
-        var finish: Finish? = nil
-        // The map and the clamp eight columns at a time in registers (ChannelsLast.Finish: the scalar
-        // epilogue's arithmetic and NaN and −0 rules), then the activation over the block's row.
-        let maps = Storage(uninitializedCount: epilogue?.scale == nil ? 0 : 2 * outFeatures)
-        if bias != nil || epilogue != nil {
-            nonisolated(unsafe) let (y, bias) = (y, bias)
-            let finisher = ChannelsLast.Finish(epilogue, maps: maps.pointer, channels: outFeatures)
-            let function = epilogue?.function
-            finish = { rowRange, columns in
+        let finisher = LinearFinish(bias, epilogue, outFeatures: outFeatures)
+        let depth = Swift.max(inFeatures, 1)
+        sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures, x, lda: depth, w, ldb: depth, y, ldc: outFeatures,
+              finish: finisher?.finish(y))
+        withExtendedLifetime(finisher) {}
+    }
+
+    /// What finishes a linear map's output y [rows, out] block by block (``GEMM/linear``): the bias
+    /// added, the map and the clamp eight columns at a time in registers (ChannelsLast.Finish: the
+    /// scalar epilogue's arithmetic and NaN and −0 rules), then the activation over the block's row.
+    /// Nil when there is nothing to do.
+    final class LinearFinish: @unchecked Sendable {
+        private let bias: UnsafePointer<Float>?
+        private let function: ConvEpilogue.Function?
+        private let finisher: ChannelsLast.Finish
+        private let maps: Storage
+        private let outFeatures: Int
+
+        init?(_ bias: UnsafePointer<Float>?, _ epilogue: ConvEpilogue?, outFeatures: Int) {
+            let epilogue = epilogue.flatMap { $0.isIdentity ? nil : $0 }
+            guard bias != nil || epilogue != nil else { return nil }
+            maps = Storage(uninitializedCount: epilogue?.scale == nil ? 0 : 2 * outFeatures)
+            finisher = ChannelsLast.Finish(epilogue, maps: maps.pointer, channels: outFeatures)
+            (self.bias, function, self.outFeatures) = (bias, epilogue?.function, outFeatures)
+        }
+
+        /// The finish of a product written to `y` (row stride `outFeatures`); valid while this object lives.
+        func finish(_ y: UnsafeMutablePointer<Float>) -> Finish {
+            nonisolated(unsafe) let y = y
+            return { [bias, finisher, function, outFeatures] rowRange, columns in
                 let whole = columns.lowerBound + columns.count / 8 * 8
                 for r in rowRange {
                     let row = y + r * outFeatures
@@ -147,9 +170,6 @@ extension GEMM {
                 }
             }
         }
-        defer { withExtendedLifetime(maps) {} }
-        let depth = Swift.max(inFeatures, 1)
-        sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures, x, lda: depth, w, ldb: depth, y, ldc: outFeatures, finish: finish)
     }
 }
 
@@ -168,6 +188,16 @@ public enum CPUFeatures {
               let value = line.split(separator: ":", maxSplits: 1).last else { return nil }
         return value.trimmingCharacters(in: .whitespaces)
     }
+
+    /// The size of one core's level-2 cache (Linux's sysfs), 512 KB when it cannot be read; it sizes
+    /// blocks of work, never results.
+    static let level2CacheBytes: Int = {
+        guard let text = try? String(contentsOfFile: "/sys/devices/system/cpu/cpu0/cache/index2/size", encoding: .utf8) else { return 512 << 10 }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let scale = trimmed.hasSuffix("K") ? 1 << 10 : trimmed.hasSuffix("M") ? 1 << 20 : 1
+        guard let value = Int(trimmed.filter(\.isNumber)), value > 0, value <= 1 << 20 else { return 512 << 10 }
+        return Swift.min(value * scale, 16 << 20)
+    }()
 
     /// AVX-512 Foundation, unless `GRAFT_WIDE_KERNELS=off` asks for the AVX2 kernels (they give the same bits).
     static var wideKernels: Bool {

@@ -57,7 +57,6 @@ enum PortableGEMM {
             return
         }
         let rowBlocks = (m + mc - 1) / mc
-        let colBlocks = (n + nb - 1) / nb
         let panelsB = (n + tile.nr - 1) / tile.nr
         // One block of rows (a pointwise convolution: m output channels, n pixels) reads B where it
         // lies, each step's nr columns one row of B, instead of packing all of B for a single use per
@@ -65,74 +64,144 @@ enum PortableGEMM {
         let direct = !transposeB && tile == .narrow && rowBlocks == 1
         let packedB = Storage(uninitializedCount: direct ? 0 : panelsB * tile.nr * tile.steps(kc))
         let large = Double(m) * Double(n) * Double(k) >= Double(1 << 19)
-        // Few columns (a channels-last pointwise convolution: pixels × output channels) would pay for packing
-        // A's rows (a transpose of the whole input) with little reuse: the micro-kernel reads them in place.
-        let rowsInPlace = !transposeA && tile.kernel != .bf16 && n < 512
-        nonisolated(unsafe) let (a, b, c, pb) = (a, b, c, packedB.pointer)
-        nonisolated(unsafe) let finish = finish
+        nonisolated(unsafe) let (b, pb) = (b, packedB.pointer)
         var p0 = 0
         while p0 < k {
-            let depth = Swift.min(kc, k - p0), steps = tile.steps(depth)
+            let depth = Swift.min(kc, k - p0)
+            let block = Block(tile: tile, transposeA: transposeA, m: m, n: n, k0: p0, depth: depth, a: a, lda: lda,
+                              b: direct ? .inPlace(b + p0 * ldb, ldb: ldb) : .packed(pb), c: c, ldc: ldc,
+                              accumulate: accumulate || p0 > 0, finish: p0 + depth == k ? finish : nil)
             let first = p0
-            let add = accumulate || p0 > 0
-            // After the last block of k, each task's block of C is final: it is finished while in cache.
-            let finishing = p0 + depth == k ? finish : nil
-            // Pack op(B)[p0..<p0+depth, 0..<n] into k-major panels of nr columns.
-            let packPanels: (Range<Int>) -> Void = { panels in
-                for panel in panels {
-                    let (j0, columns, target) = (panel * tile.nr, Swift.min(tile.nr, n - panel * tile.nr), pb + panel * tile.nr * steps)
-                    if tile.kernel == .bf16 {
-                        BFloat16Panels.packB(transposeB, b, ldb, k0: first, depth: depth, j0: j0, columns: columns, nr: tile.nr, into: target)
-                    } else {
-                        packB(transposeB, b, ldb, k0: first, depth: depth, j0: j0, columns: columns, nr: tile.nr, into: target)
-                    }
-                }
-            }
-            // Tasks run row block by row block, so a thread packs each A block once for its run of column blocks.
-            let tasks = rowBlocks * colBlocks
-            let compute: (Range<Int>) -> Void = { range in
-                // The A block, then one tile of scratch for partial tiles, then (reading B in place) one packed B panel.
-                let packedA = Storage(uninitializedCount: mc * steps + Tile.largest + (direct ? tile.nr * depth : 0))
-                let pa = packedA.pointer
-                var packedRows = -1
-                for task in range {
-                    let rowBlock = task / colBlocks, colBlock = task % colBlocks
-                    let i0 = rowBlock * mc, rows = Swift.min(mc, m - i0)
-                    if packedRows != rowBlock {
-                        if rowsInPlace {
-                            // Only a last partial panel is packed (zero-padded rows).
-                            let whole = rows / tile.mr * tile.mr
-                            if whole < rows {
-                                packA(false, a, lda, i0: i0 + whole, rows: rows - whole, k0: first, depth: depth, mr: tile.mr, into: pa)
-                            }
-                        } else if tile.kernel == .bf16 {
-                            BFloat16Panels.packA(transposeA, a, lda, i0: i0, rows: rows, k0: first, depth: depth, mr: tile.mr, into: pa)
-                        } else {
-                            packA(transposeA, a, lda, i0: i0, rows: rows, k0: first, depth: depth, mr: tile.mr, into: pa)
-                        }
-                        packedRows = rowBlock
-                    }
-                    let j0 = colBlock * nb, columns = Swift.min(nb, n - j0)
-                    let source = direct
-                        ? PanelsB.inPlace(b + first * ldb + j0, ldb: ldb, spare: pa + mc * steps + Tile.largest)
-                        : PanelsB.packed(pb + (j0 / tile.nr) * tile.nr * steps)
-                    let panelsA = rowsInPlace ? PanelsA.inPlace(a + i0 * lda + first, lda: lda, tail: pa) : PanelsA.packed(pa)
-                    macroKernel(tile, rows: rows, columns: columns, depth: steps, panelsA, source,
-                                c + i0 * ldc + j0, ldc: ldc, accumulate: add, scratch: pa + mc * steps)
-                    finishing?(i0..<i0 + rows, j0..<j0 + columns)
-                }
-                withExtendedLifetime(packedA) {}
-            }
             if large {
-                if !direct { Threads.parallelFor(panelsB, grain: 4, packPanels) }
-                Threads.parallelFor(tasks, grain: 1, compute)
+                if !direct {
+                    Threads.parallelFor(panelsB, grain: 4) { panels in
+                        packPanels(transposeB, b, ldb, k0: first, depth: depth, n: n, panels, tile: tile, into: pb)
+                    }
+                }
+                Threads.parallelFor(block.tasks, grain: 1) { block.run($0) }
             } else {
-                if !direct { packPanels(0..<panelsB) }
-                compute(0..<tasks)
+                if !direct { packPanels(transposeB, b, ldb, k0: first, depth: depth, n: n, 0..<panelsB, tile: tile, into: pb) }
+                block.run(0..<block.tasks)
             }
             p0 += depth
         }
         withExtendedLifetime(packedB) {}
+    }
+
+    /// op(B) [k, n] packed once, every block of k, into `tile`'s panels: one matrix multiplied by many
+    /// A's, serially (the bands of a fused block, each on its own thread). ``sgemm(m:_:lda:_:_:ldc:finish:)``
+    /// with it gives the bits of ``sgemm(transposeA:transposeB:m:n:k:_:lda:_:ldb:accumulate:_:ldc:tile:finish:)``.
+    final class PackedB: @unchecked Sendable {
+        let tile: Tile, k: Int, n: Int
+        private let storage: Storage
+        private var blockSize: Int { (n + tile.nr - 1) / tile.nr * tile.nr * tile.steps(kc) }
+
+        init(transposeB: Bool, k: Int, n: Int, _ b: UnsafePointer<Float>, ldb: Int, tile: Tile) {
+            (self.tile, self.k, self.n) = (tile, k, n)
+            let blocks = (k + kc - 1) / kc, panels = (n + tile.nr - 1) / tile.nr
+            storage = Storage(uninitializedCount: blocks * panels * tile.nr * tile.steps(kc))
+            for block in 0..<blocks {
+                let k0 = block * kc
+                PortableGEMM.packPanels(transposeB, b, ldb, k0: k0, depth: Swift.min(kc, k - k0), n: n, 0..<panels, tile: tile,
+                                        into: storage.pointer + block * blockSize)
+            }
+        }
+
+        func panels(_ block: Int) -> UnsafePointer<Float> { UnsafePointer(storage.pointer + block * blockSize) }
+    }
+
+    /// C [m, n] = A [m, k] (row stride `lda`) · the packed B, then `finish` on each block, on this thread.
+    static func sgemm(m: Int, _ a: UnsafePointer<Float>, lda: Int, _ packed: PackedB, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                      finish: GEMM.Finish? = nil) {
+        guard m > 0, packed.n > 0 else { return }
+        if packed.k == 0 {
+            for row in 0..<m { (c + row * ldc).initialize(repeating: 0, count: packed.n) }
+            finish?(0..<m, 0..<packed.n)
+            return
+        }
+        var p0 = 0
+        while p0 < packed.k {
+            let depth = Swift.min(kc, packed.k - p0)
+            let block = Block(tile: packed.tile, transposeA: false, m: m, n: packed.n, k0: p0, depth: depth, a: a, lda: lda,
+                              b: .packed(packed.panels(p0 / kc)), c: c, ldc: ldc, accumulate: p0 > 0,
+                              finish: p0 + depth == packed.k ? finish : nil)
+            block.run(0..<block.tasks)
+            p0 += depth
+        }
+    }
+
+    /// Panels `panels` of op(B)[k0..<k0+depth, 0..<n], nr columns each, k-major, at `out` + panel·nr·steps.
+    private static func packPanels(_ transposeB: Bool, _ b: UnsafePointer<Float>, _ ldb: Int, k0: Int, depth: Int, n: Int,
+                                   _ panels: Range<Int>, tile: Tile, into out: UnsafeMutablePointer<Float>) {
+        let steps = tile.steps(depth)
+        for panel in panels {
+            let (j0, columns, target) = (panel * tile.nr, Swift.min(tile.nr, n - panel * tile.nr), out + panel * tile.nr * steps)
+            if tile.kernel == .bf16 {
+                BFloat16Panels.packB(transposeB, b, ldb, k0: k0, depth: depth, j0: j0, columns: columns, nr: tile.nr, into: target)
+            } else {
+                packB(transposeB, b, ldb, k0: k0, depth: depth, j0: j0, columns: columns, nr: tile.nr, into: target)
+            }
+        }
+    }
+
+    /// One block of k of a product: its tasks are blocks of MC rows × NB columns of C. Tasks run row
+    /// block by row block, so a thread packs each A block once for its run of column blocks; after
+    /// the last block of k, each task's block of C is final and is finished while in cache.
+    private struct Block: @unchecked Sendable {
+        enum Source {
+            /// B's panels packed for this block of k (k-major, nr columns each).
+            case packed(UnsafePointer<Float>)
+            /// B read in place from row k0 (a single block of rows, the narrow tile).
+            case inPlace(UnsafePointer<Float>, ldb: Int)
+        }
+        let tile: Tile, transposeA: Bool, m: Int, n: Int, k0: Int, depth: Int
+        let a: UnsafePointer<Float>, lda: Int, b: Source, c: UnsafeMutablePointer<Float>, ldc: Int
+        let accumulate: Bool, finish: GEMM.Finish?
+
+        var colBlocks: Int { (n + nb - 1) / nb }
+        var tasks: Int { (m + mc - 1) / mc * colBlocks }
+
+        func run(_ range: Range<Int>) {
+            let steps = tile.steps(depth)
+            // Few columns (a channels-last pointwise convolution: pixels × output channels) would pay for packing
+            // A's rows (a transpose of the whole input) with little reuse: the micro-kernel reads them in place.
+            let rowsInPlace = !transposeA && tile.kernel != .bf16 && n < 512
+            let direct: Bool
+            if case .inPlace = b { direct = true } else { direct = false }
+            // The A block, then one tile of scratch for partial tiles, then (reading B in place) one packed B panel.
+            let packedA = Storage(uninitializedCount: mc * steps + Tile.largest + (direct ? tile.nr * depth : 0))
+            let pa = packedA.pointer
+            var packedRows = -1
+            for task in range {
+                let rowBlock = task / colBlocks, colBlock = task % colBlocks
+                let i0 = rowBlock * mc, rows = Swift.min(mc, m - i0)
+                if packedRows != rowBlock {
+                    if rowsInPlace {
+                        // Only a last partial panel is packed (zero-padded rows).
+                        let whole = rows / tile.mr * tile.mr
+                        if whole < rows {
+                            packA(false, a, lda, i0: i0 + whole, rows: rows - whole, k0: k0, depth: depth, mr: tile.mr, into: pa)
+                        }
+                    } else if tile.kernel == .bf16 {
+                        BFloat16Panels.packA(transposeA, a, lda, i0: i0, rows: rows, k0: k0, depth: depth, mr: tile.mr, into: pa)
+                    } else {
+                        packA(transposeA, a, lda, i0: i0, rows: rows, k0: k0, depth: depth, mr: tile.mr, into: pa)
+                    }
+                    packedRows = rowBlock
+                }
+                let j0 = colBlock * nb, columns = Swift.min(nb, n - j0)
+                let source: PanelsB
+                switch b {
+                case let .packed(panels): source = .packed(panels + (j0 / tile.nr) * tile.nr * steps)
+                case let .inPlace(rowK0, ldb): source = .inPlace(rowK0 + j0, ldb: ldb, spare: pa + mc * steps + Tile.largest)
+                }
+                let panelsA = rowsInPlace ? PanelsA.inPlace(a + i0 * lda + k0, lda: lda, tail: pa) : PanelsA.packed(pa)
+                macroKernel(tile, rows: rows, columns: columns, depth: steps, panelsA, source,
+                            c + i0 * ldc + j0, ldc: ldc, accumulate: accumulate, scratch: pa + mc * steps)
+                finish?(i0..<i0 + rows, j0..<j0 + columns)
+            }
+            withExtendedLifetime(packedA) {}
+        }
     }
 
     /// Where a task's A panels are: packed (k-major panels of mr rows), or read in place (row stride
