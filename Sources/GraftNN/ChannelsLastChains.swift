@@ -81,8 +81,8 @@ extension Model {
         for input in inputs { try layout.convert(input, &values) }
         // A separable block starting here runs as one pass (SeparableBlocks.swift).
         if inputs.count == 1, let input = values[inputs[0]],
-           let block = separableStages(at: index, group: group, shape: shapes[0], uses: uses, end: end, kept: kept, context),
-           let output = try runSeparableStages(block, input: input, shape: shapes[0]) {
+           let block = separableStages(at: index, group: group, shape: shapes[0], uses: uses, end: end, kept: kept, context) {
+            let output = try runSeparableStages(block, input: input)
             values[block.last] = output
             layout.mark(block.last, output)
             Model.channelsLastTrace?.nodes.append(index)

@@ -8,11 +8,13 @@ import GraftTensor
 /// blocks with squeeze-and-excitation, whose depthwise output feeds two layers). The bits are those
 /// of the layers run one by one (tested), so this changes no figure; it applies where the chains do.
 extension Model {
-    /// The nodes of a fused separable block: each stage's convolution and its fused group.
+    /// The nodes of a fused separable block: each stage's convolution, its fused group, and the
+    /// convolution as the channels-last kernels take it (with the group's epilogue).
     struct SeparableStages {
         struct Stage {
             let node: Int
             let group: FusedGroup?
+            let convolution: ChannelsLastConvolution
             var last: Int { group?.last ?? node }
         }
         let expand: Stage?, depthwise: Stage, project: Stage?
@@ -31,46 +33,35 @@ extension Model {
     func separableStages(at index: Int, group: FusedGroup?, shape: [Int], uses: [Int], end: Int, kept: Set<Int>,
                          _ context: ForwardContext) -> SeparableStages? {
         guard Model.fusesInference else { return nil }
-        /// The convolution consuming `node` alone, as a stage with its group, when it is of `kind` and its operands need no gradient.
-        func stage(after node: Int, depthwise: Bool) -> SeparableStages.Stage? {
-            guard let next = onlyConsumer(of: node, uses: uses, end: end, kept: kept),
-                  let layer = nodes[next].layer as? any RunsChannelsLast & FusesEpilogue, isDepthwise(next) == depthwise else { return nil }
+        /// Node `node` as a stage on an input of `shape`, and the stage's output shape ([N, C, H, W]).
+        func stage(_ node: Int, _ group: FusedGroup?, _ shape: [Int]) -> (stage: SeparableStages.Stage, output: [Int])? {
+            guard shape.count == 4, let layer = nodes[node].layer as? any RunsChannelsLast,
+                  let conv = layer.channelsLastConvolution(shape, epilogue: group.map(epilogue(of:)) ?? ConvEpilogue()),
+                  let out = try? conv.outputShape(channelsLast: [shape[0], shape[2], shape[3], shape[1]]) else { return nil }
+            return (SeparableStages.Stage(node: node, group: group, convolution: conv), [out[0], out[3], out[1], out[2]])
+        }
+        /// The convolution consuming `node` alone, as a stage, when it is depthwise (or pointwise) as asked
+        /// and its operands need no gradient.
+        func stage(after node: Int, _ shape: [Int], depthwise: Bool) -> (stage: SeparableStages.Stage, output: [Int])? {
+            guard let next = onlyConsumer(of: node, uses: uses, end: end, kept: kept) else { return nil }
             let group = fusedGroup(at: next, uses: uses, end: end, kept: kept, context)
             let affine = group?.batchNorm.flatMap { nodes[$0].layer as? any ChannelAffine }
-            guard !Tensor.wouldRecord(layer.parameters.map(\.parameter.value) + (affine?.affineOperands ?? [])) else { return nil }
-            return SeparableStages.Stage(node: next, group: group)
+            guard let found = stage(next, group, shape), (found.stage.convolution.groups > 1) == depthwise,
+                  !Tensor.wouldRecord(nodes[next].layer.parameters.map(\.parameter.value) + (affine?.affineOperands ?? [])) else { return nil }
+            return found
         }
-        guard let first = isDepthwise(index) else { return nil }
-        let start = SeparableStages.Stage(node: index, group: group)
-        if first {
-            guard let project = stage(after: start.last, depthwise: false) else { return nil }
-            return SeparableStages(expand: nil, depthwise: start, project: project)
+        guard let (start, output) = stage(index, group, shape) else { return nil }
+        if start.convolution.groups > 1 {
+            guard let project = stage(after: start.last, output, depthwise: false) else { return nil }
+            return SeparableStages(expand: nil, depthwise: start, project: project.stage)
         }
-        guard let depthwise = stage(after: start.last, depthwise: true) else { return nil }
-        return SeparableStages(expand: start, depthwise: depthwise, project: stage(after: depthwise.last, depthwise: false))
+        guard let depthwise = stage(after: start.last, output, depthwise: true) else { return nil }
+        return SeparableStages(expand: start, depthwise: depthwise.stage, project: stage(after: depthwise.stage.last, depthwise.output, depthwise: false)?.stage)
     }
 
-    /// Whether node `index` is a depthwise (true) or pointwise (false) convolution that runs channels-last; nil otherwise.
-    private func isDepthwise(_ index: Int) -> Bool? {
-        guard let conv = nodes[index].layer as? Conv2d, conv.inChannels > 0 else { return nil }
-        if conv.groups == 1 { return conv.kernel == (1, 1) && conv.stride == (1, 1) && conv.dilation == (1, 1) ? false : nil }
-        return conv.groups == conv.inChannels && conv.outChannels == conv.groups ? true : nil
-    }
-
-    /// Runs the block on its channels-last input x [N, H, W, C] (`shape`: [N, C, H, W]); nil when a
-    /// stage does not run channels-last on these shapes (the layers then run one by one).
-    func runSeparableStages(_ block: SeparableStages, input x: Tensor, shape: [Int]) throws(TensorError) -> Tensor? {
-        var convolutions: [ChannelsLastConvolution] = []
-        var current = shape
-        for stage in block.stages {
-            guard let layer = nodes[stage.node].layer as? any RunsChannelsLast,
-                  let conv = layer.channelsLastConvolution(current, epilogue: stage.group.map(epilogue(of:)) ?? ConvEpilogue()) else { return nil }
-            let out = try conv.outputShape(channelsLast: [current[0], current[2], current[3], current[1]])
-            current = [out[0], out[3], out[1], out[2]]
-            convolutions.append(conv)
-        }
-        let expand = block.expand == nil ? nil : convolutions.first
-        let project = block.project == nil ? nil : convolutions.last
-        return try x.separableBlockChannelsLast(expand: expand, depthwise: convolutions[block.expand == nil ? 0 : 1], project: project)
+    /// Runs the block on its channels-last input x [N, H, W, C].
+    func runSeparableStages(_ block: SeparableStages, input x: Tensor) throws(TensorError) -> Tensor {
+        try x.separableBlockChannelsLast(expand: block.expand?.convolution, depthwise: block.depthwise.convolution,
+                                         project: block.project?.convolution)
     }
 }

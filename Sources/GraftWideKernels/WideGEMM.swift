@@ -24,6 +24,36 @@ public enum WideGEMM {
         kernel(depth, a, rowStride: lda, stepStride: 1, b, c, ldc, accumulate)
     }
 
+    /// An 8 × 16 tile (a last panel of B with at most 16 columns), the same chains: step p's sixteen
+    /// B values at b[p·ldb ..< p·ldb + 16] (ldb 32 for a packed panel); A packed (`rowStride` 1,
+    /// `stepStride` 8) or read in place (`lda`, 1).
+    @inline(never)
+    public static func halfTile(_ depth: Int, _ a: UnsafePointer<Float>, rowStride rs: Int, stepStride: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+        var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>(), c3 = SIMD16<Float>()
+        var c4 = SIMD16<Float>(), c5 = SIMD16<Float>(), c6 = SIMD16<Float>(), c7 = SIMD16<Float>()
+        if accumulate {
+            c0 = load(c, 0); c1 = load(c, ldc); c2 = load(c, 2 &* ldc); c3 = load(c, 3 &* ldc)
+            c4 = load(c, 4 &* ldc); c5 = load(c, 5 &* ldc); c6 = load(c, 6 &* ldc); c7 = load(c, 7 &* ldc)
+        }
+        var pa = a, pb = b
+        for _ in 0..<depth {
+            let b0 = load(pb, 0)
+            c0 = c0.addingProduct(SIMD16<Float>(repeating: pa[0]), b0)
+            c1 = c1.addingProduct(SIMD16<Float>(repeating: pa[rs]), b0)
+            c2 = c2.addingProduct(SIMD16<Float>(repeating: pa[2 &* rs]), b0)
+            c3 = c3.addingProduct(SIMD16<Float>(repeating: pa[3 &* rs]), b0)
+            c4 = c4.addingProduct(SIMD16<Float>(repeating: pa[4 &* rs]), b0)
+            c5 = c5.addingProduct(SIMD16<Float>(repeating: pa[5 &* rs]), b0)
+            c6 = c6.addingProduct(SIMD16<Float>(repeating: pa[6 &* rs]), b0)
+            c7 = c7.addingProduct(SIMD16<Float>(repeating: pa[7 &* rs]), b0)
+            pa += stepStride
+            pb += ldb
+        }
+        store(c0, c, 0); store(c1, c, ldc); store(c2, c, 2 &* ldc); store(c3, c, 3 &* ldc)
+        store(c4, c, 4 &* ldc); store(c5, c, 5 &* ldc); store(c6, c, 6 &* ldc); store(c7, c, 7 &* ldc)
+    }
+
     /// The tile with A's element (r, p) at a[r·rowStride + p·stepStride].
     @inline(__always)
     private static func kernel(_ depth: Int, _ a: UnsafePointer<Float>, rowStride rs: Int, stepStride: Int, _ b: UnsafePointer<Float>,

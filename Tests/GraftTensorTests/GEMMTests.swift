@@ -49,10 +49,11 @@ struct GEMMTests {
         return out
     }
 
-    /// Shapes around every block edge: tiles (6, 8 rows; 16, 32 columns), MC = 96, NB = 256, KC = 256.
+    /// Shapes around every block edge: tiles (6, 8 rows; 16, 32 columns), MC = 96, NB = 256, KC = 256;
+    /// last panels of 1–16 columns (the wide kernel's 8 × 16 tile), whole (16, 48) or partial.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (5, 17, 3), (6, 16, 256), (7, 33, 257), (8, 32, 1), (13, 100, 40), (97, 257, 513),
-        (200, 31, 300), (3, 600, 70), (64, 3136, 27), (24, 3137, 144), (96, 300, 600),
+        (200, 31, 300), (3, 600, 70), (64, 3136, 27), (24, 3137, 144), (96, 300, 600), (16, 48, 33),
     ]
 
     @Test(arguments: [false, true])

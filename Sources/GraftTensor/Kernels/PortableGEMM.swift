@@ -252,6 +252,18 @@ enum PortableGEMM {
                     let target = c + i * ldc + j
                     if width == nr, height == mr {
                         microKernel(tile, depth, panelA, lda: lda, panelB, stride, target, ldc, accumulate)
+                    } else if tile.kernel == .wide, width <= 16 {
+                        // A last panel of at most 16 columns: the 8 × 16 kernel, in place when it fills it.
+                        let (rs, ss) = lda.map { ($0, 1) } ?? (1, mr)
+                        if width == 16, height == mr {
+                            WideGEMM.halfTile(depth, panelA, rowStride: rs, stepStride: ss, panelB, stride, target, ldc, accumulate)
+                        } else {
+                            if accumulate {
+                                for r in 0..<height { for q in 0..<width { scratch[r * 16 + q] = target[r * ldc + q] } }
+                            }
+                            WideGEMM.halfTile(depth, panelA, rowStride: rs, stepStride: ss, panelB, stride, scratch, 16, accumulate)
+                            for r in 0..<height { for q in 0..<width { target[r * ldc + q] = scratch[r * 16 + q] } }
+                        }
                     } else {
                         // A partial tile runs in scratch; the padding lanes compute zeros and are dropped.
                         if accumulate {
