@@ -30,16 +30,18 @@ struct ChannelsLastTests {
     /// (channels, height, width, kernel, stride, padding, dilation): whole-plane strides 1 and 2 with
     /// "same" and asymmetric padding, planes narrower than 8, stride 3 and dilation (the general path),
     /// channel counts around the 32- and 8-channel blocks, a 1×1 image, a kernel larger than the image,
-    /// and padding wider than the window can use.
+    /// padding wider than the window can use, and 5×5 and 7×7 rows whose interiors run eight pixels at a
+    /// time (interiorWide) with pixels and channels left over.
     static let depthwise: [(Int, Int, Int, Int, Int, Padding2D, Int)] = [
         (32, 12, 12, 3, 1, Padding2D(1, 1), 1), (96, 11, 13, 3, 2, Padding2D(top: 0, bottom: 1, left: 0, right: 1), 1),
         (40, 9, 9, 5, 1, Padding2D(2, 2), 1), (72, 14, 14, 5, 2, Padding2D(top: 1, bottom: 2, left: 1, right: 2), 1),
         (7, 7, 7, 7, 1, Padding2D(3, 3), 1), (33, 5, 6, 3, 1, Padding2D(1, 1), 1), (8, 10, 9, 3, 3, Padding2D(1, 1), 1),
         (20, 12, 12, 3, 1, Padding2D(2, 2), 2), (2, 6, 6, 3, 2, .zero, 1), (48, 3, 3, 3, 1, Padding2D(1, 1), 1),
         (40, 1, 1, 3, 1, Padding2D(1, 1), 1), (17, 2, 2, 5, 2, Padding2D(2, 2), 1), (9, 2, 3, 5, 3, Padding2D(top: 4, bottom: 0, left: 0, right: 4), 1),
+        (20, 6, 14, 5, 1, Padding2D(2, 2), 1), (12, 9, 27, 7, 1, Padding2D(3, 3), 1),
     ]
 
-    @Test(arguments: 0..<13)
+    @Test(arguments: 0..<15)
     func depthwiseHasTheBitsOfTheNCHWKernel(_ row: Int) throws {
         let (c, h, w, k, s, padding, d) = Self.depthwise[row]
         let x = try Self.uniform([2, c, h, w], seed: UInt64(row + 1))
