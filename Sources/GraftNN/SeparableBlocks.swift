@@ -32,7 +32,6 @@ extension Model {
     /// and whose input is `shape` ([N, C, H, W] as the model sees it); nil when there is none.
     func separableStages(at index: Int, group: FusedGroup?, shape: [Int], uses: [Int], end: Int, kept: Set<Int>,
                          _ context: ForwardContext) -> SeparableStages? {
-        guard Model.fusesInference else { return nil }
         /// Node `node` as a stage on an input of `shape`, and the stage's output shape ([N, C, H, W]).
         func stage(_ node: Int, _ group: FusedGroup?, _ shape: [Int]) -> (stage: SeparableStages.Stage, output: [Int])? {
             guard shape.count == 4, let layer = nodes[node].layer as? any RunsChannelsLast,

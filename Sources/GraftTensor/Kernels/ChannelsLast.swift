@@ -62,7 +62,7 @@ enum ChannelsLast {
         private let padsWithZeros: Bool
         /// Whether the interior runs eight pixels at a time: 5×5 and wider kernels at stride 1 without
         /// dilation across (measured faster there; 3×3 kernels and stride 2 run faster two pixels at a time).
-        private let slides: Bool
+        private let eightPixels: Bool
         private let finish: Finish
         private let epilogue: ConvEpilogue?
 
@@ -79,7 +79,7 @@ enum ChannelsLast {
             (weights, self.start, zero) = (UnsafePointer(byTap), UnsafePointer(start), UnsafePointer(zeros))
             padsWithZeros = g.strideHeight == g.strideWidth && (g.strideHeight == 1 || g.strideHeight == 2)
                 && g.dilationHeight == 1 && g.dilationWidth == 1
-            slides = g.kernelWidth >= 5 && g.strideWidth == 1 && g.dilationWidth == 1 && c >= 8
+            eightPixels = g.kernelWidth >= 5 && g.strideWidth == 1 && g.dilationWidth == 1 && c >= 8
             offsets = (0..<taps).map { t in ((t / g.kernelWidth) * g.dilationHeight * g.width + (t % g.kernelWidth) * g.dilationWidth) * c }
             let spanW = (g.kernelWidth - 1) * g.dilationWidth
             let lastInside = g.width - 1 - spanW + g.padLeft  // the window of ow fits while ow·stride ≤ this
@@ -107,16 +107,13 @@ enum ChannelsLast {
                         let inner = top >= 0 && top + spanH < height ? innerColumns : 0..<0
                         if !inner.isEmpty {
                             let window = image + (top * g.width + inner.lowerBound * g.strideWidth - g.padLeft) * c
-                            if slides {
-                                let done = interiorWide(window, stride: g.strideWidth, pixels: inner.count, kernel: (g.kernelHeight, g.kernelWidth),
-                                                           rowStride: g.dilationHeight * g.width * c, weights, from: start, finish,
-                                                           target + inner.lowerBound * c, channels: c)
-                                interior(window + done * g.strideWidth * c, step: g.strideWidth * c, pixels: inner.count - done, offsets, weights,
-                                         from: start, finish, target + (inner.lowerBound + done) * c, channels: c)
-                            } else {
-                                interior(window, step: g.strideWidth * c, pixels: inner.count, offsets, weights, from: start, finish,
-                                         target + inner.lowerBound * c, channels: c)
-                            }
+                            let done = eightPixels
+                                ? interiorWide(window, stride: g.strideWidth, pixels: inner.count, kernel: (g.kernelHeight, g.kernelWidth),
+                                               rowStride: g.dilationHeight * g.width * c, weights, from: start, finish,
+                                               target + inner.lowerBound * c, channels: c)
+                                : 0
+                            interior(window + done * g.strideWidth * c, step: g.strideWidth * c, pixels: inner.count - done, offsets, weights,
+                                     from: start, finish, target + (inner.lowerBound + done) * c, channels: c)
                             epilogue?.function?.apply(target + inner.lowerBound * c, count: inner.count * c)
                         }
                         for ow in 0..<g.outputWidth where !inner.contains(ow) {

@@ -85,25 +85,20 @@ enum GEMM {
                       _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                       beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int, finish: Finish? = nil) {
         precondition(beta == 0 || beta == 1, "GEMM takes beta 0 or 1")
-        if Precision.current == .bf16 {
+        // bf16 products always run graft's own kernel; float32 ones do in the portable numerics.
+        if Precision.current == .bf16 || Numerics.current == .portable {
             PortableGEMM.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
-                               accumulate: beta == 1, c, ldc: ldc, tile: .bf16, finish: finish)
+                               accumulate: beta == 1, c, ldc: ldc, tile: portableTile, finish: finish)
             return
         }
-        switch Numerics.current {
-        case .portable:
-            PortableGEMM.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
-                               accumulate: beta == 1, c, ldc: ldc, finish: finish)
-        case .native:
-            BLAS.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
-                       beta: beta, c, ldc: ldc)
-            if let finish {
-                // OpenBLAS has no hook: one pass over C after it, by blocks of rows.
-                nonisolated(unsafe) let finish = finish
-                let block = Swift.max(1, Elementwise.grain / Swift.max(n, 1))
-                Threads.parallelFor((m + block - 1) / block, grain: 1) { blocks in
-                    for b in blocks { finish(b * block..<Swift.min(m, (b + 1) * block), 0..<n) }
-                }
+        BLAS.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
+                   beta: beta, c, ldc: ldc)
+        if let finish {
+            // OpenBLAS has no hook: one pass over C after it, by blocks of rows.
+            nonisolated(unsafe) let finish = finish
+            let block = Swift.max(1, Elementwise.grain / Swift.max(n, 1))
+            Threads.parallelFor((m + block - 1) / block, grain: 1) { blocks in
+                for b in blocks { finish(b * block..<Swift.min(m, (b + 1) * block), 0..<n) }
             }
         }
     }
