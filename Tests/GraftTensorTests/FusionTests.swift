@@ -415,4 +415,57 @@ struct Im2colTests {
             #expect(wrong == 0, "\(h)×\(w), kernel \(kh)×\(kw), padding \(top) \(bottom) \(left) \(right): \(wrong) values wrong")
         }
     }
+
+    /// Unfold and fold on small planes (the table path) and on the general path, against the
+    /// definitions: unfold value for value; fold as the sum, onto dx's starting values, of every
+    /// tap's values in tap order — bit for bit, so the table changes no bit of a training step.
+    /// Columns sit inside a wider matrix (`rowStride`), as when a chunk of images shares one GEMM.
+    @Test func smallPlanesUnfoldAndFoldEqualTheDefinitions() throws {
+        let generator = Generator(seed: 41)
+        // (height, width, kernel, stride, dilation, padding top, bottom, left, right, table expected)
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int, Bool)] = [
+            (8, 8, 3, 1, 1, 1, 1, 1, 1, true), (8, 8, 3, 2, 1, 1, 1, 1, 1, true), (4, 4, 3, 1, 1, 1, 1, 1, 1, true),
+            (2, 2, 3, 1, 1, 1, 1, 1, 1, true), (1, 1, 3, 1, 1, 1, 1, 1, 1, true), (8, 8, 1, 2, 1, 0, 0, 0, 0, true),
+            (7, 7, 3, 1, 2, 2, 2, 2, 2, true), (9, 6, 5, 3, 1, 2, 1, 0, 2, true), (5, 5, 3, 2, 2, 3, 0, 1, 4, true),
+            (3, 2, 4, 1, 1, 2, 1, 2, 1, true), (20, 20, 3, 1, 1, 1, 1, 1, 1, false), (17, 40, 3, 2, 1, 1, 1, 1, 1, false), (60, 14, 3, 1, 1, 1, 1, 1, 1, true),
+        ]
+        for (h, w, k, s, d, top, bottom, left, right, table) in cases {
+            let channels = 5
+            let g = try Tensor.window(op: "test", input: [1, channels, h, w], kernel: (k, k), stride: (s, s),
+                                      padding: Padding2D(top: top, bottom: bottom, left: left, right: right), dilation: (d, d))
+            let label = "\(h)×\(w), kernel \(k), stride \(s), dilation \(d), padding \(top) \(bottom) \(left) \(right)"
+            #expect((SmallPlanes(g) != nil) == table, "\(label): table path chosen")
+            let rowStride = g.outputPlane * 3 + 1
+            let x = try Tensor.randomNormal([channels, h, w], generator: generator).scalars
+            var col = [Float](repeating: .nan, count: g.patchSize * rowStride)
+            x.withUnsafeBufferPointer { xp in col.withUnsafeMutableBufferPointer { Im2col.unfold(xp.baseAddress!, $0.baseAddress!, g, rowStride: rowStride) } }
+            // Where column (c, i, j), (oh, ow) reads, or nil for padding.
+            func source(_ c: Int, _ i: Int, _ j: Int, _ oh: Int, _ ow: Int) -> Int? {
+                let (ih, iw) = (oh * s - top + i * d, ow * s - left + j * d)
+                return ih >= 0 && ih < h && iw >= 0 && iw < w ? (c * h + ih) * w + iw : nil
+            }
+            let columns = try Tensor.randomNormal([g.patchSize * rowStride], generator: generator).scalars
+            let start = try Tensor.randomNormal([channels * h * w], generator: generator).scalars
+            var want = start
+            var wrong = 0
+            for c in 0..<channels {
+                for i in 0..<k {
+                    for j in 0..<k {
+                        let row = ((c * k + i) * k + j) * rowStride
+                        for oh in 0..<g.outputHeight {
+                            for ow in 0..<g.outputWidth {
+                                let at = source(c, i, j, oh, ow), p = row + oh * g.outputWidth + ow
+                                if col[p].bitPattern != (at.map { x[$0] } ?? 0).bitPattern { wrong += 1 }
+                                if let at { want[at] += columns[p] }
+                            }
+                        }
+                    }
+                }
+            }
+            #expect(wrong == 0, "\(label): \(wrong) unfolded values wrong")
+            var dx = start
+            columns.withUnsafeBufferPointer { cp in dx.withUnsafeMutableBufferPointer { Im2col.fold(cp.baseAddress!, $0.baseAddress!, g, rowStride: rowStride) } }
+            #expect(zip(dx, want).filter { $0.bitPattern != $1.bitPattern }.isEmpty, "\(label): folded sums differ")
+        }
+    }
 }

@@ -46,6 +46,10 @@ enum Im2col {
         // Stride 1, no dilation, rows as wide as the image's ("same" padding): a row of columns is the
         // plane itself shifted, so it is one copy, then zeros where the window leaves the image.
         let shifted = g.strideHeight == 1 && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1 && g.outputWidth == g.width
+        if let table = SmallPlanes(g) {
+            table.unfold(x, col, g, rowStride: rowStride)
+            return
+        }
         Threads.parallelFor(rows, grain: Swift.max(1, Elementwise.grain / Swift.max(g.outputPlane, 1))) { range in
             for row in range {
                 let c = row / (g.kernelHeight * g.kernelWidth)
@@ -124,6 +128,10 @@ enum Im2col {
     static func fold(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: WindowGeometry, rowStride: Int? = nil) {
         nonisolated(unsafe) let col = col, dx = dx
         let rowStride = rowStride ?? g.outputPlane
+        if let table = SmallPlanes(g) {
+            table.fold(col, dx, g, rowStride: rowStride)
+            return
+        }
         let perChannel = g.kernelHeight * g.kernelWidth
         Threads.parallelFor(g.channels, grain: Swift.max(1, Elementwise.grain / Swift.max(perChannel * g.outputPlane, 1))) { range in
             for c in range {
@@ -144,6 +152,88 @@ enum Im2col {
                                 for ow in valid { target[ow * g.strideWidth] += line[ow] }
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Small planes (a CNN's late stages: output rows of 2 to 15 values) unfold and fold through a
+/// table of where each (tap, output position) reads, made once per call: per channel, one copy of
+/// the plane into a buffer with a zero after it, then every row of columns is a gather from that
+/// buffer (`unfold`), or a scatter-add into it (`fold`). A loop per output row of a handful of values
+/// cost more than the copy itself. The same values as the general path: unfold copies, and fold adds
+/// each tap's values in tap order onto the same starting values — within one tap, no two outputs
+/// read the same input — so every sum has the same terms in the same order.
+struct SmallPlanes {
+    /// offsets[tap · plane + p]: the input offset output position p reads through tap (i, j), or
+    /// `inputPlane` (the zero after the plane) when it reads padding.
+    private let offsets: [Int32]
+    private let taps: Int
+
+    /// Nil unless output rows are narrow and the table and the plane stay small.
+    init?(_ g: WindowGeometry) {
+        let taps = g.kernelHeight * g.kernelWidth
+        guard g.outputWidth < 16, taps * g.outputPlane <= 1 << 16, g.inputPlane < 1 << 14 else { return nil }
+        var offsets = [Int32](repeating: Int32(g.inputPlane), count: taps * g.outputPlane)
+        for i in 0..<g.kernelHeight {
+            for j in 0..<g.kernelWidth {
+                let base = (i * g.kernelWidth + j) * g.outputPlane
+                for oh in 0..<g.outputHeight {
+                    let ih = oh * g.strideHeight - g.padTop + i * g.dilationHeight
+                    guard ih >= 0 && ih < g.height else { continue }
+                    for ow in 0..<g.outputWidth {
+                        let iw = ow * g.strideWidth - g.padLeft + j * g.dilationWidth
+                        if iw >= 0 && iw < g.width { offsets[base + oh * g.outputWidth + ow] = Int32(ih * g.width + iw) }
+                    }
+                }
+            }
+        }
+        (self.offsets, self.taps) = (offsets, taps)
+    }
+
+    /// Channels per parallel chunk: about `Elementwise.grain` values of columns each.
+    private func grain(_ g: WindowGeometry) -> Int { Swift.max(1, Elementwise.grain / Swift.max(taps * g.outputPlane, 1)) }
+
+    func unfold(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: WindowGeometry, rowStride: Int) {
+        nonisolated(unsafe) let (x, col) = (x, col)
+        let (taps, plane, inputPlane) = (taps, g.outputPlane, g.inputPlane)
+        offsets.withUnsafeBufferPointer { table in
+            nonisolated(unsafe) let table = table.baseAddress!
+            Threads.parallelFor(g.channels, grain: grain(g)) { channels in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: inputPlane + 1) { buffer in
+                    let padded = buffer.baseAddress!
+                    padded[inputPlane] = 0
+                    for c in channels {
+                        padded.update(from: x + c * inputPlane, count: inputPlane)
+                        for t in 0..<taps {
+                            let out = col + (c * taps + t) * rowStride, reads = table + t * plane
+                            for p in 0..<plane { out[p] = padded[Int(reads[p])] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func fold(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: WindowGeometry, rowStride: Int) {
+        nonisolated(unsafe) let (col, dx) = (col, dx)
+        let (taps, plane, inputPlane) = (taps, g.outputPlane, g.inputPlane)
+        offsets.withUnsafeBufferPointer { table in
+            nonisolated(unsafe) let table = table.baseAddress!
+            Threads.parallelFor(g.channels, grain: grain(g)) { channels in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: inputPlane + 1) { buffer in
+                    let sums = buffer.baseAddress!
+                    for c in channels {
+                        let target = dx + c * inputPlane
+                        sums.update(from: target, count: inputPlane)
+                        sums[inputPlane] = 0  // takes what padding would have received; never read back
+                        for t in 0..<taps {
+                            let row = col + (c * taps + t) * rowStride, writes = table + t * plane
+                            for p in 0..<plane { sums[Int(writes[p])] += row[p] }
+                        }
+                        target.update(from: sums, count: inputPlane)
                     }
                 }
             }
