@@ -31,18 +31,24 @@ extension Tensor {
             mean.withUnsafeMutableBufferPointer { meanBuffer in
                 invStd.withUnsafeMutableBufferPointer { invStdBuffer in
                     nonisolated(unsafe) let (meanOut, invStdOut) = (meanBuffer, invStdBuffer)
-                    Threads.parallelFor(channels, grain: Swift.max(1, Elementwise.grain / perChannel)) { range in
-                        for c in range {
-                            var total = 0.0
-                            for n in 0..<batch { let p = source + (n * channels + c) * inner; for i in 0..<inner { total += Double(p[i]) } }
-                            let m = total / Double(perChannel)
-                            var squares = 0.0
-                            for n in 0..<batch { let p = source + (n * channels + c) * inner; for i in 0..<inner { let d = Double(p[i]) - m; squares += d * d } }
-                            let variance = squares / Double(perChannel)
-                            meanOut[c] = Float(m)
+                    ChannelBlocks.forEach(channels: channels, inner: inner, batch: batch) { block in
+                        var total = SIMD8<Double>()
+                        for n in 0..<batch {
+                            let p = source + n * channels * inner
+                            for i in 0..<inner { total += SIMD8<Double>(block.load(p, i)) }
+                        }
+                        let m = total / Double(perChannel)
+                        var squares = SIMD8<Double>()
+                        for n in 0..<batch {
+                            let p = source + n * channels * inner
+                            for i in 0..<inner { let d = SIMD8<Double>(block.load(p, i)) - m; squares += d * d }
+                        }
+                        for (k, c) in block.channels.enumerated() {
+                            let variance = squares[k] / Double(perChannel)
+                            meanOut[c] = Float(m[k])
                             invStdOut[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
-                            rm[c] = (1 - momentum) * rm[c] + momentum * Float(m)
-                            rv[c] = (1 - momentum) * rv[c] + momentum * Float(squares / Double(perChannel - 1))
+                            rm[c] = (1 - momentum) * rm[c] + momentum * Float(m[k])
+                            rv[c] = (1 - momentum) * rv[c] + momentum * Float(squares[k] / Double(perChannel - 1))
                         }
                     }
                 }
@@ -73,28 +79,28 @@ extension Tensor {
             dgamma.withUnsafeMutableBufferPointer { dgammaBuffer in
                 dbeta.withUnsafeMutableBufferPointer { dbetaBuffer in
                     nonisolated(unsafe) let (dgammaOut, dbetaOut) = (dgammaBuffer, dbetaBuffer)
-                    Threads.parallelFor(channels, grain: Swift.max(1, Elementwise.grain / perChannel)) { range in
-                        for c in range {
-                            var sumG = 0.0, sumGX = 0.0
-                            for n in 0..<batch {
-                                let o = (n * channels + c) * inner
-                                for i in 0..<inner {
-                                    let xhat = Double((xp[o + i] - mean[c]) * invStd[c])
-                                    sumG += Double(gp[o + i]); sumGX += Double(gp[o + i]) * xhat
-                                }
+                    ChannelBlocks.forEach(channels: channels, inner: inner, batch: batch) { block in
+                        var sumG = SIMD8<Double>(), sumGX = SIMD8<Double>()
+                        let (blockMean, blockInvStd) = (block.gather(mean), block.gather(invStd))
+                        for n in 0..<batch {
+                            let (x, gradient) = (xp + n * channels * inner, gp + n * channels * inner)
+                            for i in 0..<inner {
+                                let xhat = SIMD8<Double>((block.load(x, i) - blockMean) * blockInvStd), g = SIMD8<Double>(block.load(gradient, i))
+                                sumG += g; sumGX += g * xhat
                             }
-                            dgammaOut[c] = Float(sumGX); dbetaOut[c] = Float(sumG)
-                            let k = gamma[c] * invStd[c]
-                            let meanG = Float(sumG / Double(perChannel)), meanGX = Float(sumGX / Double(perChannel))
+                        }
+                        for (k, c) in block.channels.enumerated() {
+                            dgammaOut[c] = Float(sumGX[k]); dbetaOut[c] = Float(sumG[k])
+                            let scale = gamma[c] * invStd[c]
+                            let meanG = Float(sumG[k] / Double(perChannel)), meanGX = Float(sumGX[k] / Double(perChannel))
+                            let (m, s) = (mean[c], invStd[c])
                             for n in 0..<batch {
                                 let o = (n * channels + c) * inner
-                                for i in 0..<inner {
-                                    if training {
-                                        let xhat = (xp[o + i] - mean[c]) * invStd[c]
-                                        dp[o + i] = k * (gp[o + i] - meanG - xhat * meanGX)
-                                    } else {
-                                        dp[o + i] = k * gp[o + i]
-                                    }
+                                let (x, g, d) = (xp + o, gp + o, dp + o)
+                                if training {
+                                    for i in 0..<inner { d[i] = scale * (g[i] - meanG - (x[i] - m) * s * meanGX) }
+                                } else {
+                                    for i in 0..<inner { d[i] = scale * g[i] }
                                 }
                             }
                         }
@@ -134,5 +140,45 @@ extension Tensor {
         let (mean, invStd) = runningStatistics(runningMean, runningVar, epsilon: epsilon)
         let (gamma, beta) = (Tensor.perChannel(weight, or: 1, channels), Tensor.perChannel(bias, or: 0, channels))
         return normalizingAffine(gamma: gamma, beta: beta, mean: mean, invStd: invStd)
+    }
+}
+
+/// Eight channels of an [N, C, plane…] tensor at a time, for per-channel sums: each channel keeps its
+/// own chain, summed in the same order as alone (the same bits), and eight chains in one vector's
+/// lanes overlap their adds instead of each add waiting on the last. A last block of fewer channels
+/// repeats its last channel in the spare lanes, whose sums are dropped.
+struct ChannelBlocks {
+    /// The block's channels (one to eight).
+    let channels: Range<Int>
+    /// Each lane's offset in one image's [C, plane] slab: channel × plane.
+    private let offsets: SIMD8<Int>
+
+    private init(first: Int, total: Int, inner: Int) {
+        channels = first..<Swift.min(first + 8, total)
+        var offsets = SIMD8<Int>()
+        for k in 0..<8 { offsets[k] = Swift.min(first + k, total - 1) * inner }
+        self.offsets = offsets
+    }
+
+    /// Element `i` of each lane's plane in the image slab starting at `slab`.
+    @inline(__always)
+    func load(_ slab: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        let p = slab + i
+        return SIMD8(p[offsets[0]], p[offsets[1]], p[offsets[2]], p[offsets[3]], p[offsets[4]], p[offsets[5]], p[offsets[6]], p[offsets[7]])
+    }
+
+    /// A per-channel value for each lane.
+    func gather(_ values: [Float]) -> SIMD8<Float> {
+        var v = SIMD8<Float>()
+        for k in 0..<8 { v[k] = values[Swift.min(channels.lowerBound + k, channels.upperBound - 1)] }
+        return v
+    }
+
+    /// Calls `body` for the blocks of `channels` channels of `inner` values per image, in parallel (a block's sums on one thread).
+    static func forEach(channels: Int, inner: Int, batch: Int, _ body: (ChannelBlocks) -> Void) {
+        let blocks = (channels + 7) / 8
+        Threads.parallelFor(blocks, grain: Swift.max(1, Elementwise.grain / Swift.max(batch * inner * 8, 1))) { range in
+            for b in range { body(ChannelBlocks(first: b * 8, total: channels, inner: inner)) }
+        }
     }
 }

@@ -126,6 +126,52 @@ struct EngineTests {
     }
 }
 
+/// Training-mode batch normalization against its definition, bit for bit: each channel's mean,
+/// variance, dγ, dβ and dx summed in Double in image-then-position order, one chain per channel
+/// (the kernel runs eight channels' chains in one vector; a mutation that gives a lane another channel's
+/// statistics fails this).
+/// Channel counts off the blocks of eight, one channel, one position per image.
+@Suite("Batch normalization, training")
+struct BatchNormTrainingTests {
+    @Test(arguments: [(3, 11, 5), (2, 1, 7), (4, 16, 1), (5, 9, 12)])
+    func equalsTheDefinitionBitForBit(_ shape: (Int, Int, Int)) throws {
+        let (batch, channels, inner) = shape
+        let generator = Generator(seed: 19)
+        let x = try Tensor.randomNormal([batch, channels, inner], mean: 0.3, std: 2, generator: generator).requiringGrad()
+        let gamma = try Tensor.randomNormal([channels], generator: generator).requiringGrad()
+        let beta = try Tensor.randomNormal([channels], generator: generator).requiringGrad()
+        let seed = try Tensor.randomNormal([batch, channels, inner], generator: generator)
+        let (runningMean, runningVar) = (try Tensor.randomNormal([channels], generator: generator), try Tensor.ones([channels]))
+        let y = try x.batchNorm(weight: gamma, bias: beta, runningMean: runningMean, runningVar: runningVar, training: true, momentum: 0.25)
+        try y.backward(seed: seed)
+        let (xs, gs, gammas, betas) = (x.scalars, seed.scalars, gamma.scalars, beta.scalars)
+        let count = batch * inner
+        var wantY = [Float](repeating: 0, count: xs.count), wantDX = wantY
+        var bad = [String]()
+        for c in 0..<channels {
+            let at = (0..<batch).flatMap { n in (0..<inner).map { (n * channels + c) * inner + $0 } }
+            var total = 0.0
+            for o in at { total += Double(xs[o]) }
+            let m = total / Double(count)
+            var squares = 0.0
+            for o in at { let d = Double(xs[o]) - m; squares += d * d }
+            let (mean, invStd) = (Float(m), Float(1 / (squares / Double(count) + 1e-5).squareRoot()))
+            let scale = gammas[c] * invStd, shift = betas[c] - mean * scale
+            for o in at { wantY[o] = xs[o] * scale + shift }
+            var sumG = 0.0, sumGX = 0.0
+            for o in at { let xhat = Double((xs[o] - mean) * invStd); sumG += Double(gs[o]); sumGX += Double(gs[o]) * xhat }
+            let (meanG, meanGX) = (Float(sumG / Double(count)), Float(sumGX / Double(count)))
+            for o in at { wantDX[o] = scale * (gs[o] - meanG - (xs[o] - mean) * invStd * meanGX) }
+            if gamma.grad?.scalars[c].bitPattern != Float(sumGX).bitPattern { bad.append("dγ[\(c)]") }
+            if beta.grad?.scalars[c].bitPattern != Float(sumG).bitPattern { bad.append("dβ[\(c)]") }
+            if runningVar.scalars[c].bitPattern != (0.75 + 0.25 * Float(squares / Double(count - 1))).bitPattern { bad.append("running var[\(c)]") }
+        }
+        #expect(bad.isEmpty, "\(bad)")
+        #expect(zip(y.scalars, wantY).allSatisfy { $0.bitPattern == $1.bitPattern }, "y differs")
+        #expect(zip(x.grad?.scalars ?? [], wantDX).allSatisfy { $0.bitPattern == $1.bitPattern } && x.grad?.count == wantDX.count, "dx differs")
+    }
+}
+
 /// Thread-count changes are process-wide, so these run one at a time.
 @Suite("Determinism across runs and thread counts", .serialized)
 struct DeterminismTests {
