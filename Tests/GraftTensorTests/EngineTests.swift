@@ -172,6 +172,48 @@ struct BatchNormTrainingTests {
     }
 }
 
+/// Max pooling with padding or dilation (the path that checks each tap against the image's edges)
+/// against its definition, value and chosen index (through the gradient):
+/// every tap checked in row-major order, the first element taken, a larger one or a NaN replacing it,
+/// a NaN ending its row. NaNs placed in windows that straddle the border.
+@Suite("Max pooling")
+struct MaxPoolTests {
+    @Test(arguments: [((7, 9), (3, 3), (2, 2), (1, 1), (1, 1)), ((8, 8), (3, 3), (1, 1), (1, 1), (2, 2)),
+                      ((5, 6), (4, 2), (3, 1), (2, 1), (1, 3)), ((3, 3), (3, 3), (2, 2), (1, 1), (1, 1))])
+    func equalsTheDefinition(_ c: ((Int, Int), (Int, Int), (Int, Int), (Int, Int), (Int, Int))) throws {
+        let ((h, w), kernel, stride, pad, dilation) = c
+        var values = try Tensor.randomNormal([2, 3, h, w], generator: Generator(seed: 23)).scalars
+        for at in [0, w + 1, 2 * h * w - 1, 3 * h * w + w - 1, 3 * h * w + w] where at < values.count { values[at] = .nan }
+        let x = try Tensor(shape: [2, 3, h, w], scalars: values).requiringGrad()
+        let y = try x.maxPool2d(kernel: kernel, stride: stride, padding: Padding2D(pad.0, pad.1), dilation: dilation)
+        let (oh, ow) = (y.shape[2], y.shape[3])
+        try y.backward(seed: try Tensor(shape: y.shape, scalars: (0..<y.count).map { Float($0 + 1) }))
+        var want = [Float](), wantGrad = [Float](repeating: 0, count: values.count)
+        for p in 0..<6 {
+            for r in 0..<oh {
+                for q in 0..<ow {
+                    var best = -Float.infinity, index = -1
+                    for i in 0..<kernel.0 {
+                        let ih = r * stride.0 - pad.0 + i * dilation.0
+                        guard ih >= 0 && ih < h else { continue }
+                        for j in 0..<kernel.1 {
+                            let iw = q * stride.1 - pad.1 + j * dilation.1
+                            guard iw >= 0 && iw < w else { continue }
+                            let v = values[p * h * w + ih * w + iw]
+                            if v > best || index < 0 || v.isNaN { (best, index) = (v, ih * w + iw) }
+                            if v.isNaN { break }
+                        }
+                    }
+                    want.append(best)
+                    wantGrad[p * h * w + index] += Float(want.count)
+                }
+            }
+        }
+        #expect(zip(y.scalars, want).allSatisfy { $0.bitPattern == $1.bitPattern })
+        #expect(x.grad?.scalars == wantGrad)
+    }
+}
+
 /// Thread-count changes are process-wide, so these run one at a time.
 @Suite("Determinism across runs and thread counts", .serialized)
 struct DeterminismTests {
