@@ -294,11 +294,7 @@ struct ConvPlan: Sendable {
             let partials = dw != nil ? Storage(uninitializedCount: batch * weightCount) : nil
             Depthwise.backward(x, weight, dy, dx, partials?.pointer, planes: batch * groups, depthwiseGeometry)
             if let dw, let slots = partials?.pointer {
-                for i in 0..<weightCount {
-                    var total: Float = 0
-                    for n in 0..<batch { total += slots[n * weightCount + i] }
-                    dw[i] = total
-                }
+                Reduction.sum(slots, dw, outer: 1, n: batch, inner: weightCount)
             }
             withExtendedLifetime(partials) {}
             return
@@ -354,14 +350,7 @@ struct ConvPlan: Sendable {
         }
         if let dw, let slots {
             // Σₙ in image order, parallel over weight elements.
-            nonisolated(unsafe) let dw = dw
-            Threads.parallelFor(weightCount, grain: 4096) { range in
-                for i in range {
-                    var total: Float = 0
-                    for n in 0..<batch { total += slots[n * weightCount + i] }
-                    dw[i] = total
-                }
-            }
+            Reduction.sum(slots, dw, outer: 1, n: batch, inner: weightCount)
         }
         withExtendedLifetime((partials, transformed)) {}
     }

@@ -10,13 +10,17 @@ enum Reduction {
             }
             return
         }
-        Threads.parallelFor(outer, grain: Swift.max(1, Elementwise.grain / Swift.max(n * inner, 1))) { range in
-            for o in range {
-                let out = y + o * inner
-                out.initialize(repeating: 0, count: inner)
+        // Pieces of at most 4,096 values of a row, so that one long row (per-image weight-gradient
+        // slots summed over the batch) still spreads over the threads; each value's sum is the same.
+        let piece = Swift.min(inner, 4096), pieces = (inner + piece - 1) / piece
+        Threads.parallelFor(outer * pieces, grain: Swift.max(1, Elementwise.grain / Swift.max(n * piece, 1))) { range in
+            for unit in range {
+                let (o, start) = (unit / pieces, unit % pieces * piece)
+                let (out, count) = (y + o * inner + start, Swift.min(piece, inner - start))
+                out.initialize(repeating: 0, count: count)
                 for k in 0..<n {
-                    let row = x + (o * n + k) * inner
-                    for i in 0..<inner { out[i] += row[i] }
+                    let row = x + (o * n + k) * inner + start
+                    for i in 0..<count { out[i] += row[i] }
                 }
             }
         }
