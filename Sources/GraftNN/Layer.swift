@@ -8,11 +8,14 @@ public struct ForwardContext {
     public var generator: Generator?
     /// Asked before each layer (Ctrl-C): when it says so, the pass throws `interrupted`.
     public var shouldStop: () -> Bool
+    /// When set, each step of the pass (a layer, or a fused group as one) adds its time here (`profile`).
+    public var times: StepTimes?
 
-    public init(training: Bool, generator: Generator? = nil, shouldStop: @escaping () -> Bool = { false }) {
+    public init(training: Bool, generator: Generator? = nil, shouldStop: @escaping () -> Bool = { false }, times: StepTimes? = nil) {
         self.training = training
         self.generator = generator
         self.shouldStop = shouldStop
+        self.times = times
     }
 }
 

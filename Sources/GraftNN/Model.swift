@@ -183,6 +183,8 @@ public final class Model {
             for input in node.inputs where values[input] == nil {
                 throw .invalidArgument(what: node.name, reason: "input '\(nodes[input].name)' was not computed")
             }
+            let started = context.times.map { _ in ContinuousClock.now }
+            let aheadBefore = context.times != nil ? fusedAhead : []
             do {
                 // A chain of layers on channels-last maps (ChannelsLastChains.swift), when the node qualifies.
                 if let fused = try runChannelsLast(index, &values, &layout, uses: uses, end: end, kept: kept, context) {
@@ -201,6 +203,10 @@ public final class Model {
                     }
                 }
             } catch { throw .tensor(layer: node.name, error: error) }
+            if let times = context.times, let started {
+                // The nodes this step computed: itself and those a fused group took (not yet run).
+                times.add(index, covering: fusedAhead.subtracting(aheadBefore), ContinuousClock.now - started)
+            }
             for input in node.inputs where lastUse[input] == index && !kept.contains(input) && input != end { values[input] = nil }
             index += 1
         }

@@ -227,3 +227,25 @@ enum Fixture {
         do { _ = try body(); return nil } catch { return "\(error)" }
     }
 }
+
+/// `Model.profile`: every node computed in a pass is in exactly one step, fused groups as the
+/// inference pass runs them (a convolution with its BatchNorm and ReLU; a separable block), times
+/// positive and within the pass.
+@Suite("Profile")
+struct ProfileTests {
+    @Test(arguments: [("resnet18", [3, 64, 64]), ("mobilenetv2", [3, 64, 64])])
+    func stepsCoverEveryNodeOnce(_ c: (String, [Int])) throws {
+        let model = try Architecture.named(c.0).build(classes: 10, inputShape: c.1, generator: Generator(seed: 3))
+        let x = try Tensor.randomNormal([2] + c.1, generator: Generator(seed: 4))
+        let result = try model.profile(x, repeats: 2)
+        let covered = result.rows.flatMap(\.nodes)
+        #expect(covered.sorted() == Array(1..<model.nodes.count), "each node in one step")
+        #expect(result.rows.map { $0.nodes[0] } == result.rows.map { $0.nodes[0] }.sorted())
+        #expect(result.rows.allSatisfy { $0.seconds > 0 } && result.passSeconds >= result.rows.reduce(0) { $0 + $1.seconds })
+        #expect(result.batch == 2 && result.imagesPerSecond > 0)
+        let kinds = result.rows.map { $0.nodes.map { model.nodes[$0].layer.kind } }
+        #expect(kinds.contains(["Conv2d", "BatchNorm2d", c.0 == "resnet18" ? "ReLU" : "ReLU6"]), "a convolution with its BatchNorm and activation is one step")
+        if c.0 == "mobilenetv2" { #expect(kinds.contains { $0.count == 8 }, "an inverted residual block is one step") }
+        #expect(throws: ModelError.self) { try model.profile(x, repeats: 0) }
+    }
+}

@@ -19,6 +19,29 @@ func makeShell(seed: UInt64 = 42) -> (Shell, CapturedOutput) {
 /// Shell tests change the working directory and thread count: one at a time.
 @Suite("The shell", .serialized)
 struct ShellTests {
+    /// `profile`: a table of the slowest steps (names escaped), the rest and the pass; never recorded,
+    /// and the session's generator untouched (the next draw is the same as without it).
+    @Test func profilePrintsTheSlowestStepsAndIsNotRecorded() throws {
+        let (shell, output) = makeShell()
+        run(shell, "new resnet18 classes=10 input=3x32x32")
+        let entries = shell.session.entries.count
+        let state = shell.generator.state
+        _ = output.take()
+        run(shell, "profile batch=2 repeats=2 top=3")
+        let lines = output.take().split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("step") == true && lines.first?.hasSuffix("%") == true && lines.first?.contains(" ms ") == true, "\(lines)")
+        #expect(lines.count == 7, "header, rule, three rows, the rest, the pass: \(lines)")
+        #expect(lines.contains { $0.contains("Conv2d+BatchNorm2d+ReLU") || $0.contains("MaxPool2d") })
+        #expect(lines.last?.hasPrefix("pass: ") == true && lines.last?.contains("for 2 samples") == true)
+        #expect(lines[5].contains("more steps: "))
+        #expect(shell.session.entries.count == entries && shell.generator.state.words == state.words)
+        #expect(shell.execute("profile batch=0").error?.message.contains("batch") == true)
+        #expect(shell.execute("profile nothing").error != nil)
+        #expect(shell.execute("profile input=3x16x16 repeats=1").succeeded, "another input size")
+        #expect(shell.execute("profile input=7x16x16").error != nil, "a sample the model cannot take")
+        #expect(shell.session.entries.count == entries)
+    }
+
     @Test func failedCommandsChangeNothingAndAreNotRecorded() throws {
         let (shell, output) = makeShell()
         #expect(shell.execute("new mnist-cnn classes=5").succeeded)

@@ -46,6 +46,15 @@ extension CommandTable {
             if let line = preprocessingLine(model) { shell.print(line) }
             if let line = augmentationLine(model) { shell.print(line) }
         },
+        CommandSpec(["profile"], arguments: [.init("model", .model, required: false)], options: [
+            .init("batch", .int(1...256), default: "8", "samples per pass"),
+            .init("repeats", .int(1...100), default: "5", "timed passes after one warm-up (each figure is the median)"),
+            .init("top", .int(1...10_000), default: "15", "rows shown, slowest first"),
+            .init("input", .shape, "sample shape CxHxW, for a model whose input size is free (default: the size it was built for)"),
+        ], summary: "Time an inference pass layer by layer, as predict runs it, on random inputs: the slowest steps (a fused group, such as a convolution with its BatchNorm and activation, or a separable block, is one step), each one's share of the pass, and images/s. Not recorded in the session: its figures are this machine's.",
+           example: "profile batch=8 repeats=5 top=10", recording: .never) { shell, command in
+            try profile(shell, command)
+        },
         CommandSpec(["show"], arguments: [.init("layer", .layer)], summary: "Look inside one layer: settings, inputs, parameters with statistics, buffers.",
                     example: "show layer4.1.conv2", recording: .never) { shell, command in
             let model = try shell.model()
@@ -243,5 +252,49 @@ extension CommandTable {
             shell.print("BatchNorm: \(change.trainingStatistics.count) layer\(change.trainingStatistics.count == 1 ? "" : "s") train\(change.trainingStatistics.count == 1 ? "s" : "") on batch statistics (mode train)")
         }
         shell.print("trainable params: \(grouped(change.trainableParameters)) of \(grouped(change.totalParameters))")
+    }
+}
+
+extension CommandTable {
+    /// `profile`: random inputs from a generator of its own (the session's draws are untouched).
+    static func profile(_ shell: Shell, _ command: ParsedCommand) throws {
+        let name = command.argument("model")
+        let model = try shell.model(name)
+        let sample = command.shape("input") ?? model.inputShape
+        let batch = command.int("batch") ?? 8
+        let shapes = try model.nodeShapes(forInput: sample)
+        let count = sample.reduce(batch, *)
+        try shell.reserve(count * MemoryLayout<Float>.size, for: "the profile's inputs")
+        let x = try Tensor.randomNormal([batch] + sample, generator: Generator(seed: 0))
+        let result = try model.profile(x, repeats: command.int("repeats") ?? 5, shouldStop: shell.interruptRequested)
+        shell.print(profileReport(result, model: model, shapes: shapes, top: command.int("top") ?? 15).joined(separator: "\n"))
+    }
+
+    /// The report of `profile`: steps slowest first, then the rest and the pass.
+    static func profileReport(_ result: LayerProfile, model: Model, shapes: [[Int]], top: Int) -> [String] {
+        let total = result.rows.reduce(0) { $0 + $1.seconds }
+        let share = { (seconds: Double) in result.passSeconds > 0 ? String(format: "%.1f", 100 * seconds / result.passSeconds) : "–" }
+        let ms = { (seconds: Double) in String(format: "%.3f", seconds * 1000) }
+        var table = [["step", "type", "output", "ms", "%"]]
+        let slowest = result.rows.enumerated().sorted { ($0.element.seconds, $1.offset) > ($1.element.seconds, $0.offset) }.map(\.element)
+        for row in slowest.prefix(top) {
+            let (first, last) = (row.nodes[0], row.nodes[row.nodes.count - 1])
+            let names = row.nodes.count == 1 ? model.nodes[first].name : "\(model.nodes[first].name) … \(model.nodes[last].name)"
+            let kinds = row.nodes.map { model.nodes[$0].layer.kind }
+            var distinct: [String] = []
+            for kind in kinds where !distinct.contains(kind) { distinct.append(kind) }
+            let kind = (kinds.count <= 3 ? "" : "\(kinds.count) layers: ") + (kinds.count <= 3 ? kinds : distinct).joined(separator: "+")
+            let shape = last < shapes.count ? shapes[last].map(String.init).joined(separator: "×") : ""
+            table.append([TextTable.cell(names), TextTable.cell(kind), shape, ms(row.seconds), share(row.seconds)])
+        }
+        var lines = TextTable.render(table, numeric: [3, 4])
+        let hidden = slowest.dropFirst(top)
+        if !hidden.isEmpty {
+            let seconds = hidden.reduce(0) { $0 + $1.seconds }
+            lines.append("\(hidden.count) more step\(hidden.count == 1 ? "" : "s"): \(ms(seconds)) ms, \(share(seconds)) %")
+        }
+        let outside = Swift.max(0, result.passSeconds - total)
+        lines.append("pass: \(ms(result.passSeconds)) ms for \(result.batch) sample\(result.batch == 1 ? "" : "s") (\(String(format: "%.1f", result.imagesPerSecond)) a second), median of each step and of the pass; outside the steps \(ms(outside)) ms")
+        return lines
     }
 }
