@@ -312,12 +312,17 @@ struct ConvPlan: Sendable {
         }
         nonisolated(unsafe) let u = transformed.map { UnsafePointer($0.pointer) }
         let columnsCount = geometry.isPointwise ? 0 : patch * plane
-        overImages(scratch: columnsCount + (winograd?.scratchCount ?? 0)) { images, scratch in
+        // graft's GEMM takes dWᵀ = col · dYᵀ with the columns read where they lie (rows of A) and only
+        // dY packed, instead of packing the columns transposed: each element is the same chain over
+        // the plane (a product's operands swapped), so the same bits. OpenBLAS keeps dW = dY · colᵀ.
+        let transposed = slots != nil && GEMM.runsGraftKernels
+        let transposedCount = transposed ? weightPerGroup : 0
+        overImages(scratch: columnsCount + transposedCount + (winograd?.scratchCount ?? 0)) { images, scratch in
             let col = columnsCount > 0 ? scratch : nil
             for n in images {
                 if let winograd, let u, let dx, let scratch {
                     Winograd.convolve(winograd, x: dy + n * outPerGroup * plane, u: u, bias: nil,
-                                      y: dx + n * inputPerGroup, scratch: scratch + columnsCount)
+                                      y: dx + n * inputPerGroup, scratch: scratch + columnsCount + transposedCount)
                 }
                 for group in 0..<groups {
                     let input = x + (n * groups + group) * inputPerGroup
@@ -328,9 +333,20 @@ struct ConvPlan: Sendable {
                             Im2col.unfold(input, col, geometry)
                             columns = UnsafePointer(col)
                         }
-                        // dW_g(n) = dY [out, plane] · colᵀ [plane, patch]
-                        GEMM.sgemm(transposeB: true, m: outPerGroup, n: patch, k: plane, gradient, lda: plane,
-                                   columns, ldb: plane, slots + n * weightCount + group * weightPerGroup, ldc: patch)
+                        let slot = slots + n * weightCount + group * weightPerGroup
+                        if transposed, let scratch {
+                            // dW_g(n)ᵀ = col [patch, plane] · dYᵀ [plane, out], then transposed into the slot
+                            let t = scratch + columnsCount
+                            GEMM.sgemm(transposeB: true, m: patch, n: outPerGroup, k: plane, columns, lda: plane,
+                                       gradient, ldb: plane, t, ldc: outPerGroup)
+                            for o in 0..<outPerGroup {
+                                for r in 0..<patch { slot[o * patch + r] = t[r * outPerGroup + o] }
+                            }
+                        } else {
+                            // dW_g(n) = dY [out, plane] · colᵀ [plane, patch]
+                            GEMM.sgemm(transposeB: true, m: outPerGroup, n: patch, k: plane, gradient, lda: plane,
+                                       columns, ldb: plane, slot, ldc: patch)
+                        }
                     }
                     if let dx, winograd == nil {
                         let target = dx + (n * groups + group) * inputPerGroup

@@ -343,6 +343,56 @@ struct ConvolutionDefinitionTests {
     }
 }
 
+/// The weight gradient of a convolution whose images run one at a time (output planes of 256 values
+/// or more): graft's GEMM takes each image's dWᵀ = col · dYᵀ (the columns read in place) and
+/// transposes it; it must give the bits of dW = dY · colᵀ, image by image, summed in image order.
+/// 3×3, stride 2, 1×1 and grouped, float32 and (where the CPU has it) bf16, batches below the thread count.
+@Suite("Convolution weight gradient, per image")
+struct ConvolutionWeightGradientTests {
+    @Test(arguments: [([3, 8, 16, 16], [12, 8, 3, 3], 1, 1, 1), ([1, 6, 33, 32], [10, 6, 3, 3], 2, 1, 1),
+                      ([2, 16, 16, 20], [24, 16, 1, 1], 1, 0, 1), ([3, 8, 17, 16], [12, 4, 5, 5], 1, 2, 2)])
+    func equalsTheProductImageByImage(_ input: [Int], _ weightShape: [Int], _ stride: Int, _ pad: Int, _ groups: Int) throws {
+        let saved = Numerics.current
+        defer { Numerics.current = saved; try? Precision.set(.float32) }
+        Numerics.current = .portable
+        for precision in Precision.available ? [Precision.float32, .bf16] : [.float32] {
+            try Precision.set(precision)
+            let generator = Generator(seed: 12)
+            let x = try Tensor.randomNormal(input, generator: generator)
+            let w = try Tensor.randomNormal(weightShape, std: 0.2, generator: generator).requiringGrad()
+            let y = try x.conv2d(w, stride: (stride, stride), padding: Padding2D(pad, pad), groups: groups)
+            let dy = try Tensor.randomNormal(y.shape, generator: generator)
+            try y.backward(seed: dy)
+            let g = try Tensor.window(op: "test", input: [input[0], input[1] / groups, input[2], input[3]], kernel: (weightShape[2], weightShape[3]),
+                                      stride: (stride, stride), padding: Padding2D(pad, pad), dilation: (1, 1))
+            #expect(g.outputPlane >= 256, "the per-image path")
+            let (out, patch, plane) = (weightShape[0] / groups, g.patchSize, g.outputPlane)
+            var want = [Float](repeating: 0, count: w.count)
+            var col = [Float](repeating: 0, count: patch * plane), slot = [Float](repeating: 0, count: out * patch)
+            let (xs, dys) = (x.scalars, dy.scalars)
+            for n in 0..<input[0] {
+                for group in 0..<groups {
+                    xs.withUnsafeBufferPointer { xp in
+                        col.withUnsafeMutableBufferPointer { Im2col.unfold(xp.baseAddress! + (n * groups + group) * g.channels * g.inputPlane, $0.baseAddress!, g) }
+                    }
+                    dys.withUnsafeBufferPointer { dp in
+                        col.withUnsafeBufferPointer { cp in
+                            slot.withUnsafeMutableBufferPointer {
+                                GEMM.sgemm(transposeB: true, m: out, n: patch, k: plane, dp.baseAddress! + (n * groups + group) * out * plane, lda: plane,
+                                           cp.baseAddress!, ldb: plane, $0.baseAddress!, ldc: patch)
+                            }
+                        }
+                    }
+                    for i in 0..<out * patch { want[group * out * patch + i] += slot[i] }
+                }
+            }
+            let got = try #require(w.grad).scalars
+            let differing = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(precision) \(input) \(weightShape): \(differing) of \(want.count) differ")
+        }
+    }
+}
+
 /// `layerNorm` without a gradient runs as one kernel; it must give the bits of the ops written out
 /// (what it runs when a gradient is recorded): rows along the last axis (a contiguous sum, lengths
 /// around the eight-lane step) and the channels of NCHW planes (sums strided over positions).

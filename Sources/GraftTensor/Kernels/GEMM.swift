@@ -85,8 +85,7 @@ enum GEMM {
                       _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                       beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int, finish: Finish? = nil) {
         precondition(beta == 0 || beta == 1, "GEMM takes beta 0 or 1")
-        // bf16 products always run graft's own kernel; float32 ones do in the portable numerics.
-        if Precision.current == .bf16 || Numerics.current == .portable {
+        if runsGraftKernels {
             PortableGEMM.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
                                accumulate: beta == 1, c, ldc: ldc, tile: portableTile, finish: finish)
             return
@@ -105,6 +104,9 @@ enum GEMM {
 }
 
 extension GEMM {
+    /// Whether products run graft's own kernels: bf16 ones always, float32 ones in the portable numerics.
+    static var runsGraftKernels: Bool { Precision.current == .bf16 || Numerics.current == .portable }
+
     /// The tile graft's own GEMM uses in force: bfloat16's under `set precision=bf16`, float32's for this CPU otherwise.
     static var portableTile: PortableGEMM.Tile { Precision.current == .bf16 ? .bf16 : .float32 }
 
