@@ -45,7 +45,27 @@ func modelInference(_ options: Options) throws {
         let rates = times.map { 8 / $0 }
         print(String(format: "W10 %-24@ median %8.1f images/s (min %.1f, max %.1f)", "\(name)-b8", median(rates), rates.min() ?? 0, rates.max() ?? 0))
         print("RESULT W10 \(name)-b8 images/s \(median(rates)) \(rates.min() ?? 0) \(rates.max() ?? 0)")
+        try printProfile("W10", "\(name)-b8", model, batch)
     }
+}
+
+/// `PROFILE W CASE share label · …`: where graft's own pass spends its time, by kind of step (from
+/// `Model.profile`, three passes), so that `report.py` names what holds back a missed target.
+func printProfile(_ workload: String, _ name: String, _ model: Model, _ batch: Tensor) throws {
+    let result = try model.profile(batch, repeats: 3)
+    var shares: [String: Double] = [:]
+    for row in result.rows {
+        let layer = model.nodes[row.nodes[0]].layer
+        var label = layer.kind
+        if let conv = layer as? Conv2d {
+            let depthwise = conv.groups > 1 && conv.groups == conv.inChannels
+            label = "\(conv.kernel.0)×\(conv.kernel.1)\(depthwise ? " depthwise" : "") conv\(conv.stride.0 > 1 ? " stride \(conv.stride.0)" : "")"
+            if row.nodes.count > 3 { label = "fused separable block" }
+        }
+        shares[label, default: 0] += row.seconds / Swift.max(result.passSeconds, 1e-12)
+    }
+    let top = shares.sorted { $0.value > $1.value }.prefix(4)
+    print("PROFILE \(workload) \(name) " + top.map { String(format: "%.0f%% ", 100 * $0.value) + $0.key }.joined(separator: " · "))
 }
 
 /// Runs `graft-bench --peak-load PATH` in a fresh process: the bytes its memory grew by at the peak

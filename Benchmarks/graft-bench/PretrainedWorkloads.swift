@@ -15,6 +15,7 @@ func efficientNetInference(_ options: Options) throws {
     let rates = times.map { 8 / $0 }
     print(String(format: "W4 efficientnet-lite0-b8      median %8.1f images/s (min %.1f, max %.1f)", median(rates), rates.min() ?? 0, rates.max() ?? 0))
     print("RESULT W4 efficientnet-lite0-b8 images/s \(median(rates)) \(rates.min() ?? 0) \(rates.max() ?? 0)")
+    try printProfile("W4", "efficientnet-lite0-b8", model, batch)
 }
 
 /// W5: EfficientNet-Lite0 with its backbone frozen and a new Dense(10), 512 random 224×224 images,
