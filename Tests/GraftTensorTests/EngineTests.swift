@@ -172,18 +172,20 @@ struct BatchNormTrainingTests {
     }
 }
 
-/// Max pooling with padding or dilation (the path that checks each tap against the image's edges)
-/// against its definition, value and chosen index (through the gradient):
+/// Max pooling with padding or dilation (the path that checks each tap against the image's edges,
+/// and runs the windows inside the width eight at a time) against its definition, value and chosen index (through the gradient):
 /// every tap checked in row-major order, the first element taken, a larger one or a NaN replacing it,
 /// a NaN ending its row. NaNs placed in windows that straddle the border.
 @Suite("Max pooling")
 struct MaxPoolTests {
     @Test(arguments: [((7, 9), (3, 3), (2, 2), (1, 1), (1, 1)), ((8, 8), (3, 3), (1, 1), (1, 1), (2, 2)),
-                      ((5, 6), (4, 2), (3, 1), (2, 1), (1, 3)), ((3, 3), (3, 3), (2, 2), (1, 1), (1, 1))])
+                      ((5, 6), (4, 2), (3, 1), (2, 1), (1, 3)), ((3, 3), (3, 3), (2, 2), (1, 1), (1, 1)),
+                      ((6, 40), (3, 3), (2, 2), (1, 1), (1, 1)), ((5, 30), (3, 2), (1, 1), (1, 0), (2, 3))])
     func equalsTheDefinition(_ c: ((Int, Int), (Int, Int), (Int, Int), (Int, Int), (Int, Int))) throws {
         let ((h, w), kernel, stride, pad, dilation) = c
         var values = try Tensor.randomNormal([2, 3, h, w], generator: Generator(seed: 23)).scalars
-        for at in [0, w + 1, 2 * h * w - 1, 3 * h * w + w - 1, 3 * h * w + w] where at < values.count { values[at] = .nan }
+        for at in [0, w + 1, 2 * h * w - 1, 3 * h * w + w - 1, 3 * h * w + w, 2 * w + 10, 2 * w + 11, 3 * w + 10, 4 * w + 20, 4 * w + 21]
+            where at < values.count { values[at] = .nan }
         let x = try Tensor(shape: [2, 3, h, w], scalars: values).requiringGrad()
         let y = try x.maxPool2d(kernel: kernel, stride: stride, padding: Padding2D(pad.0, pad.1), dilation: dilation)
         let (oh, ow) = (y.shape[2], y.shape[3])

@@ -32,10 +32,19 @@ enum Pooling {
                 }
                 return
             }
+            // Output columns whose every tap lies inside the image's width run eight at a time.
+            let (inner, lanes) = (Pooling.columnsInside(g), 8)
             for p in range {
                 let plane = x + p * g.inputPlane
                 for oh in 0..<g.outputHeight {
-                    for ow in 0..<g.outputWidth {
+                    var ow = inner.lowerBound
+                    while ow + lanes <= inner.upperBound {
+                        let o = p * g.outputPlane + oh * g.outputWidth + ow
+                        Pooling.maxEight(plane, y + o, argmax + o, g, oh: oh, ow: ow)
+                        ow += lanes
+                    }
+                    let vectorized = inner.lowerBound..<ow
+                    for ow in 0..<g.outputWidth where !vectorized.contains(ow) {
                         var best = -Float.infinity, bestIndex = Int32(-1)
                         for i in 0..<g.kernelHeight {
                             let ih = oh * g.strideHeight - g.padTop + i * g.dilationHeight
@@ -55,6 +64,49 @@ enum Pooling {
                 }
             }
         }
+    }
+
+    /// The output columns whose windows lie inside the image's width (all taps).
+    static func columnsInside(_ g: WindowGeometry) -> Range<Int> {
+        var low = 0
+        while low < g.outputWidth && low * g.strideWidth - g.padLeft < 0 { low += 1 }
+        var high = low
+        while high < g.outputWidth && high * g.strideWidth - g.padLeft + (g.kernelWidth - 1) * g.dilationWidth < g.width { high += 1 }
+        return low..<high
+    }
+
+    /// Eight adjacent windows of output row `oh` from column `ow` (all their taps inside the width),
+    /// one lane each, with the per-window rule of the general path: the first tap inside the image,
+    /// then a larger value or a NaN replaces the best, and a NaN ends its row of taps. Eight
+    /// independent compare-and-select chains instead of one.
+    @inline(__always)
+    static func maxEight(_ plane: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>,
+                         _ g: WindowGeometry, oh: Int, ow: Int) {
+        var best = SIMD8<Float>(repeating: -.infinity), bestIndex = SIMD8<Int32>(repeating: -1)
+        var first = true
+        let left = ow * g.strideWidth - g.padLeft
+        for i in 0..<g.kernelHeight {
+            let ih = oh * g.strideHeight - g.padTop + i * g.dilationHeight
+            guard ih >= 0 && ih < g.height else { continue }
+            var rowNaN = SIMDMask<SIMD8<Int32>>(repeating: false)
+            for j in 0..<g.kernelWidth {
+                let start = ih * g.width + left + j * g.dilationWidth
+                var v = SIMD8<Float>(), at = SIMD8<Int32>()
+                for k in 0..<8 {
+                    let offset = start + k * g.strideWidth
+                    v[k] = plane[offset]
+                    at[k] = Int32(truncatingIfNeeded: offset)
+                }
+                let isNaN = v .!= v
+                var take = (v .> best) .| isNaN
+                take = first ? SIMDMask(repeating: true) : take .& .!rowNaN
+                best.replace(with: v, where: take)
+                bestIndex.replace(with: at, where: take)
+                rowNaN = rowNaN .| isNaN
+                first = false
+            }
+        }
+        for k in 0..<8 { y[k] = best[k]; argmax[k] = bestIndex[k] }
     }
 
     static func maxBackward(_ dy: UnsafePointer<Float>, _ argmax: UnsafePointer<Int32>, _ dx: UnsafeMutablePointer<Float>,
