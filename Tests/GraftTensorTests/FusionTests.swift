@@ -352,24 +352,11 @@ struct ConvolutionWeightGradientTests {
     @Test(arguments: [([3, 8, 16, 16], [12, 8, 3, 3], 1, 1, 1), ([1, 6, 33, 32], [10, 6, 3, 3], 2, 1, 1),
                       ([2, 16, 16, 20], [24, 16, 1, 1], 1, 0, 1), ([3, 8, 17, 16], [12, 4, 5, 5], 1, 2, 2)])
     func equalsTheProductImageByImage(_ input: [Int], _ weightShape: [Int], _ stride: Int, _ pad: Int, _ groups: Int) throws {
-        let saved = Numerics.current
-        defer { Numerics.current = saved; try? Precision.set(.float32) }
-        Numerics.current = .portable
-        for precision in Precision.available ? [Precision.float32, .bf16] : [.float32] {
-            try Precision.set(precision)
-            let generator = Generator(seed: 12)
-            let x = try Tensor.randomNormal(input, generator: generator)
-            let w = try Tensor.randomNormal(weightShape, std: 0.2, generator: generator).requiringGrad()
-            let y = try x.conv2d(w, stride: (stride, stride), padding: Padding2D(pad, pad), groups: groups)
-            let dy = try Tensor.randomNormal(y.shape, generator: generator)
-            try y.backward(seed: dy)
-            let g = try Tensor.window(op: "test", input: [input[0], input[1] / groups, input[2], input[3]], kernel: (weightShape[2], weightShape[3]),
-                                      stride: (stride, stride), padding: Padding2D(pad, pad), dilation: (1, 1))
+        try withWeightGradient(input, weightShape, stride, pad, groups, seed: 12) { precision, xs, dys, got, g in
             #expect(g.outputPlane >= 256, "the per-image path")
             let (out, patch, plane) = (weightShape[0] / groups, g.patchSize, g.outputPlane)
-            var want = [Float](repeating: 0, count: w.count)
+            var want = [Float](repeating: 0, count: got.count)
             var col = [Float](repeating: 0, count: patch * plane), slot = [Float](repeating: 0, count: out * patch)
-            let (xs, dys) = (x.scalars, dy.scalars)
             for n in 0..<input[0] {
                 for group in 0..<groups {
                     xs.withUnsafeBufferPointer { xp in
@@ -386,10 +373,33 @@ struct ConvolutionWeightGradientTests {
                     for i in 0..<out * patch { want[group * out * patch + i] += slot[i] }
                 }
             }
-            let got = try #require(w.grad).scalars
-            let differing = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
-            #expect(differing == 0, "\(precision) \(input) \(weightShape): \(differing) of \(want.count) differ")
+            return want
         }
+    }
+}
+
+/// Runs a convolution forward and backward under the portable numerics, in float32 and (where the
+/// CPU has it) bf16, and expects its weight gradient to equal, bit for bit, what `expected(precision,
+/// x, dy, dW, geometry of one group)` computes.
+func withWeightGradient(_ input: [Int], _ weightShape: [Int], _ stride: Int, _ pad: Int, _ groups: Int, seed: UInt64,
+                        _ expected: (Precision, [Float], [Float], [Float], WindowGeometry) throws -> [Float]) throws {
+    let saved = Numerics.current
+    defer { Numerics.current = saved; try? Precision.set(.float32) }
+    Numerics.current = .portable
+    for precision in Precision.available ? [Precision.float32, .bf16] : [.float32] {
+        try Precision.set(precision)
+        let generator = Generator(seed: seed)
+        let x = try Tensor.randomNormal(input, generator: generator)
+        let w = try Tensor.randomNormal(weightShape, std: 0.2, generator: generator).requiringGrad()
+        let y = try x.conv2d(w, stride: (stride, stride), padding: Padding2D(pad, pad), groups: groups)
+        let dy = try Tensor.randomNormal(y.shape, generator: generator)
+        try y.backward(seed: dy)
+        let g = try Tensor.window(op: "test", input: [input[0], input[1] / groups, input[2], input[3]], kernel: (weightShape[2], weightShape[3]),
+                                  stride: (stride, stride), padding: Padding2D(pad, pad), dilation: (1, 1))
+        let got = try #require(w.grad).scalars
+        let want = try expected(precision, x.scalars, dy.scalars, got, g)
+        let differing = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
+        #expect(differing == 0 && want.count == got.count, "\(precision) \(input) \(weightShape): \(differing) of \(want.count) differ")
     }
 }
 
@@ -402,25 +412,12 @@ struct ConvolutionWeightGradientTests {
 struct BatchedWeightGradientTests {
     @Test(arguments: [([120, 64, 8, 8], [32, 64, 3, 3], 1, 1, 1), ([6, 8, 4, 4], [12, 4, 3, 3], 1, 1, 2), ([5, 16, 8, 8], [24, 16, 3, 3], 2, 1, 1)])
     func equalsTheProductChunkByChunk(_ input: [Int], _ weightShape: [Int], _ stride: Int, _ pad: Int, _ groups: Int) throws {
-        let saved = Numerics.current
-        defer { Numerics.current = saved; try? Precision.set(.float32) }
-        Numerics.current = .portable
-        for precision in Precision.available ? [Precision.float32, .bf16] : [.float32] {
-            try Precision.set(precision)
-            let generator = Generator(seed: 13)
-            let x = try Tensor.randomNormal(input, generator: generator)
-            let w = try Tensor.randomNormal(weightShape, std: 0.2, generator: generator).requiringGrad()
-            let y = try x.conv2d(w, stride: (stride, stride), padding: Padding2D(pad, pad), groups: groups)
-            let dy = try Tensor.randomNormal(y.shape, generator: generator)
-            try y.backward(seed: dy)
-            let g = try Tensor.window(op: "test", input: [input[0], input[1] / groups, input[2], input[3]], kernel: (weightShape[2], weightShape[3]),
-                                      stride: (stride, stride), padding: Padding2D(pad, pad), dilation: (1, 1))
+        try withWeightGradient(input, weightShape, stride, pad, groups, seed: 13) { _, xs, dys, got, g in
             let plan = ConvPlan(batch: input[0], groups: groups, outPerGroup: weightShape[0] / groups, geometry: g)
             #expect(plan.batchesImages)
             if input[0] == 120 { #expect(plan.imagesPerChunk < 120, "two chunks") }
             let (out, patch, plane, chunk) = (plan.outPerGroup, g.patchSize, g.outputPlane, plan.imagesPerChunk)
-            var want = [Float](repeating: 0, count: w.count)
-            let (xs, dys) = (x.scalars, dy.scalars)
+            var want = [Float](repeating: 0, count: got.count)
             var first = 0
             while first < input[0] {
                 let count = Swift.min(chunk, input[0] - first), width = count * plane
@@ -447,9 +444,7 @@ struct BatchedWeightGradientTests {
                 }
                 first += count
             }
-            let got = try #require(w.grad).scalars
-            let differing = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
-            #expect(differing == 0, "\(precision) \(input) \(weightShape): \(differing) of \(want.count) differ")
+            return want
         }
     }
 }

@@ -193,26 +193,30 @@ struct SmallPlanes {
         (self.offsets, self.taps) = (offsets, taps)
     }
 
-    /// Channels per parallel chunk: about `Elementwise.grain` values of columns each.
-    private func grain(_ g: WindowGeometry) -> Int { Swift.max(1, Elementwise.grain / Swift.max(taps * g.outputPlane, 1)) }
+    /// Calls `body(channel, buffer, table)` for every channel, in parallel: a buffer of the plane's
+    /// size and one more value per thread, and the table of offsets.
+    private func forEachChannel(_ g: WindowGeometry, _ body: (Int, UnsafeMutablePointer<Float>, UnsafePointer<Int32>) -> Void) {
+        let inputPlane = g.inputPlane
+        offsets.withUnsafeBufferPointer { table in
+            nonisolated(unsafe) let table = table.baseAddress!
+            // About `Elementwise.grain` values of columns a chunk.
+            Threads.parallelFor(g.channels, grain: Swift.max(1, Elementwise.grain / Swift.max(taps * g.outputPlane, 1))) { channels in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: inputPlane + 1) { buffer in
+                    for c in channels { body(c, buffer.baseAddress!, table) }
+                }
+            }
+        }
+    }
 
     func unfold(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: WindowGeometry, rowStride: Int) {
         nonisolated(unsafe) let (x, col) = (x, col)
         let (taps, plane, inputPlane) = (taps, g.outputPlane, g.inputPlane)
-        offsets.withUnsafeBufferPointer { table in
-            nonisolated(unsafe) let table = table.baseAddress!
-            Threads.parallelFor(g.channels, grain: grain(g)) { channels in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: inputPlane + 1) { buffer in
-                    let padded = buffer.baseAddress!
-                    padded[inputPlane] = 0
-                    for c in channels {
-                        padded.update(from: x + c * inputPlane, count: inputPlane)
-                        for t in 0..<taps {
-                            let out = col + (c * taps + t) * rowStride, reads = table + t * plane
-                            for p in 0..<plane { out[p] = padded[Int(reads[p])] }
-                        }
-                    }
-                }
+        forEachChannel(g) { c, padded, table in
+            padded.update(from: x + c * inputPlane, count: inputPlane)
+            padded[inputPlane] = 0
+            for t in 0..<taps {
+                let out = col + (c * taps + t) * rowStride, reads = table + t * plane
+                for p in 0..<plane { out[p] = padded[Int(reads[p])] }
             }
         }
     }
@@ -220,23 +224,15 @@ struct SmallPlanes {
     func fold(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: WindowGeometry, rowStride: Int) {
         nonisolated(unsafe) let (col, dx) = (col, dx)
         let (taps, plane, inputPlane) = (taps, g.outputPlane, g.inputPlane)
-        offsets.withUnsafeBufferPointer { table in
-            nonisolated(unsafe) let table = table.baseAddress!
-            Threads.parallelFor(g.channels, grain: grain(g)) { channels in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: inputPlane + 1) { buffer in
-                    let sums = buffer.baseAddress!
-                    for c in channels {
-                        let target = dx + c * inputPlane
-                        sums.update(from: target, count: inputPlane)
-                        sums[inputPlane] = 0  // takes what padding would have received; never read back
-                        for t in 0..<taps {
-                            let row = col + (c * taps + t) * rowStride, writes = table + t * plane
-                            for p in 0..<plane { sums[Int(writes[p])] += row[p] }
-                        }
-                        target.update(from: sums, count: inputPlane)
-                    }
-                }
+        forEachChannel(g) { c, sums, table in
+            let target = dx + c * inputPlane
+            sums.update(from: target, count: inputPlane)
+            sums[inputPlane] = 0  // takes what padding would have received; never read back
+            for t in 0..<taps {
+                let row = col + (c * taps + t) * rowStride, writes = table + t * plane
+                for p in 0..<plane { sums[Int(writes[p])] += row[p] }
             }
+            target.update(from: sums, count: inputPlane)
         }
     }
 }
