@@ -1,3 +1,5 @@
+import CGraftKernels
+
 /// Zero padding around the two spatial axes; asymmetric padding expresses TensorFlow's "SAME".
 public struct Padding2D: Sendable, Equatable, CustomStringConvertible {
     public var top: Int, bottom: Int, left: Int, right: Int
@@ -339,9 +341,7 @@ struct ConvPlan: Sendable {
                             let t = scratch + columnsCount
                             GEMM.sgemm(transposeB: true, m: patch, n: outPerGroup, k: plane, columns, lda: plane,
                                        gradient, ldb: plane, t, ldc: outPerGroup)
-                            for o in 0..<outPerGroup {
-                                for r in 0..<patch { slot[o * patch + r] = t[r * outPerGroup + o] }
-                            }
+                            graft_transpose_into(t, outPerGroup, patch, outPerGroup, slot, patch)
                         } else {
                             // dW_g(n) = dY [out, plane] · colᵀ [plane, patch]
                             GEMM.sgemm(transposeB: true, m: outPerGroup, n: patch, k: plane, gradient, lda: plane,

@@ -283,7 +283,7 @@ extension CommandTable {
             let kinds = row.nodes.map { model.nodes[$0].layer.kind }
             var distinct: [String] = []
             for kind in kinds where !distinct.contains(kind) { distinct.append(kind) }
-            let kind = (kinds.count <= 3 ? "" : "\(kinds.count) layers: ") + (kinds.count <= 3 ? kinds : distinct).joined(separator: "+")
+            let kind = kinds.count <= 3 ? kinds.joined(separator: "+") : "\(kinds.count) layers: " + distinct.joined(separator: "+")
             let shape = last < shapes.count ? shapes[last].map(String.init).joined(separator: "×") : ""
             table.append([TextTable.cell(names), TextTable.cell(kind), shape, ms(row.seconds), share(row.seconds)])
         }

@@ -175,7 +175,7 @@ struct SmallPlanes {
     /// Nil unless output rows are narrow and the table and the plane stay small.
     init?(_ g: WindowGeometry) {
         let taps = g.kernelHeight * g.kernelWidth
-        guard g.outputWidth < 16, taps * g.outputPlane <= 1 << 16, g.inputPlane < 1 << 14 else { return nil }
+        guard g.outputWidth < 16, taps * g.outputPlane > 0, taps * g.outputPlane <= 1 << 16, g.inputPlane < 1 << 14 else { return nil }
         var offsets = [Int32](repeating: Int32(g.inputPlane), count: taps * g.outputPlane)
         for i in 0..<g.kernelHeight {
             for j in 0..<g.kernelWidth {
@@ -198,11 +198,14 @@ struct SmallPlanes {
     private func forEachChannel(_ g: WindowGeometry, _ body: (Int, UnsafeMutablePointer<Float>, UnsafePointer<Int32>) -> Void) {
         let inputPlane = g.inputPlane
         offsets.withUnsafeBufferPointer { table in
-            nonisolated(unsafe) let table = table.baseAddress!
+            // Never empty (see `init`): the guard only spares a force-unwrap.
+            guard let first = table.baseAddress else { return }
+            nonisolated(unsafe) let table = first
             // About `Elementwise.grain` values of columns a chunk.
             Threads.parallelFor(g.channels, grain: Swift.max(1, Elementwise.grain / Swift.max(taps * g.outputPlane, 1))) { channels in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: inputPlane + 1) { buffer in
-                    for c in channels { body(c, buffer.baseAddress!, table) }
+                    guard let scratch = buffer.baseAddress else { return }
+                    for c in channels { body(c, scratch, table) }
                 }
             }
         }
