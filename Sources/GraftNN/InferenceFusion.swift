@@ -12,7 +12,8 @@ import GraftTensor
 /// layers in training (their BatchNorm is in inference mode) — and where no one asks for the
 /// intermediate outputs. `Model.$fusesInference.withValue(false)` runs the layers one by one.
 extension Model {
-    /// Whether forward passes fuse (on by default; off for checks against the layer-by-layer path).
+    /// Whether forward passes fuse — inference fusion here, normalization fusion (NormalizationFusion.swift)
+    /// in training too — on by default; off for checks against the layer-by-layer path.
     @TaskLocal public static var fusesInference = true
 
     /// Nodes run as one fused convolution: the convolution, then the BatchNorm and the activation when present.

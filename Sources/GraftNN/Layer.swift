@@ -87,6 +87,8 @@ open class Layer {
     open var clampBounds: (low: Float, high: Float)? { nil }
     /// An activation a preceding convolution can apply as it writes (hardswish, SiLU, …), when not a clamp.
     open var epilogueFunction: ConvEpilogue.Function? { nil }
+    /// An activation a preceding normalization can apply in its own pass, in training too (ReLU, SiLU, …).
+    open var fusedActivation: FusedActivation? { nil }
     /// A normalization: reinitialized to scale 1 and shift 0 (not by fan-in).
     open var isNormalization: Bool { false }
     /// Its output is a probability distribution (a softmax).

@@ -29,6 +29,13 @@ public protocol ChannelAffine: Layer {
     var affineOperands: [Tensor] { get }
 }
 
+/// A layer that can apply the activation after it in its own pass (a BatchNorm), in training and in
+/// inference, with the bits of running the two one after the other (see NormalizationFusion.swift).
+public protocol FusesActivation: Layer {
+    /// The forward pass with `activation` applied to its output (recorded as one op).
+    func forward(_ input: Tensor, activation: FusedActivation, _ context: ForwardContext) throws(TensorError) -> Tensor
+}
+
 /// A layer that can run with a fused epilogue (a convolution, a linear layer): the per-channel
 /// affine map and the clamp or activation of the layers after it applied as it writes its output.
 public protocol FusesEpilogue: Layer {

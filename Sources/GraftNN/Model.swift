@@ -198,6 +198,11 @@ public final class Model {
                        let fused = try runFused(group, input: inputs[0]) {
                         values[group.last] = fused
                         fusedAhead.formUnion([group.batchNorm, group.activation].compactMap { $0 })
+                    } else if let (next, activation) = fusedActivation(after: index, uses: uses, end: end, kept: kept),
+                              let layer = node.layer as? any FusesActivation {
+                        // A BatchNorm with its activation as one op (NormalizationFusion.swift).
+                        values[next] = try layer.forward(inputs[0], activation: activation, context)
+                        fusedAhead.insert(next)
                     } else {
                         values[index] = try node.layer.forward(inputs, context)
                     }

@@ -10,6 +10,30 @@ protocol ActivationFunction {
     static func derivative(_ x: Float) -> Float
 }
 
+extension ActivationFunction {
+    /// The gradient at the input z of the activation for the gradient g at its output: g·F′(z),
+    /// computed as the activation's own backward computes it.
+    @inline(__always) static func gradient(_ g: Float, at z: Float) -> Float { g * derivative(z) }
+
+    /// `gradient` in each of eight lanes.
+    @inline(__always) static func gradients(_ g: SIMD8<Float>, at z: SIMD8<Float>) -> SIMD8<Float> {
+        var d = SIMD8<Float>()
+        for k in 0..<8 { d[k] = derivative(z[k]) }
+        return g * d
+    }
+}
+
+/// No activation: a fused pass (`batchNorm(…, activation:)`) without one.
+enum Identity: ActivationFunction {
+    @inline(__always) static func value(_ x: Float) -> Float { x }
+    // g·1 is g, bit for bit
+    @inline(__always) static func derivative(_ x: Float) -> Float { 1 }
+}
+
+/// An activation a normalization applies to its output in the same pass, forward and backward,
+/// with the bits of the activation's own op (`batchNorm(…, activation:)`: training fusion).
+public enum FusedActivation: Sendable, CaseIterable { case relu, relu6, hardswish, hardsigmoid, silu, sigmoid, gelu }
+
 enum ReLU: ActivationFunction {
     // d/dx = [x > 0]
     @inline(__always) static func value(_ x: Float) -> Float { Swift.max(x, 0) }

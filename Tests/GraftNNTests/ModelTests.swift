@@ -249,3 +249,55 @@ struct ProfileTests {
         #expect(throws: ModelError.self) { try model.profile(x, repeats: 0) }
     }
 }
+
+/// Normalization fusion in training: a BatchNorm and the activation after it run as one op, with the
+/// bits of the two layers one after the other — the loss, every parameter's gradient and the running
+/// statistics — on ResNet-18 (ReLU) and a small net of BatchNorms before hardswish, SiLU and ReLU6.
+@Suite("Normalization fusion in training")
+struct NormalizationFusionTests {
+    static func smallNet(_ generator: Generator) throws -> Model {
+        var b = try GraphBuilder(inputShape: [3, 12, 12])
+        try b.add(Conv2d(3, 8, kernel: (3, 3), padding: .same, generator: generator))
+        try b.add(BatchNorm(8))
+        try b.add(Activation(.hardswish))
+        try b.add(Conv2d(8, 16, kernel: (3, 3), stride: (2, 2), padding: .same, generator: generator))
+        try b.add(BatchNorm(16))
+        try b.add(Activation(.silu))
+        try b.add(GlobalPool2d(.average))
+        try b.add(Dense(16, 12, generator: generator))
+        try b.add(BatchNorm(12, kind: "BatchNorm1d"))
+        try b.add(Activation(.relu6))
+        try b.add(Dense(12, 5, generator: generator), head: true)
+        return b.build(name: "small", architecture: "small")
+    }
+
+    /// One training step's loss, parameter gradients and running statistics, and the kinds of each step that ran.
+    func step(_ name: String, fused: Bool) throws -> (bits: [[UInt32]], steps: [[String]]) {
+        let generator = Generator(seed: 41)
+        let model = name == "small" ? try Self.smallNet(generator) : try Architecture.named(name).build(classes: 5, inputShape: [3, 32, 32], generator: generator)
+        let x = try Tensor.randomNormal([4] + model.inputShape, generator: generator)
+        let times = StepTimes()
+        let loss = try Model.$fusesInference.withValue(fused) { () throws -> Tensor in
+            let logits = try model.forward(x, ForwardContext(training: true, generator: generator, times: times))
+            return try logits.crossEntropy(labels: [0, 3, 1, 4])
+        }
+        try loss.backward()
+        let bits = ([loss] + model.parameters.compactMap(\.parameter.grad) + model.buffers.map(\.tensor)).map { $0.scalars.map(\.bitPattern) }
+        let steps = times.steps.sorted { $0.key < $1.key }.map { node, step in ([node] + step.covering.sorted()).map { model.nodes[$0].layer.kind } }
+        return (bits, steps)
+    }
+
+    @Test(arguments: ["resnet18", "small"])
+    func fusedStepHasTheBitsOfTheLayersOneByOne(_ name: String) throws {
+        let (fused, separate) = (try step(name, fused: true), try step(name, fused: false))
+        let same = fused.bits == separate.bits
+        #expect(same, "a gradient or statistic differs")
+        #expect(separate.steps.allSatisfy { $0.count == 1 })
+        let pairs = fused.steps.filter { $0.count == 2 }
+        if name == "resnet18" {
+            #expect(pairs.count == 9 && pairs.allSatisfy { $0 == ["BatchNorm2d", "ReLU"] }, "\(pairs)")
+        } else {
+            #expect(pairs == [["BatchNorm2d", "Hardswish"], ["BatchNorm2d", "SiLU"], ["BatchNorm1d", "ReLU6"]], "\(pairs)")
+        }
+    }
+}

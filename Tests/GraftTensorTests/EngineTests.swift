@@ -172,6 +172,58 @@ struct BatchNormTrainingTests {
     }
 }
 
+/// `batchNorm(…, activation:)` against `batchNorm(…)` followed by the activation's own op, bit for bit:
+/// the output, the input's, γ's and β's gradients and the running statistics, in training and in
+/// inference, for every activation it fuses. The input is shifted so that many normalized values sit
+/// at each activation's kinks (ReLU6's 0 and 6, hardswish's ±3).
+@Suite("BatchNorm with a fused activation")
+struct FusedActivationNormTests {
+    static let cases = FusedActivation.allCases.flatMap { a in [(a, true, [3, 11, 5]), (a, false, [2, 9, 6, 2])] } + [(.relu, true, [4, 16, 1])]
+
+    func run(_ activation: FusedActivation?, training: Bool, shape: [Int], fused: Bool) throws -> [[UInt32]] {
+        let generator = Generator(seed: 29)
+        let channels = shape[1]
+        var values = try Tensor.randomNormal(shape, mean: 0.3, std: 2, generator: generator).scalars
+        for i in stride(from: 0, to: values.count, by: 7) { values[i] = values[i].rounded() }
+        let x = try Tensor(shape: shape, scalars: values).requiringGrad()
+        let gamma = try Tensor.randomNormal([channels], std: 3, generator: generator).requiringGrad()
+        let beta = try Tensor.randomNormal([channels], generator: generator).requiringGrad()
+        let seed = try Tensor.randomNormal(shape, generator: generator)
+        let (runningMean, runningVar) = (try Tensor.randomNormal([channels], generator: generator), try Tensor.full([channels], 1.5))
+        func norm(_ a: FusedActivation?) throws -> Tensor {
+            try x.batchNorm(weight: gamma, bias: beta, runningMean: runningMean, runningVar: runningVar, training: training, momentum: 0.25, activation: a)
+        }
+        let y: Tensor
+        if fused {
+            y = try norm(activation)
+        } else {
+            let z = try norm(nil)
+            switch activation {
+            case nil: y = z
+            case .relu: y = z.relu()
+            case .relu6: y = z.relu6()
+            case .hardswish: y = z.hardswish()
+            case .hardsigmoid: y = z.hardsigmoid()
+            case .silu: y = z.silu()
+            case .sigmoid: y = z.sigmoid()
+            case .gelu: y = z.gelu()
+            }
+        }
+        try y.backward(seed: seed)
+        return [y, try #require(x.grad), try #require(gamma.grad), try #require(beta.grad), runningMean, runningVar].map { $0.scalars.map(\.bitPattern) }
+    }
+
+    @Test(arguments: cases)
+    func equalsTheNormalizationThenTheActivation(_ c: (FusedActivation, Bool, [Int])) throws {
+        let (fused, separate) = (try run(c.0, training: c.1, shape: c.2, fused: true), try run(c.0, training: c.1, shape: c.2, fused: false))
+        for (name, (a, b)) in zip(["y", "dx", "dγ", "dβ", "running mean", "running var"], zip(fused, separate)) {
+            let same = a == b
+            #expect(same, "\(name) differs with \(c.0), training \(c.1)")
+        }
+        #expect(fused[0] != (try run(nil, training: c.1, shape: c.2, fused: true))[0], "the activation changed nothing")
+    }
+}
+
 /// Max pooling with padding or dilation (the path that checks each tap against the image's edges,
 /// and runs the windows inside the width eight at a time) against its definition, value and chosen index (through the gradient):
 /// every tap checked in row-major order, the first element taken, a larger one or a NaN replacing it,

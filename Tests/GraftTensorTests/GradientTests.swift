@@ -112,6 +112,13 @@ let gradientCases: [GradientCase] = [
         try $0[0].batchNorm(weight: $0[1], bias: $0[2], runningMean: Tensor([0.1, -0.2, 0.3]), runningVar: Tensor([0.5, 1.5, 2]),
                             training: false, epsilon: 1e-3)
     },
+    GradientCase("batchNorm", "training, fused SiLU", inputs: { [try uniform([3, 2, 2, 3]), try uniform([2], 0.5, 1.5, seed: 2), try uniform([2], seed: 3)] }) {
+        try $0[0].batchNorm(weight: $0[1], bias: $0[2], runningMean: Tensor.zeros([2]), runningVar: Tensor.ones([2]), training: true, activation: .silu)
+    },
+    GradientCase("batchNorm", "inference, fused GELU", inputs: { [try uniform([2, 3, 2, 2]), try uniform([3], 0.5, 1.5, seed: 2), try uniform([3], seed: 3)] }) {
+        try $0[0].batchNorm(weight: $0[1], bias: $0[2], runningMean: Tensor([0.1, -0.2, 0.3]), runningVar: Tensor([0.5, 1.5, 2]),
+                            training: false, epsilon: 1e-3, activation: .gelu)
+    },
     GradientCase("dropout", inputs: { [try uniform([4, 5])] }) { try $0[0].dropout(0.4, training: true, generator: Generator(seed: 5)) },
 
     GradientCase("relu", inputs: { [try awayFrom([0], [3, 4])] }) { $0[0].relu() },

@@ -120,6 +120,19 @@ public final class Activation: Layer, LayerKind, ActsElementwise {
         }
     }
 
+    public override var fusedActivation: FusedActivation? {
+        switch function {
+        case .relu: return .relu
+        case .relu6: return .relu6
+        case .hardswish: return .hardswish
+        case .hardsigmoid: return .hardsigmoid
+        case .silu: return .silu
+        case .sigmoid: return .sigmoid
+        case .gelu: return .gelu
+        default: return nil
+        }
+    }
+
     public override var clampBounds: (low: Float, high: Float)? {
         switch function {
         case .relu: return (0, .infinity)

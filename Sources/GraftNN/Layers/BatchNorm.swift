@@ -9,7 +9,7 @@ import GraftTensor
 /// Keras fine-tuning rule), until `unfreeze … bn=train` clears `keepsStatistics`.
 /// `momentum` is PyTorch's: running = (1 − momentum)·running + momentum·batch. γ (`weight`) and
 /// β (`bias`) are each optional, as Keras's `scale=False` and `center=False` make them.
-public final class BatchNorm: Layer, LayerKind, RunningStatistics, ChannelAffine {
+public final class BatchNorm: Layer, LayerKind, RunningStatistics, ChannelAffine, FusesActivation {
     public struct Config: Codable, Sendable, Equatable {
         public var channels: Int, epsilon: Float, momentum: Float
         /// Both γ and β (graft 0.2's spelling; `scale` and `center` override it when present).
@@ -96,8 +96,16 @@ public final class BatchNorm: Layer, LayerKind, RunningStatistics, ChannelAffine
     }
 
     public override func forward(_ inputs: [Tensor], _ context: ForwardContext) throws(TensorError) -> Tensor {
-        try inputs[0].batchNorm(weight: weight?.value, bias: bias?.value, runningMean: runningMean, runningVar: runningVar,
-                                training: context.training && trainsStatistics, momentum: momentum, epsilon: epsilon)
+        try normalize(inputs[0], activation: nil, context)
+    }
+
+    public func forward(_ input: Tensor, activation: FusedActivation, _ context: ForwardContext) throws(TensorError) -> Tensor {
+        try normalize(input, activation: activation, context)
+    }
+
+    private func normalize(_ x: Tensor, activation: FusedActivation?, _ context: ForwardContext) throws(TensorError) -> Tensor {
+        try x.batchNorm(weight: weight?.value, bias: bias?.value, runningMean: runningMean, runningVar: runningVar,
+                        training: context.training && trainsStatistics, momentum: momentum, epsilon: epsilon, activation: activation)
     }
 
     public override func mode(training: Bool) -> String? { training && trainsStatistics ? "train" : "infer" }
