@@ -245,7 +245,7 @@ struct ConvPlan: Sendable {
         if let winograd = winogradForward {
             let u = Winograd.transformWeights(weight, outChannels: outPerGroup, inChannels: geometry.channels, transposedAndFlipped: false)
             nonisolated(unsafe) let transformed = UnsafePointer(u.pointer)
-            overImages(scratch: winograd.scratchCount) { images, scratch in
+            overImages(scratch: winograd.scratchCount()) { images, scratch in
                 guard let scratch else { return }
                 for n in images {
                     Winograd.convolve(winograd, x: x + n * inputPerGroup, u: transformed, bias: bias,
@@ -319,7 +319,7 @@ struct ConvPlan: Sendable {
         // the plane (a product's operands swapped), so the same bits. OpenBLAS keeps dW = dY · colᵀ.
         let transposed = slots != nil && GEMM.runsGraftKernels
         let transposedCount = transposed ? weightPerGroup : 0
-        overImages(scratch: columnsCount + transposedCount + (winograd?.scratchCount ?? 0)) { images, scratch in
+        overImages(scratch: columnsCount + transposedCount + (winograd?.scratchCount() ?? 0)) { images, scratch in
             let col = columnsCount > 0 ? scratch : nil
             for n in images {
                 if let winograd, let u, let dx, let scratch {

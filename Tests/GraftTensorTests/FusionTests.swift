@@ -268,6 +268,119 @@ struct BatchedConvolutionGradientTests {
     }
 }
 
+/// Small planes' 3×3 stride-1 convolutions run Winograd's F(2×2, 3×3) over chunks of images, their
+/// tiles side by side in each GEMM: the output (with bias, and with a fused BatchNorm and ReLU) and the
+/// input's gradient equal, bit for bit, those of one image at a time (a batch of one runs the
+/// per-image Winograd path). Cases: odd sizes, asymmetric padding, and a batch of two chunks.
+@Suite("Winograd, images batched")
+struct BatchedWinogradTests {
+    static let cases: [([Int], [Int], Padding2D)] = [
+        ([6, 16, 8, 8], [16, 16, 3, 3], Padding2D(1, 1)),
+        ([5, 24, 7, 5], [16, 24, 3, 3], Padding2D(top: 0, bottom: 1, left: 2, right: 0)),
+        ([3, 16, 6, 6], [32, 16, 3, 3], Padding2D(2, 2)),
+        ([66, 128, 8, 8], [128, 128, 3, 3], Padding2D(1, 1)),
+    ]
+
+    @Test(arguments: 0..<4)
+    func batchedEqualsOneImageAtATime(_ row: Int) throws {
+        let (input, weightShape, padding) = Self.cases[row]
+        var geometry = try Tensor.window(op: "conv2d", input: input, kernel: (3, 3), stride: (1, 1), padding: padding, dilation: (1, 1))
+        geometry.channels = input[1]
+        let plan = ConvPlan(batch: input[0], groups: 1, outPerGroup: weightShape[0], geometry: geometry)
+        #expect(plan.batchesImages && plan.winogradForward != nil && plan.winogradData != nil, "the batched Winograd path")
+        if row == 3 {
+            let chunk = ConvPlan.columnBudget / (plan.winogradForward?.scratchCount() ?? 1)
+            #expect(chunk < input[0], "two chunks")
+        }
+        let generator = Generator(seed: UInt64(row + 31))
+        let x = try Tensor.randomNormal(input, generator: generator).requiringGrad()
+        let w = try Tensor.randomNormal(weightShape, std: 0.3, generator: generator)
+        let bias = try Tensor.randomNormal([weightShape[0]], generator: generator)
+        let (scale, shift) = ((0..<weightShape[0]).map { Float($0 % 5) * 0.3 - 0.4 }, (0..<weightShape[0]).map { Float($0 % 3) * 0.2 - 0.1 })
+        let epilogue = ConvEpilogue(scale: scale, shift: shift, low: 0)
+        let y = try x.conv2d(w, bias: bias, padding: padding)
+        let fused = try x.detached().conv2dInference(w, bias: bias, padding: padding, epilogue: epilogue)
+        let seed = try Tensor.randomNormal(y.shape, generator: generator)
+        try y.backward(seed: seed)
+        let (ys, fusedYs, dxs) = (y.scalars, fused.scalars, try #require(x.grad).scalars)
+        var bad: [String] = []
+        for image in 0..<input[0] {
+            let xi = try x.detached().sliced(axis: 0, start: image, end: image + 1).copied().requiringGrad()
+            let yi = try xi.conv2d(w, bias: bias, padding: padding)
+            let fusedI = try xi.detached().conv2dInference(w, bias: bias, padding: padding, epilogue: epilogue)
+            try yi.backward(seed: try seed.sliced(axis: 0, start: image, end: image + 1).copied())
+            let (outs, ins) = (yi.count, xi.count)
+            if Array(ys[image * outs..<(image + 1) * outs]).map(\.bitPattern) != yi.scalars.map(\.bitPattern) { bad.append("y[\(image)]") }
+            if Array(fusedYs[image * outs..<(image + 1) * outs]).map(\.bitPattern) != fusedI.scalars.map(\.bitPattern) { bad.append("fused y[\(image)]") }
+            if Array(dxs[image * ins..<(image + 1) * ins]).map(\.bitPattern) != (try #require(xi.grad)).scalars.map(\.bitPattern) { bad.append("dx[\(image)]") }
+        }
+        #expect(bad.isEmpty, "case \(row) differs: \(bad.prefix(6))")
+    }
+}
+
+/// Winograd's transforms, bit for bit: the kernel's U = G g Gᵀ (eight input channels to a vector) against
+/// its definition, element by element, for the forward's kernel and the data gradient's (transposed,
+/// rotated), channel counts off the blocks of eight; and the transforms for small planes (`TileColumns`:
+/// eight columns of tiles at a time, gathered and scattered through tables) against the row transforms:
+/// odd sizes, asymmetric padding, column counts off the blocks of eight, one image and several side by
+/// side, with and without bias.
+@Suite("Winograd's transforms")
+struct TileColumnsTests {
+    @Test(arguments: [(16, 24), (5, 7), (13, 19)])
+    func kernelTransformEqualsItsDefinition(_ shape: (Int, Int)) throws {
+        let (o, i) = shape
+        let w = try Tensor.randomNormal([o, i, 3, 3], generator: Generator(seed: 3))
+        for flipped in [false, true] {
+            let (outs, ins) = flipped ? (i, o) : (o, i)
+            let u = Winograd.transformWeights(w.storage.pointer, outChannels: outs, inChannels: ins, transposedAndFlipped: flipped)
+            var bad = 0
+            for a in 0..<outs {
+                for c in 0..<ins {
+                    let g: [Float] = (0..<9).map { flipped ? w.scalars[(c * outs + a) * 9 + 8 - $0] : w.scalars[(a * ins + c) * 9 + $0] }
+                    // t = G·g, then U = t·Gᵀ, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
+                    func transformed(_ x0: Float, _ x1: Float, _ x2: Float) -> [Float] {
+                        let sum: Float = x0 + x1 + x2, difference: Float = x0 - x1 + x2
+                        return [x0, 0.5 * sum, 0.5 * difference, x2]
+                    }
+                    let t: [[Float]] = (0..<3).map { col in transformed(g[col], g[3 + col], g[6 + col]) }
+                    for row in 0..<4 {
+                        for (col, want) in transformed(t[0][row], t[1][row], t[2][row]).enumerated()
+                            where u.pointer[(row * 4 + col) * outs * ins + a * ins + c].bitPattern != want.bitPattern { bad += 1 }
+                    }
+                }
+            }
+            #expect(bad == 0, "\(bad) values differ, \(shape), flipped \(flipped)")
+        }
+    }
+
+    @Test(arguments: [([1, 16, 8, 8], 16, 1, 1, 1, 1), ([3, 16, 4, 4], 24, 1, 1, 1, 1), ([2, 16, 7, 5], 16, 0, 1, 2, 0),
+                      ([3, 20, 9, 11], 16, 2, 2, 2, 2), ([5, 16, 2, 3], 16, 1, 1, 1, 1), ([2, 16, 20, 18], 16, 1, 1, 1, 1)])
+    func equalTheRowTransforms(_ c: ([Int], Int, Int, Int, Int, Int)) throws {
+        let (input, out) = (c.0, c.1)
+        let padding = Padding2D(top: c.2, bottom: c.3, left: c.4, right: c.5)
+        let g = try Tensor.window(op: "conv2d", input: input, kernel: (3, 3), stride: (1, 1), padding: padding, dilation: (1, 1))
+        let plan = Winograd.Plan(inChannels: input[1], outChannels: out, height: input[2], width: input[3], padTop: c.2, padLeft: c.4,
+                                 outputHeight: g.outputHeight, outputWidth: g.outputWidth)
+        let generator = Generator(seed: 37)
+        let x = try Tensor.randomNormal(input, generator: generator)
+        let w = try Tensor.randomNormal([out, input[1], 3, 3], generator: generator)
+        let bias = try Tensor.randomNormal([out], generator: generator)
+        let u = Winograd.transformWeights(w.storage.pointer, outChannels: out, inChannels: input[1], transposedAndFlipped: false)
+        let scratch = Storage(uninitializedCount: plan.scratchCount(images: input[0]))
+        func run(_ byColumns: Bool, _ withBias: Bool) -> [UInt32] {
+            let y = Tensor(uninitializedShape: [input[0], out, g.outputHeight, g.outputWidth])
+            Winograd.convolve(plan, images: input[0], x: x.storage.pointer, u: u.pointer, bias: withBias ? bias.storage.pointer : nil,
+                              y: y.storage.pointer, scratch: scratch.pointer, byColumns: byColumns)
+            return y.scalars.map(\.bitPattern)
+        }
+        for withBias in [false, true] {
+            let (columns, rows) = (run(true, withBias), run(false, withBias))
+            let same = columns == rows
+            #expect(same, "\(input) padding \(padding), bias \(withBias)")
+        }
+    }
+}
+
 /// BatchNorm in training mode against the closed form computed in Double, on the shapes of a
 /// ResNet-18 at 32×32 (the per-channel work splits differently by plane size).
 @Suite("BatchNorm training gradients")

@@ -17,9 +17,9 @@ extension ConvPlan {
     /// Images per GEMM: as many as the column budget holds.
     var imagesPerChunk: Int { Swift.max(1, Swift.min(batch, Self.columnBudget / Swift.max(patch * plane, 1))) }
 
-    /// Calls `body(first, count)` for consecutive chunks of images, in order.
-    private func forEachChunk(_ body: (_ first: Int, _ count: Int) -> Void) {
-        let chunk = imagesPerChunk
+    /// Calls `body(first, count)` for consecutive chunks of `chunk` images (default: `imagesPerChunk`), in order.
+    private func forEachChunk(_ chunk: Int? = nil, _ body: (_ first: Int, _ count: Int) -> Void) {
+        let chunk = chunk ?? imagesPerChunk
         var first = 0
         while first < batch {
             let count = Swift.min(chunk, batch - first)
@@ -62,9 +62,36 @@ extension ConvPlan {
         }
     }
 
-    /// y = W·col (+ bias, then the epilogue), a chunk of images per GEMM.
+    /// A Winograd convolution of the whole batch (`plan`: the forward's or the data gradient's), a chunk of
+    /// images per call, their tiles side by side in each GEMM: the same bits as one image at a time.
+    /// `u` is the transformed kernel; images of `x` are `xImage` floats apart, of `y` `yImage`.
+    private func winogradBatched(_ plan: Winograd.Plan, x: UnsafePointer<Float>, xImage: Int, u: UnsafePointer<Float>,
+                                 bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, yImage: Int) {
+        let chunk = Swift.max(1, Swift.min(batch, Self.columnBudget / Swift.max(plan.scratchCount(), 1)))
+        let scratch = Storage(uninitializedCount: plan.scratchCount(images: chunk))
+        forEachChunk(chunk) { first, count in
+            Winograd.convolve(plan, images: count, x: x + first * xImage, u: u, bias: bias, y: y + first * yImage, scratch: scratch.pointer)
+        }
+        withExtendedLifetime(scratch) {}
+    }
+
+    /// y = W·col (+ bias, then the epilogue), a chunk of images per GEMM; a 3×3 stride-1 convolution by
+    /// Winograd's F(2×2, 3×3), a chunk of images per call.
     func forwardBatched(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                         epilogue: ConvEpilogue?) {
+        if let winograd = winogradForward {
+            let u = Winograd.transformWeights(weight, outChannels: outPerGroup, inChannels: geometry.channels, transposedAndFlipped: false)
+            winogradBatched(winograd, x: x, xImage: inputPerGroup, u: u.pointer, bias: bias, y: y, yImage: outPerGroup * plane)
+            if let epilogue {
+                nonisolated(unsafe) let y = y
+                let (outPerGroup, plane) = (outPerGroup, plane)
+                Threads.parallelFor(batch * outPerGroup, grain: Swift.max(1, Elementwise.grain / Swift.max(plane, 1))) { planes in
+                    for p in planes { epilogue.apply(y + p * plane, count: plane, channel: p % outPerGroup) }
+                }
+            }
+            withExtendedLifetime(u) {}
+            return
+        }
         let chunk = imagesPerChunk
         let col = Storage(uninitializedCount: patch * chunk * plane)
         let out = Storage(uninitializedCount: outPerGroup * chunk * plane)
@@ -80,9 +107,19 @@ extension ConvPlan {
         withExtendedLifetime((col, out)) {}
     }
 
-    /// dW = Σ chunks dY·colᵀ (accumulated in chunk order) and dX += fold(Wᵀ·dY), a chunk of images per GEMM.
+    /// dW = Σ chunks dY·colᵀ (accumulated in chunk order) and dX += fold(Wᵀ·dY), a chunk of images per GEMM;
+    /// for a 3×3 stride-1 convolution, dX by Winograd (dY convolved with the kernel transposed and rotated),
+    /// a chunk of images per call.
     func backwardBatched(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?) {
+        var dx = dx
+        if let target = dx, let winograd = winogradData {
+            let u = Winograd.transformWeights(weight, outChannels: geometry.channels, inChannels: outPerGroup, transposedAndFlipped: true)
+            winogradBatched(winograd, x: dy, xImage: outPerGroup * plane, u: u.pointer, bias: nil, y: target, yImage: inputPerGroup)
+            withExtendedLifetime(u) {}
+            dx = nil
+            guard dw != nil else { return }
+        }
         let chunk = imagesPerChunk
         let col = Storage(uninitializedCount: patch * chunk * plane)
         let gradient = Storage(uninitializedCount: outPerGroup * chunk * plane)
