@@ -41,7 +41,7 @@ TARGETS = [
 HELD_BACK = {
     "W1": "graft's 8 × 32 AVX-512 (6 × 16 AVX2) micro-kernel and its packing; OpenBLAS's kernels differ by a few per cent from one process to the next",
     "W2": "the weight gradient: im2col of every image (7 MB of columns each at 56²) and its GEMM, and the data gradient's Winograd F(2×2, 3×3) in NCHW",
-    "W6": "the GEMMs of im2col convolutions on 8² to 2² planes (about 44 % of the samples) and their unfold and fold, then per-image weight-gradient slots, max pooling and BatchNorm",
+    "W6": "the GEMMs, near the machine's peak (about 44 % of the samples: the weight gradients' im2col products, 1×1 and stride-2 convolutions, Winograd's products), then Winograd's transforms (6 %), the weight gradients' unfold (4 %), the worker threads' waits (4 %), the optimizer step, max pooling and BatchNorm (2–3 % each)",
 }
 # Issue 28, deliverable 5: with set precision=bf16 (graft-bf16), against onnxruntime in float32.
 BF16_TARGETS = [
