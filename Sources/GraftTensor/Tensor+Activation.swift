@@ -32,7 +32,21 @@ enum Identity: ActivationFunction {
 
 /// An activation a normalization applies to its output in the same pass, forward and backward,
 /// with the bits of the activation's own op (`batchNorm(…, activation:)`: training fusion).
-public enum FusedActivation: Sendable, CaseIterable { case relu, relu6, hardswish, hardsigmoid, silu, sigmoid, gelu }
+public enum FusedActivation: Sendable, CaseIterable {
+    case relu, relu6, hardswish, hardsigmoid, silu, sigmoid, gelu
+
+    /// The same activation as a convolution's epilogue applies it; nil for ReLU and ReLU6, which it applies as clamps.
+    public var epilogueFunction: ConvEpilogue.Function? {
+        switch self {
+        case .relu, .relu6: return nil
+        case .hardswish: return .hardswish
+        case .hardsigmoid: return .hardsigmoid
+        case .silu: return .silu
+        case .sigmoid: return .sigmoid
+        case .gelu: return .gelu
+        }
+    }
+}
 
 enum ReLU: ActivationFunction {
     // d/dx = [x > 0]

@@ -109,16 +109,7 @@ public final class Activation: Layer, LayerKind, ActsElementwise {
         }
     }
 
-    public override var epilogueFunction: ConvEpilogue.Function? {
-        switch function {
-        case .hardswish: return .hardswish
-        case .hardsigmoid: return .hardsigmoid
-        case .silu: return .silu
-        case .sigmoid: return .sigmoid
-        case .gelu: return .gelu
-        default: return nil
-        }
-    }
+    public override var epilogueFunction: ConvEpilogue.Function? { fusedActivation?.epilogueFunction }
 
     public override var fusedActivation: FusedActivation? {
         switch function {
