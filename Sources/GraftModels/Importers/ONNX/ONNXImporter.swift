@@ -167,7 +167,7 @@ public enum ONNXImporter {
         guard let outputName = graph.output.first?.name, case let .node(outputIndex)? = values[outputName] else {
             throw Failure(description: "the graph's output is not computed from its input")
         }
-        var built = try state.finish(name: modelName, architecture: "onnx", output: outputIndex)
+        let built = try state.finish(name: modelName, architecture: "onnx", output: outputIndex)
         if let names = model.metadataProps.first(where: { $0.key == "graft.classes" })?.value.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
            names.count == built.classNames.count {
             built.classNames = names
